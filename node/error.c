@@ -28,7 +28,16 @@ int hj_error_wrap(int code, const char *fmt, ...)
 	vsnprintf(prefix, sizeof prefix, fmt, ap);
 	va_end(ap);
 	memcpy(old, last_msg, sizeof old);
-	snprintf(last_msg, sizeof last_msg, "%s%s", prefix, old);
+	/* Truncation is fine here: the message is for humans. */
+	size_t n = strlen(prefix);
+	if (n >= sizeof last_msg)
+		n = sizeof last_msg - 1;
+	memcpy(last_msg, prefix, n);
+	size_t rest = strnlen(old, sizeof old - 1);
+	if (rest > sizeof last_msg - 1 - n)
+		rest = sizeof last_msg - 1 - n;
+	memcpy(last_msg + n, old, rest);
+	last_msg[n + rest] = '\0';
 	last_code = code;
 	return code;
 }

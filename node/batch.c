@@ -1,0 +1,111 @@
+/*
+ * batch.c — a command's ops folded and signed in one SQLite transaction.
+ */
+#include "batch.h"
+#include "error.h"
+#include "feed.h"
+
+#include <string.h>
+#include <time.h>
+
+void hj_batch_ctx(const hj_node *n, uint64_t seq, uint32_t index, hj_foldctx *ctx)
+{
+	memset(ctx, 0, sizeof *ctx);
+	ctx->actor = n->id;
+	ctx->seq = seq;
+	ctx->index = index;
+	ctx->self = n->id;
+	ctx->self_union = n->union_id;
+	ctx->self_is_root = n->is_root;
+}
+
+int hj_batch_begin(hj_batch *b, hj_node *n)
+{
+	uint8_t h[32];
+	memset(b, 0, sizeof *b);
+	b->node = n;
+	int rc = hj_db_exec(n->db, "BEGIN IMMEDIATE");
+	if (rc)
+		return rc;
+	b->open = 1;
+	if ((rc = hj_feed_last(n->db, &b->seq, h)))
+		goto fail;
+	b->seq++;
+	if (!(b->ops = hj_json_new(HJ_JARR))) {
+		rc = HJ_ENOMEM;
+		goto fail;
+	}
+	return 0;
+fail:
+	hj_batch_abort(b);
+	return rc;
+}
+
+int hj_batch_apply(hj_batch *b, hj_json *op, hj_verdict *v, char *id_out, size_t id_outsz)
+{
+	hj_foldctx ctx;
+	hj_batch_ctx(b->node, b->seq, b->applied, &ctx);
+	if (id_out)
+		hj_fold_op_id(id_out, id_outsz, &ctx);
+	/* The index is the op's position in the signed payload, so a re-fold
+	 * of the payload mints the same ids: a rejected op is not recorded and
+	 * does not take a position. */
+	int rc = hj_fold_op(b->node->db, &ctx, op, v);
+	if (rc == 0 && v->applied) {
+		b->applied++;
+		return hj_json_append(b->ops, op);
+	}
+	hj_json_free(op);
+	return rc;
+}
+
+int hj_payload_encode(hj_buf *out, const hj_json *ops)
+{
+	hj_buf_puts(out, "{\"v\":1,\"ops\":");
+	int rc = hj_json_write(out, ops);
+	hj_buf_puts(out, "}");
+	return rc ? rc : (out->rc ? hj_error_set(HJ_ENOMEM, "out of memory") : 0);
+}
+
+int hj_batch_commit(hj_batch *b, uint64_t *seq_out)
+{
+	hj_buf payload = HJ_BUF_INIT;
+	uint8_t hash[32];
+	struct timespec ts;
+	int rc;
+
+	if (seq_out)
+		*seq_out = 0;
+	if (!b->open)
+		return hj_error_set(HJ_ERROR, "batch: not open");
+	if (b->ops->count == 0) {
+		hj_batch_abort(b);
+		return 0;
+	}
+	if ((rc = hj_payload_encode(&payload, b->ops)))
+		goto done;
+	/* created_at is informational (the author's clock); nothing folds it. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if ((rc = hj_feed_append(b->node->db, b->node->id, b->seq, now_ms, payload.data, payload.len,
+				 b->node->pk, b->node->sk, hash)))
+		goto done;
+	if ((rc = hj_db_exec(b->node->db, "COMMIT")))
+		goto done;
+	b->open = 0;
+	if (seq_out)
+		*seq_out = b->seq;
+done:
+	hj_buf_free(&payload);
+	hj_batch_abort(b);
+	return rc;
+}
+
+void hj_batch_abort(hj_batch *b)
+{
+	if (b->open && b->node)
+		hj_db_exec(b->node->db, "ROLLBACK");
+	b->open = 0;
+	hj_json_free(b->ops);
+	b->ops = NULL;
+}

@@ -1,0 +1,47 @@
+/*
+ * batch.h — one command's work as one transaction and one change set.
+ *
+ *   hj_batch_begin  -> BEGIN IMMEDIATE, next seq
+ *   hj_batch_apply  -> fold one op into the projection (a rejected op
+ *                      leaves no trace and is not recorded)
+ *   hj_batch_commit -> sign the applied ops as change set <seq>, append it
+ *                      to the change log, COMMIT
+ * A crash anywhere before COMMIT loses the whole batch; after it, all of
+ * it is durable (DESIGN §2).
+ */
+#ifndef HJ_BATCH_H
+#define HJ_BATCH_H
+
+#include "fold.h"
+#include "json.h"
+#include "node.h"
+
+typedef struct hj_batch {
+	hj_node *node;
+	uint64_t seq;
+	hj_json *ops;    /* applied ops, in order */
+	uint32_t applied; /* ops applied so far = index of the next op */
+	int open;
+} hj_batch;
+
+int hj_batch_begin(hj_batch *b, hj_node *n);
+
+/* Fold `op` (ownership taken) as the next op of the batch. Returns 0 with
+ * *v saying applied or rejected; negative on failure. The op's id (for a
+ * member.apply, the new membership id) is written to id_out if given. */
+int hj_batch_apply(hj_batch *b, hj_json *op, hj_verdict *v, char *id_out, size_t id_outsz);
+
+/* Sign and record the applied ops, then COMMIT. A batch with no applied op
+ * is rolled back and records nothing (*seq_out = 0). */
+int hj_batch_commit(hj_batch *b, uint64_t *seq_out);
+
+/* Roll back; safe to call after commit or on a batch never begun. */
+void hj_batch_abort(hj_batch *b);
+
+/* The fold context of this node acting as itself. */
+void hj_batch_ctx(const hj_node *n, uint64_t seq, uint32_t index, hj_foldctx *ctx);
+
+/* Wrap ops into the signed payload {"v":1,"ops":[...]} as compact JSON. */
+int hj_payload_encode(hj_buf *out, const hj_json *ops);
+
+#endif

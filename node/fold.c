@@ -1,0 +1,165 @@
+/*
+ * fold.c — dispatch of ops to their handlers, authority, and the savepoint
+ * that makes every op all-or-nothing. The handlers live in node/ops_*.c.
+ */
+#include "fold.h"
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int (*fold_fn)(hj_db *, const hj_foldctx *, const hj_json *, hj_verdict *);
+
+static const struct {
+	const char *name;
+	fold_fn fn;
+} handlers[] = {
+	{"org.create", hj_fold_org_create},
+	{"org.update", hj_fold_org_update},
+	{"node.enroll", hj_fold_node_enroll},
+	{"member.apply", hj_fold_member_apply},
+	{"member.approve", hj_fold_member_decide},
+	{"member.reject", hj_fold_member_decide},
+	{"member.update", hj_fold_member_update},
+	{"member.leave", hj_fold_member_leave},
+};
+
+int hj_reject(hj_verdict *v, const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+	v->applied = 0;
+	snprintf(v->reason, sizeof v->reason, "%s", reason);
+	va_start(ap, fmt);
+	vsnprintf(v->detail, sizeof v->detail, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+void hj_fold_op_id(char *out, size_t outsz, const hj_foldctx *ctx)
+{
+	snprintf(out, outsz, "%s:%llu:%u", ctx->actor, (unsigned long long)ctx->seq, ctx->index);
+}
+
+const hj_json *hj_fold_payload_ops(const hj_json *payload, int *rc)
+{
+	int64_t ver = 0;
+	*rc = 0;
+	if (!payload || payload->type != HJ_JOBJ || hj_json_get_int(payload, "v", &ver)) {
+		*rc = hj_error_set(HJ_ECORRUPT, "payload: not an object with an integer \"v\"");
+		return NULL;
+	}
+	if (ver > HJ_PAYLOAD_VERSION) {
+		*rc = hj_error_set(HJ_EVERSION, "payload version %lld is newer than this huiji (%d): "
+				   "upgrade huiji to read entries from the hub", (long long)ver, HJ_PAYLOAD_VERSION);
+		return NULL;
+	}
+	const hj_json *ops = hj_json_get(payload, "ops");
+	if (ver < 1 || !ops || ops->type != HJ_JARR) {
+		*rc = hj_error_set(HJ_ECORRUPT, "payload: missing \"ops\" array");
+		return NULL;
+	}
+	return ops;
+}
+
+int hj_org_in_subtree(hj_db *db, const char *org, const char *ancestor)
+{
+	/* Walk up at most 32 levels: the tree is shallow (province .. community)
+	 * and the bound makes a corrupt cycle harmless. */
+	char *cur = strdup(org);
+	int found = 0;
+	for (int depth = 0; cur && depth < 32; depth++) {
+		if (strcmp(cur, ancestor) == 0) {
+			found = 1;
+			break;
+		}
+		char *up = hj_db_get_text(db, "SELECT parent FROM org WHERE id = :id", ":id", cur);
+		free(cur);
+		cur = up;
+	}
+	free(cur);
+	return found;
+}
+
+int hj_fold_authority(hj_db *db, const hj_foldctx *ctx, const char *org_id, hj_verdict *v)
+{
+	char *role = NULL, *unit = NULL;
+	int rc = 1;
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT role, union_id FROM node WHERE id = :id");
+	if (!st || hj_db_bind_text(st, ":id", ctx->actor))
+		return HJ_ERROR;
+	int row = hj_db_step(db, st);
+	if (row < 0)
+		return row;
+	if (row) {
+		role = strdup(hj_db_col_text(st, 0));
+		unit = strdup(hj_db_col_text(st, 1));
+	}
+	sqlite3_reset(st);
+	if (!row && ctx->self && strcmp(ctx->actor, ctx->self) == 0) {
+		/* Not enrolled here yet: a node acts in its own union offline. */
+		role = strdup(ctx->self_is_root ? "hub" : "union");
+		unit = strdup(ctx->self_union ? ctx->self_union : "");
+	} else if (!row) {
+		int64_t n = 0;
+		if ((rc = hj_db_get_int(db, "SELECT count(*) FROM node", NULL, NULL, &n)))
+			return rc;
+		if (n == 0) {
+			/* Bootstrap: the province's very first change set creates the
+			 * root and enrols its hub before anyone is enrolled. */
+			return 0;
+		}
+		return hj_reject(v, "unknown_node", "node %s is not enrolled", ctx->actor), 1;
+	}
+	if (!role || !unit) {
+		rc = hj_error_set(HJ_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (strcmp(role, "hub") == 0) {
+		rc = 0;
+	} else if (strcmp(role, "auditor") == 0) {
+		hj_reject(v, "no_authority", "node %s is an auditor and may not change the registry", ctx->actor);
+	} else if (org_id && hj_org_in_subtree(db, org_id, unit) == 1) {
+		rc = 0;
+	} else {
+		hj_reject(v, "no_authority", "node %s acts for %s; %s is outside its subtree",
+			  ctx->actor, unit, org_id ? org_id : "(none)");
+	}
+done:
+	free(role);
+	free(unit);
+	return rc;
+}
+
+int hj_fold_op(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)
+{
+	memset(v, 0, sizeof *v);
+	const char *name = hj_json_get_str(op, "op");
+	int64_t ver = 0;
+	if (!name || hj_json_get_int(op, "v", &ver))
+		return hj_reject(v, "invalid", "op without \"op\" name or integer \"v\"");
+	fold_fn fn = NULL;
+	for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+		if (strcmp(handlers[i].name, name) == 0)
+			fn = handlers[i].fn;
+	if (!fn || ver > HJ_OP_VERSION)
+		return hj_error_set(HJ_EVERSION, "op %.40s version %lld is newer than this huiji: "
+				    "upgrade huiji to read entries from the hub", name, (long long)ver);
+	int rc = hj_db_exec(db, "SAVEPOINT fold_op");
+	if (rc)
+		return rc;
+	rc = fn(db, ctx, op, v);
+	if (rc == 0 && v->applied == 0 && v->reason[0] == '\0')
+		v->applied = 1;
+	if (rc == 0 && v->applied) {
+		rc = hj_db_exec(db, "RELEASE fold_op");
+	} else {
+		int rrc = hj_db_exec(db, "ROLLBACK TO fold_op");
+		if (!rrc)
+			rrc = hj_db_exec(db, "RELEASE fold_op");
+		if (!rc)
+			rc = rrc;
+	}
+	return rc;
+}

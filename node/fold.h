@@ -1,0 +1,79 @@
+/*
+ * fold.h — the fold: ordered ops -> projection tables.
+ *
+ * The projection (schema/001_registry.sql) is a pure function of the ops in
+ * order: a handler reads only its op, its position (actor, seq, index) and
+ * the tables, never a clock, random numbers or locale. An op that breaks a
+ * rule when its turn comes is *rejected* with a stable reason code and
+ * changes nothing: rejections are data (hub verdicts), not errors. Negative
+ * returns are reserved for real failures (SQL, an op from a newer huiji).
+ */
+#ifndef HJ_FOLD_H
+#define HJ_FOLD_H
+
+#include "db.h"
+#include "json.h"
+
+#include <stdint.h>
+
+/* Versions this huiji understands. An op or payload with a higher "v", or an
+ * op name it does not know, stops the fold with HJ_EVERSION. */
+#define HJ_OP_VERSION 1
+#define HJ_PAYLOAD_VERSION 1
+
+typedef struct hj_foldctx {
+	const char *actor; /* node id that signed the change set */
+	uint64_t seq;      /* its seq in that node's feed */
+	uint32_t index;    /* position of the op in the change set */
+	/* Local identity, so a node can act in its own union before the hub's
+	 * enrolment of it has arrived (DESIGN §5). NULL at the hub sequencer's
+	 * view of other nodes and in audits. */
+	const char *self;
+	const char *self_union;
+	int self_is_root;
+	/* Following a hub verdict "applied": skip the checks that need
+	 * province-wide knowledge a county does not hold (duplicates). */
+	int trust_hub;
+} hj_foldctx;
+
+typedef struct hj_verdict {
+	int applied;
+	char reason[32];  /* stable code when rejected, e.g. "duplicate_member" */
+	char detail[256]; /* human explanation; never holds personal data */
+} hj_verdict;
+
+/* Fold one op. Returns 0 with *v filled (applied or rejected), or a
+ * negative code (v undefined). Runs inside a SAVEPOINT so a rejected or
+ * failed op leaves no trace. */
+int hj_fold_op(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+
+/* The id minted for the op at ctx's position: "<actor>:<seq>:<index>". */
+void hj_fold_op_id(char *out, size_t outsz, const hj_foldctx *ctx);
+
+/* Check a payload's envelope-level structure {"v":1,"ops":[...]}; returns
+ * the ops array (borrowed from `payload`) or NULL with HJ_ECORRUPT or
+ * HJ_EVERSION set. */
+const hj_json *hj_fold_payload_ops(const hj_json *payload, int *rc);
+
+/* --- used by the op handlers (node/ops_*.c) --- */
+
+/* Reject: fill *v and return 0. */
+int hj_reject(hj_verdict *v, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* May ctx->actor act on org `org_id`? 0 = yes; else fills a rejection into
+ * *v and returns 1; negative on SQL errors. */
+int hj_fold_authority(hj_db *db, const hj_foldctx *ctx, const char *org_id, hj_verdict *v);
+
+/* Is `org` equal to or below `ancestor` in the org tree? 1/0/negative. */
+int hj_org_in_subtree(hj_db *db, const char *org, const char *ancestor);
+
+int hj_fold_org_create(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+int hj_fold_org_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+int hj_fold_node_enroll(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+int hj_fold_member_decide(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+int hj_fold_member_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+int hj_fold_member_leave(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+
+#endif

@@ -1,0 +1,299 @@
+/*
+ * node.c — create and open node directories; load and guard the keys.
+ *
+ * Following minisign: secrets are read into sodium_malloc'd memory, a key
+ * file readable by group or others is refused rather than used, and the
+ * public key recorded in the registry must match the secret key on disk.
+ */
+#include "node.h"
+#include "error.h"
+#include "schema.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *path_join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
+char *hj_node_path(const hj_node *n, const char *name)
+{
+	return path_join(n->dir, name);
+}
+
+/* mkdir -p: a node directory may be given below folders not yet made. */
+static int mkdir_p(const char *dir)
+{
+	char *p = strdup(dir);
+	int rc = 0;
+	if (!p)
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	for (char *s = p + 1; *s && !rc; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			rc = hj_error_set(HJ_ERROR, "%s: %s", p, strerror(errno));
+		*s = '/';
+	}
+	if (!rc && mkdir(p, 0700) != 0 && errno != EEXIST)
+		rc = hj_error_set(HJ_ERROR, "%s: %s", p, strerror(errno));
+	free(p);
+	return rc;
+}
+
+/* Write `len` bytes as hex + newline to a new file with mode 0600. */
+static int write_secret(const char *path, const uint8_t *bytes, size_t len)
+{
+	char *hex = sodium_malloc(2 * len + 2);
+	if (!hex)
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	hj_hex_encode(hex, bytes, len);
+	hex[2 * len] = '\n';
+	hex[2 * len + 1] = '\0';
+	int rc = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = hj_error_set(errno == EEXIST ? HJ_EEXISTS : HJ_ERROR, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	if (write(fd, hex, 2 * len + 1) != (ssize_t)(2 * len + 1) || fsync(fd) != 0)
+		rc = hj_error_set(HJ_ERROR, "%s: write failed: %s", path, strerror(errno));
+	close(fd);
+done:
+	sodium_free(hex);
+	return rc;
+}
+
+/* Read a hex secret of exactly `len` bytes from a 0600 file into `out`. */
+static int read_secret(const char *path, uint8_t *out, size_t len)
+{
+	struct stat sb;
+	int rc = 0;
+	if (stat(path, &sb) != 0)
+		return hj_error_set(HJ_ENOTFOUND, "%s: %s", path, strerror(errno));
+	if (sb.st_mode & 077)
+		return hj_error_set(HJ_EPERM, "%s is readable by others (mode %03o): refusing to use it; "
+				    "run chmod 600 on it", path, (unsigned)(sb.st_mode & 0777));
+	char *hex = sodium_malloc(2 * len + 16);
+	if (!hex)
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	FILE *f = fopen(path, "re");
+	size_t got = f ? fread(hex, 1, 2 * len + 15, f) : 0;
+	if (f)
+		fclose(f);
+	while (got && (hex[got - 1] == '\n' || hex[got - 1] == '\r' || hex[got - 1] == ' '))
+		got--;
+	hex[got] = '\0';
+	if (got != 2 * len || hj_hex_decode(out, len, hex))
+		rc = hj_error_set(HJ_ECORRUPT, "%s: expected %zu hex digits", path, 2 * len);
+	sodium_free(hex);
+	return rc;
+}
+
+void hj_node_close(hj_node *n)
+{
+	if (!n)
+		return;
+	hj_db_close(n->db);
+	sodium_free(n->sk);
+	sodium_free(n->person_secret);
+	free(n->union_id);
+	free(n->dir);
+	free(n);
+}
+
+static hj_node *node_alloc(const char *dir)
+{
+	if (sodium_init() < 0)
+		return NULL;
+	hj_node *n = calloc(1, sizeof *n);
+	if (!n)
+		return NULL;
+	n->dir = strdup(dir);
+	n->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	n->person_secret = sodium_malloc(32);
+	if (!n->dir || !n->sk || !n->person_secret) {
+		hj_node_close(n);
+		return NULL;
+	}
+	return n;
+}
+
+int hj_node_create(hj_node **out, const hj_node_init_opts *o)
+{
+	hj_node *n = NULL;
+	char *dbpath = NULL, *skpath = NULL, *ppath = NULL;
+	int made_sk = 0, made_p = 0, made_db = 0;
+	int rc;
+	struct stat sb;
+
+	*out = NULL;
+	if ((rc = hj_node_id_check(o->node)))
+		return hj_error_wrap(rc, "--node: ");
+	if (!o->union_id || hj_node_id_check(o->union_id))
+		return hj_error_set(HJ_EINVALID, "--union: an org id of [a-z0-9._-] is required");
+	if (!(n = node_alloc(o->dir)))
+		return hj_error_set(HJ_ENOMEM, "out of memory (or libsodium failed to initialise)");
+	dbpath = path_join(o->dir, "registry.db");
+	skpath = path_join(o->dir, "secret.key");
+	ppath = path_join(o->dir, "person.key");
+	if (!dbpath || !skpath || !ppath) {
+		rc = hj_error_set(HJ_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (stat(dbpath, &sb) == 0 || stat(skpath, &sb) == 0) {
+		rc = hj_error_set(HJ_EEXISTS, "%s already holds a node: refusing to overwrite it", o->dir);
+		goto done;
+	}
+	if ((rc = mkdir_p(o->dir)))
+		goto done;
+
+	if (o->person_key_file) {
+		if ((rc = read_secret(o->person_key_file, n->person_secret, 32)))
+			goto done;
+	} else if (o->hub_url) {
+		rc = hj_error_set(HJ_EINVALID, "--person-key FILE is required with --hub: "
+				  "counties must share the province's person key to find duplicates");
+		goto done;
+	} else {
+		randombytes_buf(n->person_secret, 32);
+	}
+	crypto_sign_keypair(n->pk, n->sk);
+	if ((rc = write_secret(skpath, n->sk, crypto_sign_SECRETKEYBYTES)))
+		goto done;
+	made_sk = 1;
+	if ((rc = write_secret(ppath, n->person_secret, 32)))
+		goto done;
+	made_p = 1;
+
+	if ((rc = hj_db_open(&n->db, dbpath, 1)))
+		goto done;
+	made_db = 1;
+	if ((rc = hj_schema_migrate(n->db)))
+		goto done;
+	char pkhex[65];
+	hj_hex_encode(pkhex, n->pk, 32);
+	if ((rc = hj_db_exec(n->db, "BEGIN IMMEDIATE")))
+		goto done;
+	if ((rc = hj_meta_set(n->db, "node_id", o->node)) ||
+	    (rc = hj_meta_set(n->db, "union_id", o->union_id)) ||
+	    (rc = hj_meta_set(n->db, "role", o->is_root ? "root" : "county")) ||
+	    (rc = hj_meta_set(n->db, "pubkey", pkhex)) ||
+	    (o->hub_url && (rc = hj_meta_set(n->db, "hub_url", o->hub_url))) ||
+	    (o->hub_key && (rc = hj_meta_set(n->db, "hub_key", o->hub_key)))) {
+		hj_db_exec(n->db, "ROLLBACK");
+		goto done;
+	}
+	if ((rc = hj_db_exec(n->db, "COMMIT")))
+		goto done;
+	snprintf(n->id, sizeof n->id, "%s", o->node);
+	n->union_id = strdup(o->union_id);
+	n->is_root = o->is_root;
+	if (!n->union_id)
+		rc = hj_error_set(HJ_ENOMEM, "out of memory");
+done:
+	if (rc) {
+		/* Leave nothing half-made behind: a later init must still work. */
+		if (n && n->db) {
+			hj_db_close(n->db);
+			n->db = NULL;
+		}
+		if (made_db) {
+			char *p;
+			unlink(dbpath);
+			if ((p = path_join(o->dir, "registry.db-wal"))) unlink(p), free(p);
+			if ((p = path_join(o->dir, "registry.db-shm"))) unlink(p), free(p);
+		}
+		if (made_sk)
+			unlink(skpath);
+		if (made_p)
+			unlink(ppath);
+		hj_node_close(n);
+		n = NULL;
+	}
+	free(dbpath);
+	free(skpath);
+	free(ppath);
+	*out = n;
+	return rc;
+}
+
+int hj_node_open(hj_node **out, const char *dir)
+{
+	hj_node *n = NULL;
+	char *dbpath = NULL, *skpath = NULL, *ppath = NULL, *v = NULL;
+	int rc = 0;
+	struct stat sb;
+
+	*out = NULL;
+	if (!(n = node_alloc(dir)))
+		return hj_error_set(HJ_ENOMEM, "out of memory (or libsodium failed to initialise)");
+	dbpath = path_join(dir, "registry.db");
+	skpath = path_join(dir, "secret.key");
+	ppath = path_join(dir, "person.key");
+	if (!dbpath || !skpath || !ppath) {
+		rc = hj_error_set(HJ_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (stat(dbpath, &sb) != 0) {
+		rc = hj_error_set(HJ_ENOTFOUND, "%s is not a huiji node (no registry.db): run huiji init", dir);
+		goto done;
+	}
+	if ((rc = hj_db_open(&n->db, dbpath, 0)) || (rc = hj_schema_migrate(n->db)))
+		goto done;
+	if ((rc = read_secret(skpath, n->sk, crypto_sign_SECRETKEYBYTES)) ||
+	    (rc = read_secret(ppath, n->person_secret, 32)))
+		goto done;
+	crypto_sign_ed25519_sk_to_pk(n->pk, n->sk);
+	char pkhex[65];
+	hj_hex_encode(pkhex, n->pk, 32);
+	v = hj_meta_get(n->db, "pubkey");
+	if (!v || strcmp(v, pkhex) != 0) {
+		rc = hj_error_set(HJ_EBADSIG, "%s: secret.key does not match the node's recorded public key", dir);
+		goto done;
+	}
+	free(v);
+	v = hj_meta_get(n->db, "node_id");
+	if (!v || hj_node_id_check(v)) {
+		rc = hj_error_set(HJ_ECORRUPT, "%s: registry has no valid node id", dir);
+		goto done;
+	}
+	snprintf(n->id, sizeof n->id, "%s", v);
+	free(v);
+	n->union_id = hj_meta_get(n->db, "union_id");
+	v = hj_meta_get(n->db, "role");
+	n->is_root = v && strcmp(v, "root") == 0;
+	if (!n->union_id)
+		rc = hj_error_set(HJ_ECORRUPT, "%s: registry has no union id", dir);
+done:
+	free(v);
+	free(dbpath);
+	free(skpath);
+	free(ppath);
+	if (rc) {
+		hj_node_close(n);
+		n = NULL;
+	}
+	*out = n;
+	return rc;
+}
+
+void hj_node_person_key(const hj_node *n, const char *idnum_norm, char out[65])
+{
+	uint8_t h[32];
+	crypto_generichash(h, sizeof h, (const uint8_t *)idnum_norm, strlen(idnum_norm),
+			   n->person_secret, 32);
+	hj_hex_encode(out, h, 32);
+}

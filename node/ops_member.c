@@ -1,0 +1,308 @@
+/*
+ * ops_member.c — fold handlers for the member's life: apply, approve or
+ * reject, update, leave (DOMAIN "The member's life").
+ *
+ * The real-name checks (GB 11643 ID number, age >= 16 on the application
+ * date, province code, mainland mobile number) run here, inside the fold,
+ * so a county and the hub judge an op identically; the command line runs
+ * the same code before anything is recorded. Rejection details name ids and
+ * unions, never personal data, because verdicts travel to the hub feed.
+ */
+#include "fold.h"
+#include "error.h"
+#include "idnum.h"
+#include "phone.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_AGE 16 /* Trade Union Law art. 3 read with the Labour Law's minimum working age */
+
+static int vocab_has(hj_db *db, const char *sql, const char *code)
+{
+	int64_t n = 0;
+	int rc = hj_db_get_int(db, sql, ":c", code, &n);
+	return rc ? rc : n > 0;
+}
+
+static int is_hex64(const char *s)
+{
+	if (!s || strlen(s) != 64)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* Union of a membership, its status and person; 0, HJ_ENOTFOUND or error.
+ * *union_out and *status_out are malloc'd. */
+static int membership_get(hj_db *db, const char *id, char **union_out, char **status_out)
+{
+	*union_out = *status_out = NULL;
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT union_id, status FROM membership WHERE id = :id");
+	if (!st || hj_db_bind_text(st, ":id", id))
+		return HJ_ERROR;
+	int rc = hj_db_step(db, st);
+	if (rc == 1) {
+		*union_out = strdup(hj_db_col_text(st, 0));
+		*status_out = strdup(hj_db_col_text(st, 1));
+		rc = (*union_out && *status_out) ? 0 : HJ_ENOMEM;
+	} else if (rc == 0) {
+		rc = HJ_ENOTFOUND;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int check_date(const char *s)
+{
+	int y, m, d;
+	return s && hj_date_parse(s, &y, &m, &d) == 0;
+}
+
+/* The real-name checks on the person object; 0 = fine, 1 = rejected. */
+static int check_person(hj_db *db, const hj_json *person, const char *on, hj_verdict *v)
+{
+	const char *key = hj_json_get_str(person, "key");
+	const char *name = hj_json_get_str(person, "name");
+	const char *idno = hj_json_get_str(person, "id_number");
+	const char *phone = hj_json_get_str(person, "phone");
+	const char *plate = hj_json_get_str(person, "plate");
+	hj_idnum id;
+	char norm[12];
+	int y, m, d, rc;
+
+	if (!is_hex64(key))
+		return hj_reject(v, "invalid", "person key must be 64 lower-case hex digits"), 1;
+	if (!name || !name[0] || strlen(name) > 64)
+		return hj_reject(v, "invalid", "name is required (at most 64 bytes)"), 1;
+	if (!idno || hj_idnum_parse(&id, idno))
+		return hj_reject(v, "invalid_id", "%s", idno ? hj_error_last() : "ID number is required"), 1;
+	if (strcmp(id.norm, idno) != 0)
+		return hj_reject(v, "invalid_id", "ID number is not in normal form"), 1;
+	hj_date_parse(on, &y, &m, &d);
+	if (hj_idnum_age_on(&id, y, m, d) < MIN_AGE)
+		return hj_reject(v, "too_young", "applicant is under %d on %s", MIN_AGE, on), 1;
+	char prov[3] = {id.norm[0], id.norm[1], 0};
+	if ((rc = vocab_has(db, "SELECT count(*) FROM region WHERE code = :c AND level = 1", prov)) <= 0)
+		return rc < 0 ? rc : (hj_reject(v, "invalid_id", "ID number: province code %s does not exist", prov), 1);
+	if (!phone || hj_phone_normalise(norm, phone) || strcmp(norm, phone) != 0)
+		return hj_reject(v, "invalid_phone", "%s", phone ? "phone is not a normalised mainland mobile number" : "phone is required"), 1;
+	if (plate && (!plate[0] || strlen(plate) > 32))
+		return hj_reject(v, "invalid", "plate must be 1-32 bytes"), 1;
+	return 0;
+}
+
+int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)
+{
+	const char *unit = hj_json_get_str(op, "union");
+	const char *grp = hj_json_get_str(op, "group");
+	const char *chan = hj_json_get_str(op, "channel");
+	const char *plat = hj_json_get_str(op, "platform");
+	const char *on = hj_json_get_str(op, "on");
+	const hj_json *person = hj_json_get(op, "person");
+	char opid[160];
+	int rc;
+
+	if (!unit)
+		return hj_reject(v, "invalid", "member.apply: union required");
+	if (!check_date(on))
+		return hj_reject(v, "invalid", "member.apply: \"on\" must be a date YYYY-MM-DD");
+	if (!grp || (rc = vocab_has(db, "SELECT count(*) FROM worker_group WHERE code = :c", grp)) == 0)
+		return hj_reject(v, "invalid", "member.apply: unknown worker group");
+	if (!chan || (rc = vocab_has(db, "SELECT count(*) FROM channel WHERE code = :c", chan)) == 0)
+		return hj_reject(v, "invalid", "member.apply: unknown channel");
+	if (plat && (rc = vocab_has(db, "SELECT count(*) FROM platform WHERE code = :c", plat)) == 0)
+		return hj_reject(v, "invalid", "member.apply: unknown platform");
+	if (!person || person->type != HJ_JOBJ)
+		return hj_reject(v, "invalid", "member.apply: person object required");
+	if ((rc = check_person(db, person, on, v)))
+		return rc < 0 ? rc : 0;
+
+	/* The union must exist, except a node's own union before the hub's org
+	 * tree has reached it (offline from day one). */
+	int own = ctx->self && ctx->self_union && strcmp(ctx->actor, ctx->self) == 0 &&
+		  strcmp(unit, ctx->self_union) == 0;
+	if (!own && (rc = vocab_has(db, "SELECT count(*) FROM org WHERE id = :c", unit)) == 0)
+		return hj_reject(v, "unknown_union", "member.apply: union %s does not exist", unit);
+	if ((rc = hj_fold_authority(db, ctx, unit, v)))
+		return rc < 0 ? rc : 0;
+
+	const char *key = hj_json_get_str(person, "key");
+	if (!ctx->trust_hub) {
+		sqlite3_stmt *st = hj_db_stmt(db,
+			"SELECT m.id, m.status, m.union_id, coalesce(o.name, m.union_id) "
+			"FROM membership m LEFT JOIN org o ON o.id = m.union_id "
+			"WHERE m.person_key = :k AND m.status IN ('applied', 'active')");
+		if (!st || hj_db_bind_text(st, ":k", key))
+			return HJ_ERROR;
+		if ((rc = hj_db_step(db, st)) == 1) {
+			int active = strcmp(hj_db_col_text(st, 1), "active") == 0;
+			hj_reject(v, "duplicate_member", "person already %s %s in %s (%s)",
+				  active ? "holds active membership" : "has open application",
+				  hj_db_col_text(st, 0), hj_db_col_text(st, 3), hj_db_col_text(st, 2));
+			rc = 0;
+		}
+		sqlite3_reset(st);
+		if (rc != 0 || v->reason[0])
+			return rc < 0 ? rc : 0;
+	}
+
+	hj_fold_op_id(opid, sizeof opid, ctx);
+	sqlite3_stmt *st = hj_db_stmt(db,
+		"INSERT INTO person(person_key, name, id_number, phone, plate, updated_op) "
+		"VALUES (:k, :name, :idno, :phone, :plate, :op) "
+		"ON CONFLICT(person_key) DO UPDATE SET name = excluded.name, id_number = excluded.id_number, "
+		"phone = excluded.phone, plate = coalesce(excluded.plate, plate), updated_op = excluded.updated_op");
+	if (!st || hj_db_bind_text(st, ":k", key) ||
+	    hj_db_bind_text(st, ":name", hj_json_get_str(person, "name")) ||
+	    hj_db_bind_text(st, ":idno", hj_json_get_str(person, "id_number")) ||
+	    hj_db_bind_text(st, ":phone", hj_json_get_str(person, "phone")) ||
+	    hj_db_bind_text(st, ":plate", hj_json_get_str(person, "plate")) ||
+	    hj_db_bind_text(st, ":op", opid))
+		return HJ_ERROR;
+	if ((rc = hj_db_step(db, st)) < 0)
+		return rc;
+	st = hj_db_stmt(db, "INSERT INTO membership(id, person_key, union_id, grp, channel, platform, "
+			    "status, applied_on, applied_by) VALUES (:id, :k, :u, :g, :c, :p, 'applied', :on, :by)");
+	if (!st || hj_db_bind_text(st, ":id", opid) || hj_db_bind_text(st, ":k", key) ||
+	    hj_db_bind_text(st, ":u", unit) || hj_db_bind_text(st, ":g", grp) ||
+	    hj_db_bind_text(st, ":c", chan) || hj_db_bind_text(st, ":p", plat) ||
+	    hj_db_bind_text(st, ":on", on) || hj_db_bind_text(st, ":by", ctx->actor))
+		return HJ_ERROR;
+	rc = hj_db_step(db, st);
+	sqlite3_reset(st);
+	return rc < 0 ? rc : 0;
+}
+
+/* Shared preamble of the ops that name an existing membership: it exists,
+ * the actor has authority over its union, and its status is `want` (or
+ * "live" = applied or active). Returns 0 to go on, 1 rejected, <0 error. */
+static int member_target(hj_db *db, const hj_foldctx *ctx, const char *opname, const char *id,
+			 const char *want, hj_verdict *v)
+{
+	char *unit = NULL, *status = NULL;
+	if (!id)
+		return hj_reject(v, "invalid", "%s: member id required", opname), 1;
+	int rc = membership_get(db, id, &unit, &status);
+	if (rc == HJ_ENOTFOUND) {
+		hj_reject(v, "unknown_member", "%s: no membership %s", opname, id);
+		rc = 1;
+		goto done;
+	}
+	if (rc)
+		goto done;
+	if ((rc = hj_fold_authority(db, ctx, unit, v)))
+		goto done;
+	int ok = strcmp(want, "live") == 0
+			 ? (strcmp(status, "applied") == 0 || strcmp(status, "active") == 0)
+			 : strcmp(status, want) == 0;
+	if (!ok) {
+		if (strcmp(want, "applied") == 0)
+			hj_reject(v, "already_decided", "%s: application %s was already decided (%s)", opname, id,
+				  strcmp(status, "rejected") == 0 ? "rejected" : "approved");
+		else
+			hj_reject(v, "not_active", "%s: membership %s is %s", opname, id, status);
+		rc = 1;
+	}
+done:
+	free(unit);
+	free(status);
+	return rc;
+}
+
+int hj_fold_member_decide(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)
+{
+	const char *name = hj_json_get_str(op, "op");
+	const char *id = hj_json_get_str(op, "member");
+	const char *on = hj_json_get_str(op, "on");
+	const char *reason = hj_json_get_str(op, "reason");
+	int approve = strcmp(name, "member.approve") == 0;
+	int rc;
+
+	if (!check_date(on))
+		return hj_reject(v, "invalid", "%s: \"on\" must be a date YYYY-MM-DD", name);
+	if (!approve && (!reason || !reason[0] || strlen(reason) > 200))
+		return hj_reject(v, "invalid", "member.reject: a reason is required (at most 200 bytes)");
+	if ((rc = member_target(db, ctx, name, id, "applied", v)))
+		return rc < 0 ? rc : 0;
+	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE membership SET status = :s, decided_on = :on, "
+					  "decided_by = :by, reason = :r WHERE id = :id");
+	if (!st || hj_db_bind_text(st, ":s", approve ? "active" : "rejected") ||
+	    hj_db_bind_text(st, ":on", on) || hj_db_bind_text(st, ":by", ctx->actor) ||
+	    hj_db_bind_text(st, ":r", approve ? NULL : reason) || hj_db_bind_text(st, ":id", id))
+		return HJ_ERROR;
+	rc = hj_db_step(db, st);
+	sqlite3_reset(st);
+	return rc < 0 ? rc : 0;
+}
+
+int hj_fold_member_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)
+{
+	const char *id = hj_json_get_str(op, "member");
+	const char *phone = hj_json_get_str(op, "phone");
+	const char *plate = hj_json_get_str(op, "plate");
+	const char *grp = hj_json_get_str(op, "group");
+	const char *plat = hj_json_get_str(op, "platform");
+	const char *name = hj_json_get_str(op, "name");
+	char norm[12], opid[160];
+	int rc;
+
+	if (!phone && !plate && !grp && !plat && !name)
+		return hj_reject(v, "invalid", "member.update: nothing to change");
+	if (phone && (hj_phone_normalise(norm, phone) || strcmp(norm, phone) != 0))
+		return hj_reject(v, "invalid_phone", "member.update: phone is not a normalised mainland mobile number");
+	if (plate && (!plate[0] || strlen(plate) > 32))
+		return hj_reject(v, "invalid", "member.update: plate must be 1-32 bytes");
+	if (name && (!name[0] || strlen(name) > 64))
+		return hj_reject(v, "invalid", "member.update: name must be 1-64 bytes");
+	if (grp && (rc = vocab_has(db, "SELECT count(*) FROM worker_group WHERE code = :c", grp)) <= 0)
+		return rc < 0 ? rc : hj_reject(v, "invalid", "member.update: unknown worker group");
+	if (plat && (rc = vocab_has(db, "SELECT count(*) FROM platform WHERE code = :c", plat)) <= 0)
+		return rc < 0 ? rc : hj_reject(v, "invalid", "member.update: unknown platform");
+	if ((rc = member_target(db, ctx, "member.update", id, "live", v)))
+		return rc < 0 ? rc : 0;
+
+	hj_fold_op_id(opid, sizeof opid, ctx);
+	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE membership SET grp = coalesce(:g, grp), "
+					  "platform = coalesce(:p, platform) WHERE id = :id");
+	if (!st || hj_db_bind_text(st, ":g", grp) || hj_db_bind_text(st, ":p", plat) ||
+	    hj_db_bind_text(st, ":id", id) || (rc = hj_db_step(db, st)) < 0)
+		return rc < 0 ? rc : HJ_ERROR;
+	if (!phone && !plate && !name)
+		return 0;
+	st = hj_db_stmt(db, "UPDATE person SET phone = coalesce(:ph, phone), plate = coalesce(:pl, plate), "
+			    "name = coalesce(:n, name), updated_op = :op "
+			    "WHERE person_key = (SELECT person_key FROM membership WHERE id = :id)");
+	if (!st || hj_db_bind_text(st, ":ph", phone) || hj_db_bind_text(st, ":pl", plate) ||
+	    hj_db_bind_text(st, ":n", name) || hj_db_bind_text(st, ":op", opid) ||
+	    hj_db_bind_text(st, ":id", id))
+		return HJ_ERROR;
+	rc = hj_db_step(db, st);
+	sqlite3_reset(st);
+	return rc < 0 ? rc : 0;
+}
+
+int hj_fold_member_leave(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)
+{
+	const char *id = hj_json_get_str(op, "member");
+	const char *on = hj_json_get_str(op, "on");
+	const char *why = hj_json_get_str(op, "reason");
+	int rc;
+
+	if (!check_date(on))
+		return hj_reject(v, "invalid", "member.leave: \"on\" must be a date YYYY-MM-DD");
+	if (!why || (strcmp(why, "voluntary") && strcmp(why, "deceased") && strcmp(why, "lapsed")))
+		return hj_reject(v, "invalid", "member.leave: reason must be voluntary, deceased or lapsed");
+	if ((rc = member_target(db, ctx, "member.leave", id, "active", v)))
+		return rc < 0 ? rc : 0;
+	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE membership SET status = 'left', left_on = :on, "
+					  "reason = :r WHERE id = :id");
+	if (!st || hj_db_bind_text(st, ":on", on) || hj_db_bind_text(st, ":r", why) ||
+	    hj_db_bind_text(st, ":id", id))
+		return HJ_ERROR;
+	rc = hj_db_step(db, st);
+	sqlite3_reset(st);
+	return rc < 0 ? rc : 0;
+}

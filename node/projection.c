@@ -1,0 +1,197 @@
+/*
+ * projection.c — canonical rows, digest and row-by-row comparison of the
+ * replicated tables.
+ */
+#include "projection.h"
+#include "error.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const hj_projection_tables[] = {"org", "node", "person", "membership", NULL};
+
+static void put_escaped(hj_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\t')
+			hj_buf_puts(b, "\\t");
+		else if (*s == '\n')
+			hj_buf_puts(b, "\\n");
+		else if (*s == '\\')
+			hj_buf_puts(b, "\\\\");
+		else
+			hj_buf_put_u8(b, (uint8_t)*s);
+	}
+}
+
+int hj_projection_rows(hj_db *db, hj_row_cb cb, void *ctx)
+{
+	hj_buf line = HJ_BUF_INIT;
+	int rc = 0;
+	for (int t = 0; hj_projection_tables[t] && !rc; t++) {
+		const char *table = hj_projection_tables[t];
+		char sql[128];
+		/* Table names come from the fixed list above, never from input;
+		 * the first column of each table is its text primary key. */
+		snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY 1", table);
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+			return hj_db_error(db, "projection");
+		int ncol = sqlite3_column_count(st);
+		while (!rc && (rc = hj_db_step(db, st)) == 1) {
+			hj_buf_reset(&line);
+			hj_buf_puts(&line, table);
+			for (int c = 0; c < ncol; c++) {
+				hj_buf_printf(&line, "\t%s=", sqlite3_column_name(st, c));
+				switch (sqlite3_column_type(st, c)) {
+				case SQLITE_NULL:
+					hj_buf_puts(&line, "\\N");
+					break;
+				case SQLITE_INTEGER:
+					hj_buf_printf(&line, "%lld", (long long)sqlite3_column_int64(st, c));
+					break;
+				default:
+					put_escaped(&line, hj_db_col_text(st, c));
+				}
+			}
+			if (line.rc) {
+				rc = hj_error_set(HJ_ENOMEM, "out of memory");
+				break;
+			}
+			rc = cb(ctx, table, hj_db_col_text(st, 0), (const char *)line.data);
+		}
+		sqlite3_finalize(st);
+	}
+	hj_buf_free(&line);
+	return rc < 0 ? rc : 0;
+}
+
+static int digest_row(void *ctx, const char *table, const char *key, const char *line)
+{
+	(void)table;
+	(void)key;
+	crypto_generichash_update(ctx, (const uint8_t *)line, strlen(line));
+	crypto_generichash_update(ctx, (const uint8_t *)"\n", 1);
+	return 0;
+}
+
+int hj_projection_digest(hj_db *db, uint8_t out[32])
+{
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, 32);
+	int rc = hj_projection_rows(db, digest_row, &st);
+	crypto_generichash_final(&st, out, 32);
+	return rc;
+}
+
+/* All rows of one registry, kept for the merge-compare. */
+typedef struct rowset {
+	char **tables, **keys, **lines;
+	size_t n, cap;
+} rowset;
+
+static int collect_row(void *ctx, const char *table, const char *key, const char *line)
+{
+	rowset *r = ctx;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 256;
+		char **t = realloc(r->tables, cap * sizeof *t);
+		if (t)
+			r->tables = t;
+		char **k = realloc(r->keys, cap * sizeof *k);
+		if (k)
+			r->keys = k;
+		char **l = realloc(r->lines, cap * sizeof *l);
+		if (l)
+			r->lines = l;
+		if (!t || !k || !l)
+			return hj_error_set(HJ_ENOMEM, "out of memory");
+		r->cap = cap;
+	}
+	r->tables[r->n] = strdup(table);
+	r->keys[r->n] = strdup(key);
+	r->lines[r->n] = strdup(line);
+	r->n++;
+	if (!r->tables[r->n - 1] || !r->keys[r->n - 1] || !r->lines[r->n - 1])
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	return 0;
+}
+
+static void rowset_free(rowset *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->tables[i]);
+		free(r->keys[i]);
+		free(r->lines[i]);
+	}
+	free(r->tables);
+	free(r->keys);
+	free(r->lines);
+}
+
+static int table_rank(const char *t)
+{
+	for (int i = 0; hj_projection_tables[i]; i++)
+		if (strcmp(hj_projection_tables[i], t) == 0)
+			return i;
+	return 99;
+}
+
+/* Name the columns whose values differ between two canonical lines. */
+static void diff_columns(char *out, size_t outsz, const char *a, const char *b)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	while (*a && *b) {
+		const char *ea = strchr(a, '\t'), *eb = strchr(b, '\t');
+		size_t la = ea ? (size_t)(ea - a) : strlen(a), lb = eb ? (size_t)(eb - b) : strlen(b);
+		if (la != lb || memcmp(a, b, la) != 0) {
+			const char *eq = memchr(a, '=', la);
+			int n = eq ? (int)(eq - a) : (int)la;
+			int w = snprintf(out + used, outsz - used, "%s%.*s", used ? ", " : "", n, a);
+			if (w < 0 || (size_t)w >= outsz - used)
+				return;
+			used += (size_t)w;
+		}
+		a += la + (ea ? 1 : 0);
+		b += lb + (eb ? 1 : 0);
+	}
+}
+
+int hj_projection_compare(hj_db *a, const char *a_name, hj_db *b, const char *b_name)
+{
+	rowset ra = {0}, rb = {0};
+	int rc = hj_projection_rows(a, collect_row, &ra);
+	if (!rc)
+		rc = hj_projection_rows(b, collect_row, &rb);
+	size_t i = 0, j = 0;
+	while (!rc && (i < ra.n || j < rb.n)) {
+		int cmp;
+		if (i == ra.n)
+			cmp = 1;
+		else if (j == rb.n)
+			cmp = -1;
+		else if (table_rank(ra.tables[i]) != table_rank(rb.tables[j]))
+			cmp = table_rank(ra.tables[i]) - table_rank(rb.tables[j]);
+		else
+			cmp = strcmp(ra.keys[i], rb.keys[j]);
+		if (cmp < 0) {
+			rc = hj_error_set(HJ_ECONFLICT, "%s row %.20s: only in %s, not in %s",
+					  ra.tables[i], ra.keys[i], a_name, b_name);
+		} else if (cmp > 0) {
+			rc = hj_error_set(HJ_ECONFLICT, "%s row %.20s: only in %s, not in %s",
+					  rb.tables[j], rb.keys[j], b_name, a_name);
+		} else if (strcmp(ra.lines[i], rb.lines[j]) != 0) {
+			char cols[200];
+			diff_columns(cols, sizeof cols, ra.lines[i], rb.lines[j]);
+			rc = hj_error_set(HJ_ECONFLICT, "%s row %.20s: %s and %s differ in %s",
+					  ra.tables[i], ra.keys[i], a_name, b_name, cols);
+		}
+		i++;
+		j++;
+	}
+	rowset_free(&ra);
+	rowset_free(&rb);
+	return rc;
+}

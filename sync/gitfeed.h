@@ -1,0 +1,89 @@
+/*
+ * gitfeed.h — a node's feed of change sets stored as a chain of git commits.
+ *
+ * One commit per change set: its tree holds exactly one blob "changeset"
+ * (the envelope bytes) and its parent is the previous change set's commit.
+ * Commits are deterministic (same envelope, node, seq, created_at => same id
+ * on every machine), appends write one pack per batch (never loose objects)
+ * and move the ref only afterwards, by compare-and-swap.
+ */
+#ifndef HJ_GITFEED_H
+#define HJ_GITFEED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <git2.h>
+
+/* Opaque: a git_repository* and its path (see gitfeed.c for why the mempack
+ * backend is not kept on this handle). */
+typedef struct hj_gitrepo hj_gitrepo;
+
+/* Open the bare repository at `path`; with create=1 make it (bare) when it
+ * is missing. Calls git_libgit2_init (refcounted; undone by close), turns
+ * off owner validation (USB sticks are owned by other uids) and turns on
+ * fsync of objects and refs (process-wide libgit2 options). */
+int hj_gitrepo_open(hj_gitrepo **out, const char *path, int create);
+void hj_gitrepo_close(hj_gitrepo *r); /* accepts NULL */
+/* Borrowed; valid until hj_gitrepo_close. Objects written through it go
+ * to disk normally (no in-memory backend is attached to it). */
+git_repository *hj_gitrepo_git(hj_gitrepo *r);
+
+typedef struct hj_feed_item {
+	const uint8_t *bytes; /* the envelope, opaque here */
+	size_t len;
+	uint64_t seq;       /* >= 1 */
+	int64_t created_at; /* ms since epoch, >= 0; commit time = /1000 */
+} hj_feed_item;
+
+/* Append n >= 1 change sets with consecutive seqs to `ref` for feed `node`.
+ * The ref's tip must be at items[0].seq - 1 (read from the tip commit's
+ * message; for seq 1 the ref must be absent) and belong to `node`, else
+ * HJ_ECONFLICT and nothing changes. Writes one pack for the whole batch,
+ * then one compare-and-swap ref update (HJ_ECONFLICT if the ref moved
+ * meanwhile; the pack then stays behind, unreferenced and harmless).
+ * `node` is 1..255 bytes of printable ASCII without spaces. */
+int hj_gitfeed_append(hj_gitrepo *r, const char *ref, const char *node,
+		      const hj_feed_item *items, size_t n);
+
+/* The tip of `ref`: *seq_out = 0 and a zero oid if the ref does not exist.
+ * The seq comes from the tip commit's message "huiji <node> <seq>\n",
+ * strictly parsed (HJ_ECORRUPT otherwise). Either out pointer may be NULL. */
+int hj_gitfeed_tip(hj_gitrepo *r, const char *ref, uint64_t *seq_out,
+		   git_oid *oid_out);
+
+/* Called oldest first; `bytes` is valid only during the call. A non-zero
+ * return stops the walk and is returned by hj_gitfeed_walk. */
+typedef int (*hj_gitfeed_cb)(void *ctx, uint64_t seq, const git_oid *commit,
+			     const uint8_t *bytes, size_t len);
+
+/* Validate the whole chain ending at commit `tip` (first parent back to the
+ * root), then call cb for each commit with seq > after_seq, oldest first.
+ * Every commit must be exactly what hj_gitfeed_append writes for `node`:
+ * one tree entry "changeset" (blob, 100644), at most one parent, message
+ * "huiji <node> <seq>\n" with seqs consecutive from 1 at the root, canonical
+ * author/committer and no extra headers; otherwise HJ_ECORRUPT naming the
+ * commit. HJ_ENOTFOUND if `tip` is not a commit in the repository.
+ * Memory: two oids per change set; blobs are read one at a time. */
+int hj_gitfeed_walk(hj_gitrepo *r, const git_oid *tip, const char *node,
+		    uint64_t after_seq, hj_gitfeed_cb cb, void *ctx);
+
+/* The commit id a change set gets (computed, nothing is written).
+ * `parent_or_null` must be NULL exactly when seq == 1. `r` may be NULL. */
+int hj_gitfeed_commit_id(git_oid *out, hj_gitrepo *r,
+			 const git_oid *parent_or_null, const char *node,
+			 uint64_t seq, int64_t created_at, const uint8_t *bytes,
+			 size_t len);
+
+/* Point `ref` at `new_oid` if it currently points at `expected_old`
+ * (NULL or zero oid: the ref must not exist). HJ_ECONFLICT if it does not.
+ * `log_message` may be NULL. */
+int hj_gitref_cas(hj_gitrepo *r, const char *ref, const git_oid *new_oid,
+		  const git_oid *expected_old, const char *log_message);
+
+/* 1 if `ancestor` is reachable from `descendant` or equal to it, 0 if not,
+ * negative HJ_E* on error (e.g. a missing commit). */
+int hj_gitfeed_is_ancestor(hj_gitrepo *r, const git_oid *ancestor,
+			   const git_oid *descendant);
+
+#endif

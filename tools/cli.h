@@ -1,0 +1,69 @@
+/*
+ * cli.h — what every huiji subcommand shares: option parsing, opening the
+ * node, and the one place where errors become a line on stderr and an exit
+ * code. node/ and sync/ never print; tools/ does.
+ */
+#ifndef HJ_CLI_H
+#define HJ_CLI_H
+
+#include "batch.h"
+#include "node.h"
+
+#define CLI_MAX_OPTS 24
+
+typedef struct cli_opt {
+	const char *name; /* without the leading "--" */
+	int has_arg;
+	const char *help;
+} cli_opt;
+
+typedef struct cli {
+	const char *cmd; /* e.g. "member apply" */
+	const cli_opt *opts;
+	const char *vals[CLI_MAX_OPTS];
+	int set[CLI_MAX_OPTS];
+} cli;
+
+/* Parse argv (after the subcommand words). Prints help and returns 1 for
+ * --help; returns a negative code with the message set for unknown options
+ * or missing values. --dir is accepted by every command. */
+int cli_parse(cli *c, const char *cmd, const cli_opt *opts, int argc, char **argv);
+const char *cli_get(const cli *c, const char *name);
+int cli_flag(const cli *c, const char *name);
+/* A required option: the value, or NULL with the message set. */
+const char *cli_need(const cli *c, const char *name);
+
+/* The node directory: --dir, else $HUIJI_DIR, else ".". */
+const char *cli_dir(const cli *c);
+int cli_open_node(const cli *c, hj_node **out);
+
+/* Today's local date as YYYY-MM-DD (an op records it; the fold never reads
+ * the clock). */
+void cli_today(char out[11]);
+
+/* Turn a code into the exit status and print "huiji: <message>" once.
+ * 1 = a check failed or a rule refused (did not verify, rejected op);
+ * 2 = any other error (bad input, I/O). */
+int cli_fail(int rc);
+
+/* Commit a single-op command: begin, apply, commit; print a rejection as an
+ * error. On success prints nothing and fills id_out (the op's id). */
+int cli_run_op(hj_node *n, hj_json *op, char *id_out, size_t id_outsz);
+
+/* A new op object {"op": name, "v": 1}; NULL on OOM. */
+hj_json *cli_op_new(const char *name);
+
+/* Subcommands. Each returns the process exit status. */
+int cmd_init(int argc, char **argv);
+int cmd_org(int argc, char **argv);
+int cmd_node(int argc, char **argv);
+int cmd_member(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+
+
+
+/* Print `o` as one compact JSON line and free it. */
+int cli_json_line(hj_json *o);
+#endif

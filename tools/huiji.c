@@ -1,0 +1,54 @@
+/*
+ * huiji.c — the `huiji` command: one binary, one subcommand per job.
+ */
+#include "cli.h"
+#include "envelope.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+} commands[] = {
+	{"init", cmd_init, "make a node directory (root, or a county following a hub)"},
+	{"org", cmd_org, "create|update|list the union tree"},
+	{"node", cmd_node, "enroll|list nodes (hub)"},
+	{"member", cmd_member, "apply|approve|reject|update|leave|show|list"},
+	{"status", cmd_status, "this node: feed, registry"},
+	{"verify", cmd_verify, "verify this node's feed and re-fold it"},
+	{"log", cmd_log, "show the feed, ops decoded [--json]"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: huiji <command> [options]   (huiji <command> --help)\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+	/* A dropped connection must be an error code, never a killed process
+	 * (libgit2 1.5.1 writes to sockets without MSG_NOSIGNAL). */
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	int rc = 2;
+	size_t i;
+	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			break;
+	if (i == sizeof commands / sizeof commands[0]) {
+		fprintf(stderr, "huiji: unknown command '%s'\n", argv[1]);
+		usage(stderr);
+	} else {
+		rc = commands[i].fn(argc - 2, argv + 2);
+	}
+	hj_envelope_thread_cleanup();
+	return rc;
+}

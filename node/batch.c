@@ -4,6 +4,7 @@
 #include "batch.h"
 #include "error.h"
 #include "feed.h"
+#include "replay.h"
 
 #include <string.h>
 #include <time.h>
@@ -90,6 +91,19 @@ int hj_batch_commit(hj_batch *b, uint64_t *seq_out)
 	if ((rc = hj_feed_append(b->node->db, b->node->id, b->seq, now_ms, payload.data, payload.len,
 				 b->node->pk, b->node->sk, hash)))
 		goto done;
+	/* The hub sequences its own change sets as they commit. */
+	if (b->node->is_root) {
+		sqlite3_stmt *st = hj_db_stmt(b->node->db, "SELECT envelope FROM changelog WHERE seq = :s");
+		if (!st || hj_db_bind_int(st, ":s", (int64_t)b->seq) || hj_db_step(b->node->db, st) != 1) {
+			rc = HJ_ERROR;
+			goto done;
+		}
+		rc = hj_followed_append(b->node->db, b->seq, b->node->id, b->seq, hash, sqlite3_column_blob(st, 0),
+					(size_t)sqlite3_column_bytes(st, 0), NULL);
+		sqlite3_reset(st);
+		if (rc)
+			goto done;
+	}
 	if ((rc = hj_db_exec(b->node->db, "COMMIT")))
 		goto done;
 	b->open = 0;

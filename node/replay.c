@@ -1,0 +1,249 @@
+/*
+ * replay.c — fold the hub order plus own pending change sets.
+ */
+#include "replay.h"
+#include "batch.h"
+#include "error.h"
+#include "projection.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+int hj_projection_clear(hj_db *db)
+{
+	/* Children first; defer_foreign_keys covers the org self-reference. */
+	return hj_db_exec(db, "PRAGMA defer_foreign_keys = ON;"
+			      "DELETE FROM membership; DELETE FROM person; DELETE FROM node; DELETE FROM org;");
+}
+
+int hj_followed_append(hj_db *db, uint64_t hub_seq, const char *node, uint64_t seq, const uint8_t hash[32],
+		       const uint8_t *envelope, size_t len, const char *verdicts)
+{
+	sqlite3_stmt *st = hj_db_stmt(db, "INSERT INTO followed(pos, hub_seq, node, seq, hash, envelope, verdicts) "
+					  "VALUES ((SELECT coalesce(max(pos), 0) + 1 FROM followed), :h, :n, :s, :hash, :e, :v)");
+	if (!st || hj_db_bind_int(st, ":h", (int64_t)hub_seq) || hj_db_bind_text(st, ":n", node) ||
+	    hj_db_bind_int(st, ":s", (int64_t)seq) || hj_db_bind_blob(st, ":hash", hash, 32) ||
+	    hj_db_bind_blob(st, ":e", envelope, len) || hj_db_bind_text(st, ":v", verdicts))
+		return HJ_ERROR;
+	int rc = hj_db_step(db, st);
+	sqlite3_reset(st);
+	return rc < 0 ? rc : 0;
+}
+
+int hj_followed_last(hj_db *db, const char *node, uint64_t *seq, uint8_t hash[32])
+{
+	*seq = 0;
+	memset(hash, 0, 32);
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT seq, hash FROM followed WHERE node = :n ORDER BY seq DESC LIMIT 1");
+	if (!st || hj_db_bind_text(st, ":n", node))
+		return HJ_ERROR;
+	int rc = hj_db_step(db, st);
+	if (rc == 1) {
+		*seq = (uint64_t)sqlite3_column_int64(st, 0);
+		if (sqlite3_column_bytes(st, 1) == 32)
+			memcpy(hash, sqlite3_column_blob(st, 1), 32);
+	}
+	sqlite3_reset(st);
+	return rc < 0 ? rc : 0;
+}
+
+int hj_verdicts_parse(hj_json **out, const char *text)
+{
+	*out = NULL;
+	if (!text)
+		return 0;
+	int rc = hj_json_parse(out, text, strlen(text));
+	if (rc)
+		return hj_error_wrap(rc, "verdicts: ");
+	if ((*out)->type != HJ_JARR) {
+		hj_json_free(*out);
+		*out = NULL;
+		return hj_error_set(HJ_ECORRUPT, "verdicts: not an array");
+	}
+	return 0;
+}
+
+int hj_replay_key(hj_db *db, const hj_node *n, const char *node, uint8_t pk[32])
+{
+	char *hex = hj_db_get_text(db, "SELECT pubkey FROM node WHERE id = :id", ":id", node);
+	int rc;
+	if (hex) {
+		rc = hj_hex_decode(pk, 32, hex);
+		free(hex);
+		return rc ? hj_error_set(HJ_ECORRUPT, "node %s: enrolled key is not hex", node) : 0;
+	}
+	if (strcmp(node, n->id) == 0) {
+		memcpy(pk, n->pk, 32);
+		return 0;
+	}
+	/* A county trusts its hub's key from init (--hub-key): the hub's
+	 * change set 1 enrols the hub itself, so nothing enrolled precedes it. */
+	char *hub = hj_meta_get(n->db, "hub_node");
+	char *key = hj_meta_get(n->db, "hub_key");
+	rc = hj_error_set(HJ_EBADSIG, "change set by %s, which is not enrolled at this point of the hub order", node);
+	if (hub && key && strcmp(hub, node) == 0 && hj_hex_decode(pk, 32, key) == 0)
+		rc = 0;
+	free(hub);
+	free(key);
+	return rc;
+}
+
+/* Does this county hold the rows `op` touches? (SUBTREE mode.) */
+static int county_holds(hj_db *db, const hj_node *n, const hj_json *op)
+{
+	const char *name = hj_json_get_str(op, "op");
+	if (!name || strncmp(name, "member.", 7) != 0)
+		return 1; /* the org tree and the nodes are held everywhere */
+	if (strcmp(name, "member.apply") == 0) {
+		const char *u = hj_json_get_str(op, "union");
+		return u && (strcmp(u, n->union_id) == 0 || hj_org_in_subtree(db, u, n->union_id) == 1);
+	}
+	int64_t k = 0;
+	const char *m = hj_json_get_str(op, "member");
+	return m && hj_db_get_int(db, "SELECT count(*) FROM membership WHERE id = :id", ":id", m, &k) == 0 && k;
+}
+
+/* Fold one change set's ops. `verdicts` NULL = all ok. full: check each
+ * verdict is reproduced. pending: own, not yet sequenced. */
+static int replay_one(hj_db *target, const hj_node *n, const hj_envelope *e, const hj_json *verdicts,
+		      int full, int pending, hj_replay_stats *st)
+{
+	hj_json *payload = NULL;
+	hj_foldctx ctx;
+	hj_verdict v;
+	int rc = hj_json_parse(&payload, (const char *)e->payload, e->payload_len);
+	if (rc)
+		return hj_error_wrap(rc, "%s seq %" PRIu64 ": payload: ", e->node, e->seq);
+	const hj_json *ops = hj_fold_payload_ops(payload, &rc);
+	if (!ops)
+		goto done;
+	/* The hub's sequence entries carry no registry ops of their own. */
+	if (ops->count == 1 && hj_json_get_str(ops->items[0], "op") &&
+	    strcmp(hj_json_get_str(ops->items[0], "op"), "hub.sequence") == 0)
+		goto done;
+	if (verdicts && verdicts->count != ops->count) {
+		rc = hj_error_set(HJ_ECORRUPT, "%s seq %" PRIu64 ": %zu verdicts for %zu ops", e->node, e->seq,
+				  verdicts->count, ops->count);
+		goto done;
+	}
+	hj_batch_ctx(n, e->seq, 0, &ctx);
+	ctx.actor = e->node;
+	ctx.trust_hub = !full && !pending;
+	for (size_t i = 0; i < ops->count; i++) {
+		const hj_json *vd = verdicts ? verdicts->items[i] : NULL;
+		int hub_ok = !vd || (vd->type == HJ_JSTR && strcmp(vd->s, "ok") == 0);
+		const char *hub_reason = !hub_ok && vd->type == HJ_JARR && vd->count > 0 &&
+						 vd->items[0]->type == HJ_JSTR
+					 ? vd->items[0]->s
+					 : "?";
+		ctx.index = (uint32_t)i;
+		if (!full && !pending && (!hub_ok || !county_holds(target, n, ops->items[i]))) {
+			st->skipped++;
+			continue;
+		}
+		if ((rc = hj_fold_op(target, &ctx, ops->items[i], &v)))
+			goto done;
+		if (pending) {
+			st->ops += v.applied;
+			st->pending_rejected += !v.applied;
+		} else if (v.applied != hub_ok || (!hub_ok && strcmp(v.reason, hub_reason) != 0)) {
+			rc = hj_error_set(HJ_ECONFLICT, "%s seq %" PRIu64 " op %zu: the hub's verdict is %s but the "
+					  "re-fold gives %s%s%s", e->node, e->seq, i, hub_ok ? "applied" : hub_reason,
+					  v.applied ? "applied" : v.reason, v.applied ? "" : ": ", v.applied ? "" : v.detail);
+			goto done;
+		} else {
+			st->ops += v.applied;
+			st->skipped += !v.applied;
+		}
+	}
+done:
+	hj_json_free(payload);
+	return rc;
+}
+
+/* Decode (and optionally verify) one stored envelope. */
+static int load(hj_envelope *e, hj_db *target, const hj_node *n, const uint8_t *bytes, size_t len,
+		const uint8_t *hash, int check_sigs)
+{
+	uint8_t pk[32], h[32];
+	int rc = hj_envelope_decode(e, bytes, len);
+	if (rc)
+		return rc;
+	hj_hash32(h, bytes, len);
+	if (hash && memcmp(h, hash, 32) != 0)
+		rc = hj_error_set(HJ_ECORRUPT, "%s seq %" PRIu64 ": stored hash does not match the envelope", e->node, e->seq);
+	else if (check_sigs && !(rc = hj_replay_key(target, n, e->node, pk)))
+		rc = hj_envelope_verify(bytes, len, pk);
+	if (rc) {
+		hj_error_wrap(rc, "%s seq %" PRIu64 ": ", e->node, e->seq);
+		hj_envelope_free(e);
+	}
+	return rc;
+}
+
+int hj_replay(hj_db *target, const hj_node *n, int check_sigs, hj_replay_stats *st)
+{
+	sqlite3_stmt *q = NULL;
+	hj_envelope e;
+	hj_json *verdicts = NULL;
+	uint64_t own_done = 0;
+	int full = n->is_root, rc = 0;
+
+	memset(st, 0, sizeof *st);
+	/* Own statements, not the cache: the fold uses the cache meanwhile. */
+	if (sqlite3_prepare_v2(n->db->h, "SELECT node, seq, hash, envelope, verdicts FROM followed ORDER BY pos",
+			       -1, &q, NULL) != SQLITE_OK)
+		return hj_db_error(n->db, "replay");
+	while ((rc = hj_db_step(n->db, q)) == 1) {
+		const char *node = hj_db_col_text(q, 0);
+		uint64_t seq = (uint64_t)sqlite3_column_int64(q, 1);
+		if (sqlite3_column_bytes(q, 2) != 32) {
+			rc = hj_error_set(HJ_ECORRUPT, "followed %s seq %" PRIu64 ": bad hash", node, seq);
+			break;
+		}
+		if ((rc = load(&e, target, n, sqlite3_column_blob(q, 3), (size_t)sqlite3_column_bytes(q, 3),
+			       sqlite3_column_blob(q, 2), check_sigs)))
+			break;
+		if (strcmp(e.node, node) != 0 || e.seq != seq)
+			rc = hj_error_set(HJ_ECORRUPT, "followed %s seq %" PRIu64 ": envelope is %s seq %" PRIu64, node,
+					  seq, e.node, e.seq);
+		if (!rc)
+			rc = hj_verdicts_parse(&verdicts, sqlite3_column_type(q, 4) == SQLITE_NULL
+								 ? NULL
+								 : hj_db_col_text(q, 4));
+		if (!rc)
+			rc = replay_one(target, n, &e, verdicts, full, 0, st);
+		if (!rc && strcmp(node, n->id) == 0 && seq > own_done)
+			own_done = seq;
+		hj_json_free(verdicts);
+		verdicts = NULL;
+		hj_envelope_free(&e);
+		if (rc)
+			break;
+		st->followed++;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (rc < 0)
+		return rc;
+
+	/* Own pending, replayed on top of the hub's decisions. At the hub
+	 * these are only its sequence entries, which fold to nothing. */
+	if (sqlite3_prepare_v2(n->db->h, "SELECT seq, hash, envelope FROM changelog WHERE seq > :s ORDER BY seq",
+			       -1, &q, NULL) != SQLITE_OK)
+		return hj_db_error(n->db, "replay");
+	sqlite3_bind_int64(q, 1, (int64_t)own_done);
+	while ((rc = hj_db_step(n->db, q)) == 1) {
+		if ((rc = load(&e, target, n, sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2),
+			       sqlite3_column_blob(q, 1), 0)))
+			break;
+		rc = replay_one(target, n, &e, NULL, full, 1, st);
+		hj_envelope_free(&e);
+		if (rc)
+			break;
+		st->pending++;
+	}
+	sqlite3_finalize(q);
+	return rc < 0 ? rc : 0;
+}

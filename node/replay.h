@@ -1,0 +1,57 @@
+/*
+ * replay.h — the registry as a pure function of what a node has followed:
+ *
+ *   projection = fold(followed rows in hub order) + fold(own pending)
+ *
+ * `followed` holds the change sets the hub sequenced, with the hub's
+ * verdict on each op; "own pending" are this node's change sets the hub has
+ * not sequenced yet. A county rebuilds its projection this way after every
+ * sync (the rebase: its pending ops are replayed on top of the hub's
+ * decisions); `verify` replays into a scratch registry and compares.
+ *
+ * Two modes. FULL (the hub, audits): every op is folded and must reach the
+ * verdict the hub recorded. SUBTREE (a county): the hub's verdict is
+ * trusted; rejected ops are skipped, and member ops outside the county's
+ * subtree are not held locally, so only ops on its own rows are folded.
+ */
+#ifndef HJ_REPLAY_H
+#define HJ_REPLAY_H
+
+#include "json.h"
+#include "node.h"
+
+typedef struct hj_replay_stats {
+	uint64_t followed;   /* change sets from the hub order */
+	uint64_t pending;    /* own change sets not yet sequenced */
+	uint64_t ops;        /* ops folded */
+	uint64_t skipped;    /* ops outside the subtree or rejected by the hub */
+	uint64_t pending_rejected; /* own pending ops the current state refuses */
+} hj_replay_stats;
+
+/* Replay `n`'s followed rows and pending change sets (read from n->db) into
+ * `target` (n->db itself for a rebuild, whose projection must have been
+ * emptied, or a scratch registry). check_sigs: verify every envelope's
+ * signature against the key enrolled at that point of the order. */
+int hj_replay(hj_db *target, const hj_node *n, int check_sigs, hj_replay_stats *st);
+
+/* Append a change set to the hub order (inside the caller's transaction).
+ * verdicts: JSON text, or NULL when every op applied. */
+int hj_followed_append(hj_db *db, uint64_t hub_seq, const char *node, uint64_t seq, const uint8_t hash[32],
+		       const uint8_t *envelope, size_t len, const char *verdicts);
+
+/* The last seq of `node` in the hub order (0 if none). */
+int hj_followed_last(hj_db *db, const char *node, uint64_t *seq, uint8_t hash[32]);
+
+/* Empty the projection tables of `db` (inside the caller's transaction). */
+int hj_projection_clear(hj_db *db);
+
+/* Parse a followed row's verdicts ("ok" or [reason, detail] per op; NULL
+ * text = all ok). *out owned by caller (hj_json_free); NULL when all ok. */
+int hj_verdicts_parse(hj_json **out, const char *text);
+
+/* The key a change set by `node` must verify under, at this point of the
+ * order held in `db`: the enrolled key, else (before enrolment reaches
+ * this node) the node's own or its hub's key from local state. */
+int hj_replay_key(hj_db *db, const hj_node *n, const char *node, uint8_t pk[32]);
+
+#endif

@@ -264,7 +264,7 @@ int hj_gitrepo_open(hj_gitrepo **out, const char *path, int create)
 	hj_gitrepo *r = NULL;
 
 	*out = NULL;
-	if (!path || !path[0])
+	if (path && !path[0])
 		return hj_error_set(HJ_EINVALID, "gitrepo: empty path");
 	rc = git_libgit2_init();
 	if (rc < 0) {
@@ -286,12 +286,16 @@ int hj_gitrepo_open(hj_gitrepo **out, const char *path, int create)
 		ret = hj_error_set(HJ_ENOMEM, "gitrepo: out of memory");
 		goto done;
 	}
-	rc = git_repository_open_bare(&r->repo, path);
-	if (rc == GIT_ENOTFOUND && create)
+	/* NULL path: inside a pre-receive hook, where git keeps the pushed
+	 * objects in a quarantine directory named by GIT_OBJECT_DIRECTORY and
+	 * GIT_ALTERNATE_OBJECT_DIRECTORIES; only OPEN_FROM_ENV honours them. */
+	rc = path ? git_repository_open_bare(&r->repo, path)
+		  : git_repository_open_ext(&r->repo, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
+	if (rc == GIT_ENOTFOUND && create && path)
 		rc = git_repository_init(&r->repo, path, 1);
 	if (rc < 0) {
 		ret = hj_gitfeed_giterr(rc, 0, "open git repository '%s'",
-					path);
+					path ? path : "(from environment)");
 		goto done;
 	}
 	*out = r;

@@ -23,6 +23,7 @@ typedef struct hj_gitrepo hj_gitrepo;
  * is missing. Calls git_libgit2_init (refcounted; undone by close), turns
  * off owner validation (USB sticks are owned by other uids) and turns on
  * fsync of objects and refs (process-wide libgit2 options). */
+/* path NULL: open the repository git names in the environment (a hook). */
 int hj_gitrepo_open(hj_gitrepo **out, const char *path, int create);
 void hj_gitrepo_close(hj_gitrepo *r); /* accepts NULL */
 /* Borrowed; valid until hj_gitrepo_close. Objects written through it go

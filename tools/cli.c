@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 #include "error.h"
+#include "outbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,7 +150,9 @@ int cli_run_op(hj_node *n, hj_json *op, char *id_out, size_t id_outsz)
 		rc = hj_error_set(HJ_ECONFLICT, "%s refused (%s): %s", name, v.reason, v.detail);
 		goto fail;
 	}
-	return hj_batch_commit(&b, NULL);
+	if ((rc = hj_batch_commit(&b, NULL)))
+		return rc;
+	return cli_flush_outbox(n);
 fail:
 	hj_batch_abort(&b);
 	return rc;
@@ -164,4 +167,19 @@ int cli_json_line(hj_json *o)
 	hj_buf_free(&b);
 	hj_json_free(o);
 	return rc;
+}
+
+int cli_flush_outbox(hj_node *n)
+{
+	hj_gitrepo *repo = NULL;
+	int rc = hj_node_repo_open(&repo, n);
+	if (!rc)
+		rc = hj_outbox_flush(n, repo, NULL);
+	hj_gitrepo_close(repo);
+	if (rc) {
+		/* Committed in SQLite already: say so, do not fail the command. */
+		fprintf(stderr, "huiji: warning: %s (the change set is safe and will be written to git "
+				"by the next command)\n", hj_error_last());
+	}
+	return 0;
 }

@@ -53,6 +53,14 @@ int cli_run_op(hj_node *n, hj_json *op, char *id_out, size_t id_outsz);
 /* A new op object {"op": name, "v": 1}; NULL on OOM. */
 hj_json *cli_op_new(const char *name);
 
+/* init and hub init share one implementation. */
+int cli_init(int argc, char **argv, int hub);
+/* Make the hub's served repository: hub.git, its hook, its config. */
+int cli_hub_setup(hj_node *hub);
+/* Write committed change sets to the node's git feed (the outbox). A
+ * failure here loses nothing: the next command writes them. */
+int cli_flush_outbox(hj_node *n);
+
 /* Subcommands. Each returns the process exit status. */
 int cmd_init(int argc, char **argv);
 int cmd_org(int argc, char **argv);
@@ -61,6 +69,10 @@ int cmd_member(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_hub(int argc, char **argv);
+int cmd_hook(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 
 

@@ -26,9 +26,14 @@ static const cli_opt opts[] = {
 
 int cmd_init(int argc, char **argv)
 {
+	return cli_init(argc, argv, 0);
+}
+
+int cli_init(int argc, char **argv, int hub)
+{
 	cli c;
 	hj_node *n = NULL;
-	int rc = cli_parse(&c, "init", opts, argc, argv);
+	int rc = cli_parse(&c, hub ? "hub init" : "init", opts, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	hj_node_init_opts o = {
@@ -40,6 +45,8 @@ int cmd_init(int argc, char **argv)
 		.person_key_file = cli_get(&c, "person-key"),
 	};
 	o.is_root = o.hub_url == NULL;
+	if (hub && !o.is_root)
+		return cli_fail(hj_error_set(HJ_EINVALID, "hub init: a hub has no --hub"));
 	if (!o.node || !o.union_id)
 		return cli_fail(HJ_EINVALID);
 	if (o.is_root && !cli_get(&c, "union-name"))
@@ -85,6 +92,10 @@ int cmd_init(int argc, char **argv)
 		if ((rc = hj_batch_commit(&b, NULL)))
 			goto done;
 	}
+	if (hub && (rc = cli_hub_setup(n)))
+		goto done;
+	if ((rc = cli_flush_outbox(n)))
+		goto done;
 	char pkhex[65];
 	hj_hex_encode(pkhex, n->pk, 32);
 	printf("initialised %s node %s for union %s in %s\n", o.is_root ? "root" : "county", n->id,

@@ -104,7 +104,7 @@ static int member_apply(int argc, char **argv)
 			goto abort;
 		}
 	}
-	if ((rc = hj_batch_commit(&b, NULL)))
+	if ((rc = hj_batch_commit(&b, NULL)) || (rc = cli_flush_outbox(n)))
 		goto done;
 	printf("%s %s\n", cli_flag(&c, "approve") ? "admitted" : "applied", mid);
 	goto done;

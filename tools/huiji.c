@@ -20,6 +20,9 @@ static const struct {
 	{"status", cmd_status, "this node: feed, registry"},
 	{"verify", cmd_verify, "verify this node's feed and re-fold it"},
 	{"log", cmd_log, "show the feed, ops decoded [--json]"},
+	{"sync", cmd_sync, "push this node's feed, fetch the hub's, rebase"},
+	{"hub", cmd_hub, "init|run|quarantine: the provincial hub"},
+	{"hook", cmd_hook, "pre-receive: the hub repository's guard (run by git)"},
 };
 
 static void usage(FILE *f)

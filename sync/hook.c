@@ -1,0 +1,113 @@
+/*
+ * hook.c — pre-receive checks of the hub repository, and their install.
+ */
+#include "hook.h"
+#include "error.h"
+#include "feed.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct hook_walk {
+	const char *node;
+	int enrolled;
+	uint8_t pk[32];
+	uint64_t old_seq;
+	uint64_t prev_seq;
+	uint8_t prev_hash[32];
+} hook_walk;
+
+static int check_one(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	hook_walk *w = vctx;
+	hj_envelope e = {0};
+	int rc;
+	(void)commit;
+	if (seq <= w->old_seq) {
+		/* The old tip: only its hash is needed to chain the new ones. */
+		w->prev_seq = seq;
+		hj_hash32(w->prev_hash, bytes, len);
+		return 0;
+	}
+	if (w->enrolled) {
+		rc = hj_feed_check(&e, bytes, len, w->node, w->pk, w->prev_seq, w->prev_hash);
+	} else {
+		/* Not enrolled yet: the key is unknown, the shape is not. */
+		rc = hj_envelope_decode(&e, bytes, len);
+		if (!rc && strcmp(e.node, w->node) != 0)
+			rc = hj_error_set(HJ_ECORRUPT, "seq %" PRIu64 " belongs to feed %s, not %s", seq, e.node, w->node);
+		else if (!rc && (e.seq != w->prev_seq + 1 || memcmp(e.prev, w->prev_hash, 32) != 0))
+			rc = hj_error_set(HJ_ECORRUPT, "seq %" PRIu64 " does not chain to seq %" PRIu64, seq, w->prev_seq);
+	}
+	hj_envelope_free(&e);
+	if (rc)
+		return rc;
+	w->prev_seq = seq;
+	hj_hash32(w->prev_hash, bytes, len);
+	return 0;
+}
+
+int hj_hook_check(hj_node *hub, hj_gitrepo *repo, const char *old_hex, const char *new_hex, const char *ref)
+{
+	static const char prefix[] = "refs/huiji/feeds/";
+	git_oid old_oid, new_oid;
+	hook_walk w = {0};
+	int rc;
+
+	if (strncmp(ref, prefix, sizeof prefix - 1) != 0)
+		return hj_error_set(HJ_EPERM, "%s: only refs/huiji/feeds/<node> may be pushed to the hub", ref);
+	w.node = ref + sizeof prefix - 1;
+	if (hj_node_id_check(w.node))
+		return hj_error_set(HJ_EPERM, "%s: not a valid node id", ref);
+	if (strcmp(w.node, hub->id) == 0)
+		return hj_error_set(HJ_EPERM, "%s: the hub's own feed is written only by the hub", ref);
+	if (git_oid_fromstr(&old_oid, old_hex) < 0 || git_oid_fromstr(&new_oid, new_hex) < 0)
+		return hj_error_set(HJ_EINVALID, "%s: malformed object ids", ref);
+	if (git_oid_is_zero(&new_oid))
+		return hj_error_set(HJ_EPERM, "%s: feeds are append-only; deleting one is refused", ref);
+	if (!git_oid_is_zero(&old_oid)) {
+		int anc = hj_gitfeed_is_ancestor(repo, &old_oid, &new_oid);
+		if (anc < 0)
+			return anc;
+		if (!anc)
+			return hj_error_set(HJ_EPERM, "%s: not a fast-forward; feeds are append-only "
+					    "(history may not be rewritten)", ref);
+		if ((rc = hj_gitfeed_tip(repo, ref, &w.old_seq, NULL)))
+			return rc;
+	}
+	char *pkhex = hj_db_get_text(hub->db, "SELECT pubkey FROM node WHERE id = :n", ":n", w.node);
+	if (pkhex) {
+		w.enrolled = hj_hex_decode(w.pk, 32, pkhex) == 0;
+		free(pkhex);
+	}
+	rc = hj_gitfeed_walk(repo, &new_oid, w.node, w.old_seq ? w.old_seq - 1 : 0, check_one, &w);
+	if (rc)
+		return hj_error_wrap(rc, "%s: ", ref);
+	return 0;
+}
+
+int hj_hook_install(const char *repo_path, const char *huiji_path, const char *hub_dir)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/hooks", repo_path);
+	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+		return hj_error_set(HJ_ERROR, "%s: %s", path, strerror(errno));
+	snprintf(path, sizeof path, "%s/hooks/pre-receive", repo_path);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return hj_error_set(HJ_ERROR, "%s: %s", path, strerror(errno));
+	/* Paths are quoted for sh; a quote inside them is refused. */
+	if (strchr(huiji_path, '\'') || strchr(hub_dir, '\'')) {
+		fclose(f);
+		return hj_error_set(HJ_EINVALID, "paths with a single quote cannot go into the hook");
+	}
+	fprintf(f, "#!/bin/sh\n# Installed by `huiji hub init`: the hub repository is append-only.\n"
+		   "exec '%s' hook pre-receive --dir '%s'\n", huiji_path, hub_dir);
+	if (fclose(f) != 0 || chmod(path, 0755) != 0)
+		return hj_error_set(HJ_ERROR, "%s: %s", path, strerror(errno));
+	return 0;
+}

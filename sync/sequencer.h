@@ -1,0 +1,35 @@
+/*
+ * sequencer.h — the hub: read every feed in the hub repository, include
+ * each node's new change sets strictly in seq order, fold them into the
+ * merged registry, and sign a sequence entry saying what was included, the
+ * verdict of every op, and the digest of the resulting state (DESIGN §5).
+ *
+ * Sequence entry = a change set of the hub's own feed whose payload is one
+ * op:
+ *   {"op":"hub.sequence","v":1,
+ *    "include":[{"node":N,"seq":S,"hash":H,"verdicts":[V...]}...],
+ *    "state":"<hex BLAKE2b-256 of the canonical projection>"}
+ * with V = "ok" or [reason, detail]. Everything in it can be recomputed by
+ * an auditor from the signed feeds alone.
+ */
+#ifndef HJ_SEQUENCER_H
+#define HJ_SEQUENCER_H
+
+#include "gitfeed.h"
+#include "node.h"
+
+#define HJ_SEQ_MAX_INCLUDE 2000 /* change sets per entry: keeps an entry < 1 MiB */
+
+typedef struct hj_seq_report {
+	uint64_t entries;      /* sequence entries written */
+	uint64_t change_sets;  /* change sets included */
+	uint64_t ops;
+	uint64_t rejected;     /* ops rejected */
+	uint64_t quarantined;  /* change sets newly quarantined */
+	uint64_t waiting;      /* feeds of nodes not enrolled yet */
+} hj_seq_report;
+
+/* One pass over all feeds until nothing new is left. */
+int hj_hub_sequence(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep);
+
+#endif

@@ -1,0 +1,468 @@
+/*
+ * sync.c — push own feed in chunks, fetch, follow the hub order, rebase.
+ */
+#include "sync.h"
+#include "error.h"
+#include "feed.h"
+#include "fold.h"
+#include "outbox.h"
+#include "replay.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void hj_sync_opts_default(hj_sync_opts *o)
+{
+	o->retries = 4;
+	o->backoff_ms = 1000;
+	o->chunk = 500;
+	hj_net_opts_default(&o->net);
+}
+
+/* ---- own feed: seq -> commit id, to push intermediate change sets ---- */
+
+typedef struct oid_list {
+	git_oid *v; /* v[seq - 1] */
+	size_t n, cap;
+} oid_list;
+
+static int collect_oid(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	oid_list *l = ctx;
+	(void)bytes;
+	(void)len;
+	if (seq != l->n + 1)
+		return hj_error_set(HJ_ECORRUPT, "own feed: seq %" PRIu64 " out of order", seq);
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 256;
+		git_oid *p = realloc(l->v, cap * sizeof *p);
+		if (!p)
+			return hj_error_set(HJ_ENOMEM, "out of memory");
+		l->v = p;
+		l->cap = cap;
+	}
+	git_oid_cpy(&l->v[l->n++], commit);
+	return 0;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/* One attempt: settle what the hub has, push what it lacks, fetch. */
+static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_opts *o, const oid_list *own,
+		   hj_sync_report *rep)
+{
+	hj_remote_ref *refs = NULL;
+	size_t nrefs = 0;
+	char myref[160], outref[160];
+	uint64_t remote_seq = 0;
+	int rc;
+
+	snprintf(myref, sizeof myref, "refs/huiji/feeds/%s", n->id);
+	snprintf(outref, sizeof outref, "refs/huiji/outgoing/%s", n->id);
+	if ((rc = hj_transport_ls(&refs, &nrefs, repo, url, "refs/huiji/", &o->net)))
+		return rc;
+	for (size_t i = 0; i < nrefs; i++) {
+		if (strcmp(refs[i].name, myref) != 0)
+			continue;
+		size_t k;
+		for (k = 0; k < own->n && !git_oid_equal(&own->v[k], &refs[i].oid); k++)
+			;
+		if (k == own->n) {
+			free(refs);
+			return hj_error_set(HJ_ECONFLICT, "the hub holds a different history of feed %s (a fork: "
+					    "was this node restored from an old copy?): refusing to push; "
+					    "ask the hub operator (huiji hub quarantine)", n->id);
+		}
+		remote_seq = k + 1;
+	}
+	free(refs);
+
+	while (remote_seq < own->n) {
+		uint64_t end = remote_seq + (uint64_t)o->chunk;
+		if (end > own->n)
+			end = own->n;
+		/* A local scratch ref (libgit2 pushes named refs only): forced. */
+		git_reference *tmp = NULL;
+		if (git_reference_create(&tmp, hj_gitrepo_git(repo), outref, &own->v[end - 1], 1,
+					 "huiji: push chunk") < 0)
+			return hj_error_set(HJ_ERROR, "setting %s: %s", outref, git_error_last()->message);
+		git_reference_free(tmp);
+		rc = hj_transport_push(repo, url, outref, myref, &o->net);
+		if (rc)
+			return rc;
+		rep->pushed += end - remote_seq;
+		remote_seq = end;
+	}
+	rep->waiting = own->n - remote_seq;
+
+	static const char *const specs[] = {"+refs/huiji/hub/*:refs/huiji/incoming/hub/*",
+					    "+refs/huiji/feeds/*:refs/huiji/incoming/feeds/*"};
+	return hj_transport_fetch(repo, url, specs, 2, &o->net);
+}
+
+int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
+{
+	hj_gitrepo *repo = NULL;
+	oid_list own = {0};
+	char ref[160], *url = NULL;
+	git_oid tip;
+	uint64_t tipseq = 0;
+	int rc;
+
+	memset(rep, 0, sizeof *rep);
+	if (n->is_root)
+		return hj_error_set(HJ_EINVALID, "%s is a hub: it does not sync, it runs `huiji hub run`", n->id);
+	if (!(url = hj_meta_get(n->db, "hub_url")))
+		return hj_error_set(HJ_EINVALID, "%s has no hub (init --hub URL)", n->id);
+	if ((rc = hj_node_repo_open(&repo, n)) || (rc = hj_outbox_flush(n, repo, NULL)))
+		goto done;
+	hj_node_feed_ref(n, ref, sizeof ref);
+	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
+		goto done;
+	if (tipseq && (rc = hj_gitfeed_walk(repo, &tip, n->id, 0, collect_oid, &own)))
+		goto done;
+
+	int backoff = o->backoff_ms;
+	for (rep->attempts = 1;; rep->attempts++) {
+		rc = attempt(n, repo, url, o, &own, rep);
+		if (rc != HJ_ENET || rep->attempts > o->retries)
+			break;
+		/* Exponential back-off with jitter, so counties that lost the
+		 * link together do not all come back in the same second. */
+		int jitter = (int)randombytes_uniform((uint32_t)(backoff / 2 + 1));
+		sleep_ms(backoff + jitter);
+		backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
+	}
+	if (rc == HJ_ENET) {
+		/* What reached the hub in this sync stays there; the rest waits. */
+		rep->waiting = own.n > rep->pushed ? own.n - rep->pushed : 0;
+		goto done;
+	}
+	if (rc)
+		goto done;
+	rc = hj_sync_follow(n, repo, rep);
+done:
+	free(own.v);
+	free(url);
+	hj_gitrepo_close(repo);
+	return rc;
+}
+
+/* ---- following the hub order ---- */
+
+typedef struct item {
+	uint64_t hub_seq;
+	char node[HJ_NODE_ID_MAX + 1];
+	uint64_t seq;
+	uint8_t hash[32];
+	uint8_t *bytes; /* owned */
+	size_t len;
+	char *verdicts; /* owned JSON text, NULL = all ok */
+} item;
+
+typedef struct follow {
+	hj_node *n;
+	uint8_t hub_pk[32];
+	const char *hub;
+	uint64_t last;
+	uint8_t last_hash[32];
+	item *items;
+	size_t nitems, cap;
+	uint64_t entries;
+	int upgrade;
+	uint64_t upgrade_at;
+} follow;
+
+static item *new_item(follow *f)
+{
+	if (f->nitems == f->cap) {
+		size_t cap = f->cap ? 2 * f->cap : 64;
+		item *p = realloc(f->items, cap * sizeof *p);
+		if (!p)
+			return NULL;
+		f->items = p;
+		f->cap = cap;
+	}
+	item *it = &f->items[f->nitems++];
+	memset(it, 0, sizeof *it);
+	return it;
+}
+
+/* Are all ops of this payload known to this huiji? */
+static int ops_known(const hj_json *ops)
+{
+	static const char *const known[] = {"org.create", "org.update", "node.enroll", "member.apply",
+					    "member.approve", "member.reject", "member.update", "member.leave",
+					    "hub.sequence"};
+	for (size_t i = 0; i < ops->count; i++) {
+		const char *name = hj_json_get_str(ops->items[i], "op");
+		int64_t v = 0;
+		int ok = 0;
+		for (size_t k = 0; name && k < sizeof known / sizeof known[0]; k++)
+			ok |= strcmp(name, known[k]) == 0;
+		if (!ok || hj_json_get_int(ops->items[i], "v", &v) || v > HJ_OP_VERSION)
+			return 0;
+	}
+	return 1;
+}
+
+static int on_hub_entry(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	follow *f = vctx;
+	hj_envelope e;
+	hj_json *payload = NULL;
+	uint8_t h[32];
+	int rc;
+	(void)commit;
+	if (f->upgrade)
+		return 1;
+	if (seq <= f->last) {
+		hj_hash32(h, bytes, len);
+		if (seq == f->last && memcmp(h, f->last_hash, 32) != 0)
+			return hj_error_set(HJ_ECORRUPT, "the hub feed %s changed at seq %" PRIu64
+					    " after it was followed: the hub rewrote its history", f->hub, seq);
+		return 0;
+	}
+	rc = hj_feed_check(&e, bytes, len, f->hub, f->hub_pk, f->last, f->last_hash);
+	if (rc == HJ_EVERSION) {
+		f->upgrade = 1;
+		f->upgrade_at = seq;
+		return 1;
+	}
+	if (rc)
+		return hj_error_wrap(rc, "hub feed: ");
+	rc = hj_json_parse(&payload, (const char *)e.payload, e.payload_len);
+	const hj_json *ops = rc ? NULL : hj_fold_payload_ops(payload, &rc);
+	if (rc == HJ_EVERSION || (ops && !ops_known(ops))) {
+		f->upgrade = 1;
+		f->upgrade_at = seq;
+		rc = 1;
+		goto done;
+	}
+	if (rc)
+		goto done;
+	const char *first = ops->count ? hj_json_get_str(ops->items[0], "op") : NULL;
+	if (first && strcmp(first, "hub.sequence") == 0) {
+		const hj_json *inc = hj_json_get(ops->items[0], "include");
+		for (size_t i = 0; inc && inc->type == HJ_JARR && i < inc->count; i++) {
+			const hj_json *x = inc->items[i];
+			const char *node = hj_json_get_str(x, "node"), *hash = hj_json_get_str(x, "hash");
+			const hj_json *vd = hj_json_get(x, "verdicts");
+			int64_t s = 0;
+			item *it = new_item(f);
+			hj_buf vt = HJ_BUF_INIT;
+			if (!it) {
+				rc = hj_error_set(HJ_ENOMEM, "out of memory");
+				goto done;
+			}
+			if (!node || hj_node_id_check(node) || !hash || hj_hex_decode(it->hash, 32, hash) ||
+			    hj_json_get_int(x, "seq", &s) || s < 1 || !vd || vd->type != HJ_JARR) {
+				rc = hj_error_set(HJ_ECORRUPT, "hub entry %" PRIu64 ": malformed include %zu", seq, i);
+				goto done;
+			}
+			it->hub_seq = seq;
+			snprintf(it->node, sizeof it->node, "%s", node);
+			it->seq = (uint64_t)s;
+			if ((rc = hj_json_write(&vt, vd))) {
+				hj_buf_free(&vt);
+				goto done;
+			}
+			it->verdicts = (char *)hj_buf_detach(&vt, NULL);
+		}
+	} else {
+		item *it = new_item(f);
+		if (!it || !(it->bytes = malloc(len))) {
+			rc = hj_error_set(HJ_ENOMEM, "out of memory");
+			goto done;
+		}
+		memcpy(it->bytes, bytes, len);
+		it->len = len;
+		it->hub_seq = seq;
+		snprintf(it->node, sizeof it->node, "%s", f->hub);
+		it->seq = seq;
+		memcpy(it->hash, e.hash, 32);
+	}
+	f->last = seq;
+	memcpy(f->last_hash, e.hash, 32);
+	f->entries++;
+done:
+	hj_json_free(payload);
+	hj_envelope_free(&e);
+	return rc;
+}
+
+typedef struct fill {
+	follow *f;
+	const char *node;
+	size_t next; /* index into f->items of the next item of this node */
+} fill;
+
+static int on_feed_cs(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	fill *fl = vctx;
+	follow *f = fl->f;
+	(void)commit;
+	while (fl->next < f->nitems && (f->items[fl->next].bytes || strcmp(f->items[fl->next].node, fl->node) != 0))
+		fl->next++;
+	if (fl->next == f->nitems)
+		return 1;
+	item *it = &f->items[fl->next];
+	if (seq < it->seq)
+		return 0;
+	if (seq > it->seq)
+		return hj_error_set(HJ_ECORRUPT, "feed %s seq %" PRIu64 " sequenced by the hub is missing", fl->node,
+				    it->seq);
+	uint8_t h[32];
+	hj_hash32(h, bytes, len);
+	if (memcmp(h, it->hash, 32) != 0)
+		return hj_error_set(HJ_ECORRUPT, "feed %s seq %" PRIu64 " as fetched does not match the hash the "
+				    "hub signed", fl->node, seq);
+	if (!(it->bytes = malloc(len)))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	memcpy(it->bytes, bytes, len);
+	it->len = len;
+	fl->next++;
+	return 0;
+}
+
+/* Find the hub's node id: remembered, or the single incoming hub ref. */
+static char *hub_node(hj_node *n, hj_gitrepo *repo)
+{
+	char *hub = hj_meta_get(n->db, "hub_node");
+	if (hub)
+		return hub;
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	if (git_reference_iterator_glob_new(&it, hj_gitrepo_git(repo), "refs/huiji/incoming/hub/*") < 0)
+		return NULL;
+	while (git_reference_next(&ref, it) == 0) {
+		if (!hub)
+			hub = strdup(git_reference_name(ref) + strlen("refs/huiji/incoming/hub/"));
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	return hub;
+}
+
+int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
+{
+	follow f = {0};
+	char ref[200], *hub = NULL, *key = NULL;
+	git_oid tip;
+	uint64_t tipseq;
+	hj_replay_stats st;
+	int rc = 0, in_tx = 0;
+
+	f.n = n;
+	if (!(hub = hub_node(n, repo)))
+		goto done; /* the hub has published nothing yet */
+	f.hub = hub;
+	key = hj_meta_get(n->db, "hub_key");
+	if (!key || hj_hex_decode(f.hub_pk, 32, key)) {
+		rc = hj_error_set(HJ_EINVALID, "no valid hub key in this node (init --hub-key)");
+		goto done;
+	}
+	snprintf(ref, sizeof ref, "refs/huiji/incoming/hub/%s", hub);
+	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
+		goto done;
+	{
+		sqlite3_stmt *s = hj_db_stmt(n->db, "SELECT seq, hash FROM hub_feed ORDER BY seq DESC LIMIT 1");
+		if (!s || (rc = hj_db_step(n->db, s)) < 0)
+			goto done;
+		if (rc == 1) {
+			f.last = (uint64_t)sqlite3_column_int64(s, 0);
+			memcpy(f.last_hash, sqlite3_column_blob(s, 1), 32);
+		}
+		sqlite3_reset(s);
+		rc = 0;
+	}
+	if (tipseq < f.last) {
+		rc = hj_error_set(HJ_ECORRUPT, "the hub feed ends at seq %" PRIu64 " but %" PRIu64
+				  " entries were followed: the hub rewrote its history", tipseq, f.last);
+		goto done;
+	}
+	if (tipseq > f.last &&
+	    (rc = hj_gitfeed_walk(repo, &tip, hub, f.last ? f.last - 1 : 0, on_hub_entry, &f)) < 0)
+		goto done;
+	rc = 0;
+	/* Fetch the sequenced change sets from their feeds, node by node. */
+	for (size_t i = 0; i < f.nitems; i++) {
+		if (f.items[i].bytes)
+			continue;
+		fill fl = {&f, f.items[i].node, i};
+		snprintf(ref, sizeof ref, "refs/huiji/incoming/feeds/%s", f.items[i].node);
+		if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
+			goto done;
+		if (tipseq < f.items[i].seq) {
+			rc = hj_error_set(HJ_ECORRUPT, "the hub sequenced %s seq %" PRIu64 " but its feed ends at %" PRIu64,
+					  f.items[i].node, f.items[i].seq, tipseq);
+			goto done;
+		}
+		rc = hj_gitfeed_walk(repo, &tip, f.items[i].node, f.items[i].seq - 1, on_feed_cs, &fl);
+		if (rc < 0)
+			goto done;
+		rc = 0;
+		if (!f.items[i].bytes) {
+			rc = hj_error_set(HJ_ECORRUPT, "feed %s seq %" PRIu64 " not found", f.items[i].node, f.items[i].seq);
+			goto done;
+		}
+	}
+	if ((rc = hj_db_exec(n->db, "BEGIN IMMEDIATE")))
+		goto done;
+	in_tx = 1;
+	if ((rc = hj_meta_set(n->db, "hub_node", hub)))
+		goto done;
+	for (size_t i = 0; i < f.nitems; i++) {
+		item *it = &f.items[i];
+		if ((rc = hj_followed_append(n->db, it->hub_seq, it->node, it->seq, it->hash, it->bytes, it->len,
+					     it->verdicts)))
+			goto done;
+		if (it->verdicts && strcmp(it->node, n->id) == 0) {
+			hj_json *vd = NULL;
+			if (hj_verdicts_parse(&vd, it->verdicts) == 0 && vd)
+				for (size_t k = 0; k < vd->count; k++)
+					rep->rejected += vd->items[k]->type != HJ_JSTR;
+			hj_json_free(vd);
+		}
+	}
+	/* hub_feed: the last entry followed, for the chain check next time. */
+	if (f.entries) {
+		sqlite3_stmt *s = hj_db_stmt(n->db, "INSERT OR REPLACE INTO hub_feed(seq, hash) VALUES (:s, :h)");
+		if (!s || hj_db_bind_int(s, ":s", (int64_t)f.last) || hj_db_bind_blob(s, ":h", f.last_hash, 32) ||
+		    (rc = hj_db_step(n->db, s)) < 0) {
+			rc = rc < 0 ? rc : HJ_ERROR;
+			goto done;
+		}
+		sqlite3_reset(s);
+	}
+	/* The rebase: the projection is rebuilt from the hub order with the
+	 * pending own change sets replayed on top (node/replay.h). */
+	if ((rc = hj_projection_clear(n->db)) || (rc = hj_replay(n->db, n, 0, &st)))
+		goto done;
+	rc = hj_db_exec(n->db, "COMMIT");
+	in_tx = rc != 0;
+	rep->entries = f.entries;
+	rep->pending = st.pending;
+	rep->upgrade_needed = f.upgrade;
+	rep->upgrade_at = f.upgrade_at;
+done:
+	if (in_tx)
+		hj_db_exec(n->db, "ROLLBACK");
+	for (size_t i = 0; i < f.nitems; i++) {
+		free(f.items[i].bytes);
+		free(f.items[i].verdicts);
+	}
+	free(f.items);
+	free(hub);
+	free(key);
+	return rc;
+}

@@ -1,0 +1,186 @@
+/*
+ * cmd_hub.c — the provincial hub: `huiji hub init|run|quarantine` and the
+ * `huiji hook pre-receive` that guards the hub repository.
+ */
+#include "cli.h"
+#include "error.h"
+#include "hook.h"
+#include "outbox.h"
+#include "sequencer.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_hub_setup(hj_node *hub)
+{
+	hj_gitrepo *repo = NULL;
+	git_config *cfg = NULL;
+	char exe[PATH_MAX], dir[PATH_MAX];
+	char *path = hj_node_repo_path(hub);
+	int rc = hj_node_repo_open(&repo, hub);
+	if (rc || !path)
+		goto done;
+	/* Any git server can serve it; git daemon needs receive-pack allowed. */
+	if (git_repository_config(&cfg, hj_gitrepo_git(repo)) < 0 ||
+	    git_config_set_bool(cfg, "daemon.receivepack", 1) < 0 ||
+	    git_config_set_bool(cfg, "receive.denyNonFastForwards", 1) < 0 ||
+	    git_config_set_bool(cfg, "receive.denyDeletes", 1) < 0) {
+		rc = hj_error_set(HJ_ERROR, "configuring %s: %s", path,
+				  git_error_last() ? git_error_last()->message : "?");
+		goto done;
+	}
+	ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (k <= 0 || !realpath(hub->dir, dir)) {
+		rc = hj_error_set(HJ_ERROR, "cannot resolve the huiji binary or %s", hub->dir);
+		goto done;
+	}
+	exe[k] = '\0';
+	rc = hj_hook_install(path, exe, dir);
+done:
+	git_config_free(cfg);
+	hj_gitrepo_close(repo);
+	free(path);
+	return rc;
+}
+
+static const cli_opt run_opts[] = {
+	{"once", 0, "one pass, then exit"},
+	{"interval", 1, "seconds between passes (default 10)"},
+	{NULL, 0, NULL},
+};
+
+static int hub_run(int argc, char **argv)
+{
+	cli c;
+	hj_node *hub = NULL;
+	hj_gitrepo *repo = NULL;
+	hj_seq_report rep;
+	int rc = cli_parse(&c, "hub run", run_opts, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : cli_fail(rc);
+	int interval = cli_get(&c, "interval") ? atoi(cli_get(&c, "interval")) : 10;
+	if (interval < 1)
+		return cli_fail(hj_error_set(HJ_EINVALID, "hub run: --interval must be >= 1"));
+	if ((rc = cli_open_node(&c, &hub)) || (rc = hj_node_repo_open(&repo, hub)))
+		goto done;
+	for (;;) {
+		if ((rc = hj_hub_sequence(hub, repo, &rep)))
+			break;
+		printf("hub: %" PRIu64 " sequence entries, %" PRIu64 " change sets, %" PRIu64 " ops (%" PRIu64
+		       " rejected), %" PRIu64 " quarantined, %" PRIu64 " feeds waiting for enrolment\n",
+		       rep.entries, rep.change_sets, rep.ops, rep.rejected, rep.quarantined, rep.waiting);
+		fflush(stdout);
+		if (cli_flag(&c, "once"))
+			break;
+		sleep((unsigned)interval);
+	}
+done:
+	hj_gitrepo_close(repo);
+	hj_node_close(hub);
+	return cli_fail(rc);
+}
+
+static const cli_opt q_opts[] = {
+	{"json", 0, "one JSON object per line"},
+	{"release", 1, "NODE: the operator resolved it; let that feed be read again"},
+	{NULL, 0, NULL},
+};
+
+static int hub_quarantine(int argc, char **argv)
+{
+	cli c;
+	hj_node *hub = NULL;
+	int rc = cli_parse(&c, "hub quarantine", q_opts, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : cli_fail(rc);
+	if ((rc = cli_open_node(&c, &hub)))
+		return cli_fail(rc);
+	if (cli_get(&c, "release")) {
+		sqlite3_stmt *st = hj_db_stmt(hub->db, "DELETE FROM quarantine WHERE node = :n");
+		if (!st || hj_db_bind_text(st, ":n", cli_get(&c, "release")) || hj_db_step(hub->db, st) < 0)
+			rc = HJ_ERROR;
+		else
+			printf("released %d quarantined change sets of %s\n", sqlite3_changes(hub->db->h),
+			       cli_get(&c, "release"));
+		goto done;
+	}
+	sqlite3_stmt *st = hj_db_stmt(hub->db, "SELECT node, seq, reason, detail, hex(hash), coalesce(commit_id, ''), "
+					       "length(evidence) FROM quarantine ORDER BY node, seq");
+	int rows = 0;
+	while (st && (rc = hj_db_step(hub->db, st)) == 1) {
+		rows++;
+		if (cli_flag(&c, "json")) {
+			hj_json *o = hj_json_new(HJ_JOBJ);
+			if (o && (hj_json_set_str(o, "node", hj_db_col_text(st, 0)) ||
+				  hj_json_set_int(o, "seq", sqlite3_column_int64(st, 1)) ||
+				  hj_json_set_str(o, "reason", hj_db_col_text(st, 2)) ||
+				  hj_json_set_str(o, "detail", hj_db_col_text(st, 3)) ||
+				  hj_json_set_str(o, "hash", hj_db_col_text(st, 4)) ||
+				  hj_json_set_str(o, "commit", hj_db_col_text(st, 5)) ||
+				  hj_json_set_int(o, "evidence_bytes", sqlite3_column_int64(st, 6))))
+				o = (hj_json_free(o), NULL);
+			if ((rc = cli_json_line(o)))
+				break;
+		} else {
+			printf("%s seq %lld: %s — %s (evidence: %lld bytes kept, commit %.12s)\n", hj_db_col_text(st, 0),
+			       (long long)sqlite3_column_int64(st, 1), hj_db_col_text(st, 2), hj_db_col_text(st, 3),
+			       (long long)sqlite3_column_int64(st, 6), hj_db_col_text(st, 5));
+		}
+	}
+	if (rc >= 0 && rows == 0 && !cli_flag(&c, "json"))
+		printf("nothing quarantined\n");
+	rc = st ? (rc < 0 ? rc : 0) : HJ_ERROR;
+done:
+	hj_node_close(hub);
+	return cli_fail(rc);
+}
+
+int cmd_hub(int argc, char **argv)
+{
+	const char *sub = argc > 0 ? argv[0] : "";
+	if (strcmp(sub, "init") == 0)
+		return cli_init(argc - 1, argv + 1, 1);
+	if (strcmp(sub, "run") == 0)
+		return hub_run(argc - 1, argv + 1);
+	if (strcmp(sub, "quarantine") == 0)
+		return hub_quarantine(argc - 1, argv + 1);
+	return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji hub init|run|quarantine [--help]"));
+}
+
+static const cli_opt hook_opts[] = {{NULL, 0, NULL}};
+
+/* git runs this with "old new ref" lines on stdin; any refusal refuses
+ * the whole push, and each refusal is one line the pusher sees. */
+int cmd_hook(int argc, char **argv)
+{
+	cli c;
+	hj_node *hub = NULL;
+	hj_gitrepo *repo = NULL;
+	char line[1024], old_hex[64], new_hex[64], ref[900];
+	int refused = 0;
+	if (argc < 1 || strcmp(argv[0], "pre-receive") != 0)
+		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji hook pre-receive --dir HUB"));
+	int rc = cli_parse(&c, "hook pre-receive", hook_opts, argc - 1, argv + 1);
+	if (rc)
+		return rc > 0 ? 0 : cli_fail(rc);
+	if ((rc = cli_open_node(&c, &hub)) || (rc = hj_gitrepo_open(&repo, NULL, 0)))
+		goto done;
+	while (fgets(line, sizeof line, stdin)) {
+		if (sscanf(line, "%63s %63s %899s", old_hex, new_hex, ref) != 3)
+			continue;
+		if (hj_hook_check(hub, repo, old_hex, new_hex, ref)) {
+			fprintf(stderr, "huiji: refused: %s\n", hj_error_last());
+			refused++;
+		}
+	}
+done:
+	hj_gitrepo_close(repo);
+	hj_node_close(hub);
+	if (rc)
+		return cli_fail(rc);
+	return refused ? 1 : 0;
+}

@@ -1,0 +1,85 @@
+/*
+ * cmd_sync.c — `huiji sync`: one clear outcome line, whatever happens.
+ */
+#include "cli.h"
+#include "error.h"
+#include "sync.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static const cli_opt opts[] = {
+	{"retries", 1, "attempts after the first (default 4)"},
+	{"backoff-ms", 1, "first back-off in ms, doubling, with jitter (default 1000)"},
+	{"chunk", 1, "change sets per push (default 500)"},
+	{"connect-timeout-ms", 1, "until the hub answers (default 10000)"},
+	{"idle-timeout-ms", 1, "no progress for this long ends the attempt (default 20000)"},
+	{NULL, 0, NULL},
+};
+
+static int int_opt(const cli *c, const char *name, int *out, int min)
+{
+	const char *v = cli_get(c, name);
+	if (!v)
+		return 0;
+	char *end;
+	long x = strtol(v, &end, 10);
+	if (*end || x < min || x > 100000000)
+		return hj_error_set(HJ_EINVALID, "sync: --%s must be an integer >= %d", name, min);
+	*out = (int)x;
+	return 0;
+}
+
+/* Own change sets the hub has not sequenced yet. */
+static int64_t unsequenced(hj_node *n)
+{
+	int64_t k = 0;
+	hj_db_get_int(n->db, "SELECT count(*) FROM changelog WHERE seq > "
+			     "(SELECT coalesce(max(seq), 0) FROM followed WHERE node = :n)", ":n", n->id, &k);
+	return k;
+}
+
+int cmd_sync(int argc, char **argv)
+{
+	cli c;
+	hj_node *n = NULL;
+	hj_sync_opts o;
+	hj_sync_report rep;
+	int rc = cli_parse(&c, "sync", opts, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : cli_fail(rc);
+	hj_sync_opts_default(&o);
+	if ((rc = int_opt(&c, "retries", &o.retries, 0)) || (rc = int_opt(&c, "backoff-ms", &o.backoff_ms, 1)) ||
+	    (rc = int_opt(&c, "chunk", &o.chunk, 1)) ||
+	    (rc = int_opt(&c, "connect-timeout-ms", &o.net.connect_timeout_ms, 1)) ||
+	    (rc = int_opt(&c, "idle-timeout-ms", &o.net.idle_timeout_ms, 1)))
+		return cli_fail(rc);
+	if ((rc = cli_open_node(&c, &n)))
+		return cli_fail(rc);
+	rc = hj_sync(n, &o, &rep);
+	char now[32];
+	time_t t = time(NULL);
+	strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	if (rc == HJ_ENET) {
+		printf("offline: %s; %" PRIu64 " change sets pushed, %lld not yet sequenced by the hub "
+		       "(kept; run huiji sync again)\n", hj_error_last(), rep.pushed, (long long)unsequenced(n));
+		hj_meta_set(n->db, "last_sync_failure", now);
+	} else if (rc == 0) {
+		printf("synced: pushed %" PRIu64 " change sets, received %" PRIu64 " hub entries, %" PRIu64
+		       " own ops rejected, %lld change sets pending\n", rep.pushed, rep.entries, rep.rejected,
+		       (long long)unsequenced(n));
+		hj_meta_set(n->db, "last_sync", now);
+		if (rep.upgrade_needed) {
+			rc = hj_error_set(HJ_EVERSION, "hub feed entry %" PRIu64 " is from a newer huiji: upgrade huiji "
+					  "to read entries from the hub (everything before it is applied; "
+					  "nothing is lost)", rep.upgrade_at);
+		} else if (rep.rejected) {
+			fprintf(stderr, "huiji: the hub rejected %" PRIu64 " of this node's ops: see huiji status\n",
+				rep.rejected);
+		}
+	}
+	hj_node_close(n);
+	return cli_fail(rc);
+}

@@ -22,6 +22,7 @@ static const struct {
 	{"log", cmd_log, "show the feed, ops decoded [--json]"},
 	{"sync", cmd_sync, "push this node's feed, fetch the hub's, rebase"},
 	{"hub", cmd_hub, "init|run|quarantine: the provincial hub"},
+	{"audit", cmd_audit, "check a hub repository from its signed records (no node needed)"},
 	{"hook", cmd_hook, "pre-receive: the hub repository's guard (run by git)"},
 };
 

@@ -1,0 +1,47 @@
+/*
+ * audit.h — check a hub repository from the signed records alone.
+ *
+ * Needs no node of its own: fetch every feed and the hub feed, verify
+ * every signature, chain and enrolment, re-fold everything in hub order
+ * from nothing, and check every verdict and every state digest the hub
+ * published. Each discrepancy is named: a tampered byte, a dropped or
+ * reordered change set, a verdict that does not follow, an op by a node
+ * without authority or enrolment.
+ */
+#ifndef HJ_AUDIT_H
+#define HJ_AUDIT_H
+
+#include "envelope.h"
+#include "transport.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HJ_AUDIT_MAX_PROBLEMS 200
+
+typedef struct hj_audit_report {
+	char hub[HJ_NODE_ID_MAX + 1];
+	char hub_key[65];       /* the key the hub feed was checked under */
+	int hub_key_pinned;     /* given by the auditor, not read from the feed */
+	uint64_t nodes;         /* enrolled at the end */
+	uint64_t feeds;
+	uint64_t hub_entries;   /* hub change sets */
+	uint64_t change_sets;   /* sequenced county change sets */
+	uint64_t ops;
+	uint64_t verdicts;      /* verdicts checked */
+	uint64_t digests;       /* state digests checked */
+	uint64_t pending;       /* change sets in feeds not yet sequenced */
+	size_t nproblems;
+	char *problems[HJ_AUDIT_MAX_PROBLEMS]; /* owned; hj_audit_report_free */
+} hj_audit_report;
+
+/* Audit the hub repository at `url` (path, file:// or git://), fetching it
+ * into the bare repository `workdir` (created). hub_key_hex NULL: trust
+ * the key the hub enrolled for itself in its change set 1 (and say so).
+ * Returns 0 when the audit ran (discrepancies are in rep->problems), or an
+ * error if it could not run at all. */
+int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, const char *workdir,
+	     const hj_net_opts *net);
+void hj_audit_report_free(hj_audit_report *rep);
+
+#endif

@@ -1,18 +1,69 @@
 /*
- * cmd_status.c — `huiji status`: answers locally, always: who this node
- * is, its feed, what the registry holds.
+ * cmd_status.c — `huiji status`: answers locally, always (no network):
+ * who this node is, its feed, what the registry holds, what waits for the
+ * hub, and which of its own ops the hub rejected, with the reasons.
  */
 #include "cli.h"
 #include "error.h"
 #include "feed.h"
+#include "replay.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const cli_opt opts[] = {
 	{"json", 0, "print one JSON object"},
 	{NULL, 0, NULL},
 };
+
+static const char *pending_sql =
+	"SELECT count(*) FROM changelog WHERE seq > (SELECT coalesce(max(seq), 0) FROM followed WHERE node = :n)";
+
+/* The hub's rejections of this node's own ops: sequenced change sets of
+ * this node whose verdicts hold something other than "ok". */
+static const char *rejected_sql = "SELECT seq, envelope, verdicts FROM followed "
+				  "WHERE node = :n AND verdicts LIKE '%[%' ORDER BY pos";
+
+static int count_rejected(hj_node *n, int64_t *out)
+{
+	*out = 0;
+	sqlite3_stmt *st = hj_db_stmt(n->db, rejected_sql);
+	if (!st || hj_db_bind_text(st, ":n", n->id))
+		return HJ_ERROR;
+	int rc;
+	while ((rc = hj_db_step(n->db, st)) == 1) {
+		hj_json *vd = NULL;
+		if (hj_verdicts_parse(&vd, hj_db_col_text(st, 2)) == 0 && vd)
+			for (size_t i = 0; i < vd->count; i++)
+				*out += vd->items[i]->type != HJ_JSTR;
+		hj_json_free(vd);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+static int print_rejected(hj_node *n)
+{
+	sqlite3_stmt *st = hj_db_stmt(n->db, rejected_sql);
+	if (!st || hj_db_bind_text(st, ":n", n->id))
+		return HJ_ERROR;
+	printf("rejected by the hub (needs attention):\n");
+	int rc;
+	while ((rc = hj_db_step(n->db, st)) == 1) {
+		hj_json *vd = NULL;
+		if (hj_verdicts_parse(&vd, hj_db_col_text(st, 2)) || !vd)
+			continue;
+		for (size_t i = 0; i < vd->count; i++) {
+			const hj_json *x = vd->items[i];
+			if (x->type == HJ_JARR && x->count == 2)
+				printf("  %s:%lld:%zu  %s: %s\n", n->id, (long long)sqlite3_column_int64(st, 0), i,
+				       x->items[0]->s, x->items[1]->s);
+		}
+		hj_json_free(vd);
+	}
+	return rc < 0 ? rc : 0;
+}
 
 int cmd_status(int argc, char **argv)
 {
@@ -21,7 +72,8 @@ int cmd_status(int argc, char **argv)
 	uint64_t seq;
 	uint8_t hash[32];
 	char hex[65], pk[65];
-	int64_t members = 0, open = 0, orgs = 0;
+	int64_t members = 0, open = 0, orgs = 0, pending = 0, quarantined = 0, rejected = 0;
+	char *last_sync = NULL, *last_fail = NULL, *hub_url = NULL;
 	int rc = cli_parse(&c, "status", opts, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
@@ -30,8 +82,16 @@ int cmd_status(int argc, char **argv)
 	if ((rc = hj_feed_last(n->db, &seq, hash)) ||
 	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM membership WHERE status = 'active'", NULL, NULL, &members)) ||
 	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM membership WHERE status = 'applied'", NULL, NULL, &open)) ||
-	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM org", NULL, NULL, &orgs)))
+	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM org", NULL, NULL, &orgs)) ||
+	    (rc = hj_db_get_int(n->db, pending_sql, ":n", n->id, &pending)) ||
+	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM quarantine", NULL, NULL, &quarantined)) ||
+	    (rc = count_rejected(n, &rejected)))
 		goto done;
+	if (n->is_root)
+		pending = 0; /* the hub sequences its own change sets as they commit */
+	last_sync = hj_meta_get(n->db, "last_sync");
+	last_fail = hj_meta_get(n->db, "last_sync_failure");
+	hub_url = hj_meta_get(n->db, "hub_url");
 	hj_hex_encode(hex, hash, 32);
 	hj_hex_encode(pk, n->pk, 32);
 	if (cli_flag(&c, "json")) {
@@ -40,7 +100,10 @@ int cmd_status(int argc, char **argv)
 			  hj_json_set_str(o, "role", n->is_root ? "root" : "county") || hj_json_set_str(o, "pubkey", pk) ||
 			  hj_json_set_int(o, "feed_length", (int64_t)seq) || hj_json_set_int(o, "last_seq", (int64_t)seq) ||
 			  hj_json_set_str(o, "last_hash", hex) || hj_json_set_int(o, "active_members", members) ||
-			  hj_json_set_int(o, "open_applications", open) || hj_json_set_int(o, "orgs", orgs)))
+			  hj_json_set_int(o, "open_applications", open) || hj_json_set_int(o, "orgs", orgs) ||
+			  hj_json_set_int(o, "pending_change_sets", pending) || hj_json_set_int(o, "rejected_ops", rejected) ||
+			  hj_json_set_int(o, "quarantined", quarantined) || hj_json_set_str(o, "hub", hub_url) ||
+			  hj_json_set_str(o, "last_sync", last_sync) || hj_json_set_str(o, "last_sync_failure", last_fail)))
 			o = (hj_json_free(o), NULL);
 		rc = cli_json_line(o);
 	} else {
@@ -49,8 +112,21 @@ int cmd_status(int argc, char **argv)
 		       "%lld open applications, %lld orgs\n",
 		       n->id, n->is_root ? "root" : "county", n->union_id, pk, seq, seq, hex, (long long)members,
 		       (long long)open, (long long)orgs);
+		if (!n->is_root)
+			printf("hub         %s\nlast sync   %s%s%s\npending     %lld change sets not yet sequenced by the hub\n",
+			       hub_url ? hub_url : "(none)", last_sync ? last_sync : "never",
+			       last_fail && (!last_sync || strcmp(last_fail, last_sync) > 0) ? "; last failed attempt " : "",
+			       last_fail && (!last_sync || strcmp(last_fail, last_sync) > 0) ? last_fail : "",
+			       (long long)pending);
+		else
+			printf("quarantine  %lld change sets (huiji hub quarantine)\n", (long long)quarantined);
+		if (rejected)
+			rc = print_rejected(n);
 	}
 done:
+	free(last_sync);
+	free(last_fail);
+	free(hub_url);
 	hj_node_close(n);
 	return cli_fail(rc);
 }

@@ -18,6 +18,7 @@ static const struct {
 	{"node", cmd_node, "enroll|list nodes (hub)"},
 	{"member", cmd_member, "apply|approve|reject|update|leave|show|list"},
 	{"status", cmd_status, "this node: feed, registry"},
+	{"report", cmd_report, "coverage: members by county and worker group [--targets]"},
 	{"verify", cmd_verify, "verify this node's feed and re-fold it"},
 	{"log", cmd_log, "show the feed, ops decoded [--json]"},
 	{"sync", cmd_sync, "push this node's feed, fetch the hub's, rebase"},

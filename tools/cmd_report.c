@@ -1,0 +1,149 @@
+/*
+ * cmd_report.c — `huiji report coverage`: members by county and worker
+ * group, and, given the survey's estimates, the membership rate (入会率 =
+ * members / estimated workers) against the target rate.
+ *
+ * Memberships are rolled up to their county: the nearest ancestor org of
+ * kind county (township and community unions count for their county);
+ * unions outside any county (a city's industry federation) stand alone.
+ */
+#include "cli.h"
+#include "error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const cli_opt opts[] = {
+	{"format", 1, "text (default) or csv"},
+	{"targets", 1, "CSV of org_id,group,estimated_workers,target_percent (survey figures)"},
+	{NULL, 0, NULL},
+};
+
+/* Active members and open applications per (county, group). */
+static const char *cells_sql =
+	"WITH RECURSIVE up(id, anc) AS (SELECT id, id FROM org "
+	"  UNION SELECT up.id, o.parent FROM up JOIN org o ON o.id = up.anc "
+	"  WHERE o.kind <> 'county' AND o.parent IS NOT NULL), "
+	"county(id, cid) AS (SELECT up.id, coalesce((SELECT u2.anc FROM up u2 JOIN org c ON c.id = u2.anc "
+	"  WHERE u2.id = up.id AND c.kind = 'county'), up.id) FROM up GROUP BY up.id) "
+	"SELECT coalesce(c.cid, m.union_id) AS cty, coalesce(o.name, m.union_id), m.grp, "
+	"  sum(m.status = 'active'), sum(m.status = 'applied') "
+	"FROM membership m LEFT JOIN county c ON c.id = m.union_id LEFT JOIN org o ON o.id = coalesce(c.cid, m.union_id) "
+	"GROUP BY cty, m.grp ORDER BY cty, m.grp";
+
+typedef struct target {
+	char org[80], grp[40];
+	long est;
+	double pct;
+} target;
+
+static int load_targets(const char *path, target **out, size_t *n)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+	int lineno = 0;
+	*out = NULL;
+	*n = 0;
+	if (!f)
+		return hj_error_set(HJ_ENOTFOUND, "%s: cannot open", path);
+	while (fgets(line, sizeof line, f)) {
+		target t;
+		lineno++;
+		if (lineno == 1 && strncmp(line, "org_id", 6) == 0)
+			continue; /* header */
+		if (line[0] == '\n' || line[0] == '#')
+			continue;
+		if (sscanf(line, "%79[^,],%39[^,],%ld,%lf", t.org, t.grp, &t.est, &t.pct) != 4 || t.est < 0 ||
+		    t.pct < 0 || t.pct > 100) {
+			fprintf(stderr, "huiji: %s line %d: expected org_id,group,estimated_workers,target_percent; "
+					"line skipped\n", path, lineno);
+			continue;
+		}
+		target *p = realloc(*out, (*n + 1) * sizeof *p);
+		if (!p) {
+			fclose(f);
+			return hj_error_set(HJ_ENOMEM, "out of memory");
+		}
+		*out = p;
+		(*out)[(*n)++] = t;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Print `s` padded to `width` terminal columns: printf pads bytes, and a
+ * Chinese character is 3 bytes but 2 columns. */
+static void put_padded(const char *s, int width)
+{
+	int cols = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p & 0xC0) != 0x80)
+			cols += *p >= 0xE0 ? 2 : 1;
+	printf("%s%*s", s, width > cols ? width - cols : 0, "");
+}
+
+int cmd_report(int argc, char **argv)
+{
+	cli c;
+	hj_node *n = NULL;
+	target *targets = NULL;
+	size_t ntargets = 0;
+	if (argc < 1 || strcmp(argv[0], "coverage") != 0)
+		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji report coverage [--format text|csv] [--targets FILE]"));
+	int rc = cli_parse(&c, "report coverage", opts, argc - 1, argv + 1);
+	if (rc)
+		return rc > 0 ? 0 : cli_fail(rc);
+	const char *fmt = cli_get(&c, "format") ? cli_get(&c, "format") : "text";
+	int csv = strcmp(fmt, "csv") == 0;
+	if (!csv && strcmp(fmt, "text") != 0)
+		return cli_fail(hj_error_set(HJ_EINVALID, "report: --format must be text or csv"));
+	if (cli_get(&c, "targets") && (rc = load_targets(cli_get(&c, "targets"), &targets, &ntargets)))
+		return cli_fail(rc);
+	if ((rc = cli_open_node(&c, &n)))
+		goto done;
+
+	sqlite3_stmt *st = hj_db_stmt(n->db, cells_sql);
+	if (!st) {
+		rc = HJ_ERROR;
+		goto done;
+	}
+	if (csv)
+		printf("county_id,county,group,active_members,open_applications,estimated_workers,rate_percent,target_percent\n");
+	else
+		printf("%-14s %-22s %-16s %8s %8s %10s %7s %7s\n", "county", "name", "group", "members", "applied",
+		       "estimated", "rate%", "target%");
+	long tot_a = 0, tot_p = 0;
+	while ((rc = hj_db_step(n->db, st)) == 1) {
+		const char *cid = hj_db_col_text(st, 0), *grp = hj_db_col_text(st, 2);
+		long act = sqlite3_column_int64(st, 3), app = sqlite3_column_int64(st, 4);
+		const target *t = NULL;
+		for (size_t i = 0; i < ntargets; i++)
+			if (strcmp(targets[i].org, cid) == 0 && strcmp(targets[i].grp, grp) == 0)
+				t = &targets[i];
+		char est[24] = "", rate[16] = "", tgt[16] = "";
+		if (t) {
+			snprintf(est, sizeof est, "%ld", t->est);
+			if (t->est > 0)
+				snprintf(rate, sizeof rate, "%.1f", 100.0 * (double)act / (double)t->est);
+			snprintf(tgt, sizeof tgt, "%.0f", t->pct);
+		}
+		tot_a += act;
+		tot_p += app;
+		if (csv)
+			printf("%s,%s,%s,%ld,%ld,%s,%s,%s\n", cid, hj_db_col_text(st, 1), grp, act, app, est, rate, tgt);
+		else {
+			printf("%-14s ", cid);
+			put_padded(hj_db_col_text(st, 1), 22);
+			printf(" %-16s %8ld %8ld %10s %7s %7s%s\n", grp, act, app, est, rate, tgt,
+			       t && t->est > 0 && 100.0 * (double)act / (double)t->est < t->pct ? "  below target" : "");
+		}
+	}
+	if (rc >= 0 && !csv)
+		printf("%-14s %-22s %-16s %8ld %8ld\n", "total", "", "", tot_a, tot_p);
+	rc = rc < 0 ? rc : 0;
+done:
+	free(targets);
+	hj_node_close(n);
+	return cli_fail(rc);
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""demo.py — a demo province, end to end, with the real huiji binary.
+
+Qinghai: the provincial hub (青海省总工会) and four county unions of Xining
+(城东区, 城中区, 城西区, 大通回族土族自治县), a real `git daemon` on
+loopback serving the hub repository. The counties go offline, enrol
+generated (fake but valid) truck drivers, couriers and riders -- one driver
+applies in two counties -- then sync in turns; the hub merges, a coverage
+table is printed, and an auditor checks the whole history over git://.
+
+Run via tools/demo (which builds first). Leaves everything in a directory
+it prints at the end, so you can keep exploring with huiji.
+"""
+
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+from harness import Fakes  # noqa: E402  (fake people: valid ID numbers, never real ones)
+
+HUIJI = os.environ.get("HUIJI_BIN", os.path.join(TOP, "build", "tools", "huiji"))
+COUNTIES = [  # node id, org id, name, region code (GB/T 2260, 2022)
+    ("xn-cd", "qh-xn-cd", "城东区总工会", "630102"),
+    ("xn-cz", "qh-xn-cz", "城中区总工会", "630103"),
+    ("xn-cx", "qh-xn-cx", "城西区总工会", "630104"),
+    ("xn-dt", "qh-xn-dt", "大通回族土族自治县总工会", "630121"),
+]
+GROUPS = [("truck_driver", "yunmanman"), ("truck_driver", "kayoudidai"), ("courier", "sf_express"),
+          ("food_delivery", "meituan"), ("ride_hailing", "didi"), ("security_guard", None)]
+CHANNELS = ["platform_app", "qr_oneclick", "mobile_window", "inspection", "outreach"]
+
+
+def huiji(*args, check=True, quiet=False):
+    p = subprocess.run([HUIJI, *args], capture_output=True, text=True)
+    if not quiet:
+        for line in p.stdout.splitlines():
+            print("    " + line)
+    for line in p.stderr.splitlines():
+        print("    ! " + line)
+    if check and p.returncode != 0:
+        sys.exit("demo: huiji %s failed (exit %d)" % (" ".join(args[:2]), p.returncode))
+    return p
+
+
+def step(title):
+    print("\n== " + title)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_daemon(hub_dir):
+    port = free_port()
+    d = subprocess.Popen(["git", "daemon", "--reuseaddr", "--base-path=" + hub_dir, "--export-all",
+                          "--enable=receive-pack", "--listen=127.0.0.1", "--port=%d" % port, hub_dir],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):  # wait (bounded) until it accepts
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return d, port
+        except OSError:
+            time.sleep(0.05)
+    d.kill()
+    sys.exit("demo: git daemon did not start")
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="huiji-demo.")
+    hub = os.path.join(work, "hub")
+    rng = random.Random(2021)
+    fakes = Fakes(2021)
+
+    step("The provincial hub: 青海省总工会, its union tree, its served repository")
+    out = huiji("hub", "init", "--dir", hub, "--node", "qh-hub", "--union", "qh", "--union-name",
+                "青海省总工会", "--region", "63").stdout
+    hub_key = [l.split()[-1] for l in out.splitlines() if l.startswith("public key")][0]
+    huiji("org", "create", "--dir", hub, "--id", "qh-xn", "--name", "西宁市总工会", "--kind", "city",
+          "--parent", "qh", "--region", "6301")
+    for _, org, name, region in COUNTIES:
+        huiji("org", "create", "--dir", hub, "--id", org, "--name", name, "--kind", "county",
+              "--parent", "qh-xn", "--region", region)
+    huiji("org", "create", "--dir", hub, "--id", "qh-xn-freight", "--name", "西宁市道路货运行业工会联合会",
+          "--kind", "industry", "--parent", "qh-xn", "--region", "6301")
+    daemon, port = start_daemon(hub)
+    url = "git://127.0.0.1:%d/hub.git" % port
+    try:
+        print("    hub repository served by git daemon at " + url)
+
+        step("Four county nodes: init, enrolment at the hub, a first sync while the link is up")
+        for node, org, name, _ in COUNTIES:
+            out = huiji("init", "--dir", os.path.join(work, node), "--node", node, "--union", org, "--hub", url,
+                        "--hub-key", hub_key, "--person-key", os.path.join(hub, "person.key"), quiet=True).stdout
+            pk = [l.split()[-1] for l in out.splitlines() if l.startswith("public key")][0]
+            huiji("node", "enroll", "--dir", hub, "--node", node, "--pubkey", pk, "--union", org)
+        for node, *_ in COUNTIES:
+            huiji("sync", "--dir", os.path.join(work, node))
+
+        step("Offline: each county enrols drivers and riders at windows, platforms and inspection stations")
+        twice = fakes.person(region="630121")  # applies in 大通 and again in 城中
+        for i, (node, org, name, region) in enumerate(COUNTIES):
+            d = os.path.join(work, node)
+            n_people = 6 + 2 * i
+            for k in range(n_people):
+                p = fakes.person(region=rng.choice([region, "630102", "632123", "340104", "320102"]))
+                grp, plat = rng.choice(GROUPS)
+                args = ["member", "apply", "--dir", d, "--name", p.name, "--id-number", p.id_number,
+                        "--phone", p.phone, "--group", grp, "--channel", rng.choice(CHANNELS),
+                        "--on", "2026-11-%02d" % (2 + k)]
+                if plat:
+                    args += ["--platform", plat]
+                if p.get("plate"):
+                    args += ["--plate", p.plate]
+                if rng.random() < 0.7:
+                    args.append("--approve")
+                huiji(*args, quiet=True)
+            if node in ("xn-dt", "xn-cz"):
+                huiji("member", "apply", "--dir", d, "--name", twice.name, "--id-number", twice.id_number,
+                      "--phone", twice.phone, "--group", "truck_driver", "--channel", "mobile_window",
+                      "--platform", "yunmanman", "--on", "2026-11-20", "--approve")
+            print("    %s: %d applications recorded offline" % (node, n_people + (node in ("xn-dt", "xn-cz"))))
+        huiji("member", "list", "--dir", os.path.join(work, "xn-dt"), "--status", "active")
+
+        step("Back online, in turns: 大通 syncs first, the hub merges, then the others")
+        order = ["xn-dt", "xn-cd", "xn-cz", "xn-cx"]
+        for node in order:
+            huiji("sync", "--dir", os.path.join(work, node))
+            huiji("hub", "run", "--dir", hub, "--once")
+        for node in order:
+            huiji("sync", "--dir", os.path.join(work, node), check=False)
+
+        step("城中区 sees the hub's verdict on its duplicate admission")
+        huiji("status", "--dir", os.path.join(work, "xn-cz"))
+
+        step("Coverage at the hub: members by county and worker group against survey targets")
+        targets = os.path.join(work, "targets.csv")
+        with open(targets, "w") as f:
+            f.write("org_id,group,estimated_workers,target_percent\n")
+            for _, org, _, _ in COUNTIES:
+                for grp in ("truck_driver", "courier", "food_delivery", "ride_hailing"):
+                    f.write("%s,%s,%d,80\n" % (org, grp, rng.randint(4, 12)))
+        huiji("report", "coverage", "--dir", hub, "--targets", targets)
+        huiji("org", "list", "--dir", hub)
+
+        step("Every node proves its registry; an auditor checks the hub over git://")
+        for node in ["hub"] + [c[0] for c in COUNTIES]:
+            huiji("verify", "--dir", os.path.join(work, node))
+        huiji("audit", url, "--hub-key", hub_key)
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+
+    print("\nThe demo province is in %s:" % work)
+    print("  hub/ (hub.git is the served repository), %s" % ", ".join(c[0] + "/" for c in COUNTIES))
+    print("Keep exploring, e.g.:")
+    print("  %s member list --dir %s/xn-cz" % (HUIJI, work))
+    print("  %s log --dir %s/hub --json | head" % (HUIJI, work))
+    print("  %s audit %s/hub/hub.git" % (HUIJI, work))
+    print("  git daemon --base-path=%s/hub --export-all --enable=receive-pack --listen=127.0.0.1 --port=9418 %s/hub"
+          % (work, work))
+
+
+if __name__ == "__main__":
+    main()

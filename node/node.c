@@ -178,9 +178,17 @@ int hj_node_create(hj_node **out, const hj_node_init_opts *o)
 		goto done;
 	made_p = 1;
 
+	/* Made 0600 before SQLite opens it: the -wal and -shm files take the
+	 * database's mode, and the registry holds ID numbers. */
+	int fd = open(dbpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = hj_error_set(HJ_ERROR, "%s: %s", dbpath, strerror(errno));
+		goto done;
+	}
+	close(fd);
+	made_db = 1;
 	if ((rc = hj_db_open(&n->db, dbpath, 1)))
 		goto done;
-	made_db = 1;
 	if ((rc = hj_schema_migrate(n->db)))
 		goto done;
 	char pkhex[65];

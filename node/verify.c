@@ -40,7 +40,19 @@ int hj_node_verify(hj_node *n, hj_verify_report *out)
 	int rc = hj_feed_verify(n->db, n->id, n->pk, count_one, out);
 	if (rc)
 		return rc;
-	/* 2. Re-fold from nothing: the hub order and own pending, every
+	/* 2. This node's change sets in the hub order are its change log. */
+	sqlite3_stmt *q = hj_db_stmt(n->db, "SELECT f.seq FROM followed f LEFT JOIN changelog c ON c.seq = f.seq "
+					    "WHERE f.node = :me AND (c.hash IS NULL OR c.hash <> f.hash) "
+					    "ORDER BY f.seq LIMIT 1");
+	if (!q || hj_db_bind_text(q, ":me", n->id))
+		return HJ_ERROR;
+	if ((rc = hj_db_step(n->db, q)) == 1)
+		rc = hj_error_set(HJ_ECORRUPT, "%s seq %lld: in the hub order but missing from or different in "
+				  "the change log", n->id, (long long)sqlite3_column_int64(q, 0));
+	sqlite3_reset(q);
+	if (rc)
+		return rc;
+	/* 3. Re-fold from nothing: the hub order and own pending, every
 	 * signature checked against the key enrolled at that point. */
 	if ((rc = hj_scratch_open(&scratch)))
 		return rc;
@@ -49,7 +61,7 @@ int hj_node_verify(hj_node *n, hj_verify_report *out)
 		goto done;
 	out->ops = st.ops;
 	out->followed = st.followed;
-	/* 3. Row for row against the live registry. */
+	/* 4. Row for row against the live registry. */
 	rc = hj_projection_compare(n->db, "live registry", scratch, "re-fold");
 done:
 	hj_db_close(scratch);

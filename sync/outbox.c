@@ -4,7 +4,11 @@
 #include "outbox.h"
 #include "error.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,15 +35,56 @@ int hj_node_repo_open(hj_gitrepo **out, const hj_node *n)
 	return rc;
 }
 
+static int flush_locked(const hj_node *n, hj_gitrepo *repo, const char *ref, uint64_t *written);
+
+/* Only outbox flushes write a node's own feed ref, and each holds this
+ * lock; so a ref lock file found while holding it was left by a process
+ * killed mid-write (libgit2 cannot clean up after SIGKILL) and is removed,
+ * or the feed would never move again. Returns the fd to close, or < 0. */
+static int take_writer_lock(const hj_node *n, const char *ref)
+{
+	char *repo = hj_node_repo_path(n);
+	char path[4096];
+	if (!repo)
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	snprintf(path, sizeof path, "%s/huiji-outbox.lock", repo);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+		int rc = hj_error_set(HJ_ERROR, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(repo);
+		return rc;
+	}
+	snprintf(path, sizeof path, "%s/%s.lock", repo, ref);
+	if (unlink(path) != 0 && errno != ENOENT) {
+		close(fd);
+		fd = hj_error_set(HJ_ERROR, "%s: %s", path, strerror(errno));
+	}
+	free(repo);
+	return fd;
+}
+
 int hj_outbox_flush(const hj_node *n, hj_gitrepo *repo, uint64_t *written)
 {
 	char ref[128];
-	uint64_t tip = 0;
 	int rc;
 
 	if (written)
 		*written = 0;
 	hj_node_feed_ref(n, ref, sizeof ref);
+	int lock = take_writer_lock(n, ref);
+	if (lock < 0)
+		return lock;
+	rc = flush_locked(n, repo, ref, written);
+	close(lock);
+	return rc;
+}
+
+static int flush_locked(const hj_node *n, hj_gitrepo *repo, const char *ref, uint64_t *written)
+{
+	uint64_t tip = 0;
+	int rc;
 	if ((rc = hj_gitfeed_tip(repo, ref, &tip, NULL)))
 		return rc;
 	for (;;) {

@@ -42,10 +42,6 @@ static hj_json *apply_op(const cli *c, hj_node *n, const char *on, int *rc)
 		return NULL;
 	if (hj_phone_normalise(phone, ph))
 		return NULL;
-	int64_t known = 0;
-	if (hj_db_get_int(n->db, "SELECT count(*) FROM region WHERE code = :c", ":c", id.region, &known) == 0 && !known)
-		fprintf(stderr, "huiji: warning: the ID number's region code is not in the 2022 division list "
-				"(older codes are genuine); accepted\n");
 	hj_node_person_key(n, id.norm, key);
 	hj_json *op = cli_op_new("member.apply");
 	hj_json *person = hj_json_new(HJ_JOBJ);
@@ -61,6 +57,19 @@ static hj_json *apply_op(const cli *c, hj_node *n, const char *on, int *rc)
 	}
 	*rc = 0;
 	return op;
+}
+
+/* An unknown six-digit region is only a warning: codes change, and an ID
+ * keeps the code of where it was first issued (regions/README). Said after
+ * the op is recorded, so a refusal stays one line. */
+static void warn_old_region(hj_node *n, const char *idno)
+{
+	hj_idnum id;
+	int64_t known = 0;
+	if (hj_idnum_parse(&id, idno) == 0 &&
+	    hj_db_get_int(n->db, "SELECT count(*) FROM region WHERE code = :c", ":c", id.region, &known) == 0 && !known)
+		fprintf(stderr, "huiji: warning: the ID number's region code is not in the 2022 division list "
+				"(older codes are genuine); accepted\n");
 }
 
 static int member_apply(int argc, char **argv)
@@ -107,6 +116,7 @@ static int member_apply(int argc, char **argv)
 	if ((rc = hj_batch_commit(&b, NULL)) || (rc = cli_flush_outbox(n)))
 		goto done;
 	printf("%s %s\n", cli_flag(&c, "approve") ? "admitted" : "applied", mid);
+	warn_old_region(n, cli_get(&c, "id-number"));
 	goto done;
 abort:
 	hj_batch_abort(&b);
@@ -139,7 +149,9 @@ static int member_change(int argc, char **argv, const char *opname)
 	hj_node *n = NULL;
 	char today[11], phone[12];
 	int upd = strcmp(opname, "member.update") == 0;
-	int rc = cli_parse(&c, opname, upd ? update_opts : decide_opts, argc, argv);
+	char cmdname[40];
+	snprintf(cmdname, sizeof cmdname, "member %s", opname + strlen("member."));
+	int rc = cli_parse(&c, cmdname, upd ? update_opts : decide_opts, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if (!cli_need(&c, "member"))

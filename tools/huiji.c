@@ -49,8 +49,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			break;
 	if (i == sizeof commands / sizeof commands[0]) {
-		fprintf(stderr, "huiji: unknown command '%s'\n", argv[1]);
-		usage(stderr);
+		fprintf(stderr, "huiji: unknown command '%s' (huiji --help lists them)\n", argv[1]);
 	} else {
 		rc = commands[i].fn(argc - 2, argv + 2);
 	}

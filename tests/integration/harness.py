@@ -1,0 +1,472 @@
+"""harness.py — drive the real `huiji` binary against real node directories.
+
+Standard library only. What the integration suites share:
+
+- huiji_bin(): the binary under test ($HUIJI_BIN, else `--huiji PATH` on the
+  command line, else build/tools/huiji of this checkout);
+- run() / Node: run a huiji command with --dir and capture rc, stdout, stderr;
+- Fakes: generated, VALID but FAKE personal data (GB 11643 ID numbers with a
+  correct ISO 7064 MOD 11-2 check character, Chinese names, mobile numbers,
+  vehicle plates). Fixtures never hold real people's data;
+- dump(db) and friends: the canonical rows of the replicated tables, the
+  change log, and a decoder of the change-set envelope (DESIGN §3) so a test
+  can check the stored bytes independently of huiji's own reader;
+- make_root(): a root node qh-hub for 青海省总工会 with a small org tree.
+"""
+
+import datetime
+import hashlib
+import json
+import os
+import random
+import re
+import shlex
+import sqlite3
+import struct
+import subprocess
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+
+_bin = None
+
+
+def take_bin_arg(argv):
+    """Remove `--huiji PATH` from argv (so unittest does not see it) and
+    remember PATH. Returns the cleaned argv."""
+    global _bin
+    out = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--huiji" and i + 1 < len(argv):
+            _bin = os.path.abspath(argv[i + 1])
+            i += 2
+            continue
+        if argv[i].startswith("--huiji="):
+            _bin = os.path.abspath(argv[i].split("=", 1)[1])
+            i += 1
+            continue
+        out.append(argv[i])
+        i += 1
+    return out
+
+
+def huiji_bin():
+    """The huiji binary under test."""
+    global _bin
+    if _bin:
+        return _bin
+    env = os.environ.get("HUIJI_BIN")
+    if env:
+        _bin = env
+        return _bin
+    for build in ("build", "build-asan"):
+        p = os.path.join(TOP, build, "tools", "huiji")
+        if os.access(p, os.X_OK):
+            _bin = p
+            return _bin
+    raise RuntimeError("huiji binary not found: set HUIJI_BIN or pass --huiji PATH")
+
+
+def child_env(extra=None):
+    env = dict(os.environ)
+    env.pop("HUIJI_DIR", None)  # a test always names its directory
+    env.setdefault("LC_ALL", "C.UTF-8")
+    if extra:
+        env.update(extra)
+    return env
+
+
+class Result:
+    def __init__(self, args, rc, out, err):
+        self.args, self.rc, self.out, self.err = args, rc, out, err
+
+    @property
+    def err_lines(self):
+        return self.err.splitlines()
+
+    @property
+    def out_lines(self):
+        return self.out.splitlines()
+
+    def __repr__(self):
+        return "huiji %s -> rc=%s\n--- stdout\n%s--- stderr\n%s" % (
+            " ".join(shlex.quote(a) for a in self.args), self.rc, self.out, self.err)
+
+
+def run(args, d=None, timeout=120, env=None):
+    """Run `huiji ARGS [--dir D]` and capture everything (text, UTF-8)."""
+    args = [str(a) for a in args]
+    if d is not None:
+        args = args + ["--dir", str(d)]
+    p = subprocess.run([huiji_bin()] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout, env=child_env(env))
+    return Result(args, p.returncode, p.stdout.decode("utf-8", "replace"),
+                  p.stderr.decode("utf-8", "replace"))
+
+
+def popen(args, d):
+    """Start `huiji ARGS --dir D` without waiting (for the crash tests)."""
+    args = [str(a) for a in args] + ["--dir", str(d)]
+    return subprocess.Popen([huiji_bin()] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=child_env())
+
+
+class HuijiError(AssertionError):
+    pass
+
+
+# --------------------------------------------------------------------------
+# Fake people (generated; never real data)
+
+# Real county-level region codes; 632123 (the former 乐都县) is an older
+# code no longer in the 2022 list: still a genuine prefix, huiji warns.
+REGIONS_CURRENT = ["630102", "630103", "630104", "630105", "630121", "340104", "320102"]
+REGIONS_OLD = ["632123"]
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
+GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
+         "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建国", "海燕", "志强", "文博", "晓东",
+         "德才", "卓玛", "才让", "拉毛", "永福", "玉兰", "国庆", "红梅"]
+PLATE_PROVINCES = "青皖苏"
+PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I, O
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECKS = "10X98765432"
+
+
+def id_check_char(first17):
+    """ISO 7064 MOD 11-2 check character of the first 17 digits."""
+    assert len(first17) == 17 and first17.isdigit(), first17
+    return ID_CHECKS[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS)) % 11]
+
+
+def make_id(region, birth, seqno):
+    """A GB 11643 ID number: region(6) + YYYYMMDD + order(3) + check."""
+    first17 = "%s%04d%02d%02d%03d" % (region, birth.year, birth.month, birth.day, seqno)
+    return first17 + id_check_char(first17)
+
+
+def id_with_bad_check(idno):
+    """The same number with a wrong (but well-formed) check character."""
+    good = idno[17]
+    for c in "0123456789X":
+        if c != good:
+            return idno[:17] + c
+    raise AssertionError("unreachable")
+
+
+def mask_id(idno):
+    return idno[:4] + "*" * 10 + idno[-4:]
+
+
+def mask_phone(phone):
+    return phone[:3] + "****" + phone[-4:]
+
+
+def mask_name(name):
+    return name[0] + "*" * (len(name) - 1)
+
+
+def mask_plate(plate):
+    if len(plate) <= 3:
+        return plate[0] + "*" * (len(plate) - 1)
+    return plate[:2] + "*" * (len(plate) - 3) + plate[-1]
+
+
+class Person(dict):
+    """name, id_number, phone, plate, birth (datetime.date)."""
+    __getattr__ = dict.__getitem__
+
+
+class Fakes:
+    """Deterministic generator of unique fake people for one test."""
+
+    def __init__(self, seed):
+        self.rng = random.Random(seed)
+        self.ids, self.phones, self.plates = set(), set(), set()
+
+    def name(self):
+        return self.rng.choice(SURNAMES) + self.rng.choice(GIVEN)
+
+    def phone(self):
+        while True:
+            p = "1" + self.rng.choice("358") + "".join(self.rng.choice("0123456789") for _ in range(9))
+            if p not in self.phones:
+                self.phones.add(p)
+                return p
+
+    def plate(self):
+        while True:
+            p = (self.rng.choice(PLATE_PROVINCES) + self.rng.choice(PLATE_LETTERS) +
+                 "".join(self.rng.choice("0123456789") for _ in range(5)))
+            if p not in self.plates:
+                self.plates.add(p)
+                return p
+
+    def birth(self, first=datetime.date(1962, 1, 1), last=datetime.date(2006, 12, 31)):
+        return datetime.date.fromordinal(self.rng.randint(first.toordinal(), last.toordinal()))
+
+    def id_number(self, region=None, birth=None, old_regions=False):
+        while True:
+            r = region or self.rng.choice(REGIONS_CURRENT + (REGIONS_OLD if old_regions else []))
+            b = birth or self.birth()
+            idno = make_id(r, b, self.rng.randint(1, 999))
+            if idno not in self.ids:
+                self.ids.add(idno)
+                return idno
+
+    def person(self, region=None, birth=None, plate=None, old_regions=False):
+        b = birth or self.birth()
+        return Person(name=self.name(), id_number=self.id_number(region, b, old_regions), phone=self.phone(),
+                      plate=self.plate() if plate is None and self.rng.random() < 0.5 else plate,
+                      birth=b)
+
+
+GROUPS = ["truck_driver", "ride_hailing", "courier", "food_delivery", "carer", "domestic",
+          "mall_staff", "estate_agent", "security_guard"]
+CHANNELS = ["platform_app", "qr_oneclick", "mobile_window", "outreach", "inspection"]
+PLATFORMS = ["yunmanman", "kayoudidai", "zhongchu", "huilong", "huolala", "didi", "meituan", "eleme",
+             "sf_express", "other"]
+
+
+def apply_args(p, union=None, group="truck_driver", channel="outreach", platform=None, on="2024-03-01",
+               approve=False):
+    a = ["member", "apply", "--name", p.name, "--id-number", p.id_number, "--phone", p.phone,
+         "--group", group, "--channel", channel, "--on", on]
+    if p.get("plate"):
+        a += ["--plate", p.plate]
+    if platform:
+        a += ["--platform", platform]
+    if union:
+        a += ["--union", union]
+    if approve:
+        a.append("--approve")
+    return a
+
+
+# --------------------------------------------------------------------------
+# Reading a registry directly
+
+PROJECTION = ("org", "node", "person", "membership")
+
+
+def connect(db_path):
+    con = sqlite3.connect(db_path, timeout=30)
+    con.execute("PRAGMA busy_timeout = 30000")
+    return con
+
+
+def query(db_path, sql, params=()):
+    con = connect(db_path)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def execute(db_path, sql, params=()):
+    con = connect(db_path)
+    try:
+        con.execute(sql, params)
+        con.commit()
+    finally:
+        con.close()
+
+
+def dump(db_path, tables=PROJECTION):
+    """Canonical rows of the replicated tables, ordered by primary key (the
+    first column of each): {table: [(col=value, ...), ...]}."""
+    con = connect(db_path)
+    try:
+        out = {}
+        for t in tables:
+            cur = con.execute("SELECT * FROM %s ORDER BY 1" % t)
+            cols = [c[0] for c in cur.description]
+            out[t] = [tuple(zip(cols, row)) for row in cur.fetchall()]
+        return out
+    finally:
+        con.close()
+
+
+def changelog(db_path):
+    """[(seq, hash bytes, envelope bytes, created_at)] ordered by seq."""
+    return query(db_path, "SELECT seq, hash, envelope, created_at FROM changelog ORDER BY seq")
+
+
+def state(db_path):
+    """Projection dump plus the change log: equal before and after a command
+    means the command changed nothing."""
+    return dump(db_path), [(s, bytes(h), bytes(e)) for s, h, e, _ in changelog(db_path)]
+
+
+def parse_envelope(b):
+    """Decode a change-set envelope (DESIGN §3, format v1) without huiji."""
+    b = bytes(b)
+    if len(b) < 7 + 60 + 64 or b[:4] != b"HJCS":
+        raise ValueError("not an envelope")
+    version, flags, n = b[4], b[5], b[6]
+    node = b[7:7 + n].decode("ascii")
+    o = 7 + n
+    seq, = struct.unpack_from("<Q", b, o)
+    prev = b[o + 8:o + 40]
+    created_at, = struct.unpack_from("<q", b, o + 40)
+    key_id = b[o + 48:o + 56]
+    plen, = struct.unpack_from("<I", b, o + 56)
+    payload = b[o + 60:o + 60 + plen]
+    sig = b[o + 60 + plen:]
+    if len(sig) != 64:
+        raise ValueError("envelope: %d bytes after the payload, expected a 64-byte signature" % len(sig))
+    if flags & 1:
+        payload = zlib.decompress(payload)
+    return dict(version=version, flags=flags, node=node, seq=seq, prev=prev, created_at=created_at,
+                key_id=key_id, payload=json.loads(payload.decode("utf-8")), sig=sig,
+                hash=hashlib.blake2b(b, digest_size=32).digest(), header_len=o + 60, payload_stored=plen)
+
+
+# --------------------------------------------------------------------------
+# Nodes
+
+class Node:
+    def __init__(self, d):
+        self.dir = d
+        self.db = os.path.join(d, "registry.db")
+        self.secret = os.path.join(d, "secret.key")
+        self.person_key = os.path.join(d, "person.key")
+        self.id = None
+
+    def run(self, *args, **kw):
+        return run(list(args), self.dir, **kw)
+
+    def ok(self, *args, **kw):
+        r = self.run(*args, **kw)
+        if r.rc != 0:
+            raise HuijiError("command failed: %r" % r)
+        return r
+
+    def apply(self, p, **kw):
+        """member apply; returns the membership id it printed."""
+        r = self.ok(*apply_args(p, **kw))
+        m = re.fullmatch(r"(applied|admitted) (\S+)\n", r.out)
+        if not m:
+            raise HuijiError("unexpected member apply output: %r" % r)
+        return m.group(2)
+
+    def dump(self):
+        return dump(self.db)
+
+    def state(self):
+        return state(self.db)
+
+    def changelog(self):
+        return changelog(self.db)
+
+    def log(self, reveal=False):
+        args = ["log", "--json"] + (["--reveal"] if reveal else [])
+        r = self.ok(*args)
+        return [json.loads(line) for line in r.out_lines]
+
+    def verify(self):
+        return self.run("verify")
+
+    def pubkey(self):
+        return query(self.db, "SELECT value FROM meta WHERE key = 'pubkey'")[0][0]
+
+
+ORG_TREE = [  # id, name, kind, parent, region
+    ("qh-xn", "西宁市总工会", "city", "qh", "6301"),
+    ("qh-xn-cz", "城中区总工会", "county", "qh-xn", "630103"),
+    ("qh-xn-cb", "城北区总工会", "county", "qh-xn", "630105"),
+]
+
+
+def init_root(d, node="qh-hub", person_key=None):
+    args = ["init", "--node", node, "--union", "qh", "--union-name", "青海省总工会", "--region", "63"]
+    if person_key:
+        args += ["--person-key", person_key]
+    r = run(args, d)
+    if r.rc != 0:
+        raise HuijiError("init failed: %r" % r)
+    n = Node(d)
+    n.id = node
+    return n
+
+
+def make_root(d, node="qh-hub", person_key=None, tree=True):
+    """A root node for 青海省总工会 (qh) with the city qh-xn and its
+    counties qh-xn-cz and qh-xn-cb: 4 change sets."""
+    n = init_root(d, node, person_key)
+    if tree:
+        for oid, name, kind, parent, region in ORG_TREE:
+            n.ok("org", "create", "--id", oid, "--name", name, "--kind", kind, "--parent", parent,
+                 "--region", region)
+    return n
+
+
+def write_person_key(path, seed):
+    """A 0600 file with 64 hex digits (a province person key, fake)."""
+    rng = random.Random(seed)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("".join(rng.choice("0123456789abcdef") for _ in range(64)) + "\n")
+    return path
+
+
+def make_county(d, node, union, person_key, hub_key="ab" * 32, hub="/nonexistent/hub.git"):
+    r = run(["init", "--node", node, "--union", union, "--hub", hub, "--hub-key", hub_key,
+             "--person-key", person_key], d)
+    if r.rc != 0:
+        raise HuijiError("county init failed: %r" % r)
+    n = Node(d)
+    n.id = node
+    return n, r
+
+
+def dir_snapshot(d):
+    """{relative path: (mode, bytes)} of every file under d."""
+    snap = {}
+    for root, _dirs, files in os.walk(d):
+        for f in files:
+            p = os.path.join(root, f)
+            with open(p, "rb") as fh:
+                snap[os.path.relpath(p, d)] = (os.stat(p).st_mode, fh.read())
+    return snap
+
+
+def git_feed(d, node_id):
+    """The change sets of node `node_id`'s git feed in the node directory d
+    (whichever bare repository there holds refs/huiji/*/<node_id>), oldest
+    first, as envelope bytes; None if git is not installed. Uses stock git,
+    so it also checks that what huiji wrote is an ordinary repository."""
+    import shutil
+    git = shutil.which("git")
+    if not git:
+        return None
+    for repo in sorted(os.listdir(d)):
+        rp = os.path.join(d, repo)
+        if not repo.endswith(".git") or not os.path.isdir(rp):
+            continue
+        refs = subprocess.run([git, "--git-dir", rp, "for-each-ref", "--format=%(refname)", "refs/huiji/"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True).stdout.decode().split()
+        mine = [r for r in refs if r.split("/")[-1] == node_id and r.split("/")[2] in ("feeds", "hub")]
+        if not mine:
+            continue
+        commits = subprocess.run([git, "--git-dir", rp, "rev-list", "--reverse", "--first-parent", mine[0]],
+                                 stdout=subprocess.PIPE, check=True).stdout.decode().split()
+        if not commits:
+            return []
+        out = subprocess.run([git, "--git-dir", rp, "cat-file", "--batch"],
+                             input="".join("%s:changeset\n" % c for c in commits).encode(),
+                             stdout=subprocess.PIPE, check=True).stdout
+        envs, i = [], 0
+        while i < len(out):
+            nl = out.index(b"\n", i)
+            head = out[i:nl].split()
+            if len(head) != 3 or head[1] != b"blob":
+                raise AssertionError("git feed: unexpected object %r" % out[i:nl])
+            size = int(head[2])
+            envs.append(out[nl + 1:nl + 1 + size])
+            i = nl + 1 + size + 1
+        return envs
+    return []

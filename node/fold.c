@@ -26,6 +26,29 @@ static const struct {
 	{"member.leave", hj_fold_member_leave},
 };
 
+int hj_is_hex64(const char *s)
+{
+	if (!s || strlen(s) != 64)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+int hj_fold_op_known(const hj_json *op)
+{
+	const char *name = hj_json_get_str(op, "op");
+	int64_t ver = 0;
+	int known = name && strcmp(name, "hub.sequence") == 0;
+	for (size_t i = 0; name && i < sizeof handlers / sizeof handlers[0]; i++)
+		known |= strcmp(handlers[i].name, name) == 0;
+	if (!known || hj_json_get_int(op, "v", &ver) || ver > HJ_OP_VERSION)
+		return hj_error_set(HJ_EVERSION, "op %.40s version %lld is newer than this huiji: "
+				    "upgrade huiji to read entries from the hub", name ? name : "?", (long long)ver);
+	return 0;
+}
+
 int hj_reject(hj_verdict *v, const char *reason, const char *fmt, ...)
 {
 	va_list ap;

@@ -59,6 +59,13 @@ const hj_json *hj_fold_payload_ops(const hj_json *payload, int *rc);
 
 /* --- used by the op handlers (node/ops_*.c) --- */
 
+/* Is `s` exactly 64 lower-case hex digits (a key, a person_key)? */
+int hj_is_hex64(const char *s);
+
+/* 0 if this huiji can fold `op` (a known name at a version it reads),
+ * else HJ_EVERSION with "upgrade huiji" set. hub.sequence counts as known. */
+int hj_fold_op_known(const hj_json *op);
+
 /* Reject: fill *v and return 0. */
 int hj_reject(hj_verdict *v, const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

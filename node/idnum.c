@@ -8,6 +8,7 @@
  * information and messages reach logs).
  */
 #include "idnum.h"
+#include "utf8.h"
 
 #include "error.h"
 
@@ -93,17 +94,6 @@ char hj_idnum_check_char(const char *first17)
 	return idnum_checks[sum % 11];
 }
 
-/* Bytes in the UTF-8 character at `p` (1 for stray bytes), so that a
- * full-width digit counts as one character in messages, not three. */
-static size_t utf8_len(const unsigned char *p)
-{
-	size_t n = *p < 0x80 ? 1 : *p >= 0xF0 && *p < 0xF8 ? 4
-			       : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 1;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xC0) != 0x80)
-			return 1;
-	return n;
-}
 
 int hj_idnum_parse(hj_idnum *out, const char *s)
 {
@@ -120,7 +110,7 @@ int hj_idnum_parse(hj_idnum *out, const char *s)
 	size_t nchars = 0, bad = 0;
 	for (size_t i = 0; i < n; nchars++) {
 		const unsigned char *p = (const unsigned char *)s + i;
-		size_t len = utf8_len(p);
+		size_t len = hj_utf8_len(p);
 		int ok = len == 1 && (is_digit(*p) ||
 				      (nchars == 17 && (*p == 'X' || *p == 'x')));
 		if (!ok && !bad)

@@ -6,26 +6,16 @@
  * Nothing here allocates or fails.
  */
 #include "mask.h"
+#include "utf8.h"
 
 #include <string.h>
 
-/* Bytes in the UTF-8 character at `p`: 1 for ASCII and for any byte that
- * does not start a well-formed sequence (stops at the NUL). */
-static size_t utf8_len(const unsigned char *p)
-{
-	size_t n = *p < 0x80 ? 1 : *p >= 0xF0 && *p < 0xF8 ? 4
-			       : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 1;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xC0) != 0x80)
-			return 1;
-	return n;
-}
 
 static size_t utf8_count(const char *s)
 {
 	size_t n = 0;
 	for (const unsigned char *p = (const unsigned char *)s; *p;
-	     p += utf8_len(p))
+	     p += hj_utf8_len(p))
 		n++;
 	return n;
 }
@@ -77,7 +67,7 @@ static void mask_chars(char *out, size_t outsz, const char *s, size_t head,
 		return;
 	for (const unsigned char *p = (const unsigned char *)(s ? s : "");
 	     *p; i++) {
-		size_t len = utf8_len(p);
+		size_t len = hj_utf8_len(p);
 		int keep = i < head || i >= keep_from;
 		size_t need = keep ? len : 1;
 		if (o + need >= outsz)

@@ -25,16 +25,6 @@ static int vocab_has(hj_db *db, const char *sql, const char *code)
 	return rc ? rc : n > 0;
 }
 
-static int is_hex64(const char *s)
-{
-	if (!s || strlen(s) != 64)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return 0;
-	return 1;
-}
-
 /* Union of a membership, its status and person; 0, HJ_ENOTFOUND or error.
  * *union_out and *status_out are malloc'd. */
 static int membership_get(hj_db *db, const char *id, char **union_out, char **status_out)
@@ -73,7 +63,7 @@ static int check_person(hj_db *db, const hj_json *person, const char *on, hj_ver
 	char norm[12];
 	int y, m, d, rc;
 
-	if (!is_hex64(key))
+	if (!hj_is_hex64(key))
 		return hj_reject(v, "invalid", "person key must be 64 lower-case hex digits"), 1;
 	if (!name || !name[0] || strlen(name) > 64)
 		return hj_reject(v, "invalid", "name is required (at most 64 bytes)"), 1;

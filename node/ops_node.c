@@ -11,16 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int is_hex64(const char *s)
-{
-	if (!s || strlen(s) != 64)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return 0;
-	return 1;
-}
-
 int hj_fold_node_enroll(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)
 {
 	const char *node = hj_json_get_str(op, "node");
@@ -33,7 +23,7 @@ int hj_fold_node_enroll(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_
 
 	if (!node || hj_node_id_check(node))
 		return hj_reject(v, "invalid", "node.enroll: node id must be 1-64 of [a-z0-9._-]");
-	if (!is_hex64(pubkey))
+	if (!hj_is_hex64(pubkey))
 		return hj_reject(v, "invalid", "node.enroll %s: pubkey must be 64 lower-case hex digits", node);
 	if (!role || (strcmp(role, "hub") && strcmp(role, "union") && strcmp(role, "auditor")))
 		return hj_reject(v, "invalid", "node.enroll %s: role must be hub, union or auditor", node);

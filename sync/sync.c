@@ -200,18 +200,9 @@ static item *new_item(follow *f)
 /* Are all ops of this payload known to this huiji? */
 static int ops_known(const hj_json *ops)
 {
-	static const char *const known[] = {"org.create", "org.update", "node.enroll", "member.apply",
-					    "member.approve", "member.reject", "member.update", "member.leave",
-					    "hub.sequence"};
-	for (size_t i = 0; i < ops->count; i++) {
-		const char *name = hj_json_get_str(ops->items[i], "op");
-		int64_t v = 0;
-		int ok = 0;
-		for (size_t k = 0; name && k < sizeof known / sizeof known[0]; k++)
-			ok |= strcmp(name, known[k]) == 0;
-		if (!ok || hj_json_get_int(ops->items[i], "v", &v) || v > HJ_OP_VERSION)
+	for (size_t i = 0; i < ops->count; i++)
+		if (hj_fold_op_known(ops->items[i]))
 			return 0;
-	}
 	return 1;
 }
 

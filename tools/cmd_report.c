@@ -9,6 +9,7 @@
  */
 #include "cli.h"
 #include "error.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,9 +78,8 @@ static int load_targets(const char *path, target **out, size_t *n)
 static void put_padded(const char *s, int width)
 {
 	int cols = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if ((*p & 0xC0) != 0x80)
-			cols += *p >= 0xE0 ? 2 : 1;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p += hj_utf8_len(p))
+		cols += *p >= 0xE0 ? 2 : 1; /* CJK (3-byte and up) is double width */
 	printf("%s%*s", s, width > cols ? width - cols : 0, "");
 }
 

@@ -418,8 +418,11 @@ static int hj_child_work(hj_child *c, const hj_job *job)
 	}
 
 done:
-	/* No frees: the process ends with _exit right after reporting, and
-	 * freeing could only run into state inherited mid-operation. */
+	/* The child made these itself, so freeing them is safe; it keeps
+	 * valgrind's view of the child clean. Inherited state is left alone:
+	 * the process ends with _exit right after reporting. */
+	git_remote_free(remote);
+	git_repository_free(repo);
 	return ret;
 }
 

@@ -436,8 +436,10 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 		sqlite3_reset(s);
 	}
 	/* The rebase: the projection is rebuilt from the hub order with the
-	 * pending own change sets replayed on top (node/replay.h). */
-	if ((rc = hj_projection_clear(n->db)) || (rc = hj_replay(n->db, n, 0, &st)))
+	 * pending own change sets replayed on top (node/replay.h). Nothing new
+	 * followed means the state is unchanged: skip it. */
+	memset(&st, 0, sizeof st);
+	if (f.nitems && ((rc = hj_projection_clear(n->db)) || (rc = hj_replay(n->db, n, 0, &st))))
 		goto done;
 	rc = hj_db_exec(n->db, "COMMIT");
 	in_tx = rc != 0;

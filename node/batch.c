@@ -36,6 +36,10 @@ int hj_batch_begin(hj_batch *b, hj_node *n)
 		rc = HJ_ENOMEM;
 		goto fail;
 	}
+	/* A county's change set stays pending until the hub sequences it;
+	 * its inverse lets the rebase take it back out (node/replay.h). */
+	if (!n->is_root && (rc = hj_undo_begin(n->db, &b->undo)))
+		goto fail;
 	return 0;
 fail:
 	hj_batch_abort(b);
@@ -91,6 +95,12 @@ int hj_batch_commit(hj_batch *b, uint64_t *seq_out)
 	if ((rc = hj_feed_append(b->node->db, b->node->id, b->seq, now_ms, payload.data, payload.len,
 				 b->node->pk, b->node->sk, hash)))
 		goto done;
+	if (b->undo) {
+		rc = hj_undo_end(b->node->db, b->undo, b->seq);
+		b->undo = NULL;
+		if (rc)
+			goto done;
+	}
 	/* The hub sequences its own change sets as they commit. */
 	if (b->node->is_root) {
 		sqlite3_stmt *st = hj_db_stmt(b->node->db, "SELECT envelope FROM changelog WHERE seq = :s");
@@ -117,6 +127,9 @@ done:
 
 void hj_batch_abort(hj_batch *b)
 {
+	if (b->undo)
+		sqlite3session_delete(b->undo);
+	b->undo = NULL;
 	if (b->open && b->node)
 		hj_db_exec(b->node->db, "ROLLBACK");
 	b->open = 0;

@@ -22,6 +22,7 @@ typedef struct hj_batch {
 	hj_json *ops;    /* applied ops, in order */
 	uint32_t applied; /* ops applied so far = index of the next op */
 	int open;
+	sqlite3_session *undo; /* county: records the inverse for the rebase */
 } hj_batch;
 
 int hj_batch_begin(hj_batch *b, hj_node *n);

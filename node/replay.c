@@ -186,19 +186,63 @@ static int load(hj_envelope *e, hj_db *target, const hj_node *n, const char *nod
 	return rc;
 }
 
-int hj_replay(hj_db *target, const hj_node *n, int check_sigs, hj_replay_stats *st)
+int hj_undo_begin(hj_db *db, sqlite3_session **out)
+{
+	*out = NULL;
+	if (sqlite3session_create(db->h, "main", out) != SQLITE_OK)
+		return hj_db_error(db, "session");
+	for (int t = 0; hj_projection_tables[t]; t++)
+		if (sqlite3session_attach(*out, hj_projection_tables[t]) != SQLITE_OK) {
+			sqlite3session_delete(*out);
+			*out = NULL;
+			return hj_db_error(db, "session attach");
+		}
+	return 0;
+}
+
+int hj_undo_end(hj_db *db, sqlite3_session *sess, uint64_t seq)
+{
+	int n = 0, ni = 0, rc;
+	void *p = NULL, *pi = NULL;
+	if (!sess)
+		return 0;
+	if (sqlite3session_changeset(sess, &n, &p) != SQLITE_OK ||
+	    sqlite3changeset_invert(n, p, &ni, &pi) != SQLITE_OK) {
+		rc = hj_db_error(db, "session changeset");
+		goto done;
+	}
+	sqlite3_stmt *st = hj_db_stmt(db, "INSERT OR REPLACE INTO undo(seq, inverse) VALUES (:s, :b)");
+	if (!st || hj_db_bind_int(st, ":s", (int64_t)seq) || hj_db_bind_blob(st, ":b", pi, (size_t)ni)) {
+		rc = HJ_ERROR;
+		goto done;
+	}
+	rc = hj_db_step(db, st);
+	sqlite3_reset(st);
+	rc = rc < 0 ? rc : 0;
+done:
+	sqlite3_free(p);
+	sqlite3_free(pi);
+	sqlite3session_delete(sess);
+	return rc;
+}
+
+/* Fold followed rows with pos > after_pos; *own_done = last own seq seen
+ * in the whole hub order (not only the rows folded). */
+static int replay_followed(hj_db *target, const hj_node *n, int64_t after_pos, int check_sigs,
+			   hj_replay_stats *st, uint64_t *own_done)
 {
 	sqlite3_stmt *q = NULL;
 	hj_envelope e;
 	hj_json *verdicts = NULL;
-	uint64_t own_done = 0;
-	int full = n->is_root, rc = 0;
+	int rc = 0;
 
-	memset(st, 0, sizeof *st);
+	if ((rc = hj_followed_last(n->db, n->id, own_done, (uint8_t[32]){0})))
+		return rc;
 	/* Own statements, not the cache: the fold uses the cache meanwhile. */
-	if (sqlite3_prepare_v2(n->db->h, "SELECT node, seq, hash, envelope, verdicts FROM followed ORDER BY pos",
-			       -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(n->db->h, "SELECT node, seq, hash, envelope, verdicts FROM followed "
+					 "WHERE pos > ?1 ORDER BY pos", -1, &q, NULL) != SQLITE_OK)
 		return hj_db_error(n->db, "replay");
+	sqlite3_bind_int64(q, 1, after_pos);
 	while ((rc = hj_db_step(n->db, q)) == 1) {
 		const char *node = hj_db_col_text(q, 0);
 		uint64_t seq = (uint64_t)sqlite3_column_int64(q, 1);
@@ -213,9 +257,7 @@ int hj_replay(hj_db *target, const hj_node *n, int check_sigs, hj_replay_stats *
 								 ? NULL
 								 : hj_db_col_text(q, 4));
 		if (!rc)
-			rc = replay_one(target, n, &e, verdicts, full, 0, st);
-		if (!rc && strcmp(node, n->id) == 0 && seq > own_done)
-			own_done = seq;
+			rc = replay_one(target, n, &e, verdicts, n->is_root, 0, st);
 		hj_json_free(verdicts);
 		verdicts = NULL;
 		hj_envelope_free(&e);
@@ -224,28 +266,102 @@ int hj_replay(hj_db *target, const hj_node *n, int check_sigs, hj_replay_stats *
 		st->followed++;
 	}
 	sqlite3_finalize(q);
-	q = NULL;
-	if (rc < 0)
-		return rc;
+	return rc < 0 ? rc : 0;
+}
 
-	/* Own pending, replayed on top of the hub's decisions. At the hub
-	 * these are only its sequence entries, which fold to nothing. */
-	if (sqlite3_prepare_v2(n->db->h, "SELECT seq, hash, envelope FROM changelog WHERE seq > :s ORDER BY seq",
+/* Own pending (seq > own_done), replayed on top of the hub's decisions. At
+ * the hub these are only its sequence entries, which fold to nothing.
+ * capture: record each one's inverse for the next rebase (live county). */
+static int replay_pending(hj_db *target, const hj_node *n, uint64_t own_done, int capture, hj_replay_stats *st)
+{
+	sqlite3_stmt *q = NULL;
+	hj_envelope e;
+	int rc;
+	if (sqlite3_prepare_v2(n->db->h, "SELECT seq, hash, envelope FROM changelog WHERE seq > ?1 ORDER BY seq",
 			       -1, &q, NULL) != SQLITE_OK)
 		return hj_db_error(n->db, "replay");
 	sqlite3_bind_int64(q, 1, (int64_t)own_done);
 	/* ^ own_done comes from the hub order; verify checks separately that
 	 * those rows are this node's change log, byte for byte. */
 	while ((rc = hj_db_step(n->db, q)) == 1) {
-		if ((rc = load(&e, target, n, n->id, (uint64_t)sqlite3_column_int64(q, 0), sqlite3_column_blob(q, 2),
-			       (size_t)sqlite3_column_bytes(q, 2), sqlite3_column_blob(q, 1), 0)))
+		uint64_t seq = (uint64_t)sqlite3_column_int64(q, 0);
+		sqlite3_session *sess = NULL;
+		if ((rc = load(&e, target, n, n->id, seq, sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2),
+			       sqlite3_column_blob(q, 1), 0)))
 			break;
-		rc = replay_one(target, n, &e, NULL, full, 1, st);
+		if (capture && (rc = hj_undo_begin(target, &sess))) {
+			hj_envelope_free(&e);
+			break;
+		}
+		rc = replay_one(target, n, &e, NULL, n->is_root, 1, st);
 		hj_envelope_free(&e);
+		if (!rc)
+			rc = hj_undo_end(target, sess, seq);
+		else if (sess)
+			sqlite3session_delete(sess);
 		if (rc)
 			break;
 		st->pending++;
 	}
 	sqlite3_finalize(q);
 	return rc < 0 ? rc : 0;
+}
+
+int hj_replay(hj_db *target, const hj_node *n, int check_sigs, hj_replay_stats *st)
+{
+	uint64_t own_done = 0;
+	int capture = target == n->db && !n->is_root;
+	memset(st, 0, sizeof *st);
+	int rc = replay_followed(target, n, 0, check_sigs, st, &own_done);
+	if (!rc && capture)
+		rc = hj_db_exec(target, "DELETE FROM undo");
+	if (!rc)
+		rc = replay_pending(target, n, own_done, capture, st);
+	return rc;
+}
+
+/* Refuse every conflict: an inverse that does not apply exactly means the
+ * rows moved in a way the undo log did not see; the caller rebuilds. */
+static int undo_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
+{
+	(void)ctx;
+	(void)kind;
+	(void)it;
+	return SQLITE_CHANGESET_ABORT;
+}
+
+int hj_rebase(const hj_node *n, int64_t old_last_pos, uint64_t old_own_done, hj_replay_stats *st)
+{
+	sqlite3_stmt *q = NULL;
+	uint64_t own_done = 0;
+	int rc = 0;
+	memset(st, 0, sizeof *st);
+	/* 1. Take the pending ops back out, newest first. */
+	if (sqlite3_prepare_v2(n->db->h, "SELECT c.seq, u.inverse FROM changelog c LEFT JOIN undo u ON u.seq = c.seq "
+					 "WHERE c.seq > ?1 ORDER BY c.seq DESC", -1, &q, NULL) != SQLITE_OK)
+		return hj_db_error(n->db, "rebase");
+	sqlite3_bind_int64(q, 1, (int64_t)old_own_done);
+	while ((rc = hj_db_step(n->db, q)) == 1) {
+		if (sqlite3_column_type(q, 1) == SQLITE_NULL) {
+			rc = hj_error_set(HJ_ENOTFOUND, "rebase: no undo record for seq %lld",
+					  (long long)sqlite3_column_int64(q, 0));
+			break;
+		}
+		int arc = sqlite3changeset_apply(n->db->h, sqlite3_column_bytes(q, 1), (void *)sqlite3_column_blob(q, 1),
+						 NULL, undo_conflict, NULL);
+		if (arc != SQLITE_OK) {
+			rc = hj_error_set(HJ_ECONFLICT, "rebase: the undo of seq %lld does not apply (%s)",
+					  (long long)sqlite3_column_int64(q, 0), sqlite3_errstr(arc));
+			break;
+		}
+	}
+	sqlite3_finalize(q);
+	if (rc < 0)
+		return rc;
+	/* 2. The hub's new decisions; 3. what it has not seen, on top. */
+	if ((rc = replay_followed(n->db, n, old_last_pos, 0, st, &own_done)) ||
+	    (rc = hj_db_exec(n->db, "DELETE FROM undo")) ||
+	    (rc = replay_pending(n->db, n, own_done, 1, st)))
+		return rc;
+	return 0;
 }

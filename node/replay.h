@@ -34,6 +34,20 @@ typedef struct hj_replay_stats {
  * signature against the key enrolled at that point of the order. */
 int hj_replay(hj_db *target, const hj_node *n, int check_sigs, hj_replay_stats *st);
 
+/* The rebase (county, live registry, inside the caller's transaction):
+ * undo the own change sets that were pending (seq > old_own_done) with
+ * their recorded inverses, newest first; fold the followed rows added
+ * after old_last_pos; replay what is still pending, recording new
+ * inverses. HJ_ECONFLICT / HJ_ENOTFOUND if an inverse is missing or does
+ * not apply exactly: the caller then rolls back to a savepoint and uses
+ * the full replay. */
+int hj_rebase(const hj_node *n, int64_t old_last_pos, uint64_t old_own_done, hj_replay_stats *st);
+
+/* Record the inverse of one own change set's effect on the projection:
+ * begin before folding it, end after (stores undo row `seq`). */
+int hj_undo_begin(hj_db *db, sqlite3_session **out);
+int hj_undo_end(hj_db *db, sqlite3_session *sess, uint64_t seq);
+
 /* Append a change set to the hub order (inside the caller's transaction).
  * verdicts: JSON text, or NULL when every op applied. */
 int hj_followed_append(hj_db *db, uint64_t hub_seq, const char *node, uint64_t seq, const uint8_t hash[32],

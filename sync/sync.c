@@ -410,7 +410,12 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 	if ((rc = hj_db_exec(n->db, "BEGIN IMMEDIATE")))
 		goto done;
 	in_tx = 1;
-	if ((rc = hj_meta_set(n->db, "hub_node", hub)))
+	int64_t old_last_pos = 0;
+	uint64_t old_own_done = 0;
+	uint8_t ignored[32];
+	if ((rc = hj_db_get_int(n->db, "SELECT coalesce(max(pos), 0) FROM followed", NULL, NULL, &old_last_pos)) ||
+	    (rc = hj_followed_last(n->db, n->id, &old_own_done, ignored)) ||
+	    (rc = hj_meta_set(n->db, "hub_node", hub)))
 		goto done;
 	for (size_t i = 0; i < f.nitems; i++) {
 		item *it = &f.items[i];
@@ -435,12 +440,25 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 		}
 		sqlite3_reset(s);
 	}
-	/* The rebase: the projection is rebuilt from the hub order with the
-	 * pending own change sets replayed on top (node/replay.h). Nothing new
-	 * followed means the state is unchanged: skip it. */
+	/* The rebase (node/replay.h): undo the pending own change sets, fold
+	 * the hub's new decisions, replay what the hub has not seen yet. If an
+	 * undo record is missing or does not apply exactly, rebuild the whole
+	 * projection from the hub order instead: slower, same result. Nothing
+	 * new followed means the state is unchanged. */
 	memset(&st, 0, sizeof st);
-	if (f.nitems && ((rc = hj_projection_clear(n->db)) || (rc = hj_replay(n->db, n, 0, &st))))
-		goto done;
+	if (f.nitems) {
+		if ((rc = hj_db_exec(n->db, "SAVEPOINT rebase")))
+			goto done;
+		rc = hj_rebase(n, old_last_pos, old_own_done, &st);
+		if (rc == HJ_ECONFLICT || rc == HJ_ENOTFOUND) {
+			if ((rc = hj_db_exec(n->db, "ROLLBACK TO rebase")) || (rc = hj_projection_clear(n->db)) ||
+			    (rc = hj_replay(n->db, n, 0, &st)))
+				goto done;
+			rep->rebuilt = 1;
+		}
+		if (rc || (rc = hj_db_exec(n->db, "RELEASE rebase")))
+			goto done;
+	}
 	rc = hj_db_exec(n->db, "COMMIT");
 	in_tx = rc != 0;
 	rep->entries = f.entries;

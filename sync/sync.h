@@ -35,6 +35,7 @@ typedef struct hj_sync_report {
 	uint64_t rejected;      /* own ops the hub rejected in those entries */
 	uint64_t pending;       /* own change sets not yet sequenced */
 	int attempts;
+	int rebuilt;            /* the rebase fell back to a full rebuild */
 	int upgrade_needed;     /* stopped at an entry from a newer huiji */
 	uint64_t upgrade_at;    /* its hub seq */
 } hj_sync_report;

@@ -68,8 +68,8 @@ int cmd_sync(int argc, char **argv)
 		hj_meta_set(n->db, "last_sync_failure", now);
 	} else if (rc == 0) {
 		printf("synced: pushed %" PRIu64 " change sets, received %" PRIu64 " hub entries, %" PRIu64
-		       " own ops rejected, %lld change sets pending\n", rep.pushed, rep.entries, rep.rejected,
-		       (long long)unsequenced(n));
+		       " own ops rejected, %lld change sets pending%s\n", rep.pushed, rep.entries, rep.rejected,
+		       (long long)unsequenced(n), rep.rebuilt ? " (registry rebuilt from the hub order)" : "");
 		hj_meta_set(n->db, "last_sync", now);
 		if (rep.upgrade_needed) {
 			rc = hj_error_set(HJ_EVERSION, "hub feed entry %" PRIu64 " is from a newer huiji: upgrade huiji "

@@ -74,6 +74,7 @@ int cmd_hook(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 
 

@@ -6,6 +6,7 @@
  * fields are printed masked unless --reveal.
  */
 #include "cli.h"
+#include "application.h"
 #include "error.h"
 #include "idnum.h"
 #include "mask.h"
@@ -30,32 +31,14 @@ static const cli_opt apply_opts[] = {
 
 static hj_json *apply_op(const cli *c, hj_node *n, const char *on, int *rc)
 {
-	hj_idnum id;
-	char phone[12], key[65];
-	const char *name = cli_need(c, "name"), *idno = cli_need(c, "id-number");
-	const char *ph = cli_need(c, "phone"), *grp = cli_need(c, "group"), *chan = cli_need(c, "channel");
-
-	*rc = HJ_EINVALID;
-	if (!name || !idno || !ph || !grp || !chan)
-		return NULL;
-	if (hj_idnum_parse(&id, idno))
-		return NULL;
-	if (hj_phone_normalise(phone, ph))
-		return NULL;
-	hj_node_person_key(n, id.norm, key);
-	hj_json *op = cli_op_new("member.apply");
-	hj_json *person = hj_json_new(HJ_JOBJ);
-	if (!op || !person || hj_json_set_str(op, "union", cli_get(c, "union") ? cli_get(c, "union") : n->union_id) ||
-	    hj_json_set_str(op, "group", grp) || hj_json_set_str(op, "channel", chan) ||
-	    hj_json_set_str(op, "platform", cli_get(c, "platform")) || hj_json_set_str(op, "on", on) ||
-	    hj_json_set_str(person, "key", key) || hj_json_set_str(person, "name", name) ||
-	    hj_json_set_str(person, "id_number", id.norm) || hj_json_set_str(person, "phone", phone) ||
-	    hj_json_set_str(person, "plate", cli_get(c, "plate")) || hj_json_set(op, "person", person)) {
-		hj_json_free(op);
-		*rc = hj_error_set(HJ_ENOMEM, "out of memory");
-		return NULL;
-	}
-	*rc = 0;
+	hj_json *op = NULL;
+	hj_application a = {
+		.name = cli_get(c, "name"), .id_number = cli_get(c, "id-number"), .phone = cli_get(c, "phone"),
+		.group = cli_get(c, "group"), .channel = cli_get(c, "channel"), .on = on,
+		.platform = cli_get(c, "platform"), .plate = cli_get(c, "plate"), .union_id = cli_get(c, "union"),
+	};
+	if ((*rc = hj_application_op(&op, n, &a)))
+		hj_error_wrap(*rc, "member apply: ");
 	return op;
 }
 

@@ -17,6 +17,7 @@ static const struct {
 	{"org", cmd_org, "create|update|list the union tree"},
 	{"node", cmd_node, "enroll|list nodes (hub)"},
 	{"member", cmd_member, "apply|approve|reject|update|leave|show|list"},
+	{"import", cmd_import, "platform FILE.csv: a platform's list of applicants, bad rows reported"},
 	{"status", cmd_status, "this node: feed, registry"},
 	{"report", cmd_report, "coverage: members by county and worker group [--targets]"},
 	{"verify", cmd_verify, "verify this node's feed and re-fold it"},

@@ -1,0 +1,65 @@
+/*
+ * application.c — check an application's fields and build its op.
+ */
+#include "application.h"
+#include "error.h"
+#include "fold.h"
+#include "idnum.h"
+#include "phone.h"
+
+#include <stddef.h>
+
+static int empty(const char *s)
+{
+	return !s || !s[0];
+}
+
+int hj_application_op(hj_json **out, const hj_node *n, const hj_application *a)
+{
+	static const struct {
+		size_t off;
+		const char *name;
+	} required[] = {
+		{offsetof(hj_application, name), "name"},       {offsetof(hj_application, id_number), "ID number"},
+		{offsetof(hj_application, phone), "phone"},     {offsetof(hj_application, group), "group"},
+		{offsetof(hj_application, channel), "channel"}, {offsetof(hj_application, on), "application date"},
+	};
+	hj_idnum id;
+	char phone[12], key[65];
+	int y, m, d, rc;
+
+	*out = NULL;
+	for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+		if (empty(*(const char *const *)((const char *)a + required[i].off)))
+			return hj_error_set(HJ_EINVALID, "%s is required", required[i].name);
+	if ((rc = hj_idnum_parse(&id, a->id_number)) || (rc = hj_phone_normalise(phone, a->phone)))
+		return rc;
+	if ((rc = hj_date_parse(a->on, &y, &m, &d)))
+		return hj_error_wrap(rc, "application date: ");
+	hj_node_person_key(n, id.norm, key);
+
+	hj_json *op = hj_json_new(HJ_JOBJ), *person = hj_json_new(HJ_JOBJ);
+	if (!op || !person) {
+		hj_json_free(op);
+		hj_json_free(person);
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	}
+	if (hj_json_set_str(person, "key", key) || hj_json_set_str(person, "name", a->name) ||
+	    hj_json_set_str(person, "id_number", id.norm) || hj_json_set_str(person, "phone", phone) ||
+	    hj_json_set_str(person, "plate", empty(a->plate) ? NULL : a->plate) ||
+	    hj_json_set_str(op, "op", "member.apply") || hj_json_set_int(op, "v", HJ_OP_VERSION) ||
+	    hj_json_set_str(op, "union", empty(a->union_id) ? n->union_id : a->union_id) ||
+	    hj_json_set_str(op, "group", a->group) || hj_json_set_str(op, "channel", a->channel) ||
+	    hj_json_set_str(op, "platform", empty(a->platform) ? NULL : a->platform) ||
+	    hj_json_set_str(op, "on", a->on)) {
+		hj_json_free(op);
+		hj_json_free(person);
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	}
+	if (hj_json_set(op, "person", person)) { /* takes person even on failure */
+		hj_json_free(op);
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	}
+	*out = op;
+	return 0;
+}

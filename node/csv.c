@@ -1,0 +1,177 @@
+/*
+ * csv.c — RFC 4180 reader with hard limits and line numbers.
+ */
+#include "csv.h"
+#include "error.h"
+#include "utf8.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct hj_csv {
+	FILE *f;
+	long line;     /* current physical line */
+	int first;     /* BOM check pending */
+	char buf[HJ_CSV_MAX_RECORD + 1];
+	size_t len;
+	char *fields[HJ_CSV_MAX_FIELDS];
+	size_t starts[HJ_CSV_MAX_FIELDS];
+};
+
+int hj_csv_open(hj_csv **out, FILE *f)
+{
+	*out = calloc(1, sizeof **out);
+	if (!*out)
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	(*out)->f = f;
+	(*out)->line = 1;
+	(*out)->first = 1;
+	return 0;
+}
+
+void hj_csv_close(hj_csv *c)
+{
+	free(c);
+}
+
+/* Skip to just after the next newline (resynchronise after an error). */
+static void skip_line(hj_csv *c)
+{
+	int ch;
+	while ((ch = getc(c->f)) != EOF && ch != '\n')
+		;
+	if (ch == '\n')
+		c->line++;
+}
+
+static int valid_utf8(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t k = hj_utf8_len(p);
+		if (k == 1 && *p >= 0x80)
+			return 0;
+		p += k;
+	}
+	return 1;
+}
+
+int hj_csv_next(hj_csv *c, char ***fields, size_t *n, long *line)
+{
+	int ch, quoted = 0, after_quote = 0, nf = 0;
+	const char *err = NULL;
+
+	if (c->first) {
+		c->first = 0;
+		int b0 = getc(c->f);
+		if (b0 == 0xEF) {
+			int b1 = getc(c->f), b2 = getc(c->f);
+			if (b1 != 0xBB || b2 != 0xBF) {
+				*line = c->line;
+				skip_line(c);
+				return hj_error_set(HJ_EINVALID, "not UTF-8 (a broken byte-order mark)");
+			}
+		} else if (b0 != EOF) {
+			ungetc(b0, c->f);
+		}
+	}
+	for (;;) { /* skip blank lines */
+		ch = getc(c->f);
+		if (ch == '\r') {
+			int nx = getc(c->f);
+			if (nx != '\n' && nx != EOF)
+				ungetc(nx, c->f);
+			ch = '\n';
+		}
+		if (ch != '\n')
+			break;
+		c->line++;
+	}
+	*line = c->line;
+	if (ch == EOF)
+		return 0;
+	/* Where the record starts, to come back to if a quote never closes. */
+	long start = ftell(c->f);
+	if (start > 0)
+		start--; /* ch was read already */
+	c->len = 0;
+	c->starts[nf++] = 0;
+	for (;; ch = getc(c->f)) {
+		if (ch == EOF) {
+			if (quoted)
+				err = "unterminated quoted field";
+			break;
+		}
+		if (quoted) {
+			if (ch == '"') {
+				int nx = getc(c->f);
+				if (nx == '"') {
+					ch = '"';
+				} else {
+					if (nx != EOF)
+						ungetc(nx, c->f);
+					quoted = 0;
+					after_quote = 1;
+					continue;
+				}
+			} else if (ch == '\n') {
+				c->line++;
+			}
+		} else if (ch == '\r' || ch == '\n') {
+			if (ch == '\r') {
+				int nx = getc(c->f);
+				if (nx != '\n' && nx != EOF)
+					ungetc(nx, c->f);
+			}
+			c->line++;
+			break;
+		} else if (ch == ',') {
+			if (nf == HJ_CSV_MAX_FIELDS) {
+				err = "too many fields";
+				break;
+			}
+			if (c->len == HJ_CSV_MAX_RECORD) {
+				err = "record too long";
+				break;
+			}
+			c->buf[c->len++] = '\0';
+			c->starts[nf++] = c->len;
+			after_quote = 0;
+			continue;
+		} else if (ch == '"') {
+			if (after_quote || c->len != c->starts[nf - 1]) {
+				err = "a quote inside an unquoted field";
+				break;
+			}
+			quoted = 1;
+			continue;
+		} else if (after_quote) {
+			err = "text after a closing quote";
+			break;
+		}
+		if (c->len == HJ_CSV_MAX_RECORD) {
+			err = "record too long";
+			break;
+		}
+		c->buf[c->len++] = (char)ch;
+	}
+	c->buf[c->len] = '\0';
+	if (err && quoted && start >= 0 && fseek(c->f, start, SEEK_SET) == 0) {
+		/* An opening quote that never closes would swallow every row
+		 * after it: refuse only its own line and read on from the next. */
+		c->line = *line;
+		skip_line(c);
+	} else if (err && ch != '\n' && ch != EOF) {
+		skip_line(c);
+	}
+	if (err) {
+		return hj_error_set(HJ_EINVALID, "%s", err);
+	}
+	for (int i = 0; i < nf; i++) {
+		c->fields[i] = c->buf + c->starts[i];
+		if (!valid_utf8(c->fields[i]))
+			return hj_error_set(HJ_EINVALID, "field %d is not valid UTF-8", i + 1);
+	}
+	*fields = c->fields;
+	*n = (size_t)nf;
+	return 1;
+}

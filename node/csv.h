@@ -1,0 +1,33 @@
+/*
+ * csv.h — a strict, bounded RFC 4180 reader for the lists platforms and
+ * surveys hand over (UTF-8, optional BOM, CRLF or LF, quoted fields with
+ * "" escapes and embedded newlines).
+ *
+ * A malformed record (an unterminated or misplaced quote, too many fields,
+ * a record over the size limit, invalid UTF-8) is reported with its line
+ * and skipped; reading goes on with the next line, so one bad row never
+ * spoils the rest.
+ */
+#ifndef HJ_CSV_H
+#define HJ_CSV_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define HJ_CSV_MAX_FIELDS 64
+#define HJ_CSV_MAX_RECORD 65536 /* bytes: a row of a driver list is < 1 KiB */
+
+typedef struct hj_csv hj_csv;
+
+/* CONSTRUCTOR: hj_csv_close. `f` stays the caller's. */
+int hj_csv_open(hj_csv **out, FILE *f);
+void hj_csv_close(hj_csv *c);
+
+/* Read the next record. Returns 1 with *fields (borrowed until the next
+ * call) and *n; 0 at end of input; HJ_EINVALID for a malformed record
+ * (the message says what is wrong; call again to go on). *line is the line
+ * the record starts on, in every case: callers report it. Blank lines are
+ * skipped. */
+int hj_csv_next(hj_csv *c, char ***fields, size_t *n, long *line);
+
+#endif

@@ -26,7 +26,7 @@ int hj_application_op(hj_json **out, const hj_node *n, const hj_application *a)
 	};
 	hj_idnum id;
 	char phone[12], key[65];
-	int y, m, d, rc;
+	int rc; /* the date is the fold's to judge, like every rule of the op */
 
 	*out = NULL;
 	for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
@@ -34,8 +34,6 @@ int hj_application_op(hj_json **out, const hj_node *n, const hj_application *a)
 			return hj_error_set(HJ_EINVALID, "%s is required", required[i].name);
 	if ((rc = hj_idnum_parse(&id, a->id_number)) || (rc = hj_phone_normalise(phone, a->phone)))
 		return rc;
-	if ((rc = hj_date_parse(a->on, &y, &m, &d)))
-		return hj_error_wrap(rc, "application date: ");
 	hj_node_person_key(n, id.norm, key);
 
 	hj_json *op = hj_json_new(HJ_JOBJ), *person = hj_json_new(HJ_JOBJ);

@@ -212,7 +212,9 @@ int hj_undo_end(hj_db *db, sqlite3_session *sess, uint64_t seq)
 		goto done;
 	}
 	sqlite3_stmt *st = hj_db_stmt(db, "INSERT OR REPLACE INTO undo(seq, inverse) VALUES (:s, :b)");
-	if (!st || hj_db_bind_int(st, ":s", (int64_t)seq) || hj_db_bind_blob(st, ":b", pi, (size_t)ni)) {
+	/* An op that changed nothing has an empty inverse: store it as an
+	 * empty blob (a NULL pointer would bind SQL NULL). */
+	if (!st || hj_db_bind_int(st, ":s", (int64_t)seq) || hj_db_bind_blob(st, ":b", pi ? pi : "", (size_t)ni)) {
 		rc = HJ_ERROR;
 		goto done;
 	}
@@ -347,8 +349,10 @@ int hj_rebase(const hj_node *n, int64_t old_last_pos, uint64_t old_own_done, hj_
 					  (long long)sqlite3_column_int64(q, 0));
 			break;
 		}
-		int arc = sqlite3changeset_apply(n->db->h, sqlite3_column_bytes(q, 1), (void *)sqlite3_column_blob(q, 1),
-						 NULL, undo_conflict, NULL);
+		int len = sqlite3_column_bytes(q, 1);
+		int arc = len == 0 ? SQLITE_OK /* it changed nothing */
+				   : sqlite3changeset_apply(n->db->h, len, (void *)sqlite3_column_blob(q, 1), NULL,
+							    undo_conflict, NULL);
 		if (arc != SQLITE_OK) {
 			rc = hj_error_set(HJ_ECONFLICT, "rebase: the undo of seq %lld does not apply (%s)",
 					  (long long)sqlite3_column_int64(q, 0), sqlite3_errstr(arc));

@@ -9,11 +9,14 @@
 #include "projection.h"
 #include "verify.h"
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <zlib.h>
 
 /* One feed held in memory: change sets by seq (v[seq - 1]). */
 typedef struct feed {
@@ -106,12 +109,254 @@ static int load_feed(audit *a, hj_gitrepo *repo, const char *ref, const char *no
 	return 0;
 }
 
+static int add_node(audit *a, const char *node)
+{
+	for (size_t i = 0; i < a->nfeeds; i++)
+		if (strcmp(a->feeds[i].node, node) == 0)
+			return 0;
+	feed *p = realloc(a->feeds, (a->nfeeds + 1) * sizeof *p);
+	if (!p)
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	a->feeds = p;
+	memset(&a->feeds[a->nfeeds], 0, sizeof *p);
+	snprintf(a->feeds[a->nfeeds].node, sizeof p->node, "%s", node);
+	a->nfeeds++;
+	return 0;
+}
+
+static int list_nodes(audit *a, hj_gitrepo *repo, const char *glob, size_t prefix)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	int rc = 0;
+	if (git_reference_iterator_glob_new(&it, hj_gitrepo_git(repo), glob) < 0)
+		return hj_error_set(HJ_ERROR, "listing refs: %s", git_error_last()->message);
+	while (!rc && git_reference_next(&ref, it) == 0) {
+		rc = add_node(a, git_reference_name(ref) + prefix);
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	return rc;
+}
+
+/* Load each node's feed: the pushed ref when it still contains what the
+ * hub sequenced, else the sequenced history, and the fork is a finding. */
+static int load_all_feeds(audit *a, hj_gitrepo *repo)
+{
+	int rc;
+	if ((rc = list_nodes(a, repo, "refs/huiji/feeds/*", strlen("refs/huiji/feeds/"))) ||
+	    (rc = list_nodes(a, repo, "refs/huiji/sequenced/*", strlen("refs/huiji/sequenced/"))))
+		return rc;
+	for (size_t i = 0; i < a->nfeeds; i++) {
+		char fref[160], sref[160], node[HJ_NODE_ID_MAX + 1];
+		git_oid foid, soid;
+		snprintf(node, sizeof node, "%s", a->feeds[i].node);
+		snprintf(fref, sizeof fref, "refs/huiji/feeds/%s", node);
+		snprintf(sref, sizeof sref, "refs/huiji/sequenced/%s", node);
+		int has_f = git_reference_name_to_id(&foid, hj_gitrepo_git(repo), fref) == 0;
+		int has_s = git_reference_name_to_id(&soid, hj_gitrepo_git(repo), sref) == 0;
+		if (!has_s || (has_f && hj_gitfeed_is_ancestor(repo, &soid, &foid) == 1)) {
+			if ((rc = load_feed(a, repo, fref, node, &a->feeds[i])))
+				return rc;
+			continue;
+		}
+		/* The pushed feed lost or changed what the hub sequenced: audit
+		 * the sequenced history, and name where the pushed one departs. */
+		feed pushed = {0};
+		if ((rc = load_feed(a, repo, sref, node, &a->feeds[i])) ||
+		    (has_f && (rc = load_feed(a, repo, fref, node, &pushed)))) {
+			feed_free(&pushed);
+			return rc;
+		}
+		feed *f = &a->feeds[i];
+		size_t k = 0;
+		while (k < f->n && k < pushed.n && f->len[k] == pushed.len[k] &&
+		       memcmp(f->bytes[k], pushed.bytes[k], f->len[k]) == 0)
+			k++;
+		if (k < f->n && k < pushed.n)
+			problem(a->rep, "feed %s seq %zu: the pushed feed differs from the change set the hub sequenced "
+				"(forked or rewritten: see huiji hub quarantine)", node, k + 1);
+		else if (k < f->n)
+			problem(a->rep, "feed %s seq %zu: sequenced by the hub but no longer in the pushed feed "
+				"(rewound or dropped)", node, k + 1);
+		feed_free(&pushed);
+	}
+	return 0;
+}
+
 static feed *find_feed(audit *a, const char *node)
 {
 	for (size_t i = 0; i < a->nfeeds; i++)
 		if (strcmp(a->feeds[i].node, node) == 0)
 			return &a->feeds[i];
 	return NULL;
+}
+
+/* A local repository is not read in place. libgit2 1.5.1 overflows a heap
+ * buffer reading some corrupt loose objects (seen with ASan), and a
+ * tampered repository is exactly what an audit must survive. So every
+ * object is checked before anything parses it, and only sound objects are
+ * copied into the audit's own repository:
+ *  - each pack goes through git's indexer, which inflates every object and
+ *    checks the pack's SHA-1 trailer (the copy is the indexer's output);
+ *  - each loose object is inflated here with a size cap, its header parsed
+ *    and its id recomputed (git_odb_hash) against its file name.
+ * What fails is a finding; the feeds that needed it then fail to load,
+ * which names them. Refs are copied as they are. */
+#define LOOSE_MAX (64u << 20)
+
+static int copy_pack(audit *a, const char *path, const char *name, const char *dst_pack_dir)
+{
+	FILE *f = fopen(path, "rb");
+	git_indexer *idx = NULL;
+	git_indexer_progress st;
+	static char buf[65536];
+	size_t k;
+	int bad = !f || git_indexer_new(&idx, dst_pack_dir, 0, NULL, NULL) < 0;
+	while (!bad && (k = fread(buf, 1, sizeof buf, f)) > 0)
+		bad = git_indexer_append(idx, buf, k, &st) < 0;
+	if (!bad)
+		bad = git_indexer_commit(idx, &st) < 0;
+	if (bad)
+		problem(a->rep, "objects/pack/%s: corrupt (%s)", name,
+			git_error_last() ? git_error_last()->message : "unreadable");
+	git_indexer_free(idx);
+	if (f)
+		fclose(f);
+	return 0;
+}
+
+static int copy_loose(audit *a, const char *path, const char *name, git_odb *dst)
+{
+	static const char *const types[] = {"commit", "tree", "blob", "tag"};
+	static const git_object_t otypes[] = {GIT_OBJECT_COMMIT, GIT_OBJECT_TREE, GIT_OBJECT_BLOB, GIT_OBJECT_TAG};
+	hj_buf raw = HJ_BUF_INIT, out = HJ_BUF_INIT;
+	const char *why = NULL;
+	FILE *f = fopen(path, "rb");
+	char chunk[65536];
+	size_t k;
+	while (f && (k = fread(chunk, 1, sizeof chunk, f)) > 0 && raw.len <= LOOSE_MAX)
+		hj_buf_put(&raw, chunk, k);
+	if (f)
+		fclose(f);
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	if (!f || raw.rc || raw.len > LOOSE_MAX || inflateInit(&z) != Z_OK) {
+		why = "unreadable";
+		goto done;
+	}
+	z.next_in = raw.data;
+	z.avail_in = (uInt)raw.len;
+	int zr;
+	do {
+		if (hj_buf_grow(&out, sizeof chunk) || out.len > LOOSE_MAX) {
+			why = "too large";
+			break;
+		}
+		z.next_out = out.data + out.len;
+		z.avail_out = sizeof chunk;
+		zr = inflate(&z, Z_NO_FLUSH);
+		out.len += sizeof chunk - z.avail_out;
+	} while (zr == Z_OK);
+	inflateEnd(&z);
+	if (!why && (zr != Z_STREAM_END || z.avail_in != 0))
+		why = "bad zlib stream";
+	const uint8_t *nul = why ? NULL : memchr(out.data, '\0', out.len < 32 ? out.len : 32);
+	if (!why && !nul)
+		why = "bad header";
+	git_object_t type = GIT_OBJECT_INVALID;
+	unsigned long long size = 0;
+	if (!why) {
+		for (size_t i = 0; i < 4; i++) {
+			size_t tl = strlen(types[i]);
+			if (memcmp(out.data, types[i], tl) == 0 && out.data[tl] == ' ') {
+				type = otypes[i];
+				size = strtoull((const char *)out.data + tl + 1, NULL, 10);
+			}
+		}
+		if (type == GIT_OBJECT_INVALID || size != (unsigned long long)(out.data + out.len - nul - 1))
+			why = "bad header";
+	}
+	git_oid want, got;
+	char hex[GIT_OID_HEXSZ + 1];
+	snprintf(hex, sizeof hex, "%.2s%.38s", name, name + 3);
+	if (!why && (git_oid_fromstr(&want, hex) < 0 || git_odb_hash(&got, nul + 1, size, type) < 0 ||
+		     !git_oid_equal(&want, &got)))
+		why = "content does not match its object id";
+	if (!why && git_odb_write(&got, dst, nul + 1, size, type) < 0)
+		why = "cannot be copied";
+done:
+	if (why)
+		problem(a->rep, "objects/%s: corrupt loose object (%s)", name, why);
+	hj_buf_free(&raw);
+	hj_buf_free(&out);
+	return 0;
+}
+
+static int copy_refs(const char *src_path, hj_gitrepo *dst)
+{
+	git_repository *src = NULL;
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	int rc = 0;
+	if (git_repository_open_bare(&src, src_path) < 0 || git_reference_iterator_glob_new(&it, src, "refs/huiji/*") < 0) {
+		rc = hj_error_set(HJ_ERROR, "%s: %s", src_path, git_error_last() ? git_error_last()->message : "?");
+		goto done;
+	}
+	/* The targets may be the very objects found corrupt: do not insist. */
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
+	while (!rc && git_reference_next(&ref, it) == 0) {
+		git_reference *out = NULL;
+		if (git_reference_type(ref) == GIT_REFERENCE_DIRECT &&
+		    git_reference_create(&out, hj_gitrepo_git(dst), git_reference_name(ref), git_reference_target(ref), 1,
+					 "huiji audit") < 0)
+			rc = hj_error_set(HJ_ERROR, "copying %s: %s", git_reference_name(ref), git_error_last()->message);
+		git_reference_free(out);
+		git_reference_free(ref);
+	}
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 1);
+done:
+	git_reference_iterator_free(it);
+	git_repository_free(src);
+	return rc;
+}
+
+static int import_local(audit *a, const char *src, hj_gitrepo *dst)
+{
+	char dir[4096], path[4400], dst_pack[4096];
+	git_odb *odb = NULL;
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+	snprintf(dst_pack, sizeof dst_pack, "%sobjects/pack", git_repository_path(hj_gitrepo_git(dst)));
+	snprintf(dir, sizeof dir, "%s/objects/pack", src);
+	if ((d = opendir(dir))) {
+		while ((de = readdir(d))) {
+			size_t l = strlen(de->d_name);
+			if (l > 5 && strcmp(de->d_name + l - 5, ".pack") == 0) {
+				snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+				copy_pack(a, path, de->d_name, dst_pack);
+			}
+		}
+		closedir(d);
+	}
+	if (git_repository_odb(&odb, hj_gitrepo_git(dst)) < 0)
+		return hj_error_set(HJ_ERROR, "audit odb: %s", git_error_last()->message);
+	for (int hi = 0; hi < 256 && !rc; hi++) {
+		snprintf(dir, sizeof dir, "%s/objects/%02x", src, hi);
+		if (!(d = opendir(dir)))
+			continue;
+		while ((de = readdir(d)))
+			if (strlen(de->d_name) == GIT_OID_HEXSZ - 2) {
+				char name[300];
+				snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+				snprintf(name, sizeof name, "%02x/%s", hi, de->d_name);
+				copy_loose(a, path, name, odb);
+			}
+		closedir(d);
+	}
+	git_odb_free(odb);
+	return copy_refs(src, dst);
 }
 
 /* The key the hub enrolled for itself in its first change set. */
@@ -309,7 +554,12 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 	memset(rep, 0, sizeof *rep);
 	a.rep = rep;
 	static const char *const specs[] = {"+refs/huiji/*:refs/huiji/*"};
-	if ((rc = hj_gitrepo_open(&repo, workdir, 1)) || (rc = hj_transport_fetch(repo, url, specs, 1, net)))
+	int local = !strstr(url, "://") || strncmp(url, "file://", 7) == 0;
+	if ((rc = hj_gitrepo_open(&repo, workdir, 1)))
+		goto done;
+	rc = local ? import_local(&a, strncmp(url, "file://", 7) == 0 ? url + 7 : url, repo)
+		   : hj_transport_fetch(repo, url, specs, 1, net);
+	if (rc)
 		goto done;
 	if ((rc = hj_scratch_open(&a.db)))
 		goto done;
@@ -337,26 +587,10 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 	if ((rc = load_feed(&a, repo, hubref, rep->hub, &hub)))
 		goto done;
 
-	/* Every county feed. */
-	if (git_reference_iterator_glob_new(&it, hj_gitrepo_git(repo), "refs/huiji/feeds/*") < 0) {
-		rc = hj_error_set(HJ_ERROR, "listing refs: %s", git_error_last()->message);
+	/* Every county feed: what the hub sequenced (refs/huiji/sequenced/,
+	 * the hub's own ref) and what the node pushed (refs/huiji/feeds/). */
+	if ((rc = load_all_feeds(&a, repo)))
 		goto done;
-	}
-	while (git_reference_next(&ref, it) == 0) {
-		feed *p = realloc(a.feeds, (a.nfeeds + 1) * sizeof *p);
-		if (!p) {
-			git_reference_free(ref);
-			rc = hj_error_set(HJ_ENOMEM, "out of memory");
-			goto done;
-		}
-		a.feeds = p;
-		rc = load_feed(&a, repo, git_reference_name(ref), git_reference_name(ref) + strlen("refs/huiji/feeds/"),
-			       &a.feeds[a.nfeeds]);
-		a.nfeeds++;
-		git_reference_free(ref);
-		if (rc)
-			goto done;
-	}
 	rep->feeds = a.nfeeds;
 
 	if (hub_key_hex) {

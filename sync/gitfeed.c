@@ -882,13 +882,25 @@ int hj_gitfeed_is_ancestor(hj_gitrepo *r, const git_oid *ancestor,
 	if (!r || !ancestor || !descendant)
 		return hj_error_set(HJ_EINVALID,
 				    "gitfeed_is_ancestor: NULL argument");
-	/* git_graph_descendant_of() says 0 for a commit and itself. */
-	if (git_oid_equal(ancestor, descendant))
-		return 1;
-	rc = git_graph_descendant_of(r->repo, descendant, ancestor);
-	if (rc < 0)
-		return hj_gitfeed_giterr(rc, 0, "is %s an ancestor of %s",
-					 git_oid_tostr(a, sizeof a, ancestor),
-					 git_oid_tostr(d, sizeof d, descendant));
-	return rc ? 1 : 0;
+	/* A feed is a first-parent chain, so walk it rather than call
+	 * git_graph_descendant_of(), which in libgit2 1.5.1 leaks when a
+	 * commit on the way is missing (a tampered repository). */
+	git_oid cur;
+	git_oid_cpy(&cur, descendant);
+	for (;;) {
+		git_commit *c = NULL;
+		if (git_oid_equal(&cur, ancestor))
+			return 1;
+		rc = git_commit_lookup(&c, r->repo, &cur);
+		if (rc < 0)
+			return hj_gitfeed_giterr(rc, 0, "is %s an ancestor of %s",
+						 git_oid_tostr(a, sizeof a, ancestor),
+						 git_oid_tostr(d, sizeof d, descendant));
+		unsigned int parents = git_commit_parentcount(c);
+		if (parents)
+			git_oid_cpy(&cur, git_commit_parent_id(c, 0));
+		git_commit_free(c);
+		if (!parents)
+			return 0;
+	}
 }

@@ -28,6 +28,13 @@ typedef struct round {
 	uint64_t last;         /* last included seq of this node */
 	uint8_t last_hash[32];
 	int stop;              /* this feed waits (quarantined, newer version) */
+	git_oid last_commit;   /* commit of this node's last sequenced change set */
+	int have_commit;
+	struct tip {
+		char node[HJ_NODE_ID_MAX + 1];
+		git_oid commit;
+	} *tips;               /* refs/huiji/sequenced/<node> to write after COMMIT */
+	size_t ntips;
 } round;
 
 static int quarantine(round *r, uint64_t seq, const char *reason, const char *detail, const uint8_t *bytes,
@@ -40,8 +47,10 @@ static int quarantine(round *r, uint64_t seq, const char *reason, const char *de
 	if (commit)
 		git_oid_tostr(oid, sizeof oid, commit);
 	sqlite3_stmt *st = hj_db_stmt(r->hub->db,
-		"INSERT OR IGNORE INTO quarantine(node, seq, hash, reason, detail, evidence, commit_id) "
-		"VALUES (:n, :s, :h, :r, :d, :e, :c)");
+		"INSERT INTO quarantine(node, seq, hash, reason, detail, evidence, commit_id) "
+		"VALUES (:n, :s, :h, :r, :d, :e, :c) ON CONFLICT(node, seq) DO UPDATE SET hash = excluded.hash, "
+		"reason = excluded.reason, detail = excluded.detail, evidence = excluded.evidence, "
+		"commit_id = excluded.commit_id, resolved_at = NULL");
 	if (!st || hj_db_bind_text(st, ":n", r->node) || hj_db_bind_int(st, ":s", (int64_t)seq) ||
 	    (bytes ? hj_db_bind_blob(st, ":h", h, 32) : 0) || hj_db_bind_text(st, ":r", reason) ||
 	    hj_db_bind_text(st, ":d", detail) || (bytes ? hj_db_bind_blob(st, ":e", bytes, len) : 0) ||
@@ -143,6 +152,10 @@ static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const 
 				 " (the hub included another one): a forked feed", seq);
 			return quarantine(r, seq, "fork", detail, bytes, len, commit) ? HJ_ERROR : 1;
 		}
+		if (seq == r->last) {
+			git_oid_cpy(&r->last_commit, commit);
+			r->have_commit = 1;
+		}
 		return 0;
 	}
 	rc = hj_feed_check(&e, bytes, len, r->node, r->pk, r->last, r->last_hash);
@@ -159,6 +172,10 @@ static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const 
 	 * must not leave the earlier ones folded. */
 	if ((rc = hj_db_exec(r->hub->db, "SAVEPOINT include_cs")) == 0) {
 		rc = include_one(r, &e, bytes, len);
+		if (!rc) {
+			git_oid_cpy(&r->last_commit, commit);
+			r->have_commit = 1;
+		}
 		if (rc && hj_db_exec(r->hub->db, "ROLLBACK TO include_cs") == 0)
 			hj_db_exec(r->hub->db, "RELEASE include_cs");
 		else if (!rc)
@@ -170,6 +187,78 @@ static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const 
 		return 1;
 	}
 	return rc;
+}
+
+/* The feed no longer contains the history the hub sequenced (rewritten or
+ * forked): find the first seq whose change set differs from the one the
+ * hub included, and quarantine that one as the evidence. */
+typedef struct diverge {
+	round *r;
+	int found;
+} diverge;
+
+static int on_diverge(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	diverge *d = vctx;
+	round *r = d->r;
+	uint8_t h[32], want[32];
+	char detail[300];
+	if (seq > r->last)
+		return 1;
+	sqlite3_stmt *st = hj_db_stmt(r->hub->db, "SELECT hash FROM followed WHERE node = :n AND seq = :s");
+	if (!st || hj_db_bind_text(st, ":n", r->node) || hj_db_bind_int(st, ":s", (int64_t)seq))
+		return HJ_ERROR;
+	int rc = hj_db_step(r->hub->db, st);
+	int have = rc == 1 && sqlite3_column_bytes(st, 0) == 32;
+	if (have)
+		memcpy(want, sqlite3_column_blob(st, 0), 32);
+	sqlite3_reset(st);
+	if (rc < 0)
+		return rc;
+	hj_hash32(h, bytes, len);
+	if (have && memcmp(h, want, 32) == 0)
+		return 0;
+	snprintf(detail, sizeof detail, "seq %" PRIu64 " differs from the change set the hub sequenced: "
+		 "history rewritten or forked (e.g. a node restored from an old copy)", seq);
+	d->found = 1;
+	return quarantine(r, seq, "fork", detail, bytes, len, commit) ? HJ_ERROR : 1;
+}
+
+static void sequenced_ref(char *out, size_t outsz, const char *node)
+{
+	snprintf(out, outsz, "refs/huiji/sequenced/%s", node);
+}
+
+/* Remember where this node's sequenced history ends, for after COMMIT. */
+static int note_tip(round *r)
+{
+	struct tip *t = realloc(r->tips, (r->ntips + 1) * sizeof *t);
+	if (!t)
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	r->tips = t;
+	snprintf(t[r->ntips].node, sizeof t[r->ntips].node, "%s", r->node);
+	git_oid_cpy(&t[r->ntips].commit, &r->last_commit);
+	r->ntips++;
+	return 0;
+}
+
+/* Write refs/huiji/sequenced/<node>: the history the hub vouches for, which
+ * counties and auditors fetch. Only the hub writes it (the hook refuses
+ * pushes outside refs/huiji/feeds/), so a fork pushed to a feed ref cannot
+ * take sequenced change sets away from anyone. */
+static int write_tips(hj_gitrepo *repo, const round *r)
+{
+	for (size_t i = 0; i < r->ntips; i++) {
+		char ref[160];
+		git_reference *out = NULL;
+		sequenced_ref(ref, sizeof ref, r->tips[i].node);
+		if (git_reference_create(&out, hj_gitrepo_git(repo), ref, &r->tips[i].commit, 1,
+					 "huiji: sequenced") < 0)
+			return hj_error_set(HJ_ERROR, "writing %s: %s", ref,
+					    git_error_last() ? git_error_last()->message : "?");
+		git_reference_free(out);
+	}
+	return 0;
 }
 
 /* Nodes with a feed ref in the hub repository, sorted (git iterates refs
@@ -233,7 +322,8 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *mo
 		r.stop = 0;
 		if (!feeds[i] || hj_node_id_check(feeds[i]) || strcmp(feeds[i], hub->id) == 0)
 			continue;
-		if ((rc = hj_db_get_int(hub->db, "SELECT count(*) FROM quarantine WHERE node = :n", ":n", feeds[i], &q)))
+		if ((rc = hj_db_get_int(hub->db, "SELECT count(*) FROM quarantine WHERE node = :n AND resolved_at IS NULL", ":n",
+					   feeds[i], &q)))
 			goto rollback;
 		if (q)
 			continue; /* waits until an operator resolves it */
@@ -258,6 +348,25 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *mo
 				goto rollback;
 			continue;
 		}
+		/* The feed must still contain what the hub sequenced: its tip
+		 * descends from refs/huiji/sequenced/<node>. */
+		char sref[160];
+		git_oid seqd;
+		sequenced_ref(sref, sizeof sref, feeds[i]);
+		if (rc == 0 && r.last && git_reference_name_to_id(&seqd, hj_gitrepo_git(repo), sref) == 0 &&
+		    hj_gitfeed_is_ancestor(repo, &seqd, &tip) != 1) {
+			diverge d = {&r, 0};
+			rc = hj_gitfeed_walk(repo, &tip, feeds[i], 0, on_diverge, &d);
+			if (rc == 1 || (rc == 0 && !d.found))
+				rc = d.found ? 0 : quarantine(&r, r.last, "fork", "the feed does not contain the history "
+							      "the hub sequenced", NULL, 0, &tip);
+			if (rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND)
+				rc = quarantine(&r, r.last, "fork", hj_error_last(), NULL, 0, &tip);
+			if (rc)
+				goto rollback;
+			continue;
+		}
+		r.have_commit = 0;
 		if (rc == 0 && tipseq > r.last)
 			rc = hj_gitfeed_walk(repo, &tip, feeds[i], r.last ? r.last - 1 : 0, on_change_set, &r);
 		else if (rc == 0 && tipseq == r.last && r.last)
@@ -270,13 +379,16 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *mo
 			snprintf(detail, sizeof detail, "%s", hj_error_last());
 			rc = quarantine(&r, r.last + 1, "malformed_commit", detail, NULL, 0, &tip);
 		}
+		if (!rc && r.have_commit)
+			rc = note_tip(&r);
 		if (rc)
 			goto rollback;
 		if (r.include->count >= HJ_SEQ_MAX_INCLUDE)
 			*more = 1;
 	}
 	if (r.include->count == 0) {
-		rc = hj_db_exec(hub->db, "COMMIT");
+		if (!(rc = hj_db_exec(hub->db, "COMMIT")))
+			rc = write_tips(repo, &r); /* repairs a crash after a COMMIT */
 		goto done;
 	}
 	if ((rc = hj_projection_digest(hub->db, digest)))
@@ -308,6 +420,7 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *mo
 	if ((rc = hj_db_exec(hub->db, "COMMIT")))
 		goto done;
 	rep->entries++;
+	rc = write_tips(repo, &r);
 	goto done;
 rollback:
 	hj_db_exec(hub->db, "ROLLBACK");
@@ -316,6 +429,7 @@ done:
 		free(feeds[i]);
 	free(feeds);
 	hj_json_free(r.include);
+	free(r.tips);
 	hj_json_free(entry_ops);
 	hj_buf_free(&payload);
 	return rc;

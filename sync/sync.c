@@ -105,7 +105,7 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 	rep->waiting = own->n - remote_seq;
 
 	static const char *const specs[] = {"+refs/huiji/hub/*:refs/huiji/incoming/hub/*",
-					    "+refs/huiji/feeds/*:refs/huiji/incoming/feeds/*"};
+					    "+refs/huiji/sequenced/*:refs/huiji/incoming/feeds/*"};
 	return hj_transport_fetch(repo, url, specs, 2, &o->net);
 }
 

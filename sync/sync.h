@@ -8,9 +8,12 @@
  *  - the feed is pushed in bounded chunks, fast-forwarding the hub's ref
  *    to intermediate change sets, so a chunk that landed is never sent
  *    again (git cannot resume a half-sent pack);
- *  - fetches land in refs/huiji/incoming/ (forced), and nothing is
- *    believed before it verifies: the hub feed under the hub key, each
- *    sequenced change set against the hash the hub signed;
+ *  - what is fetched is the hub feed and the history the hub sequenced of
+ *    each feed (refs/huiji/sequenced/<node>, written only by the hub, so a
+ *    fork pushed to a feed ref cannot take anything away); it lands in
+ *    refs/huiji/incoming/ (forced), and nothing is believed before it
+ *    verifies: the hub feed under the hub key, each sequenced change set
+ *    against the hash the hub signed;
  *  - following and the rebase are one SQLite transaction.
  */
 #ifndef HJ_SYNC_H

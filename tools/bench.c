@@ -20,26 +20,45 @@
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 
+#include "audit.h"
 #include "batch.h"
 #include "buf.h"
 #include "envelope.h"
 #include "error.h"
 #include "fold.h"
+#include "gitfeed.h"
+#include "hook.h"
 #include "idnum.h"
 #include "json.h"
 #include "node.h"
+#include "outbox.h"
+#include "projection.h"
+#include "sequencer.h"
+#include "sync.h"
+#include "transport.h"
 
 #include <sodium.h>
 #include <sqlite3.h>
 #include <zlib.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define ROUNDS 5
 #define BATCH_OPS 1000
@@ -64,6 +83,7 @@ typedef struct bench {
 	sqlite3 *raw; /* the baseline registry, same pragmas as hj_db_open */
 	sqlite3_stmt *raw_ins;
 	uint64_t next; /* next fake person */
+	hj_node *keys; /* whose person secret makes the person keys (default node) */
 } bench;
 
 /* One fake applicant, and the strings of the row the baseline inserts. */
@@ -86,37 +106,61 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static double median(const double v[ROUNDS])
+/* Statistics over the n rounds of one measurement (n <= ROUNDS_MAX; an
+ * even n takes the upper median). */
+#define ROUNDS_MAX 8
+
+static double median_n(const double *v, int n)
 {
-	double s[ROUNDS];
-	memcpy(s, v, sizeof s);
-	qsort(s, ROUNDS, sizeof s[0], cmp_double);
-	return s[ROUNDS / 2];
+	double s[ROUNDS_MAX];
+	memcpy(s, v, (size_t)n * sizeof s[0]);
+	qsort(s, (size_t)n, sizeof s[0], cmp_double);
+	return s[n / 2];
 }
 
-static double vmin(const double v[ROUNDS])
+static double vmin_n(const double *v, int n)
 {
 	double m = v[0];
-	for (int i = 1; i < ROUNDS; i++)
+	for (int i = 1; i < n; i++)
 		m = v[i] < m ? v[i] : m;
 	return m;
 }
 
-static double vmax(const double v[ROUNDS])
+static double vmax_n(const double *v, int n)
 {
 	double m = v[0];
-	for (int i = 1; i < ROUNDS; i++)
+	for (int i = 1; i < n; i++)
 		m = v[i] > m ? v[i] : m;
 	return m;
 }
 
 /* Median over rounds of a[r] / b[r]: the two were measured side by side. */
+static double paired_ratio_n(const double *a, const double *b, int n)
+{
+	double r[ROUNDS_MAX];
+	for (int i = 0; i < n; i++)
+		r[i] = b[i] > 0 ? a[i] / b[i] : 0;
+	return median_n(r, n);
+}
+
+static double median(const double v[ROUNDS])
+{
+	return median_n(v, ROUNDS);
+}
+
+static double vmin(const double v[ROUNDS])
+{
+	return vmin_n(v, ROUNDS);
+}
+
+static double vmax(const double v[ROUNDS])
+{
+	return vmax_n(v, ROUNDS);
+}
+
 static double paired_ratio(const double a[ROUNDS], const double b[ROUNDS])
 {
-	double r[ROUNDS];
-	for (int i = 0; i < ROUNDS; i++)
-		r[i] = b[i] > 0 ? a[i] / b[i] : 0;
-	return median(r);
+	return paired_ratio_n(a, b, ROUNDS);
 }
 
 /* ---- printing ------------------------------------------------------------ */
@@ -201,7 +245,7 @@ static int fake_next(bench *b, fake *p)
 	int rc = hj_idnum_make(p->idno, BENCH_REGION, y, m, d, (int)(i % 1000));
 	if (rc)
 		return rc;
-	hj_node_person_key(b->node, p->idno, p->key);
+	hj_node_person_key(b->keys ? b->keys : b->node, p->idno, p->key);
 	snprintf(p->name, sizeof p->name, "%s%s", surnames[i % 8], given[(i / 8) % 8]);
 	snprintf(p->phone, sizeof p->phone, "139%08" PRIu64, i % 100000000);
 	snprintf(p->plate, sizeof p->plate, "青A%05" PRIu64, i % 100000);
@@ -282,33 +326,47 @@ fail:
 	return rc;
 }
 
+/* Change set 1 of a province as tools/cmd_init.c makes it: the root union
+ * and the hub enrolling itself. */
+static int root_bootstrap(hj_node *n)
+{
+	char pkhex[65];
+	hj_hex_encode(pkhex, n->pk, 32);
+	hj_json *boot[2] = {op_new("org.create"), op_new("node.enroll")};
+	if (!boot[0] || !boot[1] || hj_json_set_str(boot[0], "id", BENCH_ROOT_UNION) ||
+	    hj_json_set_str(boot[0], "name", "测试省总工会") || hj_json_set_str(boot[0], "kind", "province") ||
+	    hj_json_set_str(boot[0], "region", "63") || hj_json_set_str(boot[1], "node", n->id) ||
+	    hj_json_set_str(boot[1], "pubkey", pkhex) || hj_json_set_str(boot[1], "union", BENCH_ROOT_UNION) ||
+	    hj_json_set_str(boot[1], "role", "hub")) {
+		ops_free(boot, 0, 2);
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	}
+	return commit_ops(n, boot, 2);
+}
+
+/* org.create of the county union below the root union. */
+static hj_json *county_org_op(void)
+{
+	hj_json *op = op_new("org.create");
+	if (op && (hj_json_set_str(op, "id", BENCH_COUNTY) || hj_json_set_str(op, "name", "测试县总工会") ||
+		   hj_json_set_str(op, "kind", "county") || hj_json_set_str(op, "parent", BENCH_ROOT_UNION) ||
+		   hj_json_set_str(op, "region", BENCH_REGION))) {
+		hj_json_free(op);
+		op = NULL;
+	}
+	return op;
+}
+
 /* The root bootstrap of tools/cmd_init.c, then a county union below it. */
 static int node_setup(bench *b)
 {
 	hj_node_init_opts o = {.dir = b->dir, .node = BENCH_NODE, .union_id = BENCH_ROOT_UNION, .is_root = 1};
-	char pkhex[65];
 	int rc = hj_node_create(&b->node, &o);
-	if (rc)
+	if (rc || (rc = root_bootstrap(b->node)))
 		return rc;
-	hj_hex_encode(pkhex, b->node->pk, 32);
-	hj_json *boot[2] = {op_new("org.create"), op_new("node.enroll")};
-	hj_json *county[1] = {op_new("org.create")};
-	if (!boot[0] || !boot[1] || !county[0] || hj_json_set_str(boot[0], "id", BENCH_ROOT_UNION) ||
-	    hj_json_set_str(boot[0], "name", "测试省总工会") || hj_json_set_str(boot[0], "kind", "province") ||
-	    hj_json_set_str(boot[0], "region", "63") || hj_json_set_str(boot[1], "node", BENCH_NODE) ||
-	    hj_json_set_str(boot[1], "pubkey", pkhex) || hj_json_set_str(boot[1], "union", BENCH_ROOT_UNION) ||
-	    hj_json_set_str(boot[1], "role", "hub") || hj_json_set_str(county[0], "id", BENCH_COUNTY) ||
-	    hj_json_set_str(county[0], "name", "测试县总工会") || hj_json_set_str(county[0], "kind", "county") ||
-	    hj_json_set_str(county[0], "parent", BENCH_ROOT_UNION) ||
-	    hj_json_set_str(county[0], "region", BENCH_REGION)) {
-		ops_free(boot, 0, 2);
-		ops_free(county, 0, 1);
+	hj_json *county[1] = {county_org_op()};
+	if (!county[0])
 		return hj_error_set(HJ_ENOMEM, "out of memory");
-	}
-	if ((rc = commit_ops(b->node, boot, 2))) {
-		ops_free(county, 0, 1);
-		return rc;
-	}
 	return commit_ops(b->node, county, 1);
 }
 
@@ -593,6 +651,805 @@ static int bench_bytes(bench *b)
 	return rc;
 }
 
+/* ---- 4-6. replication: push to the hub, sequencing, audit ---------------- */
+
+/*
+ * A hub and a county made as `huiji hub init` / `huiji init --hub` make
+ * them (hj_node_create, root bootstrap, hub.git configured and hooked like
+ * tools/cmd_hub.c cli_hub_setup; the hub creates the county union and
+ * enrols the county), the county follows the hub once, then commits
+ * `n` change sets of one member.apply each (hj_batch_*, untimed). These are
+ * templates: every measured phase starts from a fresh copy of them.
+ *
+ * Every measured phase runs in a child process (fork + exec of this binary
+ * with --phase, or of git), timed from fork to reaping; its peak memory is
+ * the ru_maxrss wait4 reports for it, which on Linux is the largest of the
+ * child and every descendant it reaped (libgit2's transport child, git's
+ * receive-pack / pack-objects). An exec'd child inherits none of the
+ * parent's memory, so huiji and git are measured the same way.
+ */
+
+#define SYNC_ROUNDS 3
+#define SYNC_HUB "bench-hub"
+#define SYNC_NODE "bench-cz"
+#define PROC_TIMEOUT_S 600 /* any one child; a stuck one is killed with its process group */
+
+typedef struct sync_sizes {
+	int n;      /* change sets the county pushes */
+	int rounds; /* of the heavy phases */
+} sync_sizes;
+
+static const sync_sizes sync_default = {10000, SYNC_ROUNDS};
+static const sync_sizes sync_quick = {1000, 1};
+
+typedef struct proc_res {
+	double secs;   /* wall clock, fork to reaped */
+	double mib;    /* ru_maxrss of it and its reaped descendants */
+	char out[8192]; /* the start of its stdout + stderr */
+	size_t outlen;
+} proc_res;
+
+enum {
+	M_STOCK_FILE, M_PUSH_FILE, M_SYNC_FILE,  /* local path */
+	M_STOCK_NET, M_PUSH_NET, M_SYNC_NET,     /* git daemon */
+	M_VERIFY, M_SEQ, M_AUDIT,                /* rates */
+	M_FOLLOW, M_SYNC1, M_SEQ1, M_WALK, M_DIGEST, /* steady state */
+	M_N
+};
+
+typedef struct syncb {
+	bench *b;
+	const sync_sizes *z;
+	char self[PATH_MAX];  /* this binary, for --phase */
+	char huiji[PATH_MAX]; /* the huiji binary for the hub's hook; "" if not found */
+	char root[PATH_MAX], hub_tmpl[PATH_MAX], county_tmpl[PATH_MAX], hub[PATH_MAX], county[PATH_MAX];
+	char hub_git[PATH_MAX], county_git[PATH_MAX], stock[PATH_MAX], audit_work[PATH_MAX], log[PATH_MAX];
+	char feed_ref[160];
+	int have_git;
+	pid_t daemon; /* git daemon (its own process group), 0 if not running */
+	int port;
+	char net_hub[128], net_stock[128];
+	uint8_t county_pk[32];
+	uint8_t **env; /* the county's change sets as stored, for the raw verify baseline */
+	size_t *envlen;
+	size_t nenv;
+	double v[M_N][ROUNDS_MAX];   /* seconds, or a rate for M_VERIFY/M_SEQ/M_AUDIT */
+	double mib[M_N][ROUNDS_MAX]; /* peak RSS, 0 = not measured */
+	double ops[M_N][ROUNDS_MAX]; /* ops per second where it differs from change sets */
+	int done[M_N];               /* rounds measured */
+} syncb;
+
+static int path_join2(char *out, const char *dir, const char *name)
+{
+	int k = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+	return k > 0 && k < PATH_MAX ? 0 : hj_error_set(HJ_EINVALID, "path too long: %s/%s", dir, name);
+}
+
+/* Run argv (argv[0] looked up on PATH) in its own process group: stdin
+ * /dev/null, stdout and stderr captured, at most timeout_s (then the
+ * whole group is killed). 0 if it exited with status 0. */
+static int run_proc(char *const argv[], int timeout_s, proc_res *r)
+{
+	int p[2], status = 0, killed = 0;
+	struct rusage ru;
+	memset(r, 0, sizeof *r);
+	memset(&ru, 0, sizeof ru);
+	if (pipe(p) != 0)
+		return hj_error_set(HJ_ERROR, "pipe: %s", strerror(errno));
+	fcntl(p[0], F_SETFD, FD_CLOEXEC);
+	fcntl(p[1], F_SETFD, FD_CLOEXEC);
+	fflush(NULL);
+	double t0 = now_s();
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return hj_error_set(HJ_ERROR, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		int dn = open("/dev/null", O_RDONLY);
+		setpgid(0, 0);
+		if (dn < 0 || dup2(dn, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
+			_exit(126);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	close(p[1]);
+	double deadline = t0 + timeout_s;
+	for (;;) {
+		double left = deadline - now_s();
+		if (left <= 0) {
+			kill(-pid, SIGKILL);
+			killed = 1;
+			break;
+		}
+		struct pollfd pf = {p[0], POLLIN, 0};
+		int k = poll(&pf, 1, (int)(left * 1000) + 1);
+		if (k <= 0)
+			continue; /* EINTR or the deadline: checked above */
+		char buf[4096];
+		ssize_t got = read(p[0], buf, sizeof buf);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		size_t room = sizeof r->out - 1 - r->outlen, take = (size_t)got < room ? (size_t)got : room;
+		memcpy(r->out + r->outlen, buf, take);
+		r->outlen += take;
+		r->out[r->outlen] = '\0';
+	}
+	close(p[0]);
+	while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
+		;
+	r->secs = now_s() - t0;
+	r->mib = (double)ru.ru_maxrss / 1024.0;
+	if (killed)
+		return hj_error_set(HJ_ERROR, "%s %s: still running after %d s, killed", argv[0], argv[1] ? argv[1] : "",
+				    timeout_s);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return hj_error_set(HJ_ERROR, "%s %s %s failed (%s %d): %s", argv[0], argv[1] ? argv[1] : "",
+				    argv[1] && argv[2] ? argv[2] : "", WIFEXITED(status) ? "exit" : "signal",
+				    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), r->out);
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw);
+
+static void rm_rf(const char *path)
+{
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* `to` becomes a copy of `from` (untimed set-up of a phase). */
+static int copy_tree(const char *from, const char *to)
+{
+	proc_res r;
+	char *argv[] = {"cp", "-a", (char *)from, (char *)to, NULL};
+	rm_rf(to);
+	return run_proc(argv, 120, &r);
+}
+
+/* A new empty bare repository for stock git to push into. */
+static int fresh_bare(const char *path)
+{
+	proc_res r;
+	char *argv[] = {"git", "init", "--bare", "-q", (char *)path, NULL};
+	rm_rf(path);
+	return run_proc(argv, 60, &r);
+}
+
+/* Run `huiji-bench --phase what a1 a2 a3` and parse the numbers after "ok". */
+static int run_phase(syncb *s, proc_res *r, uint64_t out[8], const char *what, const char *a1, const char *a2,
+		     const char *a3)
+{
+	char *argv[] = {s->self, "--phase", (char *)what, (char *)a1, (char *)a2, (char *)a3, NULL};
+	int rc = run_proc(argv, PROC_TIMEOUT_S, r);
+	if (rc)
+		return rc;
+	const char *ok = r->out;
+	while (ok && strncmp(ok, "ok", 2) != 0)
+		if ((ok = strchr(ok, '\n')))
+			ok++;
+	if (!ok)
+		return hj_error_set(HJ_ERROR, "--phase %s: no result: %s", what, r->out);
+	char *p = (char *)ok + 2;
+	for (int i = 0; i < 8; i++)
+		out[i] = strtoull(p, &p, 10);
+	return 0;
+}
+
+/* ---- the child side: one phase, result on stdout ---- */
+
+static int phase_main(int argc, char **argv)
+{
+	const char *what = argc > 0 ? argv[0] : "";
+	int rc;
+	if (sodium_init() < 0)
+		return 2;
+	if (strcmp(what, "push") == 0 && argc == 4) { /* repo ref url */
+		hj_gitrepo *r = NULL;
+		if (!(rc = hj_gitrepo_open(&r, argv[1], 0)))
+			rc = hj_transport_push(r, argv[3], argv[2], argv[2], NULL);
+		hj_gitrepo_close(r);
+		if (!rc)
+			printf("ok\n");
+	} else if (strcmp(what, "sync") == 0 && argc == 2) { /* county dir */
+		hj_node *n = NULL;
+		hj_sync_opts o;
+		hj_sync_report rep;
+		hj_sync_opts_default(&o);
+		if (!(rc = hj_node_open(&n, argv[1])) && !(rc = hj_sync(n, &o, &rep)))
+			printf("ok %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %d %d\n", rep.pushed, rep.entries,
+			       rep.pending, rep.rejected, rep.attempts, rep.rebuilt);
+		hj_node_close(n);
+	} else if (strcmp(what, "sequence") == 0 && argc == 2) { /* hub dir */
+		hj_node *hub = NULL;
+		hj_gitrepo *repo = NULL;
+		hj_seq_report rep;
+		if (!(rc = hj_node_open(&hub, argv[1])) && !(rc = hj_node_repo_open(&repo, hub)) &&
+		    !(rc = hj_hub_sequence(hub, repo, &rep)))
+			printf("ok %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", rep.entries,
+			       rep.change_sets, rep.ops, rep.rejected, rep.quarantined, rep.waiting);
+		hj_gitrepo_close(repo);
+		hj_node_close(hub);
+	} else if (strcmp(what, "audit") == 0 && argc == 3) { /* url workdir */
+		hj_audit_report rep;
+		if (!(rc = hj_audit(&rep, argv[1], NULL, argv[2], NULL))) {
+			printf("ok %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %zu\n", rep.change_sets,
+			       rep.ops, rep.verdicts, rep.digests, rep.hub_entries, rep.nproblems);
+			for (size_t i = 0; i < rep.nproblems && i < 5; i++)
+				printf("problem: %s\n", rep.problems[i]);
+		}
+		hj_audit_report_free(&rep);
+	} else {
+		fprintf(stderr, "huiji-bench: --phase push REPO REF URL | sync COUNTY | sequence HUB | audit URL WORKDIR\n");
+		return 2;
+	}
+	hj_envelope_thread_cleanup();
+	if (rc) {
+		fprintf(stderr, "huiji-bench --phase %s: %s\n", what, hj_error_last());
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- git daemon on loopback ---- */
+
+static int free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static int can_connect(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static void daemon_stop(syncb *s)
+{
+	int status;
+	if (!s->daemon)
+		return;
+	kill(-s->daemon, SIGTERM);
+	for (int i = 0; i < 150; i++) { /* 3 s */
+		if (waitpid(s->daemon, &status, WNOHANG) == s->daemon) {
+			kill(-s->daemon, SIGKILL); /* connection children, if any */
+			s->daemon = 0;
+			return;
+		}
+		nanosleep(&(struct timespec){0, 20000000L}, NULL);
+	}
+	kill(-s->daemon, SIGKILL);
+	while (waitpid(s->daemon, &status, 0) < 0 && errno == EINTR)
+		;
+	s->daemon = 0;
+}
+
+/* git daemon on 127.0.0.1 serving s->root with receive-pack on; 0 when it
+ * accepts connections within 5 s, else not running. */
+static int daemon_start(syncb *s)
+{
+	char portarg[32], basearg[PATH_MAX + 16];
+	int status;
+	if ((s->port = free_port()) <= 0)
+		return hj_error_set(HJ_ENET, "no free port on 127.0.0.1");
+	snprintf(portarg, sizeof portarg, "--port=%d", s->port);
+	snprintf(basearg, sizeof basearg, "--base-path=%s", s->root);
+	char *argv[] = {"git", "daemon", "--reuseaddr", "--listen=127.0.0.1", portarg, basearg, "--export-all",
+			"--enable=receive-pack", "--informative-errors", NULL};
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return hj_error_set(HJ_ERROR, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int dn = open("/dev/null", O_RDONLY), lg = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		setpgid(0, 0);
+		if (dn < 0 || lg < 0 || dup2(dn, 0) < 0 || dup2(lg, 1) < 0 || dup2(lg, 2) < 0)
+			_exit(126);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	s->daemon = pid;
+	for (int i = 0; i < 250; i++) { /* 5 s */
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			s->daemon = 0;
+			return hj_error_set(HJ_ENET, "git daemon exited at start (see %s)", s->log);
+		}
+		if (can_connect(s->port)) {
+			snprintf(s->net_hub, sizeof s->net_hub, "git://127.0.0.1:%d/hub/hub.git", s->port);
+			snprintf(s->net_stock, sizeof s->net_stock, "git://127.0.0.1:%d/stock.git", s->port);
+			return 0;
+		}
+		nanosleep(&(struct timespec){0, 20000000L}, NULL);
+	}
+	daemon_stop(s);
+	return hj_error_set(HJ_ENET, "git daemon did not listen within 5 s");
+}
+
+/* ---- set-up (untimed) ---- */
+
+/* What tools/cmd_hub.c cli_hub_setup does to hub.git: receive-pack allowed
+ * for git daemon, the refs/heads guards, and the pre-receive hook running
+ * `huiji hook pre-receive --dir <live hub dir>` (when huiji is found). */
+static int hub_repo_setup(syncb *s, hj_node *hub)
+{
+	hj_gitrepo *repo = NULL;
+	git_config *cfg = NULL;
+	int rc = hj_node_repo_open(&repo, hub);
+	if (rc)
+		return rc;
+	if (git_repository_config(&cfg, hj_gitrepo_git(repo)) < 0 ||
+	    git_config_set_bool(cfg, "daemon.receivepack", 1) < 0 ||
+	    git_config_set_bool(cfg, "receive.denyNonFastForwards", 1) < 0 ||
+	    git_config_set_bool(cfg, "receive.denyDeletes", 1) < 0)
+		rc = hj_error_set(HJ_ERROR, "configuring hub.git: %s", git_error_last() ? git_error_last()->message : "?");
+	git_config_free(cfg);
+	hj_gitrepo_close(repo);
+	if (!rc && s->huiji[0]) {
+		char path[PATH_MAX];
+		if (!(rc = path_join2(path, s->hub_tmpl, "hub.git")))
+			rc = hj_hook_install(path, s->huiji, s->hub);
+	}
+	return rc;
+}
+
+/* The hub's second change set: the county union and the county's enrolment. */
+static int hub_enrol_county(hj_node *hub, const hj_node *county)
+{
+	char pkhex[65];
+	hj_hex_encode(pkhex, county->pk, 32);
+	hj_json *ops[2] = {county_org_op(), op_new("node.enroll")};
+	if (!ops[0] || !ops[1] || hj_json_set_str(ops[1], "node", county->id) ||
+	    hj_json_set_str(ops[1], "pubkey", pkhex) || hj_json_set_str(ops[1], "union", BENCH_COUNTY) ||
+	    hj_json_set_str(ops[1], "role", "union")) {
+		ops_free(ops, 0, 2);
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	}
+	return commit_ops(hub, ops, 2);
+}
+
+static int flush_node(hj_node *n)
+{
+	hj_gitrepo *repo = NULL;
+	int rc = hj_node_repo_open(&repo, n);
+	if (!rc)
+		rc = hj_outbox_flush(n, repo, NULL);
+	hj_gitrepo_close(repo);
+	return rc;
+}
+
+/* `count` change sets of one member.apply each in the county. */
+static int county_commit(bench *b, hj_node *cty, int count)
+{
+	hj_json *ops[1000];
+	int rc = 0;
+	b->keys = cty; /* person keys under the province's secret */
+	for (int i = 0; !rc && i < count; i += 1000) {
+		int k = count - i < 1000 ? count - i : 1000;
+		if ((rc = ops_build(b, ops, k)))
+			break;
+		for (int j = 0; j < k; j++)
+			if ((rc = commit_ops(cty, ops + j, 1))) {
+				ops_free(ops, j + 1, k);
+				break;
+			}
+	}
+	b->keys = NULL;
+	return rc;
+}
+
+static int load_envelopes(syncb *s, hj_node *cty)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+	s->env = calloc((size_t)s->z->n, sizeof *s->env);
+	s->envlen = calloc((size_t)s->z->n, sizeof *s->envlen);
+	if (!s->env || !s->envlen)
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	if (sqlite3_prepare_v2(cty->db->h, "SELECT envelope FROM changelog ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+		return hj_db_error(cty->db, "changelog");
+	while (!rc && (rc = hj_db_step(cty->db, st)) == 1 && s->nenv < (size_t)s->z->n) {
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+		if (len <= 64 || !(s->env[s->nenv] = malloc(len))) {
+			rc = hj_error_set(HJ_ENOMEM, "out of memory");
+			break;
+		}
+		memcpy(s->env[s->nenv], sqlite3_column_blob(st, 0), len);
+		s->envlen[s->nenv++] = len;
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	if (rc < 0)
+		return rc;
+	return s->nenv == (size_t)s->z->n ? 0 : hj_error_set(HJ_ERROR, "changelog holds %zu change sets, not %d",
+							     s->nenv, s->z->n);
+}
+
+static int sync_setup(syncb *s)
+{
+	hj_node *hub = NULL, *cty = NULL;
+	hj_sync_opts so;
+	hj_sync_report srep;
+	char hubkey[65], pkfile[PATH_MAX];
+	int rc;
+
+	hj_node_init_opts ho = {.dir = s->hub_tmpl, .node = SYNC_HUB, .union_id = BENCH_ROOT_UNION, .is_root = 1};
+	if ((rc = hj_node_create(&hub, &ho)) || (rc = root_bootstrap(hub)) || (rc = hub_repo_setup(s, hub)) ||
+	    (rc = path_join2(pkfile, s->hub_tmpl, "person.key")))
+		goto done;
+	hj_hex_encode(hubkey, hub->pk, 32);
+	hj_node_init_opts co = {.dir = s->county_tmpl, .node = SYNC_NODE, .union_id = BENCH_COUNTY,
+				.hub_url = s->hub_git, .hub_key = hubkey, .person_key_file = pkfile};
+	if ((rc = hj_node_create(&cty, &co)) || (rc = hub_enrol_county(hub, cty)) || (rc = flush_node(hub)))
+		goto done;
+	memcpy(s->county_pk, cty->pk, 32);
+	hj_node_close(hub);
+	hub = NULL;
+	/* The county follows the hub once (org tree, its enrolment), as a
+	 * county does before it starts work; then works offline. */
+	hj_sync_opts_default(&so);
+	if ((rc = copy_tree(s->hub_tmpl, s->hub)) || (rc = hj_sync(cty, &so, &srep)))
+		goto done;
+	if (srep.entries != 2) {
+		rc = hj_error_set(HJ_ERROR, "set-up: the county followed %" PRIu64 " hub entries, expected 2", srep.entries);
+		goto done;
+	}
+	/* Untimed generation: no fsync per change set (reopened with the
+	 * normal pragmas by every measured phase). */
+	if ((rc = hj_db_exec(cty->db, "PRAGMA synchronous=OFF")) || (rc = county_commit(s->b, cty, s->z->n)) ||
+	    (rc = flush_node(cty)) || (rc = load_envelopes(s, cty)))
+		goto done;
+done:
+	hj_node_close(hub);
+	hj_node_close(cty);
+	return rc;
+}
+
+/* ---- measurements ---- */
+
+static int raw_verify(syncb *s, double *rate)
+{
+	int bad = 0;
+	double t0 = now_s();
+	for (size_t i = 0; i < s->nenv; i++) {
+		size_t m = s->envlen[i] - 64;
+		bad |= crypto_sign_verify_detached(s->env[i] + m, s->env[i], m, s->county_pk);
+	}
+	*rate = (double)s->nenv / (now_s() - t0);
+	return bad ? hj_error_set(HJ_EBADSIG, "raw verify: a county change set does not verify") : 0;
+}
+
+static int noop_cb(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	(void)ctx, (void)seq, (void)commit, (void)bytes, (void)len;
+	return 0;
+}
+
+/* The O(feed length) part of every hub pass over a feed: validating the
+ * chain from its tip to the root, with nothing new to read. */
+static int time_walk(syncb *s, double *secs)
+{
+	hj_gitrepo *repo = NULL;
+	uint64_t seq = 0;
+	git_oid tip;
+	int rc = hj_gitrepo_open(&repo, s->hub_git, 0);
+	if (!rc && !(rc = hj_gitfeed_tip(repo, s->feed_ref, &seq, &tip))) {
+		double t0 = now_s();
+		rc = hj_gitfeed_walk(repo, &tip, SYNC_NODE, seq, noop_cb, NULL);
+		*secs = now_s() - t0;
+	}
+	hj_gitrepo_close(repo);
+	return rc;
+}
+
+/* The other per-entry cost of a hub pass: the digest of the whole projection. */
+static int time_digest(syncb *s, double *secs)
+{
+	hj_node *hub = NULL;
+	uint8_t d[32];
+	int rc = hj_node_open(&hub, s->hub);
+	if (!rc) {
+		double t0 = now_s();
+		rc = hj_projection_digest(hub->db, d);
+		*secs = now_s() - t0;
+	}
+	hj_node_close(hub);
+	return rc;
+}
+
+static void note(syncb *s, int m, int r, double v, double mib)
+{
+	s->v[m][r] = v;
+	s->mib[m][r] = mib;
+	s->done[m] = r + 1;
+}
+
+static int expect(int cond, const char *what, uint64_t got, uint64_t want)
+{
+	return cond ? 0 : hj_error_set(HJ_ERROR, "%s: %" PRIu64 ", expected %" PRIu64, what, got, want);
+}
+
+static int county_set_url(syncb *s, const char *url)
+{
+	hj_node *n = NULL;
+	int rc = hj_node_open(&n, s->county);
+	if (!rc)
+		rc = hj_meta_set(n->db, "hub_url", url);
+	hj_node_close(n);
+	return rc;
+}
+
+/* One round of everything: pushes (git daemon pair, then local-path trio,
+ * each stock/huiji pair back to back), raw verify, sequencing, audit, and
+ * the steady-state costs on the result. */
+static int sync_round(syncb *s, int r, int net)
+{
+	proc_res pr;
+	uint64_t o[8];
+	uint64_t n = (uint64_t)s->z->n;
+	char spec[400];
+	double rate;
+	int rc;
+	snprintf(spec, sizeof spec, "%s:%s", s->feed_ref, s->feed_ref);
+	char *stock_file[] = {"git", "-C", s->county_git, "push", "-q", s->stock, spec, NULL};
+	char *stock_net[] = {"git", "-C", s->county_git, "push", "-q", s->net_stock, spec, NULL};
+
+	if (net) {
+		if ((rc = fresh_bare(s->stock)) || (rc = run_proc(stock_net, PROC_TIMEOUT_S, &pr)))
+			return rc;
+		note(s, M_STOCK_NET, r, pr.secs, pr.mib);
+		if ((rc = copy_tree(s->hub_tmpl, s->hub)) ||
+		    (rc = run_phase(s, &pr, o, "push", s->county_git, s->feed_ref, s->net_hub)))
+			return rc;
+		note(s, M_PUSH_NET, r, pr.secs, pr.mib);
+		if ((rc = copy_tree(s->hub_tmpl, s->hub)) || (rc = copy_tree(s->county_tmpl, s->county)) ||
+		    (rc = county_set_url(s, s->net_hub)) || (rc = run_phase(s, &pr, o, "sync", s->county, NULL, NULL)) ||
+		    (rc = expect(o[0] == n, "change sets pushed over git://", o[0], n)))
+			return rc;
+		note(s, M_SYNC_NET, r, pr.secs, pr.mib);
+	}
+	if ((rc = fresh_bare(s->stock)) || (rc = run_proc(stock_file, PROC_TIMEOUT_S, &pr)))
+		return rc;
+	note(s, M_STOCK_FILE, r, pr.secs, pr.mib);
+	if ((rc = copy_tree(s->hub_tmpl, s->hub)) ||
+	    (rc = run_phase(s, &pr, o, "push", s->county_git, s->feed_ref, s->hub_git)))
+		return rc;
+	note(s, M_PUSH_FILE, r, pr.secs, pr.mib);
+	if ((rc = copy_tree(s->hub_tmpl, s->hub)) || (rc = copy_tree(s->county_tmpl, s->county)) ||
+	    (rc = run_phase(s, &pr, o, "sync", s->county, NULL, NULL)) ||
+	    (rc = expect(o[0] == n, "change sets pushed", o[0], n)))
+		return rc;
+	note(s, M_SYNC_FILE, r, pr.secs, pr.mib);
+
+	/* The hub now holds the county's feed: sequence it, audit it. */
+	if ((rc = raw_verify(s, &rate)))
+		return rc;
+	note(s, M_VERIFY, r, rate, 0);
+	if ((rc = run_phase(s, &pr, o, "sequence", s->hub, NULL, NULL)) ||
+	    (rc = expect(o[1] == n, "change sets sequenced", o[1], n)) ||
+	    (rc = expect(o[3] == 0 && o[4] == 0, "ops rejected or change sets quarantined", o[3] + o[4], 0)))
+		return rc;
+	note(s, M_SEQ, r, (double)o[1] / pr.secs, pr.mib);
+	s->ops[M_SEQ][r] = (double)o[2] / pr.secs;
+	if ((rc = run_phase(s, &pr, o, "audit", s->hub_git, s->audit_work, NULL)) ||
+	    (rc = expect(o[0] == n, "change sets audited", o[0], n)) ||
+	    (rc = expect(o[5] == 0, "audit problems", o[5], 0)))
+		return rc;
+	note(s, M_AUDIT, r, (double)o[0] / pr.secs, pr.mib);
+	s->ops[M_AUDIT][r] = (double)o[1] / pr.secs;
+
+	/* Steady state: the county follows the hub's verdicts on its n change
+	 * sets; then one more change set goes the whole way. */
+	if ((rc = run_phase(s, &pr, o, "sync", s->county, NULL, NULL)) ||
+	    (rc = expect(o[0] == 0, "change sets pushed by the follow-up sync", o[0], 0)))
+		return rc;
+	note(s, M_FOLLOW, r, pr.secs, pr.mib);
+	{
+		hj_node *cty = NULL;
+		if (!(rc = hj_node_open(&cty, s->county)) && !(rc = county_commit(s->b, cty, 1)))
+			rc = flush_node(cty);
+		hj_node_close(cty);
+		if (rc)
+			return rc;
+	}
+	if ((rc = run_phase(s, &pr, o, "sync", s->county, NULL, NULL)) ||
+	    (rc = expect(o[0] == 1, "change sets pushed", o[0], 1)))
+		return rc;
+	note(s, M_SYNC1, r, pr.secs, pr.mib);
+	if ((rc = run_phase(s, &pr, o, "sequence", s->hub, NULL, NULL)) ||
+	    (rc = expect(o[1] == 1, "change sets sequenced", o[1], 1)))
+		return rc;
+	note(s, M_SEQ1, r, pr.secs, pr.mib);
+	double secs = 0;
+	if ((rc = time_walk(s, &secs)))
+		return rc;
+	note(s, M_WALK, r, secs, 0);
+	if ((rc = time_digest(s, &secs)))
+		return rc;
+	note(s, M_DIGEST, r, secs, 0);
+	return 0;
+}
+
+/* ---- printing ---- */
+
+static void print_srow(const syncb *s, int m, const char *what, long per_round, int as_rate, const char *ratio)
+{
+	int n = s->done[m];
+	char med[32], lo[32], hi[32], span[72], mem[32] = "";
+	if (!n)
+		return;
+	if (as_rate) {
+		fmt_rate(med, sizeof med, median_n(s->v[m], n));
+		fmt_rate(lo, sizeof lo, vmin_n(s->v[m], n));
+		fmt_rate(hi, sizeof hi, vmax_n(s->v[m], n));
+	} else {
+		snprintf(med, sizeof med, "%.3f", median_n(s->v[m], n));
+		snprintf(lo, sizeof lo, "%.3f", vmin_n(s->v[m], n));
+		snprintf(hi, sizeof hi, "%.3f", vmax_n(s->v[m], n));
+	}
+	snprintf(span, sizeof span, "%s..%s", lo, hi);
+	if (s->mib[m][0] > 0)
+		snprintf(mem, sizeof mem, "%.1f", median_n(s->mib[m], n));
+	printf("  %-46s %7ld %10s %20s %8s  %s\n", what, per_round, med, span, mem, ratio ? ratio : "");
+}
+
+static void print_scols(const char *unit)
+{
+	printf("  %-46s %7s %10s %20s %8s  %s\n", "measurement", "n/round", unit, "min..max", "peak MiB",
+	       "ratio (median of rounds)");
+}
+
+/* "2.31x stock git push (time)" when both were measured in the same rounds. */
+static const char *sratio(const syncb *s, char *out, size_t outsz, int a, int b, const char *of)
+{
+	int n = s->done[a] < s->done[b] ? s->done[a] : s->done[b];
+	if (!n)
+		return "";
+	snprintf(out, outsz, "%.2fx %s", paired_ratio_n(s->v[a], s->v[b], n), of);
+	return out;
+}
+
+static void sync_print(const syncb *s, int net, const char *why_no_net)
+{
+	long n = s->z->n;
+	char r[96], label[96];
+	printf("\n4. replication: a county pushes %ld change sets (1 member.apply each) to a fresh hub repository\n"
+	       "   (%d round%s; seconds fork to reaped; peak MiB = ru_maxrss of the largest process of the phase;\n"
+	       "   ratio = huiji time / stock git time, median of per-round ratios)\n",
+	       n, s->z->rounds, s->z->rounds == 1 ? "" : "s");
+	print_scols("seconds");
+	print_srow(s, M_STOCK_FILE, "stock git push, local path", n, 0, "(baseline)");
+	print_srow(s, M_PUSH_FILE, "huiji hj_transport_push, whole feed at once", n, 0,
+		   sratio(s, r, sizeof r, M_PUSH_FILE, M_STOCK_FILE, "stock git push"));
+	snprintf(label, sizeof label, "huiji hj_sync (chunks of 500), local path");
+	print_srow(s, M_SYNC_FILE, label, n, 0, sratio(s, r, sizeof r, M_SYNC_FILE, M_STOCK_FILE, "stock git push"));
+	if (net) {
+		print_srow(s, M_STOCK_NET, "stock git push, git:// (git daemon)", n, 0, "(baseline)");
+		print_srow(s, M_PUSH_NET, s->huiji[0] ? "huiji hj_transport_push, whole feed, git://"
+						       : "huiji hj_transport_push, git:// (no hook)",
+			   n, 0, sratio(s, r, sizeof r, M_PUSH_NET, M_STOCK_NET, "stock git push"));
+		print_srow(s, M_SYNC_NET, s->huiji[0] ? "huiji hj_sync, git:// (hub pre-receive hook)"
+						       : "huiji hj_sync, git:// (no hook: no huiji binary)",
+			   n, 0, sratio(s, r, sizeof r, M_SYNC_NET, M_STOCK_NET, "stock git push"));
+		printf("    git:// rows: the receiving side (git daemon's receive-pack%s) is not in peak MiB\n",
+		       s->huiji[0] ? " and the huiji hook" : "");
+	} else {
+		printf("    git daemon rows skipped: %s\n", why_no_net);
+	}
+
+	printf("\n5. hub sequencing and audit of those %ld change sets (1 op each, so ops/s = change sets/s)\n", n);
+	print_scols("cs/s");
+	print_srow(s, M_VERIFY, "raw crypto_sign_verify_detached, same bytes", n, 1, "(baseline: the floor)");
+	print_srow(s, M_SEQ, "hj_hub_sequence (verify, fold, sign entries)", n, 1,
+		   sratio(s, r, sizeof r, M_SEQ, M_VERIFY, "raw verify"));
+	print_srow(s, M_AUDIT, "hj_audit of the hub repository (local path)", n, 1,
+		   sratio(s, r, sizeof r, M_AUDIT, M_VERIFY, "raw verify"));
+	if (s->done[M_SEQ]) {
+		char a[32], b[32];
+		fmt_rate(a, sizeof a, median_n(s->ops[M_SEQ], s->done[M_SEQ]));
+		fmt_rate(b, sizeof b, median_n(s->ops[M_AUDIT], s->done[M_AUDIT]));
+		printf("    ops/s: hj_hub_sequence %s, hj_audit %s\n", a, b);
+	}
+
+	printf("\n6. steady state on a feed of %ld change sets already sequenced\n", n);
+	print_scols("seconds");
+	print_srow(s, M_FOLLOW, "county hj_sync following the hub's verdicts", n, 0, "(fetch + follow + rebase)");
+	print_srow(s, M_SYNC1, "county hj_sync pushing 1 new change set", 1, 0, "");
+	print_srow(s, M_SEQ1, "hub hj_hub_sequence of 1 new change set", 1, 0, "");
+	if (s->done[M_SEQ] && s->done[M_SEQ1]) {
+		double per = 1.0 / median_n(s->v[M_SEQ], s->done[M_SEQ]);
+		printf("    = %.0fx the per-change-set cost of the bulk pass (%.3f ms)\n",
+		       median_n(s->v[M_SEQ1], s->done[M_SEQ1]) / per, per * 1000);
+	}
+	print_srow(s, M_WALK, "  of which: hj_gitfeed_walk chain check (in-proc)", n, 0, "every pass, every feed");
+	print_srow(s, M_DIGEST, "  hj_projection_digest of the hub (in-proc)", n, 0, "every hub entry");
+}
+
+static int bench_sync(bench *b, const sync_sizes *z)
+{
+	syncb *s = calloc(1, sizeof *s);
+	char real[PATH_MAX], why[300] = "";
+	int rc = 0, net = 0;
+	if (!s)
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	s->b = b;
+	s->z = z;
+	ssize_t k = readlink("/proc/self/exe", s->self, sizeof s->self - 1);
+	if (k <= 0 || !realpath(b->dir, real)) {
+		free(s);
+		return hj_error_set(HJ_ERROR, "cannot resolve this binary or %s", b->dir);
+	}
+	s->self[k] = '\0';
+	/* The hub hook calls huiji itself: the one built next to this binary. */
+	char *slash = strrchr(s->self, '/');
+	snprintf(s->huiji, sizeof s->huiji, "%.*s/huiji", (int)(slash - s->self), s->self);
+	if (access(s->huiji, X_OK) != 0)
+		s->huiji[0] = '\0';
+	snprintf(s->feed_ref, sizeof s->feed_ref, "refs/huiji/feeds/%s", SYNC_NODE);
+	if ((rc = path_join2(s->root, real, "sync")) || (rc = path_join2(s->hub_tmpl, s->root, "hub-tmpl")) ||
+	    (rc = path_join2(s->county_tmpl, s->root, "county-tmpl")) || (rc = path_join2(s->hub, s->root, "hub")) ||
+	    (rc = path_join2(s->county, s->root, "county")) || (rc = path_join2(s->hub_git, s->hub, "hub.git")) ||
+	    (rc = path_join2(s->county_git, s->county_tmpl, "replica.git")) ||
+	    (rc = path_join2(s->stock, s->root, "stock.git")) || (rc = path_join2(s->audit_work, s->root, "audit.git")) ||
+	    (rc = path_join2(s->log, s->root, "git-daemon.log")))
+		goto done;
+	if (mkdir(s->root, 0700) != 0) {
+		rc = hj_error_set(HJ_ERROR, "%s: %s", s->root, strerror(errno));
+		goto done;
+	}
+	{
+		proc_res pr;
+		char *argv[] = {"git", "--version", NULL};
+		s->have_git = run_proc(argv, 30, &pr) == 0;
+	}
+	if (!s->have_git) {
+		/* Stock git is the baseline of the push figures: without it
+		 * there is nothing to compare with. */
+		printf("\n4-6. replication: skipped, the git command is not installed (stock git is the baseline)\n");
+		goto done;
+	}
+	double t0 = now_s();
+	if ((rc = sync_setup(s)))
+		goto done;
+	printf("\n(replication set-up, untimed: hub + county + %d change sets in %.1f s%s)\n", z->n, now_s() - t0,
+	       s->huiji[0] ? "" : "; huiji binary not found next to huiji-bench: hub hook not installed");
+	fflush(stdout);
+	if (daemon_start(s) == 0)
+		net = 1;
+	else
+		snprintf(why, sizeof why, "%s", hj_error_last());
+	for (int r = 0; !rc && r < z->rounds; r++)
+		rc = sync_round(s, r, net);
+	daemon_stop(s);
+	if (!rc)
+		sync_print(s, net, why);
+done:
+	daemon_stop(s);
+	for (size_t i = 0; i < s->nenv; i++)
+		free(s->env[i]);
+	free(s->env);
+	free(s->envlen);
+	free(s);
+	return rc;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -605,23 +1462,49 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 static void usage(void)
 {
-	printf("usage: huiji-bench [--quick] [--dir PARENT]\n"
-	       "  --quick        small counts for CI smoke runs (whole run < 10 s)\n"
+	printf("usage: huiji-bench [--quick] [--sync | --no-sync] [--changesets N] [--dir PARENT] [--keep]\n"
+	       "  --quick        small counts for CI smoke runs (whole run < 20 s)\n"
+	       "  --sync         only the replication figures (sections 4-6: push, hub, audit)\n"
+	       "  --no-sync      only the local figures (sections 1-3)\n"
+	       "  --changesets N change sets the county pushes in 4-6 (default 10000, quick 1000)\n"
 	       "  --dir PARENT   make the scratch node directory under PARENT (default $TMPDIR or /tmp);\n"
-	       "                 put it on the disk you care about: single-op commits are fsync-bound\n");
+	       "                 put it on the disk you care about: single-op commits are fsync-bound\n"
+	       "  --keep         leave the scratch directory in place (to re-run a phase under a profiler)\n"
+	       "(--phase ... is internal: one measured replication phase in a child process)\n");
 }
 
 int main(int argc, char **argv)
 {
 	const sizes *z = &sizes_default;
+	const sync_sizes *sz = &sync_default;
 	const char *parent = getenv("TMPDIR");
 	bench b = {0};
 	char tmpl[4096];
-	int rc;
+	int rc = 0, local = 1, repl = 1, keep = 0, nsets = 0;
+	sync_sizes custom;
 
+	if (argc > 1 && strcmp(argv[1], "--phase") == 0)
+		return phase_main(argc - 2, argv + 2);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--quick") == 0) {
 			z = &sizes_quick;
+			sz = &sync_quick;
+		} else if (strcmp(argv[i], "--sync") == 0) {
+			local = 0;
+			repl = 1;
+		} else if (strcmp(argv[i], "--no-sync") == 0) {
+			repl = 0;
+			local = 1;
+		} else if (strcmp(argv[i], "--keep") == 0) {
+			keep = 1;
+		} else if (strcmp(argv[i], "--changesets") == 0 && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+			if (*end || v < 1 || v > 10000000) {
+				fprintf(stderr, "huiji-bench: --changesets takes 1..10000000\n");
+				return 2;
+			}
+			nsets = (int)v;
 		} else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
 			parent = argv[++i];
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -635,6 +1518,11 @@ int main(int argc, char **argv)
 	}
 	if (!parent || !*parent)
 		parent = "/tmp";
+	if (nsets) {
+		custom = *sz;
+		custom.n = nsets;
+		sz = &custom;
+	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "huiji-bench: libsodium failed to initialise\n");
 		return 2;
@@ -645,20 +1533,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "huiji-bench: cannot make a directory under %s\n", parent);
 		return 2;
 	}
-	printf("huiji-bench: %s sizes, %d rounds each; figures are medians, min..max across rounds;\n"
-	       "ratios are medians of per-round ratios (both sides measured back to back)\n",
-	       z == &sizes_quick ? "quick" : "default", ROUNDS);
-	printf("scratch dir %s (%s); sqlite %s, libsodium %s, zlib %s\n", b.dir, fs_name(b.dir),
-	       sqlite3_libversion(), sodium_version_string(), zlibVersion());
-	if (!(rc = node_setup(&b)) && !(rc = raw_setup(&b)) && !(rc = bench_commits(&b, z)) &&
+	int lg[3];
+	git_libgit2_version(&lg[0], &lg[1], &lg[2]);
+	printf("huiji-bench: %s sizes, %d rounds each (replication: %d); figures are medians, min..max across\n"
+	       "rounds; ratios are medians of per-round ratios (both sides measured back to back)\n",
+	       z == &sizes_quick ? "quick" : "default", ROUNDS, sz->rounds);
+	printf("scratch dir %s (%s); sqlite %s, libsodium %s, zlib %s, libgit2 %d.%d.%d\n", b.dir, fs_name(b.dir),
+	       sqlite3_libversion(), sodium_version_string(), zlibVersion(), lg[0], lg[1], lg[2]);
+	if (local && !(rc = node_setup(&b)) && !(rc = raw_setup(&b)) && !(rc = bench_commits(&b, z)) &&
 	    !(rc = bench_crypto(&b, z)))
 		rc = bench_bytes(&b);
+	if (!rc && repl)
+		rc = bench_sync(&b, sz);
 
 	sqlite3_finalize(b.raw_ins);
 	sqlite3_close(b.raw);
 	hj_node_close(b.node);
 	hj_envelope_thread_cleanup();
-	nftw(b.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (keep)
+		printf("scratch dir kept: %s\n", b.dir);
+	else
+		nftw(b.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	if (rc) {
 		fprintf(stderr, "huiji-bench: %s\n", hj_error_last());
 		return 1;

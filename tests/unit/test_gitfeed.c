@@ -551,7 +551,10 @@ static void test_is_ancestor(void **state)
 	assert_int_equal(hj_gitfeed_is_ancestor(r, &t20, &t20), 1);
 	assert_int_equal(hj_gitfeed_is_ancestor(r, &other, &t20), 0);
 	memset(&missing, 0x5a, sizeof missing);
-	assert_true(hj_gitfeed_is_ancestor(r, &missing, &t20) < 0);
+	/* A commit that is not in the chain is not its ancestor; a chain that
+	 * cannot be read is an error. */
+	assert_int_equal(hj_gitfeed_is_ancestor(r, &missing, &t20), 0);
+	assert_true(hj_gitfeed_is_ancestor(r, &t10, &missing) < 0);
 	hj_gitrepo_close(r);
 }
 

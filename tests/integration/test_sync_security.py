@@ -1,0 +1,904 @@
+#!/usr/bin/env python3
+"""test_sync_security.py — replication under attack (DESIGN §3, §5, §6).
+
+A real hub (`huiji hub init`, its bare hub.git with the pre-receive hook),
+real counties, real git: `git daemon` on loopback for the network paths,
+local paths where a writer could bypass the hook (libgit2 pushing to a path
+runs no hooks). What a correct huiji never makes comes from the test-only
+tool huiji-forge (tests/tools/forge.c): change sets with hand-written
+payloads, rewritten history, change sets signed by a key nobody enrolled,
+forced pushes that no hook sees.
+
+Covered:
+  - happy path over git daemon: two counties and the hub converge (each
+    county's subtree rows equal the hub's, one cross-county duplicate
+    decided by the hub), audit passes with --hub-key; an own pending op
+    that the hub's order refuses while the county was offline;
+  - the hook, with stock git against git daemon: forced rewind, rewritten
+    history, delete, writing another node's feed, refs outside
+    refs/huiji/feeds/, a forged signature: all refused, the hub's refs
+    unchanged, the county syncs on; a feed pushed under the id of a node
+    not enrolled yet is never sequenced under the real node's key;
+  - the sequencer's quarantine: bad signature (later change sets wait),
+    rewritten history (last and older change set), a rewound ref, a fork
+    from a node restored from an old copy (whose own sync refuses); the
+    audit reports each where it reached the record; other counties go on;
+  - the audit: a flipped byte in any object of the hub repository, a hub
+    verdict and a state digest edited by hand, a hub feed substituted
+    under another key;
+  - versions: a hub entry with an op from a newer huiji stops a county's
+    sync with "upgrade huiji" after applying everything before it; a
+    huiji built with HJ_OP_VERSION=2 (huiji-next) continues past it.
+
+Every test has its own temporary directory and its own git daemon, all
+waits are bounded, and assertions are on behaviour and state, not timing.
+
+Run:  meson test -C build sync_security
+      (or HUIJI_BIN=… HUIJI_FORGE=… HUIJI_NEXT=… python3 test_sync_security.py)
+"""
+
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as H  # noqa: E402
+
+ON = "2024-03-01"
+HUB = "qh-hub"
+CZ, CB = "xn-cz", "xn-cb"  # county nodes
+UNION = {CZ: "qh-xn-cz", CB: "qh-xn-cb"}
+REGION = {CZ: "630103", CB: "630105"}
+GIT = shutil.which("git")
+# Short network bounds: every peer here is on loopback.
+SYNC_OPTS = ["--retries", "1", "--backoff-ms", "50", "--connect-timeout-ms", "5000", "--idle-timeout-ms", "15000"]
+
+
+def tool(env_name, *rel):
+    p = os.environ.get(env_name)
+    if p:
+        return p
+    for build in ("build", "build-asan"):
+        c = os.path.join(H.TOP, build, *rel)
+        if os.access(c, os.X_OK):
+            return c
+    return None
+
+
+FORGE = tool("HUIJI_FORGE", "tests", "huiji-forge")
+NEXT = tool("HUIJI_NEXT", "tests", "huiji-next")
+
+
+def run_exe(exe, args, timeout=120, env=None, cwd=None):
+    args = [str(a) for a in args]
+    p = subprocess.run([exe] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout, env=H.child_env(env), cwd=cwd)
+    return H.Result([os.path.basename(exe)] + args, p.returncode, p.stdout.decode("utf-8", "replace"),
+                    p.stderr.decode("utf-8", "replace"))
+
+
+class GitDaemon:
+    """`git daemon` serving the hub directory on a free loopback port, with
+    receive-pack enabled (so the pre-receive hook runs on every push)."""
+
+    def __init__(self, base, log, env):
+        self.base, self.log, self.env = base, log, env
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        last = ""
+        for _ in range(5):  # a port picked free can be taken before git binds it
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+            s.close()
+            with open(self.log, "ab") as log:
+                self.proc = subprocess.Popen(
+                    [GIT, "daemon", "--reuseaddr", "--base-path=" + self.base, "--export-all",
+                     "--enable=receive-pack", "--listen=127.0.0.1", "--port=%d" % self.port, self.base],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=self.env, start_new_session=True)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                r = subprocess.run([GIT, "ls-remote", self.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env=self.env, timeout=15)
+                if r.returncode == 0:
+                    return self
+                last = r.stderr.decode("utf-8", "replace")
+                time.sleep(0.05)
+            self.stop()
+        raise AssertionError("git daemon did not come up: %s" % last)
+
+    @property
+    def url(self):
+        return "git://127.0.0.1:%d/hub.git" % self.port
+
+    def stop(self):
+        p, self.proc = self.proc, None
+        if p is None:
+            return
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)  # the daemon and its per-connection children
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=10)
+
+
+@unittest.skipUnless(GIT, "stock git is needed")
+@unittest.skipUnless(FORGE, "huiji-forge not built (HUIJI_FORGE)")
+class SyncSecurityCase(unittest.TestCase):
+    maxDiff = 6000
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="huiji-sec-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.fakes = H.Fakes(zlib.crc32(self.id().encode()))
+        self.hub = self.path("hub")
+        self.counties = {}  # node id -> directory
+        home = self.path("home")
+        os.makedirs(home)
+        # Stock git with no user or system configuration of this machine.
+        self.git_env = H.child_env({"HOME": home, "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0",
+                                    "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+                                    "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"})
+        self.daemon = None
+
+    def path(self, *parts):
+        return os.path.join(self.tmp, *parts)
+
+    # --- running things ---------------------------------------------------
+
+    def huiji(self, *args, d=None, exe=None, timeout=120):
+        if exe:
+            return run_exe(exe, list(args) + (["--dir", d] if d else []), timeout=timeout)
+        return H.run(list(args), d, timeout=timeout)
+
+    def ok(self, r):
+        self.assertEqual(r.rc, 0, "expected success: %r" % r)
+        return r
+
+    def forge(self, *args):
+        return self.ok(run_exe(FORGE, args))
+
+    def git(self, *args, check=False, timeout=60):
+        p = subprocess.run([GIT] + [str(a) for a in args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=self.git_env, timeout=timeout)
+        r = H.Result(["git"] + [str(a) for a in args], p.returncode, p.stdout.decode("utf-8", "replace"),
+                     p.stderr.decode("utf-8", "replace"))
+        if check:
+            self.ok(r)
+        return r
+
+    # --- the province -----------------------------------------------------
+
+    def make_hub(self, daemon=False):
+        r = self.ok(self.huiji("hub", "init", "--node", HUB, "--union", "qh", "--union-name", "青海省总工会",
+                               "--region", "63", d=self.hub))
+        self.hub_key = re.search(r"^public key: ([0-9a-f]{64})$", r.out, re.M).group(1)
+        for oid, name, kind, parent, region in H.ORG_TREE:
+            self.ok(self.huiji("org", "create", "--id", oid, "--name", name, "--kind", kind, "--parent", parent,
+                               "--region", region, d=self.hub))
+        self.hub_repo = os.path.join(self.hub, "hub.git")
+        self.assertTrue(os.access(os.path.join(self.hub_repo, "hooks", "pre-receive"), os.X_OK))
+        if daemon:
+            self.daemon = GitDaemon(self.hub, self.path("daemon.log"), self.git_env).start()
+            self.addCleanup(self.daemon.stop)
+            self.url = self.daemon.url
+        else:
+            self.url = self.hub_repo  # a local path: libgit2 runs no hook
+        return self.hub
+
+    def make_county(self, node, enroll=True, d=None, url=None):
+        d = d or self.path(node)
+        r = self.ok(self.huiji("init", "--node", node, "--union", UNION[node], "--hub", url or self.url,
+                               "--hub-key", self.hub_key, "--person-key", os.path.join(self.hub, "person.key"),
+                               d=d))
+        pk = re.search(r"^public key: ([0-9a-f]{64})$", r.out, re.M).group(1)
+        if enroll:
+            self.ok(self.huiji("node", "enroll", "--node", node, "--pubkey", pk, "--union", UNION[node],
+                               "--role", "union", d=self.hub))
+        self.counties[node] = d
+        return d
+
+    def stranger(self):
+        """A node directory whose key nobody enrolled."""
+        d = self.path("stranger")
+        self.ok(self.huiji("init", "--node", "xn-zz", "--union", "qh-xn-cz", "--hub", "/nonexistent/hub.git",
+                           "--hub-key", self.hub_key, "--person-key", os.path.join(self.hub, "person.key"), d=d))
+        return d
+
+    def apply(self, node, n=1, approve=True, person=None, d=None):
+        ids = []
+        for _ in range(n):
+            p = person or self.fakes.person(region=REGION[node])
+            r = self.ok(self.huiji(*H.apply_args(p, approve=approve), d=d or self.counties[node]))
+            ids.append(r.out.split()[-1])
+        return ids
+
+    def sync(self, node, d=None, exe=None):
+        return self.huiji("sync", *SYNC_OPTS, d=d or self.counties[node], exe=exe)
+
+    def hub_run(self):
+        return self.ok(self.huiji("hub", "run", "--once", d=self.hub))
+
+    def round_trip(self, *nodes):
+        for n in nodes:
+            self.ok(self.sync(n))
+        self.hub_run()
+        for n in nodes:
+            self.ok(self.sync(n))
+
+    def quarantine(self):
+        r = self.ok(self.huiji("hub", "quarantine", "--json", d=self.hub))
+        return [json.loads(line) for line in r.out_lines if line.strip()]
+
+    def audit(self, url=None, pin=True):
+        args = ["audit", url or self.hub_repo] + (["--hub-key", self.hub_key] if pin else [])
+        return self.huiji(*args)
+
+    def assertAuditPasses(self, url=None):
+        r = self.audit(url)
+        self.assertEqual(r.rc, 0, "audit should pass: %r" % r)
+        self.assertNotIn("DISCREPANCY", r.out)
+        self.assertIn("audit passed", r.out)
+        return r
+
+    def assertAuditFinds(self, *patterns, url=None):
+        """Exit 1, and a DISCREPANCY line matching each regex."""
+        r = self.audit(url)
+        self.assertEqual(r.rc, 1, "audit should report discrepancies (exit 1): %r" % r)
+        lines = [l for l in r.out_lines if l.startswith("DISCREPANCY: ")]
+        self.assertTrue(lines, "no DISCREPANCY line: %r" % r)
+        for pat in patterns:
+            self.assertTrue(any(re.search(pat, l) for l in lines), "no discrepancy matching %r: %r" % (pat, r))
+        return r, lines
+
+    def hub_included(self, node):
+        """Last seq of `node` the hub sequenced (0 if none)."""
+        return H.query(os.path.join(self.hub, "registry.db"),
+                       "SELECT coalesce(max(seq), 0) FROM followed WHERE node = ?", (node,))[0][0]
+
+    def hub_refs(self):
+        r = self.git("--git-dir", self.hub_repo, "for-each-ref", "--format=%(objectname) %(refname)", check=True)
+        return sorted(r.out_lines)
+
+    def changelog_hash(self, d, seq):
+        return bytes(H.query(os.path.join(d, "registry.db"), "SELECT hash FROM changelog WHERE seq = ?",
+                             (seq,))[0][0]).hex()
+
+    def feed_commits(self, repo, ref):
+        """Commit ids of a feed, oldest first (stock git)."""
+        return self.git("--git-dir", repo, "rev-list", "--reverse", "--first-parent", ref, check=True).out.split()
+
+    # --- rows -------------------------------------------------------------
+
+    def subtree_unions(self, db, union):
+        orgs = H.query(db, "SELECT id, parent FROM org")
+        out, grew = {union}, True
+        while grew:
+            grew = False
+            for oid, parent in orgs:
+                if parent in out and oid not in out:
+                    out.add(oid)
+                    grew = True
+        return out
+
+    def rows(self, db, union):
+        """The rows a county of `union` holds, read from any registry: the
+        whole org tree and node list, its subtree's memberships and their
+        people (ordered by primary key)."""
+        unions = sorted(self.subtree_unions(db, union))
+        marks = ",".join("?" * len(unions))
+        con = H.connect(db)
+        try:
+            def q(sql, params=()):
+                cur = con.execute(sql, params)
+                cols = [c[0] for c in cur.description]
+                return [dict(zip(cols, r)) for r in cur.fetchall()]
+            return {
+                "org": q("SELECT * FROM org ORDER BY id"),
+                "node": q("SELECT * FROM node ORDER BY id"),
+                "membership": q("SELECT * FROM membership WHERE union_id IN (%s) ORDER BY id" % marks, unions),
+                "person": q("SELECT * FROM person WHERE person_key IN (SELECT person_key FROM membership "
+                            "WHERE union_id IN (%s)) ORDER BY person_key" % marks, unions),
+            }
+        finally:
+            con.close()
+
+    def assertCountyMatchesHub(self, node, d=None):
+        d = d or self.counties[node]
+        county = self.rows(os.path.join(d, "registry.db"), UNION[node])
+        hub = self.rows(os.path.join(self.hub, "registry.db"), UNION[node])
+        self.assertEqual(county, hub, "county %s's rows differ from the hub's" % node)
+        return county
+
+
+# ==========================================================================
+
+class TestHappyPath(SyncSecurityCase):
+
+    def test_two_counties_converge_over_git_daemon_and_audit_passes(self):
+        self.make_hub(daemon=True)
+        self.make_county(CZ)
+        self.make_county(CB)
+        self.apply(CZ, 3)
+        self.apply(CB, 2)
+        self.apply(CB, 1, approve=False)  # an open application
+        shared = self.fakes.person(region=REGION[CZ])
+        self.apply(CZ, person=shared)
+        # The same person in the other county (neither county can know):
+        # the hub's order decides, the other application is rejected.
+        self.apply(CB, person=shared)
+        for n in (CZ, CB):
+            r = self.ok(self.sync(n))
+            self.assertRegex(r.out, r"^synced: pushed \d+ change sets", r)
+        self.hub_run()
+        out = {n: self.ok(self.sync(n)) for n in (CZ, CB)}
+        rejected = {}
+        for n, r in out.items():
+            self.assertIn("0 change sets pending", r.out)
+            rejected[n] = int(re.search(r"(\d+) own ops rejected", r.out).group(1))
+            self.assertEqual("rejected" in r.err, rejected[n] > 0, r)
+        # One county's apply + approve of the shared person: 2 ops rejected.
+        self.assertEqual(sorted(rejected.values()), [0, 2], out)
+        self.assertEqual(self.quarantine(), [])
+        self.assertEqual((self.hub_included(CZ), self.hub_included(CB)), (4, 4))
+        for n in (CZ, CB):
+            rows = self.assertCountyMatchesHub(n)
+            self.assertTrue(rows["membership"])
+            self.assertTrue(all(m["union_id"] in self.subtree_unions(os.path.join(self.hub, "registry.db"),
+                                                                      UNION[n]) for m in rows["membership"]))
+        hub_db = os.path.join(self.hub, "registry.db")
+        self.assertEqual(H.query(hub_db, "SELECT count(*) FROM membership WHERE status = 'active'")[0][0], 6)
+        self.assertEqual(H.query(hub_db, "SELECT count(*) FROM membership m JOIN person p USING (person_key) "
+                                         "WHERE p.id_number = ?", (shared.id_number,))[0][0], 1)
+        self.assertEqual(H.query(hub_db, "SELECT count(*) FROM membership WHERE status = 'applied'")[0][0], 1)
+        # cz's rows never hold cb's people.
+        cz_db = os.path.join(self.counties[CZ], "registry.db")
+        self.assertEqual(H.query(cz_db, "SELECT count(*) FROM membership WHERE union_id = 'qh-xn-cb'")[0][0], 0)
+        # Idempotent: a second round changes nothing anywhere.
+        before = {n: H.state(os.path.join(d, "registry.db")) for n, d in self.counties.items()}
+        self.round_trip(CZ, CB)
+        for n, d in self.counties.items():
+            self.assertEqual(H.dump(os.path.join(d, "registry.db")), before[n][0], n)
+        self.assertAuditPasses()
+        self.assertAuditPasses(url=self.url)  # over git:// too, pinned key
+        for n in (CZ, CB):
+            self.ok(self.huiji("verify", d=self.counties[n]))
+
+    def test_own_pending_op_refused_after_the_rebase(self):
+        """The hub rejects an application while the county, offline,
+        approves it: the county's pending approve no longer applies on top
+        of the hub's decision. Sync must go on working and tell."""
+        self.make_hub()
+        self.make_county(CZ)
+        mid = self.apply(CZ, approve=False)[0]
+        self.round_trip(CZ)
+        self.ok(self.huiji("member", "reject", "--member", mid, "--reason", "材料不全", "--on", ON, d=self.hub))
+        self.ok(self.huiji("member", "approve", "--member", mid, "--on", ON, d=self.counties[CZ]))
+        r = self.sync(CZ)
+        self.assertEqual(r.rc, 0, "sync failed with an own pending op the hub's order refuses: %r" % r)
+        self.hub_run()
+        r = self.ok(self.sync(CZ))
+        self.assertIn("1 own ops rejected", r.out)
+        self.assertCountyMatchesHub(CZ)
+        self.assertEqual(H.query(os.path.join(self.counties[CZ], "registry.db"),
+                                 "SELECT status FROM membership WHERE id = ?", (mid,))[0][0], "rejected")
+        self.assertAuditPasses()
+
+
+# ==========================================================================
+
+class TestHook(SyncSecurityCase):
+    """Stock git against git daemon: the pre-receive hook is the gate."""
+
+    def setUp(self):
+        super().setUp()
+        self.make_hub(daemon=True)
+        self.make_county(CZ)
+        self.make_county(CB)
+        self.apply(CZ, 3)
+        self.ok(self.sync(CZ))
+        self.mirror = self.path("mirror.git")  # a plain copy of cz's replica
+        self.git("clone", "--mirror", "--quiet", os.path.join(self.counties[CZ], "replica.git"), self.mirror,
+                 check=True)
+        self.cz_commits = self.feed_commits(self.mirror, "refs/huiji/feeds/" + CZ)
+        self.assertEqual(len(self.cz_commits), 3)
+
+    def ls_remote(self):
+        return sorted(self.git("ls-remote", self.url, check=True).out_lines)
+
+    def assertPushRefused(self, *refspecs, force=False, mentions=()):
+        before_remote, before_local = self.ls_remote(), self.hub_refs()
+        r = self.git("--git-dir", self.mirror, "push", *(["--force"] if force else []), self.url, *refspecs)
+        self.assertNotEqual(r.rc, 0, "push should be refused: %r" % r)
+        self.assertIn("huiji: refused:", r.err, r)
+        self.assertIn("pre-receive hook declined", r.err, r)
+        for m in mentions:
+            self.assertIn(m, r.err, r)
+        self.assertEqual(self.ls_remote(), before_remote, "the hub's refs moved: %r" % r)
+        self.assertEqual(self.hub_refs(), before_local)
+        return r
+
+    def test_forced_rewind_is_refused(self):
+        self.assertPushRefused("%s:refs/huiji/feeds/%s" % (self.cz_commits[0], CZ), force=True,
+                               mentions=("not a fast-forward",))
+        self.assertPushRefused("%s:refs/huiji/feeds/%s" % (self.cz_commits[1], CZ), force=True)
+
+    def test_rewritten_history_is_refused(self):
+        # A clerk's copy rewrites seq 3 (same prev, other payload) and force-pushes it with stock git.
+        self.forge("rewrite", "--dir", self.counties[CZ], "--seq", 3, "--payload",
+                   '{"v":1,"ops":[{"op":"org.update","v":1,"id":"qh-xn-cz","name":"改写"}]}')
+        repl = os.path.join(self.counties[CZ], "replica.git")
+        r = self.git("--git-dir", repl, "push", "--force", self.url, "refs/huiji/feeds/%s" % CZ)
+        self.assertNotEqual(r.rc, 0, r)
+        self.assertIn("not a fast-forward", r.err)
+        self.assertEqual(self.feed_commits(self.hub_repo, "refs/huiji/feeds/" + CZ), self.cz_commits)
+
+    def test_deleting_a_feed_is_refused(self):
+        self.assertPushRefused(":refs/huiji/feeds/%s" % CZ, mentions=("append-only",))
+
+    def test_writing_another_nodes_feed_is_refused(self):
+        feed = "refs/huiji/feeds/%s" % CZ
+        # cb is enrolled but has pushed nothing yet; then with cb's feed there.
+        self.assertPushRefused("%s:refs/huiji/feeds/%s" % (feed, CB), mentions=("refs/huiji/feeds/" + CB,))
+        self.assertPushRefused("%s:refs/huiji/feeds/xn-nobody" % feed)
+        self.apply(CB, 2)
+        self.ok(self.sync(CB))
+        # (stock git refuses a non-fast-forward itself: force it to the hook)
+        self.assertPushRefused("+%s:refs/huiji/feeds/%s" % (feed, CB), force=True, mentions=("not a fast-forward",))
+
+    def test_refs_outside_the_feeds_are_refused(self):
+        feed = "refs/huiji/feeds/%s" % CZ
+        for dst in ("refs/heads/x", "refs/heads/main", "refs/tags/v1", "refs/huiji/hub/%s" % HUB,
+                    "refs/huiji/inbox/%s" % CZ, "refs/huiji/feeds/%s" % HUB):
+            with self.subTest(dst=dst):
+                self.assertPushRefused("%s:%s" % (feed, dst), force=True)
+
+    def test_forged_signature_is_refused_by_the_hook(self):
+        self.forge("sign-as", "--dir", self.counties[CZ], "--key-from", self.stranger(), "--payload",
+                   '{"v":1,"ops":[{"op":"org.update","v":1,"id":"qh-xn-cz","name":"伪造"}]}')
+        r = self.sync(CZ)
+        self.assertNotEqual(r.rc, 0, "the hub accepted a change set signed by an unenrolled key: %r" % r)
+        self.assertIn("refused", r.err)
+        self.assertEqual(self.feed_commits(self.hub_repo, "refs/huiji/feeds/" + CZ), self.cz_commits)
+
+    def test_pre_enrolment_feed_is_never_sequenced_under_another_key(self):
+        """Before a node is enrolled the hook can check only the shape of
+        its feed (its key is unknown). Someone else claiming the id of a
+        node not enrolled yet gets a feed in; once the hub enrols the real
+        node, nothing of that feed is sequenced: it is quarantined as a bad
+        signature."""
+        new, union = "xn-cb2", "qh-xn-cb"
+        pkf = os.path.join(self.hub, "person.key")
+        squat, real = self.path("squatter"), self.path(new)
+        for d in (squat, real):
+            self.ok(self.huiji("init", "--node", new, "--union", union, "--hub", self.url, "--hub-key",
+                               self.hub_key, "--person-key", pkf, d=d))
+        for _ in range(2):
+            self.ok(self.huiji(*H.apply_args(self.fakes.person(region=REGION[CB]), approve=True), d=squat))
+        self.ok(self.huiji("sync", *SYNC_OPTS, d=squat))  # accepted: xn-cb2 is not enrolled
+        self.assertIn("refs/huiji/feeds/" + new, "\n".join(self.hub_refs()))
+        self.hub_run()
+        self.assertEqual(self.hub_included(new), 0)  # waits for its enrolment
+        self.assertEqual(self.quarantine(), [])
+        # The hub enrols the real xn-cb2, with its own key.
+        pk = H.query(os.path.join(real, "registry.db"), "SELECT value FROM meta WHERE key = 'pubkey'")[0][0]
+        self.ok(self.huiji("node", "enroll", "--node", new, "--pubkey", pk, "--union", union, d=self.hub))
+        self.hub_run()
+        q = self.quarantine()
+        self.assertEqual([(x["node"], x["seq"], x["reason"]) for x in q], [(new, 1, "bad_signature")], q)
+        self.assertEqual(self.hub_included(new), 0)
+        self.assertEqual(H.query(os.path.join(self.hub, "registry.db"),
+                                 "SELECT count(*) FROM membership WHERE union_id = ?", (union,))[0][0], 0)
+        self.assertAuditFinds(r"%s seq 1\b.*(signed by key|signature).*not yet sequenced" % new)
+
+    def test_the_county_still_syncs_after_refusals(self):
+        self.assertPushRefused("%s:refs/huiji/feeds/%s" % (self.cz_commits[0], CZ), force=True)
+        self.assertPushRefused(":refs/huiji/feeds/%s" % CZ)
+        self.apply(CZ, 1)
+        self.round_trip(CZ)
+        self.assertEqual(self.hub_included(CZ), 4)
+        self.assertCountyMatchesHub(CZ)
+        self.assertAuditPasses()
+
+
+# ==========================================================================
+
+class TestQuarantine(SyncSecurityCase):
+    """Writes that bypass the hook (a local path) reach the sequencer, which
+    must quarantine them with evidence and hold that feed."""
+
+    def setUp(self):
+        super().setUp()
+        self.make_hub()
+        self.make_county(CZ)
+        self.make_county(CB)
+        self.apply(CZ, 3)
+        self.apply(CB, 1)
+        self.round_trip(CZ, CB)
+        self.assertEqual(self.hub_included(CZ), 3)
+
+    def only_quarantined(self, node, reasons, seqs=None):
+        q = self.quarantine()
+        self.assertEqual(len(q), 1, q)
+        q = q[0]
+        self.assertEqual(q["node"], node, q)
+        self.assertIn(q["reason"], reasons, q)
+        if seqs is not None:
+            self.assertIn(q["seq"], seqs, q)
+        self.assertTrue(q["detail"], q)
+        return q
+
+    def assertOthersUnaffected(self):
+        """cb's feed goes on being sequenced while cz's waits, and cb goes
+        on following the hub (including what the hub sequenced of cz's
+        feed before the quarantine, which it may not have followed yet)."""
+        n = self.hub_included(CB)
+        self.apply(CB, 1)
+        r = self.sync(CB)
+        self.assertEqual(r.rc, 0, "another county can no longer sync once %s's feed is quarantined: %r" % (CZ, r))
+        self.hub_run()
+        self.assertEqual(self.hub_included(CB), n + 1)
+        r = self.sync(CB)
+        self.assertEqual(r.rc, 0, "another county can no longer sync once %s's feed is quarantined: %r" % (CZ, r))
+        self.assertCountyMatchesHub(CB)
+
+    def test_change_set_signed_by_an_unenrolled_key(self):
+        r = self.forge("sign-as", "--dir", self.counties[CZ], "--key-from", self.stranger(), "--payload",
+                       '{"v":1,"ops":[{"op":"org.update","v":1,"id":"qh-xn-cz","name":"伪造"}]}')
+        forged = r.out.split()[2]
+        self.ok(self.sync(CZ))  # a local path: no hook
+        r = self.hub_run()
+        self.assertIn("1 quarantined", r.out)
+        q = self.only_quarantined(CZ, ("bad_signature",), (4,))
+        self.assertEqual(q["hash"].lower(), forged)
+        self.assertGreater(q["evidence_bytes"], 0)
+        self.assertIn("key", q["detail"])
+        self.assertEqual(self.hub_included(CZ), 3)
+        # Later, correctly signed change sets of that node wait behind it.
+        self.apply(CZ, 2)
+        self.ok(self.sync(CZ))
+        self.hub_run()
+        self.hub_run()
+        self.assertEqual(self.hub_included(CZ), 3)
+        self.assertEqual(len(self.quarantine()), 1)
+        self.assertEqual(H.query(os.path.join(self.hub, "registry.db"),
+                                 "SELECT name FROM org WHERE id = 'qh-xn-cz'")[0][0], "城中区总工会")
+        self.assertAuditFinds(r"%s seq 4\b.*(signed by key|signature)" % CZ)
+        self.assertOthersUnaffected()
+
+    def test_rewritten_last_change_set(self):
+        r = self.forge("rewrite", "--dir", self.counties[CZ], "--seq", 3, "--payload",
+                       '{"v":1,"ops":[{"op":"org.update","v":1,"id":"qh-xn-cz","name":"改写"}]}')
+        rewritten = r.out.split()[2]
+        # Its own sync sees the hub holds another history and refuses.
+        r = self.sync(CZ)
+        self.assertNotEqual(r.rc, 0, r)
+        self.assertIn("fork", r.err)
+        self.forge("push", "--dir", self.counties[CZ], "--url", self.hub_repo, "--force")
+        self.hub_run()
+        q = self.only_quarantined(CZ, ("fork", "rewound"), (3,))
+        self.assertEqual(q["hash"].lower(), rewritten)
+        self.assertEqual(self.hub_included(CZ), 3)
+        self.assertAuditFinds(r"%s seq 3\b.*(differ|tamper)" % CZ)
+        self.assertOthersUnaffected()
+
+    def test_rewritten_older_change_set(self):
+        """Seq 1 of 3 rewritten (seqs 2 and 3 kept byte for byte), the ref
+        forced: the feed the hub sequenced is no longer the one it holds."""
+        r = self.forge("rewrite", "--dir", self.counties[CZ], "--seq", 1, "--payload",
+                       '{"v":1,"ops":[{"op":"org.update","v":1,"id":"qh-xn-cz","name":"改写"}]}')
+        rewritten = r.out.split()[2]
+        self.forge("push", "--dir", self.counties[CZ], "--url", self.hub_repo, "--force")
+        self.assertNotEqual(self.feed_commits(self.hub_repo, "refs/huiji/feeds/" + CZ)[0],
+                            self.feed_commits(os.path.join(self.counties[CB], "replica.git"),
+                                              "refs/huiji/incoming/feeds/" + CZ)[0])
+        self.hub_run()
+        # The audit sees it ...
+        self.assertAuditFinds(r"%s seq 1\b.*(differ|tamper)" % CZ)
+        # ... and so must the hub: the forced ref is a second history.
+        q = self.quarantine()
+        self.assertTrue(q, "the hub did not notice that %s's sequenced seq 1 was rewritten "
+                           "(only the last sequenced change set is compared)" % CZ)
+        q = self.only_quarantined(CZ, ("fork", "rewound", "malformed_commit"))
+        self.assertEqual(q["hash"].lower(), rewritten)
+        # And nothing more of that feed is sequenced on top of it.
+        self.apply(CZ, 1, d=None)
+        self.forge("push", "--dir", self.counties[CZ], "--url", self.hub_repo, "--force")
+        self.hub_run()
+        self.assertEqual(self.hub_included(CZ), 3)
+
+    def test_rewound_ref(self):
+        commits = self.feed_commits(self.hub_repo, "refs/huiji/feeds/" + CZ)
+        self.forge("push", "--dir", self.counties[CZ], "--url", self.hub_repo, "--force", "--src", commits[0],
+                   "--dst", "refs/huiji/feeds/" + CZ)
+        self.assertEqual(self.feed_commits(self.hub_repo, "refs/huiji/feeds/" + CZ), commits[:1])
+        self.hub_run()
+        q = self.only_quarantined(CZ, ("rewound",))
+        self.assertIn("rewound", q["detail"])
+        self.assertEqual(self.hub_included(CZ), 3)
+        self.assertAuditFinds(r"%s seq [23]\b.*(not in the repository|dropped|rewound)" % CZ)
+        self.assertOthersUnaffected()
+
+    def test_fork_after_restoring_an_old_copy(self):
+        orig = self.counties[CZ]
+        copy = self.path("restored")
+        subprocess.run(["cp", "-a", orig, copy], check=True, timeout=60)
+        # The original works on: seqs 4 and 5 reach the hub.
+        self.apply(CZ, 2)
+        self.round_trip(CZ)
+        self.assertEqual(self.hub_included(CZ), 5)
+        # The restored copy writes its own seqs 4 and 5.
+        self.apply(CZ, 2, d=copy)
+        r = self.sync(CZ, d=copy)
+        self.assertNotEqual(r.rc, 0, "a restored copy synced over a different history: %r" % r)
+        self.assertIn("fork", r.err)
+        self.assertIn("restored from an old copy", r.err)
+        self.assertEqual(len(r.err_lines), 1, r)
+        self.assertEqual(self.hub_included(CZ), 5)
+        # Its feed reaches the hub anyway (a local path, forced: no hook).
+        self.forge("push", "--dir", copy, "--url", self.hub_repo, "--force")
+        self.hub_run()
+        q = self.only_quarantined(CZ, ("fork",), (4, 5))
+        self.assertEqual(q["hash"].lower(), self.changelog_hash(copy, q["seq"]))
+        self.assertGreater(q["evidence_bytes"], 0)
+        self.assertEqual(self.hub_included(CZ), 5)
+        self.assertAuditFinds(r"%s seq [45]\b.*(differ|tamper)" % CZ)
+        # cb has not followed cz's seqs 4-5 yet: it needs their bytes.
+        self.assertOthersUnaffected()
+
+
+# ==========================================================================
+
+class TestAudit(SyncSecurityCase):
+
+    def build_province(self, daemon):
+        self.make_hub(daemon=daemon)
+        self.make_county(CZ)
+        self.make_county(CB)
+        self.apply(CZ, 3)
+        self.apply(CB, 2)
+        self.round_trip(CZ, CB)
+        self.apply(CZ, 1)
+        self.ok(self.sync(CZ))  # one change set not yet sequenced
+        self.assertAuditPasses()
+
+    def object_ranges(self):
+        """(file, start, end, oid, kind) of every object reachable from a
+        ref of the hub repository stored exactly once (in a pack or loose)."""
+        repo = self.hub_repo
+        reachable = set(l.split()[0] for l in
+                        self.git("--git-dir", repo, "rev-list", "--objects", "--all", check=True).out_lines)
+        copies = {}
+        packdir = os.path.join(repo, "objects", "pack")
+        for f in sorted(os.listdir(packdir)):
+            if not f.endswith(".idx"):
+                continue
+            pack = os.path.join(packdir, f[:-4] + ".pack")
+            for line in self.git("verify-pack", "-v", os.path.join(packdir, f), check=True).out_lines:
+                parts = line.split()
+                if len(parts) >= 5 and re.fullmatch(r"[0-9a-f]{40}", parts[0]):
+                    start, size = int(parts[4]), int(parts[3])
+                    copies.setdefault(parts[0], []).append((pack, start, start + size, parts[1]))
+        objdir = os.path.join(repo, "objects")
+        for sub in sorted(os.listdir(objdir)):
+            if re.fullmatch(r"[0-9a-f]{2}", sub):
+                for f in sorted(os.listdir(os.path.join(objdir, sub))):
+                    p = os.path.join(objdir, sub, f)
+                    copies.setdefault(sub + f, []).append((p, 0, os.path.getsize(p), "loose"))
+        out = []
+        for oid, where in sorted(copies.items()):
+            if oid in reachable and len(where) == 1:
+                f, s, e, kind = where[0]
+                out.append((f, s, e, oid, kind))
+        return out
+
+    def flip_and_audit(self, ranges, count, seed):
+        rng = random.Random(seed)
+        picks = rng.sample(ranges, min(count, len(ranges)))
+        results = []
+        for f, s, e, oid, kind in picks:
+            pos = rng.randrange(s, e)
+            mode = os.stat(f).st_mode
+            with open(f, "rb") as fh:
+                orig = fh.read()
+            data = bytearray(orig)
+            data[pos] ^= 1 << rng.randrange(8)
+            os.chmod(f, 0o644)
+            try:
+                with open(f, "wb") as fh:
+                    fh.write(data)
+                r = self.audit()
+            finally:
+                with open(f, "wb") as fh:
+                    fh.write(orig)
+                os.chmod(f, mode)
+            where = "%s byte %d (object %s, %s)" % (os.path.relpath(f, self.hub_repo), pos, oid[:12], kind)
+            results.append((where, r))
+        return results
+
+    def check_flips(self, daemon):
+        self.build_province(daemon)
+        ranges = self.object_ranges()
+        files = set(r[0] for r in ranges)
+        self.assertGreaterEqual(len(ranges), 30, "too few objects to sample")
+        results = self.flip_and_audit(ranges, 10, zlib.crc32(self.id().encode()))
+        missed = ["%s: rc=%d %s" % (w, r.rc, (r.err.strip() or r.out.strip()).splitlines()[-1][:200])
+                  for w, r in results if not (r.rc == 1 and "DISCREPANCY: " in r.out)]
+        self.assertEqual(missed, [], "a flipped byte must end in exit 1 with a DISCREPANCY line "
+                                     "(exit 2 means the audit could not run at all); %d of %d missed"
+                                     % (len(missed), len(results)))
+        self.assertTrue(files)
+        self.assertAuditPasses()  # restored
+
+    def test_flipped_byte_in_the_hub_repository(self):
+        self.check_flips(daemon=False)  # packs only
+
+    def test_flipped_byte_with_loose_objects(self):
+        # Pushes through git daemon land as loose objects (receive.unpackLimit).
+        self.check_flips(daemon=True)
+
+    def test_flipped_pack_trailer_is_harmless_or_reported(self):
+        self.build_province(False)
+        packdir = os.path.join(self.hub_repo, "objects", "pack")
+        pack = sorted(os.path.join(packdir, f) for f in os.listdir(packdir) if f.endswith(".pack"))[0]
+        with open(pack, "rb") as fh:
+            orig = fh.read()
+        os.chmod(pack, 0o644)
+        try:
+            with open(pack, "wb") as fh:
+                fh.write(orig[:-1] + bytes([orig[-1] ^ 0xff]))
+            r = self.audit()
+            # The pack's own checksum covers no signed byte: either passing
+            # or a named discrepancy, never a crash.
+            self.assertIn(r.rc, (0, 1), r)
+        finally:
+            with open(pack, "wb") as fh:
+                fh.write(orig)
+        self.assertAuditPasses()
+
+    def test_substituted_hub_feed(self):
+        """A hub feed replaced wholesale by one signed with another key
+        (same hub id): caught by an audit that pins the hub key, and by
+        every county (which pinned it at init)."""
+        self.build_province(False)
+        self.hub_run()
+        other = self.path("other-hub")
+        self.ok(self.huiji("hub", "init", "--node", HUB, "--union", "qh", "--union-name", "青海省总工会",
+                           "--region", "63", d=other))
+        self.git("--git-dir", self.hub_repo, "fetch", "--quiet", os.path.join(other, "hub.git"),
+                 "+refs/huiji/hub/%s:refs/huiji/hub/%s" % (HUB, HUB), check=True)
+        self.assertAuditFinds(r"hub feed: .*(signed by key|signature)")
+        r = self.audit(pin=False)
+        self.assertIn("as enrolled in its change set 1", r.out, r)  # says what it trusted
+        for n in (CZ, CB):
+            r = self.sync(n)
+            self.assertNotEqual(r.rc, 0, "%s followed a hub feed signed by another key: %r" % (n, r))
+
+    def unsequenced_change_set(self, node, payload):
+        """A change set of `node` (ops as given) pushed to the hub and not
+        sequenced: (seq, hash hex)."""
+        r = self.forge("append", "--dir", self.counties[node], "--payload", payload)
+        seq, h = int(r.out.split()[1]), r.out.split()[2]
+        self.ok(self.sync(node))
+        return seq, h
+
+    def hand_written_entry(self, include, state):
+        op = {"op": "hub.sequence", "v": 1, "include": include, "state": state}
+        payload = json.dumps({"v": 1, "ops": [op]}, separators=(",", ":"), ensure_ascii=False)
+        self.forge("append", "--dir", self.hub, "--payload", payload)
+
+    def test_hand_edited_verdict(self):
+        self.build_province(False)
+        self.hub_run()  # cz's change set 4 sequenced for real
+        # A person already active in cb applies at cz (cz cannot know):
+        # the hub must reject it as a duplicate. Its entry, written by
+        # hand, says "ok".
+        p = self.fakes.person(region=REGION[CB])
+        self.apply(CB, person=p)
+        self.ok(self.sync(CB))
+        self.hub_run()
+        self.apply(CZ, person=p, approve=False)
+        self.ok(self.sync(CZ))
+        seq = 5
+        h = self.changelog_hash(self.counties[CZ], seq)
+        # The digest is the hub's state, which is also what the re-fold
+        # gives when it rejects the op: only the verdict is wrong.
+        digest = self.forge("digest", "--dir", self.hub).out.strip()
+        self.hand_written_entry([{"node": CZ, "seq": seq, "hash": h, "verdicts": ["ok"]}], digest)
+        r, lines = self.assertAuditFinds(r"%s seq %d op 0: the hub says applied, the re-fold says duplicate"
+                                         % (CZ, seq))
+        self.assertEqual(len(lines), 1, "only the verdict is wrong: %r" % lines)
+
+    def test_hand_edited_state_digest(self):
+        self.build_province(False)
+        env4 = H.parse_envelope(H.query(os.path.join(self.counties[CZ], "registry.db"),
+                                        "SELECT envelope FROM changelog WHERE seq = 4")[0][0])
+        include = [{"node": CZ, "seq": 4, "hash": self.changelog_hash(self.counties[CZ], 4),
+                    "verdicts": ["ok"] * len(env4["payload"]["ops"])}]
+        self.hand_written_entry(include, "00" * 32)
+        r, lines = self.assertAuditFinds(r"hub entry \d+: published state digest 0000.* but the re-fold gives")
+        self.assertEqual(len(lines), 1, "only the digest is wrong: %r" % lines)
+
+
+# ==========================================================================
+
+@unittest.skipUnless(NEXT, "huiji-next not built (HUIJI_NEXT)")
+class TestVersions(SyncSecurityCase):
+
+    def test_newer_op_stops_the_county_until_upgraded(self):
+        self.make_hub()
+        self.make_county(CZ)
+        self.apply(CZ, 2)
+        self.round_trip(CZ)
+        hub_db = os.path.join(self.hub, "registry.db")
+        cz = self.counties[CZ]
+        cz_db = os.path.join(cz, "registry.db")
+        self.assertCountyMatchesHub(CZ)
+        # More before the new entry: a hub op and a sequenced county change set.
+        self.ok(self.huiji("org", "create", "--id", "qh-xn-cz-1", "--name", "人民街道工会", "--kind", "township",
+                           "--parent", "qh-xn-cz", d=self.hub))
+        self.apply(CZ, 1)
+        self.ok(self.sync(CZ))
+        self.hub_run()
+        before = self.rows(hub_db, UNION[CZ])
+        # The hub (a newer huiji) publishes an op of version 2 ...
+        r = self.forge("append", "--dir", self.hub, "--payload",
+                       '{"v":1,"ops":[{"op":"org.update","v":2,"id":"qh-xn","name":"西宁市总工会（新）"}]}')
+        new_seq = int(r.out.split()[1])
+        # ... and goes on: a later hub op.
+        self.ok(self.huiji("org", "create", "--id", "qh-xn-cz-2", "--name", "南山街道工会", "--kind", "township",
+                           "--parent", "qh-xn-cz", d=self.hub))
+        r = self.sync(CZ)
+        self.assertNotEqual(r.rc, 0, "an op from a newer huiji went unnoticed: %r" % r)
+        self.assertIn("upgrade huiji to read entries from the hub", r.err)
+        self.assertIn(str(new_seq), r.err)
+        self.assertEqual(len(r.err_lines), 1, r)
+        # Everything before that entry is applied, nothing from it on.
+        self.assertEqual(self.rows(cz_db, UNION[CZ]), before)
+        self.assertEqual(H.query(cz_db, "SELECT count(*) FROM org WHERE id = 'qh-xn-cz-2'")[0][0], 0)
+        # Again: the same answer, nothing lost or half-applied.
+        r2 = self.sync(CZ)
+        self.assertNotEqual(r2.rc, 0)
+        self.assertIn("upgrade huiji", r2.err)
+        self.assertEqual(self.rows(cz_db, UNION[CZ]), before)
+        # The upgraded huiji continues past it, on the same directory.
+        r = self.sync(CZ, exe=NEXT)
+        self.assertEqual(r.rc, 0, "huiji-next should follow the new entry: %r" % r)
+        self.assertEqual(H.query(cz_db, "SELECT name FROM org WHERE id = 'qh-xn'")[0][0], "西宁市总工会（新）")
+        self.assertEqual(H.query(cz_db, "SELECT count(*) FROM org WHERE id = 'qh-xn-cz-2'")[0][0], 1)
+        # The county equals the hub but for the op only it folded (forge
+        # appends the hub's entry without folding it at the hub).
+        county, hub = self.rows(cz_db, UNION[CZ]), self.rows(hub_db, UNION[CZ])
+        for o in hub["org"]:
+            if o["id"] == "qh-xn":
+                o["name"] = "西宁市总工会（新）"
+                o["updated_op"] = "%s:%d:0" % (HUB, new_seq)
+        self.assertEqual(county, hub)
+        # And the county's own work still flows.
+        self.apply(CZ, 1)
+        self.ok(self.sync(CZ, exe=NEXT))
+        self.hub_run()
+        self.ok(self.sync(CZ, exe=NEXT))
+        self.assertEqual(self.hub_included(CZ), 4)
+
+
+if __name__ == "__main__":
+    sys.argv = H.take_bin_arg(sys.argv)
+    unittest.main(verbosity=2)

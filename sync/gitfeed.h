@@ -82,8 +82,8 @@ int hj_gitfeed_commit_id(git_oid *out, hj_gitrepo *r,
 int hj_gitref_cas(hj_gitrepo *r, const char *ref, const git_oid *new_oid,
 		  const git_oid *expected_old, const char *log_message);
 
-/* 1 if `ancestor` is reachable from `descendant` or equal to it, 0 if not,
- * negative HJ_E* on error (e.g. a missing commit). */
+/* 1 if `ancestor` is on the first-parent chain of `descendant` (or equal
+ * to it), 0 if not, negative HJ_E* if that chain cannot be read. */
 int hj_gitfeed_is_ancestor(hj_gitrepo *r, const git_oid *ancestor,
 			   const git_oid *descendant);
 

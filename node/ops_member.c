@@ -144,7 +144,7 @@ int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 		"INSERT INTO person(person_key, name, id_number, phone, plate, updated_op) "
 		"VALUES (:k, :name, :idno, :phone, :plate, :op) "
 		"ON CONFLICT(person_key) DO UPDATE SET name = excluded.name, id_number = excluded.id_number, "
-		"phone = excluded.phone, plate = coalesce(excluded.plate, plate), updated_op = excluded.updated_op");
+		"phone = excluded.phone, plate = excluded.plate, updated_op = excluded.updated_op");
 	if (!st || hj_db_bind_text(st, ":k", key) ||
 	    hj_db_bind_text(st, ":name", hj_json_get_str(person, "name")) ||
 	    hj_db_bind_text(st, ":idno", hj_json_get_str(person, "id_number")) ||

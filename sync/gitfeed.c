@@ -796,8 +796,25 @@ done:
 	return ret;
 }
 
+static int walk_impl(hj_gitrepo *r, const git_oid *tip, const char *node, uint64_t after_seq,
+		     const git_oid *base, uint64_t base_seq, hj_gitfeed_cb cb, void *ctx);
+
 int hj_gitfeed_walk(hj_gitrepo *r, const git_oid *tip, const char *node,
 		    uint64_t after_seq, hj_gitfeed_cb cb, void *ctx)
+{
+	return walk_impl(r, tip, node, after_seq, NULL, 0, cb, ctx);
+}
+
+int hj_gitfeed_walk_since(hj_gitrepo *r, const git_oid *tip, const char *node, const git_oid *base,
+			  uint64_t base_seq, hj_gitfeed_cb cb, void *ctx)
+{
+	if (!base)
+		return hj_error_set(HJ_EINVALID, "gitfeed_walk_since: NULL base");
+	return walk_impl(r, tip, node, base_seq, base, base_seq, cb, ctx);
+}
+
+static int walk_impl(hj_gitrepo *r, const git_oid *tip, const char *node, uint64_t after_seq,
+		     const git_oid *base, uint64_t base_seq, hj_gitfeed_cb cb, void *ctx)
 {
 	int rc, ret = 0, has_parent = 1;
 	hj_gitfeed_link *chain = NULL;
@@ -816,6 +833,16 @@ int hj_gitfeed_walk(hj_gitrepo *r, const git_oid *tip, const char *node,
 	 * tip's (unverified) seq for one big allocation. */
 	git_oid_cpy(&cur, tip);
 	while (has_parent) {
+		/* Reached the commit the caller already trusts: stop here, it
+		 * must sit right below what was walked. */
+		if (base && git_oid_equal(&cur, base)) {
+			if (count && expect != base_seq) {
+				ret = hj_error_set(HJ_ECORRUPT, "commit %s: seq %" PRIu64 " follows the base at seq %"
+						   PRIu64, git_oid_tostr_s(&chain[count - 1].commit), expect + 1, base_seq);
+				goto done;
+			}
+			break;
+		}
 		if (count == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
 			hj_gitfeed_link *p = realloc(chain, ncap * sizeof *p);
@@ -844,10 +871,18 @@ int hj_gitfeed_walk(hj_gitrepo *r, const git_oid *tip, const char *node,
 		git_oid_cpy(&cur, &next);
 	}
 
+	if (base && !has_parent) {
+		/* Walked to the root without meeting the base. */
+		ret = hj_error_set(HJ_ECONFLICT, "the feed at %s does not contain commit %s (seq %" PRIu64
+				   "): rewritten or forked", git_oid_tostr_s(tip), git_oid_tostr_s(base), base_seq);
+		goto done;
+	}
 	/* chain[count-1] is seq 1 (checked: a root has seq 1 and each step
-	 * is -1), so chain[i] has seq count - i. Oldest first. */
+	 * is -1) or base_seq + 1, so chain[i] has seq first + count - 1 - i.
+	 * Oldest first. */
+	uint64_t first = base ? base_seq + 1 : 1;
 	for (size_t i = count; i-- > 0;) {
-		seq = (uint64_t)(count - i);
+		seq = first + (uint64_t)(count - 1 - i);
 		if (seq <= after_seq)
 			continue;
 		rc = git_blob_lookup(&blob, r->repo, &chain[i].blob);

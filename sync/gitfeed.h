@@ -69,6 +69,14 @@ typedef int (*hj_gitfeed_cb)(void *ctx, uint64_t seq, const git_oid *commit,
 int hj_gitfeed_walk(hj_gitrepo *r, const git_oid *tip, const char *node,
 		    uint64_t after_seq, hj_gitfeed_cb cb, void *ctx);
 
+/* Like hj_gitfeed_walk, but stop at `base`, a commit of this feed the
+ * caller already trusts at `base_seq` (a ref it wrote after verifying):
+ * only the commits above it are read, and cb sees seqs > base_seq. Cost is
+ * proportional to what is new, not to the feed. HJ_ECONFLICT if the chain
+ * from `tip` does not pass through `base` (rewritten or forked). */
+int hj_gitfeed_walk_since(hj_gitrepo *r, const git_oid *tip, const char *node, const git_oid *base,
+			  uint64_t base_seq, hj_gitfeed_cb cb, void *ctx);
+
 /* The commit id a change set gets (computed, nothing is written).
  * `parent_or_null` must be NULL exactly when seq == 1. `r` may be NULL. */
 int hj_gitfeed_commit_id(git_oid *out, hj_gitrepo *r,

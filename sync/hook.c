@@ -27,12 +27,6 @@ static int check_one(void *vctx, uint64_t seq, const git_oid *commit, const uint
 	hj_envelope e = {0};
 	int rc;
 	(void)commit;
-	if (seq <= w->old_seq) {
-		/* The old tip: only its hash is needed to chain the new ones. */
-		w->prev_seq = seq;
-		hj_hash32(w->prev_hash, bytes, len);
-		return 0;
-	}
 	if (w->enrolled) {
 		rc = hj_feed_check(&e, bytes, len, w->node, w->pk, w->prev_seq, w->prev_hash);
 	} else {
@@ -49,6 +43,26 @@ static int check_one(void *vctx, uint64_t seq, const git_oid *commit, const uint
 	w->prev_seq = seq;
 	hj_hash32(w->prev_hash, bytes, len);
 	return 0;
+}
+
+/* BLAKE2b of the change set in commit `id` (the old tip), to chain the
+ * first new change set to it. */
+static int old_tip_hash(hj_gitrepo *repo, const git_oid *id, uint8_t out[32])
+{
+	git_commit *c = NULL;
+	git_tree *t = NULL;
+	git_blob *b = NULL;
+	const git_tree_entry *e;
+	int rc = 0;
+	if (git_commit_lookup(&c, hj_gitrepo_git(repo), id) < 0 || git_commit_tree(&t, c) < 0 ||
+	    !(e = git_tree_entry_byname(t, "changeset")) || git_blob_lookup(&b, hj_gitrepo_git(repo), git_tree_entry_id(e)) < 0)
+		rc = hj_error_set(HJ_ECORRUPT, "the feed's current tip cannot be read");
+	else
+		hj_hash32(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+	git_blob_free(b);
+	git_tree_free(t);
+	git_commit_free(c);
+	return rc;
 }
 
 int hj_hook_check(hj_node *hub, hj_gitrepo *repo, const char *old_hex, const char *new_hex, const char *ref)
@@ -70,21 +84,22 @@ int hj_hook_check(hj_node *hub, hj_gitrepo *repo, const char *old_hex, const cha
 	if (git_oid_is_zero(&new_oid))
 		return hj_error_set(HJ_EPERM, "%s: feeds are append-only; deleting one is refused", ref);
 	if (!git_oid_is_zero(&old_oid)) {
-		int anc = hj_gitfeed_is_ancestor(repo, &old_oid, &new_oid);
-		if (anc < 0)
-			return anc;
-		if (!anc)
-			return hj_error_set(HJ_EPERM, "%s: not a fast-forward; feeds are append-only "
-					    "(history may not be rewritten)", ref);
-		if ((rc = hj_gitfeed_tip(repo, ref, &w.old_seq, NULL)))
+		if ((rc = hj_gitfeed_tip(repo, ref, &w.old_seq, NULL)) || (rc = old_tip_hash(repo, &old_oid, w.prev_hash)))
 			return rc;
+		w.prev_seq = w.old_seq;
 	}
 	char *pkhex = hj_db_get_text(hub->db, "SELECT pubkey FROM node WHERE id = :n", ":n", w.node);
 	if (pkhex) {
 		w.enrolled = hj_hex_decode(w.pk, 32, pkhex) == 0;
 		free(pkhex);
 	}
-	rc = hj_gitfeed_walk(repo, &new_oid, w.node, w.old_seq ? w.old_seq - 1 : 0, check_one, &w);
+	/* Only the new commits are read: the walk stops at the old tip, and
+	 * not meeting it means the push is not a fast-forward. */
+	rc = git_oid_is_zero(&old_oid) ? hj_gitfeed_walk(repo, &new_oid, w.node, 0, check_one, &w)
+				       : hj_gitfeed_walk_since(repo, &new_oid, w.node, &old_oid, w.old_seq, check_one, &w);
+	if (rc == HJ_ECONFLICT)
+		return hj_error_set(HJ_EPERM, "%s: not a fast-forward; feeds are append-only "
+				    "(history may not be rewritten)", ref);
 	if (rc)
 		return hj_error_wrap(rc, "%s: ", ref);
 	return 0;

@@ -348,29 +348,36 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *mo
 				goto rollback;
 			continue;
 		}
-		/* The feed must still contain what the hub sequenced: its tip
-		 * descends from refs/huiji/sequenced/<node>. */
+		/* The feed must still contain what the hub sequenced: walk down
+		 * from its tip to refs/huiji/sequenced/<node> (only what is new
+		 * is read); not meeting it means rewritten or forked. */
 		char sref[160];
 		git_oid seqd;
 		sequenced_ref(sref, sizeof sref, feeds[i]);
-		if (rc == 0 && r.last && git_reference_name_to_id(&seqd, hj_gitrepo_git(repo), sref) == 0 &&
-		    hj_gitfeed_is_ancestor(repo, &seqd, &tip) != 1) {
-			diverge d = {&r, 0};
-			rc = hj_gitfeed_walk(repo, &tip, feeds[i], 0, on_diverge, &d);
-			if (rc == 1 || (rc == 0 && !d.found))
-				rc = d.found ? 0 : quarantine(&r, r.last, "fork", "the feed does not contain the history "
-							      "the hub sequenced", NULL, 0, &tip);
-			if (rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND)
-				rc = quarantine(&r, r.last, "fork", hj_error_last(), NULL, 0, &tip);
-			if (rc)
-				goto rollback;
-			continue;
-		}
+		int have_seqd = rc == 0 && r.last && git_reference_name_to_id(&seqd, hj_gitrepo_git(repo), sref) == 0;
 		r.have_commit = 0;
-		if (rc == 0 && tipseq > r.last)
+		if (have_seqd) {
+			git_oid_cpy(&r.last_commit, &seqd);
+			r.have_commit = 1;
+			rc = hj_gitfeed_walk_since(repo, &tip, feeds[i], &seqd, r.last, on_change_set, &r);
+			if (rc == HJ_ECONFLICT) {
+				diverge d = {&r, 0};
+				r.have_commit = 0;
+				rc = hj_gitfeed_walk(repo, &tip, feeds[i], 0, on_diverge, &d);
+				if (rc == 1 || (rc == 0 && !d.found))
+					rc = d.found ? 0 : quarantine(&r, r.last, "fork", "the feed does not contain the "
+								      "history the hub sequenced", NULL, 0, &tip);
+				if (rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND)
+					rc = quarantine(&r, r.last, "fork", hj_error_last(), NULL, 0, &tip);
+				if (rc)
+					goto rollback;
+				continue;
+			}
+		} else if (rc == 0 && tipseq > r.last) {
 			rc = hj_gitfeed_walk(repo, &tip, feeds[i], r.last ? r.last - 1 : 0, on_change_set, &r);
-		else if (rc == 0 && tipseq == r.last && r.last)
+		} else if (rc == 0 && tipseq == r.last && r.last) {
 			rc = hj_gitfeed_walk(repo, &tip, feeds[i], r.last - 1, on_change_set, &r);
+		}
 		if (rc == 1)
 			rc = 0;
 		if (rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND) {

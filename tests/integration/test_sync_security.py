@@ -460,8 +460,11 @@ class TestHook(SyncSecurityCase):
         self.assertPushRefused("%s:refs/huiji/feeds/xn-nobody" % feed)
         self.apply(CB, 2)
         self.ok(self.sync(CB))
-        # (stock git refuses a non-fast-forward itself: force it to the hook)
-        self.assertPushRefused("+%s:refs/huiji/feeds/%s" % (feed, CB), force=True, mentions=("not a fast-forward",))
+        # (stock git refuses a non-fast-forward itself: force it to the hook,
+        # which refuses it for not being cb's feed or not a fast-forward:
+        # whichever it meets first walking down from the pushed tip)
+        self.assertPushRefused("+%s:refs/huiji/feeds/%s" % (feed, CB), force=True,
+                               mentions=("refs/huiji/feeds/" + CB,))
 
     def test_refs_outside_the_feeds_are_refused(self):
         feed = "refs/huiji/feeds/%s" % CZ

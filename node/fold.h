@@ -83,6 +83,12 @@ int hj_fold_node_enroll(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_
 int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
 int hj_fold_member_decide(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
 int hj_fold_member_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+/* SUBTREE replay: an op the county does not fold (outside its subtree) may
+ * still change the row of a person the county holds (a member who left it
+ * and joined elsewhere): apply just that person-row change, as the hub
+ * did. No-op when the county does not hold the person. */
+int hj_fold_person_refresh(hj_db *db, const hj_foldctx *ctx, const hj_json *op);
+
 int hj_fold_member_leave(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
 
 #endif

@@ -84,6 +84,62 @@ static int check_person(hj_db *db, const hj_json *person, const char *on, hj_ver
 	return 0;
 }
 
+/* The person row is a pure function of the person's latest application
+ * and the updates since. */
+static int person_upsert(hj_db *db, const hj_json *person, const char *opid)
+{
+	sqlite3_stmt *st = hj_db_stmt(db,
+		"INSERT INTO person(person_key, name, id_number, phone, plate, updated_op) "
+		"VALUES (:k, :name, :idno, :phone, :plate, :op) "
+		"ON CONFLICT(person_key) DO UPDATE SET name = excluded.name, id_number = excluded.id_number, "
+		"phone = excluded.phone, plate = excluded.plate, updated_op = excluded.updated_op");
+	if (!st || hj_db_bind_text(st, ":k", hj_json_get_str(person, "key")) ||
+	    hj_db_bind_text(st, ":name", hj_json_get_str(person, "name")) ||
+	    hj_db_bind_text(st, ":idno", hj_json_get_str(person, "id_number")) ||
+	    hj_db_bind_text(st, ":phone", hj_json_get_str(person, "phone")) ||
+	    hj_db_bind_text(st, ":plate", hj_json_get_str(person, "plate")) ||
+	    hj_db_bind_text(st, ":op", opid))
+		return HJ_ERROR;
+	int rc = hj_db_step(db, st);
+	sqlite3_reset(st);
+	return rc < 0 ? rc : 0;
+}
+
+static int person_update(hj_db *db, const hj_json *op, const char *key, const char *opid)
+{
+	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE person SET phone = coalesce(:ph, phone), plate = coalesce(:pl, plate), "
+					  "name = coalesce(:n, name), updated_op = :op WHERE person_key = :k");
+	if (!st || hj_db_bind_text(st, ":ph", hj_json_get_str(op, "phone")) ||
+	    hj_db_bind_text(st, ":pl", hj_json_get_str(op, "plate")) || hj_db_bind_text(st, ":n", hj_json_get_str(op, "name")) ||
+	    hj_db_bind_text(st, ":op", opid) || hj_db_bind_text(st, ":k", key))
+		return HJ_ERROR;
+	int rc = hj_db_step(db, st);
+	sqlite3_reset(st);
+	return rc < 0 ? rc : 0;
+}
+
+int hj_fold_person_refresh(hj_db *db, const hj_foldctx *ctx, const hj_json *op)
+{
+	const char *name = hj_json_get_str(op, "op");
+	const hj_json *person = hj_json_get(op, "person");
+	const char *key = name && strcmp(name, "member.apply") == 0 ? hj_json_get_str(person, "key")
+								 : hj_json_get_str(op, "person");
+	char opid[160];
+	int64_t held = 0;
+	int rc;
+	if (!name || !key)
+		return 0;
+	if ((rc = hj_db_get_int(db, "SELECT count(*) FROM person WHERE person_key = :k", ":k", key, &held)) || !held)
+		return rc;
+	hj_fold_op_id(opid, sizeof opid, ctx);
+	if (strcmp(name, "member.apply") == 0)
+		return person_upsert(db, person, opid);
+	if (strcmp(name, "member.update") == 0 &&
+	    (hj_json_get_str(op, "phone") || hj_json_get_str(op, "plate") || hj_json_get_str(op, "name")))
+		return person_update(db, op, key, opid);
+	return 0;
+}
+
 int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)
 {
 	const char *unit = hj_json_get_str(op, "union");
@@ -140,21 +196,9 @@ int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 	}
 
 	hj_fold_op_id(opid, sizeof opid, ctx);
-	sqlite3_stmt *st = hj_db_stmt(db,
-		"INSERT INTO person(person_key, name, id_number, phone, plate, updated_op) "
-		"VALUES (:k, :name, :idno, :phone, :plate, :op) "
-		"ON CONFLICT(person_key) DO UPDATE SET name = excluded.name, id_number = excluded.id_number, "
-		"phone = excluded.phone, plate = excluded.plate, updated_op = excluded.updated_op");
-	if (!st || hj_db_bind_text(st, ":k", key) ||
-	    hj_db_bind_text(st, ":name", hj_json_get_str(person, "name")) ||
-	    hj_db_bind_text(st, ":idno", hj_json_get_str(person, "id_number")) ||
-	    hj_db_bind_text(st, ":phone", hj_json_get_str(person, "phone")) ||
-	    hj_db_bind_text(st, ":plate", hj_json_get_str(person, "plate")) ||
-	    hj_db_bind_text(st, ":op", opid))
-		return HJ_ERROR;
-	if ((rc = hj_db_step(db, st)) < 0)
+	if ((rc = person_upsert(db, person, opid)))
 		return rc;
-	st = hj_db_stmt(db, "INSERT INTO membership(id, person_key, union_id, grp, channel, platform, "
+	sqlite3_stmt *st = hj_db_stmt(db, "INSERT INTO membership(id, person_key, union_id, grp, channel, platform, "
 			    "status, applied_on, applied_by) VALUES (:id, :k, :u, :g, :c, :p, 'applied', :on, :by)");
 	if (!st || hj_db_bind_text(st, ":id", opid) || hj_db_bind_text(st, ":k", key) ||
 	    hj_db_bind_text(st, ":u", unit) || hj_db_bind_text(st, ":g", grp) ||
@@ -253,6 +297,14 @@ int hj_fold_member_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, h
 		return rc < 0 ? rc : hj_reject(v, "invalid", "member.update: unknown platform");
 	if ((rc = member_target(db, ctx, "member.update", id, "live", v)))
 		return rc < 0 ? rc : 0;
+	/* The op names the person too, so a county holding that person's row
+	 * (from an earlier membership) keeps it current (hj_fold_person_refresh). */
+	const char *pkey = hj_json_get_str(op, "person");
+	char *actual = hj_db_get_text(db, "SELECT person_key FROM membership WHERE id = :id", ":id", id);
+	int same = pkey && actual && strcmp(pkey, actual) == 0;
+	free(actual);
+	if (!same)
+		return hj_reject(v, "invalid", "member.update: \"person\" must be the membership's person key");
 
 	hj_fold_op_id(opid, sizeof opid, ctx);
 	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE membership SET grp = coalesce(:g, grp), "
@@ -262,16 +314,7 @@ int hj_fold_member_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, h
 		return rc < 0 ? rc : HJ_ERROR;
 	if (!phone && !plate && !name)
 		return 0;
-	st = hj_db_stmt(db, "UPDATE person SET phone = coalesce(:ph, phone), plate = coalesce(:pl, plate), "
-			    "name = coalesce(:n, name), updated_op = :op "
-			    "WHERE person_key = (SELECT person_key FROM membership WHERE id = :id)");
-	if (!st || hj_db_bind_text(st, ":ph", phone) || hj_db_bind_text(st, ":pl", plate) ||
-	    hj_db_bind_text(st, ":n", name) || hj_db_bind_text(st, ":op", opid) ||
-	    hj_db_bind_text(st, ":id", id))
-		return HJ_ERROR;
-	rc = hj_db_step(db, st);
-	sqlite3_reset(st);
-	return rc < 0 ? rc : 0;
+	return person_update(db, op, pkey, opid);
 }
 
 int hj_fold_member_leave(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)

@@ -8,6 +8,7 @@
 #include "error.h"
 #include "envelope.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int kind_exists(hj_db *db, const char *kind)
@@ -100,6 +101,20 @@ int hj_fold_org_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_v
 			return rc < 0 ? rc : hj_reject(v, "cycle", "org.update %s: %s is inside its own subtree", id, parent);
 		if ((rc = hj_fold_authority(db, ctx, parent, v)))
 			return rc < 0 ? rc : 0;
+		/* Members move by transfer (会籍接转), never by moving their union:
+		 * a county holds the rows of its own subtree, and an org carried
+		 * into it would arrive without its history. */
+		int64_t held = 0;
+		char *cur = hj_db_get_text(db, "SELECT parent FROM org WHERE id = :id", ":id", id);
+		int moved = !cur || strcmp(cur, parent) != 0;
+		free(cur);
+		if (moved && (rc = hj_db_get_int(db,
+				"WITH RECURSIVE sub(id) AS (SELECT :id UNION SELECT o.id FROM org o JOIN sub ON o.parent = sub.id) "
+				"SELECT count(*) FROM membership WHERE union_id IN (SELECT id FROM sub)", ":id", id, &held)))
+			return rc;
+		if (moved && held)
+			return hj_reject(v, "org_not_empty", "org.update %s: %lld memberships are held in its subtree; "
+					 "transfer them before moving it", id, (long long)held);
 	}
 	hj_fold_op_id(opid, sizeof opid, ctx);
 	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE org SET name = coalesce(:name, name), "

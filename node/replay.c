@@ -140,6 +140,8 @@ static int replay_one(hj_db *target, const hj_node *n, const hj_envelope *e, con
 		ctx.index = (uint32_t)i;
 		if (!full && !pending && (!hub_ok || !county_holds(target, n, ops->items[i]))) {
 			st->skipped++;
+			if (hub_ok && (rc = hj_fold_person_refresh(target, &ctx, ops->items[i])))
+				goto done;
 			continue;
 		}
 		if ((rc = hj_fold_op(target, &ctx, ops->items[i], &v)))

@@ -13,6 +13,7 @@
 #include "phone.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const cli_opt apply_opts[] = {
@@ -148,8 +149,12 @@ static int member_change(int argc, char **argv, const char *opname)
 		return cli_fail(rc);
 	hj_json *op = cli_op_new(opname);
 	int bad = !op || hj_json_set_str(op, "member", cli_get(&c, "member"));
+	char *pkey = upd ? hj_db_get_text(n->db, "SELECT person_key FROM membership WHERE id = :id", ":id",
+					  cli_get(&c, "member"))
+			 : NULL;
 	if (upd)
-		bad = bad || hj_json_set_str(op, "phone", cli_get(&c, "phone") ? phone : NULL) ||
+		bad = bad || hj_json_set_str(op, "person", pkey) ||
+		      hj_json_set_str(op, "phone", cli_get(&c, "phone") ? phone : NULL) ||
 		      hj_json_set_str(op, "plate", cli_get(&c, "plate")) ||
 		      hj_json_set_str(op, "group", cli_get(&c, "group")) ||
 		      hj_json_set_str(op, "platform", cli_get(&c, "platform")) ||
@@ -157,6 +162,7 @@ static int member_change(int argc, char **argv, const char *opname)
 	else
 		bad = bad || hj_json_set_str(op, "on", cli_get(&c, "on") ? cli_get(&c, "on") : today) ||
 		      hj_json_set_str(op, "reason", cli_get(&c, "reason"));
+	free(pkey);
 	if (bad) {
 		hj_json_free(op);
 		op = NULL;

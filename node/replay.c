@@ -48,6 +48,16 @@ int hj_followed_last(hj_db *db, const char *node, uint64_t *seq, uint8_t hash[32
 	return rc < 0 ? rc : 0;
 }
 
+int64_t hj_pending_count(const hj_node *n)
+{
+	int64_t k = 0;
+	if (n->is_root)
+		return 0;
+	hj_db_get_int(n->db, "SELECT count(*) FROM changelog WHERE seq > "
+			     "(SELECT coalesce(max(seq), 0) FROM followed WHERE node = :n)", ":n", n->id, &k);
+	return k;
+}
+
 int hj_verdicts_parse(hj_json **out, const char *text)
 {
 	*out = NULL;

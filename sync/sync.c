@@ -102,7 +102,6 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 		rep->pushed += end - remote_seq;
 		remote_seq = end;
 	}
-	rep->waiting = own->n - remote_seq;
 
 	static const char *const specs[] = {"+refs/huiji/hub/*:refs/huiji/incoming/hub/*",
 					    "+refs/huiji/sequenced/*:refs/huiji/incoming/feeds/*"};
@@ -142,14 +141,12 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 		sleep_ms(backoff + jitter);
 		backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
 	}
-	if (rc == HJ_ENET) {
-		/* What reached the hub in this sync stays there; the rest waits. */
-		rep->waiting = own.n > rep->pushed ? own.n - rep->pushed : 0;
-		goto done;
-	}
+	/* Offline: what reached the hub in this sync stays there (rep->pushed);
+	 * the rest waits for the next link. */
 	if (rc)
 		goto done;
 	rc = hj_sync_follow(n, repo, rep);
+	rep->pending = (uint64_t)hj_pending_count(n);
 done:
 	free(own.v);
 	free(url);
@@ -462,7 +459,6 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 	rc = hj_db_exec(n->db, "COMMIT");
 	in_tx = rc != 0;
 	rep->entries = f.entries;
-	rep->pending = st.pending;
 	rep->upgrade_needed = f.upgrade;
 	rep->upgrade_at = f.upgrade_at;
 done:

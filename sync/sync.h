@@ -33,7 +33,6 @@ void hj_sync_opts_default(hj_sync_opts *o);
 
 typedef struct hj_sync_report {
 	uint64_t pushed;        /* change sets the hub accepted in this sync */
-	uint64_t waiting;       /* change sets still not at the hub */
 	uint64_t entries;       /* new hub feed entries followed */
 	uint64_t rejected;      /* own ops the hub rejected in those entries */
 	uint64_t pending;       /* own change sets not yet sequenced */

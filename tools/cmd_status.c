@@ -18,9 +18,6 @@ static const cli_opt opts[] = {
 	{NULL, 0, NULL},
 };
 
-static const char *pending_sql =
-	"SELECT count(*) FROM changelog WHERE seq > (SELECT coalesce(max(seq), 0) FROM followed WHERE node = :n)";
-
 /* The hub's rejections of this node's own ops: sequenced change sets of
  * this node whose verdicts hold something other than "ok". */
 static const char *rejected_sql = "SELECT seq, envelope, verdicts FROM followed "
@@ -83,12 +80,10 @@ int cmd_status(int argc, char **argv)
 	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM membership WHERE status = 'active'", NULL, NULL, &members)) ||
 	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM membership WHERE status = 'applied'", NULL, NULL, &open)) ||
 	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM org", NULL, NULL, &orgs)) ||
-	    (rc = hj_db_get_int(n->db, pending_sql, ":n", n->id, &pending)) ||
 	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM quarantine", NULL, NULL, &quarantined)) ||
 	    (rc = count_rejected(n, &rejected)))
 		goto done;
-	if (n->is_root)
-		pending = 0; /* the hub sequences its own change sets as they commit */
+	pending = hj_pending_count(n);
 	last_sync = hj_meta_get(n->db, "last_sync");
 	last_fail = hj_meta_get(n->db, "last_sync_failure");
 	hub_url = hj_meta_get(n->db, "hub_url");

@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 #include "error.h"
+#include "replay.h"
 #include "sync.h"
 
 #include <inttypes.h>
@@ -32,15 +33,6 @@ static int int_opt(const cli *c, const char *name, int *out, int min)
 	return 0;
 }
 
-/* Own change sets the hub has not sequenced yet. */
-static int64_t unsequenced(hj_node *n)
-{
-	int64_t k = 0;
-	hj_db_get_int(n->db, "SELECT count(*) FROM changelog WHERE seq > "
-			     "(SELECT coalesce(max(seq), 0) FROM followed WHERE node = :n)", ":n", n->id, &k);
-	return k;
-}
-
 int cmd_sync(int argc, char **argv)
 {
 	cli c;
@@ -64,12 +56,12 @@ int cmd_sync(int argc, char **argv)
 	strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 	if (rc == HJ_ENET) {
 		printf("offline: %s; %" PRIu64 " change sets pushed, %lld not yet sequenced by the hub "
-		       "(kept; run huiji sync again)\n", hj_error_last(), rep.pushed, (long long)unsequenced(n));
+		       "(kept; run huiji sync again)\n", hj_error_last(), rep.pushed, (long long)hj_pending_count(n));
 		hj_meta_set(n->db, "last_sync_failure", now);
 	} else if (rc == 0) {
 		printf("synced: pushed %" PRIu64 " change sets, received %" PRIu64 " hub entries, %" PRIu64
-		       " own ops rejected, %lld change sets pending%s\n", rep.pushed, rep.entries, rep.rejected,
-		       (long long)unsequenced(n), rep.rebuilt ? " (registry rebuilt from the hub order)" : "");
+		       " own ops rejected, %llu change sets pending%s\n", rep.pushed, rep.entries, rep.rejected,
+		       (unsigned long long)rep.pending, rep.rebuilt ? " (registry rebuilt from the hub order)" : "");
 		hj_meta_set(n->db, "last_sync", now);
 		if (rep.upgrade_needed) {
 			rc = hj_error_set(HJ_EVERSION, "hub feed entry %" PRIu64 " is from a newer huiji: upgrade huiji "

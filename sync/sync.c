@@ -8,7 +8,12 @@
 #include "outbox.h"
 #include "replay.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +113,55 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 	return hj_transport_fetch(repo, url, specs, 2, &o->net);
 }
 
+/* Remove *.lock files below `dir` (recursively). */
+static void remove_locks(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[4096];
+		size_t l = strlen(de->d_name);
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (l > 5 && strcmp(de->d_name + l - 5, ".lock") == 0)
+			unlink(path);
+		else if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
+			remove_locks(path);
+	}
+	closedir(d);
+}
+
+/* One sync per node at a time; the refs it alone writes (incoming/,
+ * outgoing/) may carry lock files left by a sync killed mid-write, which
+ * would fail every later one: under this lock they can only be stale.
+ * Returns the fd to close, or < 0. */
+static int take_sync_lock(const hj_node *n)
+{
+	char *repo = hj_node_repo_path(n);
+	char path[4096];
+	if (!repo)
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	snprintf(path, sizeof path, "%s/huiji-sync.lock", repo);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int busy = fd >= 0 && errno == EWOULDBLOCK;
+		if (fd >= 0)
+			close(fd);
+		fd = busy ? hj_error_set(HJ_ECONFLICT, "another huiji sync is running for %s", n->id)
+			  : hj_error_set(HJ_ERROR, "%s: %s", path, strerror(errno));
+	} else {
+		snprintf(path, sizeof path, "%s/refs/huiji/incoming", repo);
+		remove_locks(path);
+		snprintf(path, sizeof path, "%s/refs/huiji/outgoing", repo);
+		remove_locks(path);
+	}
+	free(repo);
+	return fd;
+}
+
 int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 {
 	hj_gitrepo *repo = NULL;
@@ -115,15 +169,17 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 	char ref[160], *url = NULL;
 	git_oid tip;
 	uint64_t tipseq = 0;
-	int rc;
+	int rc, lock = -1;
 
 	memset(rep, 0, sizeof *rep);
 	if (n->is_root)
 		return hj_error_set(HJ_EINVALID, "%s is a hub: it does not sync, it runs `huiji hub run`", n->id);
 	if (!(url = hj_meta_get(n->db, "hub_url")))
 		return hj_error_set(HJ_EINVALID, "%s has no hub (init --hub URL)", n->id);
-	if ((rc = hj_node_repo_open(&repo, n)) || (rc = hj_outbox_flush(n, repo, NULL)))
+	if ((rc = hj_node_repo_open(&repo, n)) || (lock = rc = take_sync_lock(n)) < 0 ||
+	    (rc = hj_outbox_flush(n, repo, NULL)))
 		goto done;
+	rc = 0;
 	hj_node_feed_ref(n, ref, sizeof ref);
 	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
 		goto done;
@@ -148,6 +204,8 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 	rc = hj_sync_follow(n, repo, rep);
 	rep->pending = (uint64_t)hj_pending_count(n);
 done:
+	if (lock >= 0)
+		close(lock);
 	free(own.v);
 	free(url);
 	hj_gitrepo_close(repo);

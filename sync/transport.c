@@ -70,6 +70,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define HJ_NET_CONNECT_MS 10000
@@ -541,6 +542,7 @@ static int hj_run(const hj_job *job, const hj_net_opts *opts,
 		goto done;
 	}
 	fflush(NULL); /* nothing buffered gets written twice */
+	pid_t parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		ret = hj_error_set(HJ_ERROR, "transport: fork: %s",
@@ -548,6 +550,13 @@ static int hj_run(const hj_job *job, const hj_net_opts *opts,
 		goto done;
 	}
 	if (pid == 0) {
+		/* The watchdog is the parent: if it is killed (kill -9, the OOM
+		 * killer), the child must not wait on a stalled hub forever. It
+		 * dies with its parent, and in any case by the total limit. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(5);
+		alarm((unsigned)(o.total_timeout_ms / 1000 + 5));
 		close(hb[0]);
 		close(res[0]);
 		hj_child_main(job, hb[1], res[1]);

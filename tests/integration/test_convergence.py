@@ -1,0 +1,618 @@
+#!/usr/bin/env python3
+"""test_convergence.py — DESIGN §4 "Convergence" under random schedules.
+
+A hub (qh-hub, 青海省总工会, with 西宁市总工会) and five Xining counties
+(城东区 630102, 城中区 630103, 城西区 630104, 城北区 630105, 大通回族土族
+自治县 630121), each a real node directory. For every seed, the counties
+work "offline" with seeded random ops drawn from what each one's own
+registry shows at that moment:
+
+  member apply (fake people; some applying `--approve`; a pool of people
+  who apply in two or three counties; people re-applying after they left
+  or were rejected; applications into a park union a county creates in its
+  own subtree), approve, reject (with a reason), update (phone / plate /
+  group), leave;
+
+and the hub now and then rejects an open application itself (the hub may
+act anywhere), so a county's pending approve can lose against the hub.
+
+The schedule is random too: at each step one county syncs or the hub runs;
+counties drop offline for several rounds (they simply are not synced);
+repeated syncs; small push chunks; syncs through a faultproxy that cuts the
+connection after a random number of bytes (then a clean sync again); on the
+git daemon seed, a `hub run` racing a county's push. After every sync, the
+county's order must be a prefix of the hub's order and its own change log
+untouched; the hub's copy of its feed must be a prefix of its own feed.
+
+At the end every county syncs, the hub runs, every county syncs twice, and:
+  (a) every county's rows equal the hub's, row for row: the org and node
+      tables, the memberships in its subtree and the person rows they
+      reference; a further sync changes nothing;
+  (b) every county's `followed` table (node, seq, hash, verdicts in order)
+      equals the hub's, row for row;
+  (c) `huiji verify` passes on every node, `huiji audit` passes (local path,
+      and over git:// on the daemon seed); nothing is quarantined; the hub
+      sequenced each county's change sets exactly once, in seq order;
+  (d) no person holds two applied/active memberships at the hub; every
+      application this test made is either in the hub's registry or was
+      rejected `duplicate_member` naming a live membership of the same
+      person sequenced before it, and the union holding it; each seed makes
+      such a cross-county duplicate on purpose.
+
+Two focused cases pin down the causes of divergences the random runs hit
+(see their docstrings); they failed until 1f4146f and now guard the fixes.
+
+Seeds: HUIJI_SEEDS=1,2,3 (default 1,2,3; the first seed of every three runs
+over git daemon through per-county proxies, the others over local paths and
+file:// with one county on a proxied git daemon link). HUIJI_LONG=1 runs 20
+seeds with more ops. HUIJI_KEEP=1 keeps the directories of failing seeds.
+
+Run:  meson test -C build convergence
+      (or HUIJI_BIN=build/tools/huiji python3 tests/integration/test_convergence.py)
+"""
+
+import json
+import math
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as H  # noqa: E402
+import province as P  # noqa: E402
+
+LONG = os.environ.get("HUIJI_LONG") == "1"
+KEEP = os.environ.get("HUIJI_KEEP") == "1"
+COUNTIES = ["xn-cd", "xn-cz", "xn-cx", "xn-cb", "xn-dt"]
+XINING_REGIONS = [P.REGION[c] for c in COUNTIES] + ["630123", "630106"]
+REJECT_REASONS = ["材料不全", "非本辖区就业", "信息核实未通过", "本人撤回申请"]
+LEAVE_REASONS = ["voluntary", "deceased", "lapsed"]
+PARK_NAME = {"xn-cd": "城东区物流园区工会", "xn-cz": "城中区物流园区工会", "xn-cx": "城西区物流园区工会",
+             "xn-cb": "城北区物流园区工会", "xn-dt": "大通县物流园区工会"}
+
+
+def seeds():
+    env = os.environ.get("HUIJI_SEEDS")
+    if env:
+        return [int(s) for s in env.replace(",", " ").split()]
+    return list(range(1, 21)) if LONG else [1, 2, 3]
+
+
+DUP_RE = re.compile(r"person already (?:holds active membership|has open application) (\S+) in .* \((\S+)\)$")
+
+
+class Sim:
+    """One seed: the province, the random ops, the random schedule."""
+
+    def __init__(self, seed, index):
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.fakes = H.Fakes(seed * 7919 + 1)
+        self.transport = "daemon" if index % 3 == 0 else "local"
+        self.rounds = 25 if LONG else 8
+        self.max_ops = 5 if LONG else 3
+        self.tmp = tempfile.mkdtemp(prefix="huiji-conv-%d-" % seed)
+        self.pv = P.Province(self.tmp)
+        self.applications = []  # (node, membership id, id_number)
+        self.shared = []        # [Person, set of counties it applied in]
+        self.protected = set()  # membership ids never rejected / left (the planted duplicate)
+        self.parks = {}         # node -> park union id, once created
+        self.stats = dict(ops=0, syncs=0, cut_syncs=0, offline_outcomes=0, hub_runs=0, races=0, hub_rejects=0)
+        self.log = []
+
+    def note(self, msg):
+        self.log.append(msg)
+
+    def fail(self, msg):
+        raise AssertionError("seed %d (%s), %s\n  dir: %s\n  last steps:\n    %s" % (
+            self.seed, self.transport, msg, self.tmp, "\n    ".join(self.log[-15:])))
+
+    # --- setting up -----------------------------------------------------------
+
+    def setup(self):
+        pv = self.pv
+        pv.make_hub(COUNTIES)
+        pv.start_daemon()
+        if self.transport == "daemon":
+            kinds = {c: "daemon" for c in COUNTIES}
+        else:
+            kinds = {c: ("path" if i % 2 else "file") for i, c in enumerate(COUNTIES)}
+            kinds[self.rng.choice(COUNTIES)] = "daemon"
+        for c in COUNTIES:
+            pv.add_county(c, kinds[c])
+        self.kinds = kinds
+        self.note("transports %s" % kinds)
+        # People who will apply in two or three counties (the hub decides).
+        for _ in range(8 if LONG else 5):
+            p = self.fakes.person(region=self.rng.choice(XINING_REGIONS))
+            self.shared.append([p, set()])
+        # One planted duplicate: two counties admit the same person before
+        # either has synced; both admissions are protected from reject/leave.
+        p = self.fakes.person(region=self.rng.choice(XINING_REGIONS))
+        for c in self.rng.sample(COUNTIES, 2):
+            self.protected.add(self.apply(c, p, approve=True))
+
+    # --- ops --------------------------------------------------------------------
+
+    def q(self, node, sql, params=()):
+        return H.query(self.pv.db(node), sql, params)
+
+    def huiji_ok(self, node, *args):
+        r = self.pv.run(*args, d=self.pv.dirs[node] if node != P.HUB else self.pv.hub)
+        if r.rc != 0:
+            self.fail("%s: a command on a valid local view failed: %r" % (node, r))
+        self.stats["ops"] += 1
+        return r
+
+    def apply(self, node, person, approve=False, union=None):
+        rng = self.rng
+        args = H.apply_args(person, union=union, group=rng.choice(H.GROUPS), channel=rng.choice(H.CHANNELS),
+                            platform=rng.choice(H.PLATFORMS + [None, None]), on=P.ON, approve=approve)
+        r = self.huiji_ok(node, *args)
+        m = re.fullmatch(r"(applied|admitted) (\S+)\n", r.out)
+        if not m:
+            self.fail("unexpected member apply output: %r" % r)
+        self.applications.append((node, m.group(2), person.id_number))
+        self.note("%s %s %s%s" % (node, m.group(1), m.group(2), " (union %s)" % union if union else ""))
+        return m.group(2)
+
+    def local_members(self, node, statuses):
+        marks = ",".join("?" * len(statuses))
+        return [m for m, in self.q(node, "SELECT id FROM membership WHERE status IN (%s) ORDER BY id" % marks,
+                                   statuses) if m not in self.protected]
+
+    def county_op(self, node):
+        rng = self.rng
+        kind = rng.choices(["apply", "shared", "approve", "reject", "update", "leave", "reapply", "park"],
+                           [30, 8, 15, 8, 12, 6, 3, 2])[0]
+        union = None
+        if kind == "park":
+            known = self.q(node, "SELECT count(*) FROM org WHERE id = ?", (P.UNION[node],))[0][0]
+            if node in self.parks or not known:
+                kind = "apply"
+            else:
+                park = P.UNION[node] + "-wl"
+                self.huiji_ok(node, "org", "create", "--id", park, "--name", PARK_NAME[node], "--kind", "park",
+                              "--parent", P.UNION[node], "--region", P.REGION[node])
+                self.parks[node] = park
+                self.note("%s created %s" % (node, park))
+                return
+        if kind == "shared":
+            pool = [s for s in self.shared if node not in s[1] and len(s[1]) < 3]
+            if pool:
+                person, used = rng.choice(pool)
+                used.add(node)
+                if rng.random() < 0.3:  # a new phone since the last application
+                    person = H.Person(dict(person, phone=self.fakes.phone()))
+                self.apply(node, person, approve=rng.random() < 0.4)
+                return
+            kind = "apply"
+        if kind in ("approve", "reject"):
+            cands = self.local_members(node, ["applied"])
+            if cands:
+                m = rng.choice(cands)
+                if kind == "approve":
+                    self.huiji_ok(node, "member", "approve", "--member", m, "--on", P.ON)
+                else:
+                    self.huiji_ok(node, "member", "reject", "--member", m, "--reason", rng.choice(REJECT_REASONS),
+                                  "--on", P.ON)
+                self.note("%s %s %s" % (node, kind, m))
+                return
+            kind = "apply"
+        if kind == "update":
+            cands = self.local_members(node, ["applied", "active"])
+            if cands:
+                m = rng.choice(cands)
+                args = []
+                while not args:
+                    if rng.random() < 0.5:
+                        args += ["--phone", self.fakes.phone()]
+                    if rng.random() < 0.4:
+                        args += ["--plate", self.fakes.plate()]
+                    if rng.random() < 0.4:
+                        args += ["--group", rng.choice(H.GROUPS)]
+                self.huiji_ok(node, "member", "update", "--member", m, *args)
+                self.note("%s update %s %s" % (node, m, " ".join(args[::2])))
+                return
+            kind = "apply"
+        if kind == "leave":
+            cands = self.local_members(node, ["active"])
+            if cands:
+                m = rng.choice(cands)
+                self.huiji_ok(node, "member", "leave", "--member", m, "--reason", rng.choice(LEAVE_REASONS),
+                              "--on", P.ON)
+                self.note("%s leave %s" % (node, m))
+                return
+            kind = "apply"
+        if kind == "reapply":
+            # Someone whose membership here was rejected or ended, with no
+            # live membership in this county's view, applies again here.
+            rows = self.q(node, "SELECT p.name, p.id_number, p.phone, p.plate FROM person p WHERE "
+                                "NOT EXISTS (SELECT 1 FROM membership m WHERE m.person_key = p.person_key "
+                                "AND m.status IN ('applied', 'active')) ORDER BY p.person_key")
+            if rows:
+                name, idno, phone, plate = rng.choice(rows)
+                self.apply(node, H.Person(name=name, id_number=idno, phone=phone, plate=plate),
+                           approve=rng.random() < 0.5)
+                return
+        if node in self.parks and rng.random() < 0.3:
+            union = self.parks[node]
+        region = P.REGION[node] if rng.random() < 0.7 else rng.choice(XINING_REGIONS)
+        self.apply(node, self.fakes.person(region=region), approve=rng.random() < 0.4, union=union)
+
+    def hub_op(self):
+        """The hub rejects an open application (it may act anywhere)."""
+        cands = [m for m, in H.query(self.pv.hub_db, "SELECT id FROM membership WHERE status = 'applied' "
+                                                     "ORDER BY id") if m not in self.protected]
+        if cands:
+            m = self.rng.choice(cands)
+            self.huiji_ok(P.HUB, "member", "reject", "--member", m, "--reason", "省总工会核查未通过", "--on", P.ON)
+            self.stats["hub_rejects"] += 1
+            self.note("hub reject %s" % m)
+
+    # --- syncing ----------------------------------------------------------------
+
+    def sync_opts(self, retries=0):
+        return ["--retries", str(retries), "--backoff-ms", "20", "--connect-timeout-ms", "10000",
+                "--idle-timeout-ms", "30000", "--chunk", str(self.rng.choice([2, 7, 500]))]
+
+    def check_after_sync(self, node, log_before, added=0):
+        """Invariants that hold after any sync, finished or not. `added`:
+        change sets the test recorded at that county meanwhile."""
+        pv = self.pv
+        log = pv.changelog(node)
+        if log[:len(log_before)] != log_before or len(log) != len(log_before) + added:
+            self.fail("%s: sync changed the county's own change log" % node)
+        mine, hub = pv.followed(node), pv.followed(P.HUB)
+        if mine != hub[:len(mine)]:
+            self.fail("%s: the county's followed table is not a prefix of the hub's order" % node)
+        tip, _ = pv.remote_feed(node)
+        if tip is not None and tip not in pv.own_feed_commits(node):
+            self.fail("%s: the hub's feed ref %s is not a commit of the county's own feed" % (node, tip))
+
+    def sync(self, node, expect_ok=True):
+        before = self.pv.changelog(node)
+        r = self.pv.sync(node, *self.sync_opts())
+        self.stats["syncs"] += 1
+        self.note("%s sync -> rc=%d %s" % (node, r.rc, r.out.strip()))
+        if expect_ok and (r.rc != 0 or not r.out.startswith("synced: ")):
+            self.fail("%s: sync on a good link failed: %r" % (node, r))
+        self.check_after_sync(node, before)
+        return r
+
+    def cut_sync(self, node):
+        """A sync through a link that drops after a random number of bytes
+        (the first K connections, or all), then a clean sync."""
+        pv, rng = self.pv, self.rng
+        # Log-uniform: most cuts land inside the first exchanges (the ref
+        # advertisement is a few hundred bytes), some deep inside a pack.
+        nbytes, times = int(math.exp(rng.uniform(math.log(40), math.log(30000)))), rng.choice([0, 1, 2, 3])
+        pv.link(node, "cut-after-bytes", nbytes=nbytes, times=times)
+        before = pv.changelog(node)
+        try:
+            r = pv.sync(node, *self.sync_opts(retries=rng.choice([0, 0, 2])))
+        finally:
+            pv.link(node, "pass")
+        self.stats["cut_syncs"] += 1
+        self.note("%s sync cut after %d bytes x%s -> rc=%d %s" % (node, nbytes, times or "all", r.rc,
+                                                                  r.out.strip()))
+        lines = r.out_lines
+        if r.rc == 0:
+            ok = len(lines) == 1 and lines[0].startswith("synced: ")
+        else:
+            ok = r.rc > 0 and len(lines) == 1 and lines[0].startswith("offline: ")
+            self.stats["offline_outcomes"] += ok
+        if not ok:
+            self.fail("%s: an interrupted sync must end 'synced:' (rc 0) or 'offline:' (rc > 0): %r" % (node, r))
+        self.check_after_sync(node, before)
+        self.sync(node)
+
+    def hub_run(self):
+        r = self.pv.hub_run()
+        self.stats["hub_runs"] += 1
+        self.note("hub run: %s" % r.out.strip())
+
+    def race(self, node):
+        """`hub run` while a county syncs (through git daemon), and now and
+        then a clerk at that county recording a new application meanwhile."""
+        pv = self.pv
+        before = pv.changelog(node)
+        hub = subprocess.Popen([H.huiji_bin(), "hub", "run", "--once", "--dir", pv.hub], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=H.child_env())
+        sync = subprocess.Popen([H.huiji_bin(), "sync", "--dir", pv.dirs[node]] + self.sync_opts(),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=H.child_env())
+        extra = 0
+        if self.rng.random() < 0.5:
+            region = P.REGION[node]
+            self.apply(node, self.fakes.person(region=region), approve=self.rng.random() < 0.5)
+            extra = 1
+        out, err = hub.communicate(timeout=P.HANG)
+        sout, serr = sync.communicate(timeout=P.HANG)
+        r = H.Result(sync.args[1:], sync.returncode, sout.decode("utf-8", "replace"), serr.decode("utf-8", "replace"))
+        self.stats["races"] += 1
+        self.note("%s sync racing hub run%s -> rc=%d %s / hub rc=%d" % (
+            node, " and an apply" if extra else "", r.rc, r.out.strip(), hub.returncode))
+        if hub.returncode != 0:
+            self.fail("hub run racing a county's sync failed: rc=%d %s %s" % (hub.returncode, out, err))
+        if r.rc != 0:
+            self.fail("%s: sync racing a hub run failed: %r" % (node, r))
+        self.check_after_sync(node, before, extra)
+
+    # --- the run ----------------------------------------------------------------
+
+    def run(self):
+        rng = self.rng
+        self.setup()
+        offline_until = {c: 0 for c in COUNTIES}
+        for rnd in range(self.rounds):
+            for c in COUNTIES:
+                if rng.random() < 0.15:
+                    offline_until[c] = rnd + rng.randint(2, 5)
+                    self.note("round %d: %s offline until round %d" % (rnd, c, offline_until[c]))
+            order = COUNTIES[:]
+            rng.shuffle(order)
+            for c in order:
+                for _ in range(rng.randint(0, self.max_ops)):
+                    self.county_op(c)
+            if rng.random() < 0.3:
+                self.hub_op()
+            online = [c for c in COUNTIES if offline_until[c] <= rnd]
+            for _ in range(rng.randint(2, 6)):
+                x = rng.random()
+                if x < 0.3 or not online:
+                    self.hub_run()
+                    continue
+                c = rng.choice(online)
+                if self.kinds[c] == "daemon" and x > 0.75:
+                    self.cut_sync(c)
+                elif self.kinds[c] == "daemon" and x > 0.65:
+                    self.race(c)
+                else:
+                    self.sync(c)
+                    if rng.random() < 0.2:
+                        self.sync(c)  # repeated at once: nothing new either way
+        # Everyone back online: sync, hub run, sync twice.
+        for c in COUNTIES:
+            self.sync(c)
+        self.hub_run()
+        for _ in range(2):
+            for c in COUNTIES:
+                r = self.sync(c)
+                if not re.search(r", 0 change sets pending$", r.out.strip()):
+                    self.fail("%s: change sets still pending after the final round: %r" % (c, r))
+        return self
+
+    # --- the checks ---------------------------------------------------------------
+
+    def check_rows(self):
+        pv = self.pv
+        diffs = []
+        for c in COUNTIES:
+            mine, hub = pv.rows(pv.db(c), P.UNION[c]), pv.rows(pv.hub_db, P.UNION[c])
+            for table in ("org", "node", "membership", "person"):
+                a, b = set(mine[table]), set(hub[table])
+                if mine[table] != hub[table]:
+                    diffs.append("%s.%s: %d rows only at the county, %d only at the hub:\n      county %s\n"
+                                 "      hub    %s" % (c, table, len(a - b), len(b - a),
+                                                      sorted(a - b)[:3], sorted(b - a)[:3]))
+                    if table == "person":
+                        # Name the known cause when it is the one.
+                        writers = sorted({dict(r)["updated_op"].split(":")[0] for r in b - a} - {c})
+                        if writers:
+                            diffs.append("  (the hub's person rows were last written by %s, outside %s's subtree: "
+                                         "the bug TestKnownDivergences.test_person_row_shared_with_another_county "
+                                         "pins down)" % (", ".join(writers), c))
+        if diffs:
+            self.fail("(a) county rows differ from the hub's:\n    " + "\n    ".join(diffs))
+        # Idempotent: one more sync everywhere changes nothing.
+        before = {c: H.state(pv.db(c)) for c in COUNTIES}
+        for c in COUNTIES:
+            r = self.sync(c)
+            if not r.out.startswith("synced: pushed 0 change sets, received 0 hub entries"):
+                self.fail("%s: a sync with nothing new did something: %r" % (c, r))
+            if H.state(pv.db(c)) != before[c]:
+                self.fail("%s: a sync with nothing new changed the registry" % c)
+
+    def check_verdicts(self):
+        hub = self.pv.followed(P.HUB)
+        for c in COUNTIES:
+            mine = self.pv.followed(c)
+            if mine != hub:
+                first = next((i for i, (a, b) in enumerate(zip(mine, hub)) if a != b), min(len(mine), len(hub)))
+                self.fail("(b) %s's followed table differs from the hub's at position %d (county %d rows, hub %d):"
+                          "\n    county %r\n    hub    %r" % (c, first + 1, len(mine), len(hub),
+                                                            mine[first:first + 1], hub[first:first + 1]))
+
+    def check_verify_audit(self):
+        pv = self.pv
+        for n in COUNTIES + [P.HUB]:
+            r = pv.run("verify", d=pv.dirs[n] if n != P.HUB else pv.hub)
+            if r.rc != 0:
+                self.fail("(c) verify failed on %s: %r" % (n, r))
+        urls = [None] + ([pv.daemon.url] if self.transport == "daemon" else [])
+        for url in urls:
+            r = pv.audit(url)
+            if r.rc != 0 or "audit passed" not in r.out or "DISCREPANCY" in r.out:
+                self.fail("(c) audit failed: %r" % r)
+        q = pv.run("hub", "quarantine", "--json", d=pv.hub)
+        if q.rc != 0 or q.out.strip():
+            self.fail("(c) the hub quarantined something: %r" % q)
+        for c in COUNTIES:
+            n = len(pv.changelog(c))
+            if pv.hub_seqs(c) != list(range(1, n + 1)):
+                self.fail("(c) the hub did not sequence %s's %d change sets exactly once in order: %s" % (
+                    c, n, pv.hub_seqs(c)))
+
+    def check_duplicates(self):
+        db = self.pv.hub_db
+        two = H.query(db, "SELECT person_key, count(*) FROM membership WHERE status IN ('applied', 'active') "
+                          "GROUP BY person_key HAVING count(*) > 1")
+        if two:
+            self.fail("(d) people with two live memberships at the hub: %s" % two)
+        pos = {(n, s): p for p, n, s in H.query(db, "SELECT pos, node, seq FROM followed")}
+        verdicts = {(n, s): v for n, s, v in H.query(db, "SELECT node, seq, verdicts FROM followed")}
+        members = {m: (k, u) for m, k, u in H.query(db, "SELECT id, person_key, union_id FROM membership")}
+        keys = dict(H.query(db, "SELECT id_number, person_key FROM person"))
+        dups = 0
+        for node, mid, idno in self.applications:
+            if mid in members:
+                continue
+            n, s, i = mid.rsplit(":", 2)
+            if (n, int(s)) not in verdicts:
+                self.fail("(d) application %s was never sequenced" % mid)
+            vd = json.loads(verdicts[(n, int(s))] or "null")
+            v = vd[int(i)] if vd else "ok"
+            if not isinstance(v, list) or v[0] != "duplicate_member":
+                self.fail("(d) application %s is not in the hub's registry and its verdict is %r, "
+                          "not duplicate_member" % (mid, v))
+            m = DUP_RE.search(v[1])
+            if not m:
+                self.fail("(d) duplicate_member detail of %s does not name a membership and union: %r" % (mid, v))
+            held, union = m.group(1), m.group(2)
+            if held not in members or members[held][0] != keys.get(idno) or members[held][1] != union:
+                self.fail("(d) %s was rejected as a duplicate of %s in %s, which is not a membership of the same "
+                          "person in that union at the hub (%r)" % (mid, held, union, members.get(held)))
+            hn, hs, _ = held.rsplit(":", 2)
+            if pos[(hn, int(hs))] >= pos[(n, int(s))]:
+                self.fail("(d) %s was rejected as a duplicate of %s, which the hub sequenced after it" % (mid, held))
+            dups += 1
+        if dups == 0:
+            self.fail("(d) no application was rejected duplicate_member (the planted duplicate must be)")
+        self.stats["duplicates_rejected"] = dups
+        self.stats["applications"] = len(self.applications)
+
+    def close(self, ok):
+        self.pv.close()
+        if ok or not KEEP:
+            shutil.rmtree(self.tmp, True)
+
+
+class TestConvergence(unittest.TestCase):
+    maxDiff = 8000
+
+    def test_random_schedules_converge(self):
+        for index, seed in enumerate(seeds()):
+            with self.subTest(seed=seed):
+                sim = Sim(seed, index)
+                ok = False
+                try:
+                    sim.run()
+                    failures = []
+                    for check in (sim.check_rows, sim.check_verdicts, sim.check_verify_audit, sim.check_duplicates):
+                        try:
+                            check()
+                        except AssertionError as e:
+                            failures.append(str(e))
+                    ok = not failures
+                    sys.stderr.write("\nseed %d (%s): %s %s\n" % (seed, sim.transport, "ok" if ok else "FAILED",
+                                                                 sim.stats))
+                    if failures:
+                        self.fail("\n\n".join(failures))
+                finally:
+                    sim.close(ok)
+
+
+class TestKnownDivergences(unittest.TestCase):
+    """Deterministic reproducers of divergences between a county and the hub
+    that this suite found (fixed in 1f4146f); kept as regression tests."""
+    maxDiff = None
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="huiji-conv-")
+        self.pv = P.Province(self.tmp)
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.addCleanup(self.pv.close)
+        self.fakes = H.Fakes(20240301)
+
+    def round_trip(self, *nodes):
+        for n in nodes:
+            self.pv.ok("sync", d=self.pv.dirs[n])
+        self.pv.hub_run()
+        for n in nodes:
+            self.pv.ok("sync", d=self.pv.dirs[n])
+
+    def assertRowsEqual(self, node):
+        pv = self.pv
+        self.assertEqual(pv.rows(pv.db(node), P.UNION[node]), pv.rows(pv.hub_db, P.UNION[node]),
+                         "county %s's rows differ from the hub's" % node)
+
+    def test_person_row_shared_with_another_county(self):
+        """A person's row is shared by every membership of that person. At
+        城中区 (xn-cz) her application is rejected; she then joins at 城北区
+        (xn-cb) with a new phone, and xn-cb later updates her phone and
+        plate; she leaves and applies at 城中区 again. Found by this suite
+        (fixed in 1f4146f): xn-cz, which holds her rejected membership and
+        so her person row, never folded xn-cb's ops (outside its subtree)
+        and kept the old phone forever, while `verify` passed."""
+        pv = self.pv
+        cz, cb = "xn-cz", "xn-cb"
+        pv.make_hub([cz, cb])
+        pv.add_county(cz)
+        pv.add_county(cb)
+        p = self.fakes.person(region="630103")
+        mid = pv.ok(*H.apply_args(p), d=pv.dirs[cz]).out.split()[-1]
+        self.round_trip(cz, cb)
+        pv.ok("member", "reject", "--member", mid, "--reason", "材料不全", "--on", P.ON, d=pv.dirs[cz])
+        self.round_trip(cz)
+        mid2 = pv.ok(*H.apply_args(H.Person(dict(p, phone=self.fakes.phone())), approve=True),
+                     d=pv.dirs[cb]).out.split()[-1]
+        self.round_trip(cz, cb)
+        for n in (cz, cb):
+            self.assertRowsEqual(n)
+        pv.ok("member", "update", "--member", mid2, "--phone", self.fakes.phone(), "--plate", self.fakes.plate(),
+              d=pv.dirs[cb])
+        self.round_trip(cz, cb)
+        for n in (cz, cb):
+            self.assertRowsEqual(n)
+        pv.ok("member", "leave", "--member", mid2, "--reason", "voluntary", "--on", P.ON, d=pv.dirs[cb])
+        self.round_trip(cb)
+        pv.ok(*H.apply_args(H.Person(dict(p, phone=self.fakes.phone()))), d=pv.dirs[cz])
+        self.round_trip(cz, cb)
+        for n in (cz, cb):
+            self.assertEqual(pv.run("verify", d=pv.dirs[n]).rc, 0)
+            self.assertRowsEqual(n)
+
+    def test_org_move_keeps_counties_equal(self):
+        """The hub moves a park union holding an active member from 城中区 to
+        城北区 (org update --parent). Found by this suite: xn-cb's subtree
+        then held that union, but xn-cb had never folded the memberships
+        applied there before the move, and `verify` at xn-cb still passed.
+        Since 1f4146f the move is refused (org_not_empty: members move by
+        transfer). Either way, both counties' rows must equal the hub's;
+        an empty park union may still move, and its later members follow."""
+        pv = self.pv
+        cz, cb = "xn-cz", "xn-cb"
+        pv.make_hub([cz, cb])
+        pv.add_county(cz)
+        pv.add_county(cb)
+        self.round_trip(cz, cb)
+        for park in ("qh-xn-cz-wl", "qh-xn-cz-yq"):
+            pv.ok("org", "create", "--id", park, "--name", "城中区物流园区工会", "--kind", "park",
+                  "--parent", "qh-xn-cz", "--region", "630103", d=pv.dirs[cz])
+        pv.ok(*H.apply_args(self.fakes.person(region="630103"), union="qh-xn-cz-wl", approve=True), d=pv.dirs[cz])
+        self.round_trip(cz, cb)
+        r = pv.run("org", "update", "--id", "qh-xn-cz-wl", "--parent", "qh-xn-cb", d=pv.hub)
+        if r.rc != 0:
+            self.assertIn("org_not_empty", r.err, r)
+        # The empty one moves; 城北区 then admits a member there.
+        pv.ok("org", "update", "--id", "qh-xn-cz-yq", "--parent", "qh-xn-cb", d=pv.hub)
+        self.round_trip(cz, cb)
+        pv.ok(*H.apply_args(self.fakes.person(region="630105"), union="qh-xn-cz-yq", approve=True), d=pv.dirs[cb])
+        self.round_trip(cz, cb)
+        for n in (cz, cb):
+            self.assertEqual(pv.run("verify", d=pv.dirs[n]).rc, 0)
+            self.assertRowsEqual(n)
+        self.assertEqual(H.query(pv.db(cb), "SELECT count(*) FROM membership WHERE union_id = 'qh-xn-cz-yq' "
+                                            "AND status = 'active'")[0][0], 1)
+
+
+if __name__ == "__main__":
+    sys.argv = H.take_bin_arg(sys.argv)
+    unittest.main(verbosity=2)

@@ -72,6 +72,8 @@ int cmd_sync(int argc, char **argv)
 				rep.rejected);
 		}
 	}
+	if (rc && rc != HJ_ENET && rc != HJ_EVERSION)
+		printf("failed: %s\n", hj_error_last()); /* the outcome line, whatever happens */
 	hj_node_close(n);
 	return cli_fail(rc);
 }

@@ -4,9 +4,11 @@
 #include "hook.h"
 #include "error.h"
 #include "feed.h"
+#include "outbox.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,4 +127,35 @@ int hj_hook_install(const char *repo_path, const char *huiji_path, const char *h
 	if (fclose(f) != 0 || chmod(path, 0755) != 0)
 		return hj_error_set(HJ_ERROR, "%s: %s", path, strerror(errno));
 	return 0;
+}
+
+int hj_hub_repo_setup(const hj_node *hub, const char *huiji_path)
+{
+	hj_gitrepo *repo = NULL;
+	git_config *cfg = NULL;
+	char dir[PATH_MAX];
+	char *path = hj_node_repo_path(hub);
+	int rc = path ? hj_node_repo_open(&repo, hub) : hj_error_set(HJ_ENOMEM, "out of memory");
+	if (rc)
+		goto done;
+	if (git_repository_config(&cfg, hj_gitrepo_git(repo)) < 0 ||
+	    git_config_set_bool(cfg, "daemon.receivepack", 1) < 0 ||
+	    git_config_set_bool(cfg, "receive.denyNonFastForwards", 1) < 0 ||
+	    git_config_set_bool(cfg, "receive.denyDeletes", 1) < 0) {
+		rc = hj_error_set(HJ_ERROR, "configuring %s: %s", path,
+				  git_error_last() ? git_error_last()->message : "?");
+		goto done;
+	}
+	if (!huiji_path)
+		goto done;
+	if (!realpath(hub->dir, dir)) {
+		rc = hj_error_set(HJ_ERROR, "%s: %s", hub->dir, strerror(errno));
+		goto done;
+	}
+	rc = hj_hook_install(path, huiji_path, dir);
+done:
+	git_config_free(cfg);
+	hj_gitrepo_close(repo);
+	free(path);
+	return rc;
 }

@@ -23,4 +23,10 @@ int hj_hook_check(hj_node *hub, hj_gitrepo *repo, const char *old_hex, const cha
  * `huiji_path hook pre-receive --dir hub_dir`. */
 int hj_hook_install(const char *repo_path, const char *huiji_path, const char *hub_dir);
 
+/* Make the hub's bare repository ready to be served by any git server:
+ * receive-pack allowed for git daemon, the refs/heads guards, and, when
+ * huiji_path is given, the pre-receive hook running that binary against
+ * the hub directory. */
+int hj_hub_repo_setup(const hj_node *hub, const char *huiji_path);
+
 #endif

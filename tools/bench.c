@@ -663,7 +663,7 @@ static int bench_bytes(bench *b)
 /*
  * A hub and a county made as `huiji hub init` / `huiji init --hub` make
  * them (hj_node_create, root bootstrap, hub.git configured and hooked like
- * tools/cmd_hub.c cli_hub_setup; the hub creates the county union and
+ * hj_hub_repo_setup; the hub creates the county union and
  * enrols the county), the county follows the hub once, then commits
  * `n` change sets of one member.apply each (hj_batch_*, untimed). These are
  * templates: every measured phase starts from a fresh copy of them.
@@ -1189,29 +1189,10 @@ static int daemon_start(syncb *s)
 
 /* ---- set-up (untimed) ---- */
 
-/* What tools/cmd_hub.c cli_hub_setup does to hub.git: receive-pack allowed
- * for git daemon, the refs/heads guards, and the pre-receive hook running
- * `huiji hook pre-receive --dir <live hub dir>` (when huiji is found). */
+/* hub.git as `huiji hub init` makes it; the hook only when huiji is found. */
 static int hub_repo_setup(syncb *s, hj_node *hub)
 {
-	hj_gitrepo *repo = NULL;
-	git_config *cfg = NULL;
-	int rc = hj_node_repo_open(&repo, hub);
-	if (rc)
-		return rc;
-	if (git_repository_config(&cfg, hj_gitrepo_git(repo)) < 0 ||
-	    git_config_set_bool(cfg, "daemon.receivepack", 1) < 0 ||
-	    git_config_set_bool(cfg, "receive.denyNonFastForwards", 1) < 0 ||
-	    git_config_set_bool(cfg, "receive.denyDeletes", 1) < 0)
-		rc = hj_error_set(HJ_ERROR, "configuring hub.git: %s", git_error_last() ? git_error_last()->message : "?");
-	git_config_free(cfg);
-	hj_gitrepo_close(repo);
-	if (!rc && s->huiji[0]) {
-		char path[PATH_MAX];
-		if (!(rc = path_join2(path, s->hub_tmpl, "hub.git")))
-			rc = hj_hook_install(path, s->huiji, s->hub);
-	}
-	return rc;
+	return hj_hub_repo_setup(hub, s->huiji[0] ? s->huiji : NULL);
 }
 
 /* The hub's second change set: the county union and the county's enrolment. */

@@ -18,34 +18,12 @@
 
 int cli_hub_setup(hj_node *hub)
 {
-	hj_gitrepo *repo = NULL;
-	git_config *cfg = NULL;
-	char exe[PATH_MAX], dir[PATH_MAX];
-	char *path = hj_node_repo_path(hub);
-	int rc = hj_node_repo_open(&repo, hub);
-	if (rc || !path)
-		goto done;
-	/* Any git server can serve it; git daemon needs receive-pack allowed. */
-	if (git_repository_config(&cfg, hj_gitrepo_git(repo)) < 0 ||
-	    git_config_set_bool(cfg, "daemon.receivepack", 1) < 0 ||
-	    git_config_set_bool(cfg, "receive.denyNonFastForwards", 1) < 0 ||
-	    git_config_set_bool(cfg, "receive.denyDeletes", 1) < 0) {
-		rc = hj_error_set(HJ_ERROR, "configuring %s: %s", path,
-				  git_error_last() ? git_error_last()->message : "?");
-		goto done;
-	}
+	char exe[PATH_MAX];
 	ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (k <= 0 || !realpath(hub->dir, dir)) {
-		rc = hj_error_set(HJ_ERROR, "cannot resolve the huiji binary or %s", hub->dir);
-		goto done;
-	}
+	if (k <= 0)
+		return hj_error_set(HJ_ERROR, "cannot resolve the huiji binary for the hub's hook");
 	exe[k] = '\0';
-	rc = hj_hook_install(path, exe, dir);
-done:
-	git_config_free(cfg);
-	hj_gitrepo_close(repo);
-	free(path);
-	return rc;
+	return hj_hub_repo_setup(hub, exe);
 }
 
 static const cli_opt run_opts[] = {

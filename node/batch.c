@@ -4,21 +4,11 @@
 #include "batch.h"
 #include "error.h"
 #include "feed.h"
-#include "replay.h"
+#include "followed.h"
+#include "undo.h"
 
 #include <string.h>
 #include <time.h>
-
-void hj_batch_ctx(const hj_node *n, uint64_t seq, uint32_t index, hj_foldctx *ctx)
-{
-	memset(ctx, 0, sizeof *ctx);
-	ctx->actor = n->id;
-	ctx->seq = seq;
-	ctx->index = index;
-	ctx->self = n->id;
-	ctx->self_union = n->union_id;
-	ctx->self_is_root = n->is_root;
-}
 
 int hj_batch_begin(hj_batch *b, hj_node *n)
 {
@@ -49,7 +39,7 @@ fail:
 int hj_batch_apply(hj_batch *b, hj_json *op, hj_verdict *v, char *id_out, size_t id_outsz)
 {
 	hj_foldctx ctx;
-	hj_batch_ctx(b->node, b->seq, b->applied, &ctx);
+	hj_node_foldctx(b->node, b->seq, b->applied, &ctx);
 	if (id_out)
 		hj_fold_op_id(id_out, id_outsz, &ctx);
 	/* The index is the op's position in the signed payload, so a re-fold

@@ -39,9 +39,6 @@ int hj_batch_commit(hj_batch *b, uint64_t *seq_out);
 /* Roll back; safe to call after commit or on a batch never begun. */
 void hj_batch_abort(hj_batch *b);
 
-/* The fold context of this node acting as itself. */
-void hj_batch_ctx(const hj_node *n, uint64_t seq, uint32_t index, hj_foldctx *ctx);
-
 /* Wrap ops into the signed payload {"v":1,"ops":[...]} as compact JSON. */
 int hj_payload_encode(hj_buf *out, const hj_json *ops);
 

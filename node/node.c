@@ -305,3 +305,14 @@ void hj_node_person_key(const hj_node *n, const char *idnum_norm, char out[65])
 			   n->person_secret, 32);
 	hj_hex_encode(out, h, 32);
 }
+
+void hj_node_foldctx(const hj_node *n, uint64_t seq, uint32_t index, hj_foldctx *ctx)
+{
+	memset(ctx, 0, sizeof *ctx);
+	ctx->actor = n->id;
+	ctx->seq = seq;
+	ctx->index = index;
+	ctx->self = n->id;
+	ctx->self_union = n->union_id;
+	ctx->self_is_root = n->is_root;
+}

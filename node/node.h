@@ -13,6 +13,7 @@
 
 #include "db.h"
 #include "envelope.h"
+#include "fold.h"
 
 #include <stdint.h>
 
@@ -52,5 +53,8 @@ void hj_node_person_key(const hj_node *n, const char *idnum_norm, char out[65]);
 
 /* Path inside the node directory (malloc'd; DESTRUCTOR: free). */
 char *hj_node_path(const hj_node *n, const char *name);
+
+/* The fold context of this node acting as itself at (seq, index). */
+void hj_node_foldctx(const hj_node *n, uint64_t seq, uint32_t index, hj_foldctx *ctx);
 
 #endif

@@ -195,3 +195,10 @@ int hj_projection_compare(hj_db *a, const char *a_name, hj_db *b, const char *b_
 	rowset_free(&rb);
 	return rc;
 }
+
+int hj_projection_clear(hj_db *db)
+{
+	/* Children first; defer_foreign_keys covers the org self-reference. */
+	return hj_db_exec(db, "PRAGMA defer_foreign_keys = ON;"
+			      "DELETE FROM membership; DELETE FROM person; DELETE FROM node; DELETE FROM org;");
+}

@@ -30,4 +30,7 @@ int hj_projection_digest(hj_db *db, uint8_t out[32]);
  * personal columns are not shown). */
 int hj_projection_compare(hj_db *a, const char *a_name, hj_db *b, const char *b_name);
 
+/* Empty the projection tables of `db` (inside the caller's transaction). */
+int hj_projection_clear(hj_db *db);
+
 #endif

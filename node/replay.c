@@ -2,77 +2,14 @@
  * replay.c — fold the hub order plus own pending change sets.
  */
 #include "replay.h"
-#include "batch.h"
+#include "followed.h"
+#include "undo.h"
 #include "error.h"
 #include "projection.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-
-int hj_projection_clear(hj_db *db)
-{
-	/* Children first; defer_foreign_keys covers the org self-reference. */
-	return hj_db_exec(db, "PRAGMA defer_foreign_keys = ON;"
-			      "DELETE FROM membership; DELETE FROM person; DELETE FROM node; DELETE FROM org;");
-}
-
-int hj_followed_append(hj_db *db, uint64_t hub_seq, const char *node, uint64_t seq, const uint8_t hash[32],
-		       const uint8_t *envelope, size_t len, const char *verdicts)
-{
-	sqlite3_stmt *st = hj_db_stmt(db, "INSERT INTO followed(pos, hub_seq, node, seq, hash, envelope, verdicts) "
-					  "VALUES ((SELECT coalesce(max(pos), 0) + 1 FROM followed), :h, :n, :s, :hash, :e, :v)");
-	if (!st || hj_db_bind_int(st, ":h", (int64_t)hub_seq) || hj_db_bind_text(st, ":n", node) ||
-	    hj_db_bind_int(st, ":s", (int64_t)seq) || hj_db_bind_blob(st, ":hash", hash, 32) ||
-	    hj_db_bind_blob(st, ":e", envelope, len) || hj_db_bind_text(st, ":v", verdicts))
-		return HJ_ERROR;
-	int rc = hj_db_step(db, st);
-	sqlite3_reset(st);
-	return rc < 0 ? rc : 0;
-}
-
-int hj_followed_last(hj_db *db, const char *node, uint64_t *seq, uint8_t hash[32])
-{
-	*seq = 0;
-	memset(hash, 0, 32);
-	sqlite3_stmt *st = hj_db_stmt(db, "SELECT seq, hash FROM followed WHERE node = :n ORDER BY seq DESC LIMIT 1");
-	if (!st || hj_db_bind_text(st, ":n", node))
-		return HJ_ERROR;
-	int rc = hj_db_step(db, st);
-	if (rc == 1) {
-		*seq = (uint64_t)sqlite3_column_int64(st, 0);
-		if (sqlite3_column_bytes(st, 1) == 32)
-			memcpy(hash, sqlite3_column_blob(st, 1), 32);
-	}
-	sqlite3_reset(st);
-	return rc < 0 ? rc : 0;
-}
-
-int64_t hj_pending_count(const hj_node *n)
-{
-	int64_t k = 0;
-	if (n->is_root)
-		return 0;
-	hj_db_get_int(n->db, "SELECT count(*) FROM changelog WHERE seq > "
-			     "(SELECT coalesce(max(seq), 0) FROM followed WHERE node = :n)", ":n", n->id, &k);
-	return k;
-}
-
-int hj_verdicts_parse(hj_json **out, const char *text)
-{
-	*out = NULL;
-	if (!text)
-		return 0;
-	int rc = hj_json_parse(out, text, strlen(text));
-	if (rc)
-		return hj_error_wrap(rc, "verdicts: ");
-	if ((*out)->type != HJ_JARR) {
-		hj_json_free(*out);
-		*out = NULL;
-		return hj_error_set(HJ_ECORRUPT, "verdicts: not an array");
-	}
-	return 0;
-}
 
 int hj_replay_key(hj_db *db, const hj_node *n, const char *node, uint8_t pk[32])
 {
@@ -137,7 +74,7 @@ static int replay_one(hj_db *target, const hj_node *n, const hj_envelope *e, con
 				  verdicts->count, ops->count);
 		goto done;
 	}
-	hj_batch_ctx(n, e->seq, 0, &ctx);
+	hj_node_foldctx(n, e->seq, 0, &ctx);
 	ctx.actor = e->node;
 	ctx.trust_hub = !full && !pending;
 	for (size_t i = 0; i < ops->count; i++) {
@@ -195,48 +132,6 @@ static int load(hj_envelope *e, hj_db *target, const hj_node *n, const char *nod
 		hj_error_wrap(rc, "%s seq %" PRIu64 ": ", node, seq);
 		hj_envelope_free(e);
 	}
-	return rc;
-}
-
-int hj_undo_begin(hj_db *db, sqlite3_session **out)
-{
-	*out = NULL;
-	if (sqlite3session_create(db->h, "main", out) != SQLITE_OK)
-		return hj_db_error(db, "session");
-	for (int t = 0; hj_projection_tables[t]; t++)
-		if (sqlite3session_attach(*out, hj_projection_tables[t]) != SQLITE_OK) {
-			sqlite3session_delete(*out);
-			*out = NULL;
-			return hj_db_error(db, "session attach");
-		}
-	return 0;
-}
-
-int hj_undo_end(hj_db *db, sqlite3_session *sess, uint64_t seq)
-{
-	int n = 0, ni = 0, rc;
-	void *p = NULL, *pi = NULL;
-	if (!sess)
-		return 0;
-	if (sqlite3session_changeset(sess, &n, &p) != SQLITE_OK ||
-	    sqlite3changeset_invert(n, p, &ni, &pi) != SQLITE_OK) {
-		rc = hj_db_error(db, "session changeset");
-		goto done;
-	}
-	sqlite3_stmt *st = hj_db_stmt(db, "INSERT OR REPLACE INTO undo(seq, inverse) VALUES (:s, :b)");
-	/* An op that changed nothing has an empty inverse: store it as an
-	 * empty blob (a NULL pointer would bind SQL NULL). */
-	if (!st || hj_db_bind_int(st, ":s", (int64_t)seq) || hj_db_bind_blob(st, ":b", pi ? pi : "", (size_t)ni)) {
-		rc = HJ_ERROR;
-		goto done;
-	}
-	rc = hj_db_step(db, st);
-	sqlite3_reset(st);
-	rc = rc < 0 ? rc : 0;
-done:
-	sqlite3_free(p);
-	sqlite3_free(pi);
-	sqlite3session_delete(sess);
 	return rc;
 }
 

@@ -43,30 +43,6 @@ int hj_replay(hj_db *target, const hj_node *n, int check_sigs, hj_replay_stats *
  * the full replay. */
 int hj_rebase(const hj_node *n, int64_t old_last_pos, uint64_t old_own_done, hj_replay_stats *st);
 
-/* Record the inverse of one own change set's effect on the projection:
- * begin before folding it, end after (stores undo row `seq`). */
-int hj_undo_begin(hj_db *db, sqlite3_session **out);
-int hj_undo_end(hj_db *db, sqlite3_session *sess, uint64_t seq);
-
-/* Append a change set to the hub order (inside the caller's transaction).
- * verdicts: JSON text, or NULL when every op applied. */
-int hj_followed_append(hj_db *db, uint64_t hub_seq, const char *node, uint64_t seq, const uint8_t hash[32],
-		       const uint8_t *envelope, size_t len, const char *verdicts);
-
-/* The last seq of `node` in the hub order (0 if none). */
-int hj_followed_last(hj_db *db, const char *node, uint64_t *seq, uint8_t hash[32]);
-
-/* This node's change sets not yet in the hub order (a hub: 0, it
- * sequences its own as they commit). */
-int64_t hj_pending_count(const hj_node *n);
-
-/* Empty the projection tables of `db` (inside the caller's transaction). */
-int hj_projection_clear(hj_db *db);
-
-/* Parse a followed row's verdicts ("ok" or [reason, detail] per op; NULL
- * text = all ok). *out owned by caller (hj_json_free); NULL when all ok. */
-int hj_verdicts_parse(hj_json **out, const char *text);
-
 /* The key a change set by `node` must verify under, at this point of the
  * order held in `db`: the enrolled key, else (before enrolment reaches
  * this node) the node's own or its hub's key from local state. */

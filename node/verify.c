@@ -7,6 +7,7 @@
 #include "projection.h"
 #include "schema.h"
 #include "batch.h"
+#include "followed.h"
 #include "replay.h"
 
 #include <inttypes.h>

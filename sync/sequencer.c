@@ -10,6 +10,7 @@
 #include "fold.h"
 #include "outbox.h"
 #include "projection.h"
+#include "followed.h"
 #include "replay.h"
 
 #include <inttypes.h>

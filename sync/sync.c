@@ -6,6 +6,8 @@
 #include "feed.h"
 #include "fold.h"
 #include "outbox.h"
+#include "followed.h"
+#include "projection.h"
 #include "replay.h"
 
 #include <dirent.h>

@@ -55,8 +55,6 @@ hj_json *cli_op_new(const char *name);
 
 /* init and hub init share one implementation. */
 int cli_init(int argc, char **argv, int hub);
-/* Make the hub's served repository: hub.git, its hook, its config. */
-int cli_hub_setup(hj_node *hub);
 /* Write committed change sets to the node's git feed (the outbox). A
  * failure here loses nothing: the next command writes them. */
 int cli_flush_outbox(hj_node *n);

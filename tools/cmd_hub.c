@@ -16,16 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int cli_hub_setup(hj_node *hub)
-{
-	char exe[PATH_MAX];
-	ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (k <= 0)
-		return hj_error_set(HJ_ERROR, "cannot resolve the huiji binary for the hub's hook");
-	exe[k] = '\0';
-	return hj_hub_repo_setup(hub, exe);
-}
-
 static const cli_opt run_opts[] = {
 	{"once", 0, "one pass, then exit"},
 	{"interval", 1, "seconds between passes (default 10)"},

@@ -8,9 +8,12 @@
  */
 #include "cli.h"
 #include "error.h"
+#include "hook.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const cli_opt opts[] = {
 	{"node", 1, "this node's id, e.g. qh-xn-cz ([a-z0-9._-])"},
@@ -27,6 +30,18 @@ static const cli_opt opts[] = {
 int cmd_init(int argc, char **argv)
 {
 	return cli_init(argc, argv, 0);
+}
+
+/* The hub's served repository: hub.git, its config and the pre-receive
+ * hook running this very binary. */
+static int hub_setup(hj_node *hub)
+{
+	char exe[PATH_MAX];
+	ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (k <= 0)
+		return hj_error_set(HJ_ERROR, "cannot resolve the huiji binary for the hub's hook");
+	exe[k] = '\0';
+	return hj_hub_repo_setup(hub, exe);
 }
 
 int cli_init(int argc, char **argv, int hub)
@@ -92,7 +107,7 @@ int cli_init(int argc, char **argv, int hub)
 		if ((rc = hj_batch_commit(&b, NULL)))
 			goto done;
 	}
-	if (hub && (rc = cli_hub_setup(n)))
+	if (hub && (rc = hub_setup(n)))
 		goto done;
 	if ((rc = cli_flush_outbox(n)))
 		goto done;

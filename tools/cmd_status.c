@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "error.h"
 #include "feed.h"
+#include "followed.h"
 #include "replay.h"
 
 #include <inttypes.h>

@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 #include "error.h"
+#include "followed.h"
 #include "replay.h"
 #include "sync.h"
 

@@ -36,6 +36,7 @@
 #include "node.h"
 #include "outbox.h"
 #include "projection.h"
+#include "followed.h"
 #include "replay.h"
 
 #include <git2.h>

@@ -1,0 +1,30 @@
+/*
+ * followed.h — the hub order as a node holds it (table `followed`): every
+ * change set the hub sequenced, in order, with the hub's verdicts.
+ */
+#ifndef HJ_FOLLOWED_H
+#define HJ_FOLLOWED_H
+
+#include "json.h"
+#include "node.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Append a change set to the hub order (inside the caller's transaction).
+ * verdicts: JSON text, or NULL when every op applied. */
+int hj_followed_append(hj_db *db, uint64_t hub_seq, const char *node, uint64_t seq, const uint8_t hash[32],
+		       const uint8_t *envelope, size_t len, const char *verdicts);
+
+/* The last seq of `node` in the hub order (0 if none). */
+int hj_followed_last(hj_db *db, const char *node, uint64_t *seq, uint8_t hash[32]);
+
+/* This node's change sets not yet in the hub order (a hub: 0, it
+ * sequences its own as they commit). */
+int64_t hj_pending_count(const hj_node *n);
+
+/* Parse a followed row's verdicts ("ok" or [reason, detail] per op; NULL
+ * text = all ok). *out owned by caller (hj_json_free); NULL when all ok. */
+int hj_verdicts_parse(hj_json **out, const char *text);
+
+#endif

@@ -37,9 +37,9 @@ const char *cli_need(const cli *c, const char *name);
 const char *cli_dir(const cli *c);
 int cli_open_node(const cli *c, hj_node **out);
 
-/* Today's local date as YYYY-MM-DD (an op records it; the fold never reads
- * the clock). */
-void cli_today(char out[11]);
+/* Today's date for an op is hj_clock_today (clock.h): an op records it;
+ * the fold never reads the clock. */
+#include "clock.h"
 
 /* Turn a code into the exit status and print "huiji: <message>" once.
  * 1 = a check failed or a rule refused (did not verify, rejected op);

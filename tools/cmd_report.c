@@ -154,9 +154,16 @@ int cmd_report(int argc, char **argv)
 		goto done;
 	}
 	hj_buf row = HJ_BUF_INIT;
-	if (csv)
-		printf("county_id,county,group,active_members,open_applications,estimated_workers,rate_percent,target_percent\n");
-	else
+	static const char *const header[] = {"county_id", "county", "group", "active_members", "open_applications",
+					     "estimated_workers", "rate_percent", "target_percent"};
+	if (csv) {
+		if ((rc = hj_csv_put_row(&row, header, sizeof header / sizeof header[0]))) {
+			rc = hj_error_set(rc, "out of memory");
+			hj_buf_free(&row);
+			goto done;
+		}
+		fwrite(row.data, 1, row.len, stdout);
+	} else
 		printf("%-14s %-22s %-16s %8s %8s %10s %7s %7s\n", "county", "name", "group", "members", "applied",
 		       "estimated", "rate%", "target%");
 	long tot_a = 0, tot_p = 0;

@@ -147,6 +147,11 @@ int hj_csv_next(hj_csv *c, char ***fields, size_t *n, long *line)
 			err = "text after a closing quote";
 			break;
 		}
+		if (ch == '\0') {
+			/* fields are C strings: a NUL would cut one short unseen */
+			err = "a NUL byte in a field";
+			break;
+		}
 		if (c->len == HJ_CSV_MAX_RECORD) {
 			err = "record too long";
 			break;

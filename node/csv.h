@@ -5,10 +5,10 @@
  * writer huiji's own CSV output (report --format csv) goes through.
  *
  * A malformed record (an unterminated or misplaced quote, too many fields,
- * a record over the size limit, UTF-8 that is not well-formed by RFC 3629:
- * overlong, surrogate, beyond U+10FFFF, truncated) is reported with the
- * line it starts on and skipped; reading goes on with the next line, so
- * one bad row never spoils the rest.
+ * a record over the size limit, a NUL byte, UTF-8 that is not well-formed
+ * by RFC 3629: overlong, surrogate, beyond U+10FFFF, truncated) is
+ * reported with the line it starts on and skipped; reading goes on with
+ * the next line, so one bad row never spoils the rest.
  */
 #ifndef HJ_CSV_H
 #define HJ_CSV_H

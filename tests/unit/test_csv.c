@@ -152,6 +152,35 @@ static void test_record_start_lines(void **state)
 	fclose(f);
 }
 
+/* A NUL byte would silently cut a C-string field short ("张三\0<rest>"
+ * read as "张三"): the record is refused, quoted or not, and the next
+ * one is read. */
+static void test_nul_byte(void **state)
+{
+	(void)state;
+	static const char text1[] = "a,b\0c\nok,1\n", text2[] = "\"a\0b\",c\nok,1\n";
+	const char *texts[] = {text1, text2};
+	size_t lens[] = {sizeof text1 - 1, sizeof text2 - 1};
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fmemopen((void *)texts[i], lens[i], "r");
+		hj_csv *c = NULL;
+		char **fl;
+		size_t n;
+		long line;
+		assert_non_null(f);
+		assert_int_equal(hj_csv_open(&c, f), 0);
+		assert_int_equal(hj_csv_next(c, &fl, &n, &line), HJ_EINVALID);
+		assert_int_equal(line, 1);
+		assert_non_null(strstr(hj_error_last(), "NUL"));
+		assert_int_equal(hj_csv_next(c, &fl, &n, &line), 1);
+		assert_int_equal(line, 2);
+		assert_string_equal(fl[0], "ok");
+		assert_int_equal(hj_csv_next(c, &fl, &n, &line), 0);
+		hj_csv_close(c);
+		fclose(f);
+	}
+}
+
 static void test_writer(void **state)
 {
 	(void)state;
@@ -231,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_bad_record_is_skipped),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_record_start_lines),
+		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_writer),
 		cmocka_unit_test(test_round_trip),
 	};

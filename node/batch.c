@@ -2,6 +2,7 @@
  * batch.c — a command's ops folded and signed in one SQLite transaction.
  */
 #include "batch.h"
+#include "clock.h"
 #include "error.h"
 #include "feed.h"
 #include "followed.h"
@@ -66,7 +67,6 @@ int hj_batch_commit(hj_batch *b, uint64_t *seq_out)
 {
 	hj_buf payload = HJ_BUF_INIT;
 	uint8_t hash[32];
-	struct timespec ts;
 	int rc;
 
 	if (seq_out)
@@ -80,8 +80,7 @@ int hj_batch_commit(hj_batch *b, uint64_t *seq_out)
 	if ((rc = hj_payload_encode(&payload, b->ops)))
 		goto done;
 	/* created_at is informational (the author's clock); nothing folds it. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	int64_t now_ms = hj_clock_ms();
 	if ((rc = hj_feed_append(b->node->db, b->node->id, b->seq, now_ms, payload.data, payload.len,
 				 b->node->pk, b->node->sk, hash)))
 		goto done;

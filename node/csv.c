@@ -1,5 +1,7 @@
 /*
- * csv.c — RFC 4180 reader with hard limits and line numbers.
+ * csv.c — RFC 4180 reader with hard limits and line numbers, and the
+ * matching writer. Fields are checked with the one UTF-8 validator
+ * (utf8.h) the JSON writer uses, so a row the reader passes can be signed.
  */
 #include "csv.h"
 #include "error.h"
@@ -42,17 +44,6 @@ static void skip_line(hj_csv *c)
 		;
 	if (ch == '\n')
 		c->line++;
-}
-
-static int valid_utf8(const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t k = hj_utf8_len(p);
-		if (k == 1 && *p >= 0x80)
-			return 0;
-		p += k;
-	}
-	return 1;
 }
 
 int hj_csv_next(hj_csv *c, char ***fields, size_t *n, long *line)
@@ -115,6 +106,14 @@ int hj_csv_next(hj_csv *c, char ***fields, size_t *n, long *line)
 				}
 			} else if (ch == '\n') {
 				c->line++;
+			} else if (ch == '\r') {
+				/* a lone CR breaks a line here as it does outside
+				 * quotes; CRLF counts once, at its LF */
+				int nx = getc(c->f);
+				if (nx != EOF)
+					ungetc(nx, c->f);
+				if (nx != '\n')
+					c->line++;
 			}
 		} else if (ch == '\r' || ch == '\n') {
 			if (ch == '\r') {
@@ -148,6 +147,11 @@ int hj_csv_next(hj_csv *c, char ***fields, size_t *n, long *line)
 			err = "text after a closing quote";
 			break;
 		}
+		if (ch == '\0') {
+			/* fields are C strings: a NUL would cut one short unseen */
+			err = "a NUL byte in a field";
+			break;
+		}
 		if (c->len == HJ_CSV_MAX_RECORD) {
 			err = "record too long";
 			break;
@@ -168,10 +172,39 @@ int hj_csv_next(hj_csv *c, char ***fields, size_t *n, long *line)
 	}
 	for (int i = 0; i < nf; i++) {
 		c->fields[i] = c->buf + c->starts[i];
-		if (!valid_utf8(c->fields[i]))
-			return hj_error_set(HJ_EINVALID, "field %d is not valid UTF-8", i + 1);
+		size_t bad = 0;
+		if (!hj_utf8_valid(c->fields[i], strlen(c->fields[i]), &bad))
+			return hj_error_set(HJ_EINVALID, "field %d is not valid UTF-8 (byte %zu)", i + 1, bad + 1);
 	}
 	*fields = c->fields;
 	*n = (size_t)nf;
 	return 1;
+}
+
+/* RFC 4180 §2.6: these make a field need quotes. */
+static int needs_quotes(const char *s)
+{
+	return strpbrk(s, ",\"\r\n") != NULL;
+}
+
+int hj_csv_put_row(hj_buf *out, const char *const *fields, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *s = fields[i] ? fields[i] : "";
+		if (i)
+			hj_buf_put_u8(out, ',');
+		if (!needs_quotes(s)) {
+			hj_buf_puts(out, s);
+			continue;
+		}
+		hj_buf_put_u8(out, '"');
+		for (; *s; s++) {
+			if (*s == '"')
+				hj_buf_put_u8(out, '"'); /* §2.7: a quote inside is "" */
+			hj_buf_put_u8(out, (uint8_t)*s);
+		}
+		hj_buf_put_u8(out, '"');
+	}
+	hj_buf_put_u8(out, '\n');
+	return out->rc;
 }

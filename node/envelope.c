@@ -101,49 +101,6 @@ void hj_key_id(uint8_t out[8], const uint8_t pk[32])
 	memcpy(out, h, 8);
 }
 
-void hj_hex_encode(char *out, const uint8_t *in, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int hj_hex_decode(uint8_t *out, size_t n, const char *hex)
-{
-	if (!hex)
-		return hj_error_set(HJ_EINVALID, "hex: missing value");
-	/* strnlen: stop looking once it is already too long. */
-	size_t got = strnlen(hex, 2 * n + 1);
-	if (got != 2 * n)
-		return hj_error_set(HJ_EINVALID,
-				    "hex: expected %zu hex digits, got %s%zu",
-				    2 * n, got > 2 * n ? "more than " : "",
-				    got > 2 * n ? 2 * n : got);
-	for (size_t i = 0; i < n; i++) {
-		int hi = hex_val(hex[2 * i]), lo = hex_val(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return hj_error_set(HJ_EINVALID,
-					    "hex: not a hex digit at position %zu",
-					    hi < 0 ? 2 * i : 2 * i + 1);
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 static int node_char_ok(uint8_t c, int first)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "hex.h" /* hashes and keys travel as hex */
 
 #define HJ_ENVELOPE_VERSION 1
 #define HJ_ENVELOPE_MAX_BYTES (16u << 20) /* whole envelope */
@@ -80,12 +81,5 @@ void hj_envelope_free(hj_envelope *e);
  * thread exits; harmless if none were made; the next encode/decode makes
  * them again). */
 void hj_envelope_thread_cleanup(void);
-
-/* Lower-case hex; `out` has room for 2n+1 bytes and is NUL-terminated. */
-void hj_hex_encode(char *out, const uint8_t *in, size_t n);
-
-/* Decode exactly 2n hex chars (either case) into out[n]; anything else
- * (wrong length, non-hex char, NULL) => HJ_EINVALID, out unspecified. */
-int hj_hex_decode(uint8_t *out, size_t n, const char *hex);
 
 #endif

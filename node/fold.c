@@ -4,6 +4,7 @@
  */
 #include "fold.h"
 #include "error.h"
+#include "hex.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,12 +29,7 @@ static const struct {
 
 int hj_is_hex64(const char *s)
 {
-	if (!s || strlen(s) != 64)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return 0;
-	return 1;
+	return hj_hex_is_lower(s, 32); /* signed op fields: lower case only */
 }
 
 int hj_fold_op_known(const hj_json *op)

@@ -2,6 +2,7 @@
  * outbox.c — copy the change log's tail into the node's git feed.
  */
 #include "outbox.h"
+#include "clock.h"
 #include "error.h"
 
 #include <dirent.h>
@@ -99,7 +100,7 @@ static int repack_if_needed(hj_gitrepo *repo)
 	snprintf(dir, sizeof dir, "%sobjects/pack", git_repository_path(hj_gitrepo_git(repo)));
 	if (!(d = opendir(dir)))
 		return 0;
-	time_t now = time(NULL);
+	time_t now = (time_t)(hj_clock_ms() / 1000);
 	while ((de = readdir(d)))
 		packs += is_old_pack(dir, de->d_name, now);
 	closedir(d);

@@ -5,6 +5,7 @@
  * Any order would do (the entry records it); this one is reproducible.
  */
 #include "sequencer.h"
+#include "clock.h"
 #include "error.h"
 #include "feed.h"
 #include "fold.h"
@@ -420,9 +421,7 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *mo
 	if ((rc = hj_json_write(&payload, entry_ops)))
 		goto rollback;
 	hj_buf_puts(&payload, "}");
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if ((rc = hj_feed_append(hub->db, hub->id, r.hub_seq, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+	if ((rc = hj_feed_append(hub->db, hub->id, r.hub_seq, hj_clock_ms(),
 				 payload.data, payload.len, hub->pk, hub->sk, digest)))
 		goto rollback;
 	if ((rc = hj_db_exec(hub->db, "COMMIT")))

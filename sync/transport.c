@@ -55,6 +55,7 @@
 #include "transport.h"
 
 #include "buf.h"
+#include "clock.h"
 #include "error.h"
 
 #include <errno.h>
@@ -136,9 +137,7 @@ static void hj_net_opts_fill(hj_net_opts *dst, const hj_net_opts *src)
 
 static int64_t hj_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return hj_clock_mono_ms();
 }
 
 /* "10 s", "1.5 s" */
@@ -157,9 +156,7 @@ static void hj_child_beat(hj_child *c, char what)
 	 * the push, measured by huiji-bench). One beat per 50 ms is plenty for
 	 * timeouts counted in seconds; the first is never skipped. */
 	if (what == HJ_HB_NET) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		int64_t now = hj_clock_mono_ms();
 		if (c->last_net_ms && now - c->last_net_ms < 50)
 			return;
 		c->last_net_ms = now;

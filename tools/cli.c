@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const cli_opt dir_opt = {"dir", 1, "node directory (default $HUIJI_DIR or .)"};
 
@@ -95,14 +94,6 @@ const char *cli_dir(const cli *c)
 int cli_open_node(const cli *c, hj_node **out)
 {
 	return hj_node_open(out, cli_dir(c));
-}
-
-void cli_today(char out[11])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	localtime_r(&t, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
 int cli_fail(int rc)

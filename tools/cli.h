@@ -7,6 +7,7 @@
 #define HJ_CLI_H
 
 #include "batch.h"
+#include "clock.h" /* hj_clock_today: the date an op records (the fold never reads the clock) */
 #include "node.h"
 
 #define CLI_MAX_OPTS 24
@@ -36,10 +37,6 @@ const char *cli_need(const cli *c, const char *name);
 /* The node directory: --dir, else $HUIJI_DIR, else ".". */
 const char *cli_dir(const cli *c);
 int cli_open_node(const cli *c, hj_node **out);
-
-/* Today's local date as YYYY-MM-DD (an op records it; the fold never reads
- * the clock). */
-void cli_today(char out[11]);
 
 /* Turn a code into the exit status and print "huiji: <message>" once.
  * 1 = a check failed or a rule refused (did not verify, rejected op);

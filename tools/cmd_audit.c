@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "cli.h"
 #include "error.h"
+#include "fsutil.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,16 +20,6 @@ static const cli_opt opts[] = {
 	{"json", 0, "print the summary as JSON"},
 	{NULL, 0, NULL},
 };
-
-static void rm_rf(const char *dir)
-{
-	char cmd[4200];
-	if (strchr(dir, '\''))
-		return;
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "huiji: warning: could not remove %s\n", dir);
-}
 
 int cmd_audit(int argc, char **argv)
 {
@@ -51,7 +42,13 @@ int cmd_audit(int argc, char **argv)
 		return cli_fail(hj_error_set(HJ_ERROR, "cannot make a temporary directory"));
 	snprintf(repo, sizeof repo, "%s/hub.git", tmpl);
 	rc = hj_audit(&rep, url, cli_get(&c, "hub-key"), repo, NULL);
-	rm_rf(tmpl);
+	char why[1024]; /* the audit's message outlives the clean-up's */
+	snprintf(why, sizeof why, "%s", hj_error_last());
+	if (hj_dir_remove(tmpl)) {
+		fprintf(stderr, "huiji: warning: %s\n", hj_error_last());
+		if (rc)
+			hj_error_set(rc, "%s", why);
+	}
 	if (rc)
 		return cli_fail(rc);
 	for (size_t i = 0; i < rep.nproblems; i++)

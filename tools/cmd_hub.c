@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static const cli_opt run_opts[] = {
@@ -72,11 +71,10 @@ static int quarantine_reset(hj_node *hub, const char *node)
 	hj_gitrepo *repo = NULL;
 	char fref[160], sref[160], now[32];
 	git_oid soid;
-	time_t t = time(NULL);
 	int rc;
 	if ((rc = hj_node_id_check(node)))
 		return rc;
-	strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	hj_clock_utc_iso(now);
 	snprintf(fref, sizeof fref, "refs/huiji/feeds/%s", node);
 	snprintf(sref, sizeof sref, "refs/huiji/sequenced/%s", node);
 	if ((rc = hj_node_repo_open(&repo, hub)))

@@ -121,7 +121,7 @@ int cmd_import(int argc, char **argv)
 	const char *path = argv[1];
 	if ((rc = cli_parse(&c, "import platform", opts, argc - 2, argv + 2)))
 		return rc > 0 ? 0 : cli_fail(rc);
-	cli_today(today);
+	hj_clock_today(today);
 	im.approve = cli_flag(&c, "approve");
 	if (!(f = fopen(path, "rb")))
 		return cli_fail(hj_error_set(HJ_ENOTFOUND, "%s: cannot open", path));

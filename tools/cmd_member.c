@@ -66,7 +66,7 @@ static int member_apply(int argc, char **argv)
 	int rc = cli_parse(&c, "member apply", apply_opts, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
-	cli_today(today);
+	hj_clock_today(today);
 	const char *on = cli_get(&c, "on") ? cli_get(&c, "on") : today;
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
@@ -144,7 +144,7 @@ static int member_change(int argc, char **argv, const char *opname)
 		return cli_fail(HJ_EINVALID);
 	if (upd && cli_get(&c, "phone") && (rc = hj_phone_normalise(phone, cli_get(&c, "phone"))))
 		return cli_fail(rc);
-	cli_today(today);
+	hj_clock_today(today);
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
 	hj_json *op = cli_op_new(opname);

@@ -8,9 +8,11 @@
  * unions outside any county (a city's industry federation) stand alone.
  */
 #include "cli.h"
+#include "csv.h"
 #include "error.h"
 #include "utf8.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,38 +41,81 @@ typedef struct target {
 	double pct;
 } target;
 
+/* A whole field as a number (surrounding spaces allowed). */
+static int field_long(const char *s, long *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	while (*end == ' ')
+		end++;
+	return end != s && !*end && !errno;
+}
+
+static int field_double(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtod(s, &end);
+	while (*end == ' ')
+		end++;
+	return end != s && !*end && !errno;
+}
+
+/* The survey's figures, read with the one CSV reader (hj_csv): a header
+ * line starting org_id, '#' comment lines and blank lines are skipped, a
+ * bad line is reported and skipped, further columns are ignored. */
 static int load_targets(const char *path, target **out, size_t *n)
 {
 	FILE *f = fopen(path, "r");
-	char line[512];
-	int lineno = 0;
+	hj_csv *csv = NULL;
+	char **fl;
+	size_t nf;
+	long line;
+	int rc = 0, first = 1;
 	*out = NULL;
 	*n = 0;
 	if (!f)
 		return hj_error_set(HJ_ENOTFOUND, "%s: cannot open", path);
-	while (fgets(line, sizeof line, f)) {
+	if ((rc = hj_csv_open(&csv, f)))
+		goto done;
+	while ((rc = hj_csv_next(csv, &fl, &nf, &line)) != 0) {
 		target t;
-		lineno++;
-		if (lineno == 1 && strncmp(line, "org_id", 6) == 0)
-			continue; /* header */
-		if (line[0] == '\n' || line[0] == '#')
-			continue;
-		if (sscanf(line, "%79[^,],%39[^,],%ld,%lf", t.org, t.grp, &t.est, &t.pct) != 4 || t.est < 0 ||
-		    t.pct < 0 || t.pct > 100) {
-			fprintf(stderr, "huiji: %s line %d: expected org_id,group,estimated_workers,target_percent; "
-					"line skipped\n", path, lineno);
+		int header = first && line == 1 && rc == 1 && strncmp(fl[0], "org_id", 6) == 0;
+		first = 0;
+		if (rc == HJ_EINVALID) {
+			fprintf(stderr, "huiji: %s line %ld: %s; line skipped\n", path, line, hj_error_last());
 			continue;
 		}
+		if (rc < 0)
+			goto done;
+		if (header || fl[0][0] == '#')
+			continue;
+		if (nf < 4 || !fl[0][0] || strlen(fl[0]) >= sizeof t.org || !fl[1][0] || strlen(fl[1]) >= sizeof t.grp ||
+		    !field_long(fl[2], &t.est) || !field_double(fl[3], &t.pct) || t.est < 0 || t.pct < 0 || t.pct > 100) {
+			fprintf(stderr, "huiji: %s line %ld: expected org_id,group,estimated_workers,target_percent; "
+					"line skipped\n", path, line);
+			continue;
+		}
+		snprintf(t.org, sizeof t.org, "%s", fl[0]);
+		snprintf(t.grp, sizeof t.grp, "%s", fl[1]);
 		target *p = realloc(*out, (*n + 1) * sizeof *p);
 		if (!p) {
-			fclose(f);
-			return hj_error_set(HJ_ENOMEM, "out of memory");
+			rc = hj_error_set(HJ_ENOMEM, "out of memory");
+			goto done;
 		}
 		*out = p;
 		(*out)[(*n)++] = t;
 	}
+done:
+	hj_csv_close(csv);
 	fclose(f);
-	return 0;
+	if (rc) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
 }
 
 /* Print `s` padded to `width` terminal columns: printf pads bytes, and a
@@ -108,9 +153,17 @@ int cmd_report(int argc, char **argv)
 		rc = HJ_ERROR;
 		goto done;
 	}
-	if (csv)
-		printf("county_id,county,group,active_members,open_applications,estimated_workers,rate_percent,target_percent\n");
-	else
+	hj_buf row = HJ_BUF_INIT;
+	static const char *const header[] = {"county_id", "county", "group", "active_members", "open_applications",
+					     "estimated_workers", "rate_percent", "target_percent"};
+	if (csv) {
+		if ((rc = hj_csv_put_row(&row, header, sizeof header / sizeof header[0]))) {
+			rc = hj_error_set(rc, "out of memory");
+			hj_buf_free(&row);
+			goto done;
+		}
+		fwrite(row.data, 1, row.len, stdout);
+	} else
 		printf("%-14s %-22s %-16s %8s %8s %10s %7s %7s\n", "county", "name", "group", "members", "applied",
 		       "estimated", "rate%", "target%");
 	long tot_a = 0, tot_p = 0;
@@ -130,9 +183,19 @@ int cmd_report(int argc, char **argv)
 		}
 		tot_a += act;
 		tot_p += app;
-		if (csv)
-			printf("%s,%s,%s,%ld,%ld,%s,%s,%s\n", cid, hj_db_col_text(st, 1), grp, act, app, est, rate, tgt);
-		else {
+		if (csv) {
+			/* a name may hold a comma or a quote: RFC 4180 quoting */
+			char sa[24], sp[24];
+			snprintf(sa, sizeof sa, "%ld", act);
+			snprintf(sp, sizeof sp, "%ld", app);
+			const char *fields[] = {cid, hj_db_col_text(st, 1), grp, sa, sp, est, rate, tgt};
+			hj_buf_reset(&row);
+			if ((rc = hj_csv_put_row(&row, fields, sizeof fields / sizeof fields[0]))) {
+				rc = hj_error_set(rc, "out of memory");
+				break;
+			}
+			fwrite(row.data, 1, row.len, stdout);
+		} else {
 			printf("%-14s ", cid);
 			put_padded(hj_db_col_text(st, 1), 22);
 			printf(" %-16s %8ld %8ld %10s %7s %7s%s\n", grp, act, app, est, rate, tgt,
@@ -142,6 +205,7 @@ int cmd_report(int argc, char **argv)
 	if (rc >= 0 && !csv)
 		printf("%-14s %-22s %-16s %8ld %8ld\n", "total", "", "", tot_a, tot_p);
 	rc = rc < 0 ? rc : 0;
+	hj_buf_free(&row);
 done:
 	free(targets);
 	hj_node_close(n);

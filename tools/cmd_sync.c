@@ -10,7 +10,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 static const cli_opt opts[] = {
 	{"retries", 1, "attempts after the first (default 4)"},
@@ -53,8 +52,7 @@ int cmd_sync(int argc, char **argv)
 		return cli_fail(rc);
 	rc = hj_sync(n, &o, &rep);
 	char now[32];
-	time_t t = time(NULL);
-	strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	hj_clock_utc_iso(now);
 	if (rc == HJ_ENET) {
 		printf("offline: %s; %" PRIu64 " change sets pushed, %lld not yet sequenced by the hub "
 		       "(kept; run huiji sync again)\n", hj_error_last(), rep.pushed, (long long)hj_pending_count(n));

@@ -29,6 +29,7 @@
  * anything shipped (tests/meson.build only).
  */
 #include "batch.h"
+#include "clock.h"
 #include "envelope.h"
 #include "error.h"
 #include "feed.h"
@@ -110,9 +111,7 @@ static int parse(args *a, int argc, char **argv)
 
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return hj_clock_ms();
 }
 
 static void print_hash(uint64_t seq, const uint8_t h[32])

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "fsutil.h"
 #include "gitfeed.h"
 
 #define NODE "c01"
@@ -68,9 +69,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	int rc = system(cmd);
+	int rc = hj_dir_remove(f->dir);
 	for (size_t i = 0; i < NITEMS + 1; i++)
 		free(f->data[i]);
 	free(f);

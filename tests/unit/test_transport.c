@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fsutil.h"
 #include "gitfeed.h"
 #include "transport.h"
 
@@ -441,12 +442,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	char cmd[128];
 	int rc;
 	for (int i = 0; i < MAXHELPERS; i++)
 		stop_helper(f, i);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	rc = system(cmd);
+	rc = hj_dir_remove(f->dir);
 	for (size_t i = 0; i < NSMALL + NBIG + 3; i++)
 		free(f->data[i]);
 	free(f);

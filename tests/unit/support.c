@@ -111,11 +111,23 @@ void ut_hex64(char out[65], const char *seed)
 	hj_hex_encode(out, h, 32);
 }
 
+static void person_id(char out[19], int who)
+{
+	ut_fake_id(out, 1990, 1 + who % 12, 1 + who % 28, who % 1000);
+}
+
+void ut_person_key(char out[65], const hj_node *n, int who)
+{
+	char id[19];
+	person_id(id, who);
+	hj_node_person_key(n, id, out);
+}
+
 hj_json *ut_apply_op(const hj_node *n, const char *union_id, int who)
 {
 	char id[19], phone[24], name[32];
 	hj_json *op = NULL;
-	ut_fake_id(id, 1990, 1 + who % 12, 1 + who % 28, who % 1000);
+	person_id(id, who);
 	snprintf(phone, sizeof phone, "138%08d", who % 100000000);
 	snprintf(name, sizeof name, "测试%d", who);
 	hj_application a = {

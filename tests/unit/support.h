@@ -56,6 +56,8 @@ hj_json *ut_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * phone 1380000<who>) in `union_id` on 2024-03-01, built by
  * hj_application_op with n's person key. */
 hj_json *ut_apply_op(const hj_node *n, const char *union_id, int who);
+/* The person key of fake person number `who` under n's person secret. */
+void ut_person_key(char out[65], const hj_node *n, int who);
 
 /* One command: a batch of one op. Commits if applied (the change set's seq
  * in *seq_out), records nothing otherwise. Returns hj_batch_* codes. */

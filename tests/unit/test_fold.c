@@ -697,6 +697,15 @@ static void test_newer_version(void **state)
 	assert_int_equal(hj_fold_op_known(op), HJ_EVERSION);
 	hj_json_free(op);
 
+	/* An op that is not an object is refused, not an error. */
+	static const char *const not_ops[] = {"\"member.apply\"", "[]", "null", "{}", "1", "{\"op\":1,\"v\":1}"};
+	for (size_t i = 0; i < sizeof not_ops / sizeof not_ops[0]; i++) {
+		op = ut_json("%s", not_ops[i]);
+		assert_int_equal(ut_fold(f->db, "cz", 9, 0, op, &v), 0);
+		assert_string_equal(v.reason, "invalid");
+		hj_json_free(op);
+	}
+
 	/* The payload around the ops. */
 	static const struct {
 		const char *text;

@@ -430,6 +430,30 @@ static void test_signatures(void **state)
 	hj_db_close(s);
 }
 
+/* A change set that changed no row (an update to the value it already
+ * had) has an empty inverse, stored as an empty blob, not as "missing":
+ * the rebase takes it back without falling back to the rebuild. */
+static void test_empty_inverse(void **state)
+{
+	fixture *f = *state;
+	hj_replay_stats st;
+	int rebuilt;
+	char key[65];
+	ut_must(f->cz, ut_apply_op(f->cz, NULL, 1), NULL, 0);
+	assert_int_equal(ut_sequence(f->hub, f->cz), 1);
+	assert_int_equal(ut_follow(f->cz, f->hub, &st, &rebuilt), 0);
+	ut_person_key(key, f->cz, 1);
+	ut_must(f->cz, ut_op("member.update", "member", "cz:1:0", "person", key, "platform", "yunmanman", NULL), NULL, 0);
+	assert_int_equal(ut_int(f->cz->db, "SELECT length(inverse) FROM undo WHERE seq = 2", NULL), 0);
+	assert_int_equal(ut_int(f->cz->db, "SELECT typeof(inverse) = 'blob' FROM undo WHERE seq = 2", NULL), 1);
+	ut_must(f->hub, ut_op("org.create", "id", "qh-xn-cz-b", "name", "b", "kind", "township", "parent", "qh-xn-cz", NULL),
+		NULL, 0);
+	assert_int_equal(ut_follow(f->cz, f->hub, &st, &rebuilt), 0);
+	assert_int_equal(rebuilt, 0);
+	assert_int_equal(st.pending, 1);
+	assert_rebuild_equal(f->cz);
+}
+
 /* The key a change set must verify under at a point of the hub order. */
 static void test_replay_key(void **state)
 {
@@ -463,6 +487,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_duplicate_across_counties, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_mode_checks_verdicts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signatures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_inverse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_key, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

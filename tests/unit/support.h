@@ -52,9 +52,10 @@ void ut_hex64(char out[65], const char *seed);
 hj_json *ut_op(const char *name, ...);
 /* Parse printf-formatted JSON text. DESTRUCTOR: hj_json_free. */
 hj_json *ut_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* member.apply of fake person number `who` (born 1990-01-01 + who days,
- * phone 1380000<who>) in `union_id` on 2024-03-01, built by
- * hj_application_op with n's person key. */
+/* member.apply of fake person number `who` (born in 1990, month and day
+ * and order code taken from `who`; phone 138 and `who` in 8 digits;
+ * truck_driver, mobile_window, yunmanman) in `union_id` (NULL: n's own)
+ * on 2024-03-01, built by hj_application_op with n's person key. */
 hj_json *ut_apply_op(const hj_node *n, const char *union_id, int who);
 /* The person key of fake person number `who` under n's person secret. */
 void ut_person_key(char out[65], const hj_node *n, int who);

@@ -36,8 +36,10 @@ int hj_projection_rows(hj_db *db, hj_row_cb cb, void *ctx)
 		 * the first column of each table is its text primary key. */
 		snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY 1", table);
 		sqlite3_stmt *st = NULL;
-		if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-			return hj_db_error(db, "projection");
+		if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
+			rc = hj_db_error(db, "projection"); /* `line` is freed below */
+			break;
+		}
 		int ncol = sqlite3_column_count(st);
 		while (!rc && (rc = hj_db_step(db, st)) == 1) {
 			hj_buf_reset(&line);

@@ -344,8 +344,11 @@ static int read_feed(round *r, hj_gitrepo *repo, const char *node)
 	if ((rc = hj_followed_last(r->hub->db, node, &r->last, r->last_hash)))
 		return rc;
 	snprintf(ref, sizeof ref, "refs/huiji/feeds/%s", node);
-	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
-		return malformed(r, rc, NULL); /* no tip to name */
+	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip))) {
+		/* Name the commit the ref points at, if it points at all. */
+		int named = git_reference_name_to_id(&tip, hj_gitrepo_git(repo), ref) == 0;
+		return malformed(r, rc, named ? &tip : NULL);
+	}
 	if (tipseq < r->last) {
 		char detail[200];
 		snprintf(detail, sizeof detail, "feed rewound: the hub included up to seq %" PRIu64

@@ -650,6 +650,45 @@ static void test_waiting_and_squatter(void **state)
 	hj_buf_free(&env);
 }
 
+/* A feed ref pointing at a commit huiji never writes (here: a plain git
+ * commit): quarantined as malformed_commit naming that commit, nothing
+ * folded. */
+static void test_malformed_tip(void **state)
+{
+	province *p = *state;
+	hj_seq_report rep;
+	git_repository *g = hj_gitrepo_git(p->repo);
+	git_oid blob, tree, commit;
+	git_treebuilder *tb = NULL;
+	git_tree *t = NULL;
+	git_signature *sig = NULL;
+	git_reference *ref = NULL;
+	assert_int_equal(git_blob_create_from_buffer(&blob, g, "x", 1), 0);
+	assert_int_equal(git_treebuilder_new(&tb, g, NULL), 0);
+	assert_int_equal(git_treebuilder_insert(NULL, tb, "changeset", &blob, GIT_FILEMODE_BLOB), 0);
+	assert_int_equal(git_treebuilder_write(&tree, tb), 0);
+	assert_int_equal(git_tree_lookup(&t, g, &tree), 0);
+	assert_int_equal(git_signature_new(&sig, "x", "x@example.org", 1717200000, 0), 0);
+	assert_int_equal(git_commit_create(&commit, g, NULL, sig, sig, NULL, "not a change set\n", t, 0, NULL), 0);
+	assert_int_equal(git_reference_create(&ref, g, "refs/huiji/feeds/" CZ, &commit, 0, "test"), 0);
+	sequence(p, &rep);
+	assert_int_equal(rep.entries, 0);
+	assert_int_equal(rep.quarantined, 1);
+	qrows q = quarantined(p, 0);
+	assert_int_equal(q.n, 1);
+	assert_string_equal(q.reason, "malformed_commit");
+	assert_int_equal(q.seq, 1);
+	char oid[GIT_OID_HEXSZ + 1];
+	git_oid_tostr(oid, sizeof oid, &commit);
+	assert_string_equal(q.commit, oid);
+	assert_int_equal(q.evidence, 0);
+	assert_idle(p);
+	git_reference_free(ref);
+	git_signature_free(sig);
+	git_tree_free(t);
+	git_treebuilder_free(tb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -658,6 +697,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_signature, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_and_rewind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_waiting_and_squatter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_tip, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

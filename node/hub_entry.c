@@ -46,7 +46,10 @@
  *                      as "duplicate_member") and detail 0..255 bytes of
  *                      UTF-8 text (never personal data)
  *
- * Nothing else may appear in either object. The count of verdicts can be
+ * Nothing else may appear in either object (a new field needs a new op
+ * version). The whole payload is bounded by the envelope's inflated cap
+ * (HJ_PAYLOAD_MAX_BYTES, 8 MiB); 2000 change sets keep a real one under
+ * 1 MiB. The count of verdicts can be
  * checked against the change set only once its envelope is at hand
  * (hj_hub_verdicts_check with nops). A county's `followed.verdicts` column
  * stores an include's verdict array as the same JSON text.

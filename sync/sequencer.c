@@ -116,7 +116,8 @@ static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const 
 		if (seq == r->last && memcmp(h, r->last_hash, 32) != 0) {
 			snprintf(detail, sizeof detail, "a second, different change set at seq %" PRIu64
 				 " (the hub included another one): a forked feed", seq);
-			return quarantine(r, seq, "fork", detail, bytes, len, commit) ? HJ_ERROR : 1;
+			rc = quarantine(r, seq, "fork", detail, bytes, len, commit);
+			return rc ? rc : 1;
 		}
 		if (seq == r->last) {
 			git_oid_cpy(&r->last_commit, commit);
@@ -132,7 +133,8 @@ static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const 
 	}
 	if (rc) {
 		snprintf(detail, sizeof detail, "%s", hj_error_last());
-		return quarantine(r, seq, reason_of(rc), detail, bytes, len, commit) ? HJ_ERROR : 1;
+		rc = quarantine(r, seq, reason_of(rc), detail, bytes, len, commit);
+		return rc ? rc : 1;
 	}
 	/* All ops of a change set or none: a later op from a newer huiji
 	 * must not leave the earlier ones folded. */
@@ -187,7 +189,8 @@ static int on_diverge(void *vctx, uint64_t seq, const git_oid *commit, const uin
 	snprintf(detail, sizeof detail, "seq %" PRIu64 " differs from the change set the hub sequenced: "
 		 "history rewritten or forked (e.g. a node restored from an old copy)", seq);
 	d->found = 1;
-	return quarantine(r, seq, "fork", detail, bytes, len, commit) ? HJ_ERROR : 1;
+	rc = quarantine(r, seq, "fork", detail, bytes, len, commit);
+	return rc ? rc : 1;
 }
 
 static void sequenced_ref(char *out, size_t outsz, const char *node)

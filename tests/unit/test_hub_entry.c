@@ -340,6 +340,10 @@ static void test_malformed(void **state)
 	/* A newer op version: the reader must be upgraded; not corrupt. */
 	expect_refused("\"op\":\"hub.sequence\",\"v\":2,", GOOD_INC, STATE, HJ_EVERSION,
 		       "op hub.sequence version 2 is newer than this huiji: upgrade huiji to read entries from the hub");
+	/* ... even with fields this huiji does not know: they are the newer
+	 * version's, not corruption. */
+	expect_refused("\"op\":\"hub.sequence\",\"v\":3,\"quorum\":[],", "{}", "", HJ_EVERSION,
+		       "op hub.sequence version 3 is newer than this huiji: upgrade huiji to read entries from the hub");
 }
 
 static void test_verdict_counts(void **state)

@@ -47,19 +47,3 @@ int64_t hj_pending_count(const hj_node *n)
 			     "(SELECT coalesce(max(seq), 0) FROM followed WHERE node = :n)", ":n", n->id, &k);
 	return k;
 }
-
-int hj_verdicts_parse(hj_json **out, const char *text)
-{
-	*out = NULL;
-	if (!text)
-		return 0;
-	int rc = hj_json_parse(out, text, strlen(text));
-	if (rc)
-		return hj_error_wrap(rc, "verdicts: ");
-	if ((*out)->type != HJ_JARR) {
-		hj_json_free(*out);
-		*out = NULL;
-		return hj_error_set(HJ_ECORRUPT, "verdicts: not an array");
-	}
-	return 0;
-}

@@ -23,8 +23,6 @@ int hj_followed_last(hj_db *db, const char *node, uint64_t *seq, uint8_t hash[32
  * sequences its own as they commit). */
 int64_t hj_pending_count(const hj_node *n);
 
-/* Parse a followed row's verdicts ("ok" or [reason, detail] per op; NULL
- * text = all ok). *out owned by caller (hj_json_free); NULL when all ok. */
-int hj_verdicts_parse(hj_json **out, const char *text);
+/* A row's verdicts are read with hj_hub_verdicts_parse (hub_entry.h). */
 
 #endif

@@ -3,6 +3,7 @@
  */
 #include "replay.h"
 #include "followed.h"
+#include "hub_entry.h"
 #include "undo.h"
 #include "error.h"
 #include "projection.h"
@@ -57,6 +58,7 @@ static int replay_one(hj_db *target, const hj_node *n, const hj_envelope *e, con
 		      int full, int pending, hj_replay_stats *st)
 {
 	hj_json *payload = NULL;
+	const hj_json *entry = NULL;
 	hj_foldctx ctx;
 	hj_verdict v;
 	int rc = hj_json_parse(&payload, (const char *)e->payload, e->payload_len);
@@ -66,24 +68,18 @@ static int replay_one(hj_db *target, const hj_node *n, const hj_envelope *e, con
 	if (!ops)
 		goto done;
 	/* The hub's sequence entries carry no registry ops of their own. */
-	if (ops->count == 1 && hj_json_get_str(ops->items[0], "op") &&
-	    strcmp(hj_json_get_str(ops->items[0], "op"), "hub.sequence") == 0)
-		goto done;
-	if (verdicts && verdicts->count != ops->count) {
-		rc = hj_error_set(HJ_ECORRUPT, "%s seq %" PRIu64 ": %zu verdicts for %zu ops", e->node, e->seq,
-				  verdicts->count, ops->count);
+	if ((rc = hj_hub_entry_find(&entry, ops)) || entry ||
+	    (verdicts && (rc = hj_hub_verdicts_check(verdicts, ops->count)))) {
+		if (rc)
+			hj_error_wrap(rc, "%s seq %" PRIu64 ": ", e->node, e->seq);
 		goto done;
 	}
 	hj_node_foldctx(n, e->seq, 0, &ctx);
 	ctx.actor = e->node;
 	ctx.trust_hub = !full && !pending;
 	for (size_t i = 0; i < ops->count; i++) {
-		const hj_json *vd = verdicts ? verdicts->items[i] : NULL;
-		int hub_ok = !vd || (vd->type == HJ_JSTR && strcmp(vd->s, "ok") == 0);
-		const char *hub_reason = !hub_ok && vd->type == HJ_JARR && vd->count > 0 &&
-						 vd->items[0]->type == HJ_JSTR
-					 ? vd->items[0]->s
-					 : "?";
+		const char *hub_reason = "?";
+		int hub_ok = hj_hub_verdict_at(verdicts, i, &hub_reason, NULL);
 		ctx.index = (uint32_t)i;
 		if (!full && !pending && (!hub_ok || !county_holds(target, n, ops->items[i]))) {
 			st->skipped++;
@@ -162,10 +158,11 @@ static int replay_followed(hj_db *target, const hj_node *n, int64_t after_pos, i
 		if ((rc = load(&e, target, n, node, seq, sqlite3_column_blob(q, 3), (size_t)sqlite3_column_bytes(q, 3),
 			       sqlite3_column_blob(q, 2), check_sigs)))
 			break;
-		rc = hj_verdicts_parse(&verdicts, sqlite3_column_type(q, 4) == SQLITE_NULL
-								 ? NULL
-								 : hj_db_col_text(q, 4));
-		if (!rc)
+		rc = hj_hub_verdicts_parse(&verdicts, sqlite3_column_type(q, 4) == SQLITE_NULL ? NULL : hj_db_col_text(q, 4),
+					   HJ_HUB_NOPS_ANY);
+		if (rc)
+			hj_error_wrap(rc, "followed %s seq %" PRIu64 ": ", node, seq);
+		else
 			rc = replay_one(target, n, &e, verdicts, n->is_root, 0, st);
 		hj_json_free(verdicts);
 		verdicts = NULL;

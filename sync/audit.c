@@ -6,6 +6,7 @@
 #include "error.h"
 #include "feed.h"
 #include "fold.h"
+#include "hub_entry.h"
 #include "projection.h"
 #include "verify.h"
 
@@ -395,7 +396,7 @@ static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uin
 		rc = rc == HJ_EVERSION ? rc : 0;
 		goto done;
 	}
-	if (verdicts && verdicts->count != ops->count) {
+	if (verdicts && hj_hub_verdicts_check(verdicts, ops->count)) {
 		problem(a->rep, "hub entry %" PRIu64 ": %zu verdicts for %s seq %" PRIu64 " which has %zu ops", hub_seq,
 			verdicts->count, e->node, e->seq, ops->count);
 		goto done;
@@ -407,11 +408,8 @@ static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uin
 		if ((rc = hj_fold_op(a->db, &ctx, ops->items[i], &v)))
 			goto done;
 		a->rep->ops++;
-		const hj_json *vd = verdicts ? verdicts->items[i] : NULL;
-		int hub_ok = !vd || (vd->type == HJ_JSTR && strcmp(vd->s, "ok") == 0);
-		const char *reason = !hub_ok && vd->type == HJ_JARR && vd->count && vd->items[0]->type == HJ_JSTR
-					     ? vd->items[0]->s
-					     : "?";
+		const char *reason = "?";
+		int hub_ok = hj_hub_verdict_at(verdicts, i, &reason, NULL);
 		if (verdicts)
 			a->rep->verdicts++;
 		if (v.applied != hub_ok || (!hub_ok && strcmp(reason, v.reason) != 0))
@@ -425,18 +423,13 @@ done:
 }
 
 /* One county change set a sequence entry includes. */
-static int check_include(audit *a, const hj_json *inc, uint64_t hub_seq)
+static int check_include(audit *a, const hj_hub_include *inc, uint64_t hub_seq)
 {
-	const char *node = hj_json_get_str(inc, "node"), *hash = hj_json_get_str(inc, "hash");
-	const hj_json *verdicts = hj_json_get(inc, "verdicts");
-	int64_t seq = 0;
-	uint8_t want[32], pk[32];
+	const char *node = inc->node;
+	int64_t seq = (int64_t)inc->seq;
+	const uint8_t *want = inc->hash;
+	uint8_t pk[32];
 	hj_envelope e;
-	if (!node || !hash || hj_json_get_int(inc, "seq", &seq) || seq < 1 || hj_hex_decode(want, 32, hash) ||
-	    !verdicts || verdicts->type != HJ_JARR) {
-		problem(a->rep, "hub entry %" PRIu64 ": malformed include", hub_seq);
-		return 0;
-	}
 	feed *f = find_feed(a, node);
 	if (!f || (uint64_t)seq > f->n) {
 		problem(a->rep, "hub entry %" PRIu64 " sequences %s seq %" PRId64 ", which is not in the repository "
@@ -475,7 +468,7 @@ static int check_include(audit *a, const hj_json *inc, uint64_t hub_seq)
 		return 0;
 	}
 	a->rep->change_sets++;
-	rc = fold_ops(a, &e, verdicts, hub_seq);
+	rc = fold_ops(a, &e, inc->verdicts, hub_seq);
 	hj_envelope_free(&e);
 	return rc;
 }
@@ -490,27 +483,33 @@ static int check_hub_entry(audit *a, const hj_envelope *e)
 		hj_json_free(payload);
 		return rc == HJ_EVERSION ? rc : 0;
 	}
-	const char *first = ops->count ? hj_json_get_str(ops->items[0], "op") : NULL;
-	if (!first || strcmp(first, "hub.sequence") != 0) {
+	const hj_json *op = NULL;
+	hj_hub_entry ent = {0};
+	if ((rc = hj_hub_entry_find(&op, ops)) || (op && (rc = hj_hub_entry_decode(&ent, op)))) {
+		problem(a->rep, "hub entry %" PRIu64 ": %s", e->seq, hj_error_last());
+		rc = rc == HJ_EVERSION ? rc : 0;
+		goto done;
+	}
+	if (!op) {
 		rc = fold_ops(a, e, NULL, e->seq); /* the hub's own ops */
 		goto done;
 	}
-	const hj_json *inc = hj_json_get(ops->items[0], "include");
-	const char *state = hj_json_get_str(ops->items[0], "state");
-	for (size_t i = 0; !rc && inc && inc->type == HJ_JARR && i < inc->count; i++)
-		rc = check_include(a, inc->items[i], e->seq);
+	for (size_t i = 0; !rc && i < ent.ninclude; i++)
+		rc = check_include(a, &ent.include[i], e->seq);
 	if (rc)
 		goto done;
 	uint8_t digest[32];
-	char dhex[65];
+	char dhex[65], shex[65];
 	if ((rc = hj_projection_digest(a->db, digest)))
 		goto done;
 	hj_hex_encode(dhex, digest, 32);
+	hj_hex_encode(shex, ent.state, 32);
 	a->rep->digests++;
-	if (!state || strcmp(state, dhex) != 0)
+	if (memcmp(ent.state, digest, 32) != 0)
 		problem(a->rep, "hub entry %" PRIu64 ": published state digest %.16s… but the re-fold gives %.16s…",
-			e->seq, state ? state : "(none)", dhex);
+			e->seq, shex, dhex);
 done:
+	hj_hub_entry_free(&ent);
 	hj_json_free(payload);
 	return rc;
 }
@@ -540,15 +539,59 @@ static void check_pending(audit *a)
 	}
 }
 
+/* The hub feed: exactly one refs/huiji/hub/<id>; sets rep->hub. */
+static int find_hub(audit *a, hj_gitrepo *repo, const char *url)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	if (git_reference_iterator_glob_new(&it, hj_gitrepo_git(repo), "refs/huiji/hub/*") < 0)
+		return hj_error_set(HJ_ERROR, "listing refs: %s", git_error_last()->message);
+	while (git_reference_next(&ref, it) == 0) {
+		if (!a->rep->hub[0])
+			snprintf(a->rep->hub, sizeof a->rep->hub, "%s", git_reference_name(ref) + strlen("refs/huiji/hub/"));
+		else
+			problem(a->rep, "more than one hub feed: %s", git_reference_name(ref));
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	if (!a->rep->hub[0])
+		return hj_error_set(HJ_ENOTFOUND, "%s holds no hub feed (refs/huiji/hub/*)", url);
+	return 0;
+}
+
+/* Re-fold everything in hub order, checking every entry. */
+static int refold(audit *a, const feed *hub, const uint8_t hub_pk[32])
+{
+	uint8_t prev[32] = {0};
+	int rc;
+	if ((rc = hj_db_exec(a->db, "BEGIN")))
+		return rc;
+	for (size_t s = 0; s < hub->n; s++) {
+		hj_envelope e;
+		rc = hj_feed_check(&e, hub->bytes[s], hub->len[s], a->rep->hub, hub_pk, s, prev);
+		if (rc) {
+			problem(a->rep, "hub feed: %s (the rest of the hub feed cannot be trusted)", hj_error_last());
+			rc = 0;
+			break;
+		}
+		a->rep->hub_entries++;
+		memcpy(prev, e.hash, 32);
+		rc = check_hub_entry(a, &e);
+		hj_envelope_free(&e);
+		if (rc)
+			break;
+	}
+	hj_db_exec(a->db, rc ? "ROLLBACK" : "COMMIT");
+	return rc;
+}
+
 int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, const char *workdir,
 	     const hj_net_opts *net)
 {
 	audit a = {0};
 	hj_gitrepo *repo = NULL;
 	feed hub = {0};
-	git_reference_iterator *it = NULL;
-	git_reference *ref;
-	uint8_t hub_pk[32], prev[32] = {0};
+	uint8_t hub_pk[32];
 	int rc;
 
 	memset(rep, 0, sizeof *rep);
@@ -559,29 +602,8 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 		goto done;
 	rc = local ? import_local(&a, strncmp(url, "file://", 7) == 0 ? url + 7 : url, repo)
 		   : hj_transport_fetch(repo, url, specs, 1, net);
-	if (rc)
+	if (rc || (rc = hj_scratch_open(&a.db)) || (rc = find_hub(&a, repo, url)))
 		goto done;
-	if ((rc = hj_scratch_open(&a.db)))
-		goto done;
-
-	/* The hub feed: exactly one. */
-	if (git_reference_iterator_glob_new(&it, hj_gitrepo_git(repo), "refs/huiji/hub/*") < 0) {
-		rc = hj_error_set(HJ_ERROR, "listing refs: %s", git_error_last()->message);
-		goto done;
-	}
-	while (git_reference_next(&ref, it) == 0) {
-		if (!rep->hub[0])
-			snprintf(rep->hub, sizeof rep->hub, "%s", git_reference_name(ref) + strlen("refs/huiji/hub/"));
-		else
-			problem(rep, "more than one hub feed: %s", git_reference_name(ref));
-		git_reference_free(ref);
-	}
-	git_reference_iterator_free(it);
-	it = NULL;
-	if (!rep->hub[0]) {
-		rc = hj_error_set(HJ_ENOTFOUND, "%s holds no hub feed (refs/huiji/hub/*)", url);
-		goto done;
-	}
 	char hubref[160];
 	snprintf(hubref, sizeof hubref, "refs/huiji/hub/%s", rep->hub);
 	if ((rc = load_feed(&a, repo, hubref, rep->hub, &hub)))
@@ -605,34 +627,13 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 		goto done;
 	}
 	hj_hex_encode(rep->hub_key, hub_pk, 32);
-
-	/* Re-fold everything in hub order. */
-	if ((rc = hj_db_exec(a.db, "BEGIN")))
-		goto done;
-	for (size_t s = 0; s < hub.n; s++) {
-		hj_envelope e;
-		rc = hj_feed_check(&e, hub.bytes[s], hub.len[s], rep->hub, hub_pk, s, prev);
-		if (rc) {
-			problem(rep, "hub feed: %s (the rest of the hub feed cannot be trusted)", hj_error_last());
-			rc = 0;
-			break;
-		}
-		rep->hub_entries++;
-		memcpy(prev, e.hash, 32);
-		rc = check_hub_entry(&a, &e);
-		hj_envelope_free(&e);
-		if (rc)
-			break;
-	}
-	hj_db_exec(a.db, rc ? "ROLLBACK" : "COMMIT");
-	if (rc)
+	if ((rc = refold(&a, &hub, hub_pk)))
 		goto done;
 	check_pending(&a);
 	int64_t nodes = 0;
 	hj_db_get_int(a.db, "SELECT count(*) FROM node", NULL, NULL, &nodes);
 	rep->nodes = (uint64_t)nodes;
 done:
-	git_reference_iterator_free(it);
 	feed_free(&hub);
 	for (size_t i = 0; i < a.nfeeds; i++)
 		feed_free(&a.feeds[i]);

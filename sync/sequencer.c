@@ -12,19 +12,20 @@
 #include "outbox.h"
 #include "projection.h"
 #include "followed.h"
+#include "hub_entry.h"
+#include "quarantine.h"
 #include "replay.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct round {
 	hj_node *hub;
 	hj_seq_report *rep;
 	uint64_t hub_seq;      /* seq the sequence entry will get */
-	hj_json *include;      /* the entry's include list */
+	hj_hub_entry_enc enc;  /* the entry being built */
 	const char *node;      /* feed being read */
 	uint8_t pk[32];
 	uint64_t last;         /* last included seq of this node */
@@ -42,27 +43,10 @@ typedef struct round {
 static int quarantine(round *r, uint64_t seq, const char *reason, const char *detail, const uint8_t *bytes,
 		      size_t len, const git_oid *commit)
 {
-	uint8_t h[32];
-	char oid[GIT_OID_HEXSZ + 1] = "";
-	if (bytes)
-		hj_hash32(h, bytes, len);
-	if (commit)
-		git_oid_tostr(oid, sizeof oid, commit);
-	sqlite3_stmt *st = hj_db_stmt(r->hub->db,
-		"INSERT INTO quarantine(node, seq, hash, reason, detail, evidence, commit_id) "
-		"VALUES (:n, :s, :h, :r, :d, :e, :c) ON CONFLICT(node, seq) DO UPDATE SET hash = excluded.hash, "
-		"reason = excluded.reason, detail = excluded.detail, evidence = excluded.evidence, "
-		"commit_id = excluded.commit_id, resolved_at = NULL");
-	if (!st || hj_db_bind_text(st, ":n", r->node) || hj_db_bind_int(st, ":s", (int64_t)seq) ||
-	    (bytes ? hj_db_bind_blob(st, ":h", h, 32) : 0) || hj_db_bind_text(st, ":r", reason) ||
-	    hj_db_bind_text(st, ":d", detail) || (bytes ? hj_db_bind_blob(st, ":e", bytes, len) : 0) ||
-	    hj_db_bind_text(st, ":c", oid[0] ? oid : NULL))
-		return HJ_ERROR;
-	int rc = hj_db_step(r->hub->db, st);
-	sqlite3_reset(st);
+	int rc = hj_quarantine_add(r->hub->db, r->node, seq, reason, detail, bytes, len, commit);
 	r->rep->quarantined++;
 	r->stop = 1;
-	return rc < 0 ? rc : 0;
+	return rc;
 }
 
 static const char *reason_of(int code)
@@ -74,23 +58,18 @@ static const char *reason_of(int code)
 	}
 }
 
-/* Fold one verified change set; append its verdicts to the include list
- * and the followed table. */
+/* Fold one verified change set; add it with its verdicts to the entry
+ * and to the followed table. */
 static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, size_t len)
 {
-	hj_json *payload = NULL, *verdicts = hj_json_new(HJ_JARR), *inc = hj_json_new(HJ_JOBJ);
+	hj_json *payload = NULL;
 	hj_buf vtext = HJ_BUF_INIT;
 	hj_foldctx ctx;
 	hj_verdict v;
-	char hash[65];
 	int rc = hj_json_parse(&payload, (const char *)e->payload, e->payload_len);
 	const hj_json *ops = rc ? NULL : hj_fold_payload_ops(payload, &rc);
 	if (!ops)
 		goto done;
-	if (!verdicts || !inc) {
-		rc = HJ_ENOMEM;
-		goto done;
-	}
 	memset(&ctx, 0, sizeof ctx);
 	ctx.actor = e->node;
 	ctx.seq = e->seq;
@@ -102,36 +81,21 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 		if ((rc = hj_fold_op(r->hub->db, &ctx, ops->items[i], &v)))
 			goto done;
 		r->rep->ops++;
-		if (v.applied) {
-			rc = hj_json_append(verdicts, hj_json_str("ok"));
-		} else {
-			hj_json *rej = hj_json_new(HJ_JARR);
-			r->rep->rejected++;
-			if (rej && (hj_json_append(rej, hj_json_str(v.reason)) || hj_json_append(rej, hj_json_str(v.detail))))
-				rej = NULL;
-			rc = hj_json_append(verdicts, rej);
-		}
-		if (rc)
+		r->rep->rejected += !v.applied;
+		if ((rc = hj_hub_entry_enc_verdict(&r->enc, &v)))
 			goto done;
 	}
-	hj_hex_encode(hash, e->hash, 32);
-	if ((rc = hj_json_write(&vtext, verdicts)) ||
+	if ((rc = hj_hub_entry_enc_verdicts_text(&vtext, &r->enc)) ||
 	    (rc = hj_followed_append(r->hub->db, r->hub_seq, e->node, e->seq, e->hash, bytes, len,
-				     (const char *)vtext.data)))
+				     (const char *)vtext.data)) ||
+	    (rc = hj_hub_entry_enc_add(&r->enc, e->node, e->seq, e->hash)))
 		goto done;
-	if ((rc = hj_json_set_str(inc, "node", e->node)) || (rc = hj_json_set_int(inc, "seq", (int64_t)e->seq)) ||
-	    (rc = hj_json_set_str(inc, "hash", hash)) || (rc = hj_json_set(inc, "verdicts", verdicts)))
-		goto done;
-	verdicts = NULL;
-	rc = hj_json_append(r->include, inc);
-	inc = NULL;
 	r->rep->change_sets++;
 	r->last = e->seq;
 	memcpy(r->last_hash, e->hash, 32);
 done:
+	hj_hub_entry_enc_discard(&r->enc); /* verdicts of a change set not included */
 	hj_json_free(payload);
-	hj_json_free(verdicts);
-	hj_json_free(inc);
 	hj_buf_free(&vtext);
 	return rc;
 }
@@ -144,7 +108,7 @@ static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const 
 	char detail[300];
 	int rc;
 
-	if (r->stop || r->include->count >= HJ_SEQ_MAX_INCLUDE)
+	if (r->stop || r->enc.count >= HJ_SEQ_MAX_INCLUDE)
 		return 1;
 	if (seq <= r->last) {
 		/* Already included: the feed must still carry the same bytes. */
@@ -152,7 +116,8 @@ static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const 
 		if (seq == r->last && memcmp(h, r->last_hash, 32) != 0) {
 			snprintf(detail, sizeof detail, "a second, different change set at seq %" PRIu64
 				 " (the hub included another one): a forked feed", seq);
-			return quarantine(r, seq, "fork", detail, bytes, len, commit) ? HJ_ERROR : 1;
+			rc = quarantine(r, seq, "fork", detail, bytes, len, commit);
+			return rc ? rc : 1;
 		}
 		if (seq == r->last) {
 			git_oid_cpy(&r->last_commit, commit);
@@ -168,7 +133,8 @@ static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const 
 	}
 	if (rc) {
 		snprintf(detail, sizeof detail, "%s", hj_error_last());
-		return quarantine(r, seq, reason_of(rc), detail, bytes, len, commit) ? HJ_ERROR : 1;
+		rc = quarantine(r, seq, reason_of(rc), detail, bytes, len, commit);
+		return rc ? rc : 1;
 	}
 	/* All ops of a change set or none: a later op from a newer huiji
 	 * must not leave the earlier ones folded. */
@@ -223,7 +189,8 @@ static int on_diverge(void *vctx, uint64_t seq, const git_oid *commit, const uin
 	snprintf(detail, sizeof detail, "seq %" PRIu64 " differs from the change set the hub sequenced: "
 		 "history rewritten or forked (e.g. a node restored from an old copy)", seq);
 	d->found = 1;
-	return quarantine(r, seq, "fork", detail, bytes, len, commit) ? HJ_ERROR : 1;
+	rc = quarantine(r, seq, "fork", detail, bytes, len, commit);
+	return rc ? rc : 1;
 }
 
 static void sequenced_ref(char *out, size_t outsz, const char *node)
@@ -292,142 +259,151 @@ static int list_feeds(hj_gitrepo *repo, char ***out, size_t *n)
 	return 0;
 }
 
+/* The node's enrolled key, if any: 1 = read this feed, 0 = it waits
+ * (quarantined until an operator resolves it, or not enrolled yet). */
+static int feed_ready(round *r, const char *node)
+{
+	int64_t q = 0;
+	int rc = hj_quarantine_open_count(&q, r->hub->db, node);
+	if (rc || q)
+		return rc;
+	char *pkhex = hj_db_get_text(r->hub->db, "SELECT pubkey FROM node WHERE id = :n", ":n", node);
+	if (!pkhex) {
+		r->rep->waiting++; /* not enrolled yet: its change sets wait */
+		return 0;
+	}
+	rc = hj_hex_decode(r->pk, 32, pkhex);
+	free(pkhex);
+	return rc ? rc : 1;
+}
+
+/* The feed no longer passes through refs/huiji/sequenced/<node>: name the
+ * first seq that differs as the evidence. */
+static int quarantine_divergence(round *r, hj_gitrepo *repo, const git_oid *tip)
+{
+	diverge d = {r, 0};
+	r->have_commit = 0;
+	int rc = hj_gitfeed_walk(repo, tip, r->node, 0, on_diverge, &d);
+	if (rc == 1 || (rc == 0 && !d.found))
+		rc = d.found ? 0 : quarantine(r, r->last, "fork", "the feed does not contain the "
+					      "history the hub sequenced", NULL, 0, tip);
+	if (rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND)
+		rc = quarantine(r, r->last, "fork", hj_error_last(), NULL, 0, tip);
+	return rc;
+}
+
+/* The git objects themselves are malformed (rc HJ_ECORRUPT/HJ_ENOTFOUND
+ * from reading them): quarantine; any other rc passes through. */
+static int malformed(round *r, int rc, const git_oid *tip)
+{
+	char detail[300];
+	if (rc != HJ_ECORRUPT && rc != HJ_ENOTFOUND)
+		return rc;
+	snprintf(detail, sizeof detail, "%s", hj_error_last());
+	return quarantine(r, r->last + 1, "malformed_commit", detail, NULL, 0, tip);
+}
+
+/* Read the new change sets of r->node's feed (tip at tipseq) into the
+ * entry. The feed must still contain what the hub sequenced: walk down
+ * from its tip to refs/huiji/sequenced/<node> (only what is new is read);
+ * not meeting it means rewritten or forked. */
+static int walk_feed(round *r, hj_gitrepo *repo, const git_oid *tip, uint64_t tipseq)
+{
+	char sref[160];
+	git_oid seqd;
+	int rc = 0;
+	sequenced_ref(sref, sizeof sref, r->node);
+	r->have_commit = 0;
+	if (r->last && git_reference_name_to_id(&seqd, hj_gitrepo_git(repo), sref) == 0) {
+		git_oid_cpy(&r->last_commit, &seqd);
+		r->have_commit = 1;
+		rc = hj_gitfeed_walk_since(repo, tip, r->node, &seqd, r->last, on_change_set, r);
+		if (rc == HJ_ECONFLICT)
+			return quarantine_divergence(r, repo, tip);
+	} else if (tipseq > r->last) {
+		rc = hj_gitfeed_walk(repo, tip, r->node, r->last ? r->last - 1 : 0, on_change_set, r);
+	} else if (tipseq == r->last && r->last) {
+		rc = hj_gitfeed_walk(repo, tip, r->node, r->last - 1, on_change_set, r);
+	}
+	rc = malformed(r, rc == 1 ? 0 : rc, tip);
+	if (!rc && r->have_commit)
+		rc = note_tip(r);
+	return rc;
+}
+
+/* One node's feed, inside the round's transaction. */
+static int read_feed(round *r, hj_gitrepo *repo, const char *node)
+{
+	char ref[160];
+	git_oid tip;
+	uint64_t tipseq;
+	int rc;
+	r->node = node;
+	r->stop = 0;
+	if (!node || hj_node_id_check(node) || strcmp(node, r->hub->id) == 0)
+		return 0;
+	if ((rc = feed_ready(r, node)) <= 0)
+		return rc;
+	if ((rc = hj_followed_last(r->hub->db, node, &r->last, r->last_hash)))
+		return rc;
+	snprintf(ref, sizeof ref, "refs/huiji/feeds/%s", node);
+	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip))) {
+		/* Name the commit the ref points at, if it points at all. */
+		int named = git_reference_name_to_id(&tip, hj_gitrepo_git(repo), ref) == 0;
+		return malformed(r, rc, named ? &tip : NULL);
+	}
+	if (tipseq < r->last) {
+		char detail[200];
+		snprintf(detail, sizeof detail, "feed rewound: the hub included up to seq %" PRIu64
+			 ", the ref now ends at %" PRIu64, r->last, tipseq);
+		return quarantine(r, tipseq + 1, "rewound", detail, NULL, 0, &tip);
+	}
+	return walk_feed(r, repo, &tip, tipseq);
+}
+
+/* Sign the entry as the hub's next change set and commit the round. */
+static int write_entry(round *r)
+{
+	hj_buf payload = HJ_BUF_INIT;
+	uint8_t digest[32];
+	int rc;
+	if ((rc = hj_projection_digest(r->hub->db, digest)) || (rc = hj_hub_entry_enc_finish(&payload, &r->enc, digest)))
+		goto done;
+	rc = hj_feed_append(r->hub->db, r->hub->id, r->hub_seq, hj_clock_ms(),
+			    payload.data, payload.len, r->hub->pk, r->hub->sk, digest);
+done:
+	hj_buf_free(&payload);
+	return rc;
+}
+
 static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *more)
 {
 	char **feeds = NULL;
 	size_t nfeeds = 0;
 	round r = {0};
-	hj_json *entry_ops = NULL;
-	hj_buf payload = HJ_BUF_INIT;
-	uint8_t last_hash[32], digest[32];
+	uint8_t last_hash[32];
 	int rc = list_feeds(repo, &feeds, &nfeeds);
 	*more = 0;
 	if (rc)
 		return rc;
 	r.hub = hub;
 	r.rep = rep;
-	if (!(r.include = hj_json_new(HJ_JARR))) {
-		rc = HJ_ENOMEM;
-		goto done;
-	}
+	hj_hub_entry_enc_init(&r.enc);
 	if ((rc = hj_db_exec(hub->db, "BEGIN IMMEDIATE")))
 		goto done;
 	if ((rc = hj_feed_last(hub->db, &r.hub_seq, last_hash)))
 		goto rollback;
 	r.hub_seq++;
-	for (size_t i = 0; i < nfeeds && r.include->count < HJ_SEQ_MAX_INCLUDE; i++) {
-		char ref[160], *pkhex;
-		git_oid tip;
-		uint64_t tipseq;
-		int64_t q = 0;
-		r.node = feeds[i];
-		r.stop = 0;
-		if (!feeds[i] || hj_node_id_check(feeds[i]) || strcmp(feeds[i], hub->id) == 0)
-			continue;
-		if ((rc = hj_db_get_int(hub->db, "SELECT count(*) FROM quarantine WHERE node = :n AND resolved_at IS NULL", ":n",
-					   feeds[i], &q)))
+	for (size_t i = 0; i < nfeeds && r.enc.count < HJ_SEQ_MAX_INCLUDE; i++)
+		if ((rc = read_feed(&r, repo, feeds[i])))
 			goto rollback;
-		if (q)
-			continue; /* waits until an operator resolves it */
-		pkhex = hj_db_get_text(hub->db, "SELECT pubkey FROM node WHERE id = :n", ":n", feeds[i]);
-		if (!pkhex) {
-			rep->waiting++; /* not enrolled yet: its change sets wait */
-			continue;
-		}
-		rc = hj_hex_decode(r.pk, 32, pkhex);
-		free(pkhex);
-		if (rc)
-			goto rollback;
-		if ((rc = hj_followed_last(hub->db, feeds[i], &r.last, r.last_hash)))
-			goto rollback;
-		snprintf(ref, sizeof ref, "refs/huiji/feeds/%s", feeds[i]);
-		rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip);
-		if (rc == 0 && tipseq < r.last) {
-			char detail[200];
-			snprintf(detail, sizeof detail, "feed rewound: the hub included up to seq %" PRIu64
-				 ", the ref now ends at %" PRIu64, r.last, tipseq);
-			if ((rc = quarantine(&r, tipseq + 1, "rewound", detail, NULL, 0, &tip)))
-				goto rollback;
-			continue;
-		}
-		/* The feed must still contain what the hub sequenced: walk down
-		 * from its tip to refs/huiji/sequenced/<node> (only what is new
-		 * is read); not meeting it means rewritten or forked. */
-		char sref[160];
-		git_oid seqd;
-		sequenced_ref(sref, sizeof sref, feeds[i]);
-		int have_seqd = rc == 0 && r.last && git_reference_name_to_id(&seqd, hj_gitrepo_git(repo), sref) == 0;
-		r.have_commit = 0;
-		if (have_seqd) {
-			git_oid_cpy(&r.last_commit, &seqd);
-			r.have_commit = 1;
-			rc = hj_gitfeed_walk_since(repo, &tip, feeds[i], &seqd, r.last, on_change_set, &r);
-			if (rc == HJ_ECONFLICT) {
-				diverge d = {&r, 0};
-				r.have_commit = 0;
-				rc = hj_gitfeed_walk(repo, &tip, feeds[i], 0, on_diverge, &d);
-				if (rc == 1 || (rc == 0 && !d.found))
-					rc = d.found ? 0 : quarantine(&r, r.last, "fork", "the feed does not contain the "
-								      "history the hub sequenced", NULL, 0, &tip);
-				if (rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND)
-					rc = quarantine(&r, r.last, "fork", hj_error_last(), NULL, 0, &tip);
-				if (rc)
-					goto rollback;
-				continue;
-			}
-		} else if (rc == 0 && tipseq > r.last) {
-			rc = hj_gitfeed_walk(repo, &tip, feeds[i], r.last ? r.last - 1 : 0, on_change_set, &r);
-		} else if (rc == 0 && tipseq == r.last && r.last) {
-			rc = hj_gitfeed_walk(repo, &tip, feeds[i], r.last - 1, on_change_set, &r);
-		}
-		if (rc == 1)
-			rc = 0;
-		if (rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND) {
-			/* The git objects themselves are malformed. */
-			char detail[300];
-			snprintf(detail, sizeof detail, "%s", hj_error_last());
-			rc = quarantine(&r, r.last + 1, "malformed_commit", detail, NULL, 0, &tip);
-		}
-		if (!rc && r.have_commit)
-			rc = note_tip(&r);
-		if (rc)
-			goto rollback;
-		if (r.include->count >= HJ_SEQ_MAX_INCLUDE)
-			*more = 1;
-	}
-	if (r.include->count == 0) {
-		if (!(rc = hj_db_exec(hub->db, "COMMIT")))
-			rc = write_tips(repo, &r); /* repairs a crash after a COMMIT */
-		goto done;
-	}
-	if ((rc = hj_projection_digest(hub->db, digest)))
-		goto rollback;
-	char dhex[65];
-	hj_hex_encode(dhex, digest, 32);
-	hj_json *seqop = hj_json_new(HJ_JOBJ);
-	entry_ops = hj_json_new(HJ_JARR);
-	if (!seqop || !entry_ops || hj_json_set_str(seqop, "op", "hub.sequence") ||
-	    hj_json_set_int(seqop, "v", HJ_OP_VERSION) || hj_json_set(seqop, "include", r.include) ||
-	    hj_json_set_str(seqop, "state", dhex)) {
-		r.include = NULL;
-		hj_json_free(seqop);
-		rc = HJ_ENOMEM;
-		goto rollback;
-	}
-	r.include = NULL;
-	if ((rc = hj_json_append(entry_ops, seqop)))
-		goto rollback;
-	hj_buf_puts(&payload, "{\"v\":1,\"ops\":");
-	if ((rc = hj_json_write(&payload, entry_ops)))
-		goto rollback;
-	hj_buf_puts(&payload, "}");
-	if ((rc = hj_feed_append(hub->db, hub->id, r.hub_seq, hj_clock_ms(),
-				 payload.data, payload.len, hub->pk, hub->sk, digest)))
+	*more = r.enc.count >= HJ_SEQ_MAX_INCLUDE;
+	if (r.enc.count && (rc = write_entry(&r)))
 		goto rollback;
 	if ((rc = hj_db_exec(hub->db, "COMMIT")))
 		goto done;
-	rep->entries++;
-	rc = write_tips(repo, &r);
+	rep->entries += r.enc.count > 0;
+	rc = write_tips(repo, &r); /* after COMMIT; with nothing new, repairs a crash after one */
 	goto done;
 rollback:
 	hj_db_exec(hub->db, "ROLLBACK");
@@ -435,10 +411,8 @@ done:
 	for (size_t i = 0; i < nfeeds; i++)
 		free(feeds[i]);
 	free(feeds);
-	hj_json_free(r.include);
+	hj_hub_entry_enc_free(&r.enc);
 	free(r.tips);
-	hj_json_free(entry_ops);
-	hj_buf_free(&payload);
 	return rc;
 }
 

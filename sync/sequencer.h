@@ -5,20 +5,19 @@
  * verdict of every op, and the digest of the resulting state (DESIGN §5).
  *
  * Sequence entry = a change set of the hub's own feed whose payload is one
- * op:
- *   {"op":"hub.sequence","v":1,
- *    "include":[{"node":N,"seq":S,"hash":H,"verdicts":[V...]}...],
- *    "state":"<hex BLAKE2b-256 of the canonical projection>"}
- * with V = "ok" or [reason, detail]. Everything in it can be recomputed by
- * an auditor from the signed feeds alone.
+ * op "hub.sequence": the change sets included, the verdict of each of
+ * their ops, the state digest after them. Its format and its only encoder
+ * and decoder live in node/hub_entry.c. Everything in it can be recomputed
+ * by an auditor from the signed feeds alone.
  */
 #ifndef HJ_SEQUENCER_H
 #define HJ_SEQUENCER_H
 
 #include "gitfeed.h"
+#include "hub_entry.h"
 #include "node.h"
 
-#define HJ_SEQ_MAX_INCLUDE 2000 /* change sets per entry: keeps an entry < 1 MiB */
+#define HJ_SEQ_MAX_INCLUDE HJ_HUB_MAX_INCLUDE /* change sets per entry: keeps an entry < 1 MiB */
 
 typedef struct hj_seq_report {
 	uint64_t entries;      /* sequence entries written */

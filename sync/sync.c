@@ -7,6 +7,7 @@
 #include "fold.h"
 #include "outbox.h"
 #include "followed.h"
+#include "hub_entry.h"
 #include "projection.h"
 #include "replay.h"
 
@@ -263,11 +264,55 @@ static int ops_known(const hj_json *ops)
 	return 1;
 }
 
+/* A sequence entry: one item per change set it includes, bytes fetched
+ * later from the node's feed (fill_items). */
+static int follow_entry(follow *f, uint64_t seq, const hj_json *op)
+{
+	hj_hub_entry ent;
+	int rc = hj_hub_entry_decode(&ent, op);
+	if (rc)
+		return hj_error_wrap(rc, "hub entry %" PRIu64 ": ", seq);
+	for (size_t i = 0; !rc && i < ent.ninclude; i++) {
+		const hj_hub_include *x = &ent.include[i];
+		hj_buf vt = HJ_BUF_INIT;
+		item *it = new_item(f);
+		if (!it) {
+			rc = hj_error_set(HJ_ENOMEM, "out of memory");
+			break;
+		}
+		it->hub_seq = seq;
+		snprintf(it->node, sizeof it->node, "%s", x->node);
+		it->seq = x->seq;
+		memcpy(it->hash, x->hash, 32);
+		if (!(rc = hj_json_write(&vt, x->verdicts)))
+			it->verdicts = (char *)hj_buf_detach(&vt, NULL);
+		hj_buf_free(&vt);
+	}
+	hj_hub_entry_free(&ent);
+	return rc;
+}
+
+/* One of the hub's own change sets: an item of its own, bytes in hand. */
+static int follow_hub_op(follow *f, uint64_t seq, const hj_envelope *e, const uint8_t *bytes, size_t len)
+{
+	item *it = new_item(f);
+	if (!it || !(it->bytes = malloc(len)))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	memcpy(it->bytes, bytes, len);
+	it->len = len;
+	it->hub_seq = seq;
+	snprintf(it->node, sizeof it->node, "%s", f->hub);
+	it->seq = seq;
+	memcpy(it->hash, e->hash, 32);
+	return 0;
+}
+
 static int on_hub_entry(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
 {
 	follow *f = vctx;
 	hj_envelope e;
 	hj_json *payload = NULL;
+	const hj_json *entry = NULL;
 	uint8_t h[32];
 	int rc;
 	(void)commit;
@@ -298,47 +343,12 @@ static int on_hub_entry(void *vctx, uint64_t seq, const git_oid *commit, const u
 	}
 	if (rc)
 		goto done;
-	const char *first = ops->count ? hj_json_get_str(ops->items[0], "op") : NULL;
-	if (first && strcmp(first, "hub.sequence") == 0) {
-		const hj_json *inc = hj_json_get(ops->items[0], "include");
-		for (size_t i = 0; inc && inc->type == HJ_JARR && i < inc->count; i++) {
-			const hj_json *x = inc->items[i];
-			const char *node = hj_json_get_str(x, "node"), *hash = hj_json_get_str(x, "hash");
-			const hj_json *vd = hj_json_get(x, "verdicts");
-			int64_t s = 0;
-			item *it = new_item(f);
-			hj_buf vt = HJ_BUF_INIT;
-			if (!it) {
-				rc = hj_error_set(HJ_ENOMEM, "out of memory");
-				goto done;
-			}
-			if (!node || hj_node_id_check(node) || !hash || hj_hex_decode(it->hash, 32, hash) ||
-			    hj_json_get_int(x, "seq", &s) || s < 1 || !vd || vd->type != HJ_JARR) {
-				rc = hj_error_set(HJ_ECORRUPT, "hub entry %" PRIu64 ": malformed include %zu", seq, i);
-				goto done;
-			}
-			it->hub_seq = seq;
-			snprintf(it->node, sizeof it->node, "%s", node);
-			it->seq = (uint64_t)s;
-			if ((rc = hj_json_write(&vt, vd))) {
-				hj_buf_free(&vt);
-				goto done;
-			}
-			it->verdicts = (char *)hj_buf_detach(&vt, NULL);
-		}
-	} else {
-		item *it = new_item(f);
-		if (!it || !(it->bytes = malloc(len))) {
-			rc = hj_error_set(HJ_ENOMEM, "out of memory");
-			goto done;
-		}
-		memcpy(it->bytes, bytes, len);
-		it->len = len;
-		it->hub_seq = seq;
-		snprintf(it->node, sizeof it->node, "%s", f->hub);
-		it->seq = seq;
-		memcpy(it->hash, e.hash, 32);
+	if ((rc = hj_hub_entry_find(&entry, ops))) {
+		hj_error_wrap(rc, "hub entry %" PRIu64 ": ", seq);
+		goto done;
 	}
+	if ((rc = entry ? follow_entry(f, seq, entry) : follow_hub_op(f, seq, &e, bytes, len)))
+		goto done;
 	f->last = seq;
 	memcpy(f->last_hash, e.hash, 32);
 	f->entries++;
@@ -401,69 +411,132 @@ static char *hub_node(hj_node *n, hj_gitrepo *repo)
 	return hub;
 }
 
+/* Read the hub entries not followed yet into f->items (only their
+ * change-set ids for the county feeds they include). */
+static int read_hub_entries(follow *f, hj_gitrepo *repo)
+{
+	char ref[200], *key = hj_meta_get(f->n->db, "hub_key");
+	git_oid tip;
+	uint64_t tipseq;
+	int rc = 0;
+	if (!key || hj_hex_decode(f->hub_pk, 32, key)) {
+		rc = hj_error_set(HJ_EINVALID, "no valid hub key in this node (init --hub-key)");
+		goto done;
+	}
+	snprintf(ref, sizeof ref, "refs/huiji/incoming/hub/%s", f->hub);
+	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
+		goto done;
+	sqlite3_stmt *s = hj_db_stmt(f->n->db, "SELECT seq, hash FROM hub_feed ORDER BY seq DESC LIMIT 1");
+	if ((rc = s ? hj_db_step(f->n->db, s) : HJ_ERROR) < 0)
+		goto done;
+	if (rc == 1) {
+		f->last = (uint64_t)sqlite3_column_int64(s, 0);
+		memcpy(f->last_hash, sqlite3_column_blob(s, 1), 32);
+	}
+	sqlite3_reset(s);
+	rc = 0;
+	if (tipseq < f->last) {
+		rc = hj_error_set(HJ_ECORRUPT, "the hub feed ends at seq %" PRIu64 " but %" PRIu64
+				  " entries were followed: the hub rewrote its history", tipseq, f->last);
+		goto done;
+	}
+	if (tipseq > f->last &&
+	    (rc = hj_gitfeed_walk(repo, &tip, f->hub, f->last ? f->last - 1 : 0, on_hub_entry, f)) < 0)
+		goto done;
+	rc = 0;
+done:
+	free(key);
+	return rc;
+}
+
+/* Fetch the sequenced change sets from their feeds, node by node. */
+static int fill_items(follow *f, hj_gitrepo *repo)
+{
+	char ref[200];
+	git_oid tip;
+	uint64_t tipseq;
+	int rc;
+	for (size_t i = 0; i < f->nitems; i++) {
+		item *it = &f->items[i];
+		if (it->bytes)
+			continue;
+		fill fl = {f, it->node, i};
+		snprintf(ref, sizeof ref, "refs/huiji/incoming/feeds/%s", it->node);
+		if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
+			return rc;
+		if (tipseq < it->seq)
+			return hj_error_set(HJ_ECORRUPT, "the hub sequenced %s seq %" PRIu64 " but its feed ends at %" PRIu64,
+					    it->node, it->seq, tipseq);
+		if ((rc = hj_gitfeed_walk(repo, &tip, it->node, it->seq - 1, on_feed_cs, &fl)) < 0)
+			return rc;
+		if (!it->bytes)
+			return hj_error_set(HJ_ECORRUPT, "feed %s seq %" PRIu64 " not found", it->node, it->seq);
+	}
+	return 0;
+}
+
+/* Append the followed items to the hub order and remember the last entry
+ * followed (hub_feed), for the chain check next time. In the caller's
+ * transaction. */
+static int record_followed(follow *f, hj_sync_report *rep)
+{
+	hj_node *n = f->n;
+	int rc;
+	for (size_t i = 0; i < f->nitems; i++) {
+		item *it = &f->items[i];
+		if ((rc = hj_followed_append(n->db, it->hub_seq, it->node, it->seq, it->hash, it->bytes, it->len,
+					     it->verdicts)))
+			return rc;
+		if (it->verdicts && strcmp(it->node, n->id) == 0) {
+			hj_json *vd = NULL;
+			if (hj_hub_verdicts_parse(&vd, it->verdicts, HJ_HUB_NOPS_ANY) == 0)
+				rep->rejected += hj_hub_verdicts_rejected(vd);
+			hj_json_free(vd);
+		}
+	}
+	if (!f->entries)
+		return 0;
+	sqlite3_stmt *s = hj_db_stmt(n->db, "INSERT OR REPLACE INTO hub_feed(seq, hash) VALUES (:s, :h)");
+	if (!s || hj_db_bind_int(s, ":s", (int64_t)f->last) || hj_db_bind_blob(s, ":h", f->last_hash, 32))
+		return HJ_ERROR;
+	rc = hj_db_step(n->db, s);
+	sqlite3_reset(s);
+	return rc < 0 ? rc : 0;
+}
+
+/* The rebase (node/replay.h): undo the pending own change sets, fold the
+ * hub's new decisions, replay what the hub has not seen yet. If an undo
+ * record is missing or does not apply exactly, rebuild the whole
+ * projection from the hub order instead: slower, same result. */
+static int rebase(hj_node *n, int64_t old_last_pos, uint64_t old_own_done, hj_sync_report *rep)
+{
+	hj_replay_stats st;
+	int rc;
+	memset(&st, 0, sizeof st);
+	if ((rc = hj_db_exec(n->db, "SAVEPOINT rebase")))
+		return rc;
+	rc = hj_rebase(n, old_last_pos, old_own_done, &st);
+	if (rc == HJ_ECONFLICT || rc == HJ_ENOTFOUND) {
+		if ((rc = hj_db_exec(n->db, "ROLLBACK TO rebase")) || (rc = hj_projection_clear(n->db)) ||
+		    (rc = hj_replay(n->db, n, 0, &st)))
+			return rc;
+		rep->rebuilt = 1;
+	}
+	return rc ? rc : hj_db_exec(n->db, "RELEASE rebase");
+}
+
 int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 {
 	follow f = {0};
-	char ref[200], *hub = NULL, *key = NULL;
-	git_oid tip;
-	uint64_t tipseq;
-	hj_replay_stats st;
+	char *hub = NULL;
 	int rc = 0, in_tx = 0;
 
 	f.n = n;
 	if (!(hub = hub_node(n, repo)))
 		goto done; /* the hub has published nothing yet */
 	f.hub = hub;
-	key = hj_meta_get(n->db, "hub_key");
-	if (!key || hj_hex_decode(f.hub_pk, 32, key)) {
-		rc = hj_error_set(HJ_EINVALID, "no valid hub key in this node (init --hub-key)");
+	if ((rc = read_hub_entries(&f, repo)) || (rc = fill_items(&f, repo)))
 		goto done;
-	}
-	snprintf(ref, sizeof ref, "refs/huiji/incoming/hub/%s", hub);
-	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
-		goto done;
-	{
-		sqlite3_stmt *s = hj_db_stmt(n->db, "SELECT seq, hash FROM hub_feed ORDER BY seq DESC LIMIT 1");
-		if (!s || (rc = hj_db_step(n->db, s)) < 0)
-			goto done;
-		if (rc == 1) {
-			f.last = (uint64_t)sqlite3_column_int64(s, 0);
-			memcpy(f.last_hash, sqlite3_column_blob(s, 1), 32);
-		}
-		sqlite3_reset(s);
-		rc = 0;
-	}
-	if (tipseq < f.last) {
-		rc = hj_error_set(HJ_ECORRUPT, "the hub feed ends at seq %" PRIu64 " but %" PRIu64
-				  " entries were followed: the hub rewrote its history", tipseq, f.last);
-		goto done;
-	}
-	if (tipseq > f.last &&
-	    (rc = hj_gitfeed_walk(repo, &tip, hub, f.last ? f.last - 1 : 0, on_hub_entry, &f)) < 0)
-		goto done;
-	rc = 0;
-	/* Fetch the sequenced change sets from their feeds, node by node. */
-	for (size_t i = 0; i < f.nitems; i++) {
-		if (f.items[i].bytes)
-			continue;
-		fill fl = {&f, f.items[i].node, i};
-		snprintf(ref, sizeof ref, "refs/huiji/incoming/feeds/%s", f.items[i].node);
-		if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
-			goto done;
-		if (tipseq < f.items[i].seq) {
-			rc = hj_error_set(HJ_ECORRUPT, "the hub sequenced %s seq %" PRIu64 " but its feed ends at %" PRIu64,
-					  f.items[i].node, f.items[i].seq, tipseq);
-			goto done;
-		}
-		rc = hj_gitfeed_walk(repo, &tip, f.items[i].node, f.items[i].seq - 1, on_feed_cs, &fl);
-		if (rc < 0)
-			goto done;
-		rc = 0;
-		if (!f.items[i].bytes) {
-			rc = hj_error_set(HJ_ECORRUPT, "feed %s seq %" PRIu64 " not found", f.items[i].node, f.items[i].seq);
-			goto done;
-		}
-	}
 	if ((rc = hj_db_exec(n->db, "BEGIN IMMEDIATE")))
 		goto done;
 	in_tx = 1;
@@ -472,50 +545,11 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 	uint8_t ignored[32];
 	if ((rc = hj_db_get_int(n->db, "SELECT coalesce(max(pos), 0) FROM followed", NULL, NULL, &old_last_pos)) ||
 	    (rc = hj_followed_last(n->db, n->id, &old_own_done, ignored)) ||
-	    (rc = hj_meta_set(n->db, "hub_node", hub)))
+	    (rc = hj_meta_set(n->db, "hub_node", hub)) || (rc = record_followed(&f, rep)))
 		goto done;
-	for (size_t i = 0; i < f.nitems; i++) {
-		item *it = &f.items[i];
-		if ((rc = hj_followed_append(n->db, it->hub_seq, it->node, it->seq, it->hash, it->bytes, it->len,
-					     it->verdicts)))
-			goto done;
-		if (it->verdicts && strcmp(it->node, n->id) == 0) {
-			hj_json *vd = NULL;
-			if (hj_verdicts_parse(&vd, it->verdicts) == 0 && vd)
-				for (size_t k = 0; k < vd->count; k++)
-					rep->rejected += vd->items[k]->type != HJ_JSTR;
-			hj_json_free(vd);
-		}
-	}
-	/* hub_feed: the last entry followed, for the chain check next time. */
-	if (f.entries) {
-		sqlite3_stmt *s = hj_db_stmt(n->db, "INSERT OR REPLACE INTO hub_feed(seq, hash) VALUES (:s, :h)");
-		if (!s || hj_db_bind_int(s, ":s", (int64_t)f.last) || hj_db_bind_blob(s, ":h", f.last_hash, 32) ||
-		    (rc = hj_db_step(n->db, s)) < 0) {
-			rc = rc < 0 ? rc : HJ_ERROR;
-			goto done;
-		}
-		sqlite3_reset(s);
-	}
-	/* The rebase (node/replay.h): undo the pending own change sets, fold
-	 * the hub's new decisions, replay what the hub has not seen yet. If an
-	 * undo record is missing or does not apply exactly, rebuild the whole
-	 * projection from the hub order instead: slower, same result. Nothing
-	 * new followed means the state is unchanged. */
-	memset(&st, 0, sizeof st);
-	if (f.nitems) {
-		if ((rc = hj_db_exec(n->db, "SAVEPOINT rebase")))
-			goto done;
-		rc = hj_rebase(n, old_last_pos, old_own_done, &st);
-		if (rc == HJ_ECONFLICT || rc == HJ_ENOTFOUND) {
-			if ((rc = hj_db_exec(n->db, "ROLLBACK TO rebase")) || (rc = hj_projection_clear(n->db)) ||
-			    (rc = hj_replay(n->db, n, 0, &st)))
-				goto done;
-			rep->rebuilt = 1;
-		}
-		if (rc || (rc = hj_db_exec(n->db, "RELEASE rebase")))
-			goto done;
-	}
+	/* Nothing new followed means the state is unchanged. */
+	if (f.nitems && (rc = rebase(n, old_last_pos, old_own_done, rep)))
+		goto done;
 	rc = hj_db_exec(n->db, "COMMIT");
 	in_tx = rc != 0;
 	rep->entries = f.entries;
@@ -530,6 +564,5 @@ done:
 	}
 	free(f.items);
 	free(hub);
-	free(key);
 	return rc;
 }

@@ -6,6 +6,7 @@
 #include "error.h"
 #include "hook.h"
 #include "outbox.h"
+#include "quarantine.h"
 #include "sequencer.h"
 
 #include <inttypes.h>
@@ -60,44 +61,28 @@ static const cli_opt q_opts[] = {
 	{NULL, 0, NULL},
 };
 
-/* The operator's resolution of a quarantined feed: the node's feed ref goes
- * back to the history the hub sequenced (or away, if nothing of it was:
- * e.g. a feed id squatted before its node was enrolled). The forked tail
- * stays as evidence in the quarantine table; the node must push a feed
- * that continues the sequenced one (a restored copy must be re-initialised
- * under a new node id). */
-static int quarantine_reset(hj_node *hub, const char *node)
+typedef struct listing {
+	cli *c;
+	int rows;
+} listing;
+
+static int print_row(void *ctx, const hj_quarantine_row *q)
 {
-	hj_gitrepo *repo = NULL;
-	char fref[160], sref[160], now[32];
-	git_oid soid;
-	int rc;
-	if ((rc = hj_node_id_check(node)))
-		return rc;
-	hj_clock_utc_iso(now);
-	snprintf(fref, sizeof fref, "refs/huiji/feeds/%s", node);
-	snprintf(sref, sizeof sref, "refs/huiji/sequenced/%s", node);
-	if ((rc = hj_node_repo_open(&repo, hub)))
-		return rc;
-	git_repository *g = hj_gitrepo_git(repo);
-	if (git_reference_name_to_id(&soid, g, sref) == 0) {
-		git_reference *out = NULL;
-		if (git_reference_create(&out, g, fref, &soid, 1, "huiji: quarantine reset") < 0)
-			rc = hj_error_set(HJ_ERROR, "resetting %s: %s", fref, git_error_last()->message);
-		git_reference_free(out);
-	} else {
-		int drc = git_reference_remove(g, fref);
-		if (drc < 0 && drc != GIT_ENOTFOUND)
-			rc = hj_error_set(HJ_ERROR, "removing %s: %s", fref, git_error_last()->message);
+	listing *l = ctx;
+	l->rows++;
+	if (cli_flag(l->c, "json")) {
+		hj_json *o = hj_json_new(HJ_JOBJ);
+		if (o && (hj_json_set_str(o, "node", q->node) || hj_json_set_int(o, "seq", q->seq) ||
+			  hj_json_set_str(o, "reason", q->reason) || hj_json_set_str(o, "detail", q->detail) ||
+			  hj_json_set_str(o, "hash", q->hash) || hj_json_set_str(o, "commit", q->commit) ||
+			  hj_json_set_int(o, "evidence_bytes", q->evidence_bytes) ||
+			  hj_json_set_str(o, "resolved_at", q->resolved_at)))
+			o = (hj_json_free(o), NULL);
+		return cli_json_line(o);
 	}
-	hj_gitrepo_close(repo);
-	if (rc)
-		return rc;
-	sqlite3_stmt *st = hj_db_stmt(hub->db, "UPDATE quarantine SET resolved_at = :t WHERE node = :n AND resolved_at IS NULL");
-	if (!st || hj_db_bind_text(st, ":t", now) || hj_db_bind_text(st, ":n", node) || hj_db_step(hub->db, st) < 0)
-		return HJ_ERROR;
-	printf("%s: feed reset to the sequenced history; %d quarantine entries marked resolved (kept as evidence)\n",
-	       node, sqlite3_changes(hub->db->h));
+	printf("%s seq %lld: %s — %s (evidence: %lld bytes kept, commit %.12s)%s%s\n", q->node, (long long)q->seq,
+	       q->reason, q->detail, (long long)q->evidence_bytes, q->commit, q->resolved_at ? " resolved " : "",
+	       q->resolved_at ? q->resolved_at : "");
 	return 0;
 }
 
@@ -105,47 +90,26 @@ static int hub_quarantine(int argc, char **argv)
 {
 	cli c;
 	hj_node *hub = NULL;
+	hj_gitrepo *repo = NULL;
+	int64_t resolved = 0;
 	int rc = cli_parse(&c, "hub quarantine", q_opts, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if ((rc = cli_open_node(&c, &hub)))
 		return cli_fail(rc);
 	if (cli_get(&c, "reset")) {
-		rc = quarantine_reset(hub, cli_get(&c, "reset"));
+		const char *node = cli_get(&c, "reset");
+		if (!(rc = hj_node_repo_open(&repo, hub)) && !(rc = hj_quarantine_reset(&resolved, hub, repo, node)))
+			printf("%s: feed reset to the sequenced history; %lld quarantine entries marked resolved "
+			       "(kept as evidence)\n", node, (long long)resolved);
 		goto done;
 	}
-	sqlite3_stmt *st = hj_db_stmt(hub->db, "SELECT node, seq, reason, detail, hex(hash), coalesce(commit_id, ''), "
-					       "length(evidence), coalesce(resolved_at, '') FROM quarantine "
-					       "WHERE :all OR resolved_at IS NULL ORDER BY node, seq");
-	if (st && hj_db_bind_int(st, ":all", cli_flag(&c, "all")))
-		st = NULL;
-	int rows = 0;
-	while (st && (rc = hj_db_step(hub->db, st)) == 1) {
-		rows++;
-		if (cli_flag(&c, "json")) {
-			hj_json *o = hj_json_new(HJ_JOBJ);
-			if (o && (hj_json_set_str(o, "node", hj_db_col_text(st, 0)) ||
-				  hj_json_set_int(o, "seq", sqlite3_column_int64(st, 1)) ||
-				  hj_json_set_str(o, "reason", hj_db_col_text(st, 2)) ||
-				  hj_json_set_str(o, "detail", hj_db_col_text(st, 3)) ||
-				  hj_json_set_str(o, "hash", hj_db_col_text(st, 4)) ||
-				  hj_json_set_str(o, "commit", hj_db_col_text(st, 5)) ||
-				  hj_json_set_int(o, "evidence_bytes", sqlite3_column_int64(st, 6)) ||
-				  hj_json_set_str(o, "resolved_at", *hj_db_col_text(st, 7) ? hj_db_col_text(st, 7) : NULL)))
-				o = (hj_json_free(o), NULL);
-			if ((rc = cli_json_line(o)))
-				break;
-		} else {
-			printf("%s seq %lld: %s — %s (evidence: %lld bytes kept, commit %.12s)%s%s\n",
-			       hj_db_col_text(st, 0), (long long)sqlite3_column_int64(st, 1), hj_db_col_text(st, 2),
-			       hj_db_col_text(st, 3), (long long)sqlite3_column_int64(st, 6), hj_db_col_text(st, 5),
-			       *hj_db_col_text(st, 7) ? " resolved " : "", hj_db_col_text(st, 7));
-		}
-	}
-	if (rc >= 0 && rows == 0 && !cli_flag(&c, "json"))
+	listing l = {&c, 0};
+	rc = hj_quarantine_list(hub->db, cli_flag(&c, "all"), print_row, &l);
+	if (rc == 0 && l.rows == 0 && !cli_flag(&c, "json"))
 		printf("nothing quarantined\n");
-	rc = st ? (rc < 0 ? rc : 0) : HJ_ERROR;
 done:
+	hj_gitrepo_close(repo);
 	hj_node_close(hub);
 	return cli_fail(rc);
 }

@@ -7,6 +7,7 @@
 #include "error.h"
 #include "feed.h"
 #include "followed.h"
+#include "hub_entry.h"
 #include "replay.h"
 
 #include <inttypes.h>
@@ -33,7 +34,7 @@ static int count_rejected(hj_node *n, int64_t *out)
 	int rc;
 	while ((rc = hj_db_step(n->db, st)) == 1) {
 		hj_json *vd = NULL;
-		if (hj_verdicts_parse(&vd, hj_db_col_text(st, 2)) == 0 && vd)
+		if (hj_hub_verdicts_parse(&vd, hj_db_col_text(st, 2), HJ_HUB_NOPS_ANY) == 0 && vd)
 			for (size_t i = 0; i < vd->count; i++)
 				*out += vd->items[i]->type != HJ_JSTR;
 		hj_json_free(vd);
@@ -50,7 +51,7 @@ static int print_rejected(hj_node *n)
 	int rc;
 	while ((rc = hj_db_step(n->db, st)) == 1) {
 		hj_json *vd = NULL;
-		if (hj_verdicts_parse(&vd, hj_db_col_text(st, 2)) || !vd)
+		if (hj_hub_verdicts_parse(&vd, hj_db_col_text(st, 2), HJ_HUB_NOPS_ANY) || !vd)
 			continue;
 		for (size_t i = 0; i < vd->count; i++) {
 			const hj_json *x = vd->items[i];

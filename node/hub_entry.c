@@ -1,0 +1,352 @@
+/*
+ * hub_entry.c — encode, decode and validate the hub's sequence entry, and
+ * read its verdicts. The sequencer signs what the encoder writes; a county
+ * follows, and an auditor re-derives, only what the decoder accepts, so
+ * every rule of the format lives here once.
+ */
+#include "hub_entry.h"
+#include "error.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Format, op version 1. A sequence entry is a change set of the hub's own
+ * feed (an envelope, see envelope.c) whose payload is compact JSON
+ * (json.h's writer: no whitespace, keys in this order) holding exactly one
+ * op:
+ *
+ *   {"v":1,"ops":[{"op":"hub.sequence","v":V,
+ *                  "include":[I, ...],
+ *                  "state":"<64 lower-case hex>"}]}
+ *
+ *   field     type     rule
+ *   v         int      payload version (fold.h HJ_PAYLOAD_VERSION), = 1
+ *   op        string   "hub.sequence"; never next to another op
+ *   v (op)    int      op version, 1..HJ_OP_VERSION; higher is HJ_EVERSION
+ *                      (the reader must be upgraded, the entry is not bad)
+ *   include   array    0..HJ_HUB_MAX_INCLUDE (2000) change sets, in the
+ *                      order the hub folded them
+ *   state     string   BLAKE2b-256 of the canonical projection after
+ *                      folding them (projection.h), lower-case hex
+ *
+ * Each include I:
+ *
+ *   {"node":N,"seq":S,"hash":H,"verdicts":[W, ...]}
+ *
+ *   node      string   node id (envelope.h: 1..64 of [a-z0-9._-])
+ *   seq       int      >= 1, the change set's seq in N's feed
+ *   hash      string   BLAKE2b-256 of its envelope bytes, 64 lower-case
+ *                      hex (a signed format: upper case is refused)
+ *   verdicts  array    one W per op of that change set, in op order:
+ *                      "ok" (applied) or [reason, detail] (rejected) with
+ *                      reason 1..31 bytes of [a-z0-9_] (a stable code such
+ *                      as "duplicate_member") and detail 0..255 bytes of
+ *                      UTF-8 text (never personal data)
+ *
+ * Nothing else may appear in either object (a new field needs a new op
+ * version). The whole payload is bounded by the envelope's inflated cap
+ * (HJ_PAYLOAD_MAX_BYTES, 8 MiB); 2000 change sets keep a real one under
+ * 1 MiB. The count of verdicts can be
+ * checked against the change set only once its envelope is at hand
+ * (hj_hub_verdicts_check with nops). A county's `followed.verdicts` column
+ * stores an include's verdict array as the same JSON text.
+ */
+
+#define REASON_MAX (sizeof(((hj_verdict *)0)->reason) - 1) /* 31 */
+#define DETAIL_MAX (sizeof(((hj_verdict *)0)->detail) - 1) /* 255 */
+
+/* ---- encoding ---- */
+
+void hj_hub_entry_enc_init(hj_hub_entry_enc *enc)
+{
+	memset(enc, 0, sizeof *enc);
+}
+
+void hj_hub_entry_enc_free(hj_hub_entry_enc *enc)
+{
+	if (!enc)
+		return;
+	hj_json_free(enc->include);
+	hj_json_free(enc->pending);
+	memset(enc, 0, sizeof *enc);
+}
+
+void hj_hub_entry_enc_discard(hj_hub_entry_enc *enc)
+{
+	hj_json_free(enc->pending);
+	enc->pending = NULL;
+}
+
+int hj_hub_entry_enc_verdict(hj_hub_entry_enc *enc, const hj_verdict *v)
+{
+	int rc;
+	if (!enc->pending && !(enc->pending = hj_json_new(HJ_JARR)))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	if (v->applied) {
+		rc = hj_json_append(enc->pending, hj_json_str("ok"));
+	} else {
+		hj_json *rej = hj_json_new(HJ_JARR);
+		if (rej && (hj_json_append(rej, hj_json_str(v->reason)) || hj_json_append(rej, hj_json_str(v->detail))))
+			rej = (hj_json_free(rej), NULL);
+		rc = hj_json_append(enc->pending, rej);
+	}
+	return rc ? hj_error_set(rc, "out of memory") : 0;
+}
+
+int hj_hub_entry_enc_verdicts_text(hj_buf *out, const hj_hub_entry_enc *enc)
+{
+	static const hj_json empty = {.type = HJ_JARR};
+	return hj_json_write(out, enc->pending ? enc->pending : &empty);
+}
+
+int hj_hub_entry_enc_add(hj_hub_entry_enc *enc, const char *node, uint64_t seq, const uint8_t hash[32])
+{
+	hj_json *inc = NULL;
+	char hex[65];
+	int rc;
+	if (enc->count >= HJ_HUB_MAX_INCLUDE)
+		return hj_error_set(HJ_ETOOBIG, "hub entry: more than %d change sets", HJ_HUB_MAX_INCLUDE);
+	if ((!enc->include && !(enc->include = hj_json_new(HJ_JARR))) ||
+	    (!enc->pending && !(enc->pending = hj_json_new(HJ_JARR))))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	hj_hex_encode(hex, hash, 32);
+	if (!(inc = hj_json_new(HJ_JOBJ)) || hj_json_set_str(inc, "node", node) ||
+	    hj_json_set_int(inc, "seq", (int64_t)seq) || hj_json_set_str(inc, "hash", hex)) {
+		hj_json_free(inc);
+		rc = HJ_ENOMEM;
+		goto done;
+	}
+	/* Both calls take ownership even when they fail. */
+	rc = hj_json_set(inc, "verdicts", enc->pending);
+	enc->pending = NULL;
+	if (rc)
+		hj_json_free(inc);
+	else
+		rc = hj_json_append(enc->include, inc);
+	if (!rc)
+		enc->count++;
+done:
+	return rc ? hj_error_set(rc, "out of memory") : 0;
+}
+
+int hj_hub_entry_enc_finish(hj_buf *out, const hj_hub_entry_enc *enc, const uint8_t state[32])
+{
+	static const hj_json empty = {.type = HJ_JARR};
+	char hex[65];
+	size_t mark = out->len;
+	int rc;
+	hj_hex_encode(hex, state, 32);
+	/* What json.h's compact writer gives for the tree
+	 * {"v":1,"ops":[{"op":..,"v":..,"include":..,"state":..}]}: the only
+	 * part that needs escaping is the include list, written by it. */
+	hj_buf_printf(out, "{\"v\":%d,\"ops\":[{\"op\":\"" HJ_HUB_ENTRY_OP "\",\"v\":%d,\"include\":",
+		      HJ_PAYLOAD_VERSION, HJ_OP_VERSION);
+	if ((rc = out->rc ? out->rc : hj_json_write(out, enc->include ? enc->include : &empty)))
+		goto done;
+	hj_buf_printf(out, ",\"state\":\"%s\"}]}", hex);
+	rc = out->rc;
+done:
+	if (rc) {
+		out->len = mark;
+		if (rc == HJ_ENOMEM)
+			hj_error_set(HJ_ENOMEM, "out of memory");
+	}
+	return rc;
+}
+
+/* ---- decoding ---- */
+
+/* Every key of `obj` is one of `keys` (NULL-terminated). */
+static const char *unknown_key(const hj_json *obj, const char *const *keys)
+{
+	for (size_t i = 0; i < obj->count; i++) {
+		size_t k = 0;
+		while (keys[k] && strcmp(keys[k], obj->keys[i]) != 0)
+			k++;
+		if (!keys[k])
+			return obj->keys[i];
+	}
+	return NULL;
+}
+
+static int reason_ok(const hj_json *s)
+{
+	if (s->type != HJ_JSTR || s->slen < 1 || s->slen > REASON_MAX)
+		return 0;
+	for (size_t i = 0; i < s->slen; i++)
+		if (!((s->s[i] >= 'a' && s->s[i] <= 'z') || (s->s[i] >= '0' && s->s[i] <= '9') || s->s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+int hj_hub_verdicts_check(const hj_json *verdicts, size_t nops)
+{
+	if (!verdicts || verdicts->type != HJ_JARR)
+		return hj_error_set(HJ_ECORRUPT, "verdicts: not an array");
+	if (nops != HJ_HUB_NOPS_ANY && verdicts->count != nops)
+		return hj_error_set(HJ_ECORRUPT, "%zu verdicts for %zu ops", verdicts->count, nops);
+	for (size_t i = 0; i < verdicts->count; i++) {
+		const hj_json *w = verdicts->items[i];
+		if (w->type == HJ_JSTR && strcmp(w->s, "ok") == 0 && w->slen == 2)
+			continue;
+		if (w->type != HJ_JARR || w->count != 2)
+			return hj_error_set(HJ_ECORRUPT, "verdict %zu: neither \"ok\" nor [reason, detail]", i);
+		if (!reason_ok(w->items[0]))
+			return hj_error_set(HJ_ECORRUPT, "verdict %zu: reason is not 1..%zu bytes of [a-z0-9_]", i,
+					    REASON_MAX);
+		if (w->items[1]->type != HJ_JSTR || w->items[1]->slen > DETAIL_MAX)
+			return hj_error_set(HJ_ECORRUPT, "verdict %zu: detail is not a string of at most %zu bytes", i,
+					    DETAIL_MAX);
+	}
+	return 0;
+}
+
+int hj_hub_verdicts_parse(hj_json **out, const char *text, size_t nops)
+{
+	*out = NULL;
+	if (!text)
+		return 0;
+	int rc = hj_json_parse(out, text, strlen(text));
+	if (rc)
+		return hj_error_wrap(rc, "verdicts: ");
+	if ((rc = hj_hub_verdicts_check(*out, nops))) {
+		hj_json_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int hj_hub_verdict_at(const hj_json *verdicts, size_t i, const char **reason, const char **detail)
+{
+	const hj_json *w = verdicts && i < verdicts->count ? verdicts->items[i] : NULL;
+	if (!w || w->type != HJ_JARR || w->count != 2)
+		return 1;
+	if (reason)
+		*reason = w->items[0]->s;
+	if (detail)
+		*detail = w->items[1]->s;
+	return 0;
+}
+
+size_t hj_hub_verdicts_rejected(const hj_json *verdicts)
+{
+	size_t k = 0;
+	for (size_t i = 0; verdicts && i < verdicts->count; i++)
+		k += !hj_hub_verdict_at(verdicts, i, NULL, NULL);
+	return k;
+}
+
+int hj_hub_entry_find(const hj_json **op, const hj_json *ops)
+{
+	size_t at = 0, found = 0;
+	*op = NULL;
+	for (size_t i = 0; ops && i < ops->count; i++) {
+		const char *name = hj_json_get_str(ops->items[i], "op");
+		if (name && strcmp(name, HJ_HUB_ENTRY_OP) == 0) {
+			at = i;
+			found++;
+		}
+	}
+	if (!found)
+		return 0;
+	if (ops->count != 1)
+		return hj_error_set(HJ_ECORRUPT, "op %zu is \"" HJ_HUB_ENTRY_OP "\" among %zu ops: a sequence "
+				    "entry holds that op alone", at, ops->count);
+	*op = ops->items[0];
+	return 0;
+}
+
+/* One include, index i. */
+static int include_decode(hj_hub_include *out, const hj_json *x, size_t i)
+{
+	static const char *const keys[] = {"node", "seq", "hash", "verdicts", NULL};
+	const char *node, *hash, *bad;
+	int64_t seq = 0;
+	int rc;
+	if (!x || x->type != HJ_JOBJ)
+		return hj_error_set(HJ_ECORRUPT, "include %zu: not an object", i);
+	if ((bad = unknown_key(x, keys)))
+		return hj_error_set(HJ_ECORRUPT, "include %zu: unknown field \"%.40s\"", i, bad);
+	if (!(node = hj_json_get_str(x, "node")) || hj_node_id_check(node))
+		return hj_error_set(HJ_ECORRUPT, "include %zu: \"node\" is not a node id", i);
+	if (hj_json_get_int(x, "seq", &seq) || seq < 1)
+		return hj_error_set(HJ_ECORRUPT, "include %zu: \"seq\" is not an integer >= 1", i);
+	if (!(hash = hj_json_get_str(x, "hash")) || !hj_is_hex64(hash))
+		return hj_error_set(HJ_ECORRUPT, "include %zu: \"hash\" is not 64 lower-case hex digits", i);
+	if ((rc = hj_hub_verdicts_check(hj_json_get(x, "verdicts"), HJ_HUB_NOPS_ANY)))
+		return hj_error_wrap(rc, "include %zu: ", i);
+	snprintf(out->node, sizeof out->node, "%s", node);
+	out->seq = (uint64_t)seq;
+	hj_hex_decode(out->hash, 32, hash);
+	out->verdicts = hj_json_get(x, "verdicts");
+	return 0;
+}
+
+int hj_hub_entry_decode(hj_hub_entry *out, const hj_json *op)
+{
+	static const char *const keys[] = {"op", "v", "include", "state", NULL};
+	const char *name, *state, *bad;
+	const hj_json *inc;
+	int rc = 0;
+	memset(out, 0, sizeof *out);
+	if (!op || op->type != HJ_JOBJ || !(name = hj_json_get_str(op, "op")) || strcmp(name, HJ_HUB_ENTRY_OP) != 0)
+		return hj_error_set(HJ_ECORRUPT, "not a \"" HJ_HUB_ENTRY_OP "\" op");
+	if (hj_json_get_int(op, "v", &out->v) || out->v < 1)
+		return hj_error_set(HJ_ECORRUPT, "\"v\" is not an integer >= 1");
+	if (out->v > HJ_OP_VERSION)
+		return hj_error_set(HJ_EVERSION, "op " HJ_HUB_ENTRY_OP " version %lld is newer than this huiji: "
+				    "upgrade huiji to read entries from the hub", (long long)out->v);
+	if ((bad = unknown_key(op, keys)))
+		return hj_error_set(HJ_ECORRUPT, "unknown field \"%.40s\"", bad);
+	if (!(state = hj_json_get_str(op, "state")) || !hj_is_hex64(state))
+		return hj_error_set(HJ_ECORRUPT, "\"state\" is not 64 lower-case hex digits");
+	if (!(inc = hj_json_get(op, "include")) || inc->type != HJ_JARR)
+		return hj_error_set(HJ_ECORRUPT, "\"include\" is not an array");
+	if (inc->count > HJ_HUB_MAX_INCLUDE)
+		return hj_error_set(HJ_ECORRUPT, "%zu change sets included, more than %d", inc->count,
+				    HJ_HUB_MAX_INCLUDE);
+	if (inc->count && !(out->include = calloc(inc->count, sizeof *out->include)))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < inc->count; i++)
+		rc = include_decode(&out->include[i], inc->items[i], i);
+	if (rc) {
+		hj_hub_entry_free(out);
+		return rc;
+	}
+	out->ninclude = inc->count;
+	hj_hex_decode(out->state, 32, state);
+	return 0;
+}
+
+int hj_hub_entry_parse(hj_hub_entry *out, const char *payload, size_t len)
+{
+	hj_json *tree = NULL;
+	const hj_json *ops, *op = NULL;
+	int rc = hj_json_parse(&tree, payload, len);
+	memset(out, 0, sizeof *out);
+	if (rc || !(ops = hj_fold_payload_ops(tree, &rc)) || (rc = hj_hub_entry_find(&op, ops)))
+		goto done;
+	if (!op) {
+		rc = hj_error_set(HJ_ENOTFOUND, "not a sequence entry");
+		goto done;
+	}
+	if ((rc = hj_hub_entry_decode(out, op)))
+		goto done;
+	out->tree = tree;
+	tree = NULL;
+done:
+	hj_json_free(tree);
+	return rc;
+}
+
+void hj_hub_entry_free(hj_hub_entry *e)
+{
+	if (!e)
+		return;
+	free(e->include);
+	hj_json_free(e->tree);
+	memset(e, 0, sizeof *e);
+}

@@ -1,0 +1,119 @@
+/*
+ * hub_entry.h — the hub's sequence entry (op "hub.sequence"): the one
+ * owner of its bytes. The sequencer (sync/) encodes it; county sync, the
+ * county's replay and the auditor decode it and read its verdicts through
+ * this file only. The format is documented in hub_entry.c.
+ */
+#ifndef HJ_HUB_ENTRY_H
+#define HJ_HUB_ENTRY_H
+
+#include "buf.h"
+#include "envelope.h"
+#include "fold.h"
+#include "json.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HJ_HUB_ENTRY_OP "hub.sequence"
+/* Change sets per entry: keeps an entry < 1 MiB. The sequencer stops a
+ * round here; a decoder refuses more. */
+#define HJ_HUB_MAX_INCLUDE 2000
+/* "Number of ops not known here" for hj_hub_verdicts_check/parse. */
+#define HJ_HUB_NOPS_ANY ((size_t)-1)
+
+/* ---- encoding (the hub sequencer) ---- */
+
+/* An entry under construction: change sets in hub order. Zero it (or
+ * hj_hub_entry_enc_init) before use; DESTRUCTOR: hj_hub_entry_enc_free. */
+typedef struct hj_hub_entry_enc {
+	hj_json *include; /* private: the include list so far */
+	hj_json *pending; /* private: verdicts of the change set being added */
+	size_t count;     /* change sets added */
+} hj_hub_entry_enc;
+
+void hj_hub_entry_enc_init(hj_hub_entry_enc *enc);
+void hj_hub_entry_enc_free(hj_hub_entry_enc *enc); /* accepts a zeroed one */
+
+/* The verdict of the next op of the change set being added, op by op
+ * (built up as the fold goes, so no copy of them is held). */
+int hj_hub_entry_enc_verdict(hj_hub_entry_enc *enc, const hj_verdict *v);
+
+/* Forget the verdicts given since the last add: that change set is not
+ * included after all (the fold of one of its ops failed). */
+void hj_hub_entry_enc_discard(hj_hub_entry_enc *enc);
+
+/* Append the JSON text of the verdicts given since the last add, exactly
+ * as they will appear in the entry (what `followed.verdicts` stores).
+ * HJ_EINVALID for a verdict string that is not valid UTF-8. */
+int hj_hub_entry_enc_verdicts_text(hj_buf *out, const hj_hub_entry_enc *enc);
+
+/* Add change set (node, seq, hash) with the verdicts given since the last
+ * add. Returns 0, HJ_ETOOBIG past HJ_HUB_MAX_INCLUDE (nothing changed) or
+ * HJ_ENOMEM (the verdicts are dropped). */
+int hj_hub_entry_enc_add(hj_hub_entry_enc *enc, const char *node, uint64_t seq, const uint8_t hash[32]);
+
+/* Append the entry's whole change-set payload to `out`:
+ * {"v":1,"ops":[{"op":"hub.sequence",...,"state":"<hex>"}]}. The entry
+ * stays usable (finish twice gives the same bytes). On failure `out` is
+ * restored to its previous length. */
+int hj_hub_entry_enc_finish(hj_buf *out, const hj_hub_entry_enc *enc, const uint8_t state[32]);
+
+/* ---- decoding (county sync, replay, audit) ---- */
+
+typedef struct hj_hub_include {
+	char node[HJ_NODE_ID_MAX + 1];
+	uint64_t seq;               /* >= 1 */
+	uint8_t hash[32];           /* of the change set's envelope bytes */
+	const hj_json *verdicts;    /* validated array, borrowed from the op */
+} hj_hub_include;
+
+typedef struct hj_hub_entry {
+	int64_t v;                  /* op version, 1..HJ_OP_VERSION */
+	hj_hub_include *include;    /* owned */
+	size_t ninclude;
+	uint8_t state[32];          /* digest of the hub's projection after it */
+	hj_json *tree;              /* owned payload tree (hj_hub_entry_parse) */
+} hj_hub_entry;
+
+/* Is this payload's op list a sequence entry? 0 with *op = the entry op
+ * (borrowed) when it is exactly one "hub.sequence" op, 0 with *op = NULL
+ * when no op is named "hub.sequence" (the hub's own registry ops),
+ * HJ_ECORRUPT when "hub.sequence" sits among other ops. */
+int hj_hub_entry_find(const hj_json **op, const hj_json *ops);
+
+/* Decode and validate the entry op `op` (borrowed: *out points into it, so
+ * `op` must outlive *out). Fields, types, lower-case hex, seqs, node ids,
+ * verdict shapes and every limit of the format are checked; anything else
+ * is HJ_ECORRUPT with a message naming the field (and the include's
+ * index); "v" above HJ_OP_VERSION is HJ_EVERSION. On failure *out owns
+ * nothing. DESTRUCTOR: hj_hub_entry_free. */
+int hj_hub_entry_decode(hj_hub_entry *out, const hj_json *op);
+
+/* Parse a change-set payload and decode its entry; *out owns the tree.
+ * HJ_ENOTFOUND (message set) if the payload is not a sequence entry;
+ * payload-level errors as hj_fold_payload_ops. */
+int hj_hub_entry_parse(hj_hub_entry *out, const char *payload, size_t len);
+
+void hj_hub_entry_free(hj_hub_entry *e); /* accepts NULL and a zeroed one */
+
+/* Check a verdict array (as decoded, or parsed from followed.verdicts):
+ * each element "ok" or [reason, detail] within the format's limits, and
+ * exactly `nops` of them unless nops == HJ_HUB_NOPS_ANY. HJ_ECORRUPT
+ * naming the element otherwise. */
+int hj_hub_verdicts_check(const hj_json *verdicts, size_t nops);
+
+/* Parse a followed row's verdict text (NULL = every op applied) and check
+ * it as hj_hub_verdicts_check. *out owned by the caller (hj_json_free);
+ * NULL when text is NULL. */
+int hj_hub_verdicts_parse(hj_json **out, const char *text, size_t nops);
+
+/* Verdict i of a checked array (NULL array: applied). Returns 1 when the
+ * op applied; 0 when rejected, with *reason and *detail (either may be
+ * NULL) borrowed from the array. */
+int hj_hub_verdict_at(const hj_json *verdicts, size_t i, const char **reason, const char **detail);
+
+/* How many ops of a checked array were rejected (NULL: 0). */
+size_t hj_hub_verdicts_rejected(const hj_json *verdicts);
+
+#endif

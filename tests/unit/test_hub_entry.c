@@ -1,0 +1,426 @@
+/*
+ * test_hub_entry.c — cmocka tests for the hub's sequence entry
+ * (node/hub_entry.c).
+ *
+ * Pins the exact bytes of a known entry (existing hubs signed entries in
+ * this form, and counties and auditors re-read them), checks the round
+ * trip through the decoder, and feeds the decoder one malformed entry per
+ * rule of the format: each is refused with HJ_ECORRUPT and a message that
+ * names the field, a newer op version with HJ_EVERSION.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "hub_entry.h"
+
+#define H1 "0101010101010101010101010101010101010101010101010101010101010101"
+#define H2 "02020202020202020202020202020202020202020202020202020202020202ff"
+#define ST "abababababababababababababababababababababababababababababababab"
+
+static void fill(uint8_t out[32], const char *hex)
+{
+	assert_int_equal(hj_hex_decode(out, 32, hex), 0);
+}
+
+static hj_verdict ok_v(void)
+{
+	hj_verdict v;
+	memset(&v, 0, sizeof v);
+	v.applied = 1;
+	return v;
+}
+
+static hj_verdict rej_v(const char *reason, const char *detail)
+{
+	hj_verdict v;
+	memset(&v, 0, sizeof v);
+	snprintf(v.reason, sizeof v.reason, "%s", reason);
+	snprintf(v.detail, sizeof v.detail, "%s", detail);
+	return v;
+}
+
+/* The known entry: xn-cz seq 4 (two ops, the second a duplicate), then
+ * xn-cb seq 1 (one op). */
+static const char *known =
+	"{\"v\":1,\"ops\":[{\"op\":\"hub.sequence\",\"v\":1,\"include\":["
+	"{\"node\":\"xn-cz\",\"seq\":4,\"hash\":\"" H1 "\",\"verdicts\":[\"ok\","
+	"[\"duplicate_member\",\"already a member in qh-xn-cb (\\\"active\\\")\"]]},"
+	"{\"node\":\"xn-cb\",\"seq\":1,\"hash\":\"" H2 "\",\"verdicts\":[\"ok\"]}],"
+	"\"state\":\"" ST "\"}]}";
+
+static void encode_known(hj_buf *out, hj_buf *vtext)
+{
+	hj_hub_entry_enc enc;
+	uint8_t h1[32], h2[32], st[32];
+	hj_verdict v[2] = {ok_v(), rej_v("duplicate_member", "already a member in qh-xn-cb (\"active\")")};
+	fill(h1, H1);
+	fill(h2, H2);
+	fill(st, ST);
+	hj_hub_entry_enc_init(&enc);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &v[0]), 0);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &v[1]), 0);
+	if (vtext)
+		assert_int_equal(hj_hub_entry_enc_verdicts_text(vtext, &enc), 0);
+	assert_int_equal(hj_hub_entry_enc_add(&enc, "xn-cz", 4, h1), 0);
+	/* A change set given verdicts, then dropped, leaves no trace. */
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &v[1]), 0);
+	hj_hub_entry_enc_discard(&enc);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &v[0]), 0);
+	assert_int_equal(hj_hub_entry_enc_add(&enc, "xn-cb", 1, h2), 0);
+	assert_int_equal(enc.count, 2);
+	assert_int_equal(hj_hub_entry_enc_finish(out, &enc, st), 0);
+	hj_hub_entry_enc_free(&enc);
+}
+
+/* The payload as the sequencer built it before hub_entry existed: one
+ * json.h tree, written by the compact writer. */
+static void encode_as_tree(hj_buf *out)
+{
+	hj_json *payload = hj_json_new(HJ_JOBJ), *ops = hj_json_new(HJ_JARR), *op = hj_json_new(HJ_JOBJ);
+	hj_json *inc = hj_json_new(HJ_JARR), *a = hj_json_new(HJ_JOBJ), *b = hj_json_new(HJ_JOBJ);
+	hj_json *va = hj_json_new(HJ_JARR), *vb = hj_json_new(HJ_JARR), *rej = hj_json_new(HJ_JARR);
+	assert_int_equal(hj_json_append(rej, hj_json_str("duplicate_member")), 0);
+	assert_int_equal(hj_json_append(rej, hj_json_str("already a member in qh-xn-cb (\"active\")")), 0);
+	assert_int_equal(hj_json_append(va, hj_json_str("ok")), 0);
+	assert_int_equal(hj_json_append(va, rej), 0);
+	assert_int_equal(hj_json_append(vb, hj_json_str("ok")), 0);
+	assert_int_equal(hj_json_set_str(a, "node", "xn-cz") || hj_json_set_int(a, "seq", 4) ||
+				 hj_json_set_str(a, "hash", H1) || hj_json_set(a, "verdicts", va),
+			 0);
+	assert_int_equal(hj_json_set_str(b, "node", "xn-cb") || hj_json_set_int(b, "seq", 1) ||
+				 hj_json_set_str(b, "hash", H2) || hj_json_set(b, "verdicts", vb),
+			 0);
+	assert_int_equal(hj_json_append(inc, a) || hj_json_append(inc, b), 0);
+	assert_int_equal(hj_json_set_str(op, "op", "hub.sequence") || hj_json_set_int(op, "v", 1) ||
+				 hj_json_set(op, "include", inc) || hj_json_set_str(op, "state", ST),
+			 0);
+	assert_int_equal(hj_json_append(ops, op), 0);
+	assert_int_equal(hj_json_set_int(payload, "v", 1) || hj_json_set(payload, "ops", ops), 0);
+	assert_int_equal(hj_json_write(out, payload), 0);
+	hj_json_free(payload);
+}
+
+static void test_exact_bytes(void **state)
+{
+	hj_buf out = HJ_BUF_INIT, vtext = HJ_BUF_INIT, tree = HJ_BUF_INIT;
+	(void)state;
+	encode_known(&out, &vtext);
+	assert_string_equal((const char *)out.data, known);
+	assert_string_equal((const char *)vtext.data,
+			    "[\"ok\",[\"duplicate_member\",\"already a member in qh-xn-cb (\\\"active\\\")\"]]");
+	encode_as_tree(&tree);
+	assert_int_equal(out.len, tree.len);
+	assert_memory_equal(out.data, tree.data, out.len);
+	/* An empty entry is still well formed (the sequencer never signs one). */
+	hj_hub_entry_enc enc;
+	uint8_t st[32];
+	fill(st, ST);
+	hj_hub_entry_enc_init(&enc);
+	hj_buf_reset(&out);
+	assert_int_equal(hj_hub_entry_enc_finish(&out, &enc, st), 0);
+	assert_string_equal((const char *)out.data,
+			    "{\"v\":1,\"ops\":[{\"op\":\"hub.sequence\",\"v\":1,\"include\":[],\"state\":\"" ST "\"}]}");
+	hj_hub_entry_enc_free(&enc);
+	hj_buf_free(&out);
+	hj_buf_free(&vtext);
+	hj_buf_free(&tree);
+}
+
+static void test_round_trip(void **state)
+{
+	hj_buf out = HJ_BUF_INIT;
+	hj_hub_entry e;
+	uint8_t h[32];
+	const char *reason = NULL, *detail = NULL;
+	(void)state;
+	encode_known(&out, NULL);
+	assert_int_equal(hj_hub_entry_parse(&e, (const char *)out.data, out.len), 0);
+	assert_int_equal(e.v, 1);
+	assert_int_equal(e.ninclude, 2);
+	fill(h, ST);
+	assert_memory_equal(e.state, h, 32);
+	assert_string_equal(e.include[0].node, "xn-cz");
+	assert_int_equal(e.include[0].seq, 4);
+	fill(h, H1);
+	assert_memory_equal(e.include[0].hash, h, 32);
+	assert_int_equal(e.include[0].verdicts->count, 2);
+	assert_int_equal(hj_hub_verdict_at(e.include[0].verdicts, 0, &reason, &detail), 1);
+	assert_null(reason);
+	assert_int_equal(hj_hub_verdict_at(e.include[0].verdicts, 1, &reason, &detail), 0);
+	assert_string_equal(reason, "duplicate_member");
+	assert_string_equal(detail, "already a member in qh-xn-cb (\"active\")");
+	assert_int_equal(hj_hub_verdicts_rejected(e.include[0].verdicts), 1);
+	assert_int_equal(hj_hub_verdicts_check(e.include[0].verdicts, 2), 0);
+	assert_string_equal(e.include[1].node, "xn-cb");
+	assert_int_equal(e.include[1].seq, 1);
+	fill(h, H2);
+	assert_memory_equal(e.include[1].hash, h, 32);
+	assert_int_equal(hj_hub_verdicts_rejected(e.include[1].verdicts), 0);
+	/* Decoded, re-encoded: the same bytes. */
+	hj_hub_entry_enc enc;
+	hj_buf again = HJ_BUF_INIT, vt = HJ_BUF_INIT;
+	hj_hub_entry_enc_init(&enc);
+	for (size_t i = 0; i < e.ninclude; i++) {
+		const hj_json *vd = e.include[i].verdicts;
+		for (size_t k = 0; k < vd->count; k++) {
+			hj_verdict v = ok_v();
+			if (!hj_hub_verdict_at(vd, k, &reason, &detail))
+				v = rej_v(reason, detail);
+			assert_int_equal(hj_hub_entry_enc_verdict(&enc, &v), 0);
+		}
+		assert_int_equal(hj_hub_entry_enc_add(&enc, e.include[i].node, e.include[i].seq, e.include[i].hash), 0);
+	}
+	assert_int_equal(hj_hub_entry_enc_finish(&again, &enc, e.state), 0);
+	assert_string_equal((const char *)again.data, (const char *)out.data);
+	/* A followed row's verdict text parses back to the same verdicts. */
+	assert_int_equal(hj_json_write(&vt, e.include[0].verdicts), 0);
+	hj_json *vd = NULL;
+	assert_int_equal(hj_hub_verdicts_parse(&vd, (const char *)vt.data, 2), 0);
+	assert_int_equal(hj_hub_verdicts_rejected(vd), 1);
+	hj_json_free(vd);
+	assert_int_equal(hj_hub_verdicts_parse(&vd, NULL, 5), 0); /* NULL: all applied */
+	assert_null(vd);
+	assert_int_equal(hj_hub_verdict_at(NULL, 3, &reason, NULL), 1);
+	hj_hub_entry_enc_free(&enc);
+	hj_hub_entry_free(&e);
+	hj_hub_entry_free(&e); /* twice is harmless */
+	hj_buf_free(&again);
+	hj_buf_free(&vt);
+	hj_buf_free(&out);
+}
+
+/* An entry with `include` (JSON text of the array) and `rest` (more fields
+ * of the op, starting with ","). */
+static char *entry_text(const char *op_head, const char *include, const char *rest)
+{
+	size_t n = strlen(op_head) + strlen(include) + strlen(rest) + 128;
+	char *s = malloc(n);
+	assert_non_null(s);
+	snprintf(s, n, "{\"v\":1,\"ops\":[{%s\"include\":%s%s}]}", op_head, include, rest);
+	return s;
+}
+
+#define HEAD "\"op\":\"hub.sequence\",\"v\":1,"
+#define STATE ",\"state\":\"" ST "\""
+#define INC(node, seq, hash, verdicts) "[{\"node\":" node ",\"seq\":" seq ",\"hash\":" hash ",\"verdicts\":" verdicts "}]"
+#define GOOD_INC INC("\"xn-cz\"", "4", "\"" H1 "\"", "[\"ok\"]")
+
+static void expect_refused(const char *head, const char *include, const char *rest, int code, const char *msg)
+{
+	char *text = entry_text(head, include, rest);
+	hj_hub_entry e;
+	int rc = hj_hub_entry_parse(&e, text, strlen(text));
+	if (rc != code || (code && strcmp(hj_error_last(), msg) != 0))
+		fail_msg("%s\n  gave %s \"%s\"\n  want %s \"%s\"", text, hj_error_name(rc), hj_error_last(),
+			 hj_error_name(code), msg ? msg : "");
+	if (code) {
+		assert_null(e.include); /* owns nothing */
+		assert_null(e.tree);
+	}
+	hj_hub_entry_free(&e);
+	free(text);
+}
+
+static void test_malformed(void **state)
+{
+	(void)state;
+	/* The frame itself is well formed: these are accepted. */
+	expect_refused(HEAD, GOOD_INC, STATE, 0, NULL);
+	expect_refused(HEAD, "[]", STATE, 0, NULL);
+
+	/* Types of the op's fields. */
+	expect_refused("\"op\":\"hub.sequence\",", GOOD_INC, STATE, HJ_ECORRUPT, "\"v\" is not an integer >= 1");
+	expect_refused("\"op\":\"hub.sequence\",\"v\":\"1\",", GOOD_INC, STATE, HJ_ECORRUPT,
+		       "\"v\" is not an integer >= 1");
+	expect_refused("\"op\":\"hub.sequence\",\"v\":0,", GOOD_INC, STATE, HJ_ECORRUPT, "\"v\" is not an integer >= 1");
+	expect_refused(HEAD, "{}", STATE, HJ_ECORRUPT, "\"include\" is not an array");
+	expect_refused(HEAD, "null", STATE, HJ_ECORRUPT, "\"include\" is not an array");
+	expect_refused(HEAD, GOOD_INC, "", HJ_ECORRUPT, "\"state\" is not 64 lower-case hex digits");
+	expect_refused(HEAD, GOOD_INC, ",\"state\":7", HJ_ECORRUPT, "\"state\" is not 64 lower-case hex digits");
+	expect_refused(HEAD, GOOD_INC, ",\"state\":\"ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB\"",
+		       HJ_ECORRUPT, "\"state\" is not 64 lower-case hex digits");
+	expect_refused(HEAD, GOOD_INC, ",\"state\":\"abab\"", HJ_ECORRUPT, "\"state\" is not 64 lower-case hex digits");
+	expect_refused(HEAD, GOOD_INC, STATE ",\"note\":1", HJ_ECORRUPT, "unknown field \"note\"");
+
+	/* Each include. */
+	expect_refused(HEAD, "[7]", STATE, HJ_ECORRUPT, "include 0: not an object");
+	expect_refused(HEAD, "[{\"node\":\"xn-cz\",\"seq\":4,\"hash\":\"" H1 "\",\"verdicts\":[],\"x\":1}]", STATE,
+		       HJ_ECORRUPT, "include 0: unknown field \"x\"");
+	expect_refused(HEAD, "[{\"seq\":4,\"hash\":\"" H1 "\",\"verdicts\":[]}]", STATE, HJ_ECORRUPT,
+		       "include 0: \"node\" is not a node id");
+	expect_refused(HEAD, INC("\"XN-CZ\"", "4", "\"" H1 "\"", "[]"), STATE, HJ_ECORRUPT,
+		       "include 0: \"node\" is not a node id");
+	expect_refused(HEAD, INC("3", "4", "\"" H1 "\"", "[]"), STATE, HJ_ECORRUPT,
+		       "include 0: \"node\" is not a node id");
+	expect_refused(HEAD, INC("\"xn-cz\"", "\"4\"", "\"" H1 "\"", "[]"), STATE, HJ_ECORRUPT,
+		       "include 0: \"seq\" is not an integer >= 1");
+	expect_refused(HEAD, INC("\"xn-cz\"", "0", "\"" H1 "\"", "[]"), STATE, HJ_ECORRUPT,
+		       "include 0: \"seq\" is not an integer >= 1");
+	expect_refused(HEAD, INC("\"xn-cz\"", "-3", "\"" H1 "\"", "[]"), STATE, HJ_ECORRUPT,
+		       "include 0: \"seq\" is not an integer >= 1");
+	/* Upper-case hex decodes to the same bytes but is not the signed form. */
+	expect_refused(HEAD, INC("\"xn-cz\"", "4", "\"02020202020202020202020202020202020202020202020202020202020202FF\"", "[]"),
+		       STATE, HJ_ECORRUPT, "include 0: \"hash\" is not 64 lower-case hex digits");
+	expect_refused(HEAD, INC("\"xn-cz\"", "4", "\"0101\"", "[]"), STATE, HJ_ECORRUPT,
+		       "include 0: \"hash\" is not 64 lower-case hex digits");
+	expect_refused(HEAD, "[{\"node\":\"xn-cz\",\"seq\":4,\"hash\":\"" H1 "\"}]", STATE, HJ_ECORRUPT,
+		       "include 0: verdicts: not an array");
+	/* The second include is the bad one: the index says so. */
+	expect_refused(HEAD, "[{\"node\":\"xn-cz\",\"seq\":4,\"hash\":\"" H1 "\",\"verdicts\":[]},"
+			     "{\"node\":\"xn-cz\",\"seq\":5,\"hash\":\"" H1 "\",\"verdicts\":\"ok\"}]",
+		       STATE, HJ_ECORRUPT, "include 1: verdicts: not an array");
+
+	/* Verdicts. */
+	expect_refused(HEAD, INC("\"xn-cz\"", "4", "\"" H1 "\"", "[\"ok\",7]"), STATE, HJ_ECORRUPT,
+		       "include 0: verdict 1: neither \"ok\" nor [reason, detail]");
+	expect_refused(HEAD, INC("\"xn-cz\"", "4", "\"" H1 "\"", "[\"fine\"]"), STATE, HJ_ECORRUPT,
+		       "include 0: verdict 0: neither \"ok\" nor [reason, detail]");
+	expect_refused(HEAD, INC("\"xn-cz\"", "4", "\"" H1 "\"", "[[\"invalid\"]]"), STATE, HJ_ECORRUPT,
+		       "include 0: verdict 0: neither \"ok\" nor [reason, detail]");
+	expect_refused(HEAD, INC("\"xn-cz\"", "4", "\"" H1 "\"", "[[\"Invalid\",\"x\"]]"), STATE, HJ_ECORRUPT,
+		       "include 0: verdict 0: reason is not 1..31 bytes of [a-z0-9_]");
+	expect_refused(HEAD, INC("\"xn-cz\"", "4", "\"" H1 "\"", "[[\"\",\"x\"]]"), STATE, HJ_ECORRUPT,
+		       "include 0: verdict 0: reason is not 1..31 bytes of [a-z0-9_]");
+	expect_refused(HEAD, INC("\"xn-cz\"", "4", "\"" H1 "\"", "[[\"invalid\",3]]"), STATE, HJ_ECORRUPT,
+		       "include 0: verdict 0: detail is not a string of at most 255 bytes");
+
+	/* Oversized: a reason, a detail, the include list. */
+	{
+		char reason[40], detail[300], inc[600];
+		memset(reason, 'a', 32);
+		reason[32] = '\0';
+		snprintf(inc, sizeof inc, "[{\"node\":\"xn-cz\",\"seq\":4,\"hash\":\"" H1 "\",\"verdicts\":[[\"%s\",\"\"]]}]",
+			 reason);
+		expect_refused(HEAD, inc, STATE, HJ_ECORRUPT,
+			       "include 0: verdict 0: reason is not 1..31 bytes of [a-z0-9_]");
+		reason[31] = '\0';
+		snprintf(inc, sizeof inc, "[{\"node\":\"xn-cz\",\"seq\":4,\"hash\":\"" H1 "\",\"verdicts\":[[\"%s\",\"\"]]}]",
+			 reason);
+		expect_refused(HEAD, inc, STATE, 0, NULL); /* 31 is the limit */
+		memset(detail, 'd', 256);
+		detail[256] = '\0';
+		snprintf(inc, sizeof inc, "[{\"node\":\"xn-cz\",\"seq\":4,\"hash\":\"" H1 "\",\"verdicts\":[[\"x\",\"%s\"]]}]",
+			 detail);
+		expect_refused(HEAD, inc, STATE, HJ_ECORRUPT,
+			       "include 0: verdict 0: detail is not a string of at most 255 bytes");
+	}
+	{
+		hj_buf big = HJ_BUF_INIT;
+		hj_buf_puts(&big, "[");
+		for (int i = 0; i < HJ_HUB_MAX_INCLUDE + 1; i++)
+			hj_buf_printf(&big, "%s{\"node\":\"xn-cz\",\"seq\":%d,\"hash\":\"" H1 "\",\"verdicts\":[\"ok\"]}",
+				      i ? "," : "", i + 1);
+		hj_buf_puts(&big, "]");
+		assert_int_equal(big.rc, 0);
+		expect_refused(HEAD, (const char *)big.data, STATE, HJ_ECORRUPT,
+			       "2001 change sets included, more than 2000");
+		hj_buf_free(&big);
+	}
+
+	/* Where the op sits. */
+	{
+		const char *text = "{\"v\":1,\"ops\":[{\"op\":\"org.create\",\"v\":1},{" HEAD "\"include\":[]" STATE "}]}";
+		hj_hub_entry e;
+		assert_int_equal(hj_hub_entry_parse(&e, text, strlen(text)), HJ_ECORRUPT);
+		assert_string_equal(hj_error_last(),
+				    "op 1 is \"hub.sequence\" among 2 ops: a sequence entry holds that op alone");
+		text = "{\"v\":1,\"ops\":[{\"op\":\"org.create\",\"v\":1}]}";
+		assert_int_equal(hj_hub_entry_parse(&e, text, strlen(text)), HJ_ENOTFOUND);
+		text = "{\"v\":1,\"ops\":[{" HEAD "\"include\":[]" STATE "}";
+		assert_int_equal(hj_hub_entry_parse(&e, text, strlen(text)), HJ_ECORRUPT); /* not JSON */
+	}
+	/* A newer op version: the reader must be upgraded; not corrupt. */
+	expect_refused("\"op\":\"hub.sequence\",\"v\":2,", GOOD_INC, STATE, HJ_EVERSION,
+		       "op hub.sequence version 2 is newer than this huiji: upgrade huiji to read entries from the hub");
+	/* ... even with fields this huiji does not know: they are the newer
+	 * version's, not corruption. */
+	expect_refused("\"op\":\"hub.sequence\",\"v\":3,\"quorum\":[],", "{}", "", HJ_EVERSION,
+		       "op hub.sequence version 3 is newer than this huiji: upgrade huiji to read entries from the hub");
+}
+
+static void test_verdict_counts(void **state)
+{
+	hj_json *vd = NULL;
+	(void)state;
+	/* The count is checked where the change set's ops are known. */
+	assert_int_equal(hj_hub_verdicts_parse(&vd, "[\"ok\",[\"invalid\",\"x\"]]", 2), 0);
+	assert_int_equal(hj_hub_verdicts_check(vd, HJ_HUB_NOPS_ANY), 0);
+	assert_int_equal(hj_hub_verdicts_check(vd, 3), HJ_ECORRUPT);
+	assert_string_equal(hj_error_last(), "2 verdicts for 3 ops");
+	assert_int_equal(hj_hub_verdicts_check(vd, 1), HJ_ECORRUPT);
+	assert_string_equal(hj_error_last(), "2 verdicts for 1 ops");
+	hj_json_free(vd);
+	assert_int_equal(hj_hub_verdicts_parse(&vd, "[\"ok\"]", 2), HJ_ECORRUPT);
+	assert_string_equal(hj_error_last(), "1 verdicts for 2 ops");
+	assert_null(vd);
+	assert_int_equal(hj_hub_verdicts_parse(&vd, "{\"ok\":1}", HJ_HUB_NOPS_ANY), HJ_ECORRUPT);
+	assert_string_equal(hj_error_last(), "verdicts: not an array");
+	assert_null(vd);
+	assert_int_equal(hj_hub_verdicts_parse(&vd, "[\"ok\"", HJ_HUB_NOPS_ANY), HJ_ECORRUPT);
+	assert_non_null(strstr(hj_error_last(), "verdicts: json: "));
+	assert_null(vd);
+	assert_int_equal(hj_hub_verdicts_parse(&vd, "[[\"no_authority\",\"x\"],\"OK\"]", HJ_HUB_NOPS_ANY), HJ_ECORRUPT);
+	assert_string_equal(hj_error_last(), "verdict 1: neither \"ok\" nor [reason, detail]");
+	assert_null(vd);
+}
+
+static void test_encoder_limits(void **state)
+{
+	hj_hub_entry_enc enc;
+	hj_buf out = HJ_BUF_INIT;
+	uint8_t h[32];
+	hj_verdict ok = ok_v();
+	(void)state;
+	fill(h, H1);
+	hj_hub_entry_enc_init(&enc);
+	for (int i = 0; i < HJ_HUB_MAX_INCLUDE; i++) {
+		assert_int_equal(hj_hub_entry_enc_verdict(&enc, &ok), 0);
+		assert_int_equal(hj_hub_entry_enc_add(&enc, "xn-cz", (uint64_t)i + 1, h), 0);
+	}
+	assert_int_equal(hj_hub_entry_enc_add(&enc, "xn-cz", 2001, h), HJ_ETOOBIG);
+	assert_int_equal(enc.count, HJ_HUB_MAX_INCLUDE);
+	/* A full entry decodes: what the encoder writes, the decoder takes. */
+	assert_int_equal(hj_hub_entry_enc_finish(&out, &enc, h), 0);
+	hj_hub_entry e;
+	assert_int_equal(hj_hub_entry_parse(&e, (const char *)out.data, out.len), 0);
+	assert_int_equal(e.ninclude, HJ_HUB_MAX_INCLUDE);
+	assert_int_equal(e.include[1999].seq, 2000);
+	hj_hub_entry_free(&e);
+	/* A verdict the writer cannot write (not UTF-8) fails the text, and
+	 * the finish, and leaves the output as it was. */
+	hj_verdict bad = rej_v("invalid", "\xff\xfe");
+	hj_buf vt = HJ_BUF_INIT;
+	hj_hub_entry_enc_free(&enc);
+	hj_hub_entry_enc_init(&enc);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &bad), 0);
+	assert_int_equal(hj_hub_entry_enc_verdicts_text(&vt, &enc), HJ_EINVALID);
+	assert_int_equal(vt.len, 0);
+	assert_int_equal(hj_hub_entry_enc_add(&enc, "xn-cz", 1, h), 0);
+	size_t before = out.len;
+	assert_int_equal(hj_hub_entry_enc_finish(&out, &enc, h), HJ_EINVALID);
+	assert_int_equal(out.len, before);
+	hj_hub_entry_enc_free(&enc);
+	hj_hub_entry_enc_free(&enc); /* twice is harmless */
+	hj_buf_free(&vt);
+	hj_buf_free(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exact_bytes),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_verdict_counts),
+		cmocka_unit_test(test_encoder_limits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

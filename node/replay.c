@@ -13,8 +13,10 @@
 
 int hj_replay_key(hj_db *db, const hj_node *n, const char *node, uint8_t pk[32])
 {
-	char *hex = hj_db_get_text(db, "SELECT pubkey FROM node WHERE id = :id", ":id", node);
-	int rc;
+	char *hex = NULL, *hub = NULL, *key = NULL;
+	int rc = hj_db_get_text(&hex, db, "SELECT pubkey FROM node WHERE id = :id", ":id", node);
+	if (rc && rc != HJ_ENOTFOUND)
+		return rc; /* a failed lookup is not "not enrolled" */
 	if (hex) {
 		rc = hj_hex_decode(pk, 32, hex);
 		free(hex);
@@ -26,8 +28,12 @@ int hj_replay_key(hj_db *db, const hj_node *n, const char *node, uint8_t pk[32])
 	}
 	/* A county trusts its hub's key from init (--hub-key): the hub's
 	 * change set 1 enrols the hub itself, so nothing enrolled precedes it. */
-	char *hub = hj_meta_get(n->db, "hub_node");
-	char *key = hj_meta_get(n->db, "hub_key");
+	if ((rc = hj_meta_get(&hub, n->db, "hub_node")) && rc != HJ_ENOTFOUND)
+		return rc;
+	if ((rc = hj_meta_get(&key, n->db, "hub_key")) && rc != HJ_ENOTFOUND) {
+		free(hub);
+		return rc;
+	}
 	rc = hj_error_set(HJ_EBADSIG, "change set by %s, which is not enrolled at this point of the hub order", node);
 	if (hub && key && strcmp(hub, node) == 0 && hj_hex_decode(pk, 32, key) == 0)
 		rc = 0;
@@ -36,7 +42,8 @@ int hj_replay_key(hj_db *db, const hj_node *n, const char *node, uint8_t pk[32])
 	return rc;
 }
 
-/* Does this county hold the rows `op` touches? (SUBTREE mode.) */
+/* Does this county hold the rows `op` touches? (SUBTREE mode.) 1 yes,
+ * 0 no, negative when the lookup failed — which must not skip the op. */
 static int county_holds(hj_db *db, const hj_node *n, const hj_json *op)
 {
 	const char *name = hj_json_get_str(op, "op");
@@ -44,11 +51,16 @@ static int county_holds(hj_db *db, const hj_node *n, const hj_json *op)
 		return 1; /* the org tree and the nodes are held everywhere */
 	if (strcmp(name, "member.apply") == 0) {
 		const char *u = hj_json_get_str(op, "union");
-		return u && (strcmp(u, n->union_id) == 0 || hj_org_in_subtree(db, u, n->union_id) == 1);
+		if (!u)
+			return 0;
+		return strcmp(u, n->union_id) == 0 ? 1 : hj_org_in_subtree(db, u, n->union_id);
 	}
 	int64_t k = 0;
 	const char *m = hj_json_get_str(op, "member");
-	return m && hj_db_get_int(db, "SELECT count(*) FROM membership WHERE id = :id", ":id", m, &k) == 0 && k;
+	if (!m)
+		return 0;
+	int rc = hj_db_get_int(db, "SELECT count(*) FROM membership WHERE id = :id", ":id", m, &k);
+	return rc ? rc : k > 0;
 }
 
 /* Fold one change set's ops. `verdicts` NULL = all ok. full: check each
@@ -85,7 +97,12 @@ static int replay_one(hj_db *target, const hj_node *n, const hj_envelope *e, con
 					 ? vd->items[0]->s
 					 : "?";
 		ctx.index = (uint32_t)i;
-		if (!full && !pending && (!hub_ok || !county_holds(target, n, ops->items[i]))) {
+		int holds = 1;
+		if (!full && !pending && hub_ok && (holds = county_holds(target, n, ops->items[i])) < 0) {
+			rc = holds;
+			goto done;
+		}
+		if (!full && !pending && (!hub_ok || !holds)) {
 			st->skipped++;
 			if (hub_ok && (rc = hj_fold_person_refresh(target, &ctx, ops->items[i])))
 				goto done;
@@ -151,7 +168,11 @@ static int replay_followed(hj_db *target, const hj_node *n, int64_t after_pos, i
 	if (sqlite3_prepare_v2(n->db->h, "SELECT node, seq, hash, envelope, verdicts FROM followed "
 					 "WHERE pos > ?1 ORDER BY pos", -1, &q, NULL) != SQLITE_OK)
 		return hj_db_error(n->db, "replay");
-	sqlite3_bind_int64(q, 1, after_pos);
+	if (sqlite3_bind_int64(q, 1, after_pos) != SQLITE_OK) {
+		rc = hj_db_error(n->db, "replay");
+		sqlite3_finalize(q);
+		return rc;
+	}
 	while ((rc = hj_db_step(n->db, q)) == 1) {
 		const char *node = hj_db_col_text(q, 0);
 		uint64_t seq = (uint64_t)sqlite3_column_int64(q, 1);
@@ -195,6 +216,10 @@ static int replay_pending(hj_db *target, const hj_node *n, uint64_t own_done, in
 	while ((rc = hj_db_step(n->db, q)) == 1) {
 		uint64_t seq = (uint64_t)sqlite3_column_int64(q, 0);
 		sqlite3_session *sess = NULL;
+		if (sqlite3_column_bytes(q, 1) != 32) { /* load compares 32 bytes */
+			rc = hj_error_set(HJ_ECORRUPT, "changelog seq %" PRIu64 ": bad hash", seq);
+			break;
+		}
 		if ((rc = load(&e, target, n, n->id, seq, sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2),
 			       sqlite3_column_blob(q, 1), 0)))
 			break;

@@ -52,13 +52,13 @@ static int quarantine(round *r, uint64_t seq, const char *reason, const char *de
 		"VALUES (:n, :s, :h, :r, :d, :e, :c) ON CONFLICT(node, seq) DO UPDATE SET hash = excluded.hash, "
 		"reason = excluded.reason, detail = excluded.detail, evidence = excluded.evidence, "
 		"commit_id = excluded.commit_id, resolved_at = NULL");
-	if (!st || hj_db_bind_text(st, ":n", r->node) || hj_db_bind_int(st, ":s", (int64_t)seq) ||
+	if (!st)
+		return HJ_ERROR;
+	int rc = (hj_db_bind_text(st, ":n", r->node) || hj_db_bind_int(st, ":s", (int64_t)seq) ||
 	    (bytes ? hj_db_bind_blob(st, ":h", h, 32) : 0) || hj_db_bind_text(st, ":r", reason) ||
 	    hj_db_bind_text(st, ":d", detail) || (bytes ? hj_db_bind_blob(st, ":e", bytes, len) : 0) ||
-	    hj_db_bind_text(st, ":c", oid[0] ? oid : NULL))
-		return HJ_ERROR;
-	int rc = hj_db_step(r->hub->db, st);
-	sqlite3_reset(st);
+	    hj_db_bind_text(st, ":c", oid[0] ? oid : NULL)) ? HJ_ERROR : hj_db_step(r->hub->db, st);
+	hj_db_release(r->hub->db, st);
 	r->rep->quarantined++;
 	r->stop = 1;
 	return rc < 0 ? rc : 0;
@@ -207,13 +207,15 @@ static int on_diverge(void *vctx, uint64_t seq, const git_oid *commit, const uin
 	if (seq > r->last)
 		return 1;
 	sqlite3_stmt *st = hj_db_stmt(r->hub->db, "SELECT hash FROM followed WHERE node = :n AND seq = :s");
-	if (!st || hj_db_bind_text(st, ":n", r->node) || hj_db_bind_int(st, ":s", (int64_t)seq))
+	if (!st)
 		return HJ_ERROR;
-	int rc = hj_db_step(r->hub->db, st);
-	int have = rc == 1 && sqlite3_column_bytes(st, 0) == 32;
+	int rc = (hj_db_bind_text(st, ":n", r->node) || hj_db_bind_int(st, ":s", (int64_t)seq)) ? HJ_ERROR
+												 : hj_db_step(r->hub->db, st);
+	const void *blob = rc == 1 ? sqlite3_column_blob(st, 0) : NULL;
+	int have = blob && sqlite3_column_bytes(st, 0) == 32;
 	if (have)
-		memcpy(want, sqlite3_column_blob(st, 0), 32);
-	sqlite3_reset(st);
+		memcpy(want, blob, 32);
+	hj_db_release(r->hub->db, st);
 	if (rc < 0)
 		return rc;
 	hj_hash32(h, bytes, len);
@@ -328,11 +330,13 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *mo
 			goto rollback;
 		if (q)
 			continue; /* waits until an operator resolves it */
-		pkhex = hj_db_get_text(hub->db, "SELECT pubkey FROM node WHERE id = :n", ":n", feeds[i]);
-		if (!pkhex) {
+		rc = hj_db_get_text(&pkhex, hub->db, "SELECT pubkey FROM node WHERE id = :n", ":n", feeds[i]);
+		if (rc == HJ_ENOTFOUND) {
 			rep->waiting++; /* not enrolled yet: its change sets wait */
 			continue;
 		}
+		if (rc) /* a failed lookup is not "not enrolled" */
+			goto rollback;
 		rc = hj_hex_decode(r.pk, 32, pkhex);
 		free(pkhex);
 		if (rc)

@@ -176,8 +176,10 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 	memset(rep, 0, sizeof *rep);
 	if (n->is_root)
 		return hj_error_set(HJ_EINVALID, "%s is a hub: it does not sync, it runs `huiji hub run`", n->id);
-	if (!(url = hj_meta_get(n->db, "hub_url")))
+	if ((rc = hj_meta_get(&url, n->db, "hub_url")) == HJ_ENOTFOUND)
 		return hj_error_set(HJ_EINVALID, "%s has no hub (init --hub URL)", n->id);
+	if (rc)
+		return rc;
 	if ((rc = hj_node_repo_open(&repo, n)) || (lock = rc = take_sync_lock(n)) < 0 ||
 	    (rc = hj_outbox_flush(n, repo, NULL)))
 		goto done;
@@ -203,8 +205,9 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 	 * the rest waits for the next link. */
 	if (rc)
 		goto done;
-	rc = hj_sync_follow(n, repo, rep);
-	rep->pending = (uint64_t)hj_pending_count(n);
+	int64_t pending = 0;
+	if (!(rc = hj_sync_follow(n, repo, rep)) && !(rc = hj_pending_count(&pending, n)))
+		rep->pending = (uint64_t)pending;
 done:
 	if (lock >= 0)
 		close(lock);
@@ -382,23 +385,28 @@ static int on_feed_cs(void *vctx, uint64_t seq, const git_oid *commit, const uin
 	return 0;
 }
 
-/* Find the hub's node id: remembered, or the single incoming hub ref. */
-static char *hub_node(hj_node *n, hj_gitrepo *repo)
+/* Find the hub's node id: remembered, or the single incoming hub ref.
+ * *out NULL (and 0) when the hub has published nothing yet; negative
+ * when the remembered id cannot be read. */
+static int hub_node(char **out, hj_node *n, hj_gitrepo *repo)
 {
-	char *hub = hj_meta_get(n->db, "hub_node");
-	if (hub)
-		return hub;
+	char *hub = NULL;
+	int rc = hj_meta_get(&hub, n->db, "hub_node");
+	*out = hub;
+	if (rc != HJ_ENOTFOUND)
+		return rc;
 	git_reference_iterator *it = NULL;
 	git_reference *ref;
 	if (git_reference_iterator_glob_new(&it, hj_gitrepo_git(repo), "refs/huiji/incoming/hub/*") < 0)
-		return NULL;
+		return 0;
 	while (git_reference_next(&ref, it) == 0) {
 		if (!hub)
 			hub = strdup(git_reference_name(ref) + strlen("refs/huiji/incoming/hub/"));
 		git_reference_free(ref);
 	}
 	git_reference_iterator_free(it);
-	return hub;
+	*out = hub;
+	return 0;
 }
 
 int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
@@ -411,10 +419,11 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 	int rc = 0, in_tx = 0;
 
 	f.n = n;
-	if (!(hub = hub_node(n, repo)))
-		goto done; /* the hub has published nothing yet */
+	if ((rc = hub_node(&hub, n, repo)) || !hub)
+		goto done; /* !hub: the hub has published nothing yet */
 	f.hub = hub;
-	key = hj_meta_get(n->db, "hub_key");
+	if ((rc = hj_meta_get(&key, n->db, "hub_key")) && rc != HJ_ENOTFOUND)
+		goto done;
 	if (!key || hj_hex_decode(f.hub_pk, 32, key)) {
 		rc = hj_error_set(HJ_EINVALID, "no valid hub key in this node (init --hub-key)");
 		goto done;
@@ -424,13 +433,21 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 		goto done;
 	{
 		sqlite3_stmt *s = hj_db_stmt(n->db, "SELECT seq, hash FROM hub_feed ORDER BY seq DESC LIMIT 1");
-		if (!s || (rc = hj_db_step(n->db, s)) < 0)
+		if (!s) {
+			rc = HJ_ERROR;
 			goto done;
-		if (rc == 1) {
-			f.last = (uint64_t)sqlite3_column_int64(s, 0);
-			memcpy(f.last_hash, sqlite3_column_blob(s, 1), 32);
 		}
-		sqlite3_reset(s);
+		if ((rc = hj_db_step(n->db, s)) == 1) {
+			const void *h = sqlite3_column_blob(s, 1);
+			f.last = (uint64_t)sqlite3_column_int64(s, 0);
+			if (h && sqlite3_column_bytes(s, 1) == 32)
+				memcpy(f.last_hash, h, 32);
+			else
+				rc = hj_error_set(HJ_ECORRUPT, "hub_feed seq %" PRIu64 ": hash is not 32 bytes", f.last);
+		}
+		hj_db_release(n->db, s);
+		if (rc < 0)
+			goto done;
 		rc = 0;
 	}
 	if (tipseq < f.last) {
@@ -490,12 +507,17 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 	/* hub_feed: the last entry followed, for the chain check next time. */
 	if (f.entries) {
 		sqlite3_stmt *s = hj_db_stmt(n->db, "INSERT OR REPLACE INTO hub_feed(seq, hash) VALUES (:s, :h)");
-		if (!s || hj_db_bind_int(s, ":s", (int64_t)f.last) || hj_db_bind_blob(s, ":h", f.last_hash, 32) ||
-		    (rc = hj_db_step(n->db, s)) < 0) {
-			rc = rc < 0 ? rc : HJ_ERROR;
+		if (!s) {
+			rc = HJ_ERROR;
 			goto done;
 		}
-		sqlite3_reset(s);
+		rc = (hj_db_bind_int(s, ":s", (int64_t)f.last) || hj_db_bind_blob(s, ":h", f.last_hash, 32))
+			     ? HJ_ERROR
+			     : hj_db_step(n->db, s);
+		hj_db_release(n->db, s);
+		if (rc < 0)
+			goto done;
+		rc = 0;
 	}
 	/* The rebase (node/replay.h): undo the pending own change sets, fold
 	 * the hub's new decisions, replay what the hub has not seen yet. If an

@@ -96,8 +96,12 @@ static int quarantine_reset(hj_node *hub, const char *node)
 	if (rc)
 		return rc;
 	sqlite3_stmt *st = hj_db_stmt(hub->db, "UPDATE quarantine SET resolved_at = :t WHERE node = :n AND resolved_at IS NULL");
-	if (!st || hj_db_bind_text(st, ":t", now) || hj_db_bind_text(st, ":n", node) || hj_db_step(hub->db, st) < 0)
+	if (!st)
 		return HJ_ERROR;
+	rc = (hj_db_bind_text(st, ":t", now) || hj_db_bind_text(st, ":n", node)) ? HJ_ERROR : hj_db_step(hub->db, st);
+	hj_db_release(hub->db, st);
+	if (rc < 0)
+		return rc;
 	printf("%s: feed reset to the sequenced history; %d quarantine entries marked resolved (kept as evidence)\n",
 	       node, sqlite3_changes(hub->db->h));
 	return 0;
@@ -119,8 +123,10 @@ static int hub_quarantine(int argc, char **argv)
 	sqlite3_stmt *st = hj_db_stmt(hub->db, "SELECT node, seq, reason, detail, hex(hash), coalesce(commit_id, ''), "
 					       "length(evidence), coalesce(resolved_at, '') FROM quarantine "
 					       "WHERE :all OR resolved_at IS NULL ORDER BY node, seq");
-	if (st && hj_db_bind_int(st, ":all", cli_flag(&c, "all")))
+	if (st && hj_db_bind_int(st, ":all", cli_flag(&c, "all"))) {
+		hj_db_release(hub->db, st);
 		st = NULL;
+	}
 	int rows = 0;
 	while (st && (rc = hj_db_step(hub->db, st)) == 1) {
 		rows++;
@@ -147,6 +153,7 @@ static int hub_quarantine(int argc, char **argv)
 	if (rc >= 0 && rows == 0 && !cli_flag(&c, "json"))
 		printf("nothing quarantined\n");
 	rc = st ? (rc < 0 ? rc : 0) : HJ_ERROR;
+	hj_db_release(hub->db, st);
 done:
 	hj_node_close(hub);
 	return cli_fail(rc);

@@ -142,6 +142,7 @@ int cmd_report(int argc, char **argv)
 	if (rc >= 0 && !csv)
 		printf("%-14s %-22s %-16s %8ld %8ld\n", "total", "", "", tot_a, tot_p);
 	rc = rc < 0 ? rc : 0;
+	hj_db_release(n->db, st);
 done:
 	free(targets);
 	hj_node_close(n);

@@ -56,8 +56,16 @@ int cmd_sync(int argc, char **argv)
 	time_t t = time(NULL);
 	strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 	if (rc == HJ_ENET) {
-		printf("offline: %s; %" PRIu64 " change sets pushed, %lld not yet sequenced by the hub "
-		       "(kept; run huiji sync again)\n", hj_error_last(), rep.pushed, (long long)hj_pending_count(n));
+		int64_t pending = 0;
+		char why[512];
+		snprintf(why, sizeof why, "%s", hj_error_last());
+		if (hj_pending_count(&pending, n)) /* keep the network error; say the count is unknown */
+			printf("offline: %s; %" PRIu64 " change sets pushed, pending count unreadable (%s) "
+			       "(kept; run huiji sync again)\n", why, rep.pushed, hj_error_last());
+		else
+			printf("offline: %s; %" PRIu64 " change sets pushed, %lld not yet sequenced by the hub "
+			       "(kept; run huiji sync again)\n", why, rep.pushed, (long long)pending);
+		hj_error_set(HJ_ENET, "%s", why);
 		hj_meta_set(n->db, "last_sync_failure", now);
 	} else if (rc == 0) {
 		printf("synced: pushed %" PRIu64 " change sets, received %" PRIu64 " hub entries, %" PRIu64

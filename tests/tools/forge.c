@@ -154,7 +154,7 @@ static int forge_append(hj_node *n, const char *payload, const uint8_t pk[32], c
 		}
 		rc = hj_followed_append(n->db, last + 1, n->id, last + 1, hash, sqlite3_column_blob(st, 0),
 					(size_t)sqlite3_column_bytes(st, 0), NULL);
-		sqlite3_reset(st);
+		hj_db_release(n->db, st);
 		if (rc)
 			goto rollback;
 	}
@@ -209,13 +209,16 @@ static int rebuild_git_feed(hj_node *n)
 			}
 			items = p;
 		}
+		const void *blob = sqlite3_column_blob(st, 1);
 		size_t len = (size_t)sqlite3_column_bytes(st, 1);
 		uint8_t *copy = malloc(len ? len : 1);
-		if (!copy) {
+		if (!copy || (len && !blob)) {
+			free(copy);
 			rc = hj_error_set(HJ_ENOMEM, "out of memory");
 			goto done;
 		}
-		memcpy(copy, sqlite3_column_blob(st, 1), len);
+		if (len)
+			memcpy(copy, blob, len);
 		items[k].bytes = copy;
 		items[k].len = len;
 		items[k].seq = (uint64_t)sqlite3_column_int64(st, 0);
@@ -265,12 +268,12 @@ static int forge_rewrite(hj_node *n, uint64_t seq, const char *payload)
 		goto done;
 	}
 	if ((rc = hj_db_step(n->db, st)) != 1) {
-		sqlite3_reset(st);
+		hj_db_release(n->db, st);
 		rc = rc < 0 ? rc : hj_error_set(HJ_ENOTFOUND, "no change set %" PRIu64 " in %s", seq, n->dir);
 		goto done;
 	}
 	rc = hj_envelope_decode(&old, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-	sqlite3_reset(st);
+	hj_db_release(n->db, st);
 	if (rc)
 		goto done;
 	/* Same position in the chain (seq, prev), a different story. */
@@ -285,7 +288,7 @@ static int forge_rewrite(hj_node *n, uint64_t seq, const char *payload)
 		goto done;
 	}
 	rc = hj_db_step(n->db, st);
-	sqlite3_reset(st);
+	hj_db_release(n->db, st);
 	if (rc < 0)
 		goto done;
 	if ((rc = hj_db_exec(n->db, "COMMIT")))

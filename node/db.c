@@ -147,6 +147,9 @@ void hj_db_release(hj_db *db, sqlite3_stmt *st)
 			sqlite3_reset(st);
 			sqlite3_clear_bindings(st);
 			db->cache[i].leased = 0;
+			/* Back under the bound once a burst of leases ends. */
+			if (idle_count(db) > HJ_DB_CACHE)
+				evict_idle(db);
 			return;
 		}
 	}

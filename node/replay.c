@@ -285,9 +285,19 @@ int hj_rebase(const hj_node *n, int64_t old_last_pos, uint64_t old_own_done, hj_
 		int arc = len == 0 ? SQLITE_OK /* it changed nothing */
 				   : sqlite3changeset_apply(n->db->h, len, (void *)sqlite3_column_blob(q, 1), NULL,
 							    undo_conflict, NULL);
-		if (arc != SQLITE_OK) {
+		/* Only a refused conflict (ABORT) or a malformed record means
+		 * "does not apply" and sends the caller to rebuild; an I/O error
+		 * is an error, or a failing disk would look like a conflict. */
+		int basic = arc & 0xff;
+		if (arc != SQLITE_OK && (basic == SQLITE_ABORT || basic == SQLITE_CONSTRAINT ||
+					 basic == SQLITE_CORRUPT || basic == SQLITE_MISMATCH)) {
 			rc = hj_error_set(HJ_ECONFLICT, "rebase: the undo of seq %lld does not apply (%s)",
 					  (long long)sqlite3_column_int64(q, 0), sqlite3_errstr(arc));
+			break;
+		}
+		if (arc != SQLITE_OK) {
+			rc = hj_error_set(HJ_ERROR, "rebase: undoing seq %lld: %s (sqlite %d)",
+					  (long long)sqlite3_column_int64(q, 0), sqlite3_errstr(arc), arc);
 			break;
 		}
 	}

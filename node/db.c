@@ -61,10 +61,35 @@ void hj_db_close(hj_db *db)
 	free(db);
 }
 
+/* See db.h: the transaction vanished during a failed statement. */
+static void note_failure(hj_db *db, int was_in_tx)
+{
+	if (was_in_tx && sqlite3_get_autocommit(db->h))
+		db->lost_tx = 1;
+}
+
+static int refuse_lost(void)
+{
+	return hj_error_set(HJ_ERROR, "sql: the transaction was rolled back after an earlier error "
+				      "(I/O, disk full or memory); nothing more runs in it");
+}
+
 int hj_db_exec(hj_db *db, const char *sql)
 {
 	char *msg = NULL;
+	if (strcmp(sql, "ROLLBACK") == 0) {
+		db->lost_tx = 0;
+		if (sqlite3_get_autocommit(db->h))
+			return 0; /* already rolled back: keep the first error */
+	} else if (db->lost_tx) {
+		return refuse_lost();
+	}
+	int was_in_tx = !sqlite3_get_autocommit(db->h);
 	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		/* A failed COMMIT ends the transaction as far as the caller
+		 * knows; anything else that lost it poisons the connection. */
+		if (strcmp(sql, "COMMIT") != 0)
+			note_failure(db, was_in_tx);
 		int rc = hj_error_set(HJ_ERROR, "sql: %s (sqlite %d)", msg ? msg : sqlite3_errmsg(db->h),
 				      sqlite3_extended_errcode(db->h));
 		sqlite3_free(msg);
@@ -97,6 +122,10 @@ static int idle_count(const hj_db *db)
 
 sqlite3_stmt *hj_db_stmt(hj_db *db, const char *sql)
 {
+	if (db->lost_tx) {
+		refuse_lost();
+		return NULL;
+	}
 	for (int i = 0; i < db->ncache; i++) {
 		if (!db->cache[i].leased && strcmp(db->cache[i].sql, sql) == 0) {
 			sqlite3_reset(db->cache[i].st);
@@ -194,12 +223,16 @@ int hj_db_bind_blob(sqlite3_stmt *st, const char *name, const void *p, size_t n)
 
 int hj_db_step(hj_db *db, sqlite3_stmt *st)
 {
+	if (db->lost_tx)
+		return refuse_lost();
+	int was_in_tx = !sqlite3_get_autocommit(db->h);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
 	int err = hj_db_error(db, "sql");
+	note_failure(db, was_in_tx);
 	sqlite3_reset(st);
 	return err;
 }

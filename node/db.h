@@ -30,6 +30,8 @@ typedef struct hj_db {
 	sqlite3 *h;
 	hj_db_slot *cache;
 	int ncache, cap;
+	int lost_tx; /* SQLite rolled the transaction back on an error: refuse
+		      * every statement until the caller's ROLLBACK */
 } hj_db;
 
 /* Open (creating if `create`) a registry file: WAL, synchronous=FULL,
@@ -38,7 +40,16 @@ typedef struct hj_db {
 int hj_db_open(hj_db **out, const char *path, int create);
 void hj_db_close(hj_db *db); /* accepts NULL */
 
-/* Run SQL text with no parameters (schema, BEGIN/COMMIT). */
+/* Run SQL text with no parameters (schema, BEGIN/COMMIT). "ROLLBACK" with
+ * no transaction open (SQLite already rolled it back) succeeds quietly, so
+ * cleanup paths keep the first error's message.
+ *
+ * After an I/O error, a full disk or out-of-memory, SQLite may roll the
+ * whole transaction back by itself; later statements would then each
+ * autocommit. The wrapper notices (the connection left its transaction
+ * during a failed statement) and refuses every statement with an error
+ * until the caller executes "ROLLBACK", so a swallowed error can never
+ * half-apply a command. */
 int hj_db_exec(hj_db *db, const char *sql);
 
 /* Lease a cached prepared statement, reset and with bindings cleared. The

@@ -399,8 +399,9 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *mo
 			*more = 1;
 	}
 	if (r.include->count == 0) {
-		if (!(rc = hj_db_exec(hub->db, "COMMIT")))
-			rc = write_tips(repo, &r); /* repairs a crash after a COMMIT */
+		if ((rc = hj_db_exec(hub->db, "COMMIT")))
+			goto rollback; /* SQLite may leave it open after a failed COMMIT */
+		rc = write_tips(repo, &r); /* repairs a crash after a COMMIT */
 		goto done;
 	}
 	if ((rc = hj_projection_digest(hub->db, digest)))
@@ -430,7 +431,7 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *mo
 				 payload.data, payload.len, hub->pk, hub->sk, digest)))
 		goto rollback;
 	if ((rc = hj_db_exec(hub->db, "COMMIT")))
-		goto done;
+		goto rollback;
 	rep->entries++;
 	rc = write_tips(repo, &r);
 	goto done;

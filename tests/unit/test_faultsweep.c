@@ -34,11 +34,13 @@
 #include "batch.h"
 #include "error.h"
 #include "faultvfs.h"
+#include "followed.h"
 #include "gitfeed.h"
 #include "idnum.h"
 #include "node.h"
 #include "outbox.h"
 #include "projection.h"
+#include "replay.h"
 #include "sequencer.h"
 #include "sync.h"
 #include "tmpdir.h"
@@ -568,6 +570,124 @@ static void test_county_follow(void **state)
 	cold = 0;
 }
 
+/* ---- each lookup alone: found, or an error — never "not found" -------- */
+
+/* The answers a lookup gives on the hub's registry, run with a read fault
+ * at point n (n = 0: none). Outside a transaction, so SQLite's own
+ * rollback cannot hide what the function does with the failure. */
+typedef struct answers {
+	int subtree, authority, key, fold, pending;
+	hj_verdict auth_v, fold_v;
+	int64_t counted;
+} answers;
+
+static answers ask(int64_t n)
+{
+	answers a = {0};
+	hj_node *hub = NULL, *cty = NULL;
+	uint8_t pk[32];
+	int64_t pending = 0;
+	assert_int_equal(hj_node_open(&hub, hub_orig), 0);
+	assert_int_equal(hj_node_open(&cty, cty_orig), 0);
+	hj_foldctx ctx = {.actor = "cty", .seq = 9, .index = 0};
+	int saved = next_person;
+	next_person = 2000;
+	hj_json *op = apply_op(cty);
+	next_person = saved;
+	cold = 1;
+	chill(hub->db);
+	chill(cty->db);
+	cold = 0;
+	/* Persistent: every read from n on fails, as a dying disk does. */
+	hj_faultvfs_arm(n, HJ_FAULT_READ, 0, 1);
+	a.subtree = hj_org_in_subtree(hub->db, LOCAL_UNION, COUNTY_UNION);
+	a.authority = hj_fold_authority(hub->db, &ctx, LOCAL_UNION, &a.auth_v);
+	a.key = hj_replay_key(hub->db, hub, "cty", pk);
+	a.pending = hj_pending_count(&pending, cty);
+	if (!a.pending && pending != 3)
+		a.pending = 1; /* a wrong count: no error, no answer */
+	a.fold = hj_db_exec(hub->db, "BEGIN");
+	if (!a.fold)
+		a.fold = hj_fold_op(hub->db, &ctx, op, &a.fold_v);
+	a.counted = hj_faultvfs_count();
+	hj_faultvfs_disarm();
+	hj_db_exec(hub->db, "ROLLBACK"); /* the test's, whatever happened */
+	hj_json_free(op);
+	hj_node_close(cty);
+	hj_node_close(hub);
+	return a;
+}
+
+static void test_lookups_fail(void **state)
+{
+	(void)state;
+	answers clean = ask(0);
+	assert_int_equal(clean.subtree, 1);
+	assert_int_equal(clean.authority, 0);
+	assert_int_equal(clean.key, 0);
+	assert_int_equal(clean.pending, 0);
+	assert_int_equal(clean.fold, 0);
+	assert_true(clean.fold_v.applied);
+	assert_true(clean.counted > 0);
+	for (int64_t n = 1; n <= clean.counted; n++) {
+		answers a = ask(n);
+		if (a.subtree == 0)
+			fail_msg("read fault %" PRId64 ": hj_org_in_subtree said \"outside\"", n);
+		if (a.authority == 1)
+			fail_msg("read fault %" PRId64 ": hj_fold_authority rejected (%s)", n, a.auth_v.reason);
+		if (a.key == HJ_EBADSIG || a.key > 0)
+			fail_msg("read fault %" PRId64 ": hj_replay_key said \"not enrolled\"", n);
+		if (a.pending > 0)
+			fail_msg("read fault %" PRId64 ": hj_pending_count gave a wrong count, no error", n);
+		if (a.fold == 0 && !a.fold_v.applied)
+			fail_msg("read fault %" PRId64 ": the fold signed-to-be verdict %s: %s", n, a.fold_v.reason,
+				 a.fold_v.detail);
+		assert_true(a.subtree == 1 || a.subtree < 0);
+	}
+}
+
+/* A swallowed error cannot half-apply: once SQLite has rolled a
+ * transaction back on an I/O error, the connection refuses every
+ * statement until ROLLBACK (before: the next INSERT autocommitted). */
+static void test_lost_transaction(void **state)
+{
+	(void)state;
+	char path[400];
+	hj_db *db = NULL;
+	snprintf(path, sizeof path, "%s/lost.db", top);
+	assert_int_equal(hj_db_open(&db, path, 1), 0);
+	assert_int_equal(hj_db_exec(db, "CREATE TABLE t(x); CREATE TABLE big(b);"
+					"WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 2000) "
+					"INSERT INTO big SELECT randomblob(500) FROM r"),
+			 0);
+	hj_db_close(db);
+	assert_int_equal(hj_db_open(&db, path, 0), 0);
+	assert_int_equal(hj_db_exec(db, "PRAGMA cache_size=2"), 0);
+	assert_int_equal(hj_db_exec(db, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(hj_db_exec(db, "INSERT INTO t VALUES (1)"), 0);
+	hj_faultvfs_arm(1, HJ_FAULT_READ, 0, 0);
+	int64_t k = 0;
+	int rc = hj_db_get_int(db, "SELECT count(*) FROM big WHERE length(b) = 500", NULL, NULL, &k);
+	hj_faultvfs_disarm();
+	assert_true(rc < 0 && rc != HJ_ENOTFOUND);
+	/* Debian's SQLite rolls a write transaction back on a read I/O error
+	 * (the pager enters its error state); the guard is for exactly that. */
+	assert_true(sqlite3_get_autocommit(db->h));
+	/* The caller swallows it and goes on: refused, not autocommitted. */
+	assert_int_equal(hj_db_exec(db, "INSERT INTO t VALUES (2)"), HJ_ERROR);
+	assert_null(hj_db_stmt(db, "INSERT INTO t VALUES (3)"));
+	assert_int_equal(hj_db_exec(db, "ROLLBACK TO x"), HJ_ERROR);
+	assert_int_equal(hj_db_exec(db, "COMMIT"), HJ_ERROR);
+	/* ROLLBACK with nothing open succeeds and keeps the message. */
+	hj_error_set(HJ_ERROR, "first error");
+	assert_int_equal(hj_db_exec(db, "ROLLBACK"), 0);
+	assert_string_equal(hj_error_last(), "first error");
+	assert_int_equal(hj_db_get_int(db, "SELECT count(*) FROM t", NULL, NULL, &k), 0);
+	assert_int_equal(k, 0); /* neither row 1 nor row 2 */
+	assert_int_equal(hj_db_exec(db, "INSERT INTO t VALUES (4)"), 0); /* usable again */
+	hj_db_close(db);
+}
+
 /* The shim itself: a fault is an error SQLite reports, with its text. */
 static void test_shim(void **state)
 {
@@ -621,6 +741,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shim),
+		cmocka_unit_test(test_lost_transaction),
+		cmocka_unit_test(test_lookups_fail),
 		cmocka_unit_test(test_county_command),
 		cmocka_unit_test(test_hub_round),
 		cmocka_unit_test(test_county_follow),

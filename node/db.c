@@ -120,14 +120,23 @@ static int idle_count(const hj_db *db)
 	return n;
 }
 
+static uint32_t fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
 sqlite3_stmt *hj_db_stmt(hj_db *db, const char *sql)
 {
 	if (db->lost_tx) {
 		refuse_lost();
 		return NULL;
 	}
+	uint32_t h = fnv1a(sql);
 	for (int i = 0; i < db->ncache; i++) {
-		if (!db->cache[i].leased && strcmp(db->cache[i].sql, sql) == 0) {
+		if (!db->cache[i].leased && db->cache[i].hash == h && strcmp(db->cache[i].sql, sql) == 0) {
 			sqlite3_reset(db->cache[i].st);
 			sqlite3_clear_bindings(db->cache[i].st);
 			db->cache[i].leased = 1;
@@ -157,6 +166,7 @@ sqlite3_stmt *hj_db_stmt(hj_db *db, const char *sql)
 	if (!(key = strdup(sql)))
 		goto nomem;
 	db->cache[db->ncache].sql = key;
+	db->cache[db->ncache].hash = h;
 	db->cache[db->ncache].st = st;
 	db->cache[db->ncache].leased = 1;
 	db->ncache++;
@@ -194,13 +204,17 @@ static int bind_index(sqlite3_stmt *st, const char *name)
 	return i;
 }
 
+static int bind_result(int rc, const char *name)
+{
+	return rc == SQLITE_OK ? 0 : hj_error_set(HJ_ERROR, "sql bind %s: %s", name, sqlite3_errstr(rc));
+}
+
 int hj_db_bind_text(sqlite3_stmt *st, const char *name, const char *v)
 {
 	int i = bind_index(st, name);
 	if (!i)
 		return HJ_ERROR;
-	int rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
-	return rc == SQLITE_OK ? 0 : hj_error_set(HJ_ERROR, "sql bind %s failed", name);
+	return bind_result(v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i), name);
 }
 
 int hj_db_bind_int(sqlite3_stmt *st, const char *name, int64_t v)
@@ -208,7 +222,7 @@ int hj_db_bind_int(sqlite3_stmt *st, const char *name, int64_t v)
 	int i = bind_index(st, name);
 	if (!i)
 		return HJ_ERROR;
-	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : hj_error_set(HJ_ERROR, "sql bind %s failed", name);
+	return bind_result(sqlite3_bind_int64(st, i, v), name);
 }
 
 int hj_db_bind_blob(sqlite3_stmt *st, const char *name, const void *p, size_t n)
@@ -216,9 +230,7 @@ int hj_db_bind_blob(sqlite3_stmt *st, const char *name, const void *p, size_t n)
 	int i = bind_index(st, name);
 	if (!i)
 		return HJ_ERROR;
-	return sqlite3_bind_blob64(st, i, p, n, SQLITE_TRANSIENT) == SQLITE_OK
-		       ? 0
-		       : hj_error_set(HJ_ERROR, "sql bind %s failed", name);
+	return bind_result(sqlite3_bind_blob64(st, i, p, n, SQLITE_TRANSIENT), name);
 }
 
 int hj_db_step(hj_db *db, sqlite3_stmt *st)

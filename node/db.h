@@ -22,6 +22,7 @@
  * kept beyond that until released (the array grows). */
 typedef struct hj_db_slot {
 	char *sql; /* owned copy: the key outlives any caller's buffer */
+	uint32_t hash; /* FNV-1a of sql, so a lookup compares text rarely */
 	sqlite3_stmt *st;
 	int leased;
 } hj_db_slot;

@@ -255,6 +255,16 @@ const char *hj_db_col_text(sqlite3_stmt *st, int col)
 	return t ? (const char *)t : "";
 }
 
+int hj_db_col_dup(char **out, sqlite3_stmt *st, int col)
+{
+	int is_null = sqlite3_column_type(st, col) == SQLITE_NULL;
+	const unsigned char *t = sqlite3_column_text(st, col);
+	*out = NULL;
+	if (!t && !is_null)
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	return (*out = strdup(t ? (const char *)t : "")) ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
+}
+
 int hj_db_get_int(hj_db *db, const char *sql, const char *name, const char *arg, int64_t *out)
 {
 	int rc;

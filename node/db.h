@@ -78,6 +78,11 @@ int hj_db_error(hj_db *db, const char *what);
 /* Text column or "" (never NULL), for printing. */
 const char *hj_db_col_text(sqlite3_stmt *st, int col);
 
+/* A text column copied for a decision: 0 with *out malloc'd (SQL NULL
+ * copies as ""), or HJ_ENOMEM — never "" in place of a failed conversion,
+ * which a fold would judge as a real value. DESTRUCTOR: free. */
+int hj_db_col_dup(char **out, sqlite3_stmt *st, int col);
+
 /* One-value queries: the first column of the first row, with `arg` bound to
  * parameter `name` (no binding when name is NULL). Each returns 0 (found),
  * HJ_ENOTFOUND (no row), or a negative error (message set) — a failed query

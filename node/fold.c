@@ -126,10 +126,11 @@ int hj_fold_authority(hj_db *db, const hj_foldctx *ctx, const char *org_id, hj_v
 		hj_db_release(db, st);
 		return row;
 	}
-	if (row) {
-		role = strdup(hj_db_col_text(st, 0));
-		unit = strdup(hj_db_col_text(st, 1));
+	if (row && ((rc = hj_db_col_dup(&role, st, 0)) || (rc = hj_db_col_dup(&unit, st, 1)))) {
+		hj_db_release(db, st);
+		goto done;
 	}
+	rc = 1;
 	hj_db_release(db, st);
 	if (!row && ctx->self && strcmp(ctx->actor, ctx->self) == 0) {
 		/* Not enrolled here yet: a node acts in its own union offline. */

@@ -37,9 +37,8 @@ static int membership_get(hj_db *db, const char *id, char **union_out, char **st
 	if (!rc)
 		rc = hj_db_step(db, st);
 	if (rc == 1) {
-		*union_out = strdup(hj_db_col_text(st, 0));
-		*status_out = strdup(hj_db_col_text(st, 1));
-		rc = (*union_out && *status_out) ? 0 : HJ_ENOMEM;
+		if (!(rc = hj_db_col_dup(union_out, st, 0)))
+			rc = hj_db_col_dup(status_out, st, 1);
 	} else if (rc == 0) {
 		rc = HJ_ENOTFOUND;
 	}

@@ -65,13 +65,17 @@ int cmd_sync(int argc, char **argv)
 		else
 			printf("offline: %s; %" PRIu64 " change sets pushed, %lld not yet sequenced by the hub "
 			       "(kept; run huiji sync again)\n", why, rep.pushed, (long long)pending);
+		if (hj_meta_set(n->db, "last_sync_failure", now))
+			fprintf(stderr, "huiji: warning: the failed attempt is not recorded for huiji status: %s\n",
+				hj_error_last());
 		hj_error_set(HJ_ENET, "%s", why);
-		hj_meta_set(n->db, "last_sync_failure", now);
 	} else if (rc == 0) {
 		printf("synced: pushed %" PRIu64 " change sets, received %" PRIu64 " hub entries, %" PRIu64
 		       " own ops rejected, %llu change sets pending%s\n", rep.pushed, rep.entries, rep.rejected,
 		       (unsigned long long)rep.pending, rep.rebuilt ? " (registry rebuilt from the hub order)" : "");
-		hj_meta_set(n->db, "last_sync", now);
+		if (hj_meta_set(n->db, "last_sync", now))
+			fprintf(stderr, "huiji: warning: the sync time is not recorded for huiji status: %s\n",
+				hj_error_last());
 		if (rep.upgrade_needed) {
 			rc = hj_error_set(HJ_EVERSION, "hub feed entry %" PRIu64 " is from a newer huiji: upgrade huiji "
 					  "to read entries from the hub (everything before it is applied; "

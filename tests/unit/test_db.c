@@ -123,6 +123,24 @@ static void test_get_text(void **state)
 	free(s);
 }
 
+static void test_col_dup(void **state)
+{
+	fixture *f = *state;
+	sqlite3_stmt *st = hj_db_stmt(f->db, "SELECT 'x' || 1, NULL, 42");
+	assert_int_equal(hj_db_step(f->db, st), 1);
+	char *a = NULL, *b = NULL, *c = NULL;
+	assert_int_equal(hj_db_col_dup(&a, st, 0), 0);
+	assert_int_equal(hj_db_col_dup(&b, st, 1), 0);
+	assert_int_equal(hj_db_col_dup(&c, st, 2), 0);
+	hj_db_release(f->db, st);
+	assert_string_equal(a, "x1");
+	assert_string_equal(b, ""); /* SQL NULL */
+	assert_string_equal(c, "42");
+	free(a);
+	free(b);
+	free(c);
+}
+
 static void test_meta(void **state)
 {
 	fixture *f = *state;
@@ -246,6 +264,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_int, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_col_dup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_keeps_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_nested_same_sql, setup, teardown),

@@ -136,6 +136,8 @@ static int load(hj_envelope *e, hj_db *target, const hj_node *n, const char *nod
 	uint8_t pk[32], h[32];
 	int rc = 0;
 	memset(e, 0, sizeof *e);
+	if (!bytes || !len) /* a NULL or empty blob: nothing to vouch for */
+		return hj_error_set(HJ_ECORRUPT, "%s seq %" PRIu64 ": empty envelope", node, seq);
 	hj_hash32(h, bytes, len);
 	if (hash && memcmp(h, hash, 32) != 0)
 		rc = hj_error_set(HJ_ECORRUPT, "stored hash does not match the envelope");
@@ -180,8 +182,8 @@ static int replay_followed(hj_db *target, const hj_node *n, int64_t after_pos, i
 			rc = hj_error_set(HJ_ECORRUPT, "followed %s seq %" PRIu64 ": bad hash", node, seq);
 			break;
 		}
-		if ((rc = load(&e, target, n, node, seq, sqlite3_column_blob(q, 3), (size_t)sqlite3_column_bytes(q, 3),
-			       sqlite3_column_blob(q, 2), check_sigs)))
+		const uint8_t *hash = sqlite3_column_blob(q, 2), *env = sqlite3_column_blob(q, 3);
+		if ((rc = load(&e, target, n, node, seq, env, (size_t)sqlite3_column_bytes(q, 3), hash, check_sigs)))
 			break;
 		rc = hj_verdicts_parse(&verdicts, sqlite3_column_type(q, 4) == SQLITE_NULL
 								 ? NULL
@@ -220,8 +222,8 @@ static int replay_pending(hj_db *target, const hj_node *n, uint64_t own_done, in
 			rc = hj_error_set(HJ_ECORRUPT, "changelog seq %" PRIu64 ": bad hash", seq);
 			break;
 		}
-		if ((rc = load(&e, target, n, n->id, seq, sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2),
-			       sqlite3_column_blob(q, 1), 0)))
+		const uint8_t *hash = sqlite3_column_blob(q, 1), *env = sqlite3_column_blob(q, 2);
+		if ((rc = load(&e, target, n, n->id, seq, env, (size_t)sqlite3_column_bytes(q, 2), hash, 0)))
 			break;
 		if (capture && (rc = hj_undo_begin(target, &sess))) {
 			hj_envelope_free(&e);
@@ -281,10 +283,15 @@ int hj_rebase(const hj_node *n, int64_t old_last_pos, uint64_t old_own_done, hj_
 					  (long long)sqlite3_column_int64(q, 0));
 			break;
 		}
+		/* Blob first, then its length (SQLite's documented order). */
+		const void *inv = sqlite3_column_blob(q, 1);
 		int len = sqlite3_column_bytes(q, 1);
+		if (len > 0 && !inv) {
+			rc = hj_error_set(HJ_ENOMEM, "out of memory");
+			break;
+		}
 		int arc = len == 0 ? SQLITE_OK /* it changed nothing */
-				   : sqlite3changeset_apply(n->db->h, len, (void *)sqlite3_column_blob(q, 1), NULL,
-							    undo_conflict, NULL);
+				   : sqlite3changeset_apply(n->db->h, len, (void *)inv, NULL, undo_conflict, NULL);
 		/* Only a refused conflict (ABORT) or a malformed record means
 		 * "does not apply" and sends the caller to rebuild; an I/O error
 		 * is an error, or a failing disk would look like a conflict. */

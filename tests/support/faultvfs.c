@@ -61,8 +61,7 @@ static int should_fail(unsigned op, int ioerr)
 
 static int f_close(sqlite3_file *f)
 {
-	int rc = REAL(f)->pMethods ? REAL(f)->pMethods->xClose(REAL(f)) : SQLITE_OK;
-	return rc;
+	return REAL(f)->pMethods ? REAL(f)->pMethods->xClose(REAL(f)) : SQLITE_OK;
 }
 
 static int f_read(sqlite3_file *f, void *buf, int amt, sqlite3_int64 off)
@@ -157,9 +156,25 @@ static int f_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
 /* Memory-mapped reads would bypass xRead; huiji does not turn mmap on, and
  * xFetch is forwarded anyway so a fault never changes what is read. */
 static const sqlite3_io_methods methods = {
-	3,	     f_close,	    f_read,	    f_write,	 f_truncate,	 f_sync,	 f_size,
-	f_lock,	     f_unlock,	    f_check_lock,   f_fcntl,	 f_sector,	 f_devchar,	 f_shm_map,
-	f_shm_lock,  f_shm_barrier, f_shm_unmap,    f_fetch,	 f_unfetch,
+	.iVersion = 3,
+	.xClose = f_close,
+	.xRead = f_read,
+	.xWrite = f_write,
+	.xTruncate = f_truncate,
+	.xSync = f_sync,
+	.xFileSize = f_size,
+	.xLock = f_lock,
+	.xUnlock = f_unlock,
+	.xCheckReservedLock = f_check_lock,
+	.xFileControl = f_fcntl,
+	.xSectorSize = f_sector,
+	.xDeviceCharacteristics = f_devchar,
+	.xShmMap = f_shm_map,
+	.xShmLock = f_shm_lock,
+	.xShmBarrier = f_shm_barrier,
+	.xShmUnmap = f_shm_unmap,
+	.xFetch = f_fetch,
+	.xUnfetch = f_unfetch,
 };
 
 static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out_flags)

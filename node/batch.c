@@ -8,6 +8,7 @@
 #include "followed.h"
 #include "undo.h"
 
+#include <inttypes.h>
 #include <string.h>
 #include <time.h>
 
@@ -93,13 +94,20 @@ int hj_batch_commit(hj_batch *b, uint64_t *seq_out)
 	/* The hub sequences its own change sets as they commit. */
 	if (b->node->is_root) {
 		sqlite3_stmt *st = hj_db_stmt(b->node->db, "SELECT envelope FROM changelog WHERE seq = :s");
-		if (!st || hj_db_bind_int(st, ":s", (int64_t)b->seq) || hj_db_step(b->node->db, st) != 1) {
+		if (!st) {
 			rc = HJ_ERROR;
 			goto done;
 		}
-		rc = hj_followed_append(b->node->db, b->seq, b->node->id, b->seq, hash, sqlite3_column_blob(st, 0),
-					(size_t)sqlite3_column_bytes(st, 0), NULL);
-		sqlite3_reset(st);
+		if (!(rc = hj_db_bind_int(st, ":s", (int64_t)b->seq)) && (rc = hj_db_step(b->node->db, st)) == 0)
+			rc = hj_error_set(HJ_ENOTFOUND, "seq %" PRIu64 " vanished from the change log", b->seq);
+		if (rc == 1) {
+			const uint8_t *env = sqlite3_column_blob(st, 0);
+			int len = sqlite3_column_bytes(st, 0);
+			rc = env && len > 0 ? hj_followed_append(b->node->db, b->seq, b->node->id, b->seq, hash, env,
+								 (size_t)len, NULL)
+					    : hj_error_set(HJ_ECORRUPT, "seq %" PRIu64 ": empty envelope", b->seq);
+		}
+		hj_db_release(b->node->db, st);
 		if (rc)
 			goto done;
 	}

@@ -19,12 +19,13 @@ int hj_feed_last(hj_db *db, uint64_t *seq, uint8_t hash[32])
 	int rc = hj_db_step(db, st);
 	if (rc == 1) {
 		*seq = (uint64_t)sqlite3_column_int64(st, 0);
-		if (sqlite3_column_bytes(st, 1) == 32)
-			memcpy(hash, sqlite3_column_blob(st, 1), 32);
+		const void *h = sqlite3_column_blob(st, 1);
+		if (h && sqlite3_column_bytes(st, 1) == 32)
+			memcpy(hash, h, 32);
 		else
 			rc = hj_error_set(HJ_ECORRUPT, "changelog seq %" PRIu64 ": hash is not 32 bytes", *seq);
 	}
-	sqlite3_reset(st);
+	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
 }
 
@@ -46,13 +47,15 @@ int hj_feed_append(hj_db *db, const char *node, uint64_t seq, int64_t created_at
 	hj_hash32(hash_out, env.data, env.len);
 	sqlite3_stmt *st = hj_db_stmt(db, "INSERT INTO changelog(seq, hash, envelope, created_at) "
 					  "VALUES (:seq, :hash, :env, :at)");
-	if (!st || hj_db_bind_int(st, ":seq", (int64_t)seq) || hj_db_bind_blob(st, ":hash", hash_out, 32) ||
-	    hj_db_bind_blob(st, ":env", env.data, env.len) || hj_db_bind_int(st, ":at", created_at)) {
+	if (!st) {
 		rc = HJ_ERROR;
 		goto done;
 	}
-	rc = hj_db_step(db, st);
-	sqlite3_reset(st);
+	rc = (hj_db_bind_int(st, ":seq", (int64_t)seq) || hj_db_bind_blob(st, ":hash", hash_out, 32) ||
+	      hj_db_bind_blob(st, ":env", env.data, env.len) || hj_db_bind_int(st, ":at", created_at))
+		     ? HJ_ERROR
+		     : hj_db_step(db, st);
+	hj_db_release(db, st);
 	rc = rc < 0 ? rc : 0;
 done:
 	hj_buf_free(&env);
@@ -96,7 +99,9 @@ int hj_feed_verify(hj_db *db, const char *node, const uint8_t pk[32], hj_feed_cb
 	while ((rc = hj_db_step(db, st)) == 1) {
 		uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
 		const uint8_t *bytes = sqlite3_column_blob(st, 2);
-		size_t len = (size_t)sqlite3_column_bytes(st, 2);
+		size_t len = (size_t)sqlite3_column_bytes(st, 2); /* hj_feed_check bounds it */
+		const void *stored = sqlite3_column_blob(st, 1);
+		int stored_len = sqlite3_column_bytes(st, 1);
 		if (seq != prev_seq + 1) {
 			rc = hj_error_set(HJ_ECORRUPT, "%s seq %" PRIu64 ": missing from the change log", node, prev_seq + 1);
 			break;
@@ -104,7 +109,7 @@ int hj_feed_verify(hj_db *db, const char *node, const uint8_t pk[32], hj_feed_cb
 		if ((rc = hj_feed_check(&e, bytes, len, node, pk, prev_seq, prev_hash)))
 			break;
 		hj_hash32(h, bytes, len);
-		if (sqlite3_column_bytes(st, 1) != 32 || memcmp(sqlite3_column_blob(st, 1), h, 32) != 0) {
+		if (!stored || stored_len != 32 || memcmp(stored, h, 32) != 0) {
 			hj_envelope_free(&e);
 			rc = hj_error_set(HJ_ECORRUPT, "%s seq %" PRIu64 ": stored hash does not match the envelope",
 					  node, seq);

@@ -88,14 +88,21 @@ int hj_org_in_subtree(hj_db *db, const char *org, const char *ancestor)
 	 * and the bound makes a corrupt cycle harmless. */
 	char *cur = strdup(org);
 	int found = 0;
+	if (!cur)
+		return hj_error_set(HJ_ENOMEM, "out of memory");
 	for (int depth = 0; cur && depth < 32; depth++) {
 		if (strcmp(cur, ancestor) == 0) {
 			found = 1;
 			break;
 		}
-		char *up = hj_db_get_text(db, "SELECT parent FROM org WHERE id = :id", ":id", cur);
+		char *up = NULL;
+		int rc = hj_db_get_text(&up, db, "SELECT parent FROM org WHERE id = :id", ":id", cur);
 		free(cur);
 		cur = up;
+		if (rc == HJ_ENOTFOUND) /* no such org, or the root: not below */
+			break;
+		if (rc < 0) /* a failed lookup is not "outside the subtree" */
+			return rc;
 	}
 	free(cur);
 	return found;
@@ -106,16 +113,21 @@ int hj_fold_authority(hj_db *db, const hj_foldctx *ctx, const char *org_id, hj_v
 	char *role = NULL, *unit = NULL;
 	int rc = 1;
 	sqlite3_stmt *st = hj_db_stmt(db, "SELECT role, union_id FROM node WHERE id = :id");
-	if (!st || hj_db_bind_text(st, ":id", ctx->actor))
+	if (!st)
 		return HJ_ERROR;
-	int row = hj_db_step(db, st);
-	if (row < 0)
+	int row = hj_db_bind_text(st, ":id", ctx->actor);
+	if (!row)
+		row = hj_db_step(db, st);
+	if (row < 0) {
+		hj_db_release(db, st);
 		return row;
-	if (row) {
-		role = strdup(hj_db_col_text(st, 0));
-		unit = strdup(hj_db_col_text(st, 1));
 	}
-	sqlite3_reset(st);
+	if (row && ((rc = hj_db_col_dup(&role, st, 0)) || (rc = hj_db_col_dup(&unit, st, 1)))) {
+		hj_db_release(db, st);
+		goto done;
+	}
+	rc = 1;
+	hj_db_release(db, st);
 	if (!row && ctx->self && strcmp(ctx->actor, ctx->self) == 0) {
 		/* Not enrolled here yet: a node acts in its own union offline. */
 		role = strdup(ctx->self_is_root ? "hub" : "union");
@@ -139,9 +151,12 @@ int hj_fold_authority(hj_db *db, const hj_foldctx *ctx, const char *org_id, hj_v
 		rc = 0;
 	} else if (strcmp(role, "auditor") == 0) {
 		hj_reject(v, "no_authority", "node %s is an auditor and may not change the registry", ctx->actor);
-	} else if (org_id && hj_org_in_subtree(db, org_id, unit) == 1) {
+	} else if (org_id && (rc = hj_org_in_subtree(db, org_id, unit)) < 0) {
+		goto done; /* an I/O error must not become a signed no_authority */
+	} else if (org_id && rc == 1) {
 		rc = 0;
 	} else {
+		rc = 1;
 		hj_reject(v, "no_authority", "node %s acts for %s; %s is outside its subtree",
 			  ctx->actor, unit, org_id ? org_id : "(none)");
 	}

@@ -4,6 +4,7 @@
 #include "followed.h"
 #include "error.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,12 +13,12 @@ int hj_followed_append(hj_db *db, uint64_t hub_seq, const char *node, uint64_t s
 {
 	sqlite3_stmt *st = hj_db_stmt(db, "INSERT INTO followed(pos, hub_seq, node, seq, hash, envelope, verdicts) "
 					  "VALUES ((SELECT coalesce(max(pos), 0) + 1 FROM followed), :h, :n, :s, :hash, :e, :v)");
-	if (!st || hj_db_bind_int(st, ":h", (int64_t)hub_seq) || hj_db_bind_text(st, ":n", node) ||
-	    hj_db_bind_int(st, ":s", (int64_t)seq) || hj_db_bind_blob(st, ":hash", hash, 32) ||
-	    hj_db_bind_blob(st, ":e", envelope, len) || hj_db_bind_text(st, ":v", verdicts))
+	if (!st)
 		return HJ_ERROR;
-	int rc = hj_db_step(db, st);
-	sqlite3_reset(st);
+	int rc = (hj_db_bind_int(st, ":h", (int64_t)hub_seq) || hj_db_bind_text(st, ":n", node) ||
+	    hj_db_bind_int(st, ":s", (int64_t)seq) || hj_db_bind_blob(st, ":hash", hash, 32) ||
+	    hj_db_bind_blob(st, ":e", envelope, len) || hj_db_bind_text(st, ":v", verdicts)) ? HJ_ERROR : hj_db_step(db, st);
+	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
 }
 
@@ -26,24 +27,28 @@ int hj_followed_last(hj_db *db, const char *node, uint64_t *seq, uint8_t hash[32
 	*seq = 0;
 	memset(hash, 0, 32);
 	sqlite3_stmt *st = hj_db_stmt(db, "SELECT seq, hash FROM followed WHERE node = :n ORDER BY seq DESC LIMIT 1");
-	if (!st || hj_db_bind_text(st, ":n", node))
+	if (!st)
 		return HJ_ERROR;
-	int rc = hj_db_step(db, st);
+	int rc = hj_db_bind_text(st, ":n", node);
+	if (!rc)
+		rc = hj_db_step(db, st);
 	if (rc == 1) {
 		*seq = (uint64_t)sqlite3_column_int64(st, 0);
-		if (sqlite3_column_bytes(st, 1) == 32)
-			memcpy(hash, sqlite3_column_blob(st, 1), 32);
+		const void *h = sqlite3_column_blob(st, 1);
+		if (!h || sqlite3_column_bytes(st, 1) != 32)
+			rc = hj_error_set(HJ_ECORRUPT, "followed: %s seq %" PRIu64 " has no 32-byte hash", node, *seq);
+		else
+			memcpy(hash, h, 32);
 	}
-	sqlite3_reset(st);
+	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
 }
 
-int64_t hj_pending_count(const hj_node *n)
+int hj_pending_count(int64_t *out, const hj_node *n)
 {
-	int64_t k = 0;
+	*out = 0;
 	if (n->is_root)
 		return 0;
-	hj_db_get_int(n->db, "SELECT count(*) FROM changelog WHERE seq > "
-			     "(SELECT coalesce(max(seq), 0) FROM followed WHERE node = :n)", ":n", n->id, &k);
-	return k;
+	return hj_db_get_int(n->db, "SELECT count(*) FROM changelog WHERE seq > "
+				    "(SELECT coalesce(max(seq), 0) FROM followed WHERE node = :n)", ":n", n->id, out);
 }

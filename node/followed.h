@@ -19,9 +19,9 @@ int hj_followed_append(hj_db *db, uint64_t hub_seq, const char *node, uint64_t s
 /* The last seq of `node` in the hub order (0 if none). */
 int hj_followed_last(hj_db *db, const char *node, uint64_t *seq, uint8_t hash[32]);
 
-/* This node's change sets not yet in the hub order (a hub: 0, it
- * sequences its own as they commit). */
-int64_t hj_pending_count(const hj_node *n);
+/* *out = this node's change sets not yet in the hub order (a hub: 0, it
+ * sequences its own as they commit). 0 or an error. */
+int hj_pending_count(int64_t *out, const hj_node *n);
 
 /* A row's verdicts are read with hj_hub_verdicts_parse (hub_entry.h). */
 

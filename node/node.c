@@ -267,24 +267,31 @@ int hj_node_open(hj_node **out, const char *dir)
 	crypto_sign_ed25519_sk_to_pk(n->pk, n->sk);
 	char pkhex[65];
 	hj_hex_encode(pkhex, n->pk, 32);
-	v = hj_meta_get(n->db, "pubkey");
+	if ((rc = hj_meta_get(&v, n->db, "pubkey")) && rc != HJ_ENOTFOUND)
+		goto done;
 	if (!v || strcmp(v, pkhex) != 0) {
 		rc = hj_error_set(HJ_EBADSIG, "%s: secret.key does not match the node's recorded public key", dir);
 		goto done;
 	}
 	free(v);
-	v = hj_meta_get(n->db, "node_id");
+	v = NULL;
+	if ((rc = hj_meta_get(&v, n->db, "node_id")) && rc != HJ_ENOTFOUND)
+		goto done;
 	if (!v || hj_node_id_check(v)) {
 		rc = hj_error_set(HJ_ECORRUPT, "%s: registry has no valid node id", dir);
 		goto done;
 	}
 	snprintf(n->id, sizeof n->id, "%s", v);
 	free(v);
-	n->union_id = hj_meta_get(n->db, "union_id");
-	v = hj_meta_get(n->db, "role");
-	n->is_root = v && strcmp(v, "root") == 0;
-	if (!n->union_id)
+	v = NULL;
+	if ((rc = hj_meta_get(&n->union_id, n->db, "union_id")) == HJ_ENOTFOUND) {
 		rc = hj_error_set(HJ_ECORRUPT, "%s: registry has no union id", dir);
+		goto done;
+	}
+	if (rc || ((rc = hj_meta_get(&v, n->db, "role")) && rc != HJ_ENOTFOUND))
+		goto done;
+	rc = 0;
+	n->is_root = v && strcmp(v, "root") == 0;
 done:
 	free(v);
 	free(dbpath);

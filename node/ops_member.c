@@ -31,17 +31,18 @@ static int membership_get(hj_db *db, const char *id, char **union_out, char **st
 {
 	*union_out = *status_out = NULL;
 	sqlite3_stmt *st = hj_db_stmt(db, "SELECT union_id, status FROM membership WHERE id = :id");
-	if (!st || hj_db_bind_text(st, ":id", id))
+	if (!st)
 		return HJ_ERROR;
-	int rc = hj_db_step(db, st);
+	int rc = hj_db_bind_text(st, ":id", id);
+	if (!rc)
+		rc = hj_db_step(db, st);
 	if (rc == 1) {
-		*union_out = strdup(hj_db_col_text(st, 0));
-		*status_out = strdup(hj_db_col_text(st, 1));
-		rc = (*union_out && *status_out) ? 0 : HJ_ENOMEM;
+		if (!(rc = hj_db_col_dup(union_out, st, 0)))
+			rc = hj_db_col_dup(status_out, st, 1);
 	} else if (rc == 0) {
 		rc = HJ_ENOTFOUND;
 	}
-	sqlite3_reset(st);
+	hj_db_release(db, st);
 	return rc;
 }
 
@@ -93,15 +94,17 @@ static int person_upsert(hj_db *db, const hj_json *person, const char *opid)
 		"VALUES (:k, :name, :idno, :phone, :plate, :op) "
 		"ON CONFLICT(person_key) DO UPDATE SET name = excluded.name, id_number = excluded.id_number, "
 		"phone = excluded.phone, plate = excluded.plate, updated_op = excluded.updated_op");
-	if (!st || hj_db_bind_text(st, ":k", hj_json_get_str(person, "key")) ||
-	    hj_db_bind_text(st, ":name", hj_json_get_str(person, "name")) ||
-	    hj_db_bind_text(st, ":idno", hj_json_get_str(person, "id_number")) ||
-	    hj_db_bind_text(st, ":phone", hj_json_get_str(person, "phone")) ||
-	    hj_db_bind_text(st, ":plate", hj_json_get_str(person, "plate")) ||
-	    hj_db_bind_text(st, ":op", opid))
+	if (!st)
 		return HJ_ERROR;
-	int rc = hj_db_step(db, st);
-	sqlite3_reset(st);
+	int rc = (hj_db_bind_text(st, ":k", hj_json_get_str(person, "key")) ||
+		  hj_db_bind_text(st, ":name", hj_json_get_str(person, "name")) ||
+		  hj_db_bind_text(st, ":idno", hj_json_get_str(person, "id_number")) ||
+		  hj_db_bind_text(st, ":phone", hj_json_get_str(person, "phone")) ||
+		  hj_db_bind_text(st, ":plate", hj_json_get_str(person, "plate")) ||
+		  hj_db_bind_text(st, ":op", opid))
+			 ? HJ_ERROR
+			 : hj_db_step(db, st);
+	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
 }
 
@@ -109,12 +112,15 @@ static int person_update(hj_db *db, const hj_json *op, const char *key, const ch
 {
 	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE person SET phone = coalesce(:ph, phone), plate = coalesce(:pl, plate), "
 					  "name = coalesce(:n, name), updated_op = :op WHERE person_key = :k");
-	if (!st || hj_db_bind_text(st, ":ph", hj_json_get_str(op, "phone")) ||
-	    hj_db_bind_text(st, ":pl", hj_json_get_str(op, "plate")) || hj_db_bind_text(st, ":n", hj_json_get_str(op, "name")) ||
-	    hj_db_bind_text(st, ":op", opid) || hj_db_bind_text(st, ":k", key))
+	if (!st)
 		return HJ_ERROR;
-	int rc = hj_db_step(db, st);
-	sqlite3_reset(st);
+	int rc = (hj_db_bind_text(st, ":ph", hj_json_get_str(op, "phone")) ||
+		  hj_db_bind_text(st, ":pl", hj_json_get_str(op, "plate")) ||
+		  hj_db_bind_text(st, ":n", hj_json_get_str(op, "name")) || hj_db_bind_text(st, ":op", opid) ||
+		  hj_db_bind_text(st, ":k", key))
+			 ? HJ_ERROR
+			 : hj_db_step(db, st);
+	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
 }
 
@@ -155,12 +161,18 @@ int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 		return hj_reject(v, "invalid", "member.apply: union required");
 	if (!check_date(on))
 		return hj_reject(v, "invalid", "member.apply: \"on\" must be a date YYYY-MM-DD");
+	/* Each lookup: 1 known, 0 unknown (a verdict), <0 failed (an error,
+	 * never a verdict). */
 	if (!grp || (rc = vocab_has(db, "SELECT count(*) FROM worker_group WHERE code = :c", grp)) == 0)
 		return hj_reject(v, "invalid", "member.apply: unknown worker group");
+	if (rc < 0)
+		return rc;
 	if (!chan || (rc = vocab_has(db, "SELECT count(*) FROM channel WHERE code = :c", chan)) == 0)
 		return hj_reject(v, "invalid", "member.apply: unknown channel");
-	if (plat && (rc = vocab_has(db, "SELECT count(*) FROM platform WHERE code = :c", plat)) == 0)
-		return hj_reject(v, "invalid", "member.apply: unknown platform");
+	if (rc < 0)
+		return rc;
+	if (plat && (rc = vocab_has(db, "SELECT count(*) FROM platform WHERE code = :c", plat)) <= 0)
+		return rc < 0 ? rc : hj_reject(v, "invalid", "member.apply: unknown platform");
 	if (!person || person->type != HJ_JOBJ)
 		return hj_reject(v, "invalid", "member.apply: person object required");
 	if ((rc = check_person(db, person, on, v)))
@@ -170,8 +182,8 @@ int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 	 * tree has reached it (offline from day one). */
 	int own = ctx->self && ctx->self_union && strcmp(ctx->actor, ctx->self) == 0 &&
 		  strcmp(unit, ctx->self_union) == 0;
-	if (!own && (rc = vocab_has(db, "SELECT count(*) FROM org WHERE id = :c", unit)) == 0)
-		return hj_reject(v, "unknown_union", "member.apply: union %s does not exist", unit);
+	if (!own && (rc = vocab_has(db, "SELECT count(*) FROM org WHERE id = :c", unit)) <= 0)
+		return rc < 0 ? rc : hj_reject(v, "unknown_union", "member.apply: union %s does not exist", unit);
 	if ((rc = hj_fold_authority(db, ctx, unit, v)))
 		return rc < 0 ? rc : 0;
 
@@ -181,16 +193,16 @@ int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 			"SELECT m.id, m.status, m.union_id, coalesce(o.name, m.union_id) "
 			"FROM membership m LEFT JOIN org o ON o.id = m.union_id "
 			"WHERE m.person_key = :k AND m.status IN ('applied', 'active')");
-		if (!st || hj_db_bind_text(st, ":k", key))
+		if (!st)
 			return HJ_ERROR;
-		if ((rc = hj_db_step(db, st)) == 1) {
+		if (!(rc = hj_db_bind_text(st, ":k", key)) && (rc = hj_db_step(db, st)) == 1) {
 			int active = strcmp(hj_db_col_text(st, 1), "active") == 0;
 			hj_reject(v, "duplicate_member", "person already %s %s in %s (%s)",
 				  active ? "holds active membership" : "has open application",
 				  hj_db_col_text(st, 0), hj_db_col_text(st, 3), hj_db_col_text(st, 2));
 			rc = 0;
 		}
-		sqlite3_reset(st);
+		hj_db_release(db, st);
 		if (rc != 0 || v->reason[0])
 			return rc < 0 ? rc : 0;
 	}
@@ -200,13 +212,15 @@ int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 		return rc;
 	sqlite3_stmt *st = hj_db_stmt(db, "INSERT INTO membership(id, person_key, union_id, grp, channel, platform, "
 			    "status, applied_on, applied_by) VALUES (:id, :k, :u, :g, :c, :p, 'applied', :on, :by)");
-	if (!st || hj_db_bind_text(st, ":id", opid) || hj_db_bind_text(st, ":k", key) ||
-	    hj_db_bind_text(st, ":u", unit) || hj_db_bind_text(st, ":g", grp) ||
-	    hj_db_bind_text(st, ":c", chan) || hj_db_bind_text(st, ":p", plat) ||
-	    hj_db_bind_text(st, ":on", on) || hj_db_bind_text(st, ":by", ctx->actor))
+	if (!st)
 		return HJ_ERROR;
-	rc = hj_db_step(db, st);
-	sqlite3_reset(st);
+	rc = (hj_db_bind_text(st, ":id", opid) || hj_db_bind_text(st, ":k", key) ||
+	      hj_db_bind_text(st, ":u", unit) || hj_db_bind_text(st, ":g", grp) ||
+	      hj_db_bind_text(st, ":c", chan) || hj_db_bind_text(st, ":p", plat) ||
+	      hj_db_bind_text(st, ":on", on) || hj_db_bind_text(st, ":by", ctx->actor))
+		     ? HJ_ERROR
+		     : hj_db_step(db, st);
+	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
 }
 
@@ -263,12 +277,14 @@ int hj_fold_member_decide(hj_db *db, const hj_foldctx *ctx, const hj_json *op, h
 		return rc < 0 ? rc : 0;
 	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE membership SET status = :s, decided_on = :on, "
 					  "decided_by = :by, reason = :r WHERE id = :id");
-	if (!st || hj_db_bind_text(st, ":s", approve ? "active" : "rejected") ||
-	    hj_db_bind_text(st, ":on", on) || hj_db_bind_text(st, ":by", ctx->actor) ||
-	    hj_db_bind_text(st, ":r", approve ? NULL : reason) || hj_db_bind_text(st, ":id", id))
+	if (!st)
 		return HJ_ERROR;
-	rc = hj_db_step(db, st);
-	sqlite3_reset(st);
+	rc = (hj_db_bind_text(st, ":s", approve ? "active" : "rejected") ||
+	      hj_db_bind_text(st, ":on", on) || hj_db_bind_text(st, ":by", ctx->actor) ||
+	      hj_db_bind_text(st, ":r", approve ? NULL : reason) || hj_db_bind_text(st, ":id", id))
+		     ? HJ_ERROR
+		     : hj_db_step(db, st);
+	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
 }
 
@@ -300,7 +316,10 @@ int hj_fold_member_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, h
 	/* The op names the person too, so a county holding that person's row
 	 * (from an earlier membership) keeps it current (hj_fold_person_refresh). */
 	const char *pkey = hj_json_get_str(op, "person");
-	char *actual = hj_db_get_text(db, "SELECT person_key FROM membership WHERE id = :id", ":id", id);
+	char *actual = NULL;
+	rc = hj_db_get_text(&actual, db, "SELECT person_key FROM membership WHERE id = :id", ":id", id);
+	if (rc < 0 && rc != HJ_ENOTFOUND)
+		return rc; /* a failed lookup is not a mismatch */
 	int same = pkey && actual && strcmp(pkey, actual) == 0;
 	free(actual);
 	if (!same)
@@ -309,9 +328,14 @@ int hj_fold_member_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, h
 	hj_fold_op_id(opid, sizeof opid, ctx);
 	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE membership SET grp = coalesce(:g, grp), "
 					  "platform = coalesce(:p, platform) WHERE id = :id");
-	if (!st || hj_db_bind_text(st, ":g", grp) || hj_db_bind_text(st, ":p", plat) ||
-	    hj_db_bind_text(st, ":id", id) || (rc = hj_db_step(db, st)) < 0)
-		return rc < 0 ? rc : HJ_ERROR;
+	if (!st)
+		return HJ_ERROR;
+	rc = (hj_db_bind_text(st, ":g", grp) || hj_db_bind_text(st, ":p", plat) || hj_db_bind_text(st, ":id", id))
+		     ? HJ_ERROR
+		     : hj_db_step(db, st);
+	hj_db_release(db, st);
+	if (rc < 0)
+		return rc;
 	if (!phone && !plate && !name)
 		return 0;
 	return person_update(db, op, pkey, opid);
@@ -332,10 +356,11 @@ int hj_fold_member_leave(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 		return rc < 0 ? rc : 0;
 	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE membership SET status = 'left', left_on = :on, "
 					  "reason = :r WHERE id = :id");
-	if (!st || hj_db_bind_text(st, ":on", on) || hj_db_bind_text(st, ":r", why) ||
-	    hj_db_bind_text(st, ":id", id))
+	if (!st)
 		return HJ_ERROR;
-	rc = hj_db_step(db, st);
-	sqlite3_reset(st);
+	rc = (hj_db_bind_text(st, ":on", on) || hj_db_bind_text(st, ":r", why) || hj_db_bind_text(st, ":id", id))
+		     ? HJ_ERROR
+		     : hj_db_step(db, st);
+	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
 }

@@ -40,7 +40,10 @@ int hj_fold_node_enroll(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_
 	if ((rc = hj_db_get_int(db, "SELECT count(*) FROM node", NULL, NULL, &n)))
 		return rc;
 	if (n > 0) {
-		char *role_of_actor = hj_db_get_text(db, "SELECT role FROM node WHERE id = :n", ":n", ctx->actor);
+		char *role_of_actor = NULL;
+		rc = hj_db_get_text(&role_of_actor, db, "SELECT role FROM node WHERE id = :n", ":n", ctx->actor);
+		if (rc < 0 && rc != HJ_ENOTFOUND)
+			return rc; /* a failed lookup must not sign no_authority */
 		int is_hub = role_of_actor && strcmp(role_of_actor, "hub") == 0;
 		free(role_of_actor);
 		if (!is_hub)
@@ -52,11 +55,11 @@ int hj_fold_node_enroll(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_
 	hj_fold_op_id(opid, sizeof opid, ctx);
 	sqlite3_stmt *st = hj_db_stmt(db, "INSERT INTO node(id, pubkey, union_id, role, enrolled_op) "
 					  "VALUES (:id, :pk, :u, :role, :op)");
-	if (!st || hj_db_bind_text(st, ":id", node) || hj_db_bind_text(st, ":pk", pubkey) ||
-	    hj_db_bind_text(st, ":u", unit) || hj_db_bind_text(st, ":role", role) ||
-	    hj_db_bind_text(st, ":op", opid))
+	if (!st)
 		return HJ_ERROR;
-	rc = hj_db_step(db, st);
-	sqlite3_reset(st);
+	rc = (hj_db_bind_text(st, ":id", node) || hj_db_bind_text(st, ":pk", pubkey) ||
+	    hj_db_bind_text(st, ":u", unit) || hj_db_bind_text(st, ":role", role) ||
+	    hj_db_bind_text(st, ":op", opid)) ? HJ_ERROR : hj_db_step(db, st);
+	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
 }

@@ -62,12 +62,12 @@ int hj_fold_org_create(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_v
 	hj_fold_op_id(opid, sizeof opid, ctx);
 	sqlite3_stmt *st = hj_db_stmt(db, "INSERT INTO org(id, name, kind, region, parent, created_op) "
 					  "VALUES (:id, :name, :kind, :region, :parent, :op)");
-	if (!st || hj_db_bind_text(st, ":id", id) || hj_db_bind_text(st, ":name", name) ||
-	    hj_db_bind_text(st, ":kind", kind) || hj_db_bind_text(st, ":region", region) ||
-	    hj_db_bind_text(st, ":parent", parent) || hj_db_bind_text(st, ":op", opid))
+	if (!st)
 		return HJ_ERROR;
-	rc = hj_db_step(db, st);
-	sqlite3_reset(st);
+	rc = (hj_db_bind_text(st, ":id", id) || hj_db_bind_text(st, ":name", name) ||
+	    hj_db_bind_text(st, ":kind", kind) || hj_db_bind_text(st, ":region", region) ||
+	    hj_db_bind_text(st, ":parent", parent) || hj_db_bind_text(st, ":op", opid)) ? HJ_ERROR : hj_db_step(db, st);
+	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
 }
 
@@ -105,8 +105,11 @@ int hj_fold_org_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_v
 		 * a county holds the rows of its own subtree, and an org carried
 		 * into it would arrive without its history. */
 		int64_t held = 0;
-		char *cur = hj_db_get_text(db, "SELECT parent FROM org WHERE id = :id", ":id", id);
-		int moved = !cur || strcmp(cur, parent) != 0;
+		char *cur = NULL;
+		rc = hj_db_get_text(&cur, db, "SELECT parent FROM org WHERE id = :id", ":id", id);
+		if (rc < 0 && rc != HJ_ENOTFOUND)
+			return rc;
+		int moved = !cur || strcmp(cur, parent) != 0; /* NULL: a root gains a parent */
 		free(cur);
 		if (moved && (rc = hj_db_get_int(db,
 				"WITH RECURSIVE sub(id) AS (SELECT :id UNION SELECT o.id FROM org o JOIN sub ON o.parent = sub.id) "
@@ -120,11 +123,11 @@ int hj_fold_org_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_v
 	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE org SET name = coalesce(:name, name), "
 					  "region = coalesce(:region, region), parent = coalesce(:parent, parent), "
 					  "updated_op = :op WHERE id = :id");
-	if (!st || hj_db_bind_text(st, ":id", id) || hj_db_bind_text(st, ":name", name) ||
-	    hj_db_bind_text(st, ":region", region) || hj_db_bind_text(st, ":parent", parent) ||
-	    hj_db_bind_text(st, ":op", opid))
+	if (!st)
 		return HJ_ERROR;
-	rc = hj_db_step(db, st);
-	sqlite3_reset(st);
+	rc = (hj_db_bind_text(st, ":id", id) || hj_db_bind_text(st, ":name", name) ||
+	    hj_db_bind_text(st, ":region", region) || hj_db_bind_text(st, ":parent", parent) ||
+	    hj_db_bind_text(st, ":op", opid)) ? HJ_ERROR : hj_db_step(db, st);
+	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
 }

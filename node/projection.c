@@ -53,8 +53,15 @@ int hj_projection_rows(hj_db *db, hj_row_cb cb, void *ctx)
 				case SQLITE_INTEGER:
 					hj_buf_printf(&line, "%lld", (long long)sqlite3_column_int64(st, c));
 					break;
-				default:
-					put_escaped(&line, hj_db_col_text(st, c));
+				default: {
+					/* Not NULL-typed, so NULL text is a failed conversion
+					 * (out of memory): never digest "" in its place. */
+					const unsigned char *text = sqlite3_column_text(st, c);
+					if (text)
+						put_escaped(&line, (const char *)text);
+					else
+						line.rc = HJ_ENOMEM;
+				}
 				}
 			}
 			if (line.rc) {

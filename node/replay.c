@@ -14,8 +14,10 @@
 
 int hj_replay_key(hj_db *db, const hj_node *n, const char *node, uint8_t pk[32])
 {
-	char *hex = hj_db_get_text(db, "SELECT pubkey FROM node WHERE id = :id", ":id", node);
-	int rc;
+	char *hex = NULL, *hub = NULL, *key = NULL;
+	int rc = hj_db_get_text(&hex, db, "SELECT pubkey FROM node WHERE id = :id", ":id", node);
+	if (rc && rc != HJ_ENOTFOUND)
+		return rc; /* a failed lookup is not "not enrolled" */
 	if (hex) {
 		rc = hj_hex_decode(pk, 32, hex);
 		free(hex);
@@ -27,8 +29,12 @@ int hj_replay_key(hj_db *db, const hj_node *n, const char *node, uint8_t pk[32])
 	}
 	/* A county trusts its hub's key from init (--hub-key): the hub's
 	 * change set 1 enrols the hub itself, so nothing enrolled precedes it. */
-	char *hub = hj_meta_get(n->db, "hub_node");
-	char *key = hj_meta_get(n->db, "hub_key");
+	if ((rc = hj_meta_get(&hub, n->db, "hub_node")) && rc != HJ_ENOTFOUND)
+		return rc;
+	if ((rc = hj_meta_get(&key, n->db, "hub_key")) && rc != HJ_ENOTFOUND) {
+		free(hub);
+		return rc;
+	}
 	rc = hj_error_set(HJ_EBADSIG, "change set by %s, which is not enrolled at this point of the hub order", node);
 	if (hub && key && strcmp(hub, node) == 0 && hj_hex_decode(pk, 32, key) == 0)
 		rc = 0;
@@ -37,7 +43,8 @@ int hj_replay_key(hj_db *db, const hj_node *n, const char *node, uint8_t pk[32])
 	return rc;
 }
 
-/* Does this county hold the rows `op` touches? (SUBTREE mode.) */
+/* Does this county hold the rows `op` touches? (SUBTREE mode.) 1 yes,
+ * 0 no, negative when the lookup failed — which must not skip the op. */
 static int county_holds(hj_db *db, const hj_node *n, const hj_json *op)
 {
 	const char *name = hj_json_get_str(op, "op");
@@ -45,11 +52,16 @@ static int county_holds(hj_db *db, const hj_node *n, const hj_json *op)
 		return 1; /* the org tree and the nodes are held everywhere */
 	if (strcmp(name, "member.apply") == 0) {
 		const char *u = hj_json_get_str(op, "union");
-		return u && (strcmp(u, n->union_id) == 0 || hj_org_in_subtree(db, u, n->union_id) == 1);
+		if (!u)
+			return 0;
+		return strcmp(u, n->union_id) == 0 ? 1 : hj_org_in_subtree(db, u, n->union_id);
 	}
 	int64_t k = 0;
 	const char *m = hj_json_get_str(op, "member");
-	return m && hj_db_get_int(db, "SELECT count(*) FROM membership WHERE id = :id", ":id", m, &k) == 0 && k;
+	if (!m)
+		return 0;
+	int rc = hj_db_get_int(db, "SELECT count(*) FROM membership WHERE id = :id", ":id", m, &k);
+	return rc ? rc : k > 0;
 }
 
 /* Fold one change set's ops. `verdicts` NULL = all ok. full: check each
@@ -81,7 +93,12 @@ static int replay_one(hj_db *target, const hj_node *n, const hj_envelope *e, con
 		const char *hub_reason = "?";
 		int hub_ok = hj_hub_verdict_at(verdicts, i, &hub_reason, NULL);
 		ctx.index = (uint32_t)i;
-		if (!full && !pending && (!hub_ok || !county_holds(target, n, ops->items[i]))) {
+		int holds = 1;
+		if (!full && !pending && hub_ok && (holds = county_holds(target, n, ops->items[i])) < 0) {
+			rc = holds;
+			goto done;
+		}
+		if (!full && !pending && (!hub_ok || !holds)) {
 			st->skipped++;
 			if (hub_ok && (rc = hj_fold_person_refresh(target, &ctx, ops->items[i])))
 				goto done;
@@ -115,6 +132,8 @@ static int load(hj_envelope *e, hj_db *target, const hj_node *n, const char *nod
 	uint8_t pk[32], h[32];
 	int rc = 0;
 	memset(e, 0, sizeof *e);
+	if (!bytes || !len) /* a NULL or empty blob: nothing to vouch for */
+		return hj_error_set(HJ_ECORRUPT, "%s seq %" PRIu64 ": empty envelope", node, seq);
 	hj_hash32(h, bytes, len);
 	if (hash && memcmp(h, hash, 32) != 0)
 		rc = hj_error_set(HJ_ECORRUPT, "stored hash does not match the envelope");
@@ -147,7 +166,11 @@ static int replay_followed(hj_db *target, const hj_node *n, int64_t after_pos, i
 	if (sqlite3_prepare_v2(n->db->h, "SELECT node, seq, hash, envelope, verdicts FROM followed "
 					 "WHERE pos > ?1 ORDER BY pos", -1, &q, NULL) != SQLITE_OK)
 		return hj_db_error(n->db, "replay");
-	sqlite3_bind_int64(q, 1, after_pos);
+	if (sqlite3_bind_int64(q, 1, after_pos) != SQLITE_OK) {
+		rc = hj_db_error(n->db, "replay");
+		sqlite3_finalize(q);
+		return rc;
+	}
 	while ((rc = hj_db_step(n->db, q)) == 1) {
 		const char *node = hj_db_col_text(q, 0);
 		uint64_t seq = (uint64_t)sqlite3_column_int64(q, 1);
@@ -155,8 +178,8 @@ static int replay_followed(hj_db *target, const hj_node *n, int64_t after_pos, i
 			rc = hj_error_set(HJ_ECORRUPT, "followed %s seq %" PRIu64 ": bad hash", node, seq);
 			break;
 		}
-		if ((rc = load(&e, target, n, node, seq, sqlite3_column_blob(q, 3), (size_t)sqlite3_column_bytes(q, 3),
-			       sqlite3_column_blob(q, 2), check_sigs)))
+		const uint8_t *hash = sqlite3_column_blob(q, 2), *env = sqlite3_column_blob(q, 3);
+		if ((rc = load(&e, target, n, node, seq, env, (size_t)sqlite3_column_bytes(q, 3), hash, check_sigs)))
 			break;
 		rc = hj_hub_verdicts_parse(&verdicts, sqlite3_column_type(q, 4) == SQLITE_NULL ? NULL : hj_db_col_text(q, 4),
 					   HJ_HUB_NOPS_ANY);
@@ -192,8 +215,12 @@ static int replay_pending(hj_db *target, const hj_node *n, uint64_t own_done, in
 	while ((rc = hj_db_step(n->db, q)) == 1) {
 		uint64_t seq = (uint64_t)sqlite3_column_int64(q, 0);
 		sqlite3_session *sess = NULL;
-		if ((rc = load(&e, target, n, n->id, seq, sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2),
-			       sqlite3_column_blob(q, 1), 0)))
+		if (sqlite3_column_bytes(q, 1) != 32) { /* load compares 32 bytes */
+			rc = hj_error_set(HJ_ECORRUPT, "changelog seq %" PRIu64 ": bad hash", seq);
+			break;
+		}
+		const uint8_t *hash = sqlite3_column_blob(q, 1), *env = sqlite3_column_blob(q, 2);
+		if ((rc = load(&e, target, n, n->id, seq, env, (size_t)sqlite3_column_bytes(q, 2), hash, 0)))
 			break;
 		if (capture && (rc = hj_undo_begin(target, &sess))) {
 			hj_envelope_free(&e);
@@ -253,13 +280,28 @@ int hj_rebase(const hj_node *n, int64_t old_last_pos, uint64_t old_own_done, hj_
 					  (long long)sqlite3_column_int64(q, 0));
 			break;
 		}
+		/* Blob first, then its length (SQLite's documented order). */
+		const void *inv = sqlite3_column_blob(q, 1);
 		int len = sqlite3_column_bytes(q, 1);
+		if (len > 0 && !inv) {
+			rc = hj_error_set(HJ_ENOMEM, "out of memory");
+			break;
+		}
 		int arc = len == 0 ? SQLITE_OK /* it changed nothing */
-				   : sqlite3changeset_apply(n->db->h, len, (void *)sqlite3_column_blob(q, 1), NULL,
-							    undo_conflict, NULL);
-		if (arc != SQLITE_OK) {
+				   : sqlite3changeset_apply(n->db->h, len, (void *)inv, NULL, undo_conflict, NULL);
+		/* Only a refused conflict (ABORT) or a malformed record means
+		 * "does not apply" and sends the caller to rebuild; an I/O error
+		 * is an error, or a failing disk would look like a conflict. */
+		int basic = arc & 0xff;
+		if (arc != SQLITE_OK && (basic == SQLITE_ABORT || basic == SQLITE_CONSTRAINT ||
+					 basic == SQLITE_CORRUPT || basic == SQLITE_MISMATCH)) {
 			rc = hj_error_set(HJ_ECONFLICT, "rebase: the undo of seq %lld does not apply (%s)",
 					  (long long)sqlite3_column_int64(q, 0), sqlite3_errstr(arc));
+			break;
+		}
+		if (arc != SQLITE_OK) {
+			rc = hj_error_set(HJ_ERROR, "rebase: undoing seq %lld: %s (sqlite %d)",
+					  (long long)sqlite3_column_int64(q, 0), sqlite3_errstr(arc), arc);
 			break;
 		}
 	}

@@ -34,12 +34,14 @@ int hj_undo_end(hj_db *db, sqlite3_session *sess, uint64_t seq)
 	sqlite3_stmt *st = hj_db_stmt(db, "INSERT OR REPLACE INTO undo(seq, inverse) VALUES (:s, :b)");
 	/* An op that changed nothing has an empty inverse: store it as an
 	 * empty blob (a NULL pointer would bind SQL NULL). */
-	if (!st || hj_db_bind_int(st, ":s", (int64_t)seq) || hj_db_bind_blob(st, ":b", pi ? pi : "", (size_t)ni)) {
+	if (!st) {
 		rc = HJ_ERROR;
 		goto done;
 	}
-	rc = hj_db_step(db, st);
-	sqlite3_reset(st);
+	rc = (hj_db_bind_int(st, ":s", (int64_t)seq) || hj_db_bind_blob(st, ":b", pi ? pi : "", (size_t)ni))
+		     ? HJ_ERROR
+		     : hj_db_step(db, st);
+	hj_db_release(db, st);
 	rc = rc < 0 ? rc : 0;
 done:
 	sqlite3_free(p);

@@ -45,12 +45,12 @@ int hj_node_verify(hj_node *n, hj_verify_report *out)
 	sqlite3_stmt *q = hj_db_stmt(n->db, "SELECT f.seq FROM followed f LEFT JOIN changelog c ON c.seq = f.seq "
 					    "WHERE f.node = :me AND (c.hash IS NULL OR c.hash <> f.hash) "
 					    "ORDER BY f.seq LIMIT 1");
-	if (!q || hj_db_bind_text(q, ":me", n->id))
+	if (!q)
 		return HJ_ERROR;
-	if ((rc = hj_db_step(n->db, q)) == 1)
+	if (!(rc = hj_db_bind_text(q, ":me", n->id)) && (rc = hj_db_step(n->db, q)) == 1)
 		rc = hj_error_set(HJ_ECORRUPT, "%s seq %lld: in the hub order but missing from or different in "
 				  "the change log", n->id, (long long)sqlite3_column_int64(q, 0));
-	sqlite3_reset(q);
+	hj_db_release(n->db, q);
 	if (rc)
 		return rc;
 	/* 3. Re-fold from nothing: the hub order and own pending, every

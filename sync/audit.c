@@ -449,7 +449,10 @@ static int check_include(audit *a, const hj_hub_include *inc, uint64_t hub_seq)
 		f->included = (uint64_t)seq;
 		return 0;
 	}
-	char *pkhex = hj_db_get_text(a->db, "SELECT pubkey FROM node WHERE id = :n", ":n", node);
+	char *pkhex = NULL;
+	int grc = hj_db_get_text(&pkhex, a->db, "SELECT pubkey FROM node WHERE id = :n", ":n", node);
+	if (grc && grc != HJ_ENOTFOUND)
+		return grc; /* a failed lookup is not a finding */
 	if (!pkhex || hj_hex_decode(pk, 32, pkhex)) {
 		problem(a->rep, "%s seq %" PRId64 " was sequenced but %s was not enrolled at that point", node, seq, node);
 		free(pkhex);
@@ -515,12 +518,15 @@ done:
 }
 
 /* Change sets not yet sequenced must still verify: tampering anywhere. */
-static void check_pending(audit *a)
+static int check_pending(audit *a)
 {
 	for (size_t i = 0; i < a->nfeeds; i++) {
 		feed *f = &a->feeds[i];
 		uint8_t pk[32], prev[32] = {0};
-		char *pkhex = hj_db_get_text(a->db, "SELECT pubkey FROM node WHERE id = :n", ":n", f->node);
+		char *pkhex = NULL;
+		int grc = hj_db_get_text(&pkhex, a->db, "SELECT pubkey FROM node WHERE id = :n", ":n", f->node);
+		if (grc && grc != HJ_ENOTFOUND)
+			return grc;
 		int enrolled = pkhex && hj_hex_decode(pk, 32, pkhex) == 0;
 		free(pkhex);
 		for (size_t s = f->included; s < f->n; s++) {
@@ -537,6 +543,7 @@ static void check_pending(audit *a)
 			hj_envelope_free(&e);
 		}
 	}
+	return 0;
 }
 
 /* The hub feed: exactly one refs/huiji/hub/<id>; sets rep->hub. */
@@ -629,9 +636,10 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 	hj_hex_encode(rep->hub_key, hub_pk, 32);
 	if ((rc = refold(&a, &hub, hub_pk)))
 		goto done;
-	check_pending(&a);
 	int64_t nodes = 0;
-	hj_db_get_int(a.db, "SELECT count(*) FROM node", NULL, NULL, &nodes);
+	if ((rc = check_pending(&a)) ||
+	    (rc = hj_db_get_int(a.db, "SELECT count(*) FROM node", NULL, NULL, &nodes)))
+		goto done;
 	rep->nodes = (uint64_t)nodes;
 done:
 	feed_free(&hub);

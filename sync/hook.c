@@ -90,7 +90,10 @@ int hj_hook_check(hj_node *hub, hj_gitrepo *repo, const char *old_hex, const cha
 			return rc;
 		w.prev_seq = w.old_seq;
 	}
-	char *pkhex = hj_db_get_text(hub->db, "SELECT pubkey FROM node WHERE id = :n", ":n", w.node);
+	char *pkhex = NULL;
+	if ((rc = hj_db_get_text(&pkhex, hub->db, "SELECT pubkey FROM node WHERE id = :n", ":n", w.node)) &&
+	    rc != HJ_ENOTFOUND)
+		return rc; /* a failed lookup must not refuse the push as "not enrolled" */
 	if (pkhex) {
 		w.enrolled = hj_hex_decode(w.pk, 32, pkhex) == 0;
 		free(pkhex);

@@ -180,13 +180,16 @@ static int flush_locked(const hj_node *n, hj_gitrepo *repo, const char *ref, uin
 		/* The blobs stay valid until the statement steps again, so the
 		 * whole batch is read first and copied. */
 		while ((rc = hj_db_step(n->db, st)) == 1) {
+			const void *blob = sqlite3_column_blob(st, 1);
 			size_t len = (size_t)sqlite3_column_bytes(st, 1);
 			uint8_t *copy = malloc(len ? len : 1);
-			if (!copy) {
+			if (!copy || (len && !blob)) { /* a NULL blob of length > 0: SQLite ran out of memory */
+				free(copy);
 				rc = hj_error_set(HJ_ENOMEM, "out of memory");
 				break;
 			}
-			memcpy(copy, sqlite3_column_blob(st, 1), len);
+			if (len)
+				memcpy(copy, blob, len);
 			items[k].bytes = copy;
 			items[k].len = len;
 			items[k].seq = (uint64_t)sqlite3_column_int64(st, 0);

@@ -24,13 +24,15 @@ int hj_quarantine_add(hj_db *db, const char *node, uint64_t seq, const char *rea
 		"VALUES (:n, :s, :h, :r, :d, :e, :c) ON CONFLICT(node, seq) DO UPDATE SET hash = excluded.hash, "
 		"reason = excluded.reason, detail = excluded.detail, evidence = excluded.evidence, "
 		"commit_id = excluded.commit_id, resolved_at = NULL");
-	if (!st || hj_db_bind_text(st, ":n", node) || hj_db_bind_int(st, ":s", (int64_t)seq) ||
-	    (evidence ? hj_db_bind_blob(st, ":h", h, 32) : 0) || hj_db_bind_text(st, ":r", reason) ||
-	    hj_db_bind_text(st, ":d", detail) || (evidence ? hj_db_bind_blob(st, ":e", evidence, len) : 0) ||
-	    hj_db_bind_text(st, ":c", oid[0] ? oid : NULL))
+	if (!st)
 		return HJ_ERROR;
-	int rc = hj_db_step(db, st);
-	sqlite3_reset(st);
+	int rc = (hj_db_bind_text(st, ":n", node) || hj_db_bind_int(st, ":s", (int64_t)seq) ||
+		  (evidence ? hj_db_bind_blob(st, ":h", h, 32) : 0) || hj_db_bind_text(st, ":r", reason) ||
+		  hj_db_bind_text(st, ":d", detail) || (evidence ? hj_db_bind_blob(st, ":e", evidence, len) : 0) ||
+		  hj_db_bind_text(st, ":c", oid[0] ? oid : NULL))
+			 ? HJ_ERROR
+			 : hj_db_step(db, st);
+	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
 }
 
@@ -46,9 +48,13 @@ int hj_quarantine_list(hj_db *db, int all, hj_quarantine_cb cb, void *ctx)
 	sqlite3_stmt *st = hj_db_stmt(db, "SELECT node, seq, reason, detail, hex(hash), coalesce(commit_id, ''), "
 					  "length(evidence), coalesce(resolved_at, '') FROM quarantine "
 					  "WHERE :all OR resolved_at IS NULL ORDER BY node, seq");
-	int rc = 0, step;
-	if (!st || hj_db_bind_int(st, ":all", all ? 1 : 0))
+	int rc = 0, step = 0;
+	if (!st)
 		return HJ_ERROR;
+	if (hj_db_bind_int(st, ":all", all ? 1 : 0)) {
+		hj_db_release(db, st);
+		return HJ_ERROR;
+	}
 	while (!rc && (step = hj_db_step(db, st)) == 1) {
 		hj_quarantine_row row = {
 			.node = hj_db_col_text(st, 0),
@@ -62,7 +68,7 @@ int hj_quarantine_list(hj_db *db, int all, hj_quarantine_cb cb, void *ctx)
 		};
 		rc = cb(ctx, &row);
 	}
-	sqlite3_reset(st);
+	hj_db_release(db, st);
 	return rc ? rc : step < 0 ? step : 0;
 }
 
@@ -93,10 +99,10 @@ int hj_quarantine_reset(int64_t *resolved, hj_node *hub, hj_gitrepo *repo, const
 	if (rc)
 		return rc;
 	sqlite3_stmt *st = hj_db_stmt(hub->db, "UPDATE quarantine SET resolved_at = :t WHERE node = :n AND resolved_at IS NULL");
-	if (!st || hj_db_bind_text(st, ":t", now) || hj_db_bind_text(st, ":n", node))
+	if (!st)
 		return HJ_ERROR;
-	rc = hj_db_step(hub->db, st);
-	sqlite3_reset(st);
+	rc = (hj_db_bind_text(st, ":t", now) || hj_db_bind_text(st, ":n", node)) ? HJ_ERROR : hj_db_step(hub->db, st);
+	hj_db_release(hub->db, st);
 	if (rc < 0)
 		return rc;
 	*resolved = sqlite3_changes(hub->db->h);

@@ -174,13 +174,15 @@ static int on_diverge(void *vctx, uint64_t seq, const git_oid *commit, const uin
 	if (seq > r->last)
 		return 1;
 	sqlite3_stmt *st = hj_db_stmt(r->hub->db, "SELECT hash FROM followed WHERE node = :n AND seq = :s");
-	if (!st || hj_db_bind_text(st, ":n", r->node) || hj_db_bind_int(st, ":s", (int64_t)seq))
+	if (!st)
 		return HJ_ERROR;
-	int rc = hj_db_step(r->hub->db, st);
-	int have = rc == 1 && sqlite3_column_bytes(st, 0) == 32;
+	int rc = (hj_db_bind_text(st, ":n", r->node) || hj_db_bind_int(st, ":s", (int64_t)seq)) ? HJ_ERROR
+												 : hj_db_step(r->hub->db, st);
+	const void *blob = rc == 1 ? sqlite3_column_blob(st, 0) : NULL;
+	int have = blob && sqlite3_column_bytes(st, 0) == 32;
 	if (have)
-		memcpy(want, sqlite3_column_blob(st, 0), 32);
-	sqlite3_reset(st);
+		memcpy(want, blob, 32);
+	hj_db_release(r->hub->db, st);
 	if (rc < 0)
 		return rc;
 	hj_hash32(h, bytes, len);
@@ -267,11 +269,14 @@ static int feed_ready(round *r, const char *node)
 	int rc = hj_quarantine_open_count(&q, r->hub->db, node);
 	if (rc || q)
 		return rc;
-	char *pkhex = hj_db_get_text(r->hub->db, "SELECT pubkey FROM node WHERE id = :n", ":n", node);
-	if (!pkhex) {
+	char *pkhex = NULL;
+	rc = hj_db_get_text(&pkhex, r->hub->db, "SELECT pubkey FROM node WHERE id = :n", ":n", node);
+	if (rc == HJ_ENOTFOUND) {
 		r->rep->waiting++; /* not enrolled yet: its change sets wait */
 		return 0;
 	}
+	if (rc) /* a failed lookup is not "not enrolled" */
+		return rc;
 	rc = hj_hex_decode(r->pk, 32, pkhex);
 	free(pkhex);
 	return rc ? rc : 1;
@@ -401,7 +406,7 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *mo
 	if (r.enc.count && (rc = write_entry(&r)))
 		goto rollback;
 	if ((rc = hj_db_exec(hub->db, "COMMIT")))
-		goto done;
+		goto rollback; /* SQLite may leave it open after a failed COMMIT */
 	rep->entries += r.enc.count > 0;
 	rc = write_tips(repo, &r); /* after COMMIT; with nothing new, repairs a crash after one */
 	goto done;

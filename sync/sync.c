@@ -177,8 +177,10 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 	memset(rep, 0, sizeof *rep);
 	if (n->is_root)
 		return hj_error_set(HJ_EINVALID, "%s is a hub: it does not sync, it runs `huiji hub run`", n->id);
-	if (!(url = hj_meta_get(n->db, "hub_url")))
+	if ((rc = hj_meta_get(&url, n->db, "hub_url")) == HJ_ENOTFOUND)
 		return hj_error_set(HJ_EINVALID, "%s has no hub (init --hub URL)", n->id);
+	if (rc)
+		return rc;
 	if ((rc = hj_node_repo_open(&repo, n)) || (lock = rc = take_sync_lock(n)) < 0 ||
 	    (rc = hj_outbox_flush(n, repo, NULL)))
 		goto done;
@@ -204,8 +206,9 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 	 * the rest waits for the next link. */
 	if (rc)
 		goto done;
-	rc = hj_sync_follow(n, repo, rep);
-	rep->pending = (uint64_t)hj_pending_count(n);
+	int64_t pending = 0;
+	if (!(rc = hj_sync_follow(n, repo, rep)) && !(rc = hj_pending_count(&pending, n)))
+		rep->pending = (uint64_t)pending;
 done:
 	if (lock >= 0)
 		close(lock);
@@ -392,33 +395,40 @@ static int on_feed_cs(void *vctx, uint64_t seq, const git_oid *commit, const uin
 	return 0;
 }
 
-/* Find the hub's node id: remembered, or the single incoming hub ref. */
-static char *hub_node(hj_node *n, hj_gitrepo *repo)
+/* Find the hub's node id: remembered, or the single incoming hub ref.
+ * *out NULL (and 0) when the hub has published nothing yet; negative
+ * when the remembered id cannot be read. */
+static int hub_node(char **out, hj_node *n, hj_gitrepo *repo)
 {
-	char *hub = hj_meta_get(n->db, "hub_node");
-	if (hub)
-		return hub;
+	char *hub = NULL;
+	int rc = hj_meta_get(&hub, n->db, "hub_node");
+	*out = hub;
+	if (rc != HJ_ENOTFOUND)
+		return rc;
 	git_reference_iterator *it = NULL;
 	git_reference *ref;
 	if (git_reference_iterator_glob_new(&it, hj_gitrepo_git(repo), "refs/huiji/incoming/hub/*") < 0)
-		return NULL;
+		return 0;
 	while (git_reference_next(&ref, it) == 0) {
 		if (!hub)
 			hub = strdup(git_reference_name(ref) + strlen("refs/huiji/incoming/hub/"));
 		git_reference_free(ref);
 	}
 	git_reference_iterator_free(it);
-	return hub;
+	*out = hub;
+	return 0;
 }
 
 /* Read the hub entries not followed yet into f->items (only their
  * change-set ids for the county feeds they include). */
 static int read_hub_entries(follow *f, hj_gitrepo *repo)
 {
-	char ref[200], *key = hj_meta_get(f->n->db, "hub_key");
+	char ref[200], *key = NULL;
 	git_oid tip;
 	uint64_t tipseq;
-	int rc = 0;
+	int rc = hj_meta_get(&key, f->n->db, "hub_key");
+	if (rc && rc != HJ_ENOTFOUND)
+		goto done;
 	if (!key || hj_hex_decode(f->hub_pk, 32, key)) {
 		rc = hj_error_set(HJ_EINVALID, "no valid hub key in this node (init --hub-key)");
 		goto done;
@@ -427,13 +437,17 @@ static int read_hub_entries(follow *f, hj_gitrepo *repo)
 	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
 		goto done;
 	sqlite3_stmt *s = hj_db_stmt(f->n->db, "SELECT seq, hash FROM hub_feed ORDER BY seq DESC LIMIT 1");
-	if ((rc = s ? hj_db_step(f->n->db, s) : HJ_ERROR) < 0)
-		goto done;
-	if (rc == 1) {
+	if ((rc = s ? hj_db_step(f->n->db, s) : HJ_ERROR) == 1) {
+		const void *h = sqlite3_column_blob(s, 1);
 		f->last = (uint64_t)sqlite3_column_int64(s, 0);
-		memcpy(f->last_hash, sqlite3_column_blob(s, 1), 32);
+		if (h && sqlite3_column_bytes(s, 1) == 32)
+			memcpy(f->last_hash, h, 32);
+		else
+			rc = hj_error_set(HJ_ECORRUPT, "hub_feed seq %" PRIu64 ": hash is not 32 bytes", f->last);
 	}
-	sqlite3_reset(s);
+	hj_db_release(f->n->db, s);
+	if (rc < 0)
+		goto done;
 	rc = 0;
 	if (tipseq < f->last) {
 		rc = hj_error_set(HJ_ECORRUPT, "the hub feed ends at seq %" PRIu64 " but %" PRIu64
@@ -497,10 +511,12 @@ static int record_followed(follow *f, hj_sync_report *rep)
 	if (!f->entries)
 		return 0;
 	sqlite3_stmt *s = hj_db_stmt(n->db, "INSERT OR REPLACE INTO hub_feed(seq, hash) VALUES (:s, :h)");
-	if (!s || hj_db_bind_int(s, ":s", (int64_t)f->last) || hj_db_bind_blob(s, ":h", f->last_hash, 32))
+	if (!s)
 		return HJ_ERROR;
-	rc = hj_db_step(n->db, s);
-	sqlite3_reset(s);
+	rc = (hj_db_bind_int(s, ":s", (int64_t)f->last) || hj_db_bind_blob(s, ":h", f->last_hash, 32))
+		     ? HJ_ERROR
+		     : hj_db_step(n->db, s);
+	hj_db_release(n->db, s);
 	return rc < 0 ? rc : 0;
 }
 
@@ -532,8 +548,8 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 	int rc = 0, in_tx = 0;
 
 	f.n = n;
-	if (!(hub = hub_node(n, repo)))
-		goto done; /* the hub has published nothing yet */
+	if ((rc = hub_node(&hub, n, repo)) || !hub)
+		goto done; /* !hub: the hub has published nothing yet */
 	f.hub = hub;
 	if ((rc = read_hub_entries(&f, repo)) || (rc = fill_items(&f, repo)))
 		goto done;

@@ -1251,12 +1251,13 @@ static int load_envelopes(syncb *s, hj_node *cty)
 	if (sqlite3_prepare_v2(cty->db->h, "SELECT envelope FROM changelog ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
 		return hj_db_error(cty->db, "changelog");
 	while (!rc && (rc = hj_db_step(cty->db, st)) == 1 && s->nenv < (size_t)s->z->n) {
+		const void *blob = sqlite3_column_blob(st, 0);
 		size_t len = (size_t)sqlite3_column_bytes(st, 0);
-		if (len <= 64 || !(s->env[s->nenv] = malloc(len))) {
+		if (len <= 64 || !blob || !(s->env[s->nenv] = malloc(len))) {
 			rc = hj_error_set(HJ_ENOMEM, "out of memory");
 			break;
 		}
-		memcpy(s->env[s->nenv], sqlite3_column_blob(st, 0), len);
+		memcpy(s->env[s->nenv], blob, len);
 		s->envlen[s->nenv++] = len;
 		rc = 0;
 	}

@@ -98,6 +98,15 @@ static int import_row(importer *im, const hj_application *a, long line)
 		}
 		if ((rc = hj_batch_apply(&im->b, ap, &v, NULL, 0)))
 			return rc;
+		if (!v.applied) {
+			/* The application stands (it is in the batch); say the
+			 * approval did not, so the clerk decides it by hand. */
+			char why[700];
+			snprintf(why, sizeof why, "application %s recorded, but its approval was refused: %s: %s", mid,
+				 v.reason, v.detail);
+			refuse(im, line, why);
+			return 0;
+		}
 	}
 	im->done++;
 	if (im->b.applied >= IMPORT_BATCH)

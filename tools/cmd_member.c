@@ -50,6 +50,8 @@ static void warn_old_region(hj_node *n, const char *idno)
 {
 	hj_idnum id;
 	int64_t known = 0;
+	/* Only a warning, after the op is recorded: a failed lookup says
+	 * nothing either way, so it warns of nothing. */
 	if (hj_idnum_parse(&id, idno) == 0 &&
 	    hj_db_get_int(n->db, "SELECT count(*) FROM region WHERE code = :c", ":c", id.region, &known) == 0 && !known)
 		fprintf(stderr, "huiji: warning: the ID number's region code is not in the 2022 division list "
@@ -149,9 +151,15 @@ static int member_change(int argc, char **argv, const char *opname)
 		return cli_fail(rc);
 	hj_json *op = cli_op_new(opname);
 	int bad = !op || hj_json_set_str(op, "member", cli_get(&c, "member"));
-	char *pkey = upd ? hj_db_get_text(n->db, "SELECT person_key FROM membership WHERE id = :id", ":id",
-					  cli_get(&c, "member"))
-			 : NULL;
+	char *pkey = NULL;
+	/* Not found: the op goes ahead and the fold says unknown_member. */
+	if (upd && (rc = hj_db_get_text(&pkey, n->db, "SELECT person_key FROM membership WHERE id = :id", ":id",
+					cli_get(&c, "member"))) &&
+	    rc != HJ_ENOTFOUND) {
+		hj_json_free(op);
+		hj_node_close(n);
+		return cli_fail(rc);
+	}
 	if (upd)
 		bad = bad || hj_json_set_str(op, "person", pkey) ||
 		      hj_json_set_str(op, "phone", cli_get(&c, "phone") ? phone : NULL) ||
@@ -257,6 +265,7 @@ static int member_query(int argc, char **argv, int show)
 	if (rc == 0 && show && rows == 0)
 		rc = hj_error_set(HJ_ENOTFOUND, "no membership %s", cli_get(&c, "member"));
 done:
+	hj_db_release(n->db, st);
 	hj_node_close(n);
 	return cli_fail(rc < 0 ? rc : 0);
 }

@@ -154,6 +154,7 @@ int cmd_node(int argc, char **argv)
 		while (st && (rc = hj_db_step(n->db, st)) == 1)
 			printf("%-20s %-8s %-20s %.16s…\n", hj_db_col_text(st, 0), hj_db_col_text(st, 1),
 			       hj_db_col_text(st, 2), hj_db_col_text(st, 3));
+		hj_db_release(n->db, st);
 		hj_node_close(n);
 		return cli_fail(st ? (rc < 0 ? rc : 0) : HJ_ERROR);
 	}

@@ -206,6 +206,7 @@ int cmd_report(int argc, char **argv)
 		printf("%-14s %-22s %-16s %8ld %8ld\n", "total", "", "", tot_a, tot_p);
 	rc = rc < 0 ? rc : 0;
 	hj_buf_free(&row);
+	hj_db_release(n->db, st);
 done:
 	free(targets);
 	hj_node_close(n);

@@ -29,26 +29,32 @@ static int count_rejected(hj_node *n, int64_t *out)
 {
 	*out = 0;
 	sqlite3_stmt *st = hj_db_stmt(n->db, rejected_sql);
-	if (!st || hj_db_bind_text(st, ":n", n->id))
+	if (!st)
 		return HJ_ERROR;
-	int rc;
-	while ((rc = hj_db_step(n->db, st)) == 1) {
+	int rc = hj_db_bind_text(st, ":n", n->id);
+	while (!rc && (rc = hj_db_step(n->db, st)) == 1) {
 		hj_json *vd = NULL;
 		if (hj_hub_verdicts_parse(&vd, hj_db_col_text(st, 2), HJ_HUB_NOPS_ANY) == 0 && vd)
 			for (size_t i = 0; i < vd->count; i++)
 				*out += vd->items[i]->type != HJ_JSTR;
 		hj_json_free(vd);
+		rc = 0;
 	}
+	hj_db_release(n->db, st);
 	return rc < 0 ? rc : 0;
 }
 
 static int print_rejected(hj_node *n)
 {
 	sqlite3_stmt *st = hj_db_stmt(n->db, rejected_sql);
-	if (!st || hj_db_bind_text(st, ":n", n->id))
+	if (!st)
 		return HJ_ERROR;
+	int rc = hj_db_bind_text(st, ":n", n->id);
+	if (rc) {
+		hj_db_release(n->db, st);
+		return rc;
+	}
 	printf("rejected by the hub (needs attention):\n");
-	int rc;
 	while ((rc = hj_db_step(n->db, st)) == 1) {
 		hj_json *vd = NULL;
 		if (hj_hub_verdicts_parse(&vd, hj_db_col_text(st, 2), HJ_HUB_NOPS_ANY) || !vd)
@@ -61,6 +67,7 @@ static int print_rejected(hj_node *n)
 		}
 		hj_json_free(vd);
 	}
+	hj_db_release(n->db, st);
 	return rc < 0 ? rc : 0;
 }
 
@@ -85,10 +92,13 @@ int cmd_status(int argc, char **argv)
 	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM quarantine", NULL, NULL, &quarantined)) ||
 	    (rc = count_rejected(n, &rejected)))
 		goto done;
-	pending = hj_pending_count(n);
-	last_sync = hj_meta_get(n->db, "last_sync");
-	last_fail = hj_meta_get(n->db, "last_sync_failure");
-	hub_url = hj_meta_get(n->db, "hub_url");
+	/* Unset meta keys print as "never"/"(none)"; a failed read fails. */
+	if ((rc = hj_pending_count(&pending, n)) ||
+	    ((rc = hj_meta_get(&last_sync, n->db, "last_sync")) && rc != HJ_ENOTFOUND) ||
+	    ((rc = hj_meta_get(&last_fail, n->db, "last_sync_failure")) && rc != HJ_ENOTFOUND) ||
+	    ((rc = hj_meta_get(&hub_url, n->db, "hub_url")) && rc != HJ_ENOTFOUND))
+		goto done;
+	rc = 0;
 	hj_hex_encode(hex, hash, 32);
 	hj_hex_encode(pk, n->pk, 32);
 	if (cli_flag(&c, "json")) {

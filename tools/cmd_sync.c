@@ -54,14 +54,26 @@ int cmd_sync(int argc, char **argv)
 	char now[32];
 	hj_clock_utc_iso(now);
 	if (rc == HJ_ENET) {
-		printf("offline: %s; %" PRIu64 " change sets pushed, %lld not yet sequenced by the hub "
-		       "(kept; run huiji sync again)\n", hj_error_last(), rep.pushed, (long long)hj_pending_count(n));
-		hj_meta_set(n->db, "last_sync_failure", now);
+		int64_t pending = 0;
+		char why[512];
+		snprintf(why, sizeof why, "%s", hj_error_last());
+		if (hj_pending_count(&pending, n)) /* keep the network error; say the count is unknown */
+			printf("offline: %s; %" PRIu64 " change sets pushed, pending count unreadable (%s) "
+			       "(kept; run huiji sync again)\n", why, rep.pushed, hj_error_last());
+		else
+			printf("offline: %s; %" PRIu64 " change sets pushed, %lld not yet sequenced by the hub "
+			       "(kept; run huiji sync again)\n", why, rep.pushed, (long long)pending);
+		if (hj_meta_set(n->db, "last_sync_failure", now))
+			fprintf(stderr, "huiji: warning: the failed attempt is not recorded for huiji status: %s\n",
+				hj_error_last());
+		hj_error_set(HJ_ENET, "%s", why);
 	} else if (rc == 0) {
 		printf("synced: pushed %" PRIu64 " change sets, received %" PRIu64 " hub entries, %" PRIu64
 		       " own ops rejected, %llu change sets pending%s\n", rep.pushed, rep.entries, rep.rejected,
 		       (unsigned long long)rep.pending, rep.rebuilt ? " (registry rebuilt from the hub order)" : "");
-		hj_meta_set(n->db, "last_sync", now);
+		if (hj_meta_set(n->db, "last_sync", now))
+			fprintf(stderr, "huiji: warning: the sync time is not recorded for huiji status: %s\n",
+				hj_error_last());
 		if (rep.upgrade_needed) {
 			rc = hj_error_set(HJ_EVERSION, "hub feed entry %" PRIu64 " is from a newer huiji: upgrade huiji "
 					  "to read entries from the hub (everything before it is applied; "

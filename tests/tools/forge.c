@@ -147,13 +147,16 @@ static int forge_append(hj_node *n, const char *payload, const uint8_t pk[32], c
 	if (n->is_root) {
 		/* A hub sequences its own change sets as they commit (batch.c). */
 		sqlite3_stmt *st = hj_db_stmt(n->db, "SELECT envelope FROM changelog WHERE seq = :s");
-		if (!st || hj_db_bind_int(st, ":s", (int64_t)(last + 1)) || hj_db_step(n->db, st) != 1) {
+		const uint8_t *env = NULL;
+		if (!st || hj_db_bind_int(st, ":s", (int64_t)(last + 1)) || hj_db_step(n->db, st) != 1 ||
+		    !(env = sqlite3_column_blob(st, 0))) {
+			hj_db_release(n->db, st);
 			rc = hj_error_set(HJ_ERROR, "reading back seq %" PRIu64, last + 1);
 			goto rollback;
 		}
-		rc = hj_followed_append(n->db, last + 1, n->id, last + 1, hash, sqlite3_column_blob(st, 0),
-					(size_t)sqlite3_column_bytes(st, 0), NULL);
-		sqlite3_reset(st);
+		rc = hj_followed_append(n->db, last + 1, n->id, last + 1, hash, env, (size_t)sqlite3_column_bytes(st, 0),
+					NULL);
+		hj_db_release(n->db, st);
 		if (rc)
 			goto rollback;
 	}
@@ -208,13 +211,16 @@ static int rebuild_git_feed(hj_node *n)
 			}
 			items = p;
 		}
+		const void *blob = sqlite3_column_blob(st, 1);
 		size_t len = (size_t)sqlite3_column_bytes(st, 1);
 		uint8_t *copy = malloc(len ? len : 1);
-		if (!copy) {
+		if (!copy || (len && !blob)) {
+			free(copy);
 			rc = hj_error_set(HJ_ENOMEM, "out of memory");
 			goto done;
 		}
-		memcpy(copy, sqlite3_column_blob(st, 1), len);
+		if (len)
+			memcpy(copy, blob, len);
 		items[k].bytes = copy;
 		items[k].len = len;
 		items[k].seq = (uint64_t)sqlite3_column_int64(st, 0);
@@ -264,12 +270,14 @@ static int forge_rewrite(hj_node *n, uint64_t seq, const char *payload)
 		goto done;
 	}
 	if ((rc = hj_db_step(n->db, st)) != 1) {
-		sqlite3_reset(st);
+		hj_db_release(n->db, st);
 		rc = rc < 0 ? rc : hj_error_set(HJ_ENOTFOUND, "no change set %" PRIu64 " in %s", seq, n->dir);
 		goto done;
 	}
-	rc = hj_envelope_decode(&old, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-	sqlite3_reset(st);
+	const uint8_t *oldenv = sqlite3_column_blob(st, 0);
+	rc = oldenv ? hj_envelope_decode(&old, oldenv, (size_t)sqlite3_column_bytes(st, 0))
+		    : hj_error_set(HJ_ECORRUPT, "change set %" PRIu64 " is empty", seq);
+	hj_db_release(n->db, st);
 	if (rc)
 		goto done;
 	/* Same position in the chain (seq, prev), a different story. */
@@ -284,7 +292,7 @@ static int forge_rewrite(hj_node *n, uint64_t seq, const char *payload)
 		goto done;
 	}
 	rc = hj_db_step(n->db, st);
-	sqlite3_reset(st);
+	hj_db_release(n->db, st);
 	if (rc < 0)
 		goto done;
 	if ((rc = hj_db_exec(n->db, "COMMIT")))

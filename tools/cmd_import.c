@@ -114,15 +114,75 @@ static int import_row(importer *im, const hj_application *a, long line)
 	return 0;
 }
 
+/* The header names the columns; their order is free. col[k] = the field
+ * index of columns[k], or -1. */
+static int read_header(int col[C_COUNT], hj_csv *csv, const char *path)
+{
+	char **fields;
+	size_t nf;
+	long line;
+	int rc;
+	if ((rc = hj_csv_next(csv, &fields, &nf, &line)) != 1)
+		return rc == 0 ? hj_error_set(HJ_EINVALID, "%s is empty: the first line must name the columns", path)
+			       : hj_error_wrap(rc, "%s line 1: ", path);
+	for (int k = 0; k < C_COUNT; k++)
+		col[k] = -1;
+	for (size_t i = 0; i < nf; i++) {
+		int k;
+		for (k = 0; k < C_COUNT && strcmp(fields[i], columns[k]) != 0; k++)
+			;
+		if (k == C_COUNT)
+			return hj_error_set(HJ_EINVALID, "%s line 1: unknown column '%.40s' (known: name, id_number, phone, "
+					    "plate, group, channel, platform, union, on)", path, fields[i]);
+		col[k] = (int)i;
+	}
+	if (col[C_NAME] < 0 || col[C_ID] < 0 || col[C_PHONE] < 0)
+		return hj_error_set(HJ_EINVALID, "%s line 1: columns name, id_number and phone are required", path);
+	return 0;
+}
+
+/* Every record after the header: a malformed one is refused by its line,
+ * a good one becomes an application (defaults from the options). */
+static int import_rows(importer *im, const cli *c, hj_csv *csv, const int col[C_COUNT], const char *today)
+{
+	char **fields;
+	size_t nf;
+	long line;
+	int rc;
+	while ((rc = hj_csv_next(csv, &fields, &nf, &line)) != 0) {
+		im->rows++;
+		if (rc == HJ_EINVALID) {
+			refuse(im, line, hj_error_last());
+			continue;
+		}
+		if (rc < 0)
+			return rc;
+#define FIELD(k, dflt) (col[k] >= 0 && (size_t)col[k] < nf && fields[col[k]][0] ? fields[col[k]] : (dflt))
+		hj_application a = {
+			.name = FIELD(C_NAME, NULL),
+			.id_number = FIELD(C_ID, NULL),
+			.phone = FIELD(C_PHONE, NULL),
+			.plate = FIELD(C_PLATE, NULL),
+			.group = FIELD(C_GROUP, cli_get(c, "group") ? cli_get(c, "group") : "truck_driver"),
+			.channel = FIELD(C_CHANNEL, cli_get(c, "channel") ? cli_get(c, "channel") : "platform_app"),
+			.platform = FIELD(C_PLATFORM, cli_get(c, "platform")),
+			.union_id = FIELD(C_UNION, cli_get(c, "union")),
+			.on = FIELD(C_ON, cli_get(c, "on") ? cli_get(c, "on") : today),
+		};
+#undef FIELD
+		if ((rc = import_row(im, &a, line)))
+			return rc;
+	}
+	return 0;
+}
+
 int cmd_import(int argc, char **argv)
 {
 	cli c;
 	importer im = {0};
 	hj_csv *csv = NULL;
 	FILE *f = NULL;
-	char **fields, today[11];
-	size_t nf;
-	long line;
+	char today[11];
 	int col[C_COUNT], rc;
 
 	if (argc < 2 || strcmp(argv[0], "platform") != 0 || strncmp(argv[1], "--", 2) == 0)
@@ -136,58 +196,12 @@ int cmd_import(int argc, char **argv)
 		return cli_fail(hj_error_set(HJ_ENOTFOUND, "%s: cannot open", path));
 	if ((rc = hj_csv_open(&csv, f)))
 		goto done;
-	/* The header names the columns; their order is free. */
-	if ((rc = hj_csv_next(csv, &fields, &nf, &line)) != 1) {
-		rc = rc == 0 ? hj_error_set(HJ_EINVALID, "%s is empty: the first line must name the columns", path)
-			     : hj_error_wrap(rc, "%s line 1: ", path);
+	if ((rc = read_header(col, csv, path)))
 		goto done;
-	}
-	for (int k = 0; k < C_COUNT; k++)
-		col[k] = -1;
-	for (size_t i = 0; i < nf; i++) {
-		int k;
-		for (k = 0; k < C_COUNT && strcmp(fields[i], columns[k]) != 0; k++)
-			;
-		if (k == C_COUNT) {
-			rc = hj_error_set(HJ_EINVALID, "%s line 1: unknown column '%.40s' (known: name, id_number, phone, "
-					  "plate, group, channel, platform, union, on)", path, fields[i]);
-			goto done;
-		}
-		col[k] = (int)i;
-	}
-	if (col[C_NAME] < 0 || col[C_ID] < 0 || col[C_PHONE] < 0) {
-		rc = hj_error_set(HJ_EINVALID, "%s line 1: columns name, id_number and phone are required", path);
-		goto done;
-	}
 	if ((rc = cli_open_node(&c, &im.n)))
 		goto done;
-	for (;;) {
-		rc = hj_csv_next(csv, &fields, &nf, &line);
-		if (rc == 0)
-			break;
-		im.rows++;
-		if (rc == HJ_EINVALID) {
-			refuse(&im, line, hj_error_last());
-			continue;
-		}
-		if (rc < 0)
-			goto done;
-#define FIELD(k, dflt) (col[k] >= 0 && (size_t)col[k] < nf && fields[col[k]][0] ? fields[col[k]] : (dflt))
-		hj_application a = {
-			.name = FIELD(C_NAME, NULL),
-			.id_number = FIELD(C_ID, NULL),
-			.phone = FIELD(C_PHONE, NULL),
-			.plate = FIELD(C_PLATE, NULL),
-			.group = FIELD(C_GROUP, cli_get(&c, "group") ? cli_get(&c, "group") : "truck_driver"),
-			.channel = FIELD(C_CHANNEL, cli_get(&c, "channel") ? cli_get(&c, "channel") : "platform_app"),
-			.platform = FIELD(C_PLATFORM, cli_get(&c, "platform")),
-			.union_id = FIELD(C_UNION, cli_get(&c, "union")),
-			.on = FIELD(C_ON, cli_get(&c, "on") ? cli_get(&c, "on") : today),
-		};
-#undef FIELD
-		if ((rc = import_row(&im, &a, line)))
-			goto done;
-	}
+	if ((rc = import_rows(&im, &c, csv, col, today)))
+		goto done;
 	rc = flush(&im);
 	if (!rc)
 		rc = cli_flush_outbox(im.n);

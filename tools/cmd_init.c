@@ -44,6 +44,40 @@ static int hub_setup(hj_node *hub)
 	return hj_hub_repo_setup(hub, exe);
 }
 
+/* Change set 1 of a province: its root union and its hub. */
+static int root_bootstrap(hj_node *n, const cli *c, const hj_node_init_opts *o)
+{
+	char pkhex[65];
+	hj_batch b;
+	hj_verdict v1 = {0}, v2 = {0};
+	int rc;
+	hj_hex_encode(pkhex, n->pk, 32);
+	hj_json *org = cli_op_new("org.create");
+	hj_json *enr = cli_op_new("node.enroll");
+	if (!org || !enr || hj_json_set_str(org, "id", o->union_id) ||
+	    hj_json_set_str(org, "name", cli_get(c, "union-name")) ||
+	    hj_json_set_str(org, "kind", cli_get(c, "kind") ? cli_get(c, "kind") : "province") ||
+	    hj_json_set_str(org, "region", cli_get(c, "region")) ||
+	    hj_json_set_str(enr, "node", o->node) || hj_json_set_str(enr, "pubkey", pkhex) ||
+	    hj_json_set_str(enr, "union", o->union_id) || hj_json_set_str(enr, "role", "hub")) {
+		hj_json_free(org);
+		hj_json_free(enr);
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	}
+	if ((rc = hj_batch_begin(&b, n))) {
+		hj_json_free(org);
+		hj_json_free(enr);
+		return rc;
+	}
+	if ((rc = hj_batch_apply(&b, org, &v1, NULL, 0)) || (rc = hj_batch_apply(&b, enr, &v2, NULL, 0)) ||
+	    (!v1.applied && (rc = hj_error_set(HJ_EINVALID, "init: %s", v1.detail))) ||
+	    (!v2.applied && (rc = hj_error_set(HJ_EINVALID, "init: %s", v2.detail)))) {
+		hj_batch_abort(&b);
+		return rc;
+	}
+	return hj_batch_commit(&b, NULL);
+}
+
 int cli_init(int argc, char **argv, int hub)
 {
 	cli c;
@@ -74,39 +108,8 @@ int cli_init(int argc, char **argv, int hub)
 	if ((rc = hj_node_create(&n, &o)))
 		return cli_fail(rc);
 
-	if (o.is_root) {
-		/* Change set 1 of a province: its root union and its hub. */
-		char pkhex[65];
-		hj_batch b;
-		hj_verdict v1 = {0}, v2 = {0};
-		hj_hex_encode(pkhex, n->pk, 32);
-		hj_json *org = cli_op_new("org.create");
-		hj_json *enr = cli_op_new("node.enroll");
-		if (!org || !enr || hj_json_set_str(org, "id", o.union_id) ||
-		    hj_json_set_str(org, "name", cli_get(&c, "union-name")) ||
-		    hj_json_set_str(org, "kind", cli_get(&c, "kind") ? cli_get(&c, "kind") : "province") ||
-		    hj_json_set_str(org, "region", cli_get(&c, "region")) ||
-		    hj_json_set_str(enr, "node", o.node) || hj_json_set_str(enr, "pubkey", pkhex) ||
-		    hj_json_set_str(enr, "union", o.union_id) || hj_json_set_str(enr, "role", "hub")) {
-			hj_json_free(org);
-			hj_json_free(enr);
-			rc = hj_error_set(HJ_ENOMEM, "out of memory");
-			goto done;
-		}
-		if ((rc = hj_batch_begin(&b, n))) {
-			hj_json_free(org);
-			hj_json_free(enr);
-			goto done;
-		}
-		if ((rc = hj_batch_apply(&b, org, &v1, NULL, 0)) || (rc = hj_batch_apply(&b, enr, &v2, NULL, 0)) ||
-		    (!v1.applied && (rc = hj_error_set(HJ_EINVALID, "init: %s", v1.detail))) ||
-		    (!v2.applied && (rc = hj_error_set(HJ_EINVALID, "init: %s", v2.detail)))) {
-			hj_batch_abort(&b);
-			goto done;
-		}
-		if ((rc = hj_batch_commit(&b, NULL)))
-			goto done;
-	}
+	if (o.is_root && (rc = root_bootstrap(n, &c, &o)))
+		goto done;
 	if (hub && (rc = hub_setup(n)))
 		goto done;
 	if ((rc = cli_flush_outbox(n)))

@@ -128,12 +128,69 @@ static void put_padded(const char *s, int width)
 	printf("%s%*s", s, width > cols ? width - cols : 0, "");
 }
 
+static const target *find_target(const target *t, size_t n, const char *org, const char *grp)
+{
+	const target *hit = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i].org, org) == 0 && strcmp(t[i].grp, grp) == 0)
+			hit = &t[i]; /* the last line for a cell wins */
+	return hit;
+}
+
+/* One (county, group) cell of the result row `st`, as CSV or text. */
+static int put_cell(hj_buf *row, int csv, sqlite3_stmt *st, const target *t)
+{
+	const char *cid = hj_db_col_text(st, 0), *grp = hj_db_col_text(st, 2);
+	long act = sqlite3_column_int64(st, 3), app = sqlite3_column_int64(st, 4);
+	char est[24] = "", rate[16] = "", tgt[16] = "";
+	if (t) {
+		snprintf(est, sizeof est, "%ld", t->est);
+		if (t->est > 0)
+			snprintf(rate, sizeof rate, "%.1f", 100.0 * (double)act / (double)t->est);
+		snprintf(tgt, sizeof tgt, "%.0f", t->pct);
+	}
+	if (!csv) {
+		printf("%-14s ", cid);
+		put_padded(hj_db_col_text(st, 1), 22);
+		printf(" %-16s %8ld %8ld %10s %7s %7s%s\n", grp, act, app, est, rate, tgt,
+		       t && t->est > 0 && 100.0 * (double)act / (double)t->est < t->pct ? "  below target" : "");
+		return 0;
+	}
+	/* a name may hold a comma or a quote: RFC 4180 quoting */
+	char sa[24], sp[24];
+	snprintf(sa, sizeof sa, "%ld", act);
+	snprintf(sp, sizeof sp, "%ld", app);
+	const char *fields[] = {cid, hj_db_col_text(st, 1), grp, sa, sp, est, rate, tgt};
+	hj_buf_reset(row);
+	if (hj_csv_put_row(row, fields, sizeof fields / sizeof fields[0]))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	fwrite(row->data, 1, row->len, stdout);
+	return 0;
+}
+
+static int put_header(hj_buf *row, int csv)
+{
+	static const char *const header[] = {"county_id", "county", "group", "active_members", "open_applications",
+					     "estimated_workers", "rate_percent", "target_percent"};
+	if (!csv) {
+		printf("%-14s %-22s %-16s %8s %8s %10s %7s %7s\n", "county", "name", "group", "members", "applied",
+		       "estimated", "rate%", "target%");
+		return 0;
+	}
+	if (hj_csv_put_row(row, header, sizeof header / sizeof header[0]))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	fwrite(row->data, 1, row->len, stdout);
+	return 0;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	cli c;
 	hj_node *n = NULL;
 	target *targets = NULL;
 	size_t ntargets = 0;
+	sqlite3_stmt *st = NULL;
+	hj_buf row = HJ_BUF_INIT;
 	if (argc < 1 || strcmp(argv[0], "coverage") != 0)
 		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji report coverage [--format text|csv] [--targets FILE]"));
 	int rc = cli_parse(&c, "report coverage", opts, argc - 1, argv + 1);
@@ -147,67 +204,27 @@ int cmd_report(int argc, char **argv)
 		return cli_fail(rc);
 	if ((rc = cli_open_node(&c, &n)))
 		goto done;
-
-	sqlite3_stmt *st = hj_db_stmt(n->db, cells_sql);
-	if (!st) {
+	if (!(st = hj_db_stmt(n->db, cells_sql))) {
 		rc = HJ_ERROR;
 		goto done;
 	}
-	hj_buf row = HJ_BUF_INIT;
-	static const char *const header[] = {"county_id", "county", "group", "active_members", "open_applications",
-					     "estimated_workers", "rate_percent", "target_percent"};
-	if (csv) {
-		if ((rc = hj_csv_put_row(&row, header, sizeof header / sizeof header[0]))) {
-			rc = hj_error_set(rc, "out of memory");
-			hj_buf_free(&row);
-			goto done;
-		}
-		fwrite(row.data, 1, row.len, stdout);
-	} else
-		printf("%-14s %-22s %-16s %8s %8s %10s %7s %7s\n", "county", "name", "group", "members", "applied",
-		       "estimated", "rate%", "target%");
+	if ((rc = put_header(&row, csv)))
+		goto done;
 	long tot_a = 0, tot_p = 0;
 	while ((rc = hj_db_step(n->db, st)) == 1) {
-		const char *cid = hj_db_col_text(st, 0), *grp = hj_db_col_text(st, 2);
-		long act = sqlite3_column_int64(st, 3), app = sqlite3_column_int64(st, 4);
-		const target *t = NULL;
-		for (size_t i = 0; i < ntargets; i++)
-			if (strcmp(targets[i].org, cid) == 0 && strcmp(targets[i].grp, grp) == 0)
-				t = &targets[i];
-		char est[24] = "", rate[16] = "", tgt[16] = "";
-		if (t) {
-			snprintf(est, sizeof est, "%ld", t->est);
-			if (t->est > 0)
-				snprintf(rate, sizeof rate, "%.1f", 100.0 * (double)act / (double)t->est);
-			snprintf(tgt, sizeof tgt, "%.0f", t->pct);
-		}
-		tot_a += act;
-		tot_p += app;
-		if (csv) {
-			/* a name may hold a comma or a quote: RFC 4180 quoting */
-			char sa[24], sp[24];
-			snprintf(sa, sizeof sa, "%ld", act);
-			snprintf(sp, sizeof sp, "%ld", app);
-			const char *fields[] = {cid, hj_db_col_text(st, 1), grp, sa, sp, est, rate, tgt};
-			hj_buf_reset(&row);
-			if ((rc = hj_csv_put_row(&row, fields, sizeof fields / sizeof fields[0]))) {
-				rc = hj_error_set(rc, "out of memory");
-				break;
-			}
-			fwrite(row.data, 1, row.len, stdout);
-		} else {
-			printf("%-14s ", cid);
-			put_padded(hj_db_col_text(st, 1), 22);
-			printf(" %-16s %8ld %8ld %10s %7s %7s%s\n", grp, act, app, est, rate, tgt,
-			       t && t->est > 0 && 100.0 * (double)act / (double)t->est < t->pct ? "  below target" : "");
-		}
+		tot_a += sqlite3_column_int64(st, 3);
+		tot_p += sqlite3_column_int64(st, 4);
+		const target *t = find_target(targets, ntargets, hj_db_col_text(st, 0), hj_db_col_text(st, 2));
+		if ((rc = put_cell(&row, csv, st, t)))
+			break;
 	}
 	if (rc >= 0 && !csv)
 		printf("%-14s %-22s %-16s %8ld %8ld\n", "total", "", "", tot_a, tot_p);
 	rc = rc < 0 ? rc : 0;
-	hj_buf_free(&row);
-	hj_db_release(n->db, st);
 done:
+	if (n)
+		hj_db_release(n->db, st);
+	hj_buf_free(&row);
 	free(targets);
 	hj_node_close(n);
 	return cli_fail(rc);

@@ -12,7 +12,10 @@ check adds what include paths cannot express:
   - the fold (fold, ops_*, projection, idnum, phone) never reads the clock:
     no clock.h, <time.h> or <sys/time.h> (its result is a function of the
     ops alone; the clock is node/clock.c's);
-  - no source file in node/, sync/, tools/ over 800 lines (a reader's size).
+  - no source file in node/, sync/, tools/ over 800 lines, and no function
+    over 80 (a reader's size: split along the natural seams). A function is
+    found the kernel-style way this tree is written: a line "{" at column 0
+    after a signature, ending at the next "}" at column 0.
 Run by meson test (suite "layout"); prints each violation and exits 1.
 """
 import os
@@ -22,6 +25,7 @@ import sys
 top = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
 LAYERS = ["schema", "node", "sync", "tools"]  # lowest first
 MAX_LINES = 800
+MAX_FUNCTION = 80
 inc_re = re.compile(r'^\s*#\s*include\s+([<"])([^>"]+)[>"]', re.M)
 
 files = {}  # "node/batch.c" -> text
@@ -65,6 +69,18 @@ for p, text in sorted(files.items()):
         lines = text.count("\n")
         if lines > MAX_LINES:
             problems.append(f"{p}: {lines} lines (over {MAX_LINES}: split it along its seams)")
+        rows, start = text.split("\n"), None
+        for i, row in enumerate(rows):
+            if row == "{" and i and rows[i - 1].rstrip().endswith(")"):
+                j = i - 1
+                while j > 0 and not re.match(r"[A-Za-z]", rows[j]):
+                    j -= 1
+                start = (i, re.sub(r"\(.*", "", rows[j]).split()[-1].lstrip("*"))
+            elif row == "}" and start:
+                if i - start[0] > MAX_FUNCTION:
+                    problems.append(f"{p}:{start[0]}: {start[1]}() is {i - start[0]} lines "
+                                    f"(over {MAX_FUNCTION}: split it along its seams)")
+                start = None
 
 # Cycles among modules (Tarjan's strongly connected components).
 index, low, stack, on, comps, counter = {}, {}, [], set(), [], [0]

@@ -46,26 +46,30 @@ static void skip_line(hj_csv *c)
 		c->line++;
 }
 
-int hj_csv_next(hj_csv *c, char ***fields, size_t *n, long *line)
+/* A leading UTF-8 byte-order mark is dropped; a broken one refuses line 1. */
+static int csv_skip_bom(hj_csv *c, long *line)
 {
-	int ch, quoted = 0, after_quote = 0, nf = 0;
-	const char *err = NULL;
-
-	if (c->first) {
-		c->first = 0;
-		int b0 = getc(c->f);
-		if (b0 == 0xEF) {
-			int b1 = getc(c->f), b2 = getc(c->f);
-			if (b1 != 0xBB || b2 != 0xBF) {
-				*line = c->line;
-				skip_line(c);
-				return hj_error_set(HJ_EINVALID, "not UTF-8 (a broken byte-order mark)");
-			}
-		} else if (b0 != EOF) {
-			ungetc(b0, c->f);
+	c->first = 0;
+	int b0 = getc(c->f);
+	if (b0 == 0xEF) {
+		int b1 = getc(c->f), b2 = getc(c->f);
+		if (b1 != 0xBB || b2 != 0xBF) {
+			*line = c->line;
+			skip_line(c);
+			return hj_error_set(HJ_EINVALID, "not UTF-8 (a broken byte-order mark)");
 		}
+	} else if (b0 != EOF) {
+		ungetc(b0, c->f);
 	}
-	for (;;) { /* skip blank lines */
+	return 0;
+}
+
+/* Skip blank lines (LF, CR or CRLF, each counted); returns the first byte
+ * of the next record, or EOF. */
+static int csv_skip_blank(hj_csv *c)
+{
+	int ch;
+	for (;;) {
 		ch = getc(c->f);
 		if (ch == '\r') {
 			int nx = getc(c->f);
@@ -74,16 +78,47 @@ int hj_csv_next(hj_csv *c, char ***fields, size_t *n, long *line)
 			ch = '\n';
 		}
 		if (ch != '\n')
-			break;
+			return ch;
 		c->line++;
 	}
-	*line = c->line;
-	if (ch == EOF)
-		return 0;
-	/* Where the record starts, to come back to if a quote never closes. */
-	long start = ftell(c->f);
-	if (start > 0)
-		start--; /* ch was read already */
+}
+
+/* One byte inside quotes. Returns 1 when it is the closing quote (nothing to
+ * store), 0 when the byte is field text: "" stands for one quote, and line
+ * breaks inside quotes still count toward the line number. */
+static int csv_quoted_byte(hj_csv *c, int ch)
+{
+	if (ch == '"') {
+		int nx = getc(c->f);
+		if (nx == '"')
+			return 0;
+		if (nx != EOF)
+			ungetc(nx, c->f);
+		return 1;
+	}
+	if (ch == '\n') {
+		c->line++;
+	} else if (ch == '\r') {
+		/* a lone CR breaks a line here as it does outside
+		 * quotes; CRLF counts once, at its LF */
+		int nx = getc(c->f);
+		if (nx != EOF)
+			ungetc(nx, c->f);
+		if (nx != '\n')
+			c->line++;
+	}
+	return 0;
+}
+
+/* The field scanner: reads one record, whose first byte *ch was read
+ * already, into c->buf as NUL-separated fields starting at c->starts[].
+ * Returns NULL, or why the record is refused. On return *ch is the byte it
+ * stopped at, *nf the field count and *quoted whether a quote is open. */
+static const char *csv_scan_record(hj_csv *c, int *ch_io, int *nf_out, int *quoted_out)
+{
+	int ch = *ch_io, quoted = 0, after_quote = 0, nf = 0;
+	const char *err = NULL;
+
 	c->len = 0;
 	c->starts[nf++] = 0;
 	for (;; ch = getc(c->f)) {
@@ -93,27 +128,10 @@ int hj_csv_next(hj_csv *c, char ***fields, size_t *n, long *line)
 			break;
 		}
 		if (quoted) {
-			if (ch == '"') {
-				int nx = getc(c->f);
-				if (nx == '"') {
-					ch = '"';
-				} else {
-					if (nx != EOF)
-						ungetc(nx, c->f);
-					quoted = 0;
-					after_quote = 1;
-					continue;
-				}
-			} else if (ch == '\n') {
-				c->line++;
-			} else if (ch == '\r') {
-				/* a lone CR breaks a line here as it does outside
-				 * quotes; CRLF counts once, at its LF */
-				int nx = getc(c->f);
-				if (nx != EOF)
-					ungetc(nx, c->f);
-				if (nx != '\n')
-					c->line++;
+			if (csv_quoted_byte(c, ch)) {
+				quoted = 0;
+				after_quote = 1;
+				continue;
 			}
 		} else if (ch == '\r' || ch == '\n') {
 			if (ch == '\r') {
@@ -159,6 +177,27 @@ int hj_csv_next(hj_csv *c, char ***fields, size_t *n, long *line)
 		c->buf[c->len++] = (char)ch;
 	}
 	c->buf[c->len] = '\0';
+	*ch_io = ch;
+	*nf_out = nf;
+	*quoted_out = quoted;
+	return err;
+}
+
+int hj_csv_next(hj_csv *c, char ***fields, size_t *n, long *line)
+{
+	int ch, quoted = 0, nf = 0, rc;
+
+	if (c->first && (rc = csv_skip_bom(c, line)) < 0)
+		return rc;
+	ch = csv_skip_blank(c);
+	*line = c->line;
+	if (ch == EOF)
+		return 0;
+	/* Where the record starts, to come back to if a quote never closes. */
+	long start = ftell(c->f);
+	if (start > 0)
+		start--; /* ch was read already */
+	const char *err = csv_scan_record(c, &ch, &nf, &quoted);
 	if (err && quoted && start >= 0 && fseek(c->f, start, SEEK_SET) == 0) {
 		/* An opening quote that never closes would swallow every row
 		 * after it: refuse only its own line and read on from the next. */

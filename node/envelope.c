@@ -166,6 +166,147 @@ static const uint8_t *rd_take(struct env_reader *r, size_t n)
 	return p;
 }
 
+/* The header: magic, version, flags and the node id. */
+static int env_parse_header(struct env_view *v, struct env_reader *r)
+{
+	int rc = 0;
+
+	if ((rc = rd_need(r, 4, "magic")))
+		goto done;
+	if (memcmp(rd_take(r, 4), ENV_MAGIC, 4) != 0) {
+		rc = hj_error_set(HJ_ECORRUPT, "envelope: bad magic");
+		goto done;
+	}
+	/* Version before flags: a newer version may define more flags, and
+	 * "upgrade huiji" is the useful answer then. */
+	if ((rc = rd_need(r, 1, "version")))
+		goto done;
+	v->version = *rd_take(r, 1);
+	if (v->version > HJ_ENVELOPE_VERSION) {
+		rc = hj_error_set(HJ_EVERSION,
+				  "envelope version %u is newer than this huiji "
+				  "(%d): upgrade huiji",
+				  v->version, HJ_ENVELOPE_VERSION);
+		goto done;
+	}
+	if (v->version == 0) {
+		rc = hj_error_set(HJ_ECORRUPT, "envelope: version 0 is not valid");
+		goto done;
+	}
+	if ((rc = rd_need(r, 1, "flags")))
+		goto done;
+	v->flags = *rd_take(r, 1);
+	if (v->flags & ~ENV_FLAG_ZLIB) {
+		rc = hj_error_set(HJ_ECORRUPT,
+				  "envelope: unknown flag bits 0x%02x at byte 5",
+				  v->flags & ~ENV_FLAG_ZLIB);
+		goto done;
+	}
+
+	if ((rc = rd_need(r, 1, "node id length")))
+		goto done;
+	size_t nlen = *rd_take(r, 1);
+	if (nlen == 0 || nlen > HJ_NODE_ID_MAX) {
+		rc = hj_error_set(HJ_ECORRUPT,
+				  "envelope: node id length %zu at byte 6 is not "
+				  "in 1..%d",
+				  nlen, HJ_NODE_ID_MAX);
+		goto done;
+	}
+	if ((rc = rd_need(r, nlen, "node id")))
+		goto done;
+	size_t node_off = r->off;
+	const uint8_t *node = rd_take(r, nlen);
+	long bad = node_bad_index(node, nlen);
+	if (bad >= 0) {
+		/* Print the offending byte, not the id: it is hostile text. */
+		rc = hj_error_set(HJ_ECORRUPT,
+				  "envelope: node id byte 0x%02x at byte %zu not "
+				  "allowed",
+				  node[bad], node_off + (size_t)bad);
+		goto done;
+	}
+	memcpy(v->node, node, nlen);
+	v->node[nlen] = '\0';
+done:
+	return rc;
+}
+
+/* The body: seq, prev hash, created_at, key id and the payload (bounded
+ * here when stored raw; env_inflate bounds a zlib one). */
+static int env_parse_body(struct env_view *v, struct env_reader *r)
+{
+	int rc = 0;
+
+	if ((rc = rd_need(r, 8, "seq")))
+		goto done;
+	size_t seq_off = r->off;
+	v->seq = hj_get_u64le(rd_take(r, 8));
+	if (v->seq == 0) {
+		rc = hj_error_set(HJ_ECORRUPT, "envelope: seq 0 at byte %zu "
+				  "(feeds start at 1)", seq_off);
+		goto done;
+	}
+	if ((rc = rd_need(r, 32, "prev hash")))
+		goto done;
+	v->prev = rd_take(r, 32);
+	if (v->seq == 1 && !is_zero32(v->prev)) {
+		rc = hj_error_set(HJ_ECORRUPT,
+				  "envelope: seq 1 has a non-zero prev hash");
+		goto done;
+	}
+	if ((rc = rd_need(r, 8, "created_at")))
+		goto done;
+	uint64_t ts = hj_get_u64le(rd_take(r, 8));
+	/* Two's complement without implementation-defined conversion. */
+	v->created_at = ts <= INT64_MAX ? (int64_t)ts
+					: -(int64_t)(~ts) - 1;
+	if ((rc = rd_need(r, 8, "key id")))
+		goto done;
+	v->key_id = rd_take(r, 8);
+
+	if ((rc = rd_need(r, 4, "payload length")))
+		goto done;
+	v->payload_len = hj_get_u32le(rd_take(r, 4));
+	size_t left = r->len - r->off;
+	if (v->payload_len > left) {
+		rc = hj_error_set(HJ_ECORRUPT,
+				  "envelope: truncated at byte %zu (payload length "
+				  "%u, %zu bytes left)",
+				  r->off, v->payload_len, left);
+		goto done;
+	}
+	if (!(v->flags & ENV_FLAG_ZLIB) && v->payload_len > HJ_PAYLOAD_MAX_BYTES) {
+		rc = hj_error_set(HJ_ECORRUPT,
+				  "envelope: payload of %u bytes exceeds %u bytes",
+				  v->payload_len, HJ_PAYLOAD_MAX_BYTES);
+		goto done;
+	}
+	v->payload = rd_take(r, v->payload_len);
+done:
+	return rc;
+}
+
+/* The trailer: the signature, and nothing after it. */
+static int env_parse_trailer(struct env_view *v, struct env_reader *r)
+{
+	int rc = 0;
+
+	if ((rc = rd_need(r, ENV_SIG_BYTES, "signature")))
+		goto done;
+	v->signed_len = r->off;
+	v->sig = rd_take(r, ENV_SIG_BYTES);
+	if (r->off != r->len) {
+		rc = hj_error_set(HJ_ECORRUPT,
+				  "envelope: %zu trailing bytes after the signature "
+				  "at byte %zu",
+				  r->len - r->off, r->off);
+		goto done;
+	}
+done:
+	return rc;
+}
+
 /* Parse the structure (no inflate, no signature check) into *v, pointing
  * into `bytes`. Checks everything that can be checked without crypto or
  * zlib, in wire order, so the first problem is the one reported. */
@@ -182,121 +323,63 @@ static int env_parse(struct env_view *v, const uint8_t *bytes, size_t len)
 	if (!bytes && len)
 		return hj_error_set(HJ_ECORRUPT, "envelope: no bytes");
 
-	if ((rc = rd_need(&r, 4, "magic")))
+	if ((rc = env_parse_header(v, &r)))
 		goto done;
-	if (memcmp(rd_take(&r, 4), ENV_MAGIC, 4) != 0) {
-		rc = hj_error_set(HJ_ECORRUPT, "envelope: bad magic");
+	if ((rc = env_parse_body(v, &r)))
 		goto done;
-	}
-	/* Version before flags: a newer version may define more flags, and
-	 * "upgrade huiji" is the useful answer then. */
-	if ((rc = rd_need(&r, 1, "version")))
+	if ((rc = env_parse_trailer(v, &r)))
 		goto done;
-	v->version = *rd_take(&r, 1);
-	if (v->version > HJ_ENVELOPE_VERSION) {
-		rc = hj_error_set(HJ_EVERSION,
-				  "envelope version %u is newer than this huiji "
-				  "(%d): upgrade huiji",
-				  v->version, HJ_ENVELOPE_VERSION);
-		goto done;
-	}
-	if (v->version == 0) {
-		rc = hj_error_set(HJ_ECORRUPT, "envelope: version 0 is not valid");
-		goto done;
-	}
-	if ((rc = rd_need(&r, 1, "flags")))
-		goto done;
-	v->flags = *rd_take(&r, 1);
-	if (v->flags & ~ENV_FLAG_ZLIB) {
-		rc = hj_error_set(HJ_ECORRUPT,
-				  "envelope: unknown flag bits 0x%02x at byte 5",
-				  v->flags & ~ENV_FLAG_ZLIB);
-		goto done;
-	}
+done:
+	return rc;
+}
 
-	if ((rc = rd_need(&r, 1, "node id length")))
-		goto done;
-	size_t nlen = *rd_take(&r, 1);
-	if (nlen == 0 || nlen > HJ_NODE_ID_MAX) {
-		rc = hj_error_set(HJ_ECORRUPT,
-				  "envelope: node id length %zu at byte 6 is not "
-				  "in 1..%d",
-				  nlen, HJ_NODE_ID_MAX);
-		goto done;
-	}
-	if ((rc = rd_need(&r, nlen, "node id")))
-		goto done;
-	size_t node_off = r.off;
-	const uint8_t *node = rd_take(&r, nlen);
-	long bad = node_bad_index(node, nlen);
-	if (bad >= 0) {
-		/* Print the offending byte, not the id: it is hostile text. */
-		rc = hj_error_set(HJ_ECORRUPT,
-				  "envelope: node id byte 0x%02x at byte %zu not "
-				  "allowed",
-				  node[bad], node_off + (size_t)bad);
-		goto done;
-	}
-	memcpy(v->node, node, nlen);
-	v->node[nlen] = '\0';
+/* Ready this thread's inflate stream (made once, reset after) to read `in`. */
+static int env_inflate_begin(z_stream *zs, const uint8_t *in, uint32_t in_len)
+{
+	int rc = 0;
 
-	if ((rc = rd_need(&r, 8, "seq")))
-		goto done;
-	size_t seq_off = r.off;
-	v->seq = hj_get_u64le(rd_take(&r, 8));
-	if (v->seq == 0) {
-		rc = hj_error_set(HJ_ECORRUPT, "envelope: seq 0 at byte %zu "
-				  "(feeds start at 1)", seq_off);
-		goto done;
-	}
-	if ((rc = rd_need(&r, 32, "prev hash")))
-		goto done;
-	v->prev = rd_take(&r, 32);
-	if (v->seq == 1 && !is_zero32(v->prev)) {
-		rc = hj_error_set(HJ_ECORRUPT,
-				  "envelope: seq 1 has a non-zero prev hash");
+	if (!tls_z.inf_ready) {
+		memset(zs, 0, sizeof *zs);
+		if (inflateInit(zs) != Z_OK) {
+			rc = hj_error_set(HJ_ENOMEM, "envelope: inflateInit failed");
+			goto done;
+		}
+		tls_z.inf_ready = 1;
+	} else if (inflateReset(zs) != Z_OK) {
+		rc = hj_error_set(HJ_ERROR, "envelope: inflateReset failed");
 		goto done;
 	}
-	if ((rc = rd_need(&r, 8, "created_at")))
-		goto done;
-	uint64_t ts = hj_get_u64le(rd_take(&r, 8));
-	/* Two's complement without implementation-defined conversion. */
-	v->created_at = ts <= INT64_MAX ? (int64_t)ts
-					: -(int64_t)(~ts) - 1;
-	if ((rc = rd_need(&r, 8, "key id")))
-		goto done;
-	v->key_id = rd_take(&r, 8);
+	zs->next_in = (Bytef *)in; /* zlib's API is not const-correct */
+	zs->avail_in = in_len;
+done:
+	return rc;
+}
 
-	if ((rc = rd_need(&r, 4, "payload length")))
-		goto done;
-	v->payload_len = hj_get_u32le(rd_take(&r, 4));
-	size_t left = r.len - r.off;
-	if (v->payload_len > left) {
-		rc = hj_error_set(HJ_ECORRUPT,
-				  "envelope: truncated at byte %zu (payload length "
-				  "%u, %zu bytes left)",
-				  r.off, v->payload_len, left);
-		goto done;
-	}
-	if (!(v->flags & ENV_FLAG_ZLIB) && v->payload_len > HJ_PAYLOAD_MAX_BYTES) {
-		rc = hj_error_set(HJ_ECORRUPT,
-				  "envelope: payload of %u bytes exceeds %u bytes",
-				  v->payload_len, HJ_PAYLOAD_MAX_BYTES);
-		goto done;
-	}
-	v->payload = rd_take(&r, v->payload_len);
+/* Double the output buffer (the first step is ENV_INFLATE_FIRST), never past
+ * `limit` data bytes plus the NUL; reaching the limit proves the bomb. On
+ * failure *buf is unchanged and still the caller's to free. */
+static int env_inflate_grow(uint8_t **buf, size_t *cap, size_t limit)
+{
+	int rc = 0;
 
-	if ((rc = rd_need(&r, ENV_SIG_BYTES, "signature")))
-		goto done;
-	v->signed_len = r.off;
-	v->sig = rd_take(&r, ENV_SIG_BYTES);
-	if (r.off != r.len) {
+	if (*cap == limit) {
 		rc = hj_error_set(HJ_ECORRUPT,
-				  "envelope: %zu trailing bytes after the signature "
-				  "at byte %zu",
-				  r.len - r.off, r.off);
+				  "envelope: inflated payload exceeds %u bytes",
+				  HJ_PAYLOAD_MAX_BYTES);
 		goto done;
 	}
+	size_t ncap = *cap ? *cap * 2 : ENV_INFLATE_FIRST;
+	if (ncap > limit)
+		ncap = limit;
+	uint8_t *p = realloc(*buf, ncap + 1);
+	if (!p) {
+		rc = hj_error_set(HJ_ENOMEM,
+				  "envelope: out of memory inflating "
+				  "%zu bytes", ncap);
+		goto done;
+	}
+	*buf = p;
+	*cap = ncap;
 done:
 	return rc;
 }
@@ -316,41 +399,12 @@ static int env_inflate(uint8_t **out, size_t *out_len, const uint8_t *in,
 
 	*out = NULL;
 	*out_len = 0;
-	if (!tls_z.inf_ready) {
-		memset(zs, 0, sizeof *zs);
-		if (inflateInit(zs) != Z_OK) {
-			rc = hj_error_set(HJ_ENOMEM, "envelope: inflateInit failed");
-			goto done;
-		}
-		tls_z.inf_ready = 1;
-	} else if (inflateReset(zs) != Z_OK) {
-		rc = hj_error_set(HJ_ERROR, "envelope: inflateReset failed");
+	if ((rc = env_inflate_begin(zs, in, in_len)))
 		goto done;
-	}
-	zs->next_in = (Bytef *)in; /* zlib's API is not const-correct */
-	zs->avail_in = in_len;
 
 	for (;;) {
-		if (len == cap) {
-			if (cap == limit) {
-				rc = hj_error_set(HJ_ECORRUPT,
-						  "envelope: inflated payload exceeds %u bytes",
-						  HJ_PAYLOAD_MAX_BYTES);
-				goto done;
-			}
-			size_t ncap = cap ? cap * 2 : ENV_INFLATE_FIRST;
-			if (ncap > limit)
-				ncap = limit;
-			uint8_t *p = realloc(buf, ncap + 1);
-			if (!p) {
-				rc = hj_error_set(HJ_ENOMEM,
-						  "envelope: out of memory inflating "
-						  "%zu bytes", ncap);
-				goto done;
-			}
-			buf = p;
-			cap = ncap;
-		}
+		if (len == cap && (rc = env_inflate_grow(&buf, &cap, limit)))
+			goto done;
 		zs->next_out = buf + len;
 		zs->avail_out = (uInt)(cap - len);
 		zrc = inflate(zs, Z_NO_FLUSH);
@@ -521,28 +575,19 @@ static int env_deflate(uint8_t *dst, size_t dst_room, size_t *dst_len,
 	return hj_error_set(HJ_ERROR, "envelope: deflate failed (%d)", zrc);
 }
 
-int hj_envelope_encode(hj_buf *out, const char *node, uint64_t seq,
-		       const uint8_t prev[32], int64_t created_at,
-		       const void *payload, size_t payload_len,
-		       const uint8_t pk[32], const uint8_t sk[64])
+/* The caller's arguments, checked before a byte is written. */
+static int env_encode_check(const char *node, uint64_t seq,
+			    const uint8_t prev[32], const void *payload,
+			    size_t payload_len)
 {
-	static const uint8_t zero32[32];
-	size_t start = out->len, flags_off, plen_off, stored = 0;
-	uint8_t key_id[8], sig[ENV_SIG_BYTES];
 	int rc = 0;
 
-	if (out->rc)
-		return hj_error_set(out->rc, "envelope: output buffer already failed");
-	if ((rc = sodium_ready()))
-		goto done;
 	if ((rc = hj_node_id_check(node)))
 		goto done;
 	if (seq == 0) {
 		rc = hj_error_set(HJ_EINVALID, "envelope: seq must be >= 1");
 		goto done;
 	}
-	if (!prev)
-		prev = zero32;
 	if (seq == 1 && !is_zero32(prev)) {
 		rc = hj_error_set(HJ_EINVALID,
 				  "envelope: seq 1 must have an all-zero prev hash");
@@ -558,27 +603,18 @@ int hj_envelope_encode(hj_buf *out, const char *node, uint64_t seq,
 		rc = hj_error_set(HJ_EINVALID, "envelope: payload is NULL");
 		goto done;
 	}
+done:
+	return rc;
+}
 
-	size_t nlen = strlen(node);
-	hj_key_id(key_id, pk);
-	hj_buf_put(out, ENV_MAGIC, 4);
-	hj_buf_put_u8(out, HJ_ENVELOPE_VERSION);
-	flags_off = out->len;
-	hj_buf_put_u8(out, 0);
-	hj_buf_put_u8(out, (uint8_t)nlen);
-	hj_buf_put(out, node, nlen);
-	hj_buf_put_u64le(out, seq);
-	hj_buf_put(out, prev, 32);
-	hj_buf_put_u64le(out, (uint64_t)created_at);
-	hj_buf_put(out, key_id, 8);
-	plen_off = out->len;
-	hj_buf_put_u32le(out, 0);
-	/* Room for the raw payload and the signature: deflate writes straight
-	 * into the buffer and is only kept if it beats raw by a byte. */
-	if (hj_buf_grow(out, payload_len + ENV_SIG_BYTES)) {
-		rc = hj_error_set(HJ_ENOMEM, "envelope: out of memory");
-		goto done;
-	}
+/* The payload at out->len (room for it and the signature reserved by the
+ * caller), deflated when that beats raw by a byte; sets the zlib flag at
+ * flags_off and the stored length at plen_off. */
+static int env_put_payload(hj_buf *out, size_t flags_off, size_t plen_off,
+			   const void *payload, size_t payload_len)
+{
+	size_t stored = 0;
+	int rc;
 
 	rc = payload_len > 1
 		     ? env_deflate(out->data + out->len, payload_len - 1, &stored,
@@ -600,6 +636,17 @@ int hj_envelope_encode(hj_buf *out, const char *node, uint64_t seq,
 	out->data[plen_off + 1] = (uint8_t)(stored >> 8);
 	out->data[plen_off + 2] = (uint8_t)(stored >> 16);
 	out->data[plen_off + 3] = (uint8_t)(stored >> 24);
+done:
+	return rc;
+}
+
+/* Sign bytes [start, out->len) and append the signature (room reserved by
+ * the caller), after checking it verifies. */
+static int env_sign_append(hj_buf *out, size_t start, const uint8_t pk[32],
+			   const uint8_t sk[64])
+{
+	uint8_t sig[ENV_SIG_BYTES];
+	int rc = 0;
 
 	const uint8_t *msg = out->data + start;
 	size_t msg_len = out->len - start;
@@ -616,6 +663,53 @@ int hj_envelope_encode(hj_buf *out, const char *node, uint64_t seq,
 		goto done;
 	}
 	hj_buf_put(out, sig, sizeof sig); /* room reserved above: cannot fail */
+done:
+	return rc;
+}
+
+int hj_envelope_encode(hj_buf *out, const char *node, uint64_t seq,
+		       const uint8_t prev[32], int64_t created_at,
+		       const void *payload, size_t payload_len,
+		       const uint8_t pk[32], const uint8_t sk[64])
+{
+	static const uint8_t zero32[32];
+	size_t start = out->len, flags_off, plen_off;
+	uint8_t key_id[8];
+	int rc = 0;
+
+	if (out->rc)
+		return hj_error_set(out->rc, "envelope: output buffer already failed");
+	if ((rc = sodium_ready()))
+		goto done;
+	if (!prev)
+		prev = zero32;
+	if ((rc = env_encode_check(node, seq, prev, payload, payload_len)))
+		goto done;
+
+	size_t nlen = strlen(node);
+	hj_key_id(key_id, pk);
+	hj_buf_put(out, ENV_MAGIC, 4);
+	hj_buf_put_u8(out, HJ_ENVELOPE_VERSION);
+	flags_off = out->len;
+	hj_buf_put_u8(out, 0);
+	hj_buf_put_u8(out, (uint8_t)nlen);
+	hj_buf_put(out, node, nlen);
+	hj_buf_put_u64le(out, seq);
+	hj_buf_put(out, prev, 32);
+	hj_buf_put_u64le(out, (uint64_t)created_at);
+	hj_buf_put(out, key_id, 8);
+	plen_off = out->len;
+	hj_buf_put_u32le(out, 0);
+	/* Room for the raw payload and the signature: deflate writes straight
+	 * into the buffer and is only kept if it beats raw by a byte. */
+	if (hj_buf_grow(out, payload_len + ENV_SIG_BYTES)) {
+		rc = hj_error_set(HJ_ENOMEM, "envelope: out of memory");
+		goto done;
+	}
+	if ((rc = env_put_payload(out, flags_off, plen_off, payload, payload_len)))
+		goto done;
+	if ((rc = env_sign_append(out, start, pk, sk)))
+		goto done;
 done:
 	/* On failure leave `out` as the caller gave it (the sticky rc aside). */
 	if (rc && out->len > start) {

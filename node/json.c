@@ -342,6 +342,76 @@ static int hex4(json_parser *ps, uint32_t *out)
 	return 0;
 }
 
+/* The \u escape whose 'u' was just read (the backslash is at `at`): one
+ * code point, or a surrogate pair written as two escapes, appended as UTF-8. */
+static int parse_u_escape(json_parser *ps, hj_buf *b, size_t at)
+{
+	uint32_t cp, lo;
+	int rc = hex4(ps, &cp);
+	if (rc)
+		goto done;
+	if (cp == 0) {
+		rc = perr(at, "\\u0000 in string");
+		goto done;
+	}
+	if (cp >= 0xDC00 && cp <= 0xDFFF) {
+		rc = perr(at, "lone low surrogate");
+		goto done;
+	}
+	if (cp >= 0xD800 && cp <= 0xDBFF) {
+		if (ps->len - ps->pos < 2 ||
+		    ps->p[ps->pos] != '\\' ||
+		    ps->p[ps->pos + 1] != 'u') {
+			rc = perr(at, "lone high surrogate");
+			goto done;
+		}
+		ps->pos += 2;
+		rc = hex4(ps, &lo);
+		if (rc)
+			goto done;
+		if (lo < 0xDC00 || lo > 0xDFFF) {
+			rc = perr(at, "lone high surrogate");
+			goto done;
+		}
+		cp = 0x10000 + ((cp - 0xD800) << 10) +
+		     (lo - 0xDC00);
+	}
+	utf8_put(b, cp);
+done:
+	return rc;
+}
+
+/* The escape decoder: the backslash at ps->pos (offset `at`) and what
+ * follows, appended to b decoded. */
+static int parse_escape(json_parser *ps, hj_buf *b, size_t at)
+{
+	int rc = 0;
+	ps->pos++;
+	if (ps->pos >= ps->len) {
+		rc = perr_here(ps, "");
+		goto done;
+	}
+	unsigned char c = ps->p[ps->pos++];
+	switch (c) {
+	case '"': hj_buf_put_u8(b, '"'); break;
+	case '\\': hj_buf_put_u8(b, '\\'); break;
+	case '/': hj_buf_put_u8(b, '/'); break;
+	case 'b': hj_buf_put_u8(b, '\b'); break;
+	case 'f': hj_buf_put_u8(b, '\f'); break;
+	case 'n': hj_buf_put_u8(b, '\n'); break;
+	case 'r': hj_buf_put_u8(b, '\r'); break;
+	case 't': hj_buf_put_u8(b, '\t'); break;
+	case 'u':
+		rc = parse_u_escape(ps, b, at);
+		break;
+	default:
+		rc = perr(at, "bad escape in string");
+		goto done;
+	}
+done:
+	return rc;
+}
+
 /* Parse the string whose opening quote is at ps->pos. On success *out is a
  * malloc'd NUL-terminated copy owned by the caller, *outlen its length. */
 static int parse_string(json_parser *ps, char **out, size_t *outlen)
@@ -385,59 +455,8 @@ static int parse_string(json_parser *ps, char **out, size_t *outlen)
 			ps->pos = end;
 			continue;
 		}
-		ps->pos++;
-		if (ps->pos >= ps->len) {
-			rc = perr_here(ps, "");
+		if ((rc = parse_escape(ps, &b, at)))
 			goto done;
-		}
-		c = ps->p[ps->pos++];
-		switch (c) {
-		case '"': hj_buf_put_u8(&b, '"'); break;
-		case '\\': hj_buf_put_u8(&b, '\\'); break;
-		case '/': hj_buf_put_u8(&b, '/'); break;
-		case 'b': hj_buf_put_u8(&b, '\b'); break;
-		case 'f': hj_buf_put_u8(&b, '\f'); break;
-		case 'n': hj_buf_put_u8(&b, '\n'); break;
-		case 'r': hj_buf_put_u8(&b, '\r'); break;
-		case 't': hj_buf_put_u8(&b, '\t'); break;
-		case 'u': {
-			uint32_t cp, lo;
-			rc = hex4(ps, &cp);
-			if (rc)
-				goto done;
-			if (cp == 0) {
-				rc = perr(at, "\\u0000 in string");
-				goto done;
-			}
-			if (cp >= 0xDC00 && cp <= 0xDFFF) {
-				rc = perr(at, "lone low surrogate");
-				goto done;
-			}
-			if (cp >= 0xD800 && cp <= 0xDBFF) {
-				if (ps->len - ps->pos < 2 ||
-				    ps->p[ps->pos] != '\\' ||
-				    ps->p[ps->pos + 1] != 'u') {
-					rc = perr(at, "lone high surrogate");
-					goto done;
-				}
-				ps->pos += 2;
-				rc = hex4(ps, &lo);
-				if (rc)
-					goto done;
-				if (lo < 0xDC00 || lo > 0xDFFF) {
-					rc = perr(at, "lone high surrogate");
-					goto done;
-				}
-				cp = 0x10000 + ((cp - 0xD800) << 10) +
-				     (lo - 0xDC00);
-			}
-			utf8_put(&b, cp);
-			break;
-		}
-		default:
-			rc = perr(at, "bad escape in string");
-			goto done;
-		}
 	}
 	if (b.rc) {
 		rc = hj_error_set(HJ_ENOMEM, "json: out of memory");
@@ -576,6 +595,42 @@ done:
 	return rc;
 }
 
+/* An object member's key and the ':' after it. The key's offset goes in
+ * (*offs)[idx], grown as needed, for check_dups. *key and *offs stay the
+ * caller's to free, on failure too. */
+static int parse_member_key(json_parser *ps, char **key, size_t **offs,
+			    size_t *offcap, size_t idx)
+{
+	size_t klen, at = ps->pos;
+	int rc = 0;
+	if (ps->pos >= ps->len || ps->p[ps->pos] != '"') {
+		rc = perr_here(ps, "expected a string key");
+		goto done;
+	}
+	rc = parse_string(ps, key, &klen);
+	if (rc)
+		goto done;
+	if (idx == *offcap) {
+		size_t ncap = *offcap ? *offcap * 2 : 8;
+		size_t *n = realloc(*offs, ncap * sizeof *n);
+		if (!n) {
+			rc = hj_error_set(HJ_ENOMEM, "json: out of memory");
+			goto done;
+		}
+		*offs = n;
+		*offcap = ncap;
+	}
+	(*offs)[idx] = at;
+	skip_ws(ps);
+	if (ps->pos >= ps->len || ps->p[ps->pos] != ':') {
+		rc = perr_here(ps, "expected ':'");
+		goto done;
+	}
+	ps->pos++;
+done:
+	return rc;
+}
+
 static int parse_container(json_parser *ps, hj_json **out, int depth)
 {
 	int obj = ps->p[ps->pos] == '{';
@@ -601,34 +656,9 @@ static int parse_container(json_parser *ps, hj_json **out, int depth)
 	}
 	for (;;) {
 		skip_ws(ps);
-		if (obj) {
-			size_t klen, at = ps->pos;
-			if (ps->pos >= ps->len || ps->p[ps->pos] != '"') {
-				rc = perr_here(ps, "expected a string key");
-				goto done;
-			}
-			rc = parse_string(ps, &key, &klen);
-			if (rc)
-				goto done;
-			if (c->count == offcap) {
-				size_t ncap = offcap ? offcap * 2 : 8;
-				size_t *n = realloc(offs, ncap * sizeof *n);
-				if (!n) {
-					rc = hj_error_set(HJ_ENOMEM,
-							  "json: out of memory");
-					goto done;
-				}
-				offs = n;
-				offcap = ncap;
-			}
-			offs[c->count] = at;
-			skip_ws(ps);
-			if (ps->pos >= ps->len || ps->p[ps->pos] != ':') {
-				rc = perr_here(ps, "expected ':'");
-				goto done;
-			}
-			ps->pos++;
-		}
+		if (obj && (rc = parse_member_key(ps, &key, &offs, &offcap,
+						   c->count)))
+			goto done;
 		rc = parse_value(ps, &child, depth + 1);
 		if (rc)
 			goto done;

@@ -131,34 +131,41 @@ static hj_node *node_alloc(const char *dir)
 	return n;
 }
 
-int hj_node_create(hj_node **out, const hj_node_init_opts *o)
-{
-	hj_node *n = NULL;
-	char *dbpath = NULL, *skpath = NULL, *ppath = NULL;
-	int made_sk = 0, made_p = 0, made_db = 0;
-	int rc;
-	struct stat sb;
+/* What hj_node_create has made so far, so that a failure can take it back. */
+struct node_init {
+	char *dbpath, *skpath, *ppath;
+	int made_sk, made_p, made_db;
+};
 
-	*out = NULL;
-	if ((rc = hj_node_id_check(o->node)))
-		return hj_error_wrap(rc, "--node: ");
-	if (!o->union_id || hj_node_id_check(o->union_id))
-		return hj_error_set(HJ_EINVALID, "--union: an org id of [a-z0-9._-] is required");
-	if (!(n = node_alloc(o->dir)))
-		return hj_error_set(HJ_ENOMEM, "out of memory (or libsodium failed to initialise)");
-	dbpath = path_join(o->dir, "registry.db");
-	skpath = path_join(o->dir, "secret.key");
-	ppath = path_join(o->dir, "person.key");
-	if (!dbpath || !skpath || !ppath) {
+/* The node directory: its file paths, refused if a node is there already,
+ * made (with its parents) if missing. */
+static int node_init_dir(struct node_init *ni, const char *dir)
+{
+	struct stat sb;
+	int rc = 0;
+
+	ni->dbpath = path_join(dir, "registry.db");
+	ni->skpath = path_join(dir, "secret.key");
+	ni->ppath = path_join(dir, "person.key");
+	if (!ni->dbpath || !ni->skpath || !ni->ppath) {
 		rc = hj_error_set(HJ_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (stat(dbpath, &sb) == 0 || stat(skpath, &sb) == 0) {
-		rc = hj_error_set(HJ_EEXISTS, "%s already holds a node: refusing to overwrite it", o->dir);
+	if (stat(ni->dbpath, &sb) == 0 || stat(ni->skpath, &sb) == 0) {
+		rc = hj_error_set(HJ_EEXISTS, "%s already holds a node: refusing to overwrite it", dir);
 		goto done;
 	}
-	if ((rc = mkdir_p(o->dir)))
+	if ((rc = mkdir_p(dir)))
 		goto done;
+done:
+	return rc;
+}
+
+/* The keys: the person key (given, or fresh for a node without a hub) and a
+ * fresh signing key pair, both written as 0600 secret files. */
+static int node_init_keys(hj_node *n, struct node_init *ni, const hj_node_init_opts *o)
+{
+	int rc = 0;
 
 	if (o->person_key_file) {
 		if ((rc = read_secret(o->person_key_file, n->person_secret, 32)))
@@ -171,23 +178,32 @@ int hj_node_create(hj_node **out, const hj_node_init_opts *o)
 		randombytes_buf(n->person_secret, 32);
 	}
 	crypto_sign_keypair(n->pk, n->sk);
-	if ((rc = write_secret(skpath, n->sk, crypto_sign_SECRETKEYBYTES)))
+	if ((rc = write_secret(ni->skpath, n->sk, crypto_sign_SECRETKEYBYTES)))
 		goto done;
-	made_sk = 1;
-	if ((rc = write_secret(ppath, n->person_secret, 32)))
+	ni->made_sk = 1;
+	if ((rc = write_secret(ni->ppath, n->person_secret, 32)))
 		goto done;
-	made_p = 1;
+	ni->made_p = 1;
+done:
+	return rc;
+}
+
+/* The registry: a fresh database, migrated, with the node's identity in
+ * meta (one transaction). */
+static int node_init_registry(hj_node *n, struct node_init *ni, const hj_node_init_opts *o)
+{
+	int rc = 0;
 
 	/* Made 0600 before SQLite opens it: the -wal and -shm files take the
 	 * database's mode, and the registry holds ID numbers. */
-	int fd = open(dbpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = open(ni->dbpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		rc = hj_error_set(HJ_ERROR, "%s: %s", dbpath, strerror(errno));
+		rc = hj_error_set(HJ_ERROR, "%s: %s", ni->dbpath, strerror(errno));
 		goto done;
 	}
 	close(fd);
-	made_db = 1;
-	if ((rc = hj_db_open(&n->db, dbpath, 1)))
+	ni->made_db = 1;
+	if ((rc = hj_db_open(&n->db, ni->dbpath, 1)))
 		goto done;
 	if ((rc = hj_schema_migrate(n->db)))
 		goto done;
@@ -206,6 +222,48 @@ int hj_node_create(hj_node **out, const hj_node_init_opts *o)
 	}
 	if ((rc = hj_db_exec(n->db, "COMMIT")))
 		goto done;
+done:
+	return rc;
+}
+
+/* Leave nothing half-made behind: a later init must still work. */
+static void node_init_undo(hj_node *n, const struct node_init *ni, const char *dir)
+{
+	if (n && n->db) {
+		hj_db_close(n->db);
+		n->db = NULL;
+	}
+	if (ni->made_db) {
+		char *p;
+		unlink(ni->dbpath);
+		if ((p = path_join(dir, "registry.db-wal"))) unlink(p), free(p);
+		if ((p = path_join(dir, "registry.db-shm"))) unlink(p), free(p);
+	}
+	if (ni->made_sk)
+		unlink(ni->skpath);
+	if (ni->made_p)
+		unlink(ni->ppath);
+}
+
+int hj_node_create(hj_node **out, const hj_node_init_opts *o)
+{
+	hj_node *n = NULL;
+	struct node_init ni = {0};
+	int rc;
+
+	*out = NULL;
+	if ((rc = hj_node_id_check(o->node)))
+		return hj_error_wrap(rc, "--node: ");
+	if (!o->union_id || hj_node_id_check(o->union_id))
+		return hj_error_set(HJ_EINVALID, "--union: an org id of [a-z0-9._-] is required");
+	if (!(n = node_alloc(o->dir)))
+		return hj_error_set(HJ_ENOMEM, "out of memory (or libsodium failed to initialise)");
+	if ((rc = node_init_dir(&ni, o->dir)))
+		goto done;
+	if ((rc = node_init_keys(n, &ni, o)))
+		goto done;
+	if ((rc = node_init_registry(n, &ni, o)))
+		goto done;
 	snprintf(n->id, sizeof n->id, "%s", o->node);
 	n->union_id = strdup(o->union_id);
 	n->is_root = o->is_root;
@@ -213,27 +271,13 @@ int hj_node_create(hj_node **out, const hj_node_init_opts *o)
 		rc = hj_error_set(HJ_ENOMEM, "out of memory");
 done:
 	if (rc) {
-		/* Leave nothing half-made behind: a later init must still work. */
-		if (n && n->db) {
-			hj_db_close(n->db);
-			n->db = NULL;
-		}
-		if (made_db) {
-			char *p;
-			unlink(dbpath);
-			if ((p = path_join(o->dir, "registry.db-wal"))) unlink(p), free(p);
-			if ((p = path_join(o->dir, "registry.db-shm"))) unlink(p), free(p);
-		}
-		if (made_sk)
-			unlink(skpath);
-		if (made_p)
-			unlink(ppath);
+		node_init_undo(n, &ni, o->dir);
 		hj_node_close(n);
 		n = NULL;
 	}
-	free(dbpath);
-	free(skpath);
-	free(ppath);
+	free(ni.dbpath);
+	free(ni.skpath);
+	free(ni.ppath);
 	*out = n;
 	return rc;
 }

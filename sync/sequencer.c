@@ -251,43 +251,51 @@ static int write_tips(hj_gitrepo *repo, const round *r)
 {
 	for (size_t i = 0; i < r->ntips; i++) {
 		char ref[160];
-		git_reference *out = NULL;
+		int rc;
 		sequenced_ref(ref, sizeof ref, r->tips[i].node);
-		if (git_reference_create(&out, hj_gitrepo_git(repo), ref, &r->tips[i].commit, 1,
-					 "huiji: sequenced") < 0)
-			return hj_error_set(HJ_ERROR, "writing %s: %s", ref,
-					    git_error_last() ? git_error_last()->message : "?");
-		git_reference_free(out);
+		if ((rc = hj_gitrepo_ref_set(repo, ref, &r->tips[i].commit, "huiji: sequenced")))
+			return rc;
 	}
 	return 0;
 }
 
 /* Nodes with a feed ref in the hub repository, sorted (git iterates refs
  * in name order). */
+typedef struct feed_list {
+	char **v;
+	size_t n, cap;
+} feed_list;
+
+static int add_feed(void *ctx, const char *name, const git_oid *target)
+{
+	feed_list *l = ctx;
+	(void)target;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		char **p = realloc(l->v, cap * sizeof *p);
+		if (!p)
+			return hj_error_set(HJ_ENOMEM, "out of memory");
+		l->v = p;
+		l->cap = cap;
+	}
+	if (!(l->v[l->n] = strdup(name + strlen("refs/huiji/feeds/"))))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	l->n++;
+	return 0;
+}
+
 static int list_feeds(hj_gitrepo *repo, char ***out, size_t *n)
 {
-	git_reference_iterator *it = NULL;
-	git_reference *ref;
-	size_t cap = 0;
-	*out = NULL;
-	*n = 0;
-	if (git_reference_iterator_glob_new(&it, hj_gitrepo_git(repo), "refs/huiji/feeds/*") < 0)
-		return hj_error_set(HJ_ERROR, "listing feeds: %s", git_error_last() ? git_error_last()->message : "?");
-	while (git_reference_next(&ref, it) == 0) {
-		const char *name = git_reference_name(ref) + strlen("refs/huiji/feeds/");
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 16;
-			char **p = realloc(*out, cap * sizeof *p);
-			if (!p) {
-				git_reference_free(ref);
-				break;
-			}
-			*out = p;
-		}
-		(*out)[(*n)++] = strdup(name);
-		git_reference_free(ref);
+	feed_list l = {0};
+	int rc = hj_gitrepo_ref_foreach(repo, "refs/huiji/feeds/*", add_feed, &l);
+	if (rc) {
+		for (size_t i = 0; i < l.n; i++)
+			free(l.v[i]);
+		free(l.v);
+		return rc;
 	}
-	git_reference_iterator_free(it);
+	*out = l.v;
+	*n = l.n;
 	return 0;
 }
 
@@ -355,7 +363,15 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *mo
 		char sref[160];
 		git_oid seqd;
 		sequenced_ref(sref, sizeof sref, feeds[i]);
-		int have_seqd = rc == 0 && r.last && git_reference_name_to_id(&seqd, hj_gitrepo_git(repo), sref) == 0;
+		int have_seqd = 0;
+		if (rc == 0 && r.last) {
+			int grc = hj_gitrepo_ref_get(&seqd, repo, sref);
+			if (grc && grc != HJ_ENOTFOUND) {
+				rc = grc;
+				goto rollback;
+			}
+			have_seqd = grc == 0;
+		}
 		r.have_commit = 0;
 		if (have_seqd) {
 			git_oid_cpy(&r.last_commit, &seqd);

@@ -98,11 +98,8 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 		if (end > own->n)
 			end = own->n;
 		/* A local scratch ref (libgit2 pushes named refs only): forced. */
-		git_reference *tmp = NULL;
-		if (git_reference_create(&tmp, hj_gitrepo_git(repo), outref, &own->v[end - 1], 1,
-					 "huiji: push chunk") < 0)
-			return hj_error_set(HJ_ERROR, "setting %s: %s", outref, git_error_last()->message);
-		git_reference_free(tmp);
+		if ((rc = hj_gitrepo_ref_set(repo, outref, &own->v[end - 1], "huiji: push chunk")))
+			return rc;
 		rc = hj_transport_push(repo, url, outref, myref, &o->net);
 		if (rc)
 			return rc;
@@ -383,21 +380,24 @@ static int on_feed_cs(void *vctx, uint64_t seq, const git_oid *commit, const uin
 }
 
 /* Find the hub's node id: remembered, or the single incoming hub ref. */
+static int first_hub_ref(void *ctx, const char *name, const git_oid *target)
+{
+	(void)target;
+	char **hub = ctx;
+	if (!*hub)
+		*hub = strdup(name + strlen("refs/huiji/incoming/hub/"));
+	return 0;
+}
+
 static char *hub_node(hj_node *n, hj_gitrepo *repo)
 {
 	char *hub = hj_meta_get(n->db, "hub_node");
 	if (hub)
 		return hub;
-	git_reference_iterator *it = NULL;
-	git_reference *ref;
-	if (git_reference_iterator_glob_new(&it, hj_gitrepo_git(repo), "refs/huiji/incoming/hub/*") < 0)
+	if (hj_gitrepo_ref_foreach(repo, "refs/huiji/incoming/hub/*", first_hub_ref, &hub)) {
+		free(hub);
 		return NULL;
-	while (git_reference_next(&ref, it) == 0) {
-		if (!hub)
-			hub = strdup(git_reference_name(ref) + strlen("refs/huiji/incoming/hub/"));
-		git_reference_free(ref);
 	}
-	git_reference_iterator_free(it);
 	return hub;
 }
 

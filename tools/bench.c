@@ -34,6 +34,7 @@
 #include "error.h"
 #include "fold.h"
 #include "gitfeed.h"
+#include "giterr.h"
 #include "hook.h"
 #include "idnum.h"
 #include "json.h"
@@ -1024,7 +1025,7 @@ static int raw_libgit2_push(const char *path, const char *ref, const char *url)
 	po.callbacks.payload = &rejected;
 	if (git_repository_open(&repo, path) < 0 || git_remote_create_anonymous(&rem, repo, url) < 0 ||
 	    git_remote_push(rem, &specs, &po) < 0)
-		rc = hj_error_set(HJ_ERROR, "libgit2 push: %s", git_error_last() ? git_error_last()->message : "?");
+		rc = hj_error_set(HJ_ERROR, "libgit2 push: %s", hj_git_message());
 	else if (rejected)
 		rc = hj_error_set(HJ_ECONFLICT, "libgit2 push: %s rejected", ref);
 	git_remote_free(rem);

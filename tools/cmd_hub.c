@@ -81,17 +81,11 @@ static int quarantine_reset(hj_node *hub, const char *node)
 	snprintf(sref, sizeof sref, "refs/huiji/sequenced/%s", node);
 	if ((rc = hj_node_repo_open(&repo, hub)))
 		return rc;
-	git_repository *g = hj_gitrepo_git(repo);
-	if (git_reference_name_to_id(&soid, g, sref) == 0) {
-		git_reference *out = NULL;
-		if (git_reference_create(&out, g, fref, &soid, 1, "huiji: quarantine reset") < 0)
-			rc = hj_error_set(HJ_ERROR, "resetting %s: %s", fref, git_error_last()->message);
-		git_reference_free(out);
-	} else {
-		int drc = git_reference_remove(g, fref);
-		if (drc < 0 && drc != GIT_ENOTFOUND)
-			rc = hj_error_set(HJ_ERROR, "removing %s: %s", fref, git_error_last()->message);
-	}
+	rc = hj_gitrepo_ref_get(&soid, repo, sref);
+	if (rc == 0)
+		rc = hj_gitrepo_ref_set(repo, fref, &soid, "huiji: quarantine reset");
+	else if (rc == HJ_ENOTFOUND && (rc = hj_gitrepo_ref_delete(repo, fref)) == HJ_ENOTFOUND)
+		rc = 0;
 	hj_gitrepo_close(repo);
 	if (rc)
 		return rc;

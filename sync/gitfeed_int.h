@@ -7,8 +7,12 @@
 #ifndef HJ_GITFEED_INT_H
 #define HJ_GITFEED_INT_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include <git2.h>
+
 #include "buf.h"
-#include "gitfeed.h"
 
 #define HJ_GITFEED_ENTRY "changeset"
 #define HJ_GITFEED_IDENT "huiji <huiji@invalid>"

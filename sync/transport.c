@@ -53,6 +53,7 @@
  * twice.
  */
 #define _GNU_SOURCE /* pipe2 */
+#include "transport.h"
 #include "transport_int.h"
 
 #include "buf.h"

@@ -6,6 +6,7 @@
  * transport.c). It holds its own git_repository: a handle inherited from
  * the parent across fork is in an unknown state and must not be used.
  */
+#include "transport.h"
 #include "transport_int.h"
 
 #include "buf.h"

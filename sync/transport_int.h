@@ -10,8 +10,6 @@
 #include <limits.h>
 #include <stddef.h>
 
-#include "transport.h"
-
 #define HJ_HB_START 's'
 #define HJ_HB_NET 'n'
 

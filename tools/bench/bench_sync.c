@@ -204,13 +204,14 @@ static int county_set_url(syncb *s, const char *url)
 /* One round of everything: pushes (git daemon pair, then local-path trio,
  * each stock/huiji pair back to back), raw verify, sequencing, audit, and
  * the steady-state costs on the result. */
-static int sync_round(syncb *s, int r, int net)
+/* Section 4: the pushes, stock git and raw libgit2 beside huiji's, into
+ * fresh copies of the hub (over git:// first when `net`). */
+static int push_phases(syncb *s, int r, int net)
 {
 	proc_res pr;
 	uint64_t o[8];
 	uint64_t n = (uint64_t)s->z->n;
 	char spec[400];
-	double rate;
 	int rc;
 	snprintf(spec, sizeof spec, "%s:%s", s->feed_ref, s->feed_ref);
 	char *stock_file[] = {"git", "-C", s->county_git, "push", "-q", s->stock, spec, NULL};
@@ -250,8 +251,17 @@ static int sync_round(syncb *s, int r, int net)
 	    (rc = expect(o[0] == n, "change sets pushed", o[0], n)))
 		return rc;
 	note(s, M_SYNC_FILE, r, pr.secs, pr.mib);
+	return 0;
+}
 
-	/* The hub now holds the county's feed: sequence it, audit it. */
+/* Section 5: the hub now holds the county's feed: sequence it, audit it. */
+static int hub_phases(syncb *s, int r)
+{
+	proc_res pr;
+	uint64_t o[8];
+	uint64_t n = (uint64_t)s->z->n;
+	double rate;
+	int rc;
 	if ((rc = raw_verify(s, &rate)))
 		return rc;
 	note(s, M_VERIFY, r, rate, 0);
@@ -268,9 +278,16 @@ static int sync_round(syncb *s, int r, int net)
 		return rc;
 	note(s, M_AUDIT, r, (double)o[0] / pr.secs, pr.mib);
 	s->ops[M_AUDIT][r] = (double)o[1] / pr.secs;
+	return 0;
+}
 
-	/* Steady state: the county follows the hub's verdicts on its n change
-	 * sets; then one more change set goes the whole way. */
+/* Section 6, steady state: the county follows the hub's verdicts on its n
+ * change sets; then one more change set goes the whole way. */
+static int steady_phases(syncb *s, int r)
+{
+	proc_res pr;
+	uint64_t o[8];
+	int rc;
 	if ((rc = run_phase(s, &pr, o, "sync", s->county, NULL, NULL)) ||
 	    (rc = expect(o[0] == 0, "change sets pushed by the follow-up sync", o[0], 0)))
 		return rc;
@@ -299,6 +316,14 @@ static int sync_round(syncb *s, int r, int net)
 		return rc;
 	note(s, M_DIGEST, r, secs, 0);
 	return 0;
+}
+
+static int sync_round(syncb *s, int r, int net)
+{
+	int rc;
+	if ((rc = push_phases(s, r, net)) || (rc = hub_phases(s, r)))
+		return rc;
+	return steady_phases(s, r);
 }
 
 /* ---- printing ---- */

@@ -26,30 +26,31 @@ static void usage(void)
 	       "(--phase ... is internal: one measured replication phase in a child process)\n");
 }
 
-int main(int argc, char **argv)
-{
-	const sizes *z = &sizes_default;
-	const sync_sizes *sz = &sync_default;
-	const char *parent = getenv("TMPDIR");
-	bench b = {0};
-	char tmpl[4096];
-	int rc = 0, local = 1, repl = 1, keep = 0, nsets = 0;
-	sync_sizes custom;
+typedef struct bench_opts {
+	const sizes *z;
+	const sync_sizes *sz;
+	sync_sizes custom; /* sz points here after --changesets */
+	const char *parent;
+	int local, repl, keep;
+} bench_opts;
 
-	if (argc > 1 && strcmp(argv[1], "--phase") == 0)
-		return phase_main(argc - 2, argv + 2);
+/* -1: run; otherwise the exit code (after --help or a bad argument). */
+static int parse_args(bench_opts *o, int argc, char **argv)
+{
+	int nsets = 0;
+	*o = (bench_opts){&sizes_default, &sync_default, {0, 0}, getenv("TMPDIR"), 1, 1, 0};
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--quick") == 0) {
-			z = &sizes_quick;
-			sz = &sync_quick;
+			o->z = &sizes_quick;
+			o->sz = &sync_quick;
 		} else if (strcmp(argv[i], "--sync") == 0) {
-			local = 0;
-			repl = 1;
+			o->local = 0;
+			o->repl = 1;
 		} else if (strcmp(argv[i], "--no-sync") == 0) {
-			repl = 0;
-			local = 1;
+			o->repl = 0;
+			o->local = 1;
 		} else if (strcmp(argv[i], "--keep") == 0) {
-			keep = 1;
+			o->keep = 1;
 		} else if (strcmp(argv[i], "--changesets") == 0 && i + 1 < argc) {
 			char *end;
 			long v = strtol(argv[++i], &end, 10);
@@ -59,7 +60,7 @@ int main(int argc, char **argv)
 			}
 			nsets = (int)v;
 		} else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
-			parent = argv[++i];
+			o->parent = argv[++i];
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage();
 			return 0;
@@ -69,13 +70,32 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!parent || !*parent)
-		parent = "/tmp";
+	if (!o->parent || !*o->parent)
+		o->parent = "/tmp";
 	if (nsets) {
-		custom = *sz;
-		custom.n = nsets;
-		sz = &custom;
+		o->custom = *o->sz;
+		o->custom.n = nsets;
+		o->sz = &o->custom;
 	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	bench_opts opt;
+	bench b = {0};
+	char tmpl[4096];
+	int rc = 0;
+
+	if (argc > 1 && strcmp(argv[1], "--phase") == 0)
+		return phase_main(argc - 2, argv + 2);
+	if ((rc = parse_args(&opt, argc, argv)) >= 0)
+		return rc;
+	rc = 0;
+	const sizes *z = opt.z;
+	const sync_sizes *sz = opt.sz;
+	const char *parent = opt.parent;
+	int local = opt.local, repl = opt.repl, keep = opt.keep;
 	/* While this process is still small: see spawner_main. */
 	if (repl && spawner_start() != 0) {
 		fprintf(stderr, "huiji-bench: %s\n", hj_error_last());

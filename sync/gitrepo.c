@@ -128,9 +128,16 @@ int hj_gitrepo_ref_set(hj_gitrepo *r, const char *ref, const git_oid *id, const 
 
 int hj_gitrepo_ref_delete(hj_gitrepo *r, const char *ref)
 {
-	int rc = git_reference_remove(r->repo, ref);
+	/* git_reference_remove() returns 0 for a ref that is not there in
+	 * 1.5.1, so look it up first; git_reference_delete then fails
+	 * (GIT_EMODIFIED) if someone moved it meanwhile. */
+	git_reference *g = NULL;
+	int rc = git_reference_lookup(&g, r->repo, ref);
 	if (rc == GIT_ENOTFOUND)
 		return HJ_ENOTFOUND;
+	if (rc == 0)
+		rc = git_reference_delete(g);
+	git_reference_free(g);
 	return rc < 0 ? hj_git_error(rc, "remove ref %s", ref) : 0;
 }
 

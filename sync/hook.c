@@ -5,6 +5,7 @@
  * gitfeed/gitrepo, never as a raw libgit2 handle.
  */
 #include "hook.h"
+#include "db.h"
 #include "error.h"
 #include "feed.h"
 #include "outbox.h"
@@ -64,6 +65,26 @@ static int old_tip_hash(hj_gitrepo *repo, const git_oid *id, uint8_t out[32])
 	return rc;
 }
 
+/* The key the hub enrolled for `node`: *enrolled = 1 and pk, or 0 when it
+ * is not enrolled. A failed lookup is an error, never "not enrolled"
+ * (which checks the shape only and would let any signature through). */
+static int enrolled_key(hj_node *hub, const char *node, int *enrolled, uint8_t pk[32])
+{
+	sqlite3_stmt *st = hj_db_stmt(hub->db, "SELECT pubkey FROM node WHERE id = :n");
+	int rc;
+	*enrolled = 0;
+	if (!st || hj_db_bind_text(st, ":n", node))
+		return hj_error_wrap(HJ_ERROR, "enrolment of %s: ", node);
+	if ((rc = hj_db_step(hub->db, st)) < 0)
+		return hj_error_wrap(rc, "enrolment of %s: ", node);
+	if (rc == 1 && hj_hex_decode(pk, 32, hj_db_col_text(st, 0)))
+		rc = hj_error_set(HJ_ECORRUPT, "enrolment of %s: the stored key is not 64 hex digits", node);
+	else
+		*enrolled = rc == 1;
+	sqlite3_reset(st);
+	return rc < 0 ? rc : 0;
+}
+
 int hj_hook_check(hj_node *hub, hj_gitrepo *repo, const char *old_hex, const char *new_hex, const char *ref)
 {
 	static const char prefix[] = "refs/huiji/feeds/";
@@ -87,11 +108,8 @@ int hj_hook_check(hj_node *hub, hj_gitrepo *repo, const char *old_hex, const cha
 			return rc;
 		w.prev_seq = w.old_seq;
 	}
-	char *pkhex = hj_db_get_text(hub->db, "SELECT pubkey FROM node WHERE id = :n", ":n", w.node);
-	if (pkhex) {
-		w.enrolled = hj_hex_decode(w.pk, 32, pkhex) == 0;
-		free(pkhex);
-	}
+	if ((rc = enrolled_key(hub, w.node, &w.enrolled, w.pk)))
+		return rc;
 	/* Only the new commits are read: the walk stops at the old tip, and
 	 * not meeting it means the push is not a fast-forward. */
 	rc = git_oid_is_zero(&old_oid) ? hj_gitfeed_walk(repo, &new_oid, w.node, 0, check_one, &w)

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "db.h"
 #include "envelope.h"
 #include "error.h"
 #include "fold.h"
@@ -319,6 +320,33 @@ static void test_refuses_tampered_signature(void **state)
 	chain_free(&c);
 }
 
+/* The enrolment lookup fails (here: the table is gone; on a hub, an I/O
+ * error): that is no answer, so the push is refused. It used to read as
+ * "not enrolled", which checks the shape only and let a change set signed
+ * by any key through. */
+static void test_failed_enrolment_lookup_refuses(void **state)
+{
+	fx *f = *state;
+	chain good, forged = {0};
+	char old_hex[41], new_hex[41];
+	uint8_t prev[32];
+	hj_buf b = HJ_BUF_INIT;
+	chain_make(&good, CTY, &f->cty, 2, 0);
+	hj_hash32(prev, good.bytes[1], good.len[1]);
+	assert_int_equal(hj_envelope_encode(&b, CTY, 3, prev, 1700000002000LL, "[]", 2, f->other.pk, f->other.sk), 0);
+	forged.bytes[2] = hj_buf_detach(&b, &forged.len[2]);
+	forged.n = 3;
+	push_third(f, &good, &forged, old_hex, new_hex);
+	assert_int_equal(hj_db_exec(f->hub->db, "ALTER TABLE node RENAME TO node_gone"), 0);
+	int rc = hj_hook_check(f->hub, f->repo, old_hex, new_hex, FEED(CTY));
+	assert_int_not_equal(rc, 0);
+	assert_int_not_equal(rc, HJ_EPERM); /* not a decision about the push: an error */
+	assert_int_equal(hj_db_exec(f->hub->db, "ALTER TABLE node_gone RENAME TO node"), 0);
+	assert_int_equal(hj_hook_check(f->hub, f->repo, old_hex, new_hex, FEED(CTY)), HJ_EBADSIG);
+	chain_free(&good);
+	chain_free(&forged);
+}
+
 /* A node not enrolled yet: its key is unknown, so only the shape is
  * checked; a chain that does not link is still refused. */
 static void test_unenrolled_shape_only(void **state)
@@ -365,6 +393,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refuses_another_nodes_commits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_bad_signature, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_tampered_signature, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_enrolment_lookup_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unenrolled_shape_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_ids, setup, teardown),
 	};

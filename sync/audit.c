@@ -5,8 +5,8 @@
 #include "audit.h"
 #include "error.h"
 #include "feed.h"
-#include "giterr.h"
 #include "fold.h"
+#include "giterr.h"
 #include "projection.h"
 #include "verify.h"
 

@@ -30,8 +30,8 @@ int hj_git_code(int git_rc)
 	case GIT_EAMBIGUOUS:
 		return HJ_EINVALID;
 	case GIT_EMISMATCH:
-	case GIT_EEOF:
 		return HJ_ECORRUPT;
+	case GIT_EEOF: /* a transport's early end of stream */
 	case GIT_EAUTH:
 	case GIT_ECERTIFICATE:
 		return HJ_ENET;

@@ -17,8 +17,8 @@
  *  GIT_ENONFASTFORWARD                    HJ_ECONFLICT
  *  GIT_EINVALIDSPEC, GIT_EINVALID,
  *  GIT_EAMBIGUOUS                         HJ_EINVALID
- *  GIT_EMISMATCH, GIT_EEOF                HJ_ECORRUPT
- *  GIT_EAUTH, GIT_ECERTIFICATE            HJ_ENET
+ *  GIT_EMISMATCH                          HJ_ECORRUPT
+ *  GIT_EEOF, GIT_EAUTH, GIT_ECERTIFICATE  HJ_ENET
  *  GIT_EOWNER                             HJ_EPERM
  *  anything else (also 0 or positive)     HJ_ERROR */
 int hj_git_code(int git_rc);

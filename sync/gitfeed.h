@@ -5,7 +5,8 @@
  * (the envelope bytes) and its parent is the previous change set's commit.
  * Commits are deterministic (same envelope, node, seq, created_at => same id
  * on every machine), appends write one pack per batch (never loose objects)
- * and move the ref only afterwards, by compare-and-swap.
+ * and move the ref only afterwards, by compare-and-swap. The repository
+ * handle and plain ref operations are gitrepo.h's (included here).
  */
 #ifndef HJ_GITFEED_H
 #define HJ_GITFEED_H

@@ -379,16 +379,16 @@ static int on_feed_cs(void *vctx, uint64_t seq, const git_oid *commit, const uin
 	return 0;
 }
 
-/* Find the hub's node id: remembered, or the single incoming hub ref. */
 static int first_hub_ref(void *ctx, const char *name, const git_oid *target)
 {
-	(void)target;
 	char **hub = ctx;
+	(void)target;
 	if (!*hub)
 		*hub = strdup(name + strlen("refs/huiji/incoming/hub/"));
 	return 0;
 }
 
+/* Find the hub's node id: remembered, or the single incoming hub ref. */
 static char *hub_node(hj_node *n, hj_gitrepo *repo)
 {
 	char *hub = hj_meta_get(n->db, "hub_node");

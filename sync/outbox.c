@@ -1,5 +1,8 @@
 /*
  * outbox.c — copy the change log's tail into the node's git feed.
+ * One writer per feed (a lock file next to the repository), batches of
+ * change sets appended with gitfeed, and a repack once old packs pile up;
+ * git work goes through gitfeed/gitrepo, never a raw libgit2 handle.
  */
 #include "outbox.h"
 #include "error.h"

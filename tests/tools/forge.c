@@ -315,6 +315,8 @@ static int on_update(const char *refname, const char *status, void *data)
 
 /* libgit2's push: to a local path or file:// no hook of the receiving
  * repository runs (NOTES-git-crypto.md), which is the point here. */
+/* The raw libgit2 handle (hj_gitrepo_git) is the point here: a forced
+ * push straight from libgit2, which hj_transport_push never makes. */
 static int forge_push(hj_node *n, const args *a)
 {
 	hj_gitrepo *repo = NULL;

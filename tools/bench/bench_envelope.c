@@ -1,6 +1,6 @@
 /*
  * bench_envelope.c — section 2: envelope encode / verify / decode per
- * second beside raw libsodium and zlib
+ * second beside raw libsodium and zlib.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 

@@ -1,7 +1,7 @@
 /*
  * bench_node.c — fake people and ops, the scratch node and the raw SQLite
  * baseline; section 1 (ops committed per second) and section 3 (bytes per
- * op)
+ * op).
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 
@@ -277,7 +277,6 @@ int bench_commits(bench *b, const sizes *z)
 	print_ratio("  huiji batched vs raw batched", paired_ratio(hjn, rawn), "raw sqlite batched");
 	return 0;
 }
-
 
 /* ---- 3. bytes per op ---------------------------------------------------- */
 

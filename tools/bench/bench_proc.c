@@ -1,7 +1,7 @@
 /*
  * bench_proc.c — child processes for the replication sections: the
  * spawner, timed runs with peak memory, the --phase side that runs inside
- * them, git daemon on loopback
+ * them, git daemon on loopback.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 
@@ -230,7 +230,6 @@ int run_proc(char *const argv[], int timeout_s, proc_res *r)
 	r->mib = d[1];
 	return rc ? hj_error_set(rc, "%s", msg) : 0;
 }
-
 
 /* `to` becomes a copy of `from` (untimed set-up of a phase). */
 int copy_tree(const char *from, const char *to)

@@ -1,7 +1,7 @@
 /*
  * bench_sync.c — sections 4-6: a hub and a county set up once, then push,
  * sequencing, audit and the steady-state costs, each phase in a child, and
- * their tables
+ * their tables.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 

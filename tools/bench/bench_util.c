@@ -1,6 +1,6 @@
 /*
  * bench_util.c — statistics over rounds, the printed table, removing the
- * scratch tree
+ * scratch tree.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 
@@ -131,7 +131,6 @@ const char *fs_name(const char *dir)
 	}
 }
 
-
 int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
@@ -139,7 +138,6 @@ int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 	(void)ftw;
 	return remove(path);
 }
-
 
 void rm_rf(const char *path)
 {

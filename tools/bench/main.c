@@ -1,5 +1,5 @@
 /*
- * main.c — options, the order of the sections, the scratch directory
+ * main.c — options, the order of the sections, the scratch directory.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 

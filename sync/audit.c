@@ -6,6 +6,7 @@
 #include "error.h"
 #include "feed.h"
 #include "fold.h"
+#include "giterr.h"
 #include "hub_entry.h"
 #include "projection.h"
 #include "verify.h"
@@ -125,19 +126,22 @@ static int add_node(audit *a, const char *node)
 	return 0;
 }
 
+typedef struct node_lister {
+	audit *a;
+	size_t prefix;
+} node_lister;
+
+static int list_one_node(void *ctx, const char *name, const git_oid *target)
+{
+	node_lister *l = ctx;
+	(void)target;
+	return add_node(l->a, name + l->prefix);
+}
+
 static int list_nodes(audit *a, hj_gitrepo *repo, const char *glob, size_t prefix)
 {
-	git_reference_iterator *it = NULL;
-	git_reference *ref;
-	int rc = 0;
-	if (git_reference_iterator_glob_new(&it, hj_gitrepo_git(repo), glob) < 0)
-		return hj_error_set(HJ_ERROR, "listing refs: %s", git_error_last()->message);
-	while (!rc && git_reference_next(&ref, it) == 0) {
-		rc = add_node(a, git_reference_name(ref) + prefix);
-		git_reference_free(ref);
-	}
-	git_reference_iterator_free(it);
-	return rc;
+	node_lister l = {a, prefix};
+	return hj_gitrepo_ref_foreach(repo, glob, list_one_node, &l);
 }
 
 /* Load each node's feed: the pushed ref when it still contains what the
@@ -154,8 +158,14 @@ static int load_all_feeds(audit *a, hj_gitrepo *repo)
 		snprintf(node, sizeof node, "%s", a->feeds[i].node);
 		snprintf(fref, sizeof fref, "refs/huiji/feeds/%s", node);
 		snprintf(sref, sizeof sref, "refs/huiji/sequenced/%s", node);
-		int has_f = git_reference_name_to_id(&foid, hj_gitrepo_git(repo), fref) == 0;
-		int has_s = git_reference_name_to_id(&soid, hj_gitrepo_git(repo), sref) == 0;
+		/* Absent (or symbolic: not a feed) is an answer; unreadable is not. */
+		int has_f = hj_gitrepo_ref_get(&foid, repo, fref), has_s = hj_gitrepo_ref_get(&soid, repo, sref);
+		if (has_f && has_f != HJ_ENOTFOUND && has_f != HJ_ECORRUPT)
+			return has_f;
+		if (has_s && has_s != HJ_ENOTFOUND && has_s != HJ_ECORRUPT)
+			return has_s;
+		has_f = has_f == 0;
+		has_s = has_s == 0;
 		if (!has_s || (has_f && hj_gitfeed_is_ancestor(repo, &soid, &foid) == 1)) {
 			if ((rc = load_feed(a, repo, fref, node, &a->feeds[i])))
 				return rc;
@@ -220,14 +230,14 @@ static int copy_pack(audit *a, const char *path, const char *name, const char *d
 		bad = git_indexer_commit(idx, &st) < 0;
 	if (bad)
 		problem(a->rep, "objects/pack/%s: corrupt (%s)", name,
-			git_error_last() ? git_error_last()->message : "unreadable");
+			hj_git_message());
 	git_indexer_free(idx);
 	if (f)
 		fclose(f);
 	return 0;
 }
 
-static int copy_loose(audit *a, const char *path, const char *name, git_odb *dst)
+static int copy_loose(audit *a, const char *path, const char *name, hj_gitrepo *dst)
 {
 	static const char *const types[] = {"commit", "tree", "blob", "tag"};
 	static const git_object_t otypes[] = {GIT_OBJECT_COMMIT, GIT_OBJECT_TREE, GIT_OBJECT_BLOB, GIT_OBJECT_TAG};
@@ -284,7 +294,7 @@ static int copy_loose(audit *a, const char *path, const char *name, git_odb *dst
 	if (!why && (git_oid_fromstr(&want, hex) < 0 || git_odb_hash(&got, nul + 1, size, type) < 0 ||
 		     !git_oid_equal(&want, &got)))
 		why = "content does not match its object id";
-	if (!why && git_odb_write(&got, dst, nul + 1, size, type) < 0)
+	if (!why && hj_gitrepo_write_object(&got, dst, nul + 1, size, type) < 0)
 		why = "cannot be copied";
 done:
 	if (why)
@@ -294,42 +304,32 @@ done:
 	return 0;
 }
 
+static int copy_one_ref(void *ctx, const char *name, const git_oid *target)
+{
+	return target ? hj_gitrepo_ref_set(ctx, name, target, "huiji audit") : 0;
+}
+
 static int copy_refs(const char *src_path, hj_gitrepo *dst)
 {
-	git_repository *src = NULL;
-	git_reference_iterator *it = NULL;
-	git_reference *ref;
-	int rc = 0;
-	if (git_repository_open_bare(&src, src_path) < 0 || git_reference_iterator_glob_new(&it, src, "refs/huiji/*") < 0) {
-		rc = hj_error_set(HJ_ERROR, "%s: %s", src_path, git_error_last() ? git_error_last()->message : "?");
-		goto done;
-	}
+	hj_gitrepo *src = NULL;
+	int rc = hj_gitrepo_open(&src, src_path, 0);
+	if (rc)
+		return rc;
 	/* The targets may be the very objects found corrupt: do not insist. */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
-	while (!rc && git_reference_next(&ref, it) == 0) {
-		git_reference *out = NULL;
-		if (git_reference_type(ref) == GIT_REFERENCE_DIRECT &&
-		    git_reference_create(&out, hj_gitrepo_git(dst), git_reference_name(ref), git_reference_target(ref), 1,
-					 "huiji audit") < 0)
-			rc = hj_error_set(HJ_ERROR, "copying %s: %s", git_reference_name(ref), git_error_last()->message);
-		git_reference_free(out);
-		git_reference_free(ref);
-	}
+	rc = hj_gitrepo_ref_foreach(src, "refs/huiji/*", copy_one_ref, dst);
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 1);
-done:
-	git_reference_iterator_free(it);
-	git_repository_free(src);
+	hj_gitrepo_close(src);
 	return rc;
 }
 
 static int import_local(audit *a, const char *src, hj_gitrepo *dst)
 {
 	char dir[4096], path[4400], dst_pack[4096];
-	git_odb *odb = NULL;
 	DIR *d;
 	struct dirent *de;
 	int rc = 0;
-	snprintf(dst_pack, sizeof dst_pack, "%sobjects/pack", git_repository_path(hj_gitrepo_git(dst)));
+	snprintf(dst_pack, sizeof dst_pack, "%sobjects/pack", hj_gitrepo_path(dst));
 	snprintf(dir, sizeof dir, "%s/objects/pack", src);
 	if ((d = opendir(dir))) {
 		while ((de = readdir(d))) {
@@ -341,8 +341,6 @@ static int import_local(audit *a, const char *src, hj_gitrepo *dst)
 		}
 		closedir(d);
 	}
-	if (git_repository_odb(&odb, hj_gitrepo_git(dst)) < 0)
-		return hj_error_set(HJ_ERROR, "audit odb: %s", git_error_last()->message);
 	for (int hi = 0; hi < 256 && !rc; hi++) {
 		snprintf(dir, sizeof dir, "%s/objects/%02x", src, hi);
 		if (!(d = opendir(dir)))
@@ -352,11 +350,10 @@ static int import_local(audit *a, const char *src, hj_gitrepo *dst)
 				char name[300];
 				snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
 				snprintf(name, sizeof name, "%02x/%s", hi, de->d_name);
-				copy_loose(a, path, name, odb);
+				copy_loose(a, path, name, dst);
 			}
 		closedir(d);
 	}
-	git_odb_free(odb);
 	return copy_refs(src, dst);
 }
 
@@ -547,24 +544,6 @@ static int check_pending(audit *a)
 }
 
 /* The hub feed: exactly one refs/huiji/hub/<id>; sets rep->hub. */
-static int find_hub(audit *a, hj_gitrepo *repo, const char *url)
-{
-	git_reference_iterator *it = NULL;
-	git_reference *ref;
-	if (git_reference_iterator_glob_new(&it, hj_gitrepo_git(repo), "refs/huiji/hub/*") < 0)
-		return hj_error_set(HJ_ERROR, "listing refs: %s", git_error_last()->message);
-	while (git_reference_next(&ref, it) == 0) {
-		if (!a->rep->hub[0])
-			snprintf(a->rep->hub, sizeof a->rep->hub, "%s", git_reference_name(ref) + strlen("refs/huiji/hub/"));
-		else
-			problem(a->rep, "more than one hub feed: %s", git_reference_name(ref));
-		git_reference_free(ref);
-	}
-	git_reference_iterator_free(it);
-	if (!a->rep->hub[0])
-		return hj_error_set(HJ_ENOTFOUND, "%s holds no hub feed (refs/huiji/hub/*)", url);
-	return 0;
-}
 
 /* Re-fold everything in hub order, checking every entry. */
 static int refold(audit *a, const feed *hub, const uint8_t hub_pk[32])
@@ -590,6 +569,28 @@ static int refold(audit *a, const feed *hub, const uint8_t hub_pk[32])
 	}
 	hj_db_exec(a->db, rc ? "ROLLBACK" : "COMMIT");
 	return rc;
+}
+
+static int note_hub_ref(void *ctx, const char *name, const git_oid *target)
+{
+	hj_audit_report *rep = ctx;
+	(void)target;
+	if (!rep->hub[0])
+		snprintf(rep->hub, sizeof rep->hub, "%s", name + strlen("refs/huiji/hub/"));
+	else
+		problem(rep, "more than one hub feed: %s", name);
+	return 0;
+}
+
+/* The hub feed: exactly one ref under refs/huiji/hub/. */
+static int find_hub(audit *a, hj_gitrepo *repo, const char *url)
+{
+	int rc = hj_gitrepo_ref_foreach(repo, "refs/huiji/hub/*", note_hub_ref, a->rep);
+	if (rc)
+		return rc;
+	if (!a->rep->hub[0])
+		return hj_error_set(HJ_ENOTFOUND, "%s holds no hub feed (refs/huiji/hub/*)", url);
+	return 0;
 }
 
 int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, const char *workdir,

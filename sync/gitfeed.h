@@ -5,7 +5,8 @@
  * (the envelope bytes) and its parent is the previous change set's commit.
  * Commits are deterministic (same envelope, node, seq, created_at => same id
  * on every machine), appends write one pack per batch (never loose objects)
- * and move the ref only afterwards, by compare-and-swap.
+ * and move the ref only afterwards, by compare-and-swap. The repository
+ * handle and plain ref operations are gitrepo.h's (included here).
  */
 #ifndef HJ_GITFEED_H
 #define HJ_GITFEED_H
@@ -15,20 +16,8 @@
 
 #include <git2.h>
 
-/* Opaque: a git_repository* and its path (see gitfeed.c for why the mempack
- * backend is not kept on this handle). */
-typedef struct hj_gitrepo hj_gitrepo;
-
-/* Open the bare repository at `path`; with create=1 make it (bare) when it
- * is missing. Calls git_libgit2_init (refcounted; undone by close), turns
- * off owner validation (USB sticks are owned by other uids) and turns on
- * fsync of objects and refs (process-wide libgit2 options). */
-/* path NULL: open the repository git names in the environment (a hook). */
-int hj_gitrepo_open(hj_gitrepo **out, const char *path, int create);
-void hj_gitrepo_close(hj_gitrepo *r); /* accepts NULL */
-/* Borrowed; valid until hj_gitrepo_close. Objects written through it go
- * to disk normally (no in-memory backend is attached to it). */
-git_repository *hj_gitrepo_git(hj_gitrepo *r);
+#include "buf.h"
+#include "gitrepo.h"
 
 typedef struct hj_feed_item {
 	const uint8_t *bytes; /* the envelope, opaque here */
@@ -89,6 +78,12 @@ int hj_gitfeed_commit_id(git_oid *out, hj_gitrepo *r,
  * `log_message` may be NULL. */
 int hj_gitref_cas(hj_gitrepo *r, const char *ref, const git_oid *new_oid,
 		  const git_oid *expected_old, const char *log_message);
+
+/* The change set bytes of one commit (its "changeset" blob), appended to
+ * `out`, without checking the chain: e.g. an old tip already verified.
+ * HJ_ENOTFOUND if `commit` is not a commit here, HJ_ECORRUPT if it has no
+ * "changeset" blob. */
+int hj_gitfeed_read(hj_buf *out, hj_gitrepo *r, const git_oid *commit);
 
 /* 1 if `ancestor` is on the first-parent chain of `descendant` (or equal
  * to it), 0 if not, negative HJ_E* if that chain cannot be read. */

@@ -1,7 +1,11 @@
 /*
  * hook.c — pre-receive checks of the hub repository, and their install.
+ * hj_hook_check decides one ref update from the feed walk (gitfeed) and
+ * the hub's enrolment table; the repository is reached only through
+ * gitfeed/gitrepo, never as a raw libgit2 handle.
  */
 #include "hook.h"
+#include "db.h"
 #include "error.h"
 #include "feed.h"
 #include "outbox.h"
@@ -51,19 +55,33 @@ static int check_one(void *vctx, uint64_t seq, const git_oid *commit, const uint
  * first new change set to it. */
 static int old_tip_hash(hj_gitrepo *repo, const git_oid *id, uint8_t out[32])
 {
-	git_commit *c = NULL;
-	git_tree *t = NULL;
-	git_blob *b = NULL;
-	const git_tree_entry *e;
-	int rc = 0;
-	if (git_commit_lookup(&c, hj_gitrepo_git(repo), id) < 0 || git_commit_tree(&t, c) < 0 ||
-	    !(e = git_tree_entry_byname(t, "changeset")) || git_blob_lookup(&b, hj_gitrepo_git(repo), git_tree_entry_id(e)) < 0)
-		rc = hj_error_set(HJ_ECORRUPT, "the feed's current tip cannot be read");
+	hj_buf b = HJ_BUF_INIT;
+	int rc = hj_gitfeed_read(&b, repo, id);
+	if (rc)
+		rc = hj_error_wrap(rc == HJ_ENOTFOUND || rc == HJ_ECORRUPT ? HJ_ECORRUPT : rc, "the feed's current tip cannot be read: ");
 	else
-		hj_hash32(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
-	git_blob_free(b);
-	git_tree_free(t);
-	git_commit_free(c);
+		hj_hash32(out, b.data, b.len);
+	hj_buf_free(&b);
+	return rc;
+}
+
+/* The key the hub enrolled for `node`: *enrolled = 1 and pk, or 0 when it
+ * is not enrolled. A failed lookup is an error, never "not enrolled"
+ * (which checks the shape only and would let any signature through). */
+static int enrolled_key(hj_node *hub, const char *node, int *enrolled, uint8_t pk[32])
+{
+	char *hex = NULL;
+	*enrolled = 0;
+	int rc = hj_db_get_text(&hex, hub->db, "SELECT pubkey FROM node WHERE id = :n", ":n", node);
+	if (rc == HJ_ENOTFOUND)
+		return 0; /* not enrolled yet: the shape checks still apply */
+	if (rc) /* a failed lookup must not read as "not enrolled" */
+		return hj_error_wrap(rc, "enrolment of %s: ", node);
+	if (hj_hex_decode(pk, 32, hex))
+		rc = hj_error_set(HJ_ECORRUPT, "enrolment of %s: the stored key is not 64 hex digits", node);
+	else
+		*enrolled = 1;
+	free(hex);
 	return rc;
 }
 
@@ -90,14 +108,8 @@ int hj_hook_check(hj_node *hub, hj_gitrepo *repo, const char *old_hex, const cha
 			return rc;
 		w.prev_seq = w.old_seq;
 	}
-	char *pkhex = NULL;
-	if ((rc = hj_db_get_text(&pkhex, hub->db, "SELECT pubkey FROM node WHERE id = :n", ":n", w.node)) &&
-	    rc != HJ_ENOTFOUND)
-		return rc; /* a failed lookup must not refuse the push as "not enrolled" */
-	if (pkhex) {
-		w.enrolled = hj_hex_decode(w.pk, 32, pkhex) == 0;
-		free(pkhex);
-	}
+	if ((rc = enrolled_key(hub, w.node, &w.enrolled, w.pk)))
+		return rc;
 	/* Only the new commits are read: the walk stops at the old tip, and
 	 * not meeting it means the push is not a fast-forward. */
 	rc = git_oid_is_zero(&old_oid) ? hj_gitfeed_walk(repo, &new_oid, w.node, 0, check_one, &w)
@@ -135,18 +147,15 @@ int hj_hook_install(const char *repo_path, const char *huiji_path, const char *h
 int hj_hub_repo_setup(const hj_node *hub, const char *huiji_path)
 {
 	hj_gitrepo *repo = NULL;
-	git_config *cfg = NULL;
 	char dir[PATH_MAX];
 	char *path = hj_node_repo_path(hub);
 	int rc = path ? hj_node_repo_open(&repo, hub) : hj_error_set(HJ_ENOMEM, "out of memory");
 	if (rc)
 		goto done;
-	if (git_repository_config(&cfg, hj_gitrepo_git(repo)) < 0 ||
-	    git_config_set_bool(cfg, "daemon.receivepack", 1) < 0 ||
-	    git_config_set_bool(cfg, "receive.denyNonFastForwards", 1) < 0 ||
-	    git_config_set_bool(cfg, "receive.denyDeletes", 1) < 0) {
-		rc = hj_error_set(HJ_ERROR, "configuring %s: %s", path,
-				  git_error_last() ? git_error_last()->message : "?");
+	if ((rc = hj_gitrepo_config_set_bool(repo, "daemon.receivepack", 1)) ||
+	    (rc = hj_gitrepo_config_set_bool(repo, "receive.denyNonFastForwards", 1)) ||
+	    (rc = hj_gitrepo_config_set_bool(repo, "receive.denyDeletes", 1))) {
+		rc = hj_error_wrap(rc, "configuring %s: ", path);
 		goto done;
 	}
 	if (!huiji_path)
@@ -157,7 +166,6 @@ int hj_hub_repo_setup(const hj_node *hub, const char *huiji_path)
 	}
 	rc = hj_hook_install(path, huiji_path, dir);
 done:
-	git_config_free(cfg);
 	hj_gitrepo_close(repo);
 	free(path);
 	return rc;

@@ -1,5 +1,8 @@
 /*
  * outbox.c — copy the change log's tail into the node's git feed.
+ * One writer per feed (a lock file next to the repository), batches of
+ * change sets appended with gitfeed, and a repack once old packs pile up;
+ * git work goes through gitfeed/gitrepo, never a raw libgit2 handle.
  */
 #include "outbox.h"
 #include "clock.h"
@@ -97,7 +100,7 @@ static int repack_if_needed(hj_gitrepo *repo)
 	DIR *d;
 	struct dirent *de;
 	int packs = 0, rc = 0;
-	snprintf(dir, sizeof dir, "%sobjects/pack", git_repository_path(hj_gitrepo_git(repo)));
+	snprintf(dir, sizeof dir, "%sobjects/pack", hj_gitrepo_path(repo));
 	if (!(d = opendir(dir)))
 		return 0;
 	time_t now = (time_t)(hj_clock_ms() / 1000);
@@ -107,17 +110,11 @@ static int repack_if_needed(hj_gitrepo *repo)
 	if (packs <= REPACK_AT)
 		return 0;
 
-	git_packbuilder *pb = NULL;
-	git_revwalk *walk = NULL;
-	git_repository *g = hj_gitrepo_git(repo);
-	if (git_packbuilder_new(&pb, g) < 0 || git_revwalk_new(&walk, g) < 0 ||
-	    git_revwalk_push_glob(walk, "refs/*") < 0 || git_packbuilder_insert_walk(pb, walk) < 0 ||
-	    git_packbuilder_write(pb, NULL, 0, NULL, NULL) < 0) {
-		rc = hj_error_set(HJ_ERROR, "repack: %s", git_error_last() ? git_error_last()->message : "?");
-		goto done;
-	}
+	char name[GIT_OID_HEXSZ + 1];
+	if ((rc = hj_gitrepo_repack(repo, name, sizeof name)))
+		return rc;
 	char keep[128];
-	snprintf(keep, sizeof keep, "pack-%s.", git_packbuilder_name(pb));
+	snprintf(keep, sizeof keep, "pack-%s.", name);
 	/* The new pack is on disk (fsync is on): only now drop the old. */
 	if ((d = opendir(dir))) {
 		while ((de = readdir(d))) {
@@ -133,15 +130,7 @@ static int repack_if_needed(hj_gitrepo *repo)
 		}
 		closedir(d);
 	}
-	git_odb *odb = NULL;
-	if (git_repository_odb(&odb, g) == 0) {
-		git_odb_refresh(odb); /* forget the packs just removed */
-		git_odb_free(odb);
-	}
-done:
-	git_revwalk_free(walk);
-	git_packbuilder_free(pb);
-	return rc;
+	return hj_gitrepo_refresh(repo); /* forget the packs just removed */
 }
 
 int hj_outbox_flush(const hj_node *n, hj_gitrepo *repo, uint64_t *written)

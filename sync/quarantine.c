@@ -75,7 +75,6 @@ int hj_quarantine_list(hj_db *db, int all, hj_quarantine_cb cb, void *ctx)
 int hj_quarantine_reset(int64_t *resolved, hj_node *hub, hj_gitrepo *repo, const char *node)
 {
 	char fref[160], sref[160], now[32];
-	git_repository *g = hj_gitrepo_git(repo);
 	git_oid soid;
 	int rc;
 	*resolved = 0;
@@ -84,18 +83,14 @@ int hj_quarantine_reset(int64_t *resolved, hj_node *hub, hj_gitrepo *repo, const
 	hj_clock_utc_iso(now);
 	snprintf(fref, sizeof fref, "refs/huiji/feeds/%s", node);
 	snprintf(sref, sizeof sref, "refs/huiji/sequenced/%s", node);
-	if (git_reference_name_to_id(&soid, g, sref) == 0) {
-		git_reference *out = NULL;
-		if (git_reference_create(&out, g, fref, &soid, 1, "huiji: quarantine reset") < 0)
-			rc = hj_error_set(HJ_ERROR, "resetting %s: %s", fref,
-					  git_error_last() ? git_error_last()->message : "?");
-		git_reference_free(out);
-	} else {
-		int drc = git_reference_remove(g, fref);
-		if (drc < 0 && drc != GIT_ENOTFOUND)
-			rc = hj_error_set(HJ_ERROR, "removing %s: %s", fref,
-					  git_error_last() ? git_error_last()->message : "?");
-	}
+	/* Back to the sequenced history; with none, the feed starts afresh.
+	 * An unreadable sequenced ref is an error: deleting the feed then
+	 * would throw away what the hub vouches for. */
+	rc = hj_gitrepo_ref_get(&soid, repo, sref);
+	if (rc == 0)
+		rc = hj_gitrepo_ref_set(repo, fref, &soid, "huiji: quarantine reset");
+	else if (rc == HJ_ENOTFOUND && (rc = hj_gitrepo_ref_delete(repo, fref)) == HJ_ENOTFOUND)
+		rc = 0;
 	if (rc)
 		return rc;
 	sqlite3_stmt *st = hj_db_stmt(hub->db, "UPDATE quarantine SET resolved_at = :t WHERE node = :n AND resolved_at IS NULL");

@@ -221,43 +221,51 @@ static int write_tips(hj_gitrepo *repo, const round *r)
 {
 	for (size_t i = 0; i < r->ntips; i++) {
 		char ref[160];
-		git_reference *out = NULL;
+		int rc;
 		sequenced_ref(ref, sizeof ref, r->tips[i].node);
-		if (git_reference_create(&out, hj_gitrepo_git(repo), ref, &r->tips[i].commit, 1,
-					 "huiji: sequenced") < 0)
-			return hj_error_set(HJ_ERROR, "writing %s: %s", ref,
-					    git_error_last() ? git_error_last()->message : "?");
-		git_reference_free(out);
+		if ((rc = hj_gitrepo_ref_set(repo, ref, &r->tips[i].commit, "huiji: sequenced")))
+			return rc;
 	}
 	return 0;
 }
 
 /* Nodes with a feed ref in the hub repository, sorted (git iterates refs
  * in name order). */
+typedef struct feed_list {
+	char **v;
+	size_t n, cap;
+} feed_list;
+
+static int add_feed(void *ctx, const char *name, const git_oid *target)
+{
+	feed_list *l = ctx;
+	(void)target;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		char **p = realloc(l->v, cap * sizeof *p);
+		if (!p)
+			return hj_error_set(HJ_ENOMEM, "out of memory");
+		l->v = p;
+		l->cap = cap;
+	}
+	if (!(l->v[l->n] = strdup(name + strlen("refs/huiji/feeds/"))))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	l->n++;
+	return 0;
+}
+
 static int list_feeds(hj_gitrepo *repo, char ***out, size_t *n)
 {
-	git_reference_iterator *it = NULL;
-	git_reference *ref;
-	size_t cap = 0;
-	*out = NULL;
-	*n = 0;
-	if (git_reference_iterator_glob_new(&it, hj_gitrepo_git(repo), "refs/huiji/feeds/*") < 0)
-		return hj_error_set(HJ_ERROR, "listing feeds: %s", git_error_last() ? git_error_last()->message : "?");
-	while (git_reference_next(&ref, it) == 0) {
-		const char *name = git_reference_name(ref) + strlen("refs/huiji/feeds/");
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 16;
-			char **p = realloc(*out, cap * sizeof *p);
-			if (!p) {
-				git_reference_free(ref);
-				break;
-			}
-			*out = p;
-		}
-		(*out)[(*n)++] = strdup(name);
-		git_reference_free(ref);
+	feed_list l = {0};
+	int rc = hj_gitrepo_ref_foreach(repo, "refs/huiji/feeds/*", add_feed, &l);
+	if (rc) {
+		for (size_t i = 0; i < l.n; i++)
+			free(l.v[i]);
+		free(l.v);
+		return rc;
 	}
-	git_reference_iterator_free(it);
+	*out = l.v;
+	*n = l.n;
 	return 0;
 }
 
@@ -316,10 +324,17 @@ static int walk_feed(round *r, hj_gitrepo *repo, const git_oid *tip, uint64_t ti
 {
 	char sref[160];
 	git_oid seqd;
-	int rc = 0;
+	int rc = 0, have_seqd = 0;
 	sequenced_ref(sref, sizeof sref, r->node);
 	r->have_commit = 0;
-	if (r->last && git_reference_name_to_id(&seqd, hj_gitrepo_git(repo), sref) == 0) {
+	if (r->last) {
+		/* an unreadable ref is an error, not "nothing sequenced yet" */
+		if ((rc = hj_gitrepo_ref_get(&seqd, repo, sref)) && rc != HJ_ENOTFOUND)
+			return rc;
+		have_seqd = rc == 0;
+		rc = 0;
+	}
+	if (have_seqd) {
 		git_oid_cpy(&r->last_commit, &seqd);
 		r->have_commit = 1;
 		rc = hj_gitfeed_walk_since(repo, tip, r->node, &seqd, r->last, on_change_set, r);
@@ -354,7 +369,7 @@ static int read_feed(round *r, hj_gitrepo *repo, const char *node)
 	snprintf(ref, sizeof ref, "refs/huiji/feeds/%s", node);
 	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip))) {
 		/* Name the commit the ref points at, if it points at all. */
-		int named = git_reference_name_to_id(&tip, hj_gitrepo_git(repo), ref) == 0;
+		int named = hj_gitrepo_ref_get(&tip, repo, ref) == 0;
 		return malformed(r, rc, named ? &tip : NULL);
 	}
 	if (tipseq < r->last) {

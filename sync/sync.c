@@ -99,11 +99,8 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 		if (end > own->n)
 			end = own->n;
 		/* A local scratch ref (libgit2 pushes named refs only): forced. */
-		git_reference *tmp = NULL;
-		if (git_reference_create(&tmp, hj_gitrepo_git(repo), outref, &own->v[end - 1], 1,
-					 "huiji: push chunk") < 0)
-			return hj_error_set(HJ_ERROR, "setting %s: %s", outref, git_error_last()->message);
-		git_reference_free(tmp);
+		if ((rc = hj_gitrepo_ref_set(repo, outref, &own->v[end - 1], "huiji: push chunk")))
+			return rc;
 		rc = hj_transport_push(repo, url, outref, myref, &o->net);
 		if (rc)
 			return rc;
@@ -395,6 +392,15 @@ static int on_feed_cs(void *vctx, uint64_t seq, const git_oid *commit, const uin
 	return 0;
 }
 
+static int first_hub_ref(void *ctx, const char *name, const git_oid *target)
+{
+	char **hub = ctx;
+	(void)target;
+	if (!*hub && !(*hub = strdup(name + strlen("refs/huiji/incoming/hub/"))))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	return 0;
+}
+
 /* Find the hub's node id: remembered, or the single incoming hub ref.
  * *out NULL (and 0) when the hub has published nothing yet; negative
  * when the remembered id cannot be read. */
@@ -405,16 +411,10 @@ static int hub_node(char **out, hj_node *n, hj_gitrepo *repo)
 	*out = hub;
 	if (rc != HJ_ENOTFOUND)
 		return rc;
-	git_reference_iterator *it = NULL;
-	git_reference *ref;
-	if (git_reference_iterator_glob_new(&it, hj_gitrepo_git(repo), "refs/huiji/incoming/hub/*") < 0)
-		return 0;
-	while (git_reference_next(&ref, it) == 0) {
-		if (!hub)
-			hub = strdup(git_reference_name(ref) + strlen("refs/huiji/incoming/hub/"));
-		git_reference_free(ref);
+	if ((rc = hj_gitrepo_ref_foreach(repo, "refs/huiji/incoming/hub/*", first_hub_ref, &hub))) {
+		free(hub);
+		return rc;
 	}
-	git_reference_iterator_free(it);
 	*out = hub;
 	return 0;
 }

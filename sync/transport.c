@@ -45,18 +45,21 @@
  * idle_timeout_ms after the first 'n', or when total_timeout_ms passed,
  * then always reaps it with waitpid.
  *
- * The child opens the repository by path (git_repository_path of the
- * caller's handle) and calls git_libgit2_init itself; it never touches the
+ * The child (transport_child.c) opens the repository by path
+ * (hj_gitrepo_path of the caller's handle) and calls git_libgit2_init
+ * itself; it never touches the
  * caller's git objects, which it inherited in an unknown state. It leaves
  * with _exit, so no atexit handlers (or the caller's stdio buffers) run
  * twice.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include "transport.h"
+#include "transport_int.h"
 
 #include "buf.h"
 #include "clock.h"
 #include "error.h"
+#include "giterr.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,43 +80,6 @@
 #define HJ_NET_CONNECT_MS 10000
 #define HJ_NET_IDLE_MS 20000
 #define HJ_NET_TOTAL_MS 300000
-
-#define HJ_HB_START 's'
-#define HJ_HB_NET 'n'
-
-/* Caps that keep one record small and the parent's memory bounded. */
-#define HJ_MSG_MAX 2048
-#define HJ_REMOTE_TEXT_MAX 1024
-#define HJ_REFS_MAX 1000000u
-
-enum { HJ_OP_LS, HJ_OP_FETCH, HJ_OP_PUSH };
-
-/* What the child is to do; filled in by the parent before fork, so the
- * child reads it from its copy of the address space. */
-typedef struct hj_job {
-	int op;
-	char path[PATH_MAX];
-	const char *url;
-	const char *prefix;             /* ls */
-	const char *const *refspecs;    /* fetch */
-	size_t nspecs;
-	const char *local_ref;          /* push */
-	const char *remote_ref;
-} hj_job;
-
-/* The child's state, reachable from libgit2 callbacks via payload. */
-typedef struct hj_child {
-	int hb_fd;
-	const char *remote_ref;
-	int status_seen;
-	int accepted;
-	char status[256];
-	char remote_text[HJ_REMOTE_TEXT_MAX];
-	size_t remote_len;
-	char msg[HJ_MSG_MAX];
-	hj_buf refs; /* hj_remote_ref records for ls */
-	int64_t last_net_ms; /* last network heartbeat written (0 = none yet) */
-} hj_child;
 
 void hj_net_opts_default(hj_net_opts *o)
 {
@@ -144,337 +110,6 @@ static int64_t hj_now_ms(void)
 static void hj_secs(char *out, size_t n, int ms)
 {
 	snprintf(out, n, "%g s", ms / 1000.0);
-}
-
-/* ================= child side ================= */
-
-static void hj_child_beat(hj_child *c, char what)
-{
-	ssize_t w;
-	/* Progress callbacks fire once per object: a push of 10,000 change
-	 * sets made 30,000 writes and as many wake-ups of the parent (15% of
-	 * the push, measured by huiji-bench). One beat per 50 ms is plenty for
-	 * timeouts counted in seconds; the first is never skipped. */
-	if (what == HJ_HB_NET) {
-		int64_t now = hj_clock_mono_ms();
-		if (c->last_net_ms && now - c->last_net_ms < 50)
-			return;
-		c->last_net_ms = now;
-	}
-	do
-		w = write(c->hb_fd, &what, 1);
-	while (w < 0 && errno == EINTR);
-	/* EAGAIN: the pipe is full of unread heartbeats; nothing lost. */
-}
-
-static const char *hj_giterr_text(void)
-{
-	const git_error *e = git_error_last();
-	return e && e->message ? e->message : "unknown libgit2 error";
-}
-
-static int hj_child_fail(hj_child *c, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int hj_child_fail(hj_child *c, int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(c->msg, sizeof c->msg, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-static int hj_cb_transfer(const git_indexer_progress *stats, void *payload)
-{
-	(void)stats;
-	hj_child_beat(payload, HJ_HB_NET);
-	return 0;
-}
-
-static int hj_cb_push_transfer(unsigned int current, unsigned int total,
-			       size_t bytes, void *payload)
-{
-	(void)current;
-	(void)total;
-	(void)bytes;
-	hj_child_beat(payload, HJ_HB_NET);
-	return 0;
-}
-
-static int hj_cb_pack(int stage, uint32_t current, uint32_t total,
-		      void *payload)
-{
-	(void)stage;
-	(void)current;
-	(void)total;
-	hj_child_beat(payload, HJ_HB_NET);
-	return 0;
-}
-
-/* Remote's stderr (sideband 2): a pre-receive hook's refusal lines land
- * here. Kept (printable ASCII only, newlines as "; ") for the message. */
-static int hj_cb_sideband(const char *str, int len, void *payload)
-{
-	hj_child *c = payload;
-	hj_child_beat(c, HJ_HB_NET);
-	for (int i = 0; i < len && c->remote_len + 3 < sizeof c->remote_text;
-	     i++) {
-		unsigned char ch = (unsigned char)str[i];
-		if (ch == '\n' || ch == '\r') {
-			if (c->remote_len > 0 &&
-			    c->remote_text[c->remote_len - 1] != ' ') {
-				c->remote_text[c->remote_len++] = ';';
-				c->remote_text[c->remote_len++] = ' ';
-			}
-			continue;
-		}
-		c->remote_text[c->remote_len++] =
-			(ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-	}
-	c->remote_text[c->remote_len] = '\0';
-	return 0;
-}
-
-static int hj_cb_cert(git_cert *cert, int valid, const char *host,
-		      void *payload)
-{
-	(void)cert;
-	(void)valid;
-	(void)host;
-	hj_child_beat(payload, HJ_HB_NET);
-	return GIT_PASSTHROUGH; /* keep libgit2's own verdict */
-}
-
-/* Called by git_remote_upload for each status the remote reported; in
- * 1.5.1 this is the only place a rejected ref shows (the push itself
- * returns 0). status == NULL means "ok". */
-static int hj_cb_push_ref(const char *refname, const char *status,
-			  void *payload)
-{
-	hj_child *c = payload;
-	if (strcmp(refname, c->remote_ref) != 0)
-		return 0;
-	c->status_seen = 1;
-	c->accepted = status == NULL;
-	if (status)
-		snprintf(c->status, sizeof c->status, "%s", status);
-	return 0;
-}
-
-static void hj_child_callbacks(git_remote_callbacks *cbs, hj_child *c)
-{
-	cbs->sideband_progress = hj_cb_sideband;
-	cbs->certificate_check = hj_cb_cert;
-	cbs->transfer_progress = hj_cb_transfer;
-	cbs->pack_progress = hj_cb_pack;
-	cbs->push_transfer_progress = hj_cb_push_transfer;
-	cbs->push_update_reference = hj_cb_push_ref;
-	cbs->payload = c;
-}
-
-static int hj_child_ls(hj_child *c, git_remote *remote, const char *prefix,
-		       const git_oid **remote_oid)
-{
-	const git_remote_head **heads;
-	size_t nheads, plen = prefix ? strlen(prefix) : 0;
-	if (git_remote_ls(&heads, &nheads, remote) < 0)
-		return hj_child_fail(c, HJ_ENET, "connection dropped: %s",
-				     hj_giterr_text());
-	for (size_t i = 0; i < nheads; i++) {
-		const char *name = heads[i]->name;
-		size_t len = strlen(name);
-		if (remote_oid && strcmp(name, c->remote_ref) == 0)
-			*remote_oid = &heads[i]->oid;
-		if (plen && strncmp(name, prefix, plen) != 0)
-			continue;
-		if (len >= 3 && strcmp(name + len - 3, "^{}") == 0)
-			continue;
-		if (len >= sizeof ((hj_remote_ref *)0)->name)
-			continue; /* documented in transport.h */
-		hj_remote_ref rr;
-		memset(&rr, 0, sizeof rr);
-		memcpy(rr.name, name, len);
-		git_oid_cpy(&rr.oid, &heads[i]->oid);
-		hj_buf_put(&c->refs, &rr, sizeof rr);
-	}
-	if (c->refs.rc)
-		return hj_child_fail(c, HJ_ENOMEM, "ls: out of memory");
-	return 0;
-}
-
-static int hj_child_work(hj_child *c, const hj_job *job)
-{
-	git_repository *repo = NULL;
-	git_remote *remote = NULL;
-	git_remote_callbacks cbs;
-	git_proxy_options proxy;
-	git_direction dir = job->op == HJ_OP_PUSH ? GIT_DIRECTION_PUSH
-						  : GIT_DIRECTION_FETCH;
-	int rc, ret = 0;
-
-	/* Refcounted: the copy of the parent's global state says "already
-	 * initialised"; this keeps the child's own count balanced in spirit
-	 * and initialises properly if the parent never did. */
-	if (git_libgit2_init() < 0) {
-		ret = hj_child_fail(c, HJ_ERROR, "git_libgit2_init: %s",
-				    hj_giterr_text());
-		goto done;
-	}
-	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
-	if (git_repository_open(&repo, job->path) < 0) {
-		ret = hj_child_fail(c, HJ_ERROR, "open %s: %s", job->path,
-				    hj_giterr_text());
-		goto done;
-	}
-	if (git_remote_create_anonymous(&remote, repo, job->url) < 0) {
-		ret = hj_child_fail(c, HJ_EINVALID, "remote %s: %s", job->url,
-				    hj_giterr_text());
-		goto done;
-	}
-	git_remote_init_callbacks(&cbs, GIT_REMOTE_CALLBACKS_VERSION);
-	git_proxy_options_init(&proxy, GIT_PROXY_OPTIONS_VERSION);
-	hj_child_callbacks(&cbs, c);
-	hj_child_beat(c, HJ_HB_START);
-	/* Returns once the remote's ref advertisement has been read: for
-	 * git:// the first bytes the server sends. */
-	if (git_remote_connect(remote, dir, &cbs, &proxy, NULL) < 0) {
-		ret = hj_child_fail(c, HJ_ENET, "hub unreachable: %s",
-				    hj_giterr_text());
-		goto done;
-	}
-	hj_child_beat(c, HJ_HB_NET);
-
-	if (job->op == HJ_OP_LS) {
-		ret = hj_child_ls(c, remote, job->prefix, NULL);
-		goto done;
-	}
-
-	if (job->op == HJ_OP_FETCH) {
-		git_fetch_options fo;
-		git_strarray specs = {(char **)job->refspecs, job->nspecs};
-		git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-		fo.callbacks = cbs;
-		fo.prune = GIT_FETCH_NO_PRUNE;
-		fo.update_fetchhead = 0;
-		fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-		/* A cut fetch returns GIT_EEOF (or a read error) with no
-		 * partial pack kept and no ref moved. */
-		if (git_remote_fetch(remote, &specs, &fo, NULL) < 0)
-			ret = hj_child_fail(c, HJ_ENET,
-					    "connection dropped: %s",
-					    hj_giterr_text());
-		goto done;
-	}
-
-	/* push */
-	{
-		git_push_options po;
-		git_oid local;
-		const git_oid *remote_oid = NULL;
-		char spec[1024];
-		char *specp = spec;
-		git_strarray specs = {&specp, 1};
-
-		if (git_reference_name_to_id(&local, repo, job->local_ref) < 0) {
-			ret = hj_child_fail(c, HJ_ENOTFOUND,
-					    "push: no local ref %s: %s",
-					    job->local_ref, hj_giterr_text());
-			goto done;
-		}
-		if ((ret = hj_child_ls(c, remote, NULL, &remote_oid)) != 0)
-			goto done;
-		c->refs.len = 0; /* push reports no refs */
-		if (remote_oid && git_oid_equal(remote_oid, &local))
-			goto done; /* already there: nothing to send */
-		snprintf(spec, sizeof spec, "%s:%s", job->local_ref,
-			 job->remote_ref);
-		git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
-		po.callbacks = cbs;
-		rc = git_remote_push(remote, &specs, &po);
-		if (rc == GIT_ENONFASTFORWARD) {
-			/* 1.5.1 checks this locally before sending. */
-			ret = hj_child_fail(c, HJ_ECONFLICT,
-					    "push %s rejected: %s",
-					    job->remote_ref, hj_giterr_text());
-			goto done;
-		}
-		if (rc < 0) {
-			ret = hj_child_fail(c, HJ_ENET,
-					    "connection dropped: %s (push "
-					    "outcome unknown)",
-					    hj_giterr_text());
-			goto done;
-		}
-		/* rc == 0 says nothing about our ref in 1.5.1. */
-		if (!c->status_seen) {
-			ret = hj_child_fail(c, HJ_ENET,
-					    "push outcome unknown: the remote "
-					    "sent no status for %s",
-					    job->remote_ref);
-			goto done;
-		}
-		if (!c->accepted) {
-			while (c->remote_len > 0 &&
-			       (c->remote_text[c->remote_len - 1] == ' ' ||
-				c->remote_text[c->remote_len - 1] == ';'))
-				c->remote_text[--c->remote_len] = '\0';
-			ret = hj_child_fail(c, HJ_ECONFLICT,
-					    "hub rejected %s: %s%s%s",
-					    job->remote_ref, c->status,
-					    c->remote_len ? "; remote: " : "",
-					    c->remote_text);
-			goto done;
-		}
-	}
-
-done:
-	/* The child made these itself, so freeing them is safe; it keeps
-	 * valgrind's view of the child clean. Inherited state is left alone:
-	 * the process ends with _exit right after reporting. */
-	git_remote_free(remote);
-	git_repository_free(repo);
-	return ret;
-}
-
-static int hj_write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static void hj_child_main(const hj_job *job, int hb_fd, int res_fd)
-{
-	hj_child c;
-	hj_buf out = HJ_BUF_INIT;
-	int ret;
-
-	memset(&c, 0, sizeof c);
-	/* A dropped push writes to a dead socket: make that EPIPE, not death. */
-	signal(SIGPIPE, SIG_IGN);
-	c.hb_fd = hb_fd;
-	c.remote_ref = job->remote_ref ? job->remote_ref : "";
-	fcntl(hb_fd, F_SETFL, fcntl(hb_fd, F_GETFL) | O_NONBLOCK);
-
-	ret = hj_child_work(&c, job);
-
-	hj_buf_put_u32le(&out, (uint32_t)ret);
-	hj_buf_put_u32le(&out, (uint32_t)strlen(c.msg));
-	hj_buf_puts(&out, c.msg);
-	hj_buf_put_u32le(&out, (uint32_t)(c.refs.len / sizeof(hj_remote_ref)));
-	if (c.refs.len)
-		hj_buf_put(&out, c.refs.data, c.refs.len);
-	if (out.rc || hj_write_all(res_fd, out.data, out.len) < 0)
-		_exit(3);
-	_exit(0);
 }
 
 /* ================= parent side ================= */
@@ -513,214 +148,189 @@ static pid_t hj_reap(pid_t pid, int *status)
 	return w;
 }
 
-/* Run `job` in a child under the watchdog. On success returns 0 and the
- * child's decoded record: its rc/message already turned into hj_error_set,
- * refs (for ls) in *refs_out / *nrefs_out. */
-static int hj_run(const hj_job *job, const hj_net_opts *opts,
-		  hj_remote_ref **refs_out, size_t *nrefs_out)
-{
-	hj_net_opts o;
-	int hb[2] = {-1, -1}, res[2] = {-1, -1};
-	hj_buf rec = HJ_BUF_INIT;
-	pid_t pid = -1;
-	int status = 0, saw_net = 0, ret = 0;
-	enum { K_NONE, K_CONNECT, K_IDLE, K_TOTAL } killed = K_NONE;
-	char secs[32];
-	int64_t start, last;
+/* One child under watch: its pid, the parent's ends of the pipes, what
+ * it has written to the result pipe so far, and why it was killed. */
+enum { K_NONE, K_CONNECT, K_IDLE, K_TOTAL };
+typedef struct hj_watch {
+	pid_t pid;
+	int hb[2], res[2];
+	hj_buf rec;
+	int status;
+	int killed;
+} hj_watch;
 
-	hj_net_opts_fill(&o, opts);
-	if (refs_out)
-		*refs_out = NULL;
-	if (nrefs_out)
-		*nrefs_out = 0;
-	if (pipe2(hb, O_CLOEXEC) < 0 || pipe2(res, O_CLOEXEC) < 0) {
-		ret = hj_error_set(HJ_ERROR, "transport: pipe: %s",
-				   strerror(errno));
-		goto done;
-	}
+/* Make the pipes and fork; the child never returns from here. */
+static int run_spawn(hj_watch *w, const hj_job *job, const hj_net_opts *o)
+{
+	if (pipe2(w->hb, O_CLOEXEC) < 0 || pipe2(w->res, O_CLOEXEC) < 0)
+		return hj_error_set(HJ_ERROR, "transport: pipe: %s", strerror(errno));
 	fflush(NULL); /* nothing buffered gets written twice */
 	pid_t parent = getpid();
-	pid = fork();
-	if (pid < 0) {
-		ret = hj_error_set(HJ_ERROR, "transport: fork: %s",
-				   strerror(errno));
-		goto done;
-	}
-	if (pid == 0) {
+	w->pid = fork();
+	if (w->pid < 0)
+		return hj_error_set(HJ_ERROR, "transport: fork: %s", strerror(errno));
+	if (w->pid == 0) {
 		/* The watchdog is the parent: if it is killed (kill -9, the OOM
 		 * killer), the child must not wait on a stalled hub forever. It
 		 * dies with its parent, and in any case by the total limit. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(5);
-		alarm((unsigned)(o.total_timeout_ms / 1000 + 5));
-		close(hb[0]);
-		close(res[0]);
-		hj_child_main(job, hb[1], res[1]);
-		_exit(4); /* not reached */
+		alarm((unsigned)(o->total_timeout_ms / 1000 + 5));
+		close(w->hb[0]);
+		close(w->res[0]);
+		hj_child_main(job, w->hb[1], w->res[1]);
 	}
-	hj_close(&hb[1]);
-	hj_close(&res[1]);
+	hj_close(&w->hb[1]);
+	hj_close(&w->res[1]);
+	return 0;
+}
+
+/* Read what is ready on the result pipe; bounded by the largest record. */
+static int watch_result(hj_watch *w)
+{
+	ssize_t r = hj_drain(w->res[0], &w->rec, NULL);
+	if (w->rec.rc)
+		return hj_error_set(HJ_ENOMEM, "transport: out of memory");
+	if (r <= 0)
+		hj_close(&w->res[0]);
+	else if (w->rec.len > 16 + HJ_MSG_MAX + (size_t)HJ_REFS_MAX * sizeof(hj_remote_ref))
+		return hj_error_set(HJ_ECORRUPT, "transport: oversized result");
+	return 0;
+}
+
+/* Poll both pipes until the result pipe closes or a limit passes (then
+ * the child is killed and w->killed says which limit). */
+static int run_watch(hj_watch *w, const hj_net_opts *o)
+{
+	int saw_net = 0, rc;
+	int64_t start, last;
 
 	start = last = hj_now_ms();
-	while (res[0] >= 0) {
-		int64_t now = hj_now_ms(), deadline;
-		int which;
+	while (w->res[0] >= 0) {
+		int64_t now = hj_now_ms(), deadline = saw_net ? last + o->idle_timeout_ms : start + o->connect_timeout_ms;
+		int which = saw_net ? K_IDLE : K_CONNECT;
 		struct pollfd pf[2];
 		nfds_t npf = 0;
 
-		if (!saw_net) {
-			deadline = start + o.connect_timeout_ms;
-			which = K_CONNECT;
-		} else {
-			deadline = last + o.idle_timeout_ms;
-			which = K_IDLE;
-		}
-		if (start + o.total_timeout_ms <= deadline) {
-			deadline = start + o.total_timeout_ms;
+		if (start + o->total_timeout_ms <= deadline) {
+			deadline = start + o->total_timeout_ms;
 			which = K_TOTAL;
 		}
 		if (now >= deadline) {
-			killed = which;
-			kill(pid, SIGKILL);
-			break;
+			w->killed = which;
+			kill(w->pid, SIGKILL);
+			return 0;
 		}
-		pf[npf].fd = res[0];
+		pf[npf].fd = w->res[0];
 		pf[npf++].events = POLLIN;
-		if (hb[0] >= 0) {
-			pf[npf].fd = hb[0];
+		if (w->hb[0] >= 0) {
+			pf[npf].fd = w->hb[0];
 			pf[npf++].events = POLLIN;
 		}
 		int64_t wait = deadline - now;
 		int pr = poll(pf, npf, wait > INT_MAX ? INT_MAX : (int)wait);
-		if (pr < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = hj_error_set(HJ_ERROR, "transport: poll: %s",
-					   strerror(errno));
-			kill(pid, SIGKILL);
-			goto done;
-		}
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0)
+			return hj_error_set(HJ_ERROR, "transport: poll: %s", strerror(errno));
 		if (npf > 1 && pf[1].revents) {
 			int before = saw_net;
-			ssize_t r = hj_drain(hb[0], NULL, &saw_net);
+			ssize_t r = hj_drain(w->hb[0], NULL, &saw_net);
 			if (r <= 0)
-				hj_close(&hb[0]);
+				hj_close(&w->hb[0]);
 			else if (saw_net || before)
 				last = hj_now_ms();
 		}
-		if (pf[0].revents) {
-			ssize_t r = hj_drain(res[0], &rec, NULL);
-			if (rec.rc) {
-				ret = hj_error_set(HJ_ENOMEM,
-						   "transport: out of memory");
-				kill(pid, SIGKILL);
-				goto done;
-			}
-			if (r <= 0)
-				hj_close(&res[0]);
-			else if (rec.len > 16 + HJ_MSG_MAX +
-						   (size_t)HJ_REFS_MAX *
-							   sizeof(hj_remote_ref)) {
-				ret = hj_error_set(HJ_ECORRUPT,
-						   "transport: oversized result");
-				kill(pid, SIGKILL);
-				goto done;
-			}
-		}
+		if (pf[0].revents && (rc = watch_result(w)) < 0)
+			return rc;
 	}
+	return 0;
+}
 
-	/* Either the result is complete (EOF: the child is in _exit) or we
-	 * just sent SIGKILL: both end promptly, so a blocking wait is bounded. */
-	if (hj_reap(pid, &status) == pid)
-		pid = -1;
-
+/* The one-line message for a child killed at a limit. */
+static int run_timeout(int killed, const hj_net_opts *o)
+{
+	char secs[32];
 	switch (killed) {
 	case K_CONNECT:
-		hj_secs(secs, sizeof secs, o.connect_timeout_ms);
-		ret = hj_error_set(HJ_ENET, "hub unreachable (connect timeout %s)",
-				   secs);
-		goto done;
+		hj_secs(secs, sizeof secs, o->connect_timeout_ms);
+		return hj_error_set(HJ_ENET, "hub unreachable (connect timeout %s)", secs);
 	case K_IDLE:
-		hj_secs(secs, sizeof secs, o.idle_timeout_ms);
-		ret = hj_error_set(HJ_ENET,
-				   "connection stalled (no progress for %s)",
-				   secs);
-		goto done;
-	case K_TOTAL:
-		hj_secs(secs, sizeof secs, o.total_timeout_ms);
-		ret = hj_error_set(HJ_ENET,
-				   "connection timed out (total limit %s)",
-				   secs);
-		goto done;
-	case K_NONE:
-		break;
+		hj_secs(secs, sizeof secs, o->idle_timeout_ms);
+		return hj_error_set(HJ_ENET, "connection stalled (no progress for %s)", secs);
+	default:
+		hj_secs(secs, sizeof secs, o->total_timeout_ms);
+		return hj_error_set(HJ_ENET, "connection timed out (total limit %s)", secs);
 	}
+}
 
-	/* Decode the record. */
-	{
-		const uint8_t *p = rec.data;
-		size_t len = rec.len;
-		uint32_t rc32, mlen, nrefs;
-		int code;
+/* Decode the child's record (layout: transport.c's header comment). */
+static int run_decode(const hj_watch *w, hj_remote_ref **refs_out, size_t *nrefs_out)
+{
+	const uint8_t *p = w->rec.data;
+	size_t len = w->rec.len;
+	uint32_t mlen, nrefs;
+	int code;
 
-		if (len < 8 || len - 8 < (mlen = hj_get_u32le(p + 4)) ||
-		    len - 8 - mlen < 4) {
-			if (pid < 0 && WIFSIGNALED(status))
-				ret = hj_error_set(HJ_ENET,
-						   "connection dropped: transport "
-						   "child killed by signal %d",
-						   WTERMSIG(status));
-			else
-				ret = hj_error_set(HJ_ENET,
-						   "connection dropped: transport "
-						   "child ended without a result "
-						   "(exit %d)",
-						   pid < 0 && WIFEXITED(status)
-							   ? WEXITSTATUS(status)
-							   : -1);
-			goto done;
-		}
-		rc32 = hj_get_u32le(p);
-		code = (int)(int32_t)rc32;
-		nrefs = hj_get_u32le(p + 8 + mlen);
-		if (code > 0 || code < HJ_EPERM ||
-		    (len - 12 - mlen) / sizeof(hj_remote_ref) != nrefs ||
-		    (len - 12 - mlen) % sizeof(hj_remote_ref) != 0) {
-			ret = hj_error_set(HJ_ECORRUPT,
-					   "transport: malformed child result");
-			goto done;
-		}
-		if (code != 0) {
-			ret = hj_error_set(code, "%.*s", (int)mlen,
-					   (const char *)p + 8);
-			goto done;
-		}
-		if (refs_out && nrefs > 0) {
-			hj_remote_ref *a = malloc(nrefs * sizeof *a);
-			if (!a) {
-				ret = hj_error_set(HJ_ENOMEM,
-						   "transport: out of memory");
-				goto done;
-			}
-			memcpy(a, p + 12 + mlen, nrefs * sizeof *a);
-			for (uint32_t i = 0; i < nrefs; i++)
-				a[i].name[sizeof a[i].name - 1] = '\0';
-			*refs_out = a;
-			*nrefs_out = nrefs;
-		}
+	if (len < 8 || len - 8 < (mlen = hj_get_u32le(p + 4)) || len - 8 - mlen < 4) {
+		if (w->pid < 0 && WIFSIGNALED(w->status))
+			return hj_error_set(HJ_ENET, "connection dropped: transport child killed by signal %d",
+					    WTERMSIG(w->status));
+		return hj_error_set(HJ_ENET, "connection dropped: transport child ended without a result (exit %d)",
+				    w->pid < 0 && WIFEXITED(w->status) ? WEXITSTATUS(w->status) : -1);
 	}
+	code = (int)(int32_t)hj_get_u32le(p);
+	nrefs = hj_get_u32le(p + 8 + mlen);
+	if (code > 0 || code < HJ_EPERM || (len - 12 - mlen) / sizeof(hj_remote_ref) != nrefs ||
+	    (len - 12 - mlen) % sizeof(hj_remote_ref) != 0)
+		return hj_error_set(HJ_ECORRUPT, "transport: malformed child result");
+	if (code != 0)
+		return hj_error_set(code, "%.*s", (int)mlen, (const char *)p + 8);
+	if (refs_out && nrefs > 0) {
+		hj_remote_ref *a = malloc(nrefs * sizeof *a);
+		if (!a)
+			return hj_error_set(HJ_ENOMEM, "transport: out of memory");
+		memcpy(a, p + 12 + mlen, nrefs * sizeof *a);
+		for (uint32_t i = 0; i < nrefs; i++)
+			a[i].name[sizeof a[i].name - 1] = '\0';
+		*refs_out = a;
+		*nrefs_out = nrefs;
+	}
+	return 0;
+}
 
+/* Run `job` in a child under the watchdog. On success returns 0 and the
+ * child's decoded record: its rc/message already turned into hj_error_set,
+ * refs (for ls) in *refs_out / *nrefs_out (malloc'd, for free()). */
+static int hj_run(const hj_job *job, const hj_net_opts *opts, hj_remote_ref **refs_out, size_t *nrefs_out)
+{
+	hj_net_opts o;
+	hj_watch w = {.pid = -1, .hb = {-1, -1}, .res = {-1, -1}, .rec = HJ_BUF_INIT};
+	int ret;
+
+	hj_net_opts_fill(&o, opts);
+	if (refs_out)
+		*refs_out = NULL;
+	if (nrefs_out)
+		*nrefs_out = 0;
+	if ((ret = run_spawn(&w, job, &o)) < 0 || (ret = run_watch(&w, &o)) < 0)
+		goto done;
+	/* Either the result is complete (EOF: the child is in _exit) or we
+	 * just sent SIGKILL: both end promptly, so a blocking wait is bounded. */
+	if (hj_reap(w.pid, &w.status) == w.pid)
+		w.pid = -1;
+	ret = w.killed != K_NONE ? run_timeout(w.killed, &o) : run_decode(&w, refs_out, nrefs_out);
 done:
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		hj_reap(pid, &status);
+	if (w.pid > 0) {
+		kill(w.pid, SIGKILL);
+		hj_reap(w.pid, &w.status);
 	}
-	hj_close(&hb[0]);
-	hj_close(&hb[1]);
-	hj_close(&res[0]);
-	hj_close(&res[1]);
-	hj_buf_free(&rec);
+	hj_close(&w.hb[0]);
+	hj_close(&w.hb[1]);
+	hj_close(&w.res[0]);
+	hj_close(&w.res[1]);
+	hj_buf_free(&w.rec);
 	return ret;
 }
 
@@ -731,7 +341,7 @@ static int hj_job_init(hj_job *job, int op, hj_gitrepo *r, const char *url)
 	job->op = op;
 	if (!r || !url || !url[0])
 		return hj_error_set(HJ_EINVALID, "transport: no repository or url");
-	path = git_repository_path(hj_gitrepo_git(r));
+	path = hj_gitrepo_path(r);
 	if (!path || strlen(path) >= sizeof job->path)
 		return hj_error_set(HJ_EINVALID, "transport: bad repository path");
 	strcpy(job->path, path);
@@ -792,9 +402,7 @@ int hj_transport_push(hj_gitrepo *r, const char *url, const char *local_ref,
 {
 	static unsigned tmp_counter;
 	hj_job job;
-	git_reference *tmp = NULL;
-	git_commit *commit = NULL;
-	char tmpname[128];
+	char tmpname[128] = "";
 	git_oid id;
 	int ret;
 
@@ -811,25 +419,25 @@ int hj_transport_push(hj_gitrepo *r, const char *url, const char *local_ref,
 	if (hj_is_hex_oid(local_ref)) {
 		/* libgit2 1.5.1 resolves a push source with
 		 * git_reference_name_to_id only: name the commit. */
-		if (git_oid_fromstr(&id, local_ref) < 0 ||
-		    git_commit_lookup(&commit, hj_gitrepo_git(r), &id) < 0) {
+		if (git_oid_fromstr(&id, local_ref) < 0 || (ret = hj_gitrepo_has_commit(r, &id)) == 0) {
 			ret = hj_error_set(HJ_ENOTFOUND,
 					   "push: no local commit %s", local_ref);
 			goto done;
 		}
+		if (ret < 0)
+			goto done;
 		snprintf(tmpname, sizeof tmpname, "refs/huiji/tmp/push-%ld-%u",
 			 (long)getpid(), ++tmp_counter);
-		if (git_reference_create(&tmp, hj_gitrepo_git(r), tmpname, &id,
-					 1, "huiji push") < 0) {
-			ret = hj_error_set(HJ_ERROR, "push: temporary ref: %s",
-					   hj_giterr_text());
+		if ((ret = hj_gitrepo_ref_set(r, tmpname, &id, "huiji push")) < 0) {
+			tmpname[0] = '\0';
+			ret = hj_error_wrap(ret, "push: temporary ref: ");
 			goto done;
 		}
 		local_ref = tmpname;
-	} else if (git_reference_name_to_id(&id, hj_gitrepo_git(r),
-					    local_ref) < 0) {
-		ret = hj_error_set(HJ_ENOTFOUND, "push: no local ref %s",
-				   local_ref);
+	} else if ((ret = hj_gitrepo_ref_get(&id, r, local_ref)) < 0) {
+		if (ret == HJ_ENOTFOUND)
+			ret = hj_error_set(HJ_ENOTFOUND, "push: no local ref %s",
+					   local_ref);
 		goto done;
 	}
 	job.local_ref = local_ref;
@@ -837,9 +445,16 @@ int hj_transport_push(hj_gitrepo *r, const char *url, const char *local_ref,
 	ret = hj_run(&job, o, NULL, NULL);
 
 done:
-	if (tmp)
-		git_reference_delete(tmp);
-	git_reference_free(tmp);
-	git_commit_free(commit);
+	/* The scratch ref goes even when the push failed; a failure to
+	 * remove it must not hide the push's outcome (it is overwritten by
+	 * the next push under this pid, and nothing reads refs/huiji/tmp/). */
+	if (tmpname[0]) {
+		int keep = hj_error_code();
+		char msg[1024];
+		snprintf(msg, sizeof msg, "%s", hj_error_last());
+		if (hj_gitrepo_ref_delete(r, tmpname) && ret)
+			hj_error_set(keep, "%s", msg);
+	}
 	return ret;
 }
+

@@ -34,6 +34,7 @@
 #include "error.h"
 #include "feed.h"
 #include "gitfeed.h"
+#include "giterr.h"
 #include "node.h"
 #include "outbox.h"
 #include "projection.h"
@@ -181,7 +182,6 @@ static int rebuild_git_feed(hj_node *n)
 	size_t k = 0, cap = 0;
 	char ref[160], tmp[200];
 	git_oid old_tip, new_tip;
-	git_reference *r = NULL;
 	uint64_t old_seq = 0, new_seq = 0;
 	int rc;
 
@@ -189,11 +189,8 @@ static int rebuild_git_feed(hj_node *n)
 	snprintf(tmp, sizeof tmp, "refs/huiji/forge/rebuild-%ld", (long)getpid());
 	if ((rc = hj_node_repo_open(&repo, n)))
 		return rc;
-	if (git_reference_lookup(&r, hj_gitrepo_git(repo), tmp) == 0) {
-		git_reference_delete(r);
-		git_reference_free(r);
-		r = NULL;
-	}
+	if ((rc = hj_gitrepo_ref_delete(repo, tmp)) && rc != HJ_ENOTFOUND)
+		goto done;
 	if ((rc = hj_gitfeed_tip(repo, ref, &old_seq, &old_tip)))
 		goto done;
 	if (sqlite3_prepare_v2(n->db->h, "SELECT seq, envelope, created_at FROM changelog ORDER BY seq", -1, &st,
@@ -241,10 +238,9 @@ static int rebuild_git_feed(hj_node *n)
 	if ((rc = hj_gitfeed_tip(repo, tmp, &new_seq, &new_tip)) ||
 	    (rc = hj_gitref_cas(repo, ref, &new_tip, old_seq ? &old_tip : NULL, "huiji-forge: rewrite history")))
 		goto done;
-	if (git_reference_lookup(&r, hj_gitrepo_git(repo), tmp) == 0)
-		git_reference_delete(r);
+	if ((rc = hj_gitrepo_ref_delete(repo, tmp)) == HJ_ENOTFOUND)
+		rc = 0;
 done:
-	git_reference_free(r);
 	sqlite3_finalize(st);
 	for (size_t i = 0; i < k; i++)
 		free((void *)items[i].bytes);
@@ -326,6 +322,8 @@ static int on_update(const char *refname, const char *status, void *data)
 
 /* libgit2's push: to a local path or file:// no hook of the receiving
  * repository runs (NOTES-git-crypto.md), which is the point here. */
+/* The raw libgit2 handle (hj_gitrepo_git) is the point here: a forced
+ * push straight from libgit2, which hj_transport_push never makes. */
 static int forge_push(hj_node *n, const args *a)
 {
 	hj_gitrepo *repo = NULL;
@@ -351,7 +349,7 @@ static int forge_push(hj_node *n, const args *a)
 		snprintf(tmp, sizeof tmp, "refs/huiji/forge/push-%ld", (long)getpid());
 		if (git_reference_create(&tmpref, hj_gitrepo_git(repo), tmp, &oid, 1, "huiji-forge push") < 0) {
 			rc = hj_error_set(HJ_ERROR, "naming %s: %s", a->src,
-					  git_error_last() ? git_error_last()->message : "?");
+					  hj_git_message());
 			goto done;
 		}
 	}
@@ -365,7 +363,7 @@ static int forge_push(hj_node *n, const args *a)
 	if (git_remote_create_anonymous(&remote, hj_gitrepo_git(repo), a->url) < 0 ||
 	    git_remote_push(remote, &refspecs, &po) < 0) {
 		rc = hj_error_set(HJ_ERROR, "push %s to %s: %s", spec, a->url,
-				  git_error_last() ? git_error_last()->message : "?");
+				  hj_git_message());
 		goto done;
 	}
 	if (ps.rejected) {

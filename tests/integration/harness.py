@@ -69,7 +69,7 @@ def wait_until(pred, what, timeout=HANG, interval=0.01):
         if v:
             return v
         if time.monotonic() >= deadline:
-            raise AssertionError("timed out after %.0f s (HUIJI_TIME_SCALE=%g) waiting for: %s"
+            raise AssertionError("timed out after %.1f s (HUIJI_TIME_SCALE=%g) waiting for: %s"
                                  % (timeout, TIME_SCALE, what))
         time.sleep(interval)
 
@@ -575,12 +575,12 @@ def dir_snapshot(d):
 def git_feed(d, node_id):
     """The change sets of node `node_id`'s git feed in the node directory d
     (whichever bare repository there holds refs/huiji/*/<node_id>), oldest
-    first, as envelope bytes; None if git is not installed. Uses stock git,
-    so it also checks that what huiji wrote is an ordinary repository."""
-    import shutil
+    first, as envelope bytes. Uses stock git (tools/setup-deps installs
+    it), so it also checks that what huiji wrote is an ordinary repository;
+    without git it fails rather than let the checks on the feed pass."""
     git = shutil.which("git")
     if not git:
-        return None
+        raise AssertionError("stock git is needed to read a node's git feed (tools/setup-deps installs it)")
     for repo in sorted(os.listdir(d)):
         rp = os.path.join(d, repo)
         if not repo.endswith(".git") or not os.path.isdir(rp):

@@ -301,9 +301,10 @@ class TestFaults(FaultsCase):
         say("%s: %.0f s (information only)" % (self.id().split(".")[-1], time.monotonic() - self.t0))
 
     def test_1_server_dies_mid_push(self):
-        """xn-cz pushes N change sets in chunks of 200; the server side dies
-        in the middle: first the link drops inside a chunk's pack, then the
-        git daemon is SIGKILLed once the hub shows k chunks landed."""
+        """xn-cz pushes N change sets in chunks (50; HUIJI_LONG 200); the
+        server side dies in the middle: first the link drops inside a
+        chunk's pack, then the git daemon is SIGKILLed once the hub shows k
+        chunks landed (at least one such kill must hit a running push)."""
         pv, rng, node, chunk = self.pv, self.rng, CZ, CHUNK_BIG
         n = len(pv.changelog(node))
         self.assertEqual(n, N_BIG)

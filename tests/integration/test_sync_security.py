@@ -361,6 +361,27 @@ class TestHook(SyncSecurityCase):
                                  "SELECT count(*) FROM membership WHERE union_id = ?", (union,))[0][0], 0)
         self.assertAuditFinds(r"%s seq 1\b.*(signed by key|signature).*not yet sequenced" % new)
 
+    @unittest.expectedFailure
+    def test_hook_judges_a_push_against_its_own_base(self):
+        """Two pushes of one feed in flight (a receive-pack whose client was
+        killed still finishing, and the clerk's next sync): the second one's
+        hook gets old = the tip it was advertised, while the ref has since
+        moved on. hj_hook_check (sync/hook.c) takes the old seq from the
+        ref as it is now but walks down to `old`, so a valid append is
+        refused as "seq N follows the base at seq M" (found by the fault
+        suite). Judged against its own base it passes, and git's own
+        compare-and-swap then refuses the stale update. Expected to fail
+        until hook.c reads the old seq from the old commit."""
+        c = self.cz_commits
+        for old, new in ((c[0], c[1]), (c[1], c[2])):
+            with self.subTest(old_seq=c.index(old) + 1, ref_at=len(c)):
+                p = subprocess.run([H.huiji_bin(), "hook", "pre-receive", "--dir", self.hub], cwd=self.hub_repo,
+                                   input=("%s %s refs/huiji/feeds/%s\n" % (old, new, CZ)).encode(),
+                                   env=H.child_env({"GIT_DIR": self.hub_repo}), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, timeout=H.HANG)
+                self.assertEqual(p.returncode, 0, "a valid append from seq %d was refused: %s"
+                                 % (c.index(old) + 1, p.stderr.decode("utf-8", "replace")))
+
     def test_the_county_still_syncs_after_refusals(self):
         self.assertPushRefused("%s:refs/huiji/feeds/%s" % (self.cz_commits[0], CZ), force=True)
         self.assertPushRefused(":refs/huiji/feeds/%s" % CZ)

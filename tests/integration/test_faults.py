@@ -188,9 +188,9 @@ class FaultsCase(unittest.TestCase):
     def settle(self):
         """Until the daemon serves no connection. A receive-pack whose client
         was killed or cut may still run the hook and move the hub's ref;
-        the next sync must not race it (see the report on hook.c: a push
-        based on the ref as advertised is refused if another push moved
-        the ref meanwhile)."""
+        the next sync must not race it: the hook then refuses a valid push
+        made against the ref as advertised (test_sync_security.py,
+        test_hook_judges_a_push_against_its_own_base)."""
         if self.pv.daemon.proc is not None:
             self.pv.daemon.wait_idle("the git daemon to finish the connections of an interrupted sync")
 

@@ -6,7 +6,9 @@ These machines have no netem, so tests put this in front of `git daemon`.
   faultproxy.py --listen PORT --target HOST:PORT --mode MODE [options]
 
   --listen PORT      0 = pick a free port. The chosen port is printed on the
-                     first line of stdout (then stdout is flushed).
+                     first line of stdout (then stdout is flushed); then a
+                     line "accept N" as it accepts its Nth connection, so a
+                     test can wait for that event instead of sleeping.
   --mode pass        forward both ways unchanged.
   --mode cut-after-bytes --bytes N
                      forward, but once N bytes in total (both directions of
@@ -137,6 +139,10 @@ def main():
         except OSError:
             break
         n += 1
+        try:
+            print("accept %d" % n, flush=True)
+        except (OSError, ValueError):
+            pass  # nobody reads the events any more
         if args.mode == "stall":
             held.append(client)
             continue

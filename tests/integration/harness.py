@@ -11,7 +11,16 @@ Standard library only. What the integration suites share:
 - dump(db) and friends: the canonical rows of the replicated tables, the
   change log, and a decoder of the change-set envelope (DESIGN §3) so a test
   can check the stored bytes independently of huiji's own reader;
-- make_root(): a root node qh-hub for 青海省总工会 with a small org tree.
+- make_root(): a root node qh-hub for 青海省总工会 with a small org tree;
+- county_rows() / rows_diff() / followed(): what a county holds and the
+  hub's order with its verdicts, read from any registry, and a readable
+  account of where two such readings differ;
+- time: HUIJI_TIME_SCALE (default 1; tools/run-tests sets it higher for
+  the sanitizer build) multiplies every bound a test waits for (scaled(),
+  HANG, wait_until(), run()'s timeout). Bounds are hang guards, never speed
+  checks: a wait that runs out fails with what it waited for;
+- HUIJI_LONG=1: the suites' long variants (LONG);
+- main(): the entry point every suite ends with.
 """
 
 import datetime
@@ -21,15 +30,48 @@ import os
 import random
 import re
 import shlex
+import shutil
 import sqlite3
 import struct
+import signal
 import subprocess
+import sys
+import tempfile
+import time
+import unittest
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 
 _bin = None
+
+LONG = os.environ.get("HUIJI_LONG") == "1"
+TIME_SCALE = max(1.0, float(os.environ.get("HUIJI_TIME_SCALE") or "1"))
+
+
+def scaled(seconds):
+    """A time bound for this machine and build (HUIJI_TIME_SCALE)."""
+    return seconds * TIME_SCALE
+
+
+# Hang guard (never a speed check): no single command may take longer.
+HANG = scaled(120)
+
+
+def wait_until(pred, what, timeout=HANG, interval=0.01):
+    """Poll pred() until it is true (returns its value); after `timeout`
+    seconds fail with AssertionError naming `what` (a wait that runs out is
+    a failure, never a pass)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.1f s (HUIJI_TIME_SCALE=%g) waiting for: %s"
+                                 % (timeout, TIME_SCALE, what))
+        time.sleep(interval)
 
 
 def take_bin_arg(argv):
@@ -95,15 +137,52 @@ class Result:
             " ".join(shlex.quote(a) for a in self.args), self.rc, self.out, self.err)
 
 
-def run(args, d=None, timeout=120, env=None):
-    """Run `huiji ARGS [--dir D]` and capture everything (text, UTF-8)."""
+def run(args, d=None, timeout=120, env=None, exe=None):
+    """Run `huiji ARGS [--dir D]` (or another test tool `exe`) and capture
+    everything (text, UTF-8). `timeout` is scaled (HUIJI_TIME_SCALE)."""
     args = [str(a) for a in args]
     if d is not None:
         args = args + ["--dir", str(d)]
-    p = subprocess.run([huiji_bin()] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=timeout, env=child_env(env))
-    return Result(args, p.returncode, p.stdout.decode("utf-8", "replace"),
-                  p.stderr.decode("utf-8", "replace"))
+    p = subprocess.run([exe or huiji_bin()] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=scaled(timeout), env=child_env(env))
+    return Result(([os.path.basename(exe)] if exe else []) + args, p.returncode,
+                  p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"))
+
+
+def tool_bin(env_name, *rel):
+    """A test-only executable: $env_name, else build*/REL of this checkout
+    (None if not built)."""
+    p = os.environ.get(env_name)
+    if p:
+        return p
+    for build in ("build", "build-asan"):
+        c = os.path.join(TOP, build, *rel)
+        if os.access(c, os.X_OK):
+            return c
+    return None
+
+
+class Case(unittest.TestCase):
+    """A test with a temporary directory of its own (removed after it) and
+    fake people seeded by the test's id (the same people on every run)."""
+    prefix = "huiji-it-"
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix=self.prefix)
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.fakes = Fakes(zlib.crc32(self.id().encode()))
+
+    def path(self, *parts):
+        return os.path.join(self.tmp, *parts)
+
+
+def main():
+    """unittest.main for a suite run as a script (`--huiji PATH` allowed).
+    SIGTERM (meson's timeout) unwinds like Ctrl-C, so clean-ups and the
+    servers' exit handlers run."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    sys.argv = take_bin_arg(sys.argv)
+    unittest.main(verbosity=2)
 
 
 def popen(args, d):
@@ -290,6 +369,65 @@ def dump(db_path, tables=PROJECTION):
         con.close()
 
 
+def subtree_unions(db_path, union):
+    """`union` and every org below it in that registry's org tree."""
+    orgs = query(db_path, "SELECT id, parent FROM org")
+    out, grew = {union}, True
+    while grew:
+        grew = False
+        for oid, parent in orgs:
+            if parent in out and oid not in out:
+                out.add(oid)
+                grew = True
+    return out
+
+
+def county_rows(db_path, union):
+    """The rows a county of `union` holds, read from any registry (a
+    county's or the hub's): the whole org and node tables, the memberships
+    in its subtree and the person rows they reference, each ordered by
+    primary key, each row a dict (column order kept)."""
+    unions = sorted(subtree_unions(db_path, union))
+    marks = ",".join("?" * len(unions))
+    con = connect(db_path)
+    try:
+        def q(sql, params=()):
+            cur = con.execute(sql, params)
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, r)) for r in cur.fetchall()]
+        return {
+            "org": q("SELECT * FROM org ORDER BY id"),
+            "node": q("SELECT * FROM node ORDER BY id"),
+            "membership": q("SELECT * FROM membership WHERE union_id IN (%s) ORDER BY id" % marks, unions),
+            "person": q("SELECT * FROM person WHERE person_key IN (SELECT person_key FROM membership "
+                        "WHERE union_id IN (%s)) ORDER BY person_key" % marks, unions),
+        }
+    finally:
+        con.close()
+
+
+def rows_diff(mine, theirs, label="county", other="hub"):
+    """Where two county_rows() readings differ: [] if equal, else one line
+    per table that differs, with a few rows found only on each side."""
+    out = []
+    for table in mine.keys() | theirs.keys():
+        a = [tuple(r.items()) for r in mine.get(table, [])]
+        b = [tuple(r.items()) for r in theirs.get(table, [])]
+        if a != b:
+            only_a, only_b = set(a) - set(b), set(b) - set(a)
+            out.append("%s: %d rows only at the %s, %d only at the %s%s:\n      %s %s\n      %s %s" % (
+                table, len(only_a), label, len(only_b), other, "" if only_a or only_b else " (order differs)",
+                label, sorted(only_a, key=repr)[:3], other, sorted(only_b, key=repr)[:3]))
+    return sorted(out)
+
+
+def followed(db_path):
+    """The hub's order as this registry holds it, with the verdicts:
+    [(node, seq, hash hex, verdicts JSON)] by position."""
+    return [(n, s, bytes(h).hex(), v) for n, s, h, v in
+            query(db_path, "SELECT node, seq, hash, verdicts FROM followed ORDER BY pos")]
+
+
 def changelog(db_path):
     """[(seq, hash bytes, envelope bytes, created_at)] ordered by seq."""
     return query(db_path, "SELECT seq, hash, envelope, created_at FROM changelog ORDER BY seq")
@@ -437,12 +575,12 @@ def dir_snapshot(d):
 def git_feed(d, node_id):
     """The change sets of node `node_id`'s git feed in the node directory d
     (whichever bare repository there holds refs/huiji/*/<node_id>), oldest
-    first, as envelope bytes; None if git is not installed. Uses stock git,
-    so it also checks that what huiji wrote is an ordinary repository."""
-    import shutil
+    first, as envelope bytes. Uses stock git (tools/setup-deps installs
+    it), so it also checks that what huiji wrote is an ordinary repository;
+    without git it fails rather than let the checks on the feed pass."""
     git = shutil.which("git")
     if not git:
-        return None
+        raise AssertionError("stock git is needed to read a node's git feed (tools/setup-deps installs it)")
     for repo in sorted(os.listdir(d)):
         rp = os.path.join(d, repo)
         if not repo.endswith(".git") or not os.path.isdir(rp):

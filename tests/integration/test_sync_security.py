@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """test_sync_security.py — replication under attack (DESIGN §3, §5, §6).
 
+What it proves: nothing a county, a clerk with stock git or someone with
+write access to the hub's files can do makes the hub sequence a change set
+that is not its signer's, rewrite what it sequenced, or make an audit pass
+over a tampered record; the rest of the province syncs on.
+
 A real hub (`huiji hub init`, its bare hub.git with the pre-receive hook),
 real counties, real git: `git daemon` on loopback for the network paths,
 local paths where a writer could bypass the hook (libgit2 pushing to a path
@@ -30,8 +35,10 @@ Covered:
     sync with "upgrade huiji" after applying everything before it; a
     huiji built with HJ_OP_VERSION=2 (huiji-next) continues past it.
 
-Every test has its own temporary directory and its own git daemon, all
-waits are bounded, and assertions are on behaviour and state, not timing.
+Every test has its own temporary directory and its own git daemon
+(gitserver.py), its province from province.py, all waits are bounded
+(scaled by HUIJI_TIME_SCALE), and assertions are on behaviour and state,
+not timing. No HUIJI_LONG variant: every case is already small.
 
 Run:  meson test -C build sync_security
       (or HUIJI_BIN=… HUIJI_FORGE=… HUIJI_NEXT=… python3 test_sync_security.py)
@@ -41,145 +48,57 @@ import json
 import os
 import random
 import re
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 import unittest
 import zlib
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
+import gitserver as G  # noqa: E402
+import province as P  # noqa: E402
 
-ON = "2024-03-01"
-HUB = "qh-hub"
+ON = P.ON
+HUB = P.HUB
 CZ, CB = "xn-cz", "xn-cb"  # county nodes
-UNION = {CZ: "qh-xn-cz", CB: "qh-xn-cb"}
-REGION = {CZ: "630103", CB: "630105"}
-GIT = shutil.which("git")
-# Short network bounds: every peer here is on loopback.
-SYNC_OPTS = ["--retries", "1", "--backoff-ms", "50", "--connect-timeout-ms", "5000", "--idle-timeout-ms", "15000"]
+UNION = {CZ: P.UNION[CZ], CB: P.UNION[CB]}
+REGION = {CZ: P.REGION[CZ], CB: P.REGION[CB]}
+FORGE = H.tool_bin("HUIJI_FORGE", "tests", "huiji-forge")
+NEXT = H.tool_bin("HUIJI_NEXT", "tests", "huiji-next")
+# Short network bounds: every peer here is on loopback (scaled for slow builds).
+SYNC_OPTS = ["--retries", "1", "--backoff-ms", "50", "--connect-timeout-ms", str(int(H.scaled(5000))),
+             "--idle-timeout-ms", str(int(H.scaled(15000)))]
 
 
-def tool(env_name, *rel):
-    p = os.environ.get(env_name)
-    if p:
-        return p
-    for build in ("build", "build-asan"):
-        c = os.path.join(H.TOP, build, *rel)
-        if os.access(c, os.X_OK):
-            return c
-    return None
-
-
-FORGE = tool("HUIJI_FORGE", "tests", "huiji-forge")
-NEXT = tool("HUIJI_NEXT", "tests", "huiji-next")
-
-
-def run_exe(exe, args, timeout=120, env=None, cwd=None):
-    args = [str(a) for a in args]
-    p = subprocess.run([exe] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=timeout, env=H.child_env(env), cwd=cwd)
-    return H.Result([os.path.basename(exe)] + args, p.returncode, p.stdout.decode("utf-8", "replace"),
-                    p.stderr.decode("utf-8", "replace"))
-
-
-class GitDaemon:
-    """`git daemon` serving the hub directory on a free loopback port, with
-    receive-pack enabled (so the pre-receive hook runs on every push)."""
-
-    def __init__(self, base, log, env):
-        self.base, self.log, self.env = base, log, env
-        self.proc = None
-        self.port = None
-
-    def start(self):
-        last = ""
-        for _ in range(5):  # a port picked free can be taken before git binds it
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-            s.close()
-            with open(self.log, "ab") as log:
-                self.proc = subprocess.Popen(
-                    [GIT, "daemon", "--reuseaddr", "--base-path=" + self.base, "--export-all",
-                     "--enable=receive-pack", "--listen=127.0.0.1", "--port=%d" % self.port, self.base],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=self.env, start_new_session=True)
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                r = subprocess.run([GIT, "ls-remote", self.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   env=self.env, timeout=15)
-                if r.returncode == 0:
-                    return self
-                last = r.stderr.decode("utf-8", "replace")
-                time.sleep(0.05)
-            self.stop()
-        raise AssertionError("git daemon did not come up: %s" % last)
-
-    @property
-    def url(self):
-        return "git://127.0.0.1:%d/hub.git" % self.port
-
-    def stop(self):
-        p, self.proc = self.proc, None
-        if p is None:
-            return
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)  # the daemon and its per-connection children
-            except ProcessLookupError:
-                pass
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(timeout=10)
-
-
-@unittest.skipUnless(GIT, "stock git is needed")
+@unittest.skipUnless(G.GIT, "stock git is needed")
 @unittest.skipUnless(FORGE, "huiji-forge not built (HUIJI_FORGE)")
-class SyncSecurityCase(unittest.TestCase):
+class SyncSecurityCase(H.Case):
     maxDiff = 6000
+    prefix = "huiji-sec-"
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="huiji-sec-")
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.fakes = H.Fakes(zlib.crc32(self.id().encode()))
-        self.hub = self.path("hub")
-        self.counties = {}  # node id -> directory
-        home = self.path("home")
-        os.makedirs(home)
-        # Stock git with no user or system configuration of this machine.
-        self.git_env = H.child_env({"HOME": home, "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0",
-                                    "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-                                    "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"})
-        self.daemon = None
-
-    def path(self, *parts):
-        return os.path.join(self.tmp, *parts)
+        super().setUp()
+        self.pv = P.Province(self.tmp)
+        self.addCleanup(self.pv.close)
+        self.hub = self.pv.hub
+        self.hub_db = self.pv.hub_db
+        self.counties = self.pv.dirs  # node id -> directory
 
     # --- running things ---------------------------------------------------
 
     def huiji(self, *args, d=None, exe=None, timeout=120):
-        if exe:
-            return run_exe(exe, list(args) + (["--dir", d] if d else []), timeout=timeout)
-        return H.run(list(args), d, timeout=timeout)
+        return self.pv.run(*args, d=d, exe=exe, timeout=timeout)
 
     def ok(self, r):
         self.assertEqual(r.rc, 0, "expected success: %r" % r)
         return r
 
     def forge(self, *args):
-        return self.ok(run_exe(FORGE, args))
+        return self.ok(self.huiji(*args, exe=FORGE))
 
     def git(self, *args, check=False, timeout=60):
-        p = subprocess.run([GIT] + [str(a) for a in args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, env=self.git_env, timeout=timeout)
-        r = H.Result(["git"] + [str(a) for a in args], p.returncode, p.stdout.decode("utf-8", "replace"),
-                     p.stderr.decode("utf-8", "replace"))
+        r = self.pv.git(*args, timeout=timeout)
         if check:
             self.ok(r)
         return r
@@ -187,40 +106,20 @@ class SyncSecurityCase(unittest.TestCase):
     # --- the province -----------------------------------------------------
 
     def make_hub(self, daemon=False):
-        r = self.ok(self.huiji("hub", "init", "--node", HUB, "--union", "qh", "--union-name", "青海省总工会",
-                               "--region", "63", d=self.hub))
-        self.hub_key = re.search(r"^public key: ([0-9a-f]{64})$", r.out, re.M).group(1)
-        for oid, name, kind, parent, region in H.ORG_TREE:
-            self.ok(self.huiji("org", "create", "--id", oid, "--name", name, "--kind", kind, "--parent", parent,
-                               "--region", region, d=self.hub))
-        self.hub_repo = os.path.join(self.hub, "hub.git")
-        self.assertTrue(os.access(os.path.join(self.hub_repo, "hooks", "pre-receive"), os.X_OK))
-        if daemon:
-            self.daemon = GitDaemon(self.hub, self.path("daemon.log"), self.git_env).start()
-            self.addCleanup(self.daemon.stop)
-            self.url = self.daemon.url
-        else:
-            self.url = self.hub_repo  # a local path: libgit2 runs no hook
+        """The hub with 西宁市 and the unions of cz and cb; the counties'
+        URL is the git daemon (the hook runs) or a local path (libgit2
+        runs no hook)."""
+        self.pv.make_hub([CZ, CB])
+        self.hub_key, self.hub_repo = self.pv.hub_key, self.pv.hub_repo
+        self.url = self.pv.start_daemon().url if daemon else self.hub_repo
         return self.hub
 
-    def make_county(self, node, enroll=True, d=None, url=None):
-        d = d or self.path(node)
-        r = self.ok(self.huiji("init", "--node", node, "--union", UNION[node], "--hub", url or self.url,
-                               "--hub-key", self.hub_key, "--person-key", os.path.join(self.hub, "person.key"),
-                               d=d))
-        pk = re.search(r"^public key: ([0-9a-f]{64})$", r.out, re.M).group(1)
-        if enroll:
-            self.ok(self.huiji("node", "enroll", "--node", node, "--pubkey", pk, "--union", UNION[node],
-                               "--role", "union", d=self.hub))
-        self.counties[node] = d
-        return d
+    def make_county(self, node, enroll=True, url=None):
+        return self.pv.add_county(node, enroll=enroll, url=url or self.url)
 
     def stranger(self):
         """A node directory whose key nobody enrolled."""
-        d = self.path("stranger")
-        self.ok(self.huiji("init", "--node", "xn-zz", "--union", "qh-xn-cz", "--hub", "/nonexistent/hub.git",
-                           "--hub-key", self.hub_key, "--person-key", os.path.join(self.hub, "person.key"), d=d))
-        return d
+        return self.pv.init_county("xn-zz", "qh-xn-cz", d=self.path("stranger"))[0]
 
     def apply(self, node, n=1, approve=True, person=None, d=None):
         ids = []
@@ -234,7 +133,7 @@ class SyncSecurityCase(unittest.TestCase):
         return self.huiji("sync", *SYNC_OPTS, d=d or self.counties[node], exe=exe)
 
     def hub_run(self):
-        return self.ok(self.huiji("hub", "run", "--once", d=self.hub))
+        return self.pv.hub_run()
 
     def round_trip(self, *nodes):
         for n in nodes:
@@ -244,19 +143,13 @@ class SyncSecurityCase(unittest.TestCase):
             self.ok(self.sync(n))
 
     def quarantine(self):
-        r = self.ok(self.huiji("hub", "quarantine", "--json", d=self.hub))
-        return [json.loads(line) for line in r.out_lines if line.strip()]
+        return self.pv.quarantine()
 
     def audit(self, url=None, pin=True):
-        args = ["audit", url or self.hub_repo] + (["--hub-key", self.hub_key] if pin else [])
-        return self.huiji(*args)
+        return self.pv.audit(url, pin)
 
     def assertAuditPasses(self, url=None):
-        r = self.audit(url)
-        self.assertEqual(r.rc, 0, "audit should pass: %r" % r)
-        self.assertNotIn("DISCREPANCY", r.out)
-        self.assertIn("audit passed", r.out)
-        return r
+        return self.pv.check_audit(url)
 
     def assertAuditFinds(self, *patterns, url=None):
         """Exit 1, and a DISCREPANCY line matching each regex."""
@@ -270,8 +163,7 @@ class SyncSecurityCase(unittest.TestCase):
 
     def hub_included(self, node):
         """Last seq of `node` the hub sequenced (0 if none)."""
-        return H.query(os.path.join(self.hub, "registry.db"),
-                       "SELECT coalesce(max(seq), 0) FROM followed WHERE node = ?", (node,))[0][0]
+        return self.pv.hub_included(node)
 
     def hub_refs(self):
         r = self.git("--git-dir", self.hub_repo, "for-each-ref", "--format=%(objectname) %(refname)", check=True)
@@ -283,49 +175,10 @@ class SyncSecurityCase(unittest.TestCase):
 
     def feed_commits(self, repo, ref):
         """Commit ids of a feed, oldest first (stock git)."""
-        return self.git("--git-dir", repo, "rev-list", "--reverse", "--first-parent", ref, check=True).out.split()
-
-    # --- rows -------------------------------------------------------------
-
-    def subtree_unions(self, db, union):
-        orgs = H.query(db, "SELECT id, parent FROM org")
-        out, grew = {union}, True
-        while grew:
-            grew = False
-            for oid, parent in orgs:
-                if parent in out and oid not in out:
-                    out.add(oid)
-                    grew = True
-        return out
-
-    def rows(self, db, union):
-        """The rows a county of `union` holds, read from any registry: the
-        whole org tree and node list, its subtree's memberships and their
-        people (ordered by primary key)."""
-        unions = sorted(self.subtree_unions(db, union))
-        marks = ",".join("?" * len(unions))
-        con = H.connect(db)
-        try:
-            def q(sql, params=()):
-                cur = con.execute(sql, params)
-                cols = [c[0] for c in cur.description]
-                return [dict(zip(cols, r)) for r in cur.fetchall()]
-            return {
-                "org": q("SELECT * FROM org ORDER BY id"),
-                "node": q("SELECT * FROM node ORDER BY id"),
-                "membership": q("SELECT * FROM membership WHERE union_id IN (%s) ORDER BY id" % marks, unions),
-                "person": q("SELECT * FROM person WHERE person_key IN (SELECT person_key FROM membership "
-                            "WHERE union_id IN (%s)) ORDER BY person_key" % marks, unions),
-            }
-        finally:
-            con.close()
+        return self.pv.feed_commits(repo, ref)
 
     def assertCountyMatchesHub(self, node, d=None):
-        d = d or self.counties[node]
-        county = self.rows(os.path.join(d, "registry.db"), UNION[node])
-        hub = self.rows(os.path.join(self.hub, "registry.db"), UNION[node])
-        self.assertEqual(county, hub, "county %s's rows differ from the hub's" % node)
-        return county
+        return self.pv.check_rows(node, d=d)
 
 
 # ==========================================================================
@@ -361,8 +214,7 @@ class TestHappyPath(SyncSecurityCase):
         for n in (CZ, CB):
             rows = self.assertCountyMatchesHub(n)
             self.assertTrue(rows["membership"])
-            self.assertTrue(all(m["union_id"] in self.subtree_unions(os.path.join(self.hub, "registry.db"),
-                                                                      UNION[n]) for m in rows["membership"]))
+            self.assertTrue(all(m["union_id"] in H.subtree_unions(self.hub_db, UNION[n]) for m in rows["membership"]))
         hub_db = os.path.join(self.hub, "registry.db")
         self.assertEqual(H.query(hub_db, "SELECT count(*) FROM membership WHERE status = 'active'")[0][0], 6)
         self.assertEqual(H.query(hub_db, "SELECT count(*) FROM membership m JOIN person p USING (person_key) "
@@ -488,11 +340,8 @@ class TestHook(SyncSecurityCase):
         node, nothing of that feed is sequenced: it is quarantined as a bad
         signature."""
         new, union = "xn-cb2", "qh-xn-cb"
-        pkf = os.path.join(self.hub, "person.key")
-        squat, real = self.path("squatter"), self.path(new)
-        for d in (squat, real):
-            self.ok(self.huiji("init", "--node", new, "--union", union, "--hub", self.url, "--hub-key",
-                               self.hub_key, "--person-key", pkf, d=d))
+        squat, _ = self.pv.init_county(new, union, self.url, d=self.path("squatter"))
+        real, pk = self.pv.init_county(new, union, self.url, d=self.path(new))
         for _ in range(2):
             self.ok(self.huiji(*H.apply_args(self.fakes.person(region=REGION[CB]), approve=True), d=squat))
         self.ok(self.huiji("sync", *SYNC_OPTS, d=squat))  # accepted: xn-cb2 is not enrolled
@@ -501,7 +350,8 @@ class TestHook(SyncSecurityCase):
         self.assertEqual(self.hub_included(new), 0)  # waits for its enrolment
         self.assertEqual(self.quarantine(), [])
         # The hub enrols the real xn-cb2, with its own key.
-        pk = H.query(os.path.join(real, "registry.db"), "SELECT value FROM meta WHERE key = 'pubkey'")[0][0]
+        self.assertEqual(pk, H.query(os.path.join(real, "registry.db"),
+                                     "SELECT value FROM meta WHERE key = 'pubkey'")[0][0])
         self.ok(self.huiji("node", "enroll", "--node", new, "--pubkey", pk, "--union", union, d=self.hub))
         self.hub_run()
         q = self.quarantine()
@@ -510,6 +360,27 @@ class TestHook(SyncSecurityCase):
         self.assertEqual(H.query(os.path.join(self.hub, "registry.db"),
                                  "SELECT count(*) FROM membership WHERE union_id = ?", (union,))[0][0], 0)
         self.assertAuditFinds(r"%s seq 1\b.*(signed by key|signature).*not yet sequenced" % new)
+
+    @unittest.expectedFailure
+    def test_hook_judges_a_push_against_its_own_base(self):
+        """Two pushes of one feed in flight (a receive-pack whose client was
+        killed still finishing, and the clerk's next sync): the second one's
+        hook gets old = the tip it was advertised, while the ref has since
+        moved on. hj_hook_check (sync/hook.c) takes the old seq from the
+        ref as it is now but walks down to `old`, so a valid append is
+        refused as "seq N follows the base at seq M" (found by the fault
+        suite). Judged against its own base it passes, and git's own
+        compare-and-swap then refuses the stale update. Expected to fail
+        until hook.c reads the old seq from the old commit."""
+        c = self.cz_commits
+        for old, new in ((c[0], c[1]), (c[1], c[2])):
+            with self.subTest(old_seq=c.index(old) + 1, ref_at=len(c)):
+                p = subprocess.run([H.huiji_bin(), "hook", "pre-receive", "--dir", self.hub], cwd=self.hub_repo,
+                                   input=("%s %s refs/huiji/feeds/%s\n" % (old, new, CZ)).encode(),
+                                   env=H.child_env({"GIT_DIR": self.hub_repo}), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, timeout=H.HANG)
+                self.assertEqual(p.returncode, 0, "a valid append from seq %d was refused: %s"
+                                 % (c.index(old) + 1, p.stderr.decode("utf-8", "replace")))
 
     def test_the_county_still_syncs_after_refusals(self):
         self.assertPushRefused("%s:refs/huiji/feeds/%s" % (self.cz_commits[0], CZ), force=True)
@@ -739,7 +610,6 @@ class TestAudit(SyncSecurityCase):
     def check_flips(self, daemon):
         self.build_province(daemon)
         ranges = self.object_ranges()
-        files = set(r[0] for r in ranges)
         self.assertGreaterEqual(len(ranges), 30, "too few objects to sample")
         results = self.flip_and_audit(ranges, 10, zlib.crc32(self.id().encode()))
         missed = ["%s: rc=%d %s" % (w, r.rc, (r.err.strip() or r.out.strip()).splitlines()[-1][:200])
@@ -747,7 +617,7 @@ class TestAudit(SyncSecurityCase):
         self.assertEqual(missed, [], "a flipped byte must end in exit 1 with a DISCREPANCY line "
                                      "(exit 2 means the audit could not run at all); %d of %d missed"
                                      % (len(missed), len(results)))
-        self.assertTrue(files)
+        self.assertEqual(len(results), 10)
         self.assertAuditPasses()  # restored
 
     def test_flipped_byte_in_the_hub_repository(self):
@@ -860,7 +730,7 @@ class TestVersions(SyncSecurityCase):
         self.apply(CZ, 1)
         self.ok(self.sync(CZ))
         self.hub_run()
-        before = self.rows(hub_db, UNION[CZ])
+        before = H.county_rows(hub_db, UNION[CZ])
         # The hub (a newer huiji) publishes an op of version 2 ...
         r = self.forge("append", "--dir", self.hub, "--payload",
                        '{"v":1,"ops":[{"op":"org.update","v":2,"id":"qh-xn","name":"西宁市总工会（新）"}]}')
@@ -874,13 +744,13 @@ class TestVersions(SyncSecurityCase):
         self.assertIn(str(new_seq), r.err)
         self.assertEqual(len(r.err_lines), 1, r)
         # Everything before that entry is applied, nothing from it on.
-        self.assertEqual(self.rows(cz_db, UNION[CZ]), before)
+        self.assertEqual(H.county_rows(cz_db, UNION[CZ]), before)
         self.assertEqual(H.query(cz_db, "SELECT count(*) FROM org WHERE id = 'qh-xn-cz-2'")[0][0], 0)
         # Again: the same answer, nothing lost or half-applied.
         r2 = self.sync(CZ)
         self.assertNotEqual(r2.rc, 0)
         self.assertIn("upgrade huiji", r2.err)
-        self.assertEqual(self.rows(cz_db, UNION[CZ]), before)
+        self.assertEqual(H.county_rows(cz_db, UNION[CZ]), before)
         # The upgraded huiji continues past it, on the same directory.
         r = self.sync(CZ, exe=NEXT)
         self.assertEqual(r.rc, 0, "huiji-next should follow the new entry: %r" % r)
@@ -888,7 +758,7 @@ class TestVersions(SyncSecurityCase):
         self.assertEqual(H.query(cz_db, "SELECT count(*) FROM org WHERE id = 'qh-xn-cz-2'")[0][0], 1)
         # The county equals the hub but for the op only it folded (forge
         # appends the hub's entry without folding it at the hub).
-        county, hub = self.rows(cz_db, UNION[CZ]), self.rows(hub_db, UNION[CZ])
+        county, hub = H.county_rows(cz_db, UNION[CZ]), H.county_rows(hub_db, UNION[CZ])
         for o in hub["org"]:
             if o["id"] == "qh-xn":
                 o["name"] = "西宁市总工会（新）"
@@ -903,5 +773,4 @@ class TestVersions(SyncSecurityCase):
 
 
 if __name__ == "__main__":
-    sys.argv = H.take_bin_arg(sys.argv)
-    unittest.main(verbosity=2)
+    H.main()

@@ -271,6 +271,25 @@ int hj_gitfeed_tip(hj_gitrepo *r, const char *ref, uint64_t *seq_out,
 	return 0;
 }
 
+int hj_gitfeed_commit_seq(uint64_t *seq_out, hj_gitrepo *r, const git_oid *commit, const char *node)
+{
+	git_commit *c = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	const char *mnode;
+	size_t nlen;
+	int rc, ret = 0;
+	*seq_out = 0;
+	git_oid_tostr(hex, sizeof hex, commit);
+	if ((rc = git_commit_lookup(&c, hj_gitrepo_git(r), commit)) < 0)
+		return rc == GIT_ENOTFOUND ? hj_error_set(HJ_ENOTFOUND, "gitfeed: commit %s is not here", hex)
+					   : hj_git_error_as(HJ_ECORRUPT, rc, "commit %s is not readable", hex);
+	if (hj_gitfeed_parse_msg(git_commit_message_raw(c), &mnode, &nlen, seq_out) < 0 ||
+	    !hj_gitfeed_msg_is_node(mnode, nlen, node))
+		ret = hj_error_set(HJ_ECORRUPT, "gitfeed: commit %s is not a change set of %s's feed", hex, node);
+	git_commit_free(c);
+	return ret;
+}
+
 /* ---- compare-and-swap ---- */
 
 int hj_gitref_cas(hj_gitrepo *r, const char *ref, const git_oid *new_oid,

@@ -73,6 +73,12 @@ int hj_gitfeed_commit_id(git_oid *out, hj_gitrepo *r,
 			 uint64_t seq, int64_t created_at, const uint8_t *bytes,
 			 size_t len);
 
+/* The seq of `commit`, a change set of `node`'s feed, from its message
+ * "huiji <node> <seq>\n" (strictly parsed; HJ_ECORRUPT otherwise, also when
+ * it names another node; HJ_ENOTFOUND if the commit is not here). The
+ * chain below it is not checked. */
+int hj_gitfeed_commit_seq(uint64_t *seq_out, hj_gitrepo *r, const git_oid *commit, const char *node);
+
 /* Point `ref` at `new_oid` if it currently points at `expected_old`
  * (NULL or zero oid: the ref must not exist). HJ_ECONFLICT if it does not.
  * `log_message` may be NULL. */

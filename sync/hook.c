@@ -104,8 +104,13 @@ int hj_hook_check(hj_node *hub, hj_gitrepo *repo, const char *old_hex, const cha
 	if (git_oid_is_zero(&new_oid))
 		return hj_error_set(HJ_EPERM, "%s: feeds are append-only; deleting one is refused", ref);
 	if (!git_oid_is_zero(&old_oid)) {
-		if ((rc = hj_gitfeed_tip(repo, ref, &w.old_seq, NULL)) || (rc = old_tip_hash(repo, &old_oid, w.prev_hash)))
-			return rc;
+		/* Judge the push against its own base, the tip it was
+		 * advertised: another push of this feed may have moved the ref
+		 * since (a killed client's receive-pack still finishing). git's
+		 * compare-and-swap then refuses the stale update by itself. */
+		if ((rc = hj_gitfeed_commit_seq(&w.old_seq, repo, &old_oid, w.node)) ||
+		    (rc = old_tip_hash(repo, &old_oid, w.prev_hash)))
+			return hj_error_wrap(rc, "%s: ", ref);
 		w.prev_seq = w.old_seq;
 	}
 	if ((rc = enrolled_key(hub, w.node, &w.enrolled, w.pk)))

@@ -361,7 +361,6 @@ class TestHook(SyncSecurityCase):
                                  "SELECT count(*) FROM membership WHERE union_id = ?", (union,))[0][0], 0)
         self.assertAuditFinds(r"%s seq 1\b.*(signed by key|signature).*not yet sequenced" % new)
 
-    @unittest.expectedFailure
     def test_hook_judges_a_push_against_its_own_base(self):
         """Two pushes of one feed in flight (a receive-pack whose client was
         killed still finishing, and the clerk's next sync): the second one's
@@ -370,8 +369,8 @@ class TestHook(SyncSecurityCase):
         ref as it is now but walks down to `old`, so a valid append is
         refused as "seq N follows the base at seq M" (found by the fault
         suite). Judged against its own base it passes, and git's own
-        compare-and-swap then refuses the stale update. Expected to fail
-        until hook.c reads the old seq from the old commit."""
+        compare-and-swap then refuses the stale update. hook.c reads the
+        old seq from the old commit."""
         c = self.cz_commits
         for old, new in ((c[0], c[1]), (c[1], c[2])):
             with self.subTest(old_seq=c.index(old) + 1, ref_at=len(c)):

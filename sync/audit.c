@@ -372,7 +372,7 @@ static int hub_key_from_feed(const feed *hub, uint8_t pk[32])
 			const char *node = hj_json_get_str(ops->items[i], "node");
 			const char *key = hj_json_get_str(ops->items[i], "pubkey");
 			if (op && node && key && strcmp(op, "node.enroll") == 0 && strcmp(node, hub->node) == 0 &&
-			    hj_hex_decode(pk, 32, key) == 0)
+			    hj_hex_decode_lower(pk, 32, key) == 0) /* as the fold reads it */
 				rc = 0;
 		}
 	}

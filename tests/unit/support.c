@@ -154,7 +154,7 @@ void ut_hex64(char out[65], const char *seed)
 	hj_hex_encode(out, h, 32);
 }
 
-static void person_id(char out[19], int who)
+void ut_person_id(char out[19], int who)
 {
 	ut_fake_id(out, 1990, 1 + who % 12, 1 + who % 28, who % 1000);
 }
@@ -162,7 +162,7 @@ static void person_id(char out[19], int who)
 void ut_person_key(char out[65], const hj_node *n, int who)
 {
 	char id[19];
-	person_id(id, who);
+	ut_person_id(id, who);
 	hj_node_person_key(n, id, out);
 }
 
@@ -170,7 +170,7 @@ hj_json *ut_apply_op(const hj_node *n, const char *union_id, int who)
 {
 	char id[19], phone[24], name[32];
 	hj_json *op = NULL;
-	person_id(id, who);
+	ut_person_id(id, who);
 	snprintf(phone, sizeof phone, "138%08d", who % 100000000);
 	snprintf(name, sizeof name, "测试%d", who);
 	hj_application a = {
@@ -230,6 +230,22 @@ int ut_fold(hj_db *db, const char *actor, uint64_t seq, uint32_t index, const hj
 {
 	hj_foldctx ctx = {.actor = actor, .seq = seq, .index = index};
 	return hj_fold_op(db, &ctx, op, v);
+}
+
+uint8_t *ut_changeset(const hj_node *n, uint64_t seq, size_t *len)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t *p = NULL;
+	if (sqlite3_prepare_v2(n->db->h, "SELECT envelope FROM changelog WHERE seq = ?1", -1, &st, NULL) != SQLITE_OK)
+		fail_msg("ut_changeset: %s", sqlite3_errmsg(n->db->h));
+	sqlite3_bind_int64(st, 1, (int64_t)seq);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		fail_msg("%s: no change set %" PRIu64, n->id, seq);
+	*len = (size_t)sqlite3_column_bytes(st, 0);
+	assert_non_null(p = malloc(*len ? *len : 1));
+	memcpy(p, sqlite3_column_blob(st, 0), *len);
+	sqlite3_finalize(st);
+	return p;
 }
 
 int64_t ut_int(hj_db *db, const char *sql, const char *arg)

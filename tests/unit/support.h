@@ -27,6 +27,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Fail the running test with the library's message, not only its code. */
+#define UT_OK(expr)                                                                                            \
+	do {                                                                                                   \
+		int ut_rc_ = (expr);                                                                           \
+		if (ut_rc_)                                                                                    \
+			fail_msg("%s: %s (%s)", #expr, hj_error_last(), hj_error_name(ut_rc_));                \
+	} while (0)
+
 /* A fresh directory $TMPDIR/hj_unit_XXXXXX (/tmp without $TMPDIR).
  * DESTRUCTOR: ut_rmtree, then free. */
 char *ut_tmpdir(void);
@@ -75,6 +83,8 @@ hj_json *ut_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * truck_driver, mobile_window, yunmanman) in `union_id` (NULL: n's own)
  * on 2024-03-01, built by hj_application_op with n's person key. */
 hj_json *ut_apply_op(const hj_node *n, const char *union_id, int who);
+/* The fake ID number of person `who` (what ut_apply_op puts in). */
+void ut_person_id(char out[19], int who);
 /* The person key of fake person number `who` under n's person secret. */
 void ut_person_key(char out[65], const hj_node *n, int who);
 
@@ -91,6 +101,10 @@ uint64_t ut_commit(hj_node *n, hj_json **ops, size_t nops, char (*ids)[UT_ID_SZ]
 /* Fold one op into `db` as `actor` at (seq, index), seen as the hub
  * sequencer sees other nodes (no local identity). */
 int ut_fold(hj_db *db, const char *actor, uint64_t seq, uint32_t index, const hj_json *op, hj_verdict *v);
+
+/* Change set `seq` of n's change log, its envelope bytes (malloc'd) and
+ * their length in *len. */
+uint8_t *ut_changeset(const hj_node *n, uint64_t seq, size_t *len);
 
 /* Raw reads (sqlite3_prepare_v2/step on db->h, no cache): the first
  * column of the first row, as an integer (-1 if no row) or as malloc'd

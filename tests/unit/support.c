@@ -344,6 +344,34 @@ hj_node *ut_county(const char *dir, const char *node, const char *union_id, cons
 	return n;
 }
 
+ut_world *ut_world_new(int enroll)
+{
+	ut_world *w = calloc(1, sizeof *w);
+	assert_non_null(w);
+	w->dir = ut_tmpdir();
+	w->hub = ut_root(w->dir);
+	ut_province(w->hub);
+	w->cz = ut_county(w->dir, "cz", "qh-xn-cz", w->hub);
+	w->hd = ut_county(w->dir, "hd", "qh-hd", w->hub);
+	if (enroll) {
+		ut_enroll(w->hub, w->cz);
+		ut_enroll(w->hub, w->hd);
+	}
+	return w;
+}
+
+int ut_world_free(ut_world *w)
+{
+	hj_node_close(w->hub);
+	hj_node_close(w->cz);
+	hj_node_close(w->hd);
+	int rc = ut_rmtree(w->dir);
+	free(w->dir);
+	free(w);
+	hj_envelope_thread_cleanup();
+	return rc ? -1 : 0;
+}
+
 hj_json *ut_enroll_op(const char *node, const uint8_t pk[32], const char *union_id, const char *role)
 {
 	char hex[65];

@@ -61,6 +61,18 @@ void ut_province(hj_node *hub);
  * (its key and person key; its hub_url is the hub's real repository, so
  * hj_sync works over the local path). CONSTRUCTOR: hj_node_close. */
 hj_node *ut_county(const char *dir, const char *node, const char *union_id, const hj_node *hub);
+/* The province the node/ suites start from: in a fresh ut_tmpdir, the
+ * root hub (ut_root, ut_province) and the counties cz (qh-xn-cz) and hd
+ * (qh-hd); with `enroll`, the hub has enrolled both (change sets 3, 4).
+ * DESTRUCTOR: ut_world_free (nodes closed, the tree removed; 0 or -1, a
+ * cmocka teardown's answer). */
+typedef struct ut_world {
+	char *dir;
+	hj_node *hub, *cz, *hd;
+} ut_world;
+ut_world *ut_world_new(int enroll);
+int ut_world_free(ut_world *w);
+
 /* The hub enrols `county` (role union, its union). */
 void ut_enroll(hj_node *hub, const hj_node *county);
 /* node.enroll of `node` with public key `pk` in `union_id` as `role`.

@@ -31,46 +31,21 @@
 #include "support.h"
 #include "verify.h"
 
-typedef struct fixture {
-	char *dir;
-	hj_node *hub, *cz, *hd;
-} fixture;
+/* The province of tests/unit/support.c, both counties enrolled. */
+typedef ut_world fixture;
 
 static int setup(void **state)
 {
-	fixture *f = calloc(1, sizeof *f);
-	if (!f)
-		return -1;
-	f->dir = ut_tmpdir();
-	f->hub = ut_root(f->dir);
-	ut_province(f->hub);
-	f->cz = ut_county(f->dir, "cz", "qh-xn-cz", f->hub);
-	f->hd = ut_county(f->dir, "hd", "qh-hd", f->hub);
-	ut_enroll(f->hub, f->cz);
-	ut_enroll(f->hub, f->hd);
-	*state = f;
+	*state = ut_world_new(1);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	fixture *f = *state;
-	hj_node_close(f->hub);
-	hj_node_close(f->cz);
-	hj_node_close(f->hd);
-	ut_rmtree(f->dir);
-	free(f->dir);
-	free(f);
-	hj_envelope_thread_cleanup();
-	return 0;
+	return ut_world_free(*state);
 }
 
-#define OK(expr)                                                                     \
-	do {                                                                         \
-		int rc_ = (expr);                                                    \
-		if (rc_ != 0)                                                        \
-			fail_msg("%s: %s (%s)", #expr, hj_error_last(), hj_error_name(rc_)); \
-	} while (0)
+#define OK UT_OK
 
 /* The county's half of a follow, without git: this suite tests hj_rebase
  * itself (node/replay.c) — its return code and message when an inverse is

@@ -16,8 +16,6 @@
 #include "application.h"
 #include "envelope.h"
 #include "error.h"
-#include "feed.h"
-#include "followed.h"
 #include "fsutil.h"
 #include "idnum.h"
 #include "outbox.h"
@@ -26,21 +24,12 @@
 
 #include <ftw.h>
 #include <inttypes.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-/* Fail the test with the library's message, not only its code. */
-#define MUST(expr)                                                                   \
-	do {                                                                         \
-		int rc_ = (expr);                                                    \
-		if (rc_ != 0)                                                        \
-			fail_msg("%s: %s (%s)", #expr, hj_error_last(), hj_error_name(rc_)); \
-	} while (0)
+#define MUST UT_OK
 
 char *ut_tmpdir(void)
 {

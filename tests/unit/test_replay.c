@@ -3,10 +3,11 @@
  * plus own pending change sets, and the county rebase.
  *
  * A real hub and real counties (node directories, signed change sets);
- * the hub order is made in-process by tests/unit/support.c (the
- * sequencer's fold and `followed` rows without git), and a county follows
- * it as sync does: copy the rows, hj_rebase inside a savepoint, the full
- * rebuild when the rebase says it cannot. Proves: a replay into a scratch
+ * the hub order is made by the real sequencer (ut_sequence: the county's
+ * feed pushed into the hub's repository, hj_hub_sequence), and a county
+ * follows it as sync does: copy the rows, hj_rebase inside a savepoint,
+ * the full rebuild when the rebase says it cannot (see follow() for why
+ * not through hj_sync_follow; test_real_follow goes through it). Proves: a replay into a scratch
  * registry equals the live one (hub in FULL mode, county in SUBTREE mode);
  * the rebase equals a full rebuild; a missing or wrong inverse makes the
  * rebase refuse (HJ_ENOTFOUND / HJ_ECONFLICT) and the fallback still gives
@@ -76,9 +77,9 @@ static int follow_rows(hj_node *county, hj_node *hub, int64_t *old_last_pos, uin
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		assert_int_equal(sqlite3_column_bytes(q, 3), 32);
 		OK(hj_followed_append(county->db, (uint64_t)sqlite3_column_int64(q, 0),
-					(const char *)sqlite3_column_text(q, 1), (uint64_t)sqlite3_column_int64(q, 2),
-					sqlite3_column_blob(q, 3), sqlite3_column_blob(q, 4),
-					(size_t)sqlite3_column_bytes(q, 4), (const char *)sqlite3_column_text(q, 5)));
+				      (const char *)sqlite3_column_text(q, 1), (uint64_t)sqlite3_column_int64(q, 2),
+				      sqlite3_column_blob(q, 3), sqlite3_column_blob(q, 4),
+				      (size_t)sqlite3_column_bytes(q, 4), (const char *)sqlite3_column_text(q, 5)));
 		n++;
 	}
 	sqlite3_finalize(q);
@@ -114,7 +115,6 @@ static int follow(hj_node *county, hj_node *hub, hj_replay_stats *st, int *rebui
 	OK(hj_db_exec(county->db, "COMMIT"));
 	return rc;
 }
-
 
 static hj_json *decide(const char *name, const char *member)
 {

@@ -254,22 +254,28 @@ static void push_third(fx *f, const chain *good, chain *pushed, char old_hex[41]
 	stage_push(f, FEED(CTY), CTY, good, 2, pushed, 3, old_hex, new_hex);
 }
 
+/* seq 3 signed by a key nobody enrolled for c01 (f->other): a well-formed
+ * envelope naming c01's feed, chained correctly to seq 2 of `good`,
+ * pushed on top of it. */
+static void push_forged_third(fx *f, chain *good, chain *forged, char old_hex[41], char new_hex[41])
+{
+	uint8_t prev[32];
+	hj_buf b = HJ_BUF_INIT;
+	chain_make(good, CTY, &f->cty, 2, 0);
+	memset(forged, 0, sizeof *forged);
+	hj_hash32(prev, good->bytes[1], good->len[1]);
+	assert_int_equal(hj_envelope_encode(&b, CTY, 3, prev, 1700000002000LL, "[]", 2, f->other.pk, f->other.sk), 0);
+	forged->bytes[2] = hj_buf_detach(&b, &forged->len[2]);
+	forged->n = 3;
+	push_third(f, good, forged, old_hex, new_hex);
+}
+
 static void test_refuses_bad_signature(void **state)
 {
 	fx *f = *state;
-	chain good, forged = {0};
+	chain good, forged;
 	char old_hex[41], new_hex[41];
-	uint8_t prev[32];
-	hj_buf b = HJ_BUF_INIT;
-
-	/* seq 3 signed by a key nobody enrolled for c01: a well-formed
-	 * envelope naming c01's feed, chained correctly to seq 2. */
-	chain_make(&good, CTY, &f->cty, 2, 0);
-	hj_hash32(prev, good.bytes[1], good.len[1]);
-	assert_int_equal(hj_envelope_encode(&b, CTY, 3, prev, 1700000002000LL, "[]", 2, f->other.pk, f->other.sk), 0);
-	forged.bytes[2] = hj_buf_detach(&b, &forged.len[2]);
-	forged.n = 3;
-	push_third(f, &good, &forged, old_hex, new_hex);
+	push_forged_third(f, &good, &forged, old_hex, new_hex);
 	assert_int_equal(hj_hook_check(f->hub, f->repo, old_hex, new_hex, FEED(CTY)), HJ_EBADSIG);
 	chain_free(&good);
 	chain_free(&forged);
@@ -297,16 +303,9 @@ static void test_refuses_tampered_signature(void **state)
 static void test_failed_enrolment_lookup_refuses(void **state)
 {
 	fx *f = *state;
-	chain good, forged = {0};
+	chain good, forged;
 	char old_hex[41], new_hex[41];
-	uint8_t prev[32];
-	hj_buf b = HJ_BUF_INIT;
-	chain_make(&good, CTY, &f->cty, 2, 0);
-	hj_hash32(prev, good.bytes[1], good.len[1]);
-	assert_int_equal(hj_envelope_encode(&b, CTY, 3, prev, 1700000002000LL, "[]", 2, f->other.pk, f->other.sk), 0);
-	forged.bytes[2] = hj_buf_detach(&b, &forged.len[2]);
-	forged.n = 3;
-	push_third(f, &good, &forged, old_hex, new_hex);
+	push_forged_third(f, &good, &forged, old_hex, new_hex);
 	assert_int_equal(hj_db_exec(f->hub->db, "ALTER TABLE node RENAME TO node_gone"), 0);
 	int rc = hj_hook_check(f->hub, f->repo, old_hex, new_hex, FEED(CTY));
 	assert_int_not_equal(rc, 0);

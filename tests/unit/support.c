@@ -1,9 +1,10 @@
 /*
- * support.c — set-up shared by the node/ unit suites (see support.h): real
- * node directories, ops, fake people, raw reads, and the hub order made
- * in-process so replay and rebase run on what a real sync would hold.
+ * support.c — set-up shared by the C unit suites (see support.h): scratch
+ * directories, real node directories, ops, fake people, raw reads, and a
+ * sync's git half done in-process (push, the real sequencer, fetch, the
+ * real follow), so every suite runs on what a real sync would hold.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
+#define _GNU_SOURCE /* nftw, asprintf */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,49 +16,80 @@
 #include "application.h"
 #include "envelope.h"
 #include "error.h"
-#include "feed.h"
-#include "followed.h"
+#include "fsutil.h"
 #include "idnum.h"
+#include "outbox.h"
 #include "projection.h"
 #include "verify.h"
 
 #include <ftw.h>
 #include <inttypes.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
-/* Fail the test with the library's message, not only its code. */
-#define MUST(expr)                                                                   \
-	do {                                                                         \
-		int rc_ = (expr);                                                    \
-		if (rc_ != 0)                                                        \
-			fail_msg("%s: %s (%s)", #expr, hj_error_last(), hj_error_name(rc_)); \
-	} while (0)
+#define MUST UT_OK
 
 char *ut_tmpdir(void)
 {
-	char *d = strdup("/tmp/hj_unit_XXXXXX");
-	assert_non_null(d);
+	const char *base = getenv("TMPDIR");
+	char *d = NULL;
+	if (!base || !base[0])
+		base = "/tmp";
+	assert_true(asprintf(&d, "%s/hj_unit_XXXXXX", base) > 0);
 	assert_non_null(mkdtemp(d));
 	return d;
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+int ut_rmtree(const char *dir)
 {
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	return dir ? hj_dir_remove(dir) : 0;
 }
 
-void ut_rmtree(const char *dir)
+int ut_copy_file(const char *src, const char *dst)
 {
-	if (dir)
-		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	FILE *in = fopen(src, "rb"), *out = NULL;
+	char buf[65536];
+	size_t k;
+	int rc = -1;
+	if (!in)
+		return -1;
+	if (!(out = fopen(dst, "wb")))
+		goto done;
+	while ((k = fread(buf, 1, sizeof buf, in)) > 0)
+		if (fwrite(buf, 1, k, out) != k)
+			goto done;
+	rc = ferror(in) ? -1 : 0;
+done:
+	if (out && fclose(out))
+		rc = -1;
+	fclose(in);
+	return rc;
+}
+
+static const char *copy_src, *copy_dst; /* nftw passes no context */
+
+static int copy_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)ftw;
+	char to[4096];
+	if ((size_t)snprintf(to, sizeof to, "%s%s", copy_dst, p + strlen(copy_src)) >= sizeof to)
+		return -1;
+	if (flag == FTW_D)
+		return mkdir(to, sb->st_mode & 07777) == 0 ? 0 : -1;
+	if (flag != FTW_F)
+		return -1; /* links and the unreadable are not expected here */
+	if (ut_copy_file(p, to))
+		return -1;
+	return chmod(to, sb->st_mode & 07777) == 0 ? 0 : -1;
+}
+
+int ut_copy_tree(const char *src, const char *dst)
+{
+	copy_src = src;
+	copy_dst = dst;
+	return nftw(src, copy_entry, 16, FTW_PHYS);
 }
 
 static char *join(const char *dir, const char *name)
@@ -111,7 +143,7 @@ void ut_hex64(char out[65], const char *seed)
 	hj_hex_encode(out, h, 32);
 }
 
-static void person_id(char out[19], int who)
+void ut_person_id(char out[19], int who)
 {
 	ut_fake_id(out, 1990, 1 + who % 12, 1 + who % 28, who % 1000);
 }
@@ -119,7 +151,7 @@ static void person_id(char out[19], int who)
 void ut_person_key(char out[65], const hj_node *n, int who)
 {
 	char id[19];
-	person_id(id, who);
+	ut_person_id(id, who);
 	hj_node_person_key(n, id, out);
 }
 
@@ -127,7 +159,7 @@ hj_json *ut_apply_op(const hj_node *n, const char *union_id, int who)
 {
 	char id[19], phone[24], name[32];
 	hj_json *op = NULL;
-	person_id(id, who);
+	ut_person_id(id, who);
 	snprintf(phone, sizeof phone, "138%08d", who % 100000000);
 	snprintf(name, sizeof name, "测试%d", who);
 	hj_application a = {
@@ -168,10 +200,41 @@ uint64_t ut_must(hj_node *n, hj_json *op, char *id_out, size_t idsz)
 	return seq;
 }
 
+uint64_t ut_commit(hj_node *n, hj_json **ops, size_t nops, char (*ids)[UT_ID_SZ])
+{
+	hj_batch b;
+	hj_verdict v;
+	uint64_t seq = 0;
+	MUST(hj_batch_begin(&b, n));
+	for (size_t i = 0; i < nops; i++) {
+		MUST(hj_batch_apply(&b, ops[i], &v, ids ? ids[i] : NULL, UT_ID_SZ));
+		if (!v.applied)
+			fail_msg("%s: op %zu refused: %s: %s", n->id, i, v.reason, v.detail);
+	}
+	MUST(hj_batch_commit(&b, &seq));
+	return seq;
+}
+
 int ut_fold(hj_db *db, const char *actor, uint64_t seq, uint32_t index, const hj_json *op, hj_verdict *v)
 {
 	hj_foldctx ctx = {.actor = actor, .seq = seq, .index = index};
 	return hj_fold_op(db, &ctx, op, v);
+}
+
+uint8_t *ut_changeset(const hj_node *n, uint64_t seq, size_t *len)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t *p = NULL;
+	if (sqlite3_prepare_v2(n->db->h, "SELECT envelope FROM changelog WHERE seq = ?1", -1, &st, NULL) != SQLITE_OK)
+		fail_msg("ut_changeset: %s", sqlite3_errmsg(n->db->h));
+	sqlite3_bind_int64(st, 1, (int64_t)seq);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		fail_msg("%s: no change set %" PRIu64, n->id, seq);
+	*len = (size_t)sqlite3_column_bytes(st, 0);
+	assert_non_null(p = malloc(*len ? *len : 1));
+	memcpy(p, sqlite3_column_blob(st, 0), *len);
+	sqlite3_finalize(st);
+	return p;
 }
 
 int64_t ut_int(hj_db *db, const char *sql, const char *arg)
@@ -215,27 +278,23 @@ void ut_digest(hj_db *db, uint8_t out[32])
 	MUST(hj_projection_digest(db, out));
 }
 
-hj_node *ut_root(const char *dir)
+hj_node *ut_hub(const char *dir, const char *node, const char *union_id, const char *name)
 {
 	hj_node *n = NULL;
-	char *d = join(dir, "hub"), pk[65];
-	hj_node_init_opts o = {.dir = d, .node = "hub", .union_id = "qh", .is_root = 1};
+	char *d = join(dir, "hub");
+	hj_node_init_opts o = {.dir = d, .node = node, .union_id = union_id, .is_root = 1};
 	MUST(hj_node_create(&n, &o));
 	free(d);
-	hj_hex_encode(pk, n->pk, 32);
 	/* Change set 1 of a province, as tools/cmd_init.c writes it. */
-	hj_batch b;
-	hj_verdict v1, v2;
-	MUST(hj_batch_begin(&b, n));
-	MUST(hj_batch_apply(&b, ut_op("org.create", "id", "qh", "name", "青海省总工会", "kind", "province", "region", "63", NULL),
-			    &v1, NULL, 0));
-	MUST(hj_batch_apply(&b, ut_op("node.enroll", "node", "hub", "pubkey", pk, "union", "qh", "role", "hub", NULL), &v2,
-			    NULL, 0));
-	assert_true(v1.applied && v2.applied);
-	uint64_t seq = 0;
-	MUST(hj_batch_commit(&b, &seq));
-	assert_int_equal(seq, 1);
+	hj_json *boot[2] = {ut_op("org.create", "id", union_id, "name", name, "kind", "province", "region", "63", NULL),
+			    ut_enroll_op(node, n->pk, union_id, "hub")};
+	assert_int_equal(ut_commit(n, boot, 2, NULL), 1);
 	return n;
+}
+
+hj_node *ut_root(const char *dir)
+{
+	return ut_hub(dir, "hub", "qh", "青海省总工会");
 }
 
 void ut_province(hj_node *hub)
@@ -261,169 +320,185 @@ void ut_province(hj_node *hub)
 hj_node *ut_county(const char *dir, const char *node, const char *union_id, const hj_node *hub)
 {
 	hj_node *n = NULL;
-	char *d = join(dir, node), *pkey = hj_node_path(hub, "person.key"), hubkey[65];
+	char *d = join(dir, node), *pkey = hj_node_path(hub, "person.key"), *url = hj_node_repo_path(hub), hubkey[65];
+	assert_non_null(url);
 	hj_hex_encode(hubkey, hub->pk, 32);
 	hj_node_init_opts o = {
-		.dir = d, .node = node, .union_id = union_id, .hub_url = "file:///not-used-by-unit-tests",
-		.hub_key = hubkey, .person_key_file = pkey,
+		.dir = d, .node = node, .union_id = union_id, .hub_url = url, .hub_key = hubkey, .person_key_file = pkey,
 	};
 	MUST(hj_node_create(&n, &o));
 	free(d);
 	free(pkey);
+	free(url);
 	return n;
+}
+
+ut_world *ut_world_new(int enroll)
+{
+	ut_world *w = calloc(1, sizeof *w);
+	assert_non_null(w);
+	w->dir = ut_tmpdir();
+	w->hub = ut_root(w->dir);
+	ut_province(w->hub);
+	w->cz = ut_county(w->dir, "cz", "qh-xn-cz", w->hub);
+	w->hd = ut_county(w->dir, "hd", "qh-hd", w->hub);
+	if (enroll) {
+		ut_enroll(w->hub, w->cz);
+		ut_enroll(w->hub, w->hd);
+	}
+	return w;
+}
+
+int ut_world_free(ut_world *w)
+{
+	hj_node_close(w->hub);
+	hj_node_close(w->cz);
+	hj_node_close(w->hd);
+	int rc = ut_rmtree(w->dir);
+	free(w->dir);
+	free(w);
+	hj_envelope_thread_cleanup();
+	return rc ? -1 : 0;
+}
+
+hj_json *ut_enroll_op(const char *node, const uint8_t pk[32], const char *union_id, const char *role)
+{
+	char hex[65];
+	hj_hex_encode(hex, pk, 32);
+	return ut_op("node.enroll", "node", node, "pubkey", hex, "union", union_id, "role", role, NULL);
 }
 
 void ut_enroll(hj_node *hub, const hj_node *county)
 {
-	char pk[65];
-	hj_hex_encode(pk, county->pk, 32);
-	ut_must(hub, ut_op("node.enroll", "node", county->id, "pubkey", pk, "union", county->union_id, "role", "union", NULL),
-		NULL, 0);
+	ut_must(hub, ut_enroll_op(county->id, county->pk, county->union_id, "union"), NULL, 0);
 }
 
-/* Fold one county change set at the hub; its verdicts as JSON text. */
-static void include_one(hj_node *hub, const hj_envelope *e, hj_buf *vtext)
+void ut_flush(const hj_node *n)
 {
-	hj_json *payload = NULL, *verdicts = hj_json_new(HJ_JARR);
-	hj_foldctx ctx = {.actor = e->node, .seq = e->seq, .self = hub->id, .self_union = hub->union_id,
-			  .self_is_root = 1};
-	hj_verdict v;
-	int rc;
-	assert_non_null(verdicts);
-	MUST(hj_json_parse(&payload, (const char *)e->payload, e->payload_len));
-	const hj_json *ops = hj_fold_payload_ops(payload, &rc);
-	MUST(rc);
-	for (size_t i = 0; i < ops->count; i++) {
-		ctx.index = (uint32_t)i;
-		MUST(hj_fold_op(hub->db, &ctx, ops->items[i], &v));
-		if (v.applied) {
-			MUST(hj_json_append(verdicts, hj_json_str("ok")));
-		} else {
-			hj_json *rej = hj_json_new(HJ_JARR);
-			MUST(hj_json_append(rej, hj_json_str(v.reason)));
-			MUST(hj_json_append(rej, hj_json_str(v.detail)));
-			MUST(hj_json_append(verdicts, rej));
-		}
+	hj_gitrepo *r = NULL;
+	MUST(hj_node_repo_open(&r, n));
+	MUST(hj_outbox_flush(n, r, NULL));
+	hj_gitrepo_close(r);
+}
+
+void ut_push(const hj_node *county, const hj_node *hub)
+{
+	hj_gitrepo *own = NULL, *r = NULL;
+	MUST(hj_node_repo_open(&own, county)); /* the outbox lock lives in it */
+	MUST(hj_node_repo_open(&r, hub));
+	MUST(hj_outbox_flush(county, r, NULL));
+	hj_gitrepo_close(r);
+	hj_gitrepo_close(own);
+}
+
+/* The change sets a walk hands over, copied (the walk's bytes live only
+ * during the call). */
+typedef struct mirror {
+	hj_feed_item *items;
+	size_t n, cap;
+} mirror;
+
+static int collect(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	(void)commit;
+	mirror *m = ctx;
+	hj_envelope e;
+	if (m->n == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 16;
+		m->items = realloc(m->items, m->cap * sizeof *m->items);
+		assert_non_null(m->items);
 	}
-	MUST(hj_json_write(vtext, verdicts));
-	hj_json_free(verdicts);
-	hj_json_free(payload);
+	MUST(hj_envelope_decode(&e, bytes, len));
+	uint8_t *copy = malloc(len);
+	assert_non_null(copy);
+	memcpy(copy, bytes, len);
+	m->items[m->n++] = (hj_feed_item){copy, len, seq, e.created_at};
+	hj_envelope_free(&e);
+	return 0;
+}
+
+void ut_mirror(hj_gitrepo *from, const char *from_ref, hj_gitrepo *to, const char *to_ref, const char *node)
+{
+	uint64_t have = 0, tipseq = 0;
+	git_oid tip;
+	mirror m = {0};
+	int rc = hj_gitfeed_tip(to, to_ref, &have, &tip);
+	if (rc == HJ_ENOTFOUND)
+		have = 0;
+	else
+		MUST(rc);
+	rc = hj_gitfeed_tip(from, from_ref, &tipseq, &tip);
+	if (rc == HJ_ENOTFOUND)
+		return;
+	MUST(rc);
+	if (tipseq <= have)
+		return;
+	MUST(hj_gitfeed_walk(from, &tip, node, have, collect, &m));
+	MUST(hj_gitfeed_append(to, to_ref, node, m.items, m.n));
+	for (size_t i = 0; i < m.n; i++)
+		free((void *)m.items[i].bytes);
+	free(m.items);
+}
+
+typedef struct fetch {
+	hj_gitrepo *from, *to;
+} fetch;
+
+static int fetch_sequenced(void *ctx, const char *name, const git_oid *target)
+{
+	(void)target;
+	fetch *f = ctx;
+	const char *node = name + strlen("refs/huiji/sequenced/");
+	char to_ref[256];
+	snprintf(to_ref, sizeof to_ref, "refs/huiji/incoming/feeds/%s", node);
+	ut_mirror(f->from, name, f->to, to_ref, node);
+	return 0;
+}
+
+void ut_fetch(const hj_node *county, const hj_node *hub)
+{
+	fetch f = {NULL, NULL};
+	char from_ref[256], to_ref[256];
+	ut_flush(hub); /* the hub publishes its own change sets */
+	MUST(hj_node_repo_open(&f.from, hub));
+	MUST(hj_node_repo_open(&f.to, county));
+	snprintf(from_ref, sizeof from_ref, "refs/huiji/hub/%s", hub->id);
+	snprintf(to_ref, sizeof to_ref, "refs/huiji/incoming/hub/%s", hub->id);
+	ut_mirror(f.from, from_ref, f.to, to_ref, hub->id);
+	MUST(hj_gitrepo_ref_foreach(f.from, "refs/huiji/sequenced/*", fetch_sequenced, &f));
+	hj_gitrepo_close(f.to);
+	hj_gitrepo_close(f.from);
+}
+
+int ut_sequence_report(hj_node *hub, const hj_node *county, hj_seq_report *rep)
+{
+	hj_gitrepo *r = NULL;
+	hj_seq_report own;
+	if (!rep)
+		rep = &own;
+	if (county)
+		ut_push(county, hub);
+	MUST(hj_node_repo_open(&r, hub));
+	MUST(hj_hub_sequence(hub, r, rep));
+	hj_gitrepo_close(r);
+	if (rep->quarantined)
+		fail_msg("the hub quarantined %" PRIu64 " change sets", rep->quarantined);
+	return (int)rep->change_sets;
 }
 
 int ut_sequence(hj_node *hub, const hj_node *county)
 {
-	uint64_t last = 0, hub_seq = 0;
-	uint8_t h[32], pk[32];
-	char *pkhex = ut_text(hub->db, "SELECT pubkey FROM node WHERE id = ?1", county->id);
-	hj_json *include = hj_json_new(HJ_JARR);
-	int n = 0;
-	assert_non_null(pkhex);
-	assert_non_null(include);
-	MUST(hj_hex_decode(pk, 32, pkhex));
-	free(pkhex);
-	MUST(hj_db_exec(hub->db, "BEGIN IMMEDIATE"));
-	MUST(hj_feed_last(hub->db, &hub_seq, h));
-	hub_seq++;
-	MUST(hj_followed_last(hub->db, county->id, &last, h));
-	sqlite3_stmt *q = NULL;
-	assert_int_equal(sqlite3_prepare_v2(county->db->h, "SELECT envelope FROM changelog WHERE seq > ?1 ORDER BY seq",
-					    -1, &q, NULL), SQLITE_OK);
-	sqlite3_bind_int64(q, 1, (int64_t)last);
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		const uint8_t *bytes = sqlite3_column_blob(q, 0);
-		size_t len = (size_t)sqlite3_column_bytes(q, 0);
-		hj_envelope e;
-		hj_buf vtext = HJ_BUF_INIT;
-		char hash[65];
-		MUST(hj_feed_check(&e, bytes, len, county->id, pk, last, h));
-		include_one(hub, &e, &vtext);
-		MUST(hj_followed_append(hub->db, hub_seq, e.node, e.seq, e.hash, bytes, len, (const char *)vtext.data));
-		hj_hex_encode(hash, e.hash, 32);
-		hj_json *inc = hj_json_new(HJ_JOBJ), *vd = NULL;
-		MUST(hj_json_parse(&vd, (const char *)vtext.data, vtext.len));
-		MUST(hj_json_set_str(inc, "node", e.node));
-		MUST(hj_json_set_int(inc, "seq", (int64_t)e.seq));
-		MUST(hj_json_set_str(inc, "hash", hash));
-		MUST(hj_json_set(inc, "verdicts", vd));
-		MUST(hj_json_append(include, inc));
-		last = e.seq;
-		memcpy(h, e.hash, 32);
-		hj_buf_free(&vtext);
-		hj_envelope_free(&e);
-		n++;
-	}
-	sqlite3_finalize(q);
-	if (n == 0) {
-		hj_json_free(include);
-		MUST(hj_db_exec(hub->db, "ROLLBACK"));
-		return 0;
-	}
-	/* The hub's sequence entry, as sync/sequencer.c signs it. */
-	uint8_t digest[32], hash[32];
-	char dhex[65];
-	hj_buf payload = HJ_BUF_INIT;
-	hj_json *seqop = ut_op("hub.sequence", NULL), *ops = hj_json_new(HJ_JARR);
-	ut_digest(hub->db, digest);
-	hj_hex_encode(dhex, digest, 32);
-	MUST(hj_json_set(seqop, "include", include));
-	MUST(hj_json_set_str(seqop, "state", dhex));
-	MUST(hj_json_append(ops, seqop));
-	MUST(hj_payload_encode(&payload, ops));
-	MUST(hj_feed_append(hub->db, hub->id, hub_seq, 1700000000000, payload.data, payload.len, hub->pk, hub->sk, hash));
-	MUST(hj_db_exec(hub->db, "COMMIT"));
-	hj_buf_free(&payload);
-	hj_json_free(ops);
-	return n;
+	return ut_sequence_report(hub, county, NULL);
 }
 
-int ut_follow_rows(hj_node *county, hj_node *hub, int64_t *old_last_pos, uint64_t *old_own_done)
+int ut_follow(hj_node *county, const hj_node *hub, hj_sync_report *rep)
 {
-	uint8_t ignored[32];
-	int n = 0;
-	MUST(hj_db_exec(county->db, "BEGIN IMMEDIATE"));
-	*old_last_pos = ut_int(county->db, "SELECT coalesce(max(pos), 0) FROM followed", NULL);
-	MUST(hj_followed_last(county->db, county->id, old_own_done, ignored));
-	MUST(hj_meta_set(county->db, "hub_node", hub->id));
-	sqlite3_stmt *q = NULL;
-	assert_int_equal(sqlite3_prepare_v2(hub->db->h, "SELECT hub_seq, node, seq, hash, envelope, verdicts FROM followed "
-							"WHERE pos > ?1 ORDER BY pos", -1, &q, NULL), SQLITE_OK);
-	sqlite3_bind_int64(q, 1, *old_last_pos);
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		assert_int_equal(sqlite3_column_bytes(q, 3), 32);
-		MUST(hj_followed_append(county->db, (uint64_t)sqlite3_column_int64(q, 0),
-					(const char *)sqlite3_column_text(q, 1), (uint64_t)sqlite3_column_int64(q, 2),
-					sqlite3_column_blob(q, 3), sqlite3_column_blob(q, 4),
-					(size_t)sqlite3_column_bytes(q, 4), (const char *)sqlite3_column_text(q, 5)));
-		n++;
-	}
-	sqlite3_finalize(q);
-	return n;
-}
-
-int ut_follow(hj_node *county, hj_node *hub, hj_replay_stats *st, int *rebuilt)
-{
-	int64_t pos;
-	uint64_t done;
-	*rebuilt = 0;
-	ut_follow_rows(county, hub, &pos, &done);
-	MUST(hj_db_exec(county->db, "SAVEPOINT rebase"));
-	int rc = hj_rebase(county, pos, done, st);
-	if (rc == HJ_ECONFLICT || rc == HJ_ENOTFOUND) {
-		/* The fallback of sync/sync.c: rebuild from the hub order. The
-		 * rebase's message is kept for the test to read. */
-		char why[512];
-		snprintf(why, sizeof why, "%s", hj_error_last());
-		MUST(hj_db_exec(county->db, "ROLLBACK TO rebase"));
-		MUST(hj_projection_clear(county->db));
-		MUST(hj_replay(county->db, county, 0, st));
-		*rebuilt = 1;
-		hj_error_set(rc, "%s", why);
-	} else if (rc) {
-		hj_db_exec(county->db, "ROLLBACK");
-		return rc;
-	}
-	MUST(hj_db_exec(county->db, "RELEASE rebase"));
-	MUST(hj_db_exec(county->db, "COMMIT"));
+	hj_gitrepo *r = NULL;
+	ut_fetch(county, hub);
+	memset(rep, 0, sizeof *rep);
+	MUST(hj_node_repo_open(&r, county));
+	int rc = hj_sync_follow(county, r, rep);
+	hj_gitrepo_close(r);
 	return rc;
 }
 

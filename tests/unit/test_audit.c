@@ -2,9 +2,9 @@
  * test_audit.c — unit tests for sync/audit.c: hj_audit over a hub
  * repository built in-process.
  *
- * A real province in one test process: a hub made with hj_node_create and
- * bootstrapped with real ops, a county enrolled by it that records member
- * applications of fake people (hj_idnum_make) and syncs over a local path,
+ * A real province in one test process (tests/unit/support.c): a hub made
+ * with hj_node_create and bootstrapped with real ops, a county enrolled by
+ * it that records member applications of fake people (hj_idnum_make) and syncs over a local path,
  * and one sequencer round. A clean audit finds nothing; a pinned key that
  * is not the hub's, a flipped byte in the repository's packs, and one
  * changed byte in a change-set blob the hub sequenced are each a named
@@ -34,6 +34,7 @@
 #include "node.h"
 #include "outbox.h"
 #include "sequencer.h"
+#include "support.h"
 #include "sync.h"
 
 #define HUB "t-hub"
@@ -41,107 +42,47 @@
 #define NAPPS 3
 
 typedef struct fx {
-	char dir[64];
-	char hub_git[160], work[160];
+	char *dir;
+	char *hub_git, work[400];
 	char hub_key[65];
 } fx;
-
-static void commit_json_ops(hj_node *n, const char *const *texts, size_t k)
-{
-	hj_batch b;
-	hj_verdict v;
-	assert_int_equal(hj_batch_begin(&b, n), 0);
-	for (size_t i = 0; i < k; i++) {
-		hj_json *op = NULL;
-		assert_int_equal(hj_json_parse(&op, texts[i], strlen(texts[i])), 0);
-		assert_int_equal(hj_batch_apply(&b, op, &v, NULL, 0), 0);
-		assert_true(v.applied);
-	}
-	assert_int_equal(hj_batch_commit(&b, NULL), 0);
-}
-
-static void flush(hj_node *n)
-{
-	hj_gitrepo *repo = NULL;
-	assert_int_equal(hj_node_repo_open(&repo, n), 0);
-	assert_int_equal(hj_outbox_flush(n, repo, NULL), 0);
-	hj_gitrepo_close(repo);
-}
-
-/* member.apply of fake person i (ID number made for the test). */
-static void apply_member(hj_node *cty, int i)
-{
-	char idno[19], key[65], op[1024];
-	assert_int_equal(hj_idnum_make(idno, "630103", 1980 + i, 3, 14, 100 + i), 0);
-	hj_node_person_key(cty, idno, key);
-	snprintf(op, sizeof op,
-		 "{\"op\":\"member.apply\",\"v\":%d,\"union\":\"t-cty\",\"group\":\"truck_driver\","
-		 "\"channel\":\"platform_app\",\"platform\":\"yunmanman\",\"on\":\"2024-06-01\","
-		 "\"person\":{\"key\":\"%s\",\"name\":\"测试%d\",\"id_number\":\"%s\",\"phone\":\"1390000%04d\","
-		 "\"plate\":\"青A%05d\"}}",
-		 HJ_OP_VERSION, key, i, idno, i, i);
-	const char *ops[] = {op};
-	commit_json_ops(cty, ops, 1);
-}
 
 static int setup(void **state)
 {
 	fx *f = calloc(1, sizeof *f);
-	char hubdir[128], ctydir[128], pkfile[160], op1[512], op2[512], op3[512], op4[512], pkhex[65];
-	hj_node *hub = NULL, *cty = NULL;
-	hj_gitrepo *repo = NULL;
 	hj_sync_opts so;
 	hj_sync_report srep;
-	hj_seq_report qrep;
 
 	if (!f || sodium_init() < 0)
 		return -1;
-	strcpy(f->dir, "/tmp/hj_audit_XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(hubdir, sizeof hubdir, "%s/hub", f->dir);
-	snprintf(ctydir, sizeof ctydir, "%s/cz", f->dir);
-	snprintf(pkfile, sizeof pkfile, "%s/person.key", hubdir);
-	snprintf(f->hub_git, sizeof f->hub_git, "%s/hub.git", hubdir);
+	f->dir = ut_tmpdir();
 	snprintf(f->work, sizeof f->work, "%s/audit.git", f->dir);
 
-	/* The hub, as `huiji hub init` makes it. */
-	hj_node_init_opts ho = {.dir = hubdir, .node = HUB, .union_id = "t-prov", .is_root = 1};
-	assert_int_equal(hj_node_create(&hub, &ho), 0);
-	hj_hex_encode(pkhex, hub->pk, 32);
-	memcpy(f->hub_key, pkhex, sizeof pkhex);
-	snprintf(op1, sizeof op1, "{\"op\":\"org.create\",\"v\":%d,\"id\":\"t-prov\",\"name\":\"测试省总工会\","
-		 "\"kind\":\"province\",\"region\":\"63\"}", HJ_OP_VERSION);
-	snprintf(op2, sizeof op2, "{\"op\":\"node.enroll\",\"v\":%d,\"node\":\"" HUB "\",\"pubkey\":\"%s\","
-		 "\"union\":\"t-prov\",\"role\":\"hub\"}", HJ_OP_VERSION, pkhex);
-	const char *boot[] = {op1, op2};
-	commit_json_ops(hub, boot, 2);
+	/* The hub, as `huiji hub init` makes it (tests/unit/support.c). */
+	hj_node *hub = ut_hub(f->dir, HUB, "t-prov", "测试省总工会");
+	hj_hex_encode(f->hub_key, hub->pk, 32);
 	assert_int_equal(hj_hub_repo_setup(hub, NULL), 0);
+	assert_non_null(f->hub_git = hj_node_repo_path(hub));
 
-	/* The county, enrolled by the hub. */
-	hj_node_init_opts co = {.dir = ctydir, .node = CTY, .union_id = "t-cty", .hub_url = f->hub_git,
-				.hub_key = f->hub_key, .person_key_file = pkfile};
-	assert_int_equal(hj_node_create(&cty, &co), 0);
-	hj_hex_encode(pkhex, cty->pk, 32);
-	snprintf(op3, sizeof op3, "{\"op\":\"org.create\",\"v\":%d,\"id\":\"t-cty\",\"name\":\"测试县总工会\","
-		 "\"kind\":\"county\",\"parent\":\"t-prov\",\"region\":\"630103\"}", HJ_OP_VERSION);
-	snprintf(op4, sizeof op4, "{\"op\":\"node.enroll\",\"v\":%d,\"node\":\"" CTY "\",\"pubkey\":\"%s\","
-		 "\"union\":\"t-cty\",\"role\":\"union\"}", HJ_OP_VERSION, pkhex);
-	const char *enrol[] = {op3, op4};
-	commit_json_ops(hub, enrol, 2);
-	flush(hub);
+	/* The county, enrolled by the hub; its hub_url is the hub's
+	 * repository. */
+	hj_node *cty = ut_county(f->dir, CTY, "t-cty", hub);
+	hj_json *enrol[2] = {ut_op("org.create", "id", "t-cty", "name", "测试县总工会", "kind", "county", "parent", "t-prov",
+				   "region", "630103", NULL),
+			     ut_enroll_op(CTY, cty->pk, "t-cty", "union")};
+	ut_commit(hub, enrol, 2, NULL);
+	ut_flush(hub);
 
-	/* The county follows the hub, works, syncs; the hub sequences. */
+	/* The county follows the hub, works, syncs over the local path (the
+	 * real transport); the hub sequences. */
 	hj_sync_opts_default(&so);
 	assert_int_equal(hj_sync(cty, &so, &srep), 0);
 	for (int i = 0; i < NAPPS; i++)
-		apply_member(cty, i);
-	flush(cty);
+		ut_must(cty, ut_apply_op(cty, NULL, i), NULL, 0);
+	ut_flush(cty);
 	assert_int_equal(hj_sync(cty, &so, &srep), 0);
 	assert_int_equal(srep.pushed, NAPPS);
-	assert_int_equal(hj_node_repo_open(&repo, hub), 0);
-	assert_int_equal(hj_hub_sequence(hub, repo, &qrep), 0);
-	hj_gitrepo_close(repo);
+	assert_int_equal(ut_sequence(hub, NULL), NAPPS);
 	hj_node_close(cty);
 	hj_node_close(hub);
 	*state = f;
@@ -151,10 +92,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fx *f = *state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	int rc = system(cmd);
+	int rc = ut_rmtree(f->dir);
 	hj_envelope_thread_cleanup();
+	free(f->hub_git);
+	free(f->dir);
 	free(f);
 	return rc == 0 ? 0 : -1;
 }
@@ -207,7 +148,7 @@ static void test_wrong_hub_key(void **state)
 /* Flip one byte in the middle of each pack of the hub repository. */
 static int tamper_packs(const fx *f)
 {
-	char dir[200], path[600];
+	char dir[600], path[900];
 	int n = 0;
 	snprintf(dir, sizeof dir, "%s/objects/pack", f->hub_git);
 	DIR *d = opendir(dir);

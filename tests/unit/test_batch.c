@@ -28,35 +28,18 @@
 #include "projection.h"
 #include "support.h"
 
-typedef struct fixture {
-	char *dir;
-	hj_node *hub;
-	hj_node *county;
-} fixture;
+/* The province of tests/unit/support.c, counties not enrolled. */
+typedef ut_world fixture;
 
 static int setup(void **state)
 {
-	fixture *f = calloc(1, sizeof *f);
-	if (!f)
-		return -1;
-	f->dir = ut_tmpdir();
-	f->hub = ut_root(f->dir);
-	ut_province(f->hub);
-	f->county = ut_county(f->dir, "cz", "qh-xn-cz", f->hub);
-	*state = f;
+	*state = ut_world_new(0);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	fixture *f = *state;
-	hj_node_close(f->hub);
-	hj_node_close(f->county);
-	ut_rmtree(f->dir);
-	free(f->dir);
-	free(f);
-	hj_envelope_thread_cleanup();
-	return 0;
+	return ut_world_free(*state);
 }
 
 static hj_json *org_op(const char *id, const char *parent)
@@ -156,7 +139,7 @@ static void test_commit_chains(void **state)
 	assert_string_equal(op, "hub:3:1");
 	free(op);
 	/* A wrong key does not verify the feed. */
-	assert_int_equal(hj_feed_verify(n->db, n->id, f->county->pk, NULL, NULL), HJ_EBADSIG);
+	assert_int_equal(hj_feed_verify(n->db, n->id, f->cz->pk, NULL, NULL), HJ_EBADSIG);
 }
 
 static void test_rejected_only_records_nothing(void **state)
@@ -186,7 +169,7 @@ static void test_rejected_only_records_nothing(void **state)
 	assert_int_equal(hj_feed_verify(n->db, n->id, n->pk, NULL, NULL), 0);
 
 	/* Same at a county: no change set and no undo row. */
-	hj_node *c = f->county;
+	hj_node *c = f->cz;
 	seq = 99;
 	assert_int_equal(ut_run(c, ut_op("member.leave", "member", "cz:1:0", "on", "2024-01-01", "reason", "voluntary",
 					 NULL), &v, NULL, 0, &seq), 0);
@@ -199,7 +182,7 @@ static void test_rejected_only_records_nothing(void **state)
 static void test_abort_leaves_nothing(void **state)
 {
 	fixture *f = *state;
-	hj_node *n = f->county;
+	hj_node *n = f->cz;
 	hj_batch b;
 	hj_verdict v;
 	uint8_t d0[32], d1[32];
@@ -295,7 +278,7 @@ static void apply_undo(hj_db *db, uint64_t seq)
 static void test_county_records_undo(void **state)
 {
 	fixture *f = *state;
-	hj_node *c = f->county;
+	hj_node *c = f->cz;
 	hj_batch b;
 	hj_verdict v;
 	char id[160];

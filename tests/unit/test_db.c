@@ -16,10 +16,10 @@
 
 #include "db.h"
 #include "error.h"
-#include "tmpdir.h"
+#include "support.h"
 
 typedef struct fixture {
-	char dir[256], path[300];
+	char *dir, path[300];
 	hj_db *db;
 } fixture;
 
@@ -27,7 +27,7 @@ static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof *f);
 	assert_non_null(f);
-	assert_int_equal(hj_test_tmpdir(f->dir, sizeof f->dir, "hj-db-"), 0);
+	f->dir = ut_tmpdir();
 	snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
 	assert_int_equal(hj_db_open(&f->db, f->path, 1), 0);
 	assert_int_equal(hj_db_exec(f->db, "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
@@ -44,9 +44,10 @@ static int teardown(void **state)
 {
 	fixture *f = *state;
 	hj_db_close(f->db);
-	hj_test_rmtree(f->dir);
+	int rc = ut_rmtree(f->dir);
+	free(f->dir);
 	free(f);
-	return 0;
+	return rc == 0 ? 0 : -1;
 }
 
 static void test_bind(void **state)

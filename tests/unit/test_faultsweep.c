@@ -42,8 +42,8 @@
 #include "projection.h"
 #include "replay.h"
 #include "sequencer.h"
+#include "support.h"
 #include "sync.h"
-#include "tmpdir.h"
 
 #define ROOT_UNION "fs-prov"
 #define COUNTY_UNION "fs-county"
@@ -52,47 +52,16 @@
 #define ON "2024-06-01"
 #define ALL_OPS (HJ_FAULT_WRITE | HJ_FAULT_SYNC | HJ_FAULT_TRUNCATE | HJ_FAULT_READ)
 
-static char top[256], hub_dir[300], hub_orig[300], cty_dir[300], cty_orig[300], fol_orig[300];
+static char *top, hub_dir[300], hub_orig[300], cty_dir[300], cty_orig[300], fol_orig[300];
 static int next_person;
-static char approve_id[160]; /* an open application in the county's copy */
+static char approve_id[UT_ID_SZ]; /* an open application in the county's copy */
 
-/* ---- set-up through the library, as tools/cmd_init.c and bench do ---- */
-
-static hj_json *op_new(const char *name)
-{
-	hj_json *op = hj_json_new(HJ_JOBJ);
-	assert_non_null(op);
-	assert_int_equal(hj_json_set_str(op, "op", name), 0);
-	assert_int_equal(hj_json_set_int(op, "v", HJ_OP_VERSION), 0);
-	return op;
-}
-
-/* Commit ops as one change set; each must apply. Takes the ops. */
-static void commit_ops(hj_node *n, hj_json **ops, int nops, char ids[][160])
-{
-	hj_batch b;
-	hj_verdict v;
-	assert_int_equal(hj_batch_begin(&b, n), 0);
-	for (int i = 0; i < nops; i++) {
-		assert_int_equal(hj_batch_apply(&b, ops[i], &v, ids ? ids[i] : NULL, 160), 0);
-		if (!v.applied)
-			fail_msg("set-up op %d refused: %s: %s", i, v.reason, v.detail);
-	}
-	assert_int_equal(hj_batch_commit(&b, NULL), 0);
-}
+/* ---- set-up through the library (tests/unit/support.c), as
+ * tools/cmd_init.c and bench do ---- */
 
 static hj_json *apply_op_in(hj_node *n, const char *unit)
 {
-	char idno[19], phone[24], name[32];
-	int k = next_person++;
-	assert_int_equal(hj_idnum_make(idno, REGION, 1980 + k % 20, 1 + k % 12, 1 + k % 28, k % 1000), 0);
-	snprintf(phone, sizeof phone, "139%08d", (10000 + k) % 100000000);
-	snprintf(name, sizeof name, "测试%d", k);
-	hj_application a = {.name = name, .id_number = idno, .phone = phone, .group = "truck_driver",
-			    .channel = "platform_app", .on = ON, .platform = "yunmanman", .union_id = unit};
-	hj_json *op = NULL;
-	assert_int_equal(hj_application_op(&op, n, &a), 0);
-	return op;
+	return ut_apply_op(n, unit, next_person++);
 }
 
 static hj_json *apply_op(hj_node *n)
@@ -102,136 +71,50 @@ static hj_json *apply_op(hj_node *n)
 
 static hj_json *approve_op(const char *member)
 {
-	hj_json *op = op_new("member.approve");
-	assert_int_equal(hj_json_set_str(op, "member", member), 0);
-	assert_int_equal(hj_json_set_str(op, "on", ON), 0);
-	return op;
-}
-
-/* Copy a feed's change sets from one repository's ref to another's, as a
- * fetch would leave them (git's own transport is another suite's). */
-typedef struct mirror {
-	hj_feed_item items[64];
-	size_t n;
-} mirror;
-
-static int collect(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
-{
-	(void)commit;
-	mirror *m = ctx;
-	hj_envelope e;
-	assert_true(m->n < 64);
-	assert_int_equal(hj_envelope_decode(&e, bytes, len), 0);
-	uint8_t *copy = malloc(len);
-	assert_non_null(copy);
-	memcpy(copy, bytes, len);
-	m->items[m->n++] = (hj_feed_item){copy, len, seq, e.created_at};
-	hj_envelope_free(&e);
-	return 0;
-}
-
-static void mirror_feed(hj_gitrepo *from, const char *from_ref, hj_gitrepo *to, const char *to_ref, const char *node)
-{
-	uint64_t have = 0, tipseq = 0;
-	git_oid tip;
-	mirror m = {0};
-	int rc = hj_gitfeed_tip(to, to_ref, &have, &tip);
-	assert_true(rc == 0 || rc == HJ_ENOTFOUND);
-	if (rc)
-		have = 0;
-	assert_int_equal(hj_gitfeed_tip(from, from_ref, &tipseq, &tip), 0);
-	if (tipseq <= have)
-		return;
-	assert_int_equal(hj_gitfeed_walk(from, &tip, node, have, collect, &m), 0);
-	if (hj_gitfeed_append(to, to_ref, node, m.items, m.n))
-		fail_msg("mirror %s: %s", to_ref, hj_error_last());
-	for (size_t i = 0; i < m.n; i++)
-		free((void *)m.items[i].bytes);
+	return ut_op("member.approve", "member", member, "on", ON, NULL);
 }
 
 static void build_province(void)
 {
-	hj_node *hub = NULL, *cty = NULL;
-	hj_gitrepo *repo = NULL;
-	char pkhex[65], pkfile[400], repo_path[400];
-
 	snprintf(hub_dir, sizeof hub_dir, "%s/hub", top);
 	snprintf(hub_orig, sizeof hub_orig, "%s/hub.orig", top);
 	snprintf(cty_dir, sizeof cty_dir, "%s/cty", top);
 	snprintf(cty_orig, sizeof cty_orig, "%s/cty.orig", top);
-	snprintf(pkfile, sizeof pkfile, "%s/person.key", hub_dir);
-	snprintf(repo_path, sizeof repo_path, "%s/hub.git", hub_dir);
 
-	hj_node_init_opts ho = {.dir = hub_dir, .node = "hub", .union_id = ROOT_UNION, .is_root = 1};
-	assert_int_equal(hj_node_create(&hub, &ho), 0);
-	hj_hex_encode(pkhex, hub->pk, 32);
-	hj_json *boot[2] = {op_new("org.create"), op_new("node.enroll")};
-	assert_int_equal(hj_json_set_str(boot[0], "id", ROOT_UNION) || hj_json_set_str(boot[0], "name", "测试省总工会") ||
-				 hj_json_set_str(boot[0], "kind", "province") ||
-				 hj_json_set_str(boot[0], "region", "63") || hj_json_set_str(boot[1], "node", "hub") ||
-				 hj_json_set_str(boot[1], "pubkey", pkhex) ||
-				 hj_json_set_str(boot[1], "union", ROOT_UNION) || hj_json_set_str(boot[1], "role", "hub"),
-			 0);
-	commit_ops(hub, boot, 2, NULL);
-
-	hj_node_init_opts co = {.dir = cty_dir, .node = "cty", .union_id = COUNTY_UNION, .hub_url = repo_path,
-				.hub_key = pkhex, .person_key_file = pkfile};
-	assert_int_equal(hj_node_create(&cty, &co), 0);
-	char cpk[65];
-	hj_hex_encode(cpk, cty->pk, 32);
-	hj_json *enrol[2] = {op_new("org.create"), op_new("node.enroll")};
-	assert_int_equal(hj_json_set_str(enrol[0], "id", COUNTY_UNION) ||
-				 hj_json_set_str(enrol[0], "name", "测试县总工会") ||
-				 hj_json_set_str(enrol[0], "kind", "county") ||
-				 hj_json_set_str(enrol[0], "parent", ROOT_UNION) ||
-				 hj_json_set_str(enrol[0], "region", REGION) || hj_json_set_str(enrol[1], "node", "cty") ||
-				 hj_json_set_str(enrol[1], "pubkey", cpk) ||
-				 hj_json_set_str(enrol[1], "union", COUNTY_UNION) || hj_json_set_str(enrol[1], "role", "union"),
-			 0);
-	commit_ops(hub, enrol, 2, NULL);
-	hj_json *local[1] = {op_new("org.create")};
-	assert_int_equal(hj_json_set_str(local[0], "id", LOCAL_UNION) || hj_json_set_str(local[0], "name", "测试社区工会") ||
-				 hj_json_set_str(local[0], "kind", "community") ||
-				 hj_json_set_str(local[0], "parent", COUNTY_UNION),
-			 0);
-	commit_ops(hub, local, 1, NULL);
+	hj_node *hub = ut_hub(top, "hub", ROOT_UNION, "测试省总工会");
+	hj_node *cty = ut_county(top, "cty", COUNTY_UNION, hub);
+	hj_json *enrol[2] = {ut_op("org.create", "id", COUNTY_UNION, "name", "测试县总工会", "kind", "county", "parent",
+				   ROOT_UNION, "region", REGION, NULL),
+			     ut_enroll_op("cty", cty->pk, COUNTY_UNION, "union")};
+	ut_commit(hub, enrol, 2, NULL);
+	hj_json *local[1] = {ut_op("org.create", "id", LOCAL_UNION, "name", "测试社区工会", "kind", "community", "parent",
+				   COUNTY_UNION, NULL)};
+	ut_commit(hub, local, 1, NULL);
 
 	/* The county follows the hub once (org tree, its enrolment), then
 	 * works offline. */
-	hj_gitrepo *crepo = NULL;
-	hj_sync_report srep = {0};
-	assert_int_equal(hj_node_repo_open(&repo, hub), 0);
-	assert_int_equal(hj_outbox_flush(hub, repo, NULL), 0);
-	assert_int_equal(hj_node_repo_open(&crepo, cty), 0);
-	mirror_feed(repo, "refs/huiji/hub/hub", crepo, "refs/huiji/incoming/hub/hub", "hub");
-	if (hj_sync_follow(cty, crepo, &srep))
-		fail_msg("set-up follow: %s", hj_error_last());
+	hj_sync_report srep;
+	UT_OK(ut_follow(cty, hub, &srep));
 	assert_int_equal(srep.entries, 3);
-	hj_gitrepo_close(crepo);
-	hj_gitrepo_close(repo);
-	repo = NULL;
 
 	/* The county works offline: three change sets of applications, one
 	 * approving an earlier one (member_target, authority, subtree). */
-	char ids[2][160];
+	char ids[2][UT_ID_SZ];
 	hj_json *cs1[2] = {apply_op_in(cty, COUNTY_UNION), apply_op(cty)};
-	commit_ops(cty, cs1, 2, ids);
+	ut_commit(cty, cs1, 2, ids);
 	hj_json *cs2[2] = {apply_op(cty), approve_op(ids[0])};
-	commit_ops(cty, cs2, 2, NULL);
+	ut_commit(cty, cs2, 2, NULL);
 	hj_json *cs3[1] = {apply_op(cty)};
-	commit_ops(cty, cs3, 1, NULL);
+	ut_commit(cty, cs3, 1, NULL);
 	snprintf(approve_id, sizeof approve_id, "%s", ids[1]); /* still open */
 
 	/* Its feed lands in the hub's repository as a push would leave it. */
-	assert_int_equal(hj_node_repo_open(&repo, hub), 0);
-	if (hj_outbox_flush(cty, repo, NULL))
-		fail_msg("flush: %s", hj_error_last());
-	assert_int_equal(hj_outbox_flush(hub, repo, NULL), 0);
-	hj_gitrepo_close(repo);
+	ut_push(cty, hub);
+	ut_flush(hub);
 	hj_node_close(cty);
 	hj_node_close(hub); /* closed: the WAL is checkpointed into the file */
-	assert_int_equal(hj_test_copy_tree(hub_dir, hub_orig), 0);
-	assert_int_equal(hj_test_copy_tree(cty_dir, cty_orig), 0);
+	assert_int_equal(ut_copy_tree(hub_dir, hub_orig), 0);
+	assert_int_equal(ut_copy_tree(cty_dir, cty_orig), 0);
 }
 
 /* ---- what must not change ---------------------------------------------- */
@@ -317,8 +200,8 @@ static void canonical_fp(const char *dir, uint8_t out[32])
 
 static void restore(const char *orig, const char *dir)
 {
-	assert_int_equal(hj_test_rmtree(dir), 0);
-	assert_int_equal(hj_test_copy_tree(orig, dir), 0);
+	assert_int_equal(ut_rmtree(dir), 0);
+	assert_int_equal(ut_copy_tree(orig, dir), 0);
 }
 
 /* ---- the two calls under test ------------------------------------------ */
@@ -432,24 +315,17 @@ static void build_follow(void)
 {
 	char hub_seq[300];
 	hj_node *hub = NULL, *cty = NULL;
-	hj_gitrepo *hrepo = NULL, *crepo = NULL;
 	hj_seq_report rep;
 	snprintf(hub_seq, sizeof hub_seq, "%s/hub.seq", top);
 	snprintf(fol_orig, sizeof fol_orig, "%s/cty.follow", top);
-	assert_int_equal(hj_test_copy_tree(hub_orig, hub_seq), 0);
-	assert_int_equal(hj_test_copy_tree(cty_orig, fol_orig), 0);
+	assert_int_equal(ut_copy_tree(hub_orig, hub_seq), 0);
+	assert_int_equal(ut_copy_tree(cty_orig, fol_orig), 0);
 	assert_int_equal(hj_node_open(&hub, hub_seq), 0);
-	assert_int_equal(hj_node_repo_open(&hrepo, hub), 0);
-	assert_int_equal(hj_hub_sequence(hub, hrepo, &rep), 0);
-	assert_int_equal(rep.change_sets, 3);
+	assert_int_equal(ut_sequence_report(hub, NULL, &rep), 3);
 	assert_int_equal(hj_node_open(&cty, fol_orig), 0);
 	hj_json *cs4[1] = {apply_op(cty)};
-	commit_ops(cty, cs4, 1, NULL);
-	assert_int_equal(hj_node_repo_open(&crepo, cty), 0);
-	mirror_feed(hrepo, "refs/huiji/hub/hub", crepo, "refs/huiji/incoming/hub/hub", "hub");
-	mirror_feed(hrepo, "refs/huiji/feeds/cty", crepo, "refs/huiji/incoming/feeds/cty", "cty");
-	hj_gitrepo_close(crepo);
-	hj_gitrepo_close(hrepo);
+	ut_commit(cty, cs4, 1, NULL);
+	ut_fetch(cty, hub);
 	hj_node_close(cty);
 	hj_node_close(hub);
 }
@@ -723,8 +599,7 @@ static int group_setup(void **state)
 	(void)state;
 	if (hj_faultvfs_register() != SQLITE_OK || sodium_init() < 0)
 		return -1;
-	if (hj_test_tmpdir(top, sizeof top, "hj-faultsweep-"))
-		return -1;
+	top = ut_tmpdir();
 	build_province();
 	return 0;
 }
@@ -732,9 +607,9 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (!getenv("HUIJI_KEEP"))
-		hj_test_rmtree(top);
-	return 0;
+	int rc = getenv("HUIJI_KEEP") ? 0 : ut_rmtree(top);
+	free(top);
+	return rc == 0 ? 0 : -1;
 }
 
 int main(void)

@@ -23,6 +23,7 @@
 #include "gitfeed.h"
 #include "giterr.h"
 #include "gitrepo.h"
+#include "support.h"
 
 static void test_code_table(void **state)
 {
@@ -106,7 +107,7 @@ static void test_long_text(void **state)
 /* ---- through gitrepo ---- */
 
 typedef struct fx {
-	char dir[64];
+	char *dir;
 	hj_gitrepo *r;
 } fx;
 
@@ -116,9 +117,7 @@ static int setup(void **state)
 	char path[128];
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/hj_giterr_XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
+	f->dir = ut_tmpdir();
 	snprintf(path, sizeof path, "%s/r.git", f->dir);
 	if (hj_gitrepo_open(&f->r, path, 1))
 		return -1;
@@ -129,10 +128,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fx *f = *state;
-	char cmd[128];
 	hj_gitrepo_close(f->r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	int rc = system(cmd);
+	int rc = ut_rmtree(f->dir);
+	free(f->dir);
 	free(f);
 	return rc == 0 ? 0 : -1;
 }

@@ -19,15 +19,15 @@
 #include <string.h>
 
 #include "error.h"
-#include "fsutil.h"
 #include "gitfeed.h"
+#include "support.h"
 
 #define NODE "c01"
 #define REF "refs/huiji/feeds/" NODE
 #define NITEMS 501
 
 typedef struct fixture {
-	char dir[64];
+	char *dir;
 	hj_feed_item items[NITEMS + 1]; /* items[i] has seq i + 1 */
 	uint8_t *data[NITEMS + 1];
 } fixture;
@@ -58,9 +58,7 @@ static int setup(void **state)
 	fixture *f = calloc(1, sizeof *f);
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/hj_gitfeed_XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
+	f->dir = ut_tmpdir();
 	make_items(f);
 	*state = f;
 	return 0;
@@ -69,9 +67,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	int rc = hj_dir_remove(f->dir);
+	int rc = ut_rmtree(f->dir);
 	for (size_t i = 0; i < NITEMS + 1; i++)
 		free(f->data[i]);
+	free(f->dir);
 	free(f);
 	return rc == 0 ? 0 : -1;
 }

@@ -5,7 +5,8 @@
  * database).
  *
  * Real everything: a hub node made with hj_node_create and bootstrapped
- * with real ops (org.create, node.enroll) through hj_batch, its real
+ * with real ops (org.create, node.enroll) through hj_batch (ut_hub,
+ * ut_commit of tests/unit/support.c), its real
  * hub.git, county change sets signed with real Ed25519 keys by
  * hj_envelope_encode and written as feed commits by hj_gitfeed_append.
  */
@@ -30,6 +31,7 @@
 #include "json.h"
 #include "node.h"
 #include "outbox.h"
+#include "support.h"
 
 #define HUB "t-hub"
 #define CTY "c01"     /* enrolled */
@@ -42,60 +44,29 @@ typedef struct key {
 } key;
 
 typedef struct fx {
-	char dir[64];
+	char *dir;
 	hj_node *hub;
 	hj_gitrepo *repo;
 	key cty, other;
 } fx;
 
-/* ---- fixture ---- */
-
-static void commit_json_ops(hj_node *n, const char *const *texts, size_t k)
-{
-	hj_batch b;
-	hj_verdict v;
-	assert_int_equal(hj_batch_begin(&b, n), 0);
-	for (size_t i = 0; i < k; i++) {
-		hj_json *op = NULL;
-		assert_int_equal(hj_json_parse(&op, texts[i], strlen(texts[i])), 0);
-		assert_int_equal(hj_batch_apply(&b, op, &v, NULL, 0), 0);
-		assert_true(v.applied);
-	}
-	assert_int_equal(hj_batch_commit(&b, NULL), 0);
-}
+/* ---- fixture (tests/unit/support.c) ---- */
 
 static int setup(void **state)
 {
 	fx *f = calloc(1, sizeof *f);
-	char hubdir[128], pkhex[65], op1[512], op2[512], op3[512], op4[512];
 	if (!f || sodium_init() < 0)
 		return -1;
-	strcpy(f->dir, "/tmp/hj_hook_XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(hubdir, sizeof hubdir, "%s/hub", f->dir);
-	hj_node_init_opts o = {.dir = hubdir, .node = HUB, .union_id = "t-prov", .is_root = 1};
-	if (hj_node_create(&f->hub, &o))
-		return -1;
+	f->dir = ut_tmpdir();
 	crypto_sign_keypair(f->cty.pk, f->cty.sk);
 	crypto_sign_keypair(f->other.pk, f->other.sk);
-
 	/* Change set 1 as `huiji hub init` makes it, then the county union
 	 * and the county's enrolment, as `huiji node enroll` does. */
-	hj_hex_encode(pkhex, f->hub->pk, 32);
-	snprintf(op1, sizeof op1, "{\"op\":\"org.create\",\"v\":%d,\"id\":\"t-prov\",\"name\":\"测试省总工会\","
-		 "\"kind\":\"province\",\"region\":\"63\"}", HJ_OP_VERSION);
-	snprintf(op2, sizeof op2, "{\"op\":\"node.enroll\",\"v\":%d,\"node\":\"" HUB "\",\"pubkey\":\"%s\","
-		 "\"union\":\"t-prov\",\"role\":\"hub\"}", HJ_OP_VERSION, pkhex);
-	const char *boot[] = {op1, op2};
-	commit_json_ops(f->hub, boot, 2);
-	hj_hex_encode(pkhex, f->cty.pk, 32);
-	snprintf(op3, sizeof op3, "{\"op\":\"org.create\",\"v\":%d,\"id\":\"t-cty\",\"name\":\"测试县总工会\","
-		 "\"kind\":\"county\",\"parent\":\"t-prov\",\"region\":\"630103\"}", HJ_OP_VERSION);
-	snprintf(op4, sizeof op4, "{\"op\":\"node.enroll\",\"v\":%d,\"node\":\"" CTY "\",\"pubkey\":\"%s\","
-		 "\"union\":\"t-cty\",\"role\":\"union\"}", HJ_OP_VERSION, pkhex);
-	const char *enrol[] = {op3, op4};
-	commit_json_ops(f->hub, enrol, 2);
+	f->hub = ut_hub(f->dir, HUB, "t-prov", "测试省总工会");
+	hj_json *enrol[2] = {ut_op("org.create", "id", "t-cty", "name", "测试县总工会", "kind", "county", "parent", "t-prov",
+				   "region", "630103", NULL),
+			     ut_enroll_op(CTY, f->cty.pk, "t-cty", "union")};
+	ut_commit(f->hub, enrol, 2, NULL);
 	if (hj_node_repo_open(&f->repo, f->hub))
 		return -1;
 	*state = f;
@@ -105,12 +76,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fx *f = *state;
-	char cmd[128];
 	hj_gitrepo_close(f->repo);
 	hj_node_close(f->hub);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	int rc = system(cmd);
+	int rc = ut_rmtree(f->dir);
 	hj_envelope_thread_cleanup();
+	free(f->dir);
 	free(f);
 	return rc == 0 ? 0 : -1;
 }
@@ -284,22 +254,28 @@ static void push_third(fx *f, const chain *good, chain *pushed, char old_hex[41]
 	stage_push(f, FEED(CTY), CTY, good, 2, pushed, 3, old_hex, new_hex);
 }
 
+/* seq 3 signed by a key nobody enrolled for c01 (f->other): a well-formed
+ * envelope naming c01's feed, chained correctly to seq 2 of `good`,
+ * pushed on top of it. */
+static void push_forged_third(fx *f, chain *good, chain *forged, char old_hex[41], char new_hex[41])
+{
+	uint8_t prev[32];
+	hj_buf b = HJ_BUF_INIT;
+	chain_make(good, CTY, &f->cty, 2, 0);
+	memset(forged, 0, sizeof *forged);
+	hj_hash32(prev, good->bytes[1], good->len[1]);
+	assert_int_equal(hj_envelope_encode(&b, CTY, 3, prev, 1700000002000LL, "[]", 2, f->other.pk, f->other.sk), 0);
+	forged->bytes[2] = hj_buf_detach(&b, &forged->len[2]);
+	forged->n = 3;
+	push_third(f, good, forged, old_hex, new_hex);
+}
+
 static void test_refuses_bad_signature(void **state)
 {
 	fx *f = *state;
-	chain good, forged = {0};
+	chain good, forged;
 	char old_hex[41], new_hex[41];
-	uint8_t prev[32];
-	hj_buf b = HJ_BUF_INIT;
-
-	/* seq 3 signed by a key nobody enrolled for c01: a well-formed
-	 * envelope naming c01's feed, chained correctly to seq 2. */
-	chain_make(&good, CTY, &f->cty, 2, 0);
-	hj_hash32(prev, good.bytes[1], good.len[1]);
-	assert_int_equal(hj_envelope_encode(&b, CTY, 3, prev, 1700000002000LL, "[]", 2, f->other.pk, f->other.sk), 0);
-	forged.bytes[2] = hj_buf_detach(&b, &forged.len[2]);
-	forged.n = 3;
-	push_third(f, &good, &forged, old_hex, new_hex);
+	push_forged_third(f, &good, &forged, old_hex, new_hex);
 	assert_int_equal(hj_hook_check(f->hub, f->repo, old_hex, new_hex, FEED(CTY)), HJ_EBADSIG);
 	chain_free(&good);
 	chain_free(&forged);
@@ -327,16 +303,9 @@ static void test_refuses_tampered_signature(void **state)
 static void test_failed_enrolment_lookup_refuses(void **state)
 {
 	fx *f = *state;
-	chain good, forged = {0};
+	chain good, forged;
 	char old_hex[41], new_hex[41];
-	uint8_t prev[32];
-	hj_buf b = HJ_BUF_INIT;
-	chain_make(&good, CTY, &f->cty, 2, 0);
-	hj_hash32(prev, good.bytes[1], good.len[1]);
-	assert_int_equal(hj_envelope_encode(&b, CTY, 3, prev, 1700000002000LL, "[]", 2, f->other.pk, f->other.sk), 0);
-	forged.bytes[2] = hj_buf_detach(&b, &forged.len[2]);
-	forged.n = 3;
-	push_third(f, &good, &forged, old_hex, new_hex);
+	push_forged_third(f, &good, &forged, old_hex, new_hex);
 	assert_int_equal(hj_db_exec(f->hub->db, "ALTER TABLE node RENAME TO node_gone"), 0);
 	int rc = hj_hook_check(f->hub, f->repo, old_hex, new_hex, FEED(CTY));
 	assert_int_not_equal(rc, 0);

@@ -3,10 +3,11 @@
  * plus own pending change sets, and the county rebase.
  *
  * A real hub and real counties (node directories, signed change sets);
- * the hub order is made in-process by tests/unit/support.c (the
- * sequencer's fold and `followed` rows without git), and a county follows
- * it as sync does: copy the rows, hj_rebase inside a savepoint, the full
- * rebuild when the rebase says it cannot. Proves: a replay into a scratch
+ * the hub order is made by the real sequencer (ut_sequence: the county's
+ * feed pushed into the hub's repository, hj_hub_sequence), and a county
+ * follows it as sync does: copy the rows, hj_rebase inside a savepoint,
+ * the full rebuild when the rebase says it cannot (see follow() for why
+ * not through hj_sync_follow; test_real_follow goes through it). Proves: a replay into a scratch
  * registry equals the live one (hub in FULL mode, county in SUBTREE mode);
  * the rebase equals a full rebuild; a missing or wrong inverse makes the
  * rebase refuse (HJ_ENOTFOUND / HJ_ECONFLICT) and the fallback still gives
@@ -31,38 +32,88 @@
 #include "support.h"
 #include "verify.h"
 
-typedef struct fixture {
-	char *dir;
-	hj_node *hub, *cz, *hd;
-} fixture;
+/* The province of tests/unit/support.c, both counties enrolled. */
+typedef ut_world fixture;
 
 static int setup(void **state)
 {
-	fixture *f = calloc(1, sizeof *f);
-	if (!f)
-		return -1;
-	f->dir = ut_tmpdir();
-	f->hub = ut_root(f->dir);
-	ut_province(f->hub);
-	f->cz = ut_county(f->dir, "cz", "qh-xn-cz", f->hub);
-	f->hd = ut_county(f->dir, "hd", "qh-hd", f->hub);
-	ut_enroll(f->hub, f->cz);
-	ut_enroll(f->hub, f->hd);
-	*state = f;
+	*state = ut_world_new(1);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	fixture *f = *state;
-	hj_node_close(f->hub);
-	hj_node_close(f->cz);
-	hj_node_close(f->hd);
-	ut_rmtree(f->dir);
-	free(f->dir);
-	free(f);
-	hj_envelope_thread_cleanup();
-	return 0;
+	return ut_world_free(*state);
+}
+
+#define OK UT_OK
+
+/* The county's half of a follow, without git: this suite tests hj_rebase
+ * itself (node/replay.c) — its return code and message when an inverse is
+ * missing or wrong, and its stats (pending, pending_rejected, skipped) —
+ * which hj_sync_follow folds into rep.rebuilt and does not hand back. So
+ * the county takes the rows the REAL sequencer wrote into the hub's
+ * followed table (ut_sequence runs hj_hub_sequence) and runs hj_rebase as
+ * sync/sync.c does: BEGIN IMMEDIATE, the rows, the rebase inside
+ * SAVEPOINT rebase with the full rebuild on HJ_ECONFLICT / HJ_ENOTFOUND.
+ * No hub entry is encoded or decoded here. test_real_follow below runs
+ * the same history through the real fetch and hj_sync_follow (ut_follow).
+ *
+ * follow_rows: BEGIN IMMEDIATE, copy the hub's followed rows the county
+ * lacks, leaving the transaction open; *old_last_pos / *old_own_done are
+ * what hj_rebase needs. Returns the number of rows copied. */
+static int follow_rows(hj_node *county, hj_node *hub, int64_t *old_last_pos, uint64_t *old_own_done)
+{
+	uint8_t ignored[32];
+	int n = 0;
+	OK(hj_db_exec(county->db, "BEGIN IMMEDIATE"));
+	*old_last_pos = ut_int(county->db, "SELECT coalesce(max(pos), 0) FROM followed", NULL);
+	OK(hj_followed_last(county->db, county->id, old_own_done, ignored));
+	OK(hj_meta_set(county->db, "hub_node", hub->id));
+	sqlite3_stmt *q = NULL;
+	assert_int_equal(sqlite3_prepare_v2(hub->db->h, "SELECT hub_seq, node, seq, hash, envelope, verdicts FROM followed "
+							"WHERE pos > ?1 ORDER BY pos", -1, &q, NULL), SQLITE_OK);
+	sqlite3_bind_int64(q, 1, *old_last_pos);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		assert_int_equal(sqlite3_column_bytes(q, 3), 32);
+		OK(hj_followed_append(county->db, (uint64_t)sqlite3_column_int64(q, 0),
+				      (const char *)sqlite3_column_text(q, 1), (uint64_t)sqlite3_column_int64(q, 2),
+				      sqlite3_column_blob(q, 3), sqlite3_column_blob(q, 4),
+				      (size_t)sqlite3_column_bytes(q, 4), (const char *)sqlite3_column_text(q, 5)));
+		n++;
+	}
+	sqlite3_finalize(q);
+	return n;
+}
+
+/* The whole follow: rows, then the rebase with sync.c's fallback
+ * (*rebuilt = 1), COMMIT. Returns the rebase's code (0 unless it failed
+ * otherwise), its message kept for the test to read. */
+static int follow(hj_node *county, hj_node *hub, hj_replay_stats *st, int *rebuilt)
+{
+	int64_t pos;
+	uint64_t done;
+	*rebuilt = 0;
+	follow_rows(county, hub, &pos, &done);
+	OK(hj_db_exec(county->db, "SAVEPOINT rebase"));
+	int rc = hj_rebase(county, pos, done, st);
+	if (rc == HJ_ECONFLICT || rc == HJ_ENOTFOUND) {
+		/* The fallback of sync/sync.c: rebuild from the hub order. The
+		 * rebase's message is kept for the test to read. */
+		char why[512];
+		snprintf(why, sizeof why, "%s", hj_error_last());
+		OK(hj_db_exec(county->db, "ROLLBACK TO rebase"));
+		OK(hj_projection_clear(county->db));
+		OK(hj_replay(county->db, county, 0, st));
+		*rebuilt = 1;
+		hj_error_set(rc, "%s", why);
+	} else if (rc) {
+		hj_db_exec(county->db, "ROLLBACK");
+		return rc;
+	}
+	OK(hj_db_exec(county->db, "RELEASE rebase"));
+	OK(hj_db_exec(county->db, "COMMIT"));
+	return rc;
 }
 
 static hj_json *decide(const char *name, const char *member)
@@ -111,7 +162,7 @@ static void county_history(fixture *f)
 	ut_must(f->cz, ut_apply_op(f->cz, NULL, 2), NULL, 0);   /* cz:2:0 */
 	ut_must(f->cz, decide("member.approve", "cz:1:0"), NULL, 0);
 	assert_int_equal(ut_sequence(f->hub, f->cz), 3);
-	assert_int_equal(ut_follow(f->cz, f->hub, &st, &rebuilt), 0);
+	assert_int_equal(follow(f->cz, f->hub, &st, &rebuilt), 0);
 	assert_int_equal(rebuilt, 0);
 	ut_must(f->cz, ut_apply_op(f->cz, "qh-xn-cz-a", 3), NULL, 0); /* cz:4:0, pending */
 	ut_must(f->cz, decide("member.approve", "cz:2:0"), NULL, 0);  /* pending */
@@ -152,7 +203,7 @@ static void test_county_replay_equals_live(void **state)
 	assert_int_equal(st.pending, 2);
 	assert_int_equal(st.ops, 2);
 	assert_int_equal(ut_sequence(f->hub, f->cz), 2);
-	assert_int_equal(ut_follow(f->cz, f->hub, &st, &rebuilt), 0);
+	assert_int_equal(follow(f->cz, f->hub, &st, &rebuilt), 0);
 	ut_must(f->cz, ut_apply_op(f->cz, NULL, 2), NULL, 0);
 	assert_int_equal(ut_rebuild_compare(f->cz, &st), 0);
 	assert_int_equal(st.followed, ut_int(f->cz->db, "SELECT count(*) FROM followed", NULL));
@@ -181,7 +232,7 @@ static void test_rebase_equals_rebuild(void **state)
 	ut_must(f->hub, decide("member.reject", "cz:2:0"), NULL, 0);
 	ut_must(f->hub, ut_op("org.create", "id", "qh-xn-cz-b", "name", "b", "kind", "township", "parent", "qh-xn-cz", NULL),
 		NULL, 0);
-	assert_int_equal(ut_follow(f->cz, f->hub, &st, &rebuilt), 0);
+	assert_int_equal(follow(f->cz, f->hub, &st, &rebuilt), 0);
 	assert_int_equal(rebuilt, 0);
 	assert_int_equal(st.pending, 2);
 	assert_int_equal(st.pending_rejected, 1); /* the offline approve of cz:2:0 */
@@ -194,7 +245,7 @@ static void test_rebase_equals_rebuild(void **state)
 	assert_int_equal(ut_int(f->cz->db, "SELECT min(seq) FROM undo", NULL), 4);
 	ut_must(f->cz, decide("member.approve", "cz:4:0"), NULL, 0);
 	assert_int_equal(ut_sequence(f->hub, f->cz), 3);
-	assert_int_equal(ut_follow(f->cz, f->hub, &st, &rebuilt), 0);
+	assert_int_equal(follow(f->cz, f->hub, &st, &rebuilt), 0);
 	assert_int_equal(rebuilt, 0);
 	assert_int_equal(st.pending, 0);
 	assert_int_equal(ut_int(f->cz->db, "SELECT count(*) FROM undo", NULL), 0);
@@ -219,7 +270,7 @@ static void test_missing_inverse(void **state)
 	county_history(f);
 	ut_must(f->hub, decide("member.reject", "cz:2:0"), NULL, 0);
 	assert_int_equal(hj_db_exec(f->cz->db, "DELETE FROM undo WHERE seq = 4"), 0);
-	assert_int_equal(ut_follow(f->cz, f->hub, &st, &rebuilt), HJ_ENOTFOUND);
+	assert_int_equal(follow(f->cz, f->hub, &st, &rebuilt), HJ_ENOTFOUND);
 	assert_non_null(strstr(hj_error_last(), "seq 4"));
 	assert_int_equal(rebuilt, 1);
 	assert_int_equal(st.pending_rejected, 1);
@@ -229,7 +280,7 @@ static void test_missing_inverse(void **state)
 	assert_int_equal(ut_int(f->cz->db, "SELECT count(*) FROM undo", NULL), 2);
 	ut_must(f->hub, ut_op("org.create", "id", "qh-xn-cz-b", "name", "b", "kind", "township", "parent", "qh-xn-cz", NULL),
 		NULL, 0);
-	assert_int_equal(ut_follow(f->cz, f->hub, &st, &rebuilt), 0);
+	assert_int_equal(follow(f->cz, f->hub, &st, &rebuilt), 0);
 	assert_int_equal(rebuilt, 0);
 	assert_rebuild_equal(f->cz);
 }
@@ -249,7 +300,7 @@ static void test_wrong_inverse(void **state)
 	ut_person_key(key, f->cz, 3);
 	assert_int_equal(ut_int(f->cz->db, "SELECT count(*) FROM person WHERE person_key = ?1", key), 1);
 	assert_int_equal(hj_db_exec(f->cz->db, "UPDATE person SET phone = '13000000000' WHERE updated_op = 'cz:4:0'"), 0);
-	assert_int_equal(ut_follow(f->cz, f->hub, &st, &rebuilt), HJ_ECONFLICT);
+	assert_int_equal(follow(f->cz, f->hub, &st, &rebuilt), HJ_ECONFLICT);
 	assert_non_null(strstr(hj_error_last(), "undo of seq 4"));
 	assert_int_equal(rebuilt, 1);
 	char *phone = ut_text(f->cz->db, "SELECT phone FROM person WHERE person_key = ?1", key);
@@ -267,7 +318,7 @@ static void test_wrong_inverse(void **state)
 	uint64_t done;
 	uint8_t before[32], after[32];
 	ut_digest(f->cz->db, before);
-	ut_follow_rows(f->cz, f->hub, &pos, &done);
+	follow_rows(f->cz, f->hub, &pos, &done);
 	assert_int_equal(hj_db_exec(f->cz->db, "SAVEPOINT rebase"), 0);
 	assert_int_equal(hj_rebase(f->cz, pos, done, &st), HJ_ECONFLICT);
 	assert_int_equal(hj_db_exec(f->cz->db, "ROLLBACK TO rebase"), 0);
@@ -275,7 +326,7 @@ static void test_wrong_inverse(void **state)
 	assert_int_equal(hj_db_exec(f->cz->db, "ROLLBACK"), 0);
 	ut_digest(f->cz->db, after);
 	assert_memory_equal(before, after, 32);
-	assert_int_equal(ut_follow(f->cz, f->hub, &st, &rebuilt), HJ_ECONFLICT);
+	assert_int_equal(follow(f->cz, f->hub, &st, &rebuilt), HJ_ECONFLICT);
 	assert_int_equal(rebuilt, 1);
 	assert_status(f->cz->db, "cz:4:0", "active");
 	assert_rebuild_equal(f->cz);
@@ -299,7 +350,7 @@ static void test_subtree(void **state)
 	ut_must(f->hd, op, NULL, 0); /* hd:2:0 */
 	assert_int_equal(ut_sequence(f->hub, f->cz), 3);
 	assert_int_equal(ut_sequence(f->hub, f->hd), 2);
-	assert_int_equal(ut_follow(f->cz, f->hub, &st, &rebuilt), 0);
+	assert_int_equal(follow(f->cz, f->hub, &st, &rebuilt), 0);
 	assert_true(st.skipped >= 2); /* hd's two applications */
 	assert_rebuild_equal(f->cz);
 	/* cz holds none of hd's memberships, nor person 7 ... */
@@ -314,7 +365,7 @@ static void test_subtree(void **state)
 	free(a);
 	free(b);
 	/* hd sees its own rows as the hub does. */
-	assert_int_equal(ut_follow(f->hd, f->hub, &st, &rebuilt), 0);
+	assert_int_equal(follow(f->hd, f->hub, &st, &rebuilt), 0);
 	assert_rebuild_equal(f->hd);
 	assert_status(f->hd->db, "hd:2:0", "applied");
 	assert_status(f->hd->db, "cz:1:0", NULL);
@@ -338,7 +389,7 @@ static void test_duplicate_across_counties(void **state)
 					    "LIKE '[[\"duplicate_member\",%'", NULL), 1);
 	/* Before following, hd still shows its own application. */
 	assert_status(f->hd->db, "hd:1:0", "applied");
-	assert_int_equal(ut_follow(f->hd, f->hub, &st, &rebuilt), 0);
+	assert_int_equal(follow(f->hd, f->hub, &st, &rebuilt), 0);
 	assert_int_equal(rebuilt, 0);
 	assert_int_equal(st.pending, 0);
 	assert_status(f->hd->db, "hd:1:0", NULL);
@@ -346,7 +397,7 @@ static void test_duplicate_across_counties(void **state)
 	ut_person_key(key, f->hd, 5);
 	assert_int_equal(ut_int(f->hd->db, "SELECT count(*) FROM person WHERE person_key = ?1", key), 0);
 	assert_rebuild_equal(f->hd);
-	assert_int_equal(ut_follow(f->cz, f->hub, &st, &rebuilt), 0);
+	assert_int_equal(follow(f->cz, f->hub, &st, &rebuilt), 0);
 	assert_status(f->cz->db, "cz:1:0", "applied");
 	assert_rebuild_equal(f->cz);
 }
@@ -441,14 +492,14 @@ static void test_empty_inverse(void **state)
 	char key[65];
 	ut_must(f->cz, ut_apply_op(f->cz, NULL, 1), NULL, 0);
 	assert_int_equal(ut_sequence(f->hub, f->cz), 1);
-	assert_int_equal(ut_follow(f->cz, f->hub, &st, &rebuilt), 0);
+	assert_int_equal(follow(f->cz, f->hub, &st, &rebuilt), 0);
 	ut_person_key(key, f->cz, 1);
 	ut_must(f->cz, ut_op("member.update", "member", "cz:1:0", "person", key, "platform", "yunmanman", NULL), NULL, 0);
 	assert_int_equal(ut_int(f->cz->db, "SELECT length(inverse) FROM undo WHERE seq = 2", NULL), 0);
 	assert_int_equal(ut_int(f->cz->db, "SELECT typeof(inverse) = 'blob' FROM undo WHERE seq = 2", NULL), 1);
 	ut_must(f->hub, ut_op("org.create", "id", "qh-xn-cz-b", "name", "b", "kind", "township", "parent", "qh-xn-cz", NULL),
 		NULL, 0);
-	assert_int_equal(ut_follow(f->cz, f->hub, &st, &rebuilt), 0);
+	assert_int_equal(follow(f->cz, f->hub, &st, &rebuilt), 0);
 	assert_int_equal(rebuilt, 0);
 	assert_int_equal(st.pending, 1);
 	assert_rebuild_equal(f->cz);
@@ -475,6 +526,45 @@ static void test_replay_key(void **state)
 	assert_int_equal(hj_replay_key(f->hub->db, f->hub, "hd", pk), HJ_ECORRUPT);
 }
 
+/* The rebase's history through the real path (ut_follow: the hub's refs
+ * fetched into incoming/, hj_sync_follow): the hub's decisions reach the
+ * county, its pending work is replayed on top, and once everything is
+ * sequenced the county holds the hub's rows. */
+static void test_real_follow(void **state)
+{
+	fixture *f = *state;
+	hj_sync_report rep;
+	int64_t pending = -1;
+	ut_must(f->cz, ut_apply_op(f->cz, NULL, 1), NULL, 0); /* cz:1:0 */
+	ut_must(f->cz, ut_apply_op(f->cz, NULL, 2), NULL, 0); /* cz:2:0 */
+	ut_must(f->cz, decide("member.approve", "cz:1:0"), NULL, 0);
+	assert_int_equal(ut_sequence(f->hub, f->cz), 3);
+	assert_int_equal(ut_follow(f->cz, f->hub, &rep), 0);
+	assert_int_equal(rep.rebuilt, 0);
+	assert_int_equal(rep.entries, 5); /* change sets 1-4 of the hub, one sequence entry */
+	assert_int_equal(rep.rejected, 0);
+	assert_int_equal(hj_pending_count(&pending, f->cz), 0);
+	assert_int_equal(pending, 0);
+	ut_must(f->cz, ut_apply_op(f->cz, "qh-xn-cz-a", 3), NULL, 0); /* cz:4:0, pending */
+	ut_must(f->cz, decide("member.approve", "cz:2:0"), NULL, 0);  /* pending */
+	ut_must(f->hub, decide("member.reject", "cz:2:0"), NULL, 0);
+	assert_int_equal(ut_follow(f->cz, f->hub, &rep), 0);
+	assert_int_equal(rep.rebuilt, 0);
+	assert_int_equal(rep.entries, 1);
+	assert_int_equal(hj_pending_count(&pending, f->cz), 0);
+	assert_int_equal(pending, 2);
+	assert_status(f->cz->db, "cz:2:0", "rejected");
+	assert_status(f->cz->db, "cz:4:0", "applied");
+	assert_rebuild_equal(f->cz);
+	assert_int_equal(ut_sequence(f->hub, f->cz), 2);
+	assert_int_equal(ut_follow(f->cz, f->hub, &rep), 0);
+	assert_int_equal(rep.rejected, 1); /* the offline approve of cz:2:0 */
+	assert_int_equal(hj_pending_count(&pending, f->cz), 0);
+	assert_int_equal(pending, 0);
+	assert_rebuild_equal(f->cz);
+	assert_same(f->cz->db, f->hub->db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +579,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_signatures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_inverse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_real_follow, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,8 +36,8 @@
 #include <unistd.h>
 
 #include "error.h"
-#include "fsutil.h"
 #include "gitfeed.h"
+#include "support.h"
 #include "transport.h"
 
 #define FEED "refs/huiji/feeds/n1"
@@ -47,7 +47,7 @@
 #define MAXHELPERS 4
 
 typedef struct fixture {
-	char dir[64];
+	char *dir;
 	char hub[128];     /* bare repo served by the daemon: DIR/hub.git */
 	char url[128];     /* git://127.0.0.1:PORT/hub.git */
 	int daemon_port;
@@ -429,9 +429,7 @@ static int setup(void **state)
 		return -1;
 	for (int i = 0; i < MAXHELPERS; i++)
 		f->helper_stdin[i] = -1;
-	strcpy(f->dir, "/tmp/hj_transport_XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
+	f->dir = ut_tmpdir();
 	snprintf(f->hub, sizeof f->hub, "%s/hub.git", f->dir);
 	make_items(f);
 	f->fds_before = count_fds();
@@ -445,9 +443,10 @@ static int teardown(void **state)
 	int rc;
 	for (int i = 0; i < MAXHELPERS; i++)
 		stop_helper(f, i);
-	rc = hj_dir_remove(f->dir);
+	rc = ut_rmtree(f->dir);
 	for (size_t i = 0; i < NSMALL + NBIG + 3; i++)
 		free(f->data[i]);
+	free(f->dir);
 	free(f);
 	return rc == 0 ? 0 : -1;
 }

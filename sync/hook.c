@@ -25,7 +25,32 @@ typedef struct hook_walk {
 	uint64_t old_seq;
 	uint64_t prev_seq;
 	uint8_t prev_hash[32];
+	uint64_t bytes;        /* unenrolled: envelope bytes the feed would hold */
 } hook_walk;
+
+/* The refusal of a push beyond an unenrolled feed's quota (hook.h). */
+static int over_quota(const hook_walk *w, uint64_t seq, uint64_t bytes)
+{
+	char size[64] = "";
+	if (bytes)
+		snprintf(size, sizeof size, ", %" PRIu64 " KiB", (bytes + 1023) >> 10);
+	return hj_error_set(HJ_EPERM, "feed %s: %s is not enrolled yet, and the hub holds at most %u change sets "
+			    "and %u KiB of a feed nobody enrolled (this push would bring it to seq %" PRIu64
+			    "%s); the rest waits at the county until the hub operator enrols it",
+			    w->node, w->node, HJ_UNENROLLED_MAX_SETS, HJ_UNENROLLED_MAX_BYTES >> 10, seq, size);
+}
+
+/* Sum the bytes of an unenrolled feed already at the hub (its old tip is
+ * within the quota, so this reads at most HJ_UNENROLLED_MAX_SETS). */
+static int sum_bytes(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	hook_walk *w = vctx;
+	(void)seq;
+	(void)commit;
+	(void)bytes;
+	w->bytes += len;
+	return 0;
+}
 
 static int check_one(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
 {
@@ -37,6 +62,9 @@ static int check_one(void *vctx, uint64_t seq, const git_oid *commit, const uint
 		rc = hj_feed_check(&e, bytes, len, w->node, w->pk, w->prev_seq, w->prev_hash);
 	} else {
 		/* Not enrolled yet: the key is unknown, the shape is not. */
+		w->bytes += len;
+		if (seq > HJ_UNENROLLED_MAX_SETS || w->bytes > HJ_UNENROLLED_MAX_BYTES)
+			return over_quota(w, seq, w->bytes);
 		rc = hj_envelope_decode(&e, bytes, len);
 		if (!rc && strcmp(e.node, w->node) != 0)
 			rc = hj_error_set(HJ_ECORRUPT, "seq %" PRIu64 " belongs to feed %s, not %s", seq, e.node, w->node);
@@ -85,6 +113,22 @@ static int enrolled_key(hj_node *hub, const char *node, int *enrolled, uint8_t p
 	return rc;
 }
 
+/* An unenrolled feed's quota, before anything new is read: the pushed tip's
+ * seq (its commit message: one object) and the bytes already held. The
+ * bytes of the new change sets are counted as check_one reads them. */
+static int unenrolled_quota(hook_walk *w, hj_gitrepo *repo, const git_oid *old_oid, const git_oid *new_oid)
+{
+	uint64_t new_seq = 0;
+	int rc = hj_gitfeed_commit_seq(&new_seq, repo, new_oid, w->node);
+	if (rc)
+		return rc;
+	if (new_seq > HJ_UNENROLLED_MAX_SETS || w->old_seq > HJ_UNENROLLED_MAX_SETS)
+		return over_quota(w, new_seq, 0);
+	if (git_oid_is_zero(old_oid))
+		return 0;
+	return hj_gitfeed_walk(repo, old_oid, w->node, 0, sum_bytes, w);
+}
+
 int hj_hook_check(hj_node *hub, hj_gitrepo *repo, const char *old_hex, const char *new_hex, const char *ref)
 {
 	static const char prefix[] = "refs/huiji/feeds/";
@@ -115,6 +159,8 @@ int hj_hook_check(hj_node *hub, hj_gitrepo *repo, const char *old_hex, const cha
 	}
 	if ((rc = enrolled_key(hub, w.node, &w.enrolled, w.pk)))
 		return rc;
+	if (!w.enrolled && (rc = unenrolled_quota(&w, repo, &old_oid, &new_oid)))
+		return rc == HJ_EPERM ? rc : hj_error_wrap(rc, "%s: ", ref);
 	/* Only the new commits are read: the walk stops at the old tip, and
 	 * not meeting it means the push is not a fast-forward. */
 	rc = git_oid_is_zero(&old_oid) ? hj_gitfeed_walk(repo, &new_oid, w.node, 0, check_one, &w)

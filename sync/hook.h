@@ -7,7 +7,8 @@
  * deletes, fast-forward only, every new commit a well-formed change set of
  * <node>'s own feed (a node cannot write another's feed: it cannot sign as
  * it), chained to the old tip, and signed by the enrolled key when the node
- * is enrolled. Pushes over a local path run no hooks at all (libgit2), so
+ * is enrolled; a feed of an id not enrolled yet is held to the quota
+ * below. Pushes over a local path run no hooks at all (libgit2), so
  * the sequencer checks everything again; this hook is the first gate.
  */
 #ifndef HJ_HOOK_H
@@ -15,6 +16,18 @@
 
 #include "gitfeed.h"
 #include "node.h"
+
+/* The quota of a feed whose id nobody enrolled yet. Such a feed may wait
+ * at the hub (DESIGN §5: a county may sync before the operator enrols
+ * it), but its key is unknown, so anyone reaching the hub could write it:
+ * without a bound the hub is free storage. 64 change sets are weeks of a
+ * county's ordinary work (one command = one change set); 1 MiB is ample
+ * for 64 ordinary change sets (a few KiB each) yet bounds what a stranger
+ * can leave. What lies beyond waits at the county until it is enrolled.
+ * The hook counts what a push would bring the feed to; the sequencer never
+ * walks an unenrolled feed (sync/sequencer.c). */
+#define HJ_UNENROLLED_MAX_SETS 64
+#define HJ_UNENROLLED_MAX_BYTES (1u << 20)
 
 /* 0 to accept this ref update; else a negative code with the refusal. */
 int hj_hook_check(hj_node *hub, hj_gitrepo *repo, const char *old_hex, const char *new_hex, const char *ref);

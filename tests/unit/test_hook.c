@@ -90,20 +90,28 @@ static int teardown(void **state)
 /* Envelopes seq 1..n of feed `node` signed with `k`; `salt` changes the
  * payloads so that two chains with the same seqs differ. bytes[i] is seq
  * i + 1 (each a malloc'd copy). */
+#define CHAIN_MAX (HJ_UNENROLLED_MAX_SETS + 8)
 typedef struct chain {
-	uint8_t *bytes[16];
-	size_t len[16];
+	uint8_t *bytes[CHAIN_MAX];
+	size_t len[CHAIN_MAX];
 	size_t n;
 } chain;
 
-static void chain_make(chain *c, const char *node, const key *k, size_t n, int salt)
+/* With pad > 0, each payload carries `pad` random hex digits (deflate
+ * halves them at best): change sets big enough to reach the byte quota. */
+static void chain_make_padded(chain *c, const char *node, const key *k, size_t n, int salt, size_t pad)
 {
 	uint8_t prev[32] = {0};
+	char *payload = malloc(pad + 64);
+	assert_non_null(payload);
 	memset(c, 0, sizeof *c);
+	assert_true(n <= CHAIN_MAX);
 	for (size_t i = 0; i < n; i++) {
 		hj_buf b = HJ_BUF_INIT;
-		char payload[64];
-		int len = snprintf(payload, sizeof payload, "[{\"op\":\"noop\",\"i\":%zu,\"s\":%d}]", i, salt);
+		int len = snprintf(payload, 64, "[{\"op\":\"noop\",\"i\":%zu,\"s\":%d,\"x\":\"", i, salt);
+		for (size_t j = 0; j < pad; j++)
+			payload[len++] = "0123456789abcdef"[randombytes_uniform(16)];
+		len += snprintf(payload + len, 8, "\"}]");
 		assert_int_equal(hj_envelope_encode(&b, node, i + 1, prev, 1700000000000LL + (int64_t)i * 1000,
 						    payload, (size_t)len, k->pk, k->sk),
 				 0);
@@ -111,6 +119,12 @@ static void chain_make(chain *c, const char *node, const key *k, size_t n, int s
 		c->bytes[i] = hj_buf_detach(&b, &c->len[i]);
 		c->n++;
 	}
+	free(payload);
+}
+
+static void chain_make(chain *c, const char *node, const key *k, size_t n, int salt)
+{
+	chain_make_padded(c, node, k, n, salt, 0);
 }
 
 static void chain_free(chain *c)
@@ -124,7 +138,7 @@ static void chain_free(chain *c)
 static void write_seqs(hj_gitrepo *r, const char *ref, const char *node, const chain *c, size_t from, size_t to,
 		       git_oid *tip)
 {
-	hj_feed_item items[16];
+	hj_feed_item items[CHAIN_MAX];
 	size_t k = 0;
 	for (size_t s = from; s <= to; s++, k++) {
 		items[k].bytes = c->bytes[s - 1];
@@ -340,6 +354,56 @@ static void test_unenrolled_shape_only(void **state)
 	chain_free(&broken);
 }
 
+/* A feed nobody enrolled is held to HJ_UNENROLLED_MAX_SETS change sets:
+ * a push that would bring it past them is refused, whole or in steps,
+ * with a message saying why; an enrolled feed has no such bound. */
+static void test_unenrolled_quota_sets(void **state)
+{
+	fx *f = *state;
+	chain c, e;
+	char old_hex[41], new_hex[41];
+	const size_t q = HJ_UNENROLLED_MAX_SETS;
+	chain_make(&c, STRANGER, &f->other, q + 2, 0);
+	/* All at once: refused before anything is read. */
+	stage_push(f, FEED(STRANGER), STRANGER, &c, 0, &c, q + 1, old_hex, new_hex);
+	assert_int_equal(hj_hook_check(f->hub, f->repo, old_hex, new_hex, FEED(STRANGER)), HJ_EPERM);
+	assert_non_null(strstr(hj_error_last(), "not enrolled yet"));
+	assert_non_null(strstr(hj_error_last(), "seq 65"));
+	/* Up to the quota: accepted; one more on top of it: refused. */
+	assert_int_equal(hj_gitrepo_ref_delete(f->repo, NEXT), 0);
+	stage_push(f, FEED(STRANGER), STRANGER, &c, 0, &c, q, old_hex, new_hex);
+	assert_int_equal(hj_hook_check(f->hub, f->repo, old_hex, new_hex, FEED(STRANGER)), 0);
+	assert_int_equal(hj_gitrepo_ref_delete(f->repo, NEXT), 0);
+	stage_push(f, FEED(STRANGER), STRANGER, &c, q, &c, q + 1, old_hex, new_hex);
+	assert_int_equal(hj_hook_check(f->hub, f->repo, old_hex, new_hex, FEED(STRANGER)), HJ_EPERM);
+	assert_non_null(strstr(hj_error_last(), "not enrolled yet"));
+	/* The enrolled county pushes as many as it has. */
+	assert_int_equal(hj_gitrepo_ref_delete(f->repo, NEXT), 0);
+	chain_make(&e, CTY, &f->cty, q + 2, 0);
+	stage_push(f, FEED(CTY), CTY, &e, 0, &e, q + 2, old_hex, new_hex);
+	assert_int_equal(hj_hook_check(f->hub, f->repo, old_hex, new_hex, FEED(CTY)), 0);
+	chain_free(&c);
+	chain_free(&e);
+}
+
+/* ... and to HJ_UNENROLLED_MAX_BYTES: the bytes already held count. */
+static void test_unenrolled_quota_bytes(void **state)
+{
+	fx *f = *state;
+	chain c;
+	char old_hex[41], new_hex[41];
+	chain_make_padded(&c, STRANGER, &f->other, 4, 0, 700000); /* ~350 KiB each, deflated */
+	size_t two = c.len[0] + c.len[1], three = two + c.len[2];
+	assert_true(two <= HJ_UNENROLLED_MAX_BYTES && three > HJ_UNENROLLED_MAX_BYTES);
+	stage_push(f, FEED(STRANGER), STRANGER, &c, 0, &c, 2, old_hex, new_hex);
+	assert_int_equal(hj_hook_check(f->hub, f->repo, old_hex, new_hex, FEED(STRANGER)), 0);
+	assert_int_equal(hj_gitrepo_ref_delete(f->repo, NEXT), 0);
+	stage_push(f, FEED(STRANGER), STRANGER, &c, 2, &c, 3, old_hex, new_hex);
+	assert_int_equal(hj_hook_check(f->hub, f->repo, old_hex, new_hex, FEED(STRANGER)), HJ_EPERM);
+	assert_non_null(strstr(hj_error_last(), "KiB"));
+	chain_free(&c);
+}
+
 static void test_malformed_ids(void **state)
 {
 	fx *f = *state;
@@ -364,6 +428,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refuses_tampered_signature, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_enrolment_lookup_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unenrolled_shape_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unenrolled_quota_sets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unenrolled_quota_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_ids, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -50,4 +50,14 @@ int hj_quarantine_list(hj_db *db, int all, hj_quarantine_cb cb, void *ctx);
  * *resolved = rows marked. HJ_EINVALID for a bad node id. */
 int hj_quarantine_reset(int64_t *resolved, hj_node *hub, hj_gitrepo *repo, const char *node);
 
+/* Set aside every feed quarantined as `squatter` (written under an id
+ * before its enrolment, seq 1 not signed by the enrolled key): the feed
+ * ref moves to refs/huiji/quarantined/<node> (the squatter's history is
+ * kept there, its seq 1 in the row as evidence) so the enrolled node can
+ * push its own seq 1, and the rows are marked resolved. A feed ref that no
+ * longer carries the squatted commit is left alone. Idempotent: the
+ * sequencer calls it after its COMMITs, so a crash between the two is
+ * repaired by the next run. *cleared = rows resolved (out may be NULL). */
+int hj_quarantine_clear_squatters(int64_t *cleared, hj_node *hub, hj_gitrepo *repo);
+
 #endif

@@ -105,7 +105,7 @@ static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const 
 	round *r = vctx;
 	hj_envelope e;
 	uint8_t h[32];
-	char detail[300];
+	char detail[400];
 	int rc;
 
 	if (r->stop || r->enc.count >= HJ_SEQ_MAX_INCLUDE)
@@ -130,6 +130,21 @@ static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const 
 		/* Not the county's fault: this hub must be upgraded. Wait. */
 		r->stop = 1;
 		return 1;
+	}
+	if (rc == HJ_EBADSIG && seq == 1 && r->last == 0) {
+		/* Someone wrote this id's feed before the node was enrolled
+		 * (the hook could check only its shape then). Its history is
+		 * quarantined as `squatter`, and, so the real county is not
+		 * locked out, set aside after COMMIT: the feed ref moves to
+		 * refs/huiji/quarantined/<node> (hj_quarantine_clear_squatters),
+		 * and the county's own seq 1 is then an ordinary first push.
+		 * Nothing of this node was sequenced, so nothing the hub vouches
+		 * for moves; only seq 1 was read. */
+		snprintf(detail, sizeof detail, "seq 1 is not signed by the key enrolled for %s (%s): the id was "
+			 "taken before its enrolment; the feed is set aside so the node can push its own", r->node,
+			 hj_error_last());
+		rc = quarantine(r, seq, "squatter", detail, bytes, len, commit);
+		return rc ? rc : 1;
 	}
 	if (rc) {
 		snprintf(detail, sizeof detail, "%s", hj_error_last());
@@ -446,6 +461,9 @@ int hj_hub_sequence(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep)
 		return rc;
 	while (more && !(rc = one_round(hub, repo, rep, &more)))
 		;
+	/* After the rounds' COMMITs (also repairing a crash after one). */
+	if (!rc)
+		rc = hj_quarantine_clear_squatters(NULL, hub, repo);
 	if (!rc)
 		rc = hj_outbox_flush(hub, repo, NULL);
 	return rc;

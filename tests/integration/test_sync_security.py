@@ -333,34 +333,6 @@ class TestHook(SyncSecurityCase):
         self.assertIn("refused", r.err)
         self.assertEqual(self.feed_commits(self.hub_repo, "refs/huiji/feeds/" + CZ), self.cz_commits)
 
-    def test_pre_enrolment_feed_is_never_sequenced_under_another_key(self):
-        """Before a node is enrolled the hook can check only the shape of
-        its feed (its key is unknown). Someone else claiming the id of a
-        node not enrolled yet gets a feed in; once the hub enrols the real
-        node, nothing of that feed is sequenced: it is quarantined as a bad
-        signature."""
-        new, union = "xn-cb2", "qh-xn-cb"
-        squat, _ = self.pv.init_county(new, union, self.url, d=self.path("squatter"))
-        real, pk = self.pv.init_county(new, union, self.url, d=self.path(new))
-        for _ in range(2):
-            self.ok(self.huiji(*H.apply_args(self.fakes.person(region=REGION[CB]), approve=True), d=squat))
-        self.ok(self.huiji("sync", *SYNC_OPTS, d=squat))  # accepted: xn-cb2 is not enrolled
-        self.assertIn("refs/huiji/feeds/" + new, "\n".join(self.hub_refs()))
-        self.hub_run()
-        self.assertEqual(self.hub_included(new), 0)  # waits for its enrolment
-        self.assertEqual(self.quarantine(), [])
-        # The hub enrols the real xn-cb2, with its own key.
-        self.assertEqual(pk, H.query(os.path.join(real, "registry.db"),
-                                     "SELECT value FROM meta WHERE key = 'pubkey'")[0][0])
-        self.ok(self.huiji("node", "enroll", "--node", new, "--pubkey", pk, "--union", union, d=self.hub))
-        self.hub_run()
-        q = self.quarantine()
-        self.assertEqual([(x["node"], x["seq"], x["reason"]) for x in q], [(new, 1, "bad_signature")], q)
-        self.assertEqual(self.hub_included(new), 0)
-        self.assertEqual(H.query(os.path.join(self.hub, "registry.db"),
-                                 "SELECT count(*) FROM membership WHERE union_id = ?", (union,))[0][0], 0)
-        self.assertAuditFinds(r"%s seq 1\b.*(signed by key|signature).*not yet sequenced" % new)
-
     def test_hook_judges_a_push_against_its_own_base(self):
         """Two pushes of one feed in flight (a receive-pack whose client was
         killed still finishing, and the clerk's next sync): the second one's
@@ -389,6 +361,109 @@ class TestHook(SyncSecurityCase):
         self.assertEqual(self.hub_included(CZ), 4)
         self.assertCountyMatchesHub(CZ)
         self.assertAuditPasses()
+
+
+# ==========================================================================
+
+NOOP = '{"v":1,"ops":[]}'  # a well-formed change set that folds nothing
+
+
+class TestUnenrolled(SyncSecurityCase):
+    """Feeds of ids nobody enrolled (issue 7 item 3): they may wait at the
+    hub, held to HJ_UNENROLLED_MAX_SETS (64) change sets and 1 MiB
+    (sync/hook.h), and a squatter's feed never locks the real county out:
+    once the id is enrolled, a feed whose seq 1 is not signed by the
+    enrolled key is quarantined as `squatter` and set aside
+    (refs/huiji/quarantined/<node>), and the real county pushes its own."""
+
+    NEW, NEW_UNION = "xn-cb2", "qh-xn-cb"
+    QUOTA = 64
+
+    def squatter(self, n):
+        d, _ = self.pv.init_county(self.NEW, self.NEW_UNION, self.url, d=self.path("squatter"))
+        for _ in range(n):
+            self.forge("append", "--dir", d, "--payload", NOOP)
+        return d
+
+    def real_county(self):
+        d, pk = self.pv.init_county(self.NEW, self.NEW_UNION, self.url, d=self.path(self.NEW))
+        self.ok(self.huiji(*H.apply_args(self.fakes.person(region=REGION[CB]), approve=True), d=d))
+        return d, pk
+
+    def test_beyond_the_quota_is_refused_by_the_hook(self):
+        self.make_hub(daemon=True)
+        squat = self.squatter(self.QUOTA + 1)
+        r = self.huiji("sync", *SYNC_OPTS, "--chunk", str(self.QUOTA), d=squat)
+        self.assertNotEqual(r.rc, 0, "the hub took more than the quota of an unenrolled feed: %r" % r)
+        self.assertIn("not enrolled yet", r.err)
+        self.assertIn("at most %d change sets" % self.QUOTA, r.err)
+        # The first chunk (the quota) waits at the hub; nothing beyond it.
+        self.assertEqual(self.pv.remote_feed(self.NEW)[1], self.QUOTA)
+        r = self.hub_run()
+        self.assertIn("1 feeds waiting", r.out)
+        self.assertEqual(self.quarantine(), [])
+
+    def check_squatter_set_aside(self, squat, real, pk, squat_tip):
+        """The id is enrolled with the real county's key: the squatter's
+        feed is quarantined (evidence: its seq 1) and set aside; the real
+        county syncs and is sequenced; audit passes."""
+        self.pv.enroll(self.NEW, pk, self.NEW_UNION)
+        r = self.hub_run()
+        self.assertIn("1 quarantined", r.out)
+        self.assertIn(" 0 change sets", r.out)  # nothing of it folded: only seq 1 was read
+        self.assertEqual(self.quarantine(), [])  # resolved by setting it aside
+        q = self.quarantine_all()
+        self.assertEqual([(x["node"], x["seq"], x["reason"]) for x in q], [(self.NEW, 1, "squatter")], q)
+        self.assertEqual(q[0]["hash"].lower(), self.changelog_hash(squat, 1))
+        self.assertGreater(q[0]["evidence_bytes"], 0)
+        self.assertTrue(q[0]["resolved_at"], q)
+        self.assertIn(squat_tip + " refs/huiji/quarantined/" + self.NEW, self.hub_refs())
+        self.assertEqual(self.pv.remote_feed(self.NEW), (None, 0))
+        # The real county is not locked out.
+        self.ok(self.huiji("sync", *SYNC_OPTS, d=real))
+        self.hub_run()
+        self.assertEqual(self.hub_included(self.NEW), 1)
+        self.assertEqual(H.query(os.path.join(self.hub, "registry.db"),
+                                 "SELECT count(*) FROM membership WHERE union_id = ?", (self.NEW_UNION,))[0][0], 1)
+        self.ok(self.huiji("sync", *SYNC_OPTS, d=real))
+        self.assertAuditPasses()
+
+    def quarantine_all(self):
+        r = self.ok(self.huiji("hub", "quarantine", "--json", "--all", d=self.hub))
+        return [json.loads(line) for line in r.out_lines if line.strip()]
+
+    def test_squatter_does_not_lock_out_the_real_county(self):
+        """Before a node is enrolled the hook can check only the shape of
+        its feed (its key is unknown): someone else claiming the id gets a
+        feed in, and the real county's push is refused as another history.
+        It used to stay so: the enrolment quarantined the feed as a bad
+        signature and the real county could never push its seq 1."""
+        self.make_hub(daemon=True)
+        squat = self.squatter(2)
+        self.ok(self.huiji("sync", *SYNC_OPTS, d=squat))  # accepted: xn-cb2 is not enrolled
+        tip, n = self.pv.remote_feed(self.NEW)
+        self.assertEqual(n, 2)
+        self.hub_run()
+        self.assertEqual(self.hub_included(self.NEW), 0)  # waits for its enrolment
+        self.assertEqual(self.quarantine(), [])
+        real, pk = self.real_county()
+        self.assertNotEqual(self.huiji("sync", *SYNC_OPTS, d=real).rc, 0)  # the squatter came first
+        self.check_squatter_set_aside(squat, real, pk, tip)
+
+    def test_beyond_the_quota_via_a_local_path_is_held_by_the_sequencer(self):
+        """A local path runs no hook: the squatter leaves more than the
+        quota. The sequencer never walks a feed nobody enrolled, and once
+        the id is enrolled it reads only seq 1 of the squatted feed."""
+        self.make_hub(daemon=False)
+        squat = self.squatter(self.QUOTA + 6)
+        self.ok(self.huiji("sync", *SYNC_OPTS, d=squat))
+        tip, n = self.pv.remote_feed(self.NEW)
+        self.assertEqual(n, self.QUOTA + 6)
+        r = self.hub_run()
+        self.assertIn("1 feeds waiting", r.out)
+        self.assertEqual(self.quarantine(), [])
+        real, pk = self.real_county()
+        self.check_squatter_set_aside(squat, real, pk, tip)
 
 
 # ==========================================================================

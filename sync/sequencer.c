@@ -49,6 +49,31 @@ static int quarantine(round *r, uint64_t seq, const char *reason, const char *de
 	return rc;
 }
 
+/* Quarantine with evidence although the caller holds no change set
+ * bytes (a rewound ref, unreadable git objects): what `commit` carries if
+ * it can be read, else a record of the commit and what was wrong with it.
+ * Every quarantine row keeps some evidence (issue 7 item 7). */
+static int quarantine_at(round *r, hj_gitrepo *repo, uint64_t seq, const char *reason, const char *detail,
+			 const git_oid *commit)
+{
+	hj_buf ev = HJ_BUF_INIT;
+	char oid[GIT_OID_HEXSZ + 1] = "none";
+	int rc = commit ? hj_gitfeed_read(&ev, repo, commit) : HJ_ENOTFOUND;
+	if (rc && rc != HJ_ENOTFOUND && rc != HJ_ECORRUPT)
+		goto done; /* an I/O error is no decision */
+	if (rc) {
+		if (commit)
+			git_oid_tostr(oid, sizeof oid, commit);
+		hj_buf_reset(&ev);
+		hj_buf_printf(&ev, "huiji quarantine evidence: node %s seq %" PRIu64 ", commit %s, "
+			      "no readable change set: %s", r->node, seq, oid, detail);
+	}
+	rc = ev.rc ? ev.rc : quarantine(r, seq, reason, detail, ev.data, ev.len, commit);
+done:
+	hj_buf_free(&ev);
+	return rc;
+}
+
 static const char *reason_of(int code)
 {
 	switch (code) {
@@ -305,30 +330,43 @@ static int feed_ready(round *r, const char *node)
 	return rc ? rc : 1;
 }
 
-/* The feed no longer passes through refs/huiji/sequenced/<node>: name the
- * first seq that differs as the evidence. */
-static int quarantine_divergence(round *r, hj_gitrepo *repo, const git_oid *tip)
+/* The feed (tip at tipseq) no longer passes through what the hub
+ * sequenced: name the first seq that differs, with its change set as the
+ * evidence. If every seq it still holds is the hub's, it was rewound:
+ * "rewound" at the first seq it lost, its tip as the evidence. */
+static int quarantine_divergence(round *r, hj_gitrepo *repo, const git_oid *tip, uint64_t tipseq)
 {
 	diverge d = {r, 0};
+	char detail[400];
 	r->have_commit = 0;
 	int rc = hj_gitfeed_walk(repo, tip, r->node, 0, on_diverge, &d);
-	if (rc == 1 || (rc == 0 && !d.found))
-		rc = d.found ? 0 : quarantine(r, r->last, "fork", "the feed does not contain the "
-					      "history the hub sequenced", NULL, 0, tip);
-	if (rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND)
-		rc = quarantine(r, r->last, "fork", hj_error_last(), NULL, 0, tip);
-	return rc;
+	if (d.found) /* quarantined where it departs (1), or the error recording it */
+		return rc == 1 ? 0 : rc;
+	if (rc == 1) /* walked past the sequenced seqs: all of them the hub's */
+		rc = 0;
+	if (rc == 0 && tipseq < r->last) {
+		snprintf(detail, sizeof detail, "feed rewound: the hub included up to seq %" PRIu64
+			 ", the ref now ends at %" PRIu64, r->last, tipseq);
+		return quarantine_at(r, repo, tipseq + 1, "rewound", detail, tip);
+	}
+	if (rc == 0)
+		return quarantine_at(r, repo, r->last, "fork", "the feed does not contain the history the hub sequenced",
+				     tip);
+	if (rc != HJ_ECORRUPT && rc != HJ_ENOTFOUND)
+		return rc;
+	snprintf(detail, sizeof detail, "%s", hj_error_last());
+	return quarantine_at(r, repo, r->last, "fork", detail, tip);
 }
 
 /* The git objects themselves are malformed (rc HJ_ECORRUPT/HJ_ENOTFOUND
  * from reading them): quarantine; any other rc passes through. */
-static int malformed(round *r, int rc, const git_oid *tip)
+static int malformed(round *r, hj_gitrepo *repo, int rc, const git_oid *tip)
 {
 	char detail[300];
 	if (rc != HJ_ECORRUPT && rc != HJ_ENOTFOUND)
 		return rc;
 	snprintf(detail, sizeof detail, "%s", hj_error_last());
-	return quarantine(r, r->last + 1, "malformed_commit", detail, NULL, 0, tip);
+	return quarantine_at(r, repo, r->last + 1, "malformed_commit", detail, tip);
 }
 
 /* Read the new change sets of r->node's feed (tip at tipseq) into the
@@ -354,13 +392,13 @@ static int walk_feed(round *r, hj_gitrepo *repo, const git_oid *tip, uint64_t ti
 		r->have_commit = 1;
 		rc = hj_gitfeed_walk_since(repo, tip, r->node, &seqd, r->last, on_change_set, r);
 		if (rc == HJ_ECONFLICT)
-			return quarantine_divergence(r, repo, tip);
+			return quarantine_divergence(r, repo, tip, tipseq);
 	} else if (tipseq > r->last) {
 		rc = hj_gitfeed_walk(repo, tip, r->node, r->last ? r->last - 1 : 0, on_change_set, r);
 	} else if (tipseq == r->last && r->last) {
 		rc = hj_gitfeed_walk(repo, tip, r->node, r->last - 1, on_change_set, r);
 	}
-	rc = malformed(r, rc == 1 ? 0 : rc, tip);
+	rc = malformed(r, repo, rc == 1 ? 0 : rc, tip);
 	if (!rc && r->have_commit)
 		rc = note_tip(r);
 	return rc;
@@ -385,14 +423,10 @@ static int read_feed(round *r, hj_gitrepo *repo, const char *node)
 	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip))) {
 		/* Name the commit the ref points at, if it points at all. */
 		int named = hj_gitrepo_ref_get(&tip, repo, ref) == 0;
-		return malformed(r, rc, named ? &tip : NULL);
+		return malformed(r, repo, rc, named ? &tip : NULL);
 	}
-	if (tipseq < r->last) {
-		char detail[200];
-		snprintf(detail, sizeof detail, "feed rewound: the hub included up to seq %" PRIu64
-			 ", the ref now ends at %" PRIu64, r->last, tipseq);
-		return quarantine(r, tipseq + 1, "rewound", detail, NULL, 0, &tip);
-	}
+	if (tipseq < r->last) /* shorter than what was sequenced: where does it depart? */
+		return quarantine_divergence(r, repo, &tip, tipseq);
 	return walk_feed(r, repo, &tip, tipseq);
 }
 

@@ -580,6 +580,7 @@ class TestQuarantine(SyncSecurityCase):
         self.hub_run()
         q = self.only_quarantined(CZ, ("rewound",))
         self.assertIn("rewound", q["detail"])
+        self.assertGreater(q["evidence_bytes"], 0)  # the tip it was rewound to
         self.assertEqual(self.hub_included(CZ), 3)
         self.assertAuditFinds(r"%s seq [23]\b.*(not in the repository|dropped|rewound)" % CZ)
         self.assertOthersUnaffected()
@@ -610,6 +611,91 @@ class TestQuarantine(SyncSecurityCase):
         self.assertAuditFinds(r"%s seq [45]\b.*(differ|tamper)" % CZ)
         # cb has not followed cz's seqs 4-5 yet: it needs their bytes.
         self.assertOthersUnaffected()
+
+
+    def test_shorter_restored_copy_names_the_first_differing_seq(self):
+        """A copy restored at seq 3 writes one change set while the hub
+        has sequenced the original's 4-6: its feed is shorter than what
+        was sequenced, yet it is not merely rewound: seq 4 differs. It
+        used to be quarantined as "rewound" at seq 6 with no evidence."""
+        copy = self.path("restored")
+        subprocess.run(["cp", "-a", self.counties[CZ], copy], check=True, timeout=60)
+        self.apply(CZ, 3)
+        self.round_trip(CZ)
+        self.assertEqual(self.hub_included(CZ), 6)
+        self.apply(CZ, 1, d=copy)
+        self.forge("push", "--dir", copy, "--url", self.hub_repo, "--force")
+        self.hub_run()
+        q = self.only_quarantined(CZ, ("fork",), (4,))
+        self.assertIn("seq 4 differs", q["detail"])
+        self.assertEqual(q["hash"].lower(), self.changelog_hash(copy, 4))
+        self.assertGreater(q["evidence_bytes"], 0)
+        self.assertEqual(self.hub_included(CZ), 6)
+        self.assertOthersUnaffected()
+
+    def check_restored_copy_reaches_the_hub(self):
+        """A restored copy's own sync sends its history to the hub as a
+        fork (refs/huiji/forks/<node>) before it refuses, naming the first
+        seq that differs: the hub quarantines it with its evidence and the
+        auditor sees it. It used to stop at the county alone."""
+        copy = self.path("restored")
+        subprocess.run(["cp", "-a", self.counties[CZ], copy], check=True, timeout=60)
+        self.apply(CZ, 2)
+        self.round_trip(CZ)
+        self.assertEqual(self.hub_included(CZ), 5)
+        self.apply(CZ, 2, d=copy)
+        r = self.sync(CZ, d=copy)
+        self.assertNotEqual(r.rc, 0, "a restored copy synced over a different history: %r" % r)
+        self.assertEqual(len(r.err_lines), 1, r)
+        self.assertIn("restored from an old copy", r.err)
+        self.assertIn("seq 4", r.err)
+        self.assertIn("huiji recover", r.err)
+        self.assertEqual(self.hub_included(CZ), 5)
+        self.hub_run()
+        q = self.only_quarantined(CZ, ("fork",), (4,))
+        self.assertEqual(q["hash"].lower(), self.changelog_hash(copy, 4))
+        self.assertGreater(q["evidence_bytes"], 0)
+        self.assertEqual(self.hub_included(CZ), 5)
+        self.assertAuditFinds(r"%s seq 4\b.*fork" % CZ)
+        self.assertOthersUnaffected()
+        # Resolved by the operator: the fork is set aside, the original goes on.
+        self.ok(self.huiji("hub", "quarantine", "--reset", CZ, d=self.hub))
+        self.apply(CZ, 1)
+        self.round_trip(CZ)
+        self.assertEqual(self.hub_included(CZ), 6)
+        self.assertAuditPasses()
+
+    def test_restored_copy_reaches_the_hub_as_a_quarantined_fork(self):
+        self.check_restored_copy_reaches_the_hub()
+
+
+class TestForkOverDaemon(SyncSecurityCase):
+    """The restored copy's fork through git daemon: the hook takes
+    refs/huiji/forks/<node> only as a chain signed by the node's enrolled
+    key."""
+
+    def setUp(self):
+        super().setUp()
+        self.make_hub(daemon=True)
+        self.make_county(CZ)
+        self.make_county(CB)
+        self.apply(CZ, 3)
+        self.apply(CB, 1)
+        self.round_trip(CZ, CB)
+
+    only_quarantined = TestQuarantine.only_quarantined
+    assertOthersUnaffected = TestQuarantine.assertOthersUnaffected
+    check_restored_copy_reaches_the_hub = TestQuarantine.check_restored_copy_reaches_the_hub
+
+    def test_restored_copy_reaches_the_hub_as_a_quarantined_fork(self):
+        self.check_restored_copy_reaches_the_hub()
+
+    def test_fork_ref_signed_by_another_key_is_refused(self):
+        self.forge("sign-as", "--dir", self.counties[CZ], "--key-from", self.stranger(), "--payload", NOOP)
+        r = self.git("--git-dir", os.path.join(self.counties[CZ], "replica.git"), "push", self.url,
+                     "refs/huiji/feeds/%s:refs/huiji/forks/%s" % (CZ, CZ))
+        self.assertNotEqual(r.rc, 0, r)
+        self.assertIn("huiji: refused:", r.err)
 
 
 # ==========================================================================

@@ -467,6 +467,7 @@ static void test_fork_and_rewind(void **state)
 	assert_string_equal(q.reason, "rewound");
 	assert_int_equal(q.seq, 2);
 	assert_non_null(strstr(q.detail, "the hub included up to seq 2, the ref now ends at 1"));
+	assert_true(q.evidence > 0); /* the tip it was rewound to (it used to keep nothing) */
 	OK(hj_quarantine_reset(&resolved, p->hub, p->repo, CZ));
 	assert_int_equal(git_tip(p->repo, "refs/huiji/feeds/" CZ, NULL), 2);
 	assert_idle(p);
@@ -534,7 +535,7 @@ static void test_malformed_tip(void **state)
 	char oid[GIT_OID_HEXSZ + 1];
 	git_oid_tostr(oid, sizeof oid, &commit);
 	assert_string_equal(q.commit, oid);
-	assert_int_equal(q.evidence, 0);
+	assert_int_equal(q.evidence, 1); /* what the commit carries: its one-byte "changeset" blob */
 	assert_idle(p);
 	git_reference_free(ref);
 	git_signature_free(sig);

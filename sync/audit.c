@@ -144,6 +144,38 @@ static int list_nodes(audit *a, hj_gitrepo *repo, const char *glob, size_t prefi
 	return hj_gitrepo_ref_foreach(repo, glob, list_one_node, &l);
 }
 
+/* A second history a node sent of its own feed (refs/huiji/forks/<node>:
+ * a copy restored from an old backup, sync.c) is a finding at the first
+ * seq where it departs from the feed audited: the node signed two
+ * change sets at one seq, which the hub holds in quarantine. */
+static feed *find_feed(audit *a, const char *node);
+
+typedef struct fork_check {
+	audit *a;
+	hj_gitrepo *repo;
+} fork_check;
+
+static int check_one_fork(void *ctx, const char *name, const git_oid *target)
+{
+	fork_check *fc = ctx;
+	const char *node = name + strlen("refs/huiji/forks/");
+	feed fork = {0}, *f = find_feed(fc->a, node);
+	(void)target;
+	if (hj_node_id_check(node))
+		return 0;
+	int rc = load_feed(fc->a, fc->repo, name, node, &fork);
+	size_t k = 0;
+	while (!rc && f && k < f->n && k < fork.n && f->len[k] == fork.len[k] &&
+	       memcmp(f->bytes[k], fork.bytes[k], f->len[k]) == 0)
+		k++;
+	if (!rc && f && !fork.broken && k < f->n && k < fork.n)
+		problem(fc->a->rep, "feed %s seq %zu: the node signed a second, different change set, sent as a fork "
+			"(%s: e.g. a copy restored from an old backup); quarantined at the hub (huiji hub quarantine)",
+			node, k + 1, name);
+	feed_free(&fork);
+	return rc;
+}
+
 /* Load each node's feed: the pushed ref when it still contains what the
  * hub sequenced, else the sequenced history, and the fork is a finding. */
 static int load_all_feeds(audit *a, hj_gitrepo *repo)
@@ -192,7 +224,8 @@ static int load_all_feeds(audit *a, hj_gitrepo *repo)
 				"(rewound or dropped)", node, k + 1);
 		feed_free(&pushed);
 	}
-	return 0;
+	fork_check fc = {a, repo};
+	return hj_gitrepo_ref_foreach(repo, "refs/huiji/forks/*", check_one_fork, &fc);
 }
 
 static feed *find_feed(audit *a, const char *node)

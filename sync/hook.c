@@ -131,14 +131,18 @@ static int unenrolled_quota(hook_walk *w, hj_gitrepo *repo, const git_oid *old_o
 
 int hj_hook_check(hj_node *hub, hj_gitrepo *repo, const char *old_hex, const char *new_hex, const char *ref)
 {
-	static const char prefix[] = "refs/huiji/feeds/";
+	static const char prefix[] = "refs/huiji/feeds/", forks[] = "refs/huiji/forks/";
 	git_oid old_oid, new_oid;
 	hook_walk w = {0};
-	int rc;
+	int rc, fork = strncmp(ref, forks, sizeof forks - 1) == 0;
 
-	if (strncmp(ref, prefix, sizeof prefix - 1) != 0)
-		return hj_error_set(HJ_EPERM, "%s: only refs/huiji/feeds/<node> may be pushed to the hub", ref);
-	w.node = ref + sizeof prefix - 1;
+	if (!fork && strncmp(ref, prefix, sizeof prefix - 1) != 0)
+		return hj_error_set(HJ_EPERM, "%s: only refs/huiji/feeds/<node> (and a node's own fork, "
+				    "refs/huiji/forks/<node>) may be pushed to the hub", ref);
+	/* A fork is a node's own second history (a copy restored from an
+	 * old backup sends it, sync.c): checked like its feed, append-only
+	 * too, and only from an enrolled node, whose key signs it. */
+	w.node = ref + (fork ? sizeof forks : sizeof prefix) - 1;
 	if (hj_node_id_check(w.node))
 		return hj_error_set(HJ_EPERM, "%s: not a valid node id", ref);
 	if (strcmp(w.node, hub->id) == 0)
@@ -159,6 +163,8 @@ int hj_hook_check(hj_node *hub, hj_gitrepo *repo, const char *old_hex, const cha
 	}
 	if ((rc = enrolled_key(hub, w.node, &w.enrolled, w.pk)))
 		return rc;
+	if (fork && !w.enrolled)
+		return hj_error_set(HJ_EPERM, "%s: %s is not enrolled: only an enrolled node's fork is kept", ref, w.node);
 	if (!w.enrolled && (rc = unenrolled_quota(&w, repo, &old_oid, &new_oid)))
 		return rc == HJ_EPERM ? rc : hj_error_wrap(rc, "%s: ", ref);
 	/* Only the new commits are read: the walk stops at the old tip, and

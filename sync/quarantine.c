@@ -94,6 +94,11 @@ int hj_quarantine_reset(int64_t *resolved, hj_node *hub, hj_gitrepo *repo, const
 		rc = 0;
 	if (rc)
 		return rc;
+	/* A fork the node sent (refs/huiji/forks/<node>) is resolved with
+	 * it: its evidence stays in the rows. */
+	snprintf(fref, sizeof fref, "refs/huiji/forks/%s", node);
+	if ((rc = hj_gitrepo_ref_delete(repo, fref)) && rc != HJ_ENOTFOUND)
+		return rc;
 	sqlite3_stmt *st = hj_db_stmt(hub->db, "UPDATE quarantine SET resolved_at = :t WHERE node = :n AND resolved_at IS NULL");
 	if (!st)
 		return HJ_ERROR;

@@ -44,7 +44,8 @@ int hj_quarantine_list(hj_db *db, int all, hj_quarantine_cb cb, void *ctx);
 /* The operator's resolution of a quarantined feed: `node`'s feed ref in
  * the hub repository goes back to the history the hub sequenced
  * (refs/huiji/sequenced/<node>), or away if none of it was (e.g. a feed id
- * squatted before its node was enrolled), and its open rows are marked
+ * squatted before its node was enrolled), a fork the node sent
+ * (refs/huiji/forks/<node>) is removed, and its open rows are marked
  * resolved, kept as evidence. The node must then push a feed continuing
  * the sequenced one (a restored copy is re-initialised under a new id).
  * *resolved = rows marked. HJ_EINVALID for a bad node id. */

@@ -203,6 +203,7 @@ static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const 
 typedef struct diverge {
 	round *r;
 	int found;
+	int fork_ref; /* walking refs/huiji/forks/<node>, not the feed */
 } diverge;
 
 static int on_diverge(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
@@ -228,8 +229,15 @@ static int on_diverge(void *vctx, uint64_t seq, const git_oid *commit, const uin
 	hj_hash32(h, bytes, len);
 	if (have && memcmp(h, want, 32) == 0)
 		return 0;
-	snprintf(detail, sizeof detail, "seq %" PRIu64 " differs from the change set the hub sequenced: "
-		 "history rewritten or forked (e.g. a node restored from an old copy)", seq);
+	if (d->fork_ref && hj_envelope_verify(bytes, len, r->pk) != 0)
+		return 1; /* not signed by the node: no evidence against it */
+	if (d->fork_ref)
+		snprintf(detail, sizeof detail, "seq %" PRIu64 " differs from the change set the hub sequenced: "
+			 "a second history signed by the node, sent as refs/huiji/forks/%s (a copy restored "
+			 "from an old backup that went on writing)", seq, r->node);
+	else
+		snprintf(detail, sizeof detail, "seq %" PRIu64 " differs from the change set the hub sequenced: "
+			 "history rewritten or forked (e.g. a node restored from an old copy)", seq);
 	d->found = 1;
 	rc = quarantine(r, seq, "fork", detail, bytes, len, commit);
 	return rc ? rc : 1;
@@ -336,7 +344,7 @@ static int feed_ready(round *r, const char *node)
  * "rewound" at the first seq it lost, its tip as the evidence. */
 static int quarantine_divergence(round *r, hj_gitrepo *repo, const git_oid *tip, uint64_t tipseq)
 {
-	diverge d = {r, 0};
+	diverge d = {r, 0, 0};
 	char detail[400];
 	r->have_commit = 0;
 	int rc = hj_gitfeed_walk(repo, tip, r->node, 0, on_diverge, &d);
@@ -404,6 +412,33 @@ static int walk_feed(round *r, hj_gitrepo *repo, const git_oid *tip, uint64_t ti
 	return rc;
 }
 
+/* A fork the node itself sent (refs/huiji/forks/<node>, sync.c: a copy
+ * restored from an old backup): its first seq that differs from what the
+ * hub sequenced is quarantined as a fork, its change set the evidence, and
+ * the feed waits (DESIGN §5) until the operator resolves it (the reset
+ * removes the fork ref). A fork departing only above the sequenced
+ * history is looked at again in later rounds, once the hub has sequenced
+ * that far. Only a change set signed by the node counts: a fork ref
+ * written through a local path by anyone must not hold a feed. */
+static int check_fork(round *r, hj_gitrepo *repo)
+{
+	char ref[160];
+	git_oid tip;
+	diverge d = {r, 0, 1};
+	snprintf(ref, sizeof ref, "refs/huiji/forks/%s", r->node);
+	int rc = hj_gitrepo_ref_get(&tip, repo, ref);
+	if (rc == HJ_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	rc = hj_gitfeed_walk(repo, &tip, r->node, 0, on_diverge, &d);
+	if (d.found)
+		return rc == 1 ? 0 : rc;
+	if (rc == 1 || rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND)
+		return 0; /* no signed second history (yet): nothing holds the feed */
+	return rc;
+}
+
 /* One node's feed, inside the round's transaction. */
 static int read_feed(round *r, hj_gitrepo *repo, const char *node)
 {
@@ -418,6 +453,8 @@ static int read_feed(round *r, hj_gitrepo *repo, const char *node)
 	if ((rc = feed_ready(r, node)) <= 0)
 		return rc;
 	if ((rc = hj_followed_last(r->hub->db, node, &r->last, r->last_hash)))
+		return rc;
+	if (r->last && ((rc = check_fork(r, repo)) || r->stop))
 		return rc;
 	snprintf(ref, sizeof ref, "refs/huiji/feeds/%s", node);
 	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip))) {

@@ -64,6 +64,60 @@ static void sleep_ms(int ms)
 		;
 }
 
+/* The hub holds a history of this node's feed that is not this copy's
+ * (a copy restored from an old backup that went on writing, or a feed
+ * rewritten). The county does not push over it; it sends its own history
+ * to refs/huiji/forks/<node> instead, so the hub quarantines it as a fork
+ * with its evidence and the auditor sees it (the hub's pre-receive hook
+ * takes that ref only signed by the node's enrolled key), and it names the
+ * first seq at which the two differ. Non-forced: a fork the hub holds
+ * already is not replaced (a later sync of the same copy appends to it).
+ * The copy's work is carried to a re-initialised node by `huiji recover`
+ * (README, Recovery). Always returns a negative code: HJ_ECONFLICT with
+ * the message, or the transport's error (HJ_ENET: the retry asks again). */
+static int meet_own_fork(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_opts *o, const oid_list *own)
+{
+	char theirs_ref[160], spec[400], forkref[160], ownref[160];
+	oid_list theirs = {0};
+	git_oid tip;
+	uint64_t tipseq = 0;
+	snprintf(theirs_ref, sizeof theirs_ref, "refs/huiji/theirs/%s", n->id);
+	snprintf(spec, sizeof spec, "+refs/huiji/feeds/%s:%s", n->id, theirs_ref);
+	snprintf(forkref, sizeof forkref, "refs/huiji/forks/%s", n->id);
+	hj_node_feed_ref(n, ownref, sizeof ownref);
+	const char *specs[] = {spec};
+	int rc = hj_transport_fetch(repo, url, specs, 1, &o->net);
+	if (!rc && !(rc = hj_gitfeed_tip(repo, theirs_ref, &tipseq, &tip)) && tipseq)
+		rc = hj_gitfeed_walk(repo, &tip, n->id, 0, collect_oid, &theirs);
+	if (rc) {
+		free(theirs.v);
+		return rc == HJ_ENET ? rc : hj_error_wrap(rc, "feed %s: the hub holds another history, unreadable here: ",
+							 n->id);
+	}
+	size_t k = 0;
+	while (k < own->n && k < theirs.n && git_oid_equal(&own->v[k], &theirs.v[k]))
+		k++;
+	free(theirs.v);
+	if (k == own->n) /* nothing of this copy's own: it is only behind */
+		return hj_error_set(HJ_ECONFLICT, "feed %s: this copy ends at seq %zu and lacks seqs %zu-%zu the hub "
+				    "holds (a fork: was this node restored from an old copy?): refusing to push; "
+				    "re-initialise it under a new id (README, Recovery)", n->id, own->n, own->n + 1,
+				    (size_t)tipseq);
+	if (k == 0) /* not even seq 1 in common: not this node's old history at all */
+		return hj_error_set(HJ_ECONFLICT, "feed %s: the hub holds another history from seq 1 on (another "
+				    "writer took this id before its enrolment?): refusing to push; once the hub "
+				    "enrols this node it sets that feed aside, then sync again", n->id);
+	rc = hj_transport_push(repo, url, ownref, forkref, &o->net);
+	if (rc == HJ_ENET)
+		return rc;
+	const char *sent = rc == 0 ? "sent to the hub as a fork, to be quarantined there"
+				   : "not sent (the hub holds a fork of it already)";
+	return hj_error_set(HJ_ECONFLICT, "feed %s: seq %zu differs from the history the hub holds (a fork: was this "
+			    "node restored from an old copy?): refusing to push; this copy's seqs %zu-%zu were %s; "
+			    "carry its work to a new node with `huiji recover --from %s` (README, Recovery)",
+			    n->id, k + 1, k + 1, own->n, sent, n->dir);
+}
+
 /* One attempt: settle what the hub has, push what it lacks, fetch. */
 static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_opts *o, const oid_list *own,
 		   hj_sync_report *rep)
@@ -86,9 +140,7 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 			;
 		if (k == own->n) {
 			free(refs);
-			return hj_error_set(HJ_ECONFLICT, "the hub holds a different history of feed %s (a fork: "
-					    "was this node restored from an old copy?): refusing to push; "
-					    "ask the hub operator (huiji hub quarantine)", n->id);
+			return meet_own_fork(n, repo, url, o, own);
 		}
 		remote_seq = k + 1;
 	}

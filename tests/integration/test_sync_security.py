@@ -650,6 +650,7 @@ class TestQuarantine(SyncSecurityCase):
         self.assertIn("restored from an old copy", r.err)
         self.assertIn("seq 4", r.err)
         self.assertIn("huiji recover", r.err)
+        self.assertIn("sent to the hub as a fork", r.err)
         self.assertEqual(self.hub_included(CZ), 5)
         self.hub_run()
         q = self.only_quarantined(CZ, ("fork",), (4,))

@@ -8,7 +8,6 @@
 #include "error.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 int hj_quarantine_add(hj_db *db, const char *node, uint64_t seq, const char *reason, const char *detail,
@@ -110,77 +109,38 @@ int hj_quarantine_reset(int64_t *resolved, hj_node *hub, hj_gitrepo *repo, const
 	return 0;
 }
 
-/* Move one squatted feed ref aside, if it still carries `seq1`. */
-static int set_aside(hj_gitrepo *repo, const char *node, const char *seq1_hex)
+/* One UPDATE: the row for (node, seq) resolved now. */
+int hj_quarantine_mark_resolved(hj_db *db, const char *node, uint64_t seq)
+{
+	char now[32];
+	hj_clock_utc_iso(now);
+	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE quarantine SET resolved_at = :t WHERE node = :n AND seq = :s");
+	if (!st)
+		return HJ_ERROR;
+	int rc = (hj_db_bind_text(st, ":t", now) || hj_db_bind_text(st, ":n", node) ||
+		  hj_db_bind_int(st, ":s", (int64_t)seq))
+			 ? HJ_ERROR
+			 : hj_db_step(db, st);
+	hj_db_release(db, st);
+	return rc < 0 ? rc : 0;
+}
+
+int hj_quarantine_set_aside(hj_gitrepo *repo, const char *node, const git_oid *seq1)
 {
 	char fref[160], qref[160];
-	git_oid tip, seq1;
+	git_oid tip;
+	int rc = hj_node_id_check(node);
+	if (rc)
+		return rc;
 	snprintf(fref, sizeof fref, "refs/huiji/feeds/%s", node);
 	snprintf(qref, sizeof qref, "refs/huiji/quarantined/%s", node);
-	int rc = hj_gitrepo_ref_get(&tip, repo, fref);
-	if (rc == HJ_ENOTFOUND)
+	if ((rc = hj_gitrepo_ref_get(&tip, repo, fref)) == HJ_ENOTFOUND)
 		return 0; /* already set aside */
 	if (rc)
 		return rc;
-	if (!seq1_hex || git_oid_fromstr(&seq1, seq1_hex) < 0)
-		return hj_error_set(HJ_ECORRUPT, "quarantine of %s: the squatted commit id is missing", node);
-	if ((rc = hj_gitfeed_is_ancestor(repo, &seq1, &tip)) <= 0)
+	if ((rc = hj_gitfeed_is_ancestor(repo, seq1, &tip)) <= 0)
 		return rc; /* 0: the ref was replaced since; nothing to move */
 	if ((rc = hj_gitrepo_ref_set(repo, qref, &tip, "huiji: squatted feed set aside")))
 		return rc;
 	return hj_gitrepo_ref_delete(repo, fref);
-}
-
-int hj_quarantine_clear_squatters(int64_t *cleared, hj_node *hub, hj_gitrepo *repo)
-{
-	char now[32];
-	char (*nodes)[80] = NULL, (*commits)[GIT_OID_HEXSZ + 1] = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0, step;
-	if (cleared)
-		*cleared = 0;
-	/* Collected first: the refs move and the rows change outside the scan. */
-	sqlite3_stmt *st = hj_db_stmt(hub->db, "SELECT node, coalesce(commit_id, '') FROM quarantine "
-					       "WHERE reason = 'squatter' AND resolved_at IS NULL ORDER BY node");
-	if (!st)
-		return HJ_ERROR;
-	while ((step = hj_db_step(hub->db, st)) == 1) {
-		if (n == cap) {
-			cap = cap ? 2 * cap : 4;
-			void *a = realloc(nodes, cap * sizeof *nodes), *b = a ? realloc(commits, cap * sizeof *commits) : NULL;
-			if (a)
-				nodes = a;
-			if (b)
-				commits = b;
-			if (!a || !b) {
-				step = hj_error_set(HJ_ENOMEM, "out of memory");
-				break;
-			}
-		}
-		snprintf(nodes[n], sizeof nodes[n], "%s", hj_db_col_text(st, 0));
-		snprintf(commits[n], sizeof commits[n], "%s", hj_db_col_text(st, 1));
-		n++;
-	}
-	hj_db_release(hub->db, st);
-	rc = step < 0 ? step : 0;
-	hj_clock_utc_iso(now);
-	for (size_t i = 0; !rc && i < n; i++) {
-		if ((rc = hj_node_id_check(nodes[i])) || (rc = set_aside(repo, nodes[i], commits[i])))
-			break;
-		st = hj_db_stmt(hub->db, "UPDATE quarantine SET resolved_at = :t "
-					 "WHERE node = :n AND reason = 'squatter' AND resolved_at IS NULL");
-		if (!st) {
-			rc = HJ_ERROR;
-			break;
-		}
-		rc = (hj_db_bind_text(st, ":t", now) || hj_db_bind_text(st, ":n", nodes[i])) ? HJ_ERROR
-											     : hj_db_step(hub->db, st);
-		hj_db_release(hub->db, st);
-		if (rc >= 0 && cleared)
-			*cleared += sqlite3_changes(hub->db->h);
-		rc = rc < 0 ? rc : 0;
-	}
-	free(nodes);
-	free(commits);
-	return rc;
 }

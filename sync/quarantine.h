@@ -51,14 +51,19 @@ int hj_quarantine_list(hj_db *db, int all, hj_quarantine_cb cb, void *ctx);
  * *resolved = rows marked. HJ_EINVALID for a bad node id. */
 int hj_quarantine_reset(int64_t *resolved, hj_node *hub, hj_gitrepo *repo, const char *node);
 
-/* Set aside every feed quarantined as `squatter` (written under an id
- * before its enrolment, seq 1 not signed by the enrolled key): the feed
- * ref moves to refs/huiji/quarantined/<node> (the squatter's history is
- * kept there, its seq 1 in the row as evidence) so the enrolled node can
- * push its own seq 1, and the rows are marked resolved. A feed ref that no
- * longer carries the squatted commit is left alone. Idempotent: the
- * sequencer calls it after its COMMITs, so a crash between the two is
- * repaired by the next run. *cleared = rows resolved (out may be NULL). */
-int hj_quarantine_clear_squatters(int64_t *cleared, hj_node *hub, hj_gitrepo *repo);
+/* Mark the row for (node, seq) resolved now (one UPDATE, inside the
+ * caller's transaction): a squatter's row, resolved by setting its feed
+ * aside. */
+int hj_quarantine_mark_resolved(hj_db *db, const char *node, uint64_t seq);
+
+/* Set aside a feed squatted before its node's enrolment (its seq 1, commit
+ * `seq1`, not signed by the enrolled key): the feed ref moves to
+ * refs/huiji/quarantined/<node>, where the squatter's history is kept as
+ * evidence beside its quarantine row, so the enrolled node can push its
+ * own seq 1. A feed ref that no longer carries `seq1` (replaced since) or
+ * is gone already is left alone. Git only, no SQLite: the sequencer calls
+ * it after its COMMIT; a crash in between finds the squatter again next
+ * run (the same row, then this). */
+int hj_quarantine_set_aside(hj_gitrepo *repo, const char *node, const git_oid *seq1);
 
 #endif

@@ -38,6 +38,8 @@ typedef struct round {
 		git_oid commit;
 	} *tips;               /* refs/huiji/sequenced/<node> to write after COMMIT */
 	size_t ntips;
+	struct tip *squats;    /* squatted feeds (commit = their seq 1) to set aside after COMMIT */
+	size_t nsquats;
 } round;
 
 static int quarantine(round *r, uint64_t seq, const char *reason, const char *detail, const uint8_t *bytes,
@@ -161,14 +163,22 @@ static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const 
 		 * (the hook could check only its shape then). Its history is
 		 * quarantined as `squatter`, and, so the real county is not
 		 * locked out, set aside after COMMIT: the feed ref moves to
-		 * refs/huiji/quarantined/<node> (hj_quarantine_clear_squatters),
-		 * and the county's own seq 1 is then an ordinary first push.
-		 * Nothing of this node was sequenced, so nothing the hub vouches
-		 * for moves; only seq 1 was read. */
+		 * refs/huiji/quarantined/<node> (hj_quarantine_set_aside), and
+		 * the county's own seq 1 is then an ordinary first push. The row
+		 * is resolved by that, so the feed does not wait for an
+		 * operator. Nothing of this node was sequenced, so nothing the
+		 * hub vouches for moves; only seq 1 was read. */
 		snprintf(detail, sizeof detail, "seq 1 is not signed by the key enrolled for %s (%s): the id was "
 			 "taken before its enrolment; the feed is set aside so the node can push its own", r->node,
 			 hj_error_last());
-		rc = quarantine(r, seq, "squatter", detail, bytes, len, commit);
+		struct tip *t = realloc(r->squats, (r->nsquats + 1) * sizeof *t);
+		if (!t)
+			return hj_error_set(HJ_ENOMEM, "out of memory");
+		r->squats = t;
+		snprintf(t[r->nsquats].node, sizeof t->node, "%s", r->node);
+		git_oid_cpy(&t[r->nsquats++].commit, commit);
+		if (!(rc = quarantine(r, seq, "squatter", detail, bytes, len, commit)))
+			rc = hj_quarantine_mark_resolved(r->hub->db, r->node, seq);
 		return rc ? rc : 1;
 	}
 	if (rc) {
@@ -510,6 +520,8 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *mo
 		goto rollback; /* SQLite may leave it open after a failed COMMIT */
 	rep->entries += r.enc.count > 0;
 	rc = write_tips(repo, &r); /* after COMMIT; with nothing new, repairs a crash after one */
+	for (size_t i = 0; !rc && i < r.nsquats; i++)
+		rc = hj_quarantine_set_aside(repo, r.squats[i].node, &r.squats[i].commit);
 	goto done;
 rollback:
 	hj_db_exec(hub->db, "ROLLBACK");
@@ -519,6 +531,7 @@ done:
 	free(feeds);
 	hj_hub_entry_enc_free(&r.enc);
 	free(r.tips);
+	free(r.squats);
 	return rc;
 }
 
@@ -532,9 +545,6 @@ int hj_hub_sequence(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep)
 		return rc;
 	while (more && !(rc = one_round(hub, repo, rep, &more)))
 		;
-	/* After the rounds' COMMITs (also repairing a crash after one). */
-	if (!rc)
-		rc = hj_quarantine_clear_squatters(NULL, hub, repo);
 	if (!rc)
 		rc = hj_outbox_flush(hub, repo, NULL);
 	return rc;

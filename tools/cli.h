@@ -70,6 +70,7 @@ int cmd_sync(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
 
 
 

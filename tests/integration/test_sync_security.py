@@ -670,6 +670,73 @@ class TestQuarantine(SyncSecurityCase):
         self.check_restored_copy_reaches_the_hub()
 
 
+class TestRecover(SyncSecurityCase):
+    """README, Recovery: a restored copy's work that the hub never
+    sequenced is carried to a re-initialised node by `huiji recover --from
+    OLD_DIR`: its ops re-issued under the new id, the ids the copy minted
+    mapped to the new ones; an op refused today is reported, and one naming
+    a membership the copy created that was not re-issued is skipped."""
+
+    NEW = "xn-cz2"
+
+    def setUp(self):
+        super().setUp()
+        self.make_hub()
+        self.make_county(CZ)
+        self.make_county(CB)
+        self.apply(CZ, 3)
+        self.apply(CB, 1)
+        self.round_trip(CZ, CB)
+
+    def member(self, d, *args):
+        return self.ok(self.huiji("member", *args, d=d))
+
+    def test_recover_carries_a_restored_copys_work(self):
+        copy = self.path("restored")
+        subprocess.run(["cp", "-a", self.counties[CZ], copy], check=True, timeout=60)
+        p = self.fakes.person(region=REGION[CZ])
+        self.apply(CZ, 1, person=p)  # the original admits P: seq 4 at the hub
+        self.round_trip(CZ)
+        # The copy: Q admitted (seq 4: apply + approve), R applied (5) and
+        # approved (6), P applied (7) and approved (8).
+        self.apply(CZ, 1, d=copy)
+        r_id = self.apply(CZ, 1, approve=False, d=copy)[0]
+        self.member(copy, "approve", "--member", r_id)
+        p_id = self.apply(CZ, 1, approve=False, person=p, d=copy)[0]
+        self.member(copy, "approve", "--member", p_id)
+        self.assertNotEqual(self.sync(CZ, d=copy).rc, 0)
+        self.hub_run()
+        self.only_fork = [x for x in self.quarantine() if x["reason"] == "fork"]
+        self.assertEqual(len(self.only_fork), 1)
+        # A new node for the copy's work, enrolled, synced (it holds P now).
+        new, pk = self.pv.init_county(self.NEW, UNION[CZ], self.url, d=self.path(self.NEW))
+        self.pv.enroll(self.NEW, pk, UNION[CZ])
+        self.hub_run()
+        self.ok(self.huiji("sync", *SYNC_OPTS, d=new))
+        r = self.ok(self.huiji("recover", "--from", copy, d=new))
+        self.assertIn("recovered: 5 change sets of %s never sequenced, re-issued as 3 new change sets "
+                      "(4 ops applied, 1 refused, 1 skipped)" % CZ, r.out)
+        self.assertRegex(r.out, r"refused: old seq 7 op 0 \(member.apply\)")
+        self.assertRegex(r.out, r"skipped: old seq 8 op 0 \(member.approve\) names a membership")
+        self.assertNotIn(p.id_number, r.out + r.err)
+        # Once only.
+        r = self.ok(self.huiji("recover", "--from", copy, d=new))
+        self.assertIn("recovered: 0 change sets", r.out)
+        self.ok(self.huiji("sync", *SYNC_OPTS, d=new))
+        self.hub_run()
+        self.assertEqual(self.hub_included(self.NEW), 3)
+        hub_db = os.path.join(self.hub, "registry.db")
+        admitted = H.query(hub_db, "SELECT status FROM membership WHERE person_key = "
+                                   "(SELECT person_key FROM membership WHERE id = ?)", ("%s:4:0" % CZ,))[0][0]
+        for mid in ("%s:1:0" % self.NEW, "%s:2:0" % self.NEW):  # Q, then R approved by the mapped id
+            self.assertEqual(H.query(hub_db, "SELECT status FROM membership WHERE id = ?", (mid,)),
+                             [(admitted,)], mid)
+        self.ok(self.huiji("sync", *SYNC_OPTS, d=new))
+        # The operator resolves the fork; the province audits clean.
+        self.ok(self.huiji("hub", "quarantine", "--reset", CZ, d=self.hub))
+        self.assertAuditPasses()
+
+
 class TestForkOverDaemon(SyncSecurityCase):
     """The restored copy's fork through git daemon: the hook takes
     refs/huiji/forks/<node> only as a chain signed by the node's enrolled

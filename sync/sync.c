@@ -81,12 +81,17 @@ static int meet_own_fork(hj_node *n, hj_gitrepo *repo, const char *url, const hj
 	oid_list theirs = {0};
 	git_oid tip;
 	uint64_t tipseq = 0;
-	snprintf(theirs_ref, sizeof theirs_ref, "refs/huiji/theirs/%s", n->id);
+	/* under incoming/: a lock left there by a killed sync is removed at start */
+	snprintf(theirs_ref, sizeof theirs_ref, "refs/huiji/incoming/theirs/%s", n->id);
 	snprintf(spec, sizeof spec, "+refs/huiji/feeds/%s:%s", n->id, theirs_ref);
 	snprintf(forkref, sizeof forkref, "refs/huiji/forks/%s", n->id);
 	hj_node_feed_ref(n, ownref, sizeof ownref);
 	const char *specs[] = {spec};
-	int rc = hj_transport_fetch(repo, url, specs, 1, &o->net);
+	/* No stale copy from an earlier meeting may stand for the hub's. */
+	int rc = hj_gitrepo_ref_delete(repo, theirs_ref);
+	if (rc && rc != HJ_ENOTFOUND)
+		return rc;
+	rc = hj_transport_fetch(repo, url, specs, 1, &o->net);
 	if (!rc && !(rc = hj_gitfeed_tip(repo, theirs_ref, &tipseq, &tip)) && tipseq)
 		rc = hj_gitfeed_walk(repo, &tip, n->id, 0, collect_oid, &theirs);
 	if (rc) {

@@ -22,12 +22,20 @@ Covered:
   - the hook, with stock git against git daemon: forced rewind, rewritten
     history, delete, writing another node's feed, refs outside
     refs/huiji/feeds/, a forged signature: all refused, the hub's refs
-    unchanged, the county syncs on; a feed pushed under the id of a node
-    not enrolled yet is never sequenced under the real node's key;
+    unchanged, the county syncs on;
+  - feeds nobody enrolled: held to the quota by the hook (a clear
+    refusal) and, through a local path, never walked by the sequencer; a
+    squatter's feed is quarantined as `squatter` and set aside once the id
+    is enrolled, and the real county syncs and is sequenced;
   - the sequencer's quarantine: bad signature (later change sets wait),
     rewritten history (last and older change set), a rewound ref, a fork
-    from a node restored from an old copy (whose own sync refuses); the
-    audit reports each where it reached the record; other counties go on;
+    from a node restored from an old copy, also shorter than what was
+    sequenced (named at its first differing seq), and the copy's own sync
+    sending its history as refs/huiji/forks/<node> (path and git daemon),
+    every kind with evidence kept; the audit reports each where it reached
+    the record; other counties go on;
+  - recovery: `huiji recover --from` carries the copy's unsequenced work
+    to a new node id, ids mapped, refused and dangling ops reported;
   - the audit: a flipped byte in any object of the hub repository, a hub
     verdict and a state digest edited by hand, a hub feed substituted
     under another key;
@@ -756,14 +764,17 @@ class TestForkOverDaemon(SyncSecurityCase):
     check_restored_copy_reaches_the_hub = TestQuarantine.check_restored_copy_reaches_the_hub
 
     def test_restored_copy_reaches_the_hub_as_a_quarantined_fork(self):
-        self.check_restored_copy_reaches_the_hub()
-
-    def test_fork_ref_signed_by_another_key_is_refused(self):
-        self.forge("sign-as", "--dir", self.counties[CZ], "--key-from", self.stranger(), "--payload", NOOP)
-        r = self.git("--git-dir", os.path.join(self.counties[CZ], "replica.git"), "push", self.url,
+        # First a "fork" signed by another key, with stock git: refused.
+        stranger = self.stranger()
+        copy = self.path("forger")
+        subprocess.run(["cp", "-a", self.counties[CZ], copy], check=True, timeout=60)
+        self.forge("sign-as", "--dir", copy, "--key-from", stranger, "--payload", NOOP)
+        r = self.git("--git-dir", os.path.join(copy, "replica.git"), "push", self.url,
                      "refs/huiji/feeds/%s:refs/huiji/forks/%s" % (CZ, CZ))
         self.assertNotEqual(r.rc, 0, r)
         self.assertIn("huiji: refused:", r.err)
+        self.assertNotIn("refs/huiji/forks/", "\n".join(self.hub_refs()))
+        self.check_restored_copy_reaches_the_hub()
 
 
 # ==========================================================================

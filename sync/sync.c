@@ -116,7 +116,7 @@ static int meet_own_fork(hj_node *n, hj_gitrepo *repo, const char *url, const hj
 	if (rc == HJ_ENET)
 		return rc;
 	const char *sent = rc == 0 ? "sent to the hub as a fork, to be quarantined there"
-				   : "not sent (the hub holds a fork of it already)";
+				   : "not sent (the hub refused it: does it hold a fork of this feed already?)";
 	return hj_error_set(HJ_ECONFLICT, "feed %s: seq %zu differs from the history the hub holds (a fork: was this "
 			    "node restored from an old copy?): refusing to push; this copy's seqs %zu-%zu were %s; "
 			    "carry its work to a new node with `huiji recover --from %s` (README, Recovery)",

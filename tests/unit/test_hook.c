@@ -404,6 +404,26 @@ static void test_unenrolled_quota_bytes(void **state)
 	chain_free(&c);
 }
 
+/* A node's own fork (refs/huiji/forks/<node>, sent by a restored copy's
+ * sync): checked like its feed and signed by its enrolled key; a node
+ * nobody enrolled has no fork kept. */
+static void test_fork_ref(void **state)
+{
+	fx *f = *state;
+	chain c, s;
+	char old_hex[41], new_hex[41];
+	chain_make(&c, CTY, &f->cty, 3, 1);
+	stage_push(f, "refs/huiji/forks/" CTY, CTY, &c, 0, &c, 3, old_hex, new_hex);
+	assert_int_equal(hj_hook_check(f->hub, f->repo, old_hex, new_hex, "refs/huiji/forks/" CTY), 0);
+	assert_int_equal(hj_gitrepo_ref_delete(f->repo, NEXT), 0);
+	chain_make(&s, STRANGER, &f->other, 1, 0);
+	stage_push(f, "refs/huiji/forks/" STRANGER, STRANGER, &s, 0, &s, 1, old_hex, new_hex);
+	assert_int_equal(hj_hook_check(f->hub, f->repo, old_hex, new_hex, "refs/huiji/forks/" STRANGER), HJ_EPERM);
+	assert_non_null(strstr(hj_error_last(), "not enrolled"));
+	chain_free(&c);
+	chain_free(&s);
+}
+
 static void test_malformed_ids(void **state)
 {
 	fx *f = *state;
@@ -430,6 +450,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unenrolled_shape_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unenrolled_quota_sets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unenrolled_quota_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_ref, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_ids, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,67 +37,60 @@ static const cli_opt opts[] = {
 	{NULL, 0, NULL},
 };
 
-/* old membership id -> new one, for the ids minted in carried change sets */
-typedef struct idmap {
-	char (*from)[160], (*to)[160];
-	size_t n, cap;
-} idmap;
-
-static int map_add(idmap *m, const char *from, const char *to)
-{
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? 2 * m->cap : 64;
-		void *a = realloc(m->from, cap * sizeof *m->from);
-		if (a)
-			m->from = a;
-		void *b = a ? realloc(m->to, cap * sizeof *m->to) : NULL;
-		if (b)
-			m->to = b;
-		if (!a || !b)
-			return hj_error_set(HJ_ENOMEM, "out of memory");
-		m->cap = cap;
-	}
-	snprintf(m->from[m->n], sizeof m->from[m->n], "%s", from);
-	snprintf(m->to[m->n++], sizeof m->to[0], "%s", to);
-	return 0;
-}
-
-static const char *map_get(const idmap *m, const char *from)
-{
-	for (size_t i = 0; i < m->n; i++)
-		if (strcmp(m->from[i], from) == 0)
-			return m->to[i];
-	return NULL;
-}
-
 typedef struct recovery {
 	hj_node *old, *n;
-	idmap map;
 	char meta_key[160];
 	uint64_t done;    /* old seqs up to here already carried */
 	uint64_t carried, made, applied, refused, skipped;
 } recovery;
 
-/* 1 if the old node's change set `seq` (hash `h`) is in its hub order:
- * the hub sequenced it, so it is the hub's already. */
-static int sequenced(const recovery *rc_, uint64_t seq, const uint8_t *h, int *out)
+/* *out = 1 if the old node's change set `seq` exists and its hub order
+ * holds no such change set at that seq: the hub never sequenced it (it
+ * may hold another one there, the original's). */
+static int unseen(const recovery *r, uint64_t seq, int *out)
 {
-	sqlite3_stmt *st = hj_db_stmt(rc_->old->db, "SELECT hash FROM followed WHERE node = :n AND seq = :s");
+	sqlite3_stmt *st = hj_db_stmt(r->old->db, "SELECT count(*) FROM changelog c LEFT JOIN followed f "
+						  "ON f.node = :n AND f.seq = c.seq AND f.hash = c.hash "
+						  "WHERE c.seq = :s AND f.seq IS NULL");
+	*out = 0;
 	if (!st)
 		return HJ_ERROR;
-	int rc = (hj_db_bind_text(st, ":n", rc_->old->id) || hj_db_bind_int(st, ":s", (int64_t)seq))
+	int rc = (hj_db_bind_text(st, ":n", r->old->id) || hj_db_bind_int(st, ":s", (int64_t)seq))
 			 ? HJ_ERROR
-			 : hj_db_step(rc_->old->db, st);
-	*out = rc == 1 && sqlite3_column_bytes(st, 0) == 32 && memcmp(sqlite3_column_blob(st, 0), h, 32) == 0;
-	hj_db_release(rc_->old->db, st);
+			 : hj_db_step(r->old->db, st);
+	if (rc == 1)
+		*out = sqlite3_column_int64(st, 0) > 0;
+	hj_db_release(r->old->db, st);
 	return rc < 0 ? rc : 0;
 }
 
-/* Is `id` one the old node minted in a change set the hub never saw? */
-static int minted_unseen(const recovery *r, const char *id)
+/* Where the id the old node minted as `old_id` went: meta
+ * "recovered-id:<old_id>", written with the change set that minted it. */
+static void map_key(char *out, size_t outsz, const char *old_id)
+{
+	snprintf(out, outsz, "recovered-id:%s", old_id);
+}
+
+/* `id` names a membership: *minted_here = 1 if the old node minted it in
+ * a change set the hub never saw (then *to = its new id, or NULL when its
+ * creating op was not re-issued; caller frees). */
+static int map_id(const recovery *r, const char *id, int *minted_here, char **to)
 {
 	size_t l = strlen(r->old->id);
-	return strncmp(id, r->old->id, l) == 0 && id[l] == ':';
+	char key[240], *end;
+	*minted_here = 0;
+	*to = NULL;
+	if (strncmp(id, r->old->id, l) != 0 || id[l] != ':')
+		return 0; /* another node's: the hub knows it */
+	uint64_t seq = strtoull(id + l + 1, &end, 10);
+	if (*end != ':')
+		return 0; /* not an id huiji mints: the fold will say so */
+	int rc = unseen(r, seq, minted_here);
+	if (rc || !*minted_here)
+		return rc;
+	map_key(key, sizeof key, id);
+	rc = hj_meta_get(to, r->n->db, key);
+	return rc == HJ_ENOTFOUND ? 0 : rc;
 }
 
 /* One op of old change set `seq`, index `i`: rewritten, folded into `b`. */
@@ -106,7 +99,7 @@ static int carry_op(recovery *r, hj_batch *b, const hj_json *op, uint64_t seq, s
 	hj_buf text = HJ_BUF_INIT;
 	hj_json *copy = NULL;
 	hj_verdict v;
-	char old_id[160], new_id[160];
+	char old_id[160], new_id[160], key[240];
 	int rc = hj_json_write(&text, op);
 	if (!rc)
 		rc = hj_json_parse(&copy, (const char *)text.data, text.len);
@@ -114,19 +107,24 @@ static int carry_op(recovery *r, hj_batch *b, const hj_json *op, uint64_t seq, s
 	if (rc)
 		return rc;
 	const char *member = hj_json_get_str(copy, "member");
-	if (member && minted_unseen(r, member)) {
-		const char *to = map_get(&r->map, member);
-		if (!to) {
-			printf("skipped: old seq %" PRIu64 " op %zu (%s) names a membership this copy created that "
-			       "was not re-issued\n", seq, i, hj_json_get_str(copy, "op"));
-			r->skipped++;
-			hj_json_free(copy);
-			return 0;
-		}
-		if ((rc = hj_json_set_str(copy, "member", to))) {
-			hj_json_free(copy);
-			return rc;
-		}
+	int minted_here = 0;
+	char *to = NULL;
+	if (member && (rc = map_id(r, member, &minted_here, &to))) {
+		hj_json_free(copy);
+		return rc;
+	}
+	if (minted_here && !to) {
+		printf("skipped: old seq %" PRIu64 " op %zu (%s) names a membership this copy created that "
+		       "was not re-issued\n", seq, i, hj_json_get_str(copy, "op"));
+		r->skipped++;
+		hj_json_free(copy);
+		return 0;
+	}
+	rc = to ? hj_json_set_str(copy, "member", to) : 0;
+	free(to);
+	if (rc) {
+		hj_json_free(copy);
+		return rc;
 	}
 	char name[40];
 	snprintf(name, sizeof name, "%s", hj_json_get_str(copy, "op") ? hj_json_get_str(copy, "op") : "?");
@@ -139,7 +137,8 @@ static int carry_op(recovery *r, hj_batch *b, const hj_json *op, uint64_t seq, s
 	}
 	r->applied++;
 	snprintf(old_id, sizeof old_id, "%s:%" PRIu64 ":%zu", r->old->id, seq, i);
-	return map_add(&r->map, old_id, new_id);
+	map_key(key, sizeof key, old_id);
+	return hj_meta_set(r->n->db, key, new_id); /* in the new change set's transaction */
 }
 
 /* One old change set, verified, re-issued as one new change set. */
@@ -187,21 +186,17 @@ static int recover_all(recovery *r)
 	free(v);
 	if (rc && rc != HJ_ENOTFOUND)
 		return rc;
-	sqlite3_stmt *st = hj_db_stmt(r->old->db, "SELECT seq, hash, envelope FROM changelog WHERE seq > :s ORDER BY seq");
+	sqlite3_stmt *st = hj_db_stmt(r->old->db, "SELECT seq, envelope FROM changelog WHERE seq > :s ORDER BY seq");
 	if (!st)
 		return HJ_ERROR;
 	int step;
 	rc = hj_db_bind_int(st, ":s", (int64_t)r->done) ? HJ_ERROR : 0;
 	while (!rc && (step = hj_db_step(r->old->db, st)) == 1) {
 		uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
-		int seen = 0;
-		if (sqlite3_column_bytes(st, 1) != 32) {
-			rc = hj_error_set(HJ_ECORRUPT, "%s seq %" PRIu64 ": malformed change log row", r->old->id, seq);
-			break;
-		}
-		if ((rc = sequenced(r, seq, sqlite3_column_blob(st, 1), &seen)) || seen)
+		int carry = 0;
+		if ((rc = unseen(r, seq, &carry)) || !carry)
 			continue; /* the hub's already: its ids stay as they are */
-		rc = carry_one(r, seq, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+		rc = carry_one(r, seq, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
 	}
 	if (!rc && step < 0)
 		rc = step;
@@ -242,8 +237,6 @@ int cmd_recover(int argc, char **argv)
 	       " new change sets (%" PRIu64 " ops applied, %" PRIu64 " refused, %" PRIu64 " skipped); "
 	       "sync to send them\n", r.carried, r.old->id, r.made, r.applied, r.refused, r.skipped);
 done:
-	free(r.map.from);
-	free(r.map.to);
 	hj_node_close(r.old);
 	hj_node_close(r.n);
 	return rc ? cli_fail(rc) : 0;

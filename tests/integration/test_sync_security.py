@@ -712,6 +712,8 @@ class TestRecover(SyncSecurityCase):
         self.member(copy, "approve", "--member", r_id)
         p_id = self.apply(CZ, 1, approve=False, person=p, d=copy)[0]
         self.member(copy, "approve", "--member", p_id)
+        # (9) a membership of seq 1, which the hub sequenced: its id stays.
+        self.member(copy, "leave", "--member", "%s:1:0" % CZ, "--reason", "voluntary")
         self.assertNotEqual(self.sync(CZ, d=copy).rc, 0)
         self.hub_run()
         self.only_fork = [x for x in self.quarantine() if x["reason"] == "fork"]
@@ -722,8 +724,8 @@ class TestRecover(SyncSecurityCase):
         self.hub_run()
         self.ok(self.huiji("sync", *SYNC_OPTS, d=new))
         r = self.ok(self.huiji("recover", "--from", copy, d=new))
-        self.assertIn("recovered: 5 change sets of %s never sequenced, re-issued as 3 new change sets "
-                      "(4 ops applied, 1 refused, 1 skipped)" % CZ, r.out)
+        self.assertIn("recovered: 6 change sets of %s never sequenced, re-issued as 4 new change sets "
+                      "(5 ops applied, 1 refused, 1 skipped)" % CZ, r.out)
         self.assertRegex(r.out, r"refused: old seq 7 op 0 \(member.apply\)")
         self.assertRegex(r.out, r"skipped: old seq 8 op 0 \(member.approve\) names a membership")
         self.assertNotIn(p.id_number, r.out + r.err)
@@ -732,7 +734,9 @@ class TestRecover(SyncSecurityCase):
         self.assertIn("recovered: 0 change sets", r.out)
         self.ok(self.huiji("sync", *SYNC_OPTS, d=new))
         self.hub_run()
-        self.assertEqual(self.hub_included(self.NEW), 3)
+        self.assertEqual(self.hub_included(self.NEW), 4)
+        self.assertEqual(H.query(os.path.join(self.hub, "registry.db"), "SELECT status FROM membership WHERE id = ?",
+                                 ("%s:1:0" % CZ,)), [("left",)])
         hub_db = os.path.join(self.hub, "registry.db")
         admitted = H.query(hub_db, "SELECT status FROM membership WHERE person_key = "
                                    "(SELECT person_key FROM membership WHERE id = ?)", ("%s:4:0" % CZ,))[0][0]

@@ -23,6 +23,7 @@ struct hj_csv {
 	int first;  /* BOM check pending */
 	int width;  /* fields of the first record returned, 0 before */
 	int max_breaks;
+	long swallowed; /* first line inside the open quoted field that reads as a row, or 0 */
 	hj_csv_encoding enc;
 	size_t raw_start, raw_end; /* the last record's bytes */
 	char buf[HJ_CSV_MAX_RECORD + 1];
@@ -268,7 +269,7 @@ static int put(hj_csv *c, char ch)
 
 /* A byte inside quotes at c->pos. Returns 1 when it closed the field, 0
  * when it was stored, or HJ_EINVALID (a bound of csv.h broken). */
-static int scan_quoted(hj_csv *c, int *breaks, size_t qstart, long *swallowed)
+static int scan_quoted(hj_csv *c, int *breaks, size_t qstart)
 {
 	const char *t = c->text;
 	size_t p = c->pos, bl;
@@ -292,8 +293,8 @@ static int scan_quoted(hj_csv *c, int *breaks, size_t qstart, long *swallowed)
 			if (put(c, t[p + i]))
 				return HJ_EINVALID;
 		c->pos += bl;
-		if (!*swallowed && looks_like_record(c, c->pos))
-			*swallowed = c->line;
+		if (!c->swallowed && looks_like_record(c, c->pos))
+			c->swallowed = c->line;
 		return 0;
 	}
 	if (*breaks && p - qstart > HJ_CSV_MAX_SPAN)
@@ -306,12 +307,11 @@ static int scan_quoted(hj_csv *c, int *breaks, size_t qstart, long *swallowed)
 /* The field scanner: one record from c->pos into c->buf as NUL-separated
  * fields at c->starts[]; *nf the count, *end where its bytes end. Returns 0
  * or HJ_EINVALID for a malformed record (the caller resynchronises). */
-static int scan_record(hj_csv *c, int *nf_out, size_t *end)
+static int scan_fields(hj_csv *c, int *nf_out, size_t *end)
 {
 	const char *t = c->text;
 	int quoted = 0, after_quote = 0, nf = 0, breaks = 0, rc;
 	size_t qstart = 0, bl;
-	long swallowed = 0;
 
 	c->len = 0;
 	c->starts[nf++] = 0;
@@ -325,7 +325,7 @@ static int scan_record(hj_csv *c, int *nf_out, size_t *end)
 		}
 		char ch = t[c->pos];
 		if (quoted) {
-			if ((rc = scan_quoted(c, &breaks, qstart, &swallowed)) < 0)
+			if ((rc = scan_quoted(c, &breaks, qstart)) < 0)
 				return rc;
 			if (rc == 1) {
 				quoted = 0;
@@ -358,12 +358,22 @@ static int scan_record(hj_csv *c, int *nf_out, size_t *end)
 		}
 		c->pos++;
 	}
-	if (swallowed)
-		return hj_error_set(HJ_EINVALID, "unterminated quote? a quoted field takes in line %ld, which reads as a "
-				    "row of its own", swallowed);
 	c->buf[c->len] = '\0';
 	*nf_out = nf;
 	return 0;
+}
+
+/* scan_fields, and the rule that a quoted field must not take in a line
+ * that reads as a row of its own; that is the likelier cause of whatever
+ * else went wrong after it, so it is what the message says. */
+static int scan_record(hj_csv *c, int *nf_out, size_t *end)
+{
+	c->swallowed = 0;
+	int rc = scan_fields(c, nf_out, end);
+	if (c->swallowed)
+		return hj_error_set(HJ_EINVALID, "unterminated quote? a quoted field takes in line %ld, which reads as a "
+				    "row of its own", c->swallowed);
+	return rc;
 }
 
 /* Go on at the line after `start` (line `sline`): what a malformed record

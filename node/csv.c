@@ -409,7 +409,10 @@ static int csv_skip_bom(hj_csv *c)
 	c->first = 0;
 	if (c->size >= 3 && memcmp(c->text, "\xEF\xBB\xBF", 3) == 0) {
 		c->pos = 3;
-	} else if (c->size && (unsigned char)c->text[0] == 0xEF && c->enc == HJ_CSV_UTF8) {
+	} else if (c->size && (unsigned char)c->text[0] == 0xEF && c->enc == HJ_CSV_UTF8 &&
+		   !hj_utf8_seq((const unsigned char *)c->text, c->size)) {
+		/* EF not starting a character (U+F000..FFFF, e.g. full-width
+		 * Ａ, would): a BOM cut short. */
 		resync(c, 0, 1);
 		return hj_error_set(HJ_EINVALID, "not UTF-8 (a broken byte-order mark)");
 	}

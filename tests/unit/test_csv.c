@@ -488,6 +488,13 @@ static void test_encodings(void **state)
 	assert_int_equal(hj_csv_encoding_of(c), HJ_CSV_UTF8);
 	hj_csv_close(c);
 	fclose(f);
+	/* A first byte EF that starts a character (full-width Ａ) is no
+	 * broken BOM; before, line 1 was refused as one. */
+	c = open_text(&f, "\xef\xbc\xa1,b\n");
+	static const step fw_steps[] = {OK(1, "\xef\xbc\xa1|b"), {0, 0, NULL}};
+	run_steps("full-width first", c, fw_steps);
+	hj_csv_close(c);
+	fclose(f);
 }
 
 int main(void)

@@ -495,6 +495,11 @@ static void test_encodings(void **state)
 	run_steps("full-width first", c, fw_steps);
 	hj_csv_close(c);
 	fclose(f);
+	c = open_text(&f, "\xef\xbbname\nok\n");
+	static const step bom_cut[] = {BAD(1, "broken byte-order mark"), OK(2, "ok"), {0, 0, NULL}};
+	run_steps("broken BOM", c, bom_cut);
+	hj_csv_close(c);
+	fclose(f);
 }
 
 int main(void)

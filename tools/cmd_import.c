@@ -10,8 +10,9 @@
  * output); a stray quote costs its own line (csv.h), and a quoted field
  * holding a line break is refused (every column is a one-line value) with
  * the lines it holds, which are its record's. Refused rows can be written
- * to a reject file (--rejects): a `reason` column, then each row's bytes as
- * read, under the original header, so a clerk fixes them and imports that
+ * to a reject file (--rejects; UTF-8 with a BOM, which Excel needs): a
+ * `reason` column, then each row's bytes as read (UTF-8 after decoding),
+ * under the original header, so a clerk fixes them and imports that
  * file again (the importer ignores a `reason` column). Good rows are
  * recorded in change sets of at most 1000 applications (the payload stays
  * far below the 8 MiB cap), each its own transaction. Exit 0 when every row
@@ -291,7 +292,9 @@ static int import_open(importer *im, const cli *c, const char *path, int col[C_C
 		if (!(im->rej = fopen(rej, "wb")))
 			return hj_error_set(HJ_ERROR, "%s: cannot write the rejects file", rej);
 		hj_csv_raw(im->csv, &raw, &rawlen);
-		fputs("reason,", im->rej);
+		/* UTF-8 with a byte-order mark: Excel on Chinese Windows opens a
+		 * CSV without one as GBK, and the clerk would fix mojibake. */
+		fputs("\xEF\xBB\xBFreason,", im->rej);
 		if (fwrite(raw, 1, rawlen, im->rej) != rawlen || fputc('\n', im->rej) == EOF)
 			im->rej_failed = 1;
 	}

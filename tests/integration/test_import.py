@@ -328,7 +328,9 @@ class ImportTest(unittest.TestCase):
         self.assertIn("line 8: note: a 15-digit ID number from before 1999", r.out)
         self.assertNoData(r.out + r.err, people)
         with open(rej, "rb") as f:
-            lines = f.read().decode("utf-8").split("\n")
+            data = f.read()
+        self.assertTrue(data.startswith(b"\xef\xbb\xbf"))  # for Excel: UTF-8, not GBK
+        lines = data[3:].decode("utf-8").split("\n")
         self.assertEqual(lines[0], "reason,name,id_number,phone,group")
         self.assertEqual(lines[-1], "")
         body = lines[1:-1]
@@ -342,9 +344,10 @@ class ImportTest(unittest.TestCase):
             self.assertIn({"check": "check character", "quote": "unterminated", "phone": "phone"}[what], reason)
             p = people[i]
             fixed.append('"%s",%s,%s,%s,courier' % (reason, p.name, p.id_number, p.phone))
-        # The clerk fixes the three rows and imports the reject file as it is.
+        # The clerk fixes the three rows and imports the reject file as it is
+        # (saved again by Excel as "CSV UTF-8": with the BOM, CRLF).
         rej2 = os.path.join(self.tmp, "rejects2.csv")
-        r = self.node.run("import", "platform", self.write("\r\n".join(fixed) + "\r\n", name="fixed.csv"),
+        r = self.node.run("import", "platform", self.write("\ufeff" + "\r\n".join(fixed) + "\r\n", name="fixed.csv"),
                           "--union", "qh-xn-cz", "--on", "2026-11-02", "--rejects", rej2)
         self.assertEqual(r.rc, 0, r)
         self.assertIn("imported 3 of 3 rows", r.out)

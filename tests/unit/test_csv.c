@@ -502,6 +502,45 @@ static void test_encodings(void **state)
 	fclose(f);
 }
 
+/* Random mixes of quotes, commas and line breaks: the reader always ends,
+ * each record (returned or refused) starts on a later line than the one
+ * before (resynchronising always moves on), and its raw bytes lie inside
+ * the input. A small LCG keeps the cases the same on every run. */
+static void test_random_inputs_progress(void **state)
+{
+	(void)state;
+	static const char *const atoms[] = {"a", ",", "\"", "\n", "\r\n", "\r", "张", "\"\"", "b,c"};
+	uint32_t seed = 12345;
+	for (int iter = 0; iter < 3000; iter++) {
+		char text[600] = "h1,h2,h3\n";
+		int natoms = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 120;
+		for (int k = 0; k < natoms; k++) {
+			seed = seed * 1103515245u + 12345u;
+			strcat(text, atoms[(seed >> 16) % (sizeof atoms / sizeof atoms[0])]);
+		}
+		FILE *f;
+		hj_csv *c = open_text(&f, text);
+		if (iter % 3 == 1)
+			hj_csv_set_max_breaks(c, 0);
+		char **fl;
+		size_t n, rn, len = strlen(text);
+		long line, last = 0;
+		const char *raw;
+		int rc, calls = 0;
+		while ((rc = hj_csv_next(c, &fl, &n, &line)) != 0) {
+			assert_true(rc == 1 || rc == HJ_EINVALID);
+			if (line <= last)
+				fail_msg("iteration %d: record at line %ld after one at %ld", iter, line, last);
+			last = line;
+			hj_csv_raw(c, &raw, &rn);
+			assert_true(rn <= len);
+			assert_true(++calls <= (int)len + 2);
+		}
+		hj_csv_close(c);
+		fclose(f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_span_limit),
 		cmocka_unit_test(test_raw_bytes),
 		cmocka_unit_test(test_encodings),
+		cmocka_unit_test(test_random_inputs_progress),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -150,18 +150,20 @@ static int csv_decide(hj_csv *c, char *raw, size_t n, hj_csv_encoding enc)
 	enc_stats s;
 	char *dec = NULL;
 	size_t dn = 0;
-	int rc;
-	if (enc == HJ_CSV_AUTO) {
+	int rc, detected = enc == HJ_CSV_AUTO;
+	if (detected) {
 		utf8_stats(&s, raw, n);
 		if (n >= 3 && memcmp(raw, "\xEF\xBB\xBF", 3) == 0)
 			enc = HJ_CSV_UTF8;
 		else if (s.in_utf8 == s.high) {
 			enc = HJ_CSV_UTF8;
-			if (s.chars >= 2 && s.two_byte * 2 > s.chars && gb18030_decode(&dec, &dn, raw, n) == 0) {
-				free(dec);
+			rc = s.chars >= 2 && s.two_byte * 2 > s.chars ? gb18030_decode(&dec, &dn, raw, n) : HJ_EINVALID;
+			free(dec);
+			if (rc != HJ_EINVALID) { /* decodes, or a failure: neither is a decision */
 				free(raw);
-				return hj_error_set(HJ_EINVALID, "the file is valid UTF-8 but reads like GB18030 (GBK) "
-						    "text: say which it is (--encoding utf-8 or --encoding gb18030)");
+				return rc ? rc : hj_error_set(HJ_EINVALID, "the file is valid UTF-8 but reads like GB18030 "
+							      "(GBK) text: say which it is (--encoding utf-8 or "
+							      "--encoding gb18030)");
 			}
 		} else
 			enc = s.in_utf8 * 2 >= s.high ? HJ_CSV_UTF8 : HJ_CSV_GB18030;
@@ -169,8 +171,10 @@ static int csv_decide(hj_csv *c, char *raw, size_t n, hj_csv_encoding enc)
 	if (enc == HJ_CSV_GB18030) {
 		rc = gb18030_decode(&dec, &dn, raw, n);
 		free(raw);
+		if (rc == HJ_EINVALID)
+			return hj_error_wrap(rc, detected ? "the file is neither UTF-8 nor GB18030: " : "not GB18030: ");
 		if (rc)
-			return rc == HJ_EINVALID ? hj_error_wrap(rc, "the file is neither UTF-8 nor GB18030: ") : rc;
+			return rc;
 		raw = dec;
 		n = dn;
 	}

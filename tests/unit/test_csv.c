@@ -473,6 +473,10 @@ static void test_encodings(void **state)
 	assert_int_equal(rc, HJ_EINVALID);
 	assert_non_null(strstr(hj_error_last(), "neither UTF-8 nor GB18030: line 7"));
 	fclose(f);
+	c = open_bytes(&f, bad, bn + 5, HJ_CSV_GB18030, &rc); /* forced: says so */
+	assert_int_equal(rc, HJ_EINVALID);
+	assert_non_null(strstr(hj_error_last(), "not GB18030: line 7"));
+	fclose(f);
 
 	/* A UTF-8 BOM decides UTF-8; valid UTF-8 of hanzi is UTF-8. */
 	static const char bom[] = "\xEF\xBB\xBFname\n张三\n";

@@ -18,9 +18,9 @@
  *   read again as records of their own. A stray quote costs its own line.
  * - A quoted field may hold line breaks (RFC 4180 §2.6), but only within
  *   bounds, so a stray opening quote cannot take in the rows after it: at
- *   most `max_breaks` line breaks (HJ_CSV_MAX_BREAKS unless set with
- *   hj_csv_set_max_breaks; importers whose columns are all one-line values
- *   set 0), at most HJ_CSV_MAX_SPAN bytes once it holds a break, a closing
+ *   most `max_breaks` line breaks (HJ_CSV_MAX_BREAKS unless set lower
+ *   with hj_csv_set_max_breaks), at most HJ_CSV_MAX_SPAN bytes once it
+ *   holds a break, a closing
  *   quote before the end of the input, and no line wholly inside it that
  *   reads as a complete record by itself (no quote, and as many fields as
  *   the input's first record, when that has 2 or more). A field breaking

@@ -285,6 +285,28 @@ class ImportTest(unittest.TestCase):
         self.assertEqual(self.names(), sorted(p.name for i, p in enumerate(people) if i not in (2, 7)))
         self.assertEqual(self.node.verify().rc, 0)
 
+    def test_a_line_break_inside_a_column_is_refused(self):
+        # A name cell with Alt+Enter in Excel: RFC 4180 quotes it over two
+        # lines. No column holds two lines: the record is refused by its
+        # first line, whole (both lines go to the rejects), the next is read.
+        people = [self.fakes.person(region="630103") for _ in range(3)]
+        p = people[1]
+        rows = ["name,id_number,phone",
+                "%s,%s,%s" % (people[0].name, people[0].id_number, people[0].phone),
+                '"%s\n%s",%s,%s' % (p.name[0], p.name[1:], p.id_number, p.phone),      # lines 3-4
+                "%s,%s,%s" % (people[2].name, people[2].id_number, people[2].phone)]   # line 5
+        rej = os.path.join(self.tmp, "rej.csv")
+        r = self.node.run("import", "platform", self.write("\n".join(rows) + "\n"), "--union", "qh-xn-cz",
+                          "--on", "2026-11-02", "--rejects", rej)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("imported 2 of 3 rows", r.out)
+        self.assertEqual(len(r.err_lines), 1, r)
+        self.assertTrue(r.err_lines[0].startswith("huiji: line 3: column 1 holds a line break"), r)
+        self.assertNoData(r.err, people)
+        with open(rej, encoding="utf-8-sig", newline="") as f:
+            self.assertEqual(f.read(), 'reason,name,id_number,phone\n"column 1 holds a line break (a stray quote?); '
+                             'every column is one line",%s\n' % rows[2])
+
     def test_missing_header_names_no_data(self):
         # Before: "unknown column '张三'" (or the ID number) on stderr.
         people = [self.fakes.person(region="630103") for _ in range(3)]

@@ -1185,5 +1185,90 @@ class TestConcurrency(NodeTestCase):
         self.assertVerifies(n)
 
 
+# ==========================================================================
+
+FULLWIDTH = {c: chr(0xFF10 + int(c)) for c in "0123456789"}
+FULLWIDTH["X"] = "\uFF38"
+
+
+class TestRealNameInput(NodeTestCase):
+    """What a clerk types (issue 7 item 14): a 15-digit number from before
+    1999 is named as such and recorded in its 18-digit form (GB 11643:
+    "19" before the year, then the check character); full-width digits and
+    X and spaces are normalised before signing, so the signed op holds the
+    canonical form; no message tells the right check character, and no
+    message or masked view holds the number or the name."""
+
+    def legacy(self, p):
+        """The 15-digit form of an 18-digit number of someone born 19xx."""
+        assert p.id_number[6:8] == "19", p.id_number
+        return p.id_number[:6] + p.id_number[8:17]
+
+    def test_15_digit_and_full_width_numbers(self):
+        n = self.root()
+        f = self.fakes
+        old = f.person(region="630103", birth=datetime.date(1968, 5, 17))
+        while int(old.id_number[14:17]) >= 996:
+            old = f.person(region="630103", birth=datetime.date(1968, 5, 17))
+        wide = f.person(region="630104", birth=datetime.date(1985, 11, 2))
+        typed_wide = " ".join("".join(FULLWIDTH[c] for c in wide.id_number[i:i + 6]) for i in (0, 6, 12))
+        typed_wide = typed_wide.replace(" ", "\u3000", 1)  # one ideographic space too
+        cases = [(old, self.legacy(old), "15-digit number from before 1999"),
+                 (wide, typed_wide, "full-width")]
+        for p, typed, note in cases:
+            with self.subTest(note):
+                q = H.Person(p)
+                q["id_number"] = typed
+                r = n.run(*H.apply_args(q, union="qh-xn-cz", on=ON))
+                self.assertEqual(r.rc, 0, r)
+                self.assertRegex(r.out_lines[0], r"^applied \S+$")
+                self.assertIn(note, r.out)
+                self.assertIn(H.mask_id(p.id_number), r.out)  # the number recorded, masked
+                for secret in (p.id_number, typed, p.name, p.phone):
+                    self.assertNotIn(secret, r.out + r.err)
+                # The registry and the signed op hold the canonical 18 characters.
+                stored = H.query(n.db, "SELECT id_number FROM person WHERE name = ?", (p.name,))
+                self.assertEqual(stored, [(p.id_number,)])
+                self.assertIn(p.id_number, json.dumps(n.log(reveal=True), ensure_ascii=False))
+        listing = n.ok("member", "list").out
+        for p in (old, wide):
+            self.assertIn(H.mask_id(p.id_number), listing)
+            self.assertNotIn(p.id_number, listing)
+            self.assertNotIn(p.name, listing)
+        self.assertVerifies(n)
+        # The same person typed the other way is the same person.
+        q = H.Person(old)
+        r = n.run(*H.apply_args(q, union="qh-xn-cb", on=ON))
+        self.assertRefused(r, secrets=(old.id_number, self.legacy(old), old.name, old.phone),
+                           reason="duplicate_member")
+
+    def test_refusals_name_the_problem_not_the_data(self):
+        n = self.root()
+        f = self.fakes
+        p = f.person(region="630103", birth=datetime.date(1970, 3, 9))
+        legacy = self.legacy(p)
+        centenarian = legacy[:12] + "997"
+        bad_check = H.id_with_bad_check(p.id_number)
+        cases = [
+            ("15 digits, order code 996-999", centenarian, "996-999"),
+            ("15 digits, no real birth date", legacy[:8] + "31" + legacy[10:], "15-digit number from before 1999"),
+            ("wrong check character", bad_check, "check character (character 18) does not match"),
+            ("wrong check character, full width", "".join(FULLWIDTH[c] for c in bad_check),
+             "check character (character 18) does not match"),
+            ("a birth date that is not real", p.id_number[:10] + "13" + p.id_number[12:], "birth month"),
+        ]
+        for label, typed, word in cases:
+            with self.subTest(label):
+                q = H.Person(p)
+                q["id_number"] = typed
+                before = n.state()
+                r = n.run(*H.apply_args(q, union="qh-xn-cz", on=ON))
+                self.assertRefused(r, secrets=(p.id_number, typed, p.id_number[:17], p.id_number[6:14], p.name,
+                                               p.phone))
+                self.assertIn(word, r.err)
+                self.assertNotIn("expected", r.err)
+                self.assertUnchanged(n, before, label)
+
+
 if __name__ == "__main__":
     H.main()

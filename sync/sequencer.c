@@ -31,6 +31,7 @@ typedef struct round {
 	uint64_t last;         /* last included seq of this node */
 	uint8_t last_hash[32];
 	int stop;              /* this feed waits (quarantined, newer version) */
+	int full;              /* the entry has no room for the next change set */
 	git_oid last_commit;   /* commit of this node's last sequenced change set */
 	int have_commit;
 	struct tip {
@@ -68,8 +69,17 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	hj_verdict v;
 	int rc = hj_json_parse(&payload, (const char *)e->payload, e->payload_len);
 	const hj_json *ops = rc ? NULL : hj_fold_payload_ops(payload, &rc);
+	size_t cap = r->enc.max_bytes ? r->enc.max_bytes : HJ_HUB_ENTRY_MAX_BYTES;
+	uint64_t nrejected = 0;
 	if (!ops)
 		goto done;
+	/* Every verdict takes at least 5 bytes ("ok",): a change set of more
+	 * tiny ops than that can never fit; say so before folding them. */
+	if (ops->count > cap / 5) {
+		rc = hj_error_set(HJ_ETOOBIG, "%zu ops: their verdicts cannot fit in a hub entry (%zu bytes)", ops->count,
+				  cap);
+		goto done;
+	}
 	memset(&ctx, 0, sizeof ctx);
 	ctx.actor = e->node;
 	ctx.seq = e->seq;
@@ -80,8 +90,7 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 		ctx.index = (uint32_t)i;
 		if ((rc = hj_fold_op(r->hub->db, &ctx, ops->items[i], &v)))
 			goto done;
-		r->rep->ops++;
-		r->rep->rejected += !v.applied;
+		nrejected += !v.applied;
 		if ((rc = hj_hub_entry_enc_verdict(&r->enc, &v)))
 			goto done;
 	}
@@ -91,6 +100,8 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	    (rc = hj_hub_entry_enc_add(&r->enc, e->node, e->seq, e->hash)))
 		goto done;
 	r->rep->change_sets++;
+	r->rep->ops += ops->count;
+	r->rep->rejected += nrejected;
 	r->last = e->seq;
 	memcpy(r->last_hash, e->hash, 32);
 done:
@@ -98,6 +109,22 @@ done:
 	hj_json_free(payload);
 	hj_buf_free(&vtext);
 	return rc;
+}
+
+/* The change set's verdicts do not fit in what is left of this entry: the
+ * entry is written without it and the next one starts with it. Alone in
+ * an empty entry it can never fit: quarantine that one change set (the
+ * hub goes on for every other feed) rather than stop the province. */
+static int too_big(round *r, uint64_t seq, const uint8_t *bytes, size_t len, const git_oid *commit)
+{
+	char detail[300];
+	if (r->enc.count) {
+		r->full = 1;
+		return 1;
+	}
+	snprintf(detail, sizeof detail, "%s", hj_error_last());
+	int rc = quarantine(r, seq, "too_big", detail, bytes, len, commit);
+	return rc ? rc : 1;
 }
 
 static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
@@ -108,7 +135,7 @@ static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const 
 	char detail[300];
 	int rc;
 
-	if (r->stop || r->enc.count >= HJ_SEQ_MAX_INCLUDE)
+	if (r->stop || r->full || r->enc.count >= HJ_SEQ_MAX_INCLUDE)
 		return 1;
 	if (seq <= r->last) {
 		/* Already included: the feed must still carry the same bytes. */
@@ -154,6 +181,8 @@ static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const 
 		r->stop = 1;
 		return 1;
 	}
+	if (rc == HJ_ETOOBIG)
+		return too_big(r, seq, bytes, len, commit);
 	return rc;
 }
 
@@ -396,7 +425,7 @@ done:
 	return rc;
 }
 
-static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *more)
+static int one_round(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_seq_report *rep, int *more)
 {
 	char **feeds = NULL;
 	size_t nfeeds = 0;
@@ -409,15 +438,16 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *mo
 	r.hub = hub;
 	r.rep = rep;
 	hj_hub_entry_enc_init(&r.enc);
+	r.enc.max_bytes = o && o->max_entry_bytes ? o->max_entry_bytes : HJ_HUB_ENTRY_MAX_BYTES;
 	if ((rc = hj_db_exec(hub->db, "BEGIN IMMEDIATE")))
 		goto done;
 	if ((rc = hj_feed_last(hub->db, &r.hub_seq, last_hash)))
 		goto rollback;
 	r.hub_seq++;
-	for (size_t i = 0; i < nfeeds && r.enc.count < HJ_SEQ_MAX_INCLUDE; i++)
+	for (size_t i = 0; i < nfeeds && r.enc.count < HJ_SEQ_MAX_INCLUDE && !r.full; i++)
 		if ((rc = read_feed(&r, repo, feeds[i])))
 			goto rollback;
-	*more = r.enc.count >= HJ_SEQ_MAX_INCLUDE;
+	*more = r.enc.count >= HJ_SEQ_MAX_INCLUDE || r.full;
 	if (r.enc.count && (rc = write_entry(&r)))
 		goto rollback;
 	if ((rc = hj_db_exec(hub->db, "COMMIT")))
@@ -438,13 +468,18 @@ done:
 
 int hj_hub_sequence(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep)
 {
+	return hj_hub_sequence_opts(hub, repo, NULL, rep);
+}
+
+int hj_hub_sequence_opts(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_seq_report *rep)
+{
 	int more = 1, rc;
 	memset(rep, 0, sizeof *rep);
 	if (!hub->is_root)
 		return hj_error_set(HJ_EINVALID, "%s is not a hub node", hub->id);
 	if ((rc = hj_outbox_flush(hub, repo, NULL)))
 		return rc;
-	while (more && !(rc = one_round(hub, repo, rep, &more)))
+	while (more && !(rc = one_round(hub, repo, o, rep, &more)))
 		;
 	if (!rc)
 		rc = hj_outbox_flush(hub, repo, NULL);

@@ -14,7 +14,8 @@
 static const cli_opt opts[] = {
 	{"retries", 1, "attempts after the first (default 4)"},
 	{"backoff-ms", 1, "first back-off in ms, doubling, with jitter (default 1000)"},
-	{"chunk", 1, "change sets per push (default 500)"},
+	{"chunk", 1, "at most this many change sets per push (default: no limit)"},
+	{"chunk-bytes", 1, "push chunk in bytes of change sets, halved after a dropped push (default 262144)"},
 	{"connect-timeout-ms", 1, "until the hub answers (default 10000)"},
 	{"idle-timeout-ms", 1, "no progress for this long ends the attempt (default 20000)"},
 	{NULL, 0, NULL},
@@ -99,11 +100,13 @@ int cmd_sync(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	hj_sync_opts_default(&o);
+	int chunk_bytes = (int)o.chunk_bytes;
 	if ((rc = int_opt(&c, "retries", &o.retries, 0)) || (rc = int_opt(&c, "backoff-ms", &o.backoff_ms, 1)) ||
-	    (rc = int_opt(&c, "chunk", &o.chunk, 1)) ||
+	    (rc = int_opt(&c, "chunk", &o.chunk, 1)) || (rc = int_opt(&c, "chunk-bytes", &chunk_bytes, 1024)) ||
 	    (rc = int_opt(&c, "connect-timeout-ms", &o.net.connect_timeout_ms, 1)) ||
 	    (rc = int_opt(&c, "idle-timeout-ms", &o.net.idle_timeout_ms, 1)))
 		return cli_fail(rc);
+	o.chunk_bytes = (size_t)chunk_bytes;
 	if ((rc = cli_open_node(&c, &n))) {
 		printf("failed: %s\n", hj_error_last());
 		return cli_fail(rc);

@@ -34,7 +34,7 @@ import province as P  # noqa: E402
 
 CZ = "xn-cz"
 N = 300          # change sets of one application each (~750 bytes of pack)
-CUT = 64 * 1024  # bytes per connection: < the backlog, < 256 KiB, > 3 x a 16 KiB chunk
+CUT = 40 * 1024  # bytes per connection: < the backlog, < 256 KiB, ~3 x a 14 KiB chunk
 MAX_SYNCS = 6    # bounded: each attempt lands a chunk
 OFFLINE_RE = re.compile(r"^offline: .+; (\d+) change sets pushed, (\d+) not yet sequenced by the hub")
 SYNCED_RE = re.compile(r"^synced: pushed (\d+) change sets, received (\d+) hub entries")

@@ -145,6 +145,13 @@ int hj_db_exec(hj_db *db, const char *sql)
 	}
 	int was_in_tx = !sqlite3_get_autocommit(db->h);
 	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		if (strcmp(sql, "ROLLBACK") == 0 && sqlite3_get_autocommit(db->h)) {
+			/* "cannot rollback - no transaction is active": SQLite
+			 * ended it during the failed ROLLBACK's error handling;
+			 * the cleanup did its job and the first error stands. */
+			sqlite3_free(msg);
+			return 0;
+		}
 		int code = sqlite3_extended_errcode(db->h);
 		int rc = write_error(db, code);
 		if (!rc)

@@ -1,5 +1,6 @@
 /*
- * sync.c — push own feed in chunks, fetch, follow the hub order, rebase.
+ * sync.c — push own feed in chunks sized in bytes, fetch, follow the hub
+ * order, rebase.
  */
 #include "sync.h"
 #include "error.h"
@@ -27,14 +28,38 @@ void hj_sync_opts_default(hj_sync_opts *o)
 {
 	o->retries = 4;
 	o->backoff_ms = 1000;
-	o->chunk = 500;
+	o->chunk = 0;
+	o->chunk_bytes = HJ_SYNC_CHUNK_BYTES;
 	hj_net_opts_default(&o->net);
+}
+
+uint64_t hj_sync_chunk_end(const size_t *len, uint64_t from, uint64_t n, size_t budget, uint64_t max_sets)
+{
+	uint64_t end = from + 1; /* one change set, however big */
+	size_t sum = len[from];
+	while (end < n && (!max_sets || end - from < max_sets) && len[end] <= budget && sum <= budget - len[end])
+		sum += len[end++];
+	return end;
+}
+
+size_t hj_sync_chunk_next(size_t budget, size_t sent, int dropped, size_t cap)
+{
+	if (cap < HJ_SYNC_CHUNK_MIN)
+		cap = HJ_SYNC_CHUNK_MIN;
+	if (dropped) {
+		/* Half of what the link could not carry: a chunk cut short by
+		 * the end of the feed may have been far below the budget. */
+		size_t half = (sent < budget ? sent : budget) / 2;
+		return half < HJ_SYNC_CHUNK_MIN ? HJ_SYNC_CHUNK_MIN : half;
+	}
+	return budget > cap / 2 ? cap : budget * 2;
 }
 
 /* ---- own feed: seq -> commit id, to push intermediate change sets ---- */
 
 typedef struct oid_list {
-	git_oid *v; /* v[seq - 1] */
+	git_oid *v;  /* v[seq - 1] */
+	size_t *len; /* len[seq - 1]: its envelope's bytes, to size chunks */
 	size_t n, cap;
 } oid_list;
 
@@ -42,17 +67,20 @@ static int collect_oid(void *ctx, uint64_t seq, const git_oid *commit, const uin
 {
 	oid_list *l = ctx;
 	(void)bytes;
-	(void)len;
 	if (seq != l->n + 1)
 		return hj_error_set(HJ_ECORRUPT, "own feed: seq %" PRIu64 " out of order", seq);
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 256;
 		git_oid *p = realloc(l->v, cap * sizeof *p);
-		if (!p)
+		if (p)
+			l->v = p;
+		size_t *q = p ? realloc(l->len, cap * sizeof *q) : NULL;
+		if (!q)
 			return hj_error_set(HJ_ENOMEM, "out of memory");
-		l->v = p;
+		l->len = q;
 		l->cap = cap;
 	}
+	l->len[l->n] = len;
 	git_oid_cpy(&l->v[l->n++], commit);
 	return 0;
 }
@@ -66,7 +94,7 @@ static void sleep_ms(int ms)
 
 /* One attempt: settle what the hub has, push what it lacks, fetch. */
 static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_opts *o, const oid_list *own,
-		   hj_sync_report *rep)
+		   size_t *budget, hj_sync_report *rep)
 {
 	hj_remote_ref *refs = NULL;
 	size_t nrefs = 0;
@@ -95,13 +123,15 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 	free(refs);
 
 	while (remote_seq < own->n) {
-		uint64_t end = remote_seq + (uint64_t)o->chunk;
-		if (end > own->n)
-			end = own->n;
+		uint64_t end = hj_sync_chunk_end(own->len, remote_seq, own->n, *budget, (uint64_t)o->chunk);
+		size_t sent = 0;
+		for (uint64_t i = remote_seq; i < end; i++)
+			sent += own->len[i];
 		/* A local scratch ref (libgit2 pushes named refs only): forced. */
 		if ((rc = hj_gitrepo_ref_set(repo, outref, &own->v[end - 1], "huiji: push chunk")))
 			return rc;
 		rc = hj_transport_push(repo, url, outref, myref, &o->net);
+		*budget = hj_sync_chunk_next(*budget, sent, rc == HJ_ENET, o->chunk_bytes);
 		if (rc)
 			return rc;
 		rep->pushed += end - remote_seq;
@@ -189,8 +219,9 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 		goto done;
 
 	int backoff = o->backoff_ms;
+	size_t budget = o->chunk_bytes < HJ_SYNC_CHUNK_MIN ? HJ_SYNC_CHUNK_MIN : o->chunk_bytes;
 	for (rep->attempts = 1;; rep->attempts++) {
-		rc = attempt(n, repo, url, o, &own, rep);
+		rc = attempt(n, repo, url, o, &own, &budget, rep);
 		if (rc != HJ_ENET || rep->attempts > o->retries)
 			break;
 		/* Exponential back-off with jitter, so counties that lost the
@@ -210,6 +241,7 @@ done:
 	if (lock >= 0)
 		close(lock);
 	free(own.v);
+	free(own.len);
 	free(url);
 	hj_gitrepo_close(repo);
 	return rc;

@@ -135,6 +135,9 @@ class SyncSecurityCase(H.Case):
     def hub_run(self):
         return self.pv.hub_run()
 
+    def status_json(self, d):
+        return json.loads(self.ok(self.huiji("status", "--json", d=d)).out)
+
     def round_trip(self, *nodes):
         for n in nodes:
             self.ok(self.sync(n))
@@ -737,11 +740,21 @@ class TestVersions(SyncSecurityCase):
         # ... and goes on: a later hub op.
         self.ok(self.huiji("org", "create", "--id", "qh-xn-cz-2", "--name", "南山街道工会", "--kind", "township",
                            "--parent", "qh-xn-cz", d=self.hub))
+        last_sync = self.status_json(cz)["last_sync"]
+        self.assertTrue(last_sync, "the earlier syncs completed and were recorded")
         r = self.sync(CZ)
         self.assertNotEqual(r.rc, 0, "an op from a newer huiji went unnoticed: %r" % r)
         self.assertIn("upgrade huiji to read entries from the hub", r.err)
         self.assertIn(str(new_seq), r.err)
         self.assertEqual(len(r.err_lines), 1, r)
+        # One outcome line, and it says so: not "synced" (the sync stopped).
+        self.assertEqual(len(r.out_lines), 1, "expected one outcome line: %r" % r)
+        self.assertRegex(r.out_lines[0], r"^upgrade needed: hub feed entry %d " % new_seq)
+        # A sync that stopped is no sync: status keeps the last one that
+        # completed and shows this attempt as failed.
+        st = self.status_json(cz)
+        self.assertEqual(st["last_sync"], last_sync, "a sync that stopped for an upgrade was recorded: %r" % r)
+        self.assertTrue(st["last_sync_failure"], "the stopped sync is not shown as a failed attempt")
         # Everything before that entry is applied, nothing from it on.
         self.assertEqual(H.county_rows(cz_db, UNION[CZ]), before)
         self.assertEqual(H.query(cz_db, "SELECT count(*) FROM org WHERE id = 'qh-xn-cz-2'")[0][0], 0)

@@ -465,6 +465,30 @@ static int take_sequencer_lock(hj_gitrepo *repo)
 	return fd;
 }
 
+/* The git side of what the registry committed: every sequenced ref,
+ * then the hub feed (entries a killed pass signed but did not write). In
+ * that order, as a round writes them: a county fetching meanwhile (git
+ * lists refs/huiji/hub/ before refs/huiji/sequenced/) never sees an entry
+ * naming a change set its sequenced ref does not reach yet, which its
+ * sync would refuse. Under the sequencer lock. */
+static int publish_locked(hj_node *hub, hj_gitrepo *repo)
+{
+	int rc = hj_seqref_repair_all(hub, repo);
+	return rc ? rc : hj_outbox_flush(hub, repo, NULL);
+}
+
+int hj_hub_publish(hj_node *hub, hj_gitrepo *repo)
+{
+	int lock, rc;
+	if (!hub->is_root)
+		return hj_error_set(HJ_EINVALID, "%s is not a hub node", hub->id);
+	if ((lock = take_sequencer_lock(repo)) < 0)
+		return lock;
+	rc = publish_locked(hub, repo);
+	close(lock);
+	return rc;
+}
+
 int hj_hub_sequence(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep)
 {
 	int more = 1, rc, lock;
@@ -473,15 +497,12 @@ int hj_hub_sequence(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep)
 		return hj_error_set(HJ_EINVALID, "%s is not a hub node", hub->id);
 	if ((lock = take_sequencer_lock(repo)) < 0)
 		return lock;
-	/* First the git side of what the registry committed: the hub feed
-	 * (entries a killed pass signed but did not write), then every
-	 * sequenced ref. */
-	if ((rc = hj_outbox_flush(hub, repo, NULL)) || (rc = hj_seqref_repair_all(hub, repo)))
+	if ((rc = publish_locked(hub, repo)))
 		goto done;
 	while (more && !(rc = one_round(hub, repo, rep, &more)))
 		;
 	if (!rc)
-		rc = hj_outbox_flush(hub, repo, NULL);
+		rc = hj_outbox_flush(hub, repo, NULL); /* each round wrote its refs already */
 done:
 	close(lock);
 	return rc;

@@ -342,6 +342,30 @@ static void test_killed_at_each_point(void **state)
 	}
 }
 
+/* A hub command (here org.create) run after a pass was killed past its
+ * COMMIT publishes through hj_hub_publish, as the CLI does: the sequenced
+ * refs move before the hub feed does, so the hub feed never names a
+ * change set the counties' fetch cannot reach (their sync refused it:
+ * "the hub sequenced cz seq 2 but its feed ends at 1"). */
+static void test_hub_command_after_crash(void **state)
+{
+	ut_world *w = *state;
+	work(w, 1);
+	crash_at(w, "hub-committed");
+	assert_false(tip_current(w, "cz"));
+	ut_must(w->hub, ut_op("org.create", "id", "qh-hd-y", "name", "测试工会", "kind", "township", "parent", "qh-hd",
+			      "region", "632300", NULL), NULL, 0);
+	hj_gitrepo *r = hub_repo(w);
+	OK(hj_hub_publish(w->hub, r));
+	hj_gitrepo_close(r);
+	assert_true(tip_current(w, "cz"));
+	assert_true(tip_current(w, "hd"));
+	hj_sync_report srep;
+	OK(ut_follow(w->cz, w->hub, &srep));
+	OK(ut_follow(w->hd, w->hub, &srep));
+	assert_recovered(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +374,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_ref_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hub_feed_behind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_at_each_point, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hub_command_after_crash, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

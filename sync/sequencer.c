@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct round {
@@ -424,44 +425,63 @@ done:
 	return rc;
 }
 
+#define FEED_LOCK_STALE_S 60 /* git holds a ref lock for one rename (ms); a
+				* minute-old one belongs to a dead receive-pack */
+
+/* Remove the ref lock files in <repo>/<dir> at least `min_age_s` seconds
+ * old (node ids have no '/': one level). 0 or an error. */
+static int clear_ref_locks(hj_gitrepo *repo, const char *dir, int64_t min_age_s)
+{
+	char path[4096];
+	struct dirent *de;
+	int rc = 0;
+	int64_t now = hj_clock_ms() / 1000;
+	snprintf(path, sizeof path, "%s%s", hj_gitrepo_path(repo), dir);
+	DIR *d = opendir(path);
+	while (!rc && d && (de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		char lock[4400];
+		struct stat sb;
+		if (l <= 5 || strcmp(de->d_name + l - 5, ".lock") != 0)
+			continue;
+		snprintf(lock, sizeof lock, "%s/%s", path, de->d_name);
+		if (min_age_s && (stat(lock, &sb) != 0 || now - (int64_t)sb.st_mtime < min_age_s))
+			continue;
+		if (unlink(lock) != 0 && errno != ENOENT)
+			rc = hj_error_set(HJ_ERROR, "%s: %s", lock, strerror(errno));
+	}
+	if (d)
+		closedir(d);
+	return rc;
+}
+
 /* One sequencer per hub at a time: the sequenced refs are written after
  * each round's COMMIT, so two passes interleaving could move a ref back
  * to an older round's tip. A second `hub run` waits for the pass in
  * progress. Only the sequencer writes refs/huiji/sequenced/, and only
  * under this lock, so a ref lock file found there now was left by a
  * process killed mid-write (libgit2 cannot clean up after SIGKILL) and
- * would fail every later write of that ref: it is removed. (The hub's
- * own feed ref has the outbox's lock and clean-up; refs/huiji/feeds/ are
- * git receive-pack's, whose locks may be live.) Returns the fd to close,
- * or < 0. */
+ * would fail every later write of that ref: it is removed. A feed ref's
+ * lock is git receive-pack's and may be live, so only one older than
+ * FEED_LOCK_STALE_S goes (a killed receive-pack's would refuse that
+ * county's every push). The hub's own feed ref has the outbox's lock and
+ * clean-up. Returns the fd to close, or < 0. */
 static int take_sequencer_lock(hj_gitrepo *repo)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%shuiji-sequencer.lock", hj_gitrepo_path(repo));
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int rc, fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-		int rc = hj_error_set(HJ_ERROR, "%s: %s", path, strerror(errno));
+		rc = hj_error_set(HJ_ERROR, "%s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return rc;
 	}
-	snprintf(path, sizeof path, "%srefs/huiji/sequenced", hj_gitrepo_path(repo));
-	DIR *d = opendir(path);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-		char lock[4400];
-		if (l <= 5 || strcmp(de->d_name + l - 5, ".lock") != 0)
-			continue;
-		snprintf(lock, sizeof lock, "%s/%s", path, de->d_name);
-		if (unlink(lock) != 0 && errno != ENOENT) {
-			close(fd);
-			fd = hj_error_set(HJ_ERROR, "%s: %s", lock, strerror(errno));
-			break;
-		}
+	if ((rc = clear_ref_locks(repo, "refs/huiji/sequenced", 0)) ||
+	    (rc = clear_ref_locks(repo, "refs/huiji/feeds", FEED_LOCK_STALE_S))) {
+		close(fd);
+		return rc;
 	}
-	if (d)
-		closedir(d);
 	return fd;
 }
 

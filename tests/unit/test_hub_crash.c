@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <utime.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -227,7 +229,8 @@ static void test_tip_never_written(void **state)
 /* A ref write killed inside libgit2 leaves refs/huiji/sequenced/cz.lock,
  * and every later write of that ref failed ("failed to lock file"): the
  * pass clears it under the sequencer's lock (only the sequencer writes
- * there) and the ref moves. */
+ * there) and the ref moves. The same for the hub feed's ref (the outbox
+ * clears it) and, once stale, a feed ref's. */
 static void test_stale_ref_lock(void **state)
 {
 	ut_world *w = *state;
@@ -245,6 +248,24 @@ static void test_stale_ref_lock(void **state)
 	ut_must(w->hub, org, NULL, 0);
 	stale_lock(w, "refs/huiji/hub/hub.lock");
 	work(w, 3);
+	assert_int_equal(ut_sequence(w->hub, NULL), 2);
+	assert_recovered(w);
+	/* A feed ref's lock is git receive-pack's: a minute-old one is a
+	 * killed push's and goes (or cz could never push again), a fresh one
+	 * may be live and stays. */
+	stale_lock(w, "refs/huiji/feeds/cz.lock");
+	stale_lock(w, "refs/huiji/feeds/hd.lock");
+	char *old = repo_file(w, "refs/huiji/feeds/cz.lock");
+	struct utimbuf t = {time(NULL) - 120, time(NULL) - 120};
+	assert_int_equal(utime(old, &t), 0);
+	free(old);
+	assert_int_equal(ut_sequence(w->hub, NULL), 0);
+	assert_false(exists(w, "refs/huiji/feeds/cz.lock"));
+	assert_true(exists(w, "refs/huiji/feeds/hd.lock"));
+	char *live = repo_file(w, "refs/huiji/feeds/hd.lock");
+	assert_int_equal(unlink(live), 0);
+	free(live);
+	work(w, 4);
 	assert_int_equal(ut_sequence(w->hub, NULL), 2);
 	assert_recovered(w);
 }

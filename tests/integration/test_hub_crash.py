@@ -25,11 +25,15 @@ and three Xining counties syncing through it.
                 the hub feed ahead of the sequenced refs.
   random kills  the counties apply and sync in the background (one small
                 change set each time) while `hub run --once` is started
-                and SIGKILLed after a random delay drawn from 0 .. the
-                measured duration of a whole run, each run started once a
+                and SIGKILLed after a random delay drawn from 0 .. 1.25x
+                the duration of a whole run (measured under the same
+                load), each run started once a
                 county pushed since the last one (so each has a round to
                 commit), until 50 runs were killed mid-run (HUIJI_LONG=1:
-                200). Every background sync must succeed.
+                200). Every background sync must succeed. It reports
+                how many kills left the registry ahead of a sequenced ref
+                or of the hub feed in git (the windows a random kill can
+                only sometimes hit; the named points hit them always).
   two runs      two `hub run --once` at the same time: the second waits
                 for the first's pass (the sequencer lock); both succeed.
 
@@ -187,22 +191,22 @@ class HubCrashCase(unittest.TestCase):
             say("killed at %s: continued" % point)
         self.converge()
 
-    def measure_run(self):
-        """Median duration of a whole `hub run --once` with work pending."""
-        times = []
-        for i in range(3):
-            c = COUNTIES[i % len(COUNTIES)]
-            self.apply(c)
-            self.sync_ok(c)
-            t0 = time.monotonic()
-            self.clean_pass()
-            times.append(time.monotonic() - t0)
-        return sorted(times)[1]
+    def hub_feed_count(self):
+        r = self.pv.git("--git-dir", self.pv.hub_repo, "rev-list", "--count", "refs/huiji/hub/" + P.HUB)
+        return int(r.out.strip()) if r.rc == 0 else 0
+
+    def window(self):
+        """Where the last kill left the hub: 'refs' if its registry is
+        ahead of a sequenced ref (killed after a COMMIT, before the refs),
+        'feed' if only ahead of the hub feed in git, else ''."""
+        pv = self.pv
+        if any(self.sequenced_count(c) < pv.hub_included(c) for c in COUNTIES):
+            return "refs"
+        last = H.query(pv.hub_db, "SELECT coalesce(max(seq), 0) FROM changelog")[0][0]
+        return "feed" if self.hub_feed_count() < last else ""
 
     def test_2_random_kills(self):
         pv = self.pv
-        span = self.measure_run()
-        say("a whole hub run takes %.3f s here: kills land in 0 .. %.3f s" % (span, span))
         stop = threading.Event()
         errors, syncs = [], [0]
 
@@ -219,28 +223,47 @@ class HubCrashCase(unittest.TestCase):
         def feeds():
             return [pv.hub_feed_tip(c) for c in COUNTIES]
 
+        def start_after_a_push():
+            """`hub run --once` once some county pushed since the last
+            run, so that each run has a round to commit."""
+            seen = feeds()
+            H.wait_until(lambda: feeds() != seen or stop.is_set(), "a county push between hub runs")
+            return subprocess.Popen([H.huiji_bin(), "hub", "run", "--once", "--dir", pv.hub],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    env=H.child_env())
+
+        def finished_ok(p, out, err):
+            if p.returncode != 0 or b" 0 quarantined" not in out:
+                self.fail("a hub run between kills failed: rc=%s\n%s%s" % (
+                    p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")))
+
         workers = [threading.Thread(target=county, args=(c,), daemon=True) for c in COUNTIES]
         for w in workers:
             w.start()
         kills = tries = finished = 0
+        landed = {"refs": 0, "feed": 0, "": 0}
         try:
+            # How long a whole run takes here, under the same load.
+            times = []
+            for _ in range(3):
+                p = start_after_a_push()
+                t0 = time.monotonic()
+                out, err = p.communicate(timeout=H.HANG)
+                times.append(time.monotonic() - t0)
+                finished_ok(p, out, err)
+            span = 1.25 * sorted(times)[1]
+            say("a whole hub run takes %.3f s here: kills land in 0 .. %.3f s" % (sorted(times)[1], span))
             while kills < KILLS and tries < 6 * KILLS and not stop.is_set():
                 tries += 1
-                # Each run gets work: some county pushed since the last one.
-                seen = feeds()
-                H.wait_until(lambda: feeds() != seen or stop.is_set(), "a county push between hub runs")
-                p = subprocess.Popen([H.huiji_bin(), "hub", "run", "--once", "--dir", pv.hub],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=H.child_env())
+                p = start_after_a_push()
                 time.sleep(self.rng.uniform(0, span))
                 p.kill()
                 out, err = p.communicate(timeout=H.HANG)
                 if p.returncode == -9:
                     kills += 1
-                elif p.returncode != 0 or b" 0 quarantined" not in out:
-                    self.fail("a hub run between kills failed: rc=%s\n%s%s" % (
-                        p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")))
+                    landed[self.window()] += 1
                 else:
+                    finished_ok(p, out, err)
                     finished += 1
         finally:
             stop.set()
@@ -248,7 +271,9 @@ class HubCrashCase(unittest.TestCase):
                 w.join(H.HANG)
         if errors:
             self.fail("a county's sync failed while the hub was being killed:\n    " + "\n    ".join(errors))
-        say("%d hub runs killed mid-run, %d finished first, %d county syncs meanwhile" % (kills, finished, syncs[0]))
+        say("%d hub runs killed mid-run (%d left the registry ahead of a sequenced ref, %d ahead of the hub "
+            "feed only), %d finished first; %d county syncs meanwhile"
+            % (kills, landed["refs"], landed["feed"], finished, syncs[0]))
         self.assertGreaterEqual(kills, KILLS, "too few runs were killed mid-run")
         self.converge()
 

@@ -7,6 +7,7 @@
 #include "outbox.h"
 #include "clock.h"
 #include "error.h"
+#include "killpoint.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -186,8 +187,8 @@ static int flush_locked(const hj_node *n, hj_gitrepo *repo, const char *ref, uin
 			k++;
 		}
 		sqlite3_finalize(st);
-		if (rc == 0 && k)
-			rc = hj_gitfeed_append(repo, ref, n->id, items, k);
+		if (rc == 0 && k && (rc = hj_gitfeed_append(repo, ref, n->id, items, k)) == 0)
+			hj_killpoint("outbox-appended");
 		for (size_t i = 0; i < k; i++)
 			free((void *)items[i].bytes);
 		if (rc)

@@ -218,7 +218,7 @@ static int walk_back(chain *ch, hj_gitrepo *r, const git_oid *tip, const char *n
 }
 
 static int walk_impl(hj_gitrepo *r, const git_oid *tip, const char *node, uint64_t after_seq,
-		     const git_oid *base, uint64_t base_seq, hj_gitfeed_cb cb, void *ctx)
+		     const git_oid *base, uint64_t base_seq, int salvage, hj_gitfeed_cb cb, void *ctx)
 {
 	chain ch = {0};
 	git_blob *blob = NULL;
@@ -239,6 +239,11 @@ static int walk_impl(hj_gitrepo *r, const git_oid *tip, const char *node, uint64
 		if (seq <= after_seq)
 			continue;
 		rc = git_blob_lookup(&blob, hj_gitrepo_git(r), &ch.v[i].blob);
+		if (rc < 0 && salvage) {
+			if ((rc = cb(ctx, seq, &ch.v[i].commit, NULL, 0)))
+				goto done;
+			continue;
+		}
 		if (rc < 0) {
 			rc = hj_git_error_as(HJ_ECORRUPT, rc, "commit %s: change set blob", git_oid_tostr_s(&ch.v[i].commit));
 			goto done;
@@ -259,7 +264,12 @@ done:
 int hj_gitfeed_walk(hj_gitrepo *r, const git_oid *tip, const char *node, uint64_t after_seq, hj_gitfeed_cb cb,
 		    void *ctx)
 {
-	return walk_impl(r, tip, node, after_seq, NULL, 0, cb, ctx);
+	return walk_impl(r, tip, node, after_seq, NULL, 0, 0, cb, ctx);
+}
+
+int hj_gitfeed_walk_salvage(hj_gitrepo *r, const git_oid *tip, const char *node, hj_gitfeed_cb cb, void *ctx)
+{
+	return walk_impl(r, tip, node, 0, NULL, 0, 1, cb, ctx);
 }
 
 int hj_gitfeed_walk_since(hj_gitrepo *r, const git_oid *tip, const char *node, const git_oid *base,
@@ -267,7 +277,7 @@ int hj_gitfeed_walk_since(hj_gitrepo *r, const git_oid *tip, const char *node, c
 {
 	if (!base)
 		return hj_error_set(HJ_EINVALID, "gitfeed_walk_since: NULL base");
-	return walk_impl(r, tip, node, base_seq, base, base_seq, cb, ctx);
+	return walk_impl(r, tip, node, base_seq, base, base_seq, 0, cb, ctx);
 }
 
 /* ---- one change set ---- */

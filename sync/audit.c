@@ -2,6 +2,7 @@
  * audit.c — re-derive the hub's registry and every published verdict and
  * digest from the signed feeds.
  */
+#include "audit.h"
 #include "audit_int.h"
 #include "error.h"
 #include "feed.h"

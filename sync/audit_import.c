@@ -4,6 +4,7 @@
  * never reaches a libgit2 parser, and the audit can name the one record
  * it belonged to. Refs are copied as they are.
  */
+#include "audit.h"
 #include "audit_int.h"
 
 #include "buf.h"

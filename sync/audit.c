@@ -525,6 +525,12 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 		goto done;
 	rc = local ? hj_audit_import_local(rep, strncmp(url, "file://", 7) == 0 ? url + 7 : url, repo)
 		   : hj_transport_fetch(repo, url, specs, 1, net);
+	/* Over the network the hub's git sends one pack: a damaged object
+	 * there fails the whole fetch, and only a local copy can be read
+	 * object by object. */
+	if (rc == HJ_ENET && !local)
+		rc = hj_error_wrap(rc, "fetching %s failed as a whole (if the hub's repository holds a damaged object, "
+				   "audit a copy of its directory to have the damaged records named): ", url);
 	if (rc || (rc = hj_scratch_open(&a.db)) || (rc = find_hub(&a, repo, url)))
 		goto done;
 	char hubref[160];

@@ -59,9 +59,11 @@ int hj_gitfeed_walk(hj_gitrepo *r, const git_oid *tip, const char *node,
 		    uint64_t after_seq, hj_gitfeed_cb cb, void *ctx);
 
 /* hj_gitfeed_walk from seq 1 for an auditor of a damaged repository: a
- * change-set blob that cannot be read (damaged or missing) is handed to
- * cb as bytes NULL, len 0, and the walk goes on, so the one seq that lost
- * its blob can be named. The commit chain is checked as strictly. */
+ * change set whose blob or tree is not in the repository (damaged, so not
+ * copied) is handed to cb as bytes NULL, len 0, and the walk goes on, so
+ * the one seq that lost it can be named. Commits are checked as strictly
+ * (a commit without its tree cannot be checked for canonical form; the
+ * change set is lost anyway); a missing commit still ends the walk. */
 int hj_gitfeed_walk_salvage(hj_gitrepo *r, const git_oid *tip, const char *node, hj_gitfeed_cb cb, void *ctx);
 
 /* Like hj_gitfeed_walk, but stop at `base`, a commit of this feed the

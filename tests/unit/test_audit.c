@@ -238,8 +238,8 @@ static void test_tampered_change_set(void **state)
 /* ---- damage inside one pack object ---- */
 
 /* The blob holding change set `seq` of feed ref `ref` in the hub
- * repository (the commit chain, walked from the tip). */
-static void blob_of(const fx *f, const char *ref, uint64_t seq, git_oid *out)
+ * repository (the commit chain, walked from the tip), or its tree. */
+static void object_of(const fx *f, const char *ref, uint64_t seq, int tree, git_oid *out)
 {
 	hj_gitrepo *r = NULL;
 	git_commit *c = NULL;
@@ -258,7 +258,7 @@ static void blob_of(const fx *f, const char *ref, uint64_t seq, git_oid *out)
 	assert_int_equal(git_commit_tree(&t, c), 0);
 	const git_tree_entry *e = git_tree_entry_byname(t, "changeset");
 	assert_non_null(e);
-	git_oid_cpy(out, git_tree_entry_id(e));
+	git_oid_cpy(out, tree ? git_commit_tree_id(c) : git_tree_entry_id(e));
 	git_tree_free(t);
 	git_commit_free(c);
 	hj_gitrepo_close(r);
@@ -339,13 +339,12 @@ static int count_problems(const hj_audit_report *r, const char *needle)
 	return n;
 }
 
-static void test_damaged_blob_names_its_seq(void **state)
+static void check_damaged_seq2(fx *f, int tree)
 {
-	fx *f = *state;
 	hj_audit_report rep;
-	git_oid blob;
-	blob_of(f, "refs/huiji/feeds/" CTY, 2, &blob);
-	assert_true(damage_object(f, &blob) > 0);
+	git_oid obj;
+	object_of(f, "refs/huiji/feeds/" CTY, 2, tree, &obj);
+	assert_true(damage_object(f, &obj) > 0);
 	assert_int_equal(hj_audit(&rep, f->hub_git, f->hub_key, f->work, NULL), 0);
 	print_problems(&rep);
 	/* The pack is named with its one damaged object, seq 2 is named and
@@ -358,6 +357,17 @@ static void test_damaged_blob_names_its_seq(void **state)
 	assert_int_equal(count_problems(&rep, "cannot be read"), 0);
 	assert_int_equal(rep.change_sets, NAPPS - 1);
 	hj_audit_report_free(&rep);
+}
+
+static void test_damaged_blob_names_its_seq(void **state)
+{
+	check_damaged_seq2(*state, 0);
+}
+
+/* The change set's tree instead of its blob: the same one seq is lost. */
+static void test_damaged_tree_names_its_seq(void **state)
+{
+	check_damaged_seq2(*state, 1);
 }
 
 /* Two more change sets sequenced in hub entry 4, then hub entry 3 (which
@@ -385,7 +395,7 @@ static void test_damaged_hub_entry(void **state)
 	hj_node_close(hub);
 
 	git_oid blob;
-	blob_of(f, "refs/huiji/hub/" HUB, 3, &blob);
+	object_of(f, "refs/huiji/hub/" HUB, 3, 0, &blob);
 	assert_true(damage_object(f, &blob) > 0);
 	assert_int_equal(hj_audit(&rep, f->hub_git, f->hub_key, f->work, NULL), 0);
 	print_problems(&rep);
@@ -458,6 +468,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tampered_pack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_change_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_blob_names_its_seq, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_tree_names_its_seq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_hub_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pack_reader_resolves_deltas, setup, teardown),
 	};

@@ -316,8 +316,12 @@ static int check_cs(audit *a, feed *f, uint64_t seq, const uint8_t *want, const 
 	hj_envelope e;
 	f->included = seq;
 	if (!bytes) {
-		hj_audit_problem(a->rep, "%s seq %" PRIu64 ": its change set is damaged or missing in the repository "
-			"(sequenced by hub entry %" PRIu64 "; not re-folded)", node, seq, hub_seq);
+		if (want)
+			hj_audit_problem(a->rep, "%s seq %" PRIu64 ": its change set is damaged or missing in the "
+				"repository (sequenced by hub entry %" PRIu64 "; not re-folded)", node, seq, hub_seq);
+		else
+			hj_audit_problem(a->rep, "%s seq %" PRIu64 ": its change set is damaged or missing in the "
+				"repository (sequenced by a hub entry that is lost too; not re-folded)", node, seq);
 		if (want) {
 			memcpy(f->hash[seq - 1], want, 32);
 			f->known[seq - 1] = 1;

@@ -96,6 +96,19 @@ static int hj_cb_pack(int stage, uint32_t current, uint32_t total,
 	return 0;
 }
 
+/* One local ref written after a fetch. With thousands of refs this phase
+ * alone outlasts the idle timeout (each ref is a file written and fsynced,
+ * with no byte on the wire: 3,000 feeds took over 20 s on a loaded disk),
+ * so a written ref is progress too. */
+static int hj_cb_tip(const char *refname, const git_oid *a, const git_oid *b, void *payload)
+{
+	(void)refname;
+	(void)a;
+	(void)b;
+	hj_child_beat(payload, HJ_HB_NET);
+	return 0;
+}
+
 /* Remote's stderr (sideband 2): a pre-receive hook's refusal lines land
  * here. Kept (printable ASCII only, newlines as "; ") for the message. */
 static int hj_cb_sideband(const char *str, int len, void *payload)
@@ -154,6 +167,7 @@ static void hj_child_callbacks(git_remote_callbacks *cbs, hj_child *c)
 	cbs->pack_progress = hj_cb_pack;
 	cbs->push_transfer_progress = hj_cb_push_transfer;
 	cbs->push_update_reference = hj_cb_push_ref;
+	cbs->update_tips = hj_cb_tip;
 	cbs->payload = c;
 }
 

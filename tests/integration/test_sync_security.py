@@ -539,6 +539,63 @@ class TestQuarantine(SyncSecurityCase):
 
 # ==========================================================================
 
+class TestHubRewrite(SyncSecurityCase):
+    """The hub feed a county has followed is rewritten in place, at the same
+    length and validly signed by the hub's own key (huiji-forge rewrite on
+    the hub's change log): the county's next sync stops at once, naming the
+    entry, and changes nothing of its own; again on every later sync."""
+
+    def setUp(self):
+        super().setUp()
+        self.make_hub()
+        self.make_county(CZ)
+        self.apply(CZ, 2)
+        self.round_trip(CZ)
+        self.cz_db = os.path.join(self.counties[CZ], "registry.db")
+        self.tip = H.query(self.cz_db, "SELECT max(seq) FROM hub_feed")[0][0]
+        self.assertEqual(self.tip, len(H.changelog(self.hub_db)), "the county has not followed the whole hub feed")
+
+    def local_state(self):
+        return (H.state(self.cz_db), H.followed(self.cz_db),
+                H.query(self.cz_db, "SELECT seq, hash FROM hub_feed ORDER BY seq"))
+
+    def assertStopsAt(self, seq):
+        before = self.local_state()
+        for _ in range(2):
+            r = self.sync(CZ)
+            self.assertEqual(r.rc, 1, "a rewritten hub feed was followed: %r" % r)
+            self.assertEqual(len(r.err_lines), 1, r)
+            self.assertIn("the hub rewrote its history at entry %d" % seq, r.err)
+            self.assertEqual(self.local_state(), before, "the county changed while refusing the hub feed")
+
+    def test_same_length_rewrite_of_the_last_entry(self):
+        self.forge("rewrite", "--dir", self.hub, "--seq", self.tip, "--payload",
+                   '{"v":1,"ops":[{"op":"org.update","v":1,"id":"qh-xn-cz","name":"改写"}]}')
+        self.assertEqual(len(self.feed_commits(self.hub_repo, "refs/huiji/hub/" + HUB)), self.tip)
+        self.assertStopsAt(self.tip)
+
+    def test_same_length_rewrite_seen_without_a_remembered_commit(self):
+        """A county whose last follow was by a huiji that kept no commit id
+        (meta hub_feed_commit): the bytes of the entry followed last are
+        compared instead."""
+        H.execute(self.cz_db, "DELETE FROM meta WHERE key = 'hub_feed_commit'")
+        self.forge("rewrite", "--dir", self.hub, "--seq", self.tip, "--payload",
+                   '{"v":1,"ops":[{"op":"org.update","v":1,"id":"qh-xn-cz","name":"改写"}]}')
+        self.assertStopsAt(self.tip)
+
+    def test_same_length_rewrite_below_the_last_entry(self):
+        """Entry tip-1 rewritten, entry tip kept byte for byte (its commit
+        changes with its parent): the chain from the new tip no longer
+        passes through the commit the county followed."""
+        self.forge("rewrite", "--dir", self.hub, "--seq", self.tip - 1, "--payload",
+                   '{"v":1,"ops":[{"op":"org.update","v":1,"id":"qh-xn-cz","name":"改写"}]}')
+        self.assertEqual(self.changelog_hash(self.hub, self.tip),
+                         bytes(H.query(self.cz_db, "SELECT hash FROM hub_feed WHERE seq = ?", (self.tip,))[0][0]).hex())
+        self.assertStopsAt(self.tip - 1)
+
+
+# ==========================================================================
+
 class TestAudit(SyncSecurityCase):
 
     def build_province(self, daemon):

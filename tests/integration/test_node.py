@@ -731,6 +731,50 @@ class TestVerify(NodeTestCase):
                 H.execute(n.db, "UPDATE changelog SET hash = ? WHERE seq = ?", (bytes(h), seq))
         self.assertVerifies(n)
 
+    def damage_index(self, n, index, how):
+        """Overwrite bytes of the root page of `index` in n's registry file
+        (the WAL checkpointed into it first, so the page is in the file)."""
+        con = H.connect(n.db)
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = con.execute("PRAGMA page_size").fetchone()[0]
+        root = con.execute("SELECT rootpage FROM sqlite_master WHERE type = 'index' AND name = ?",
+                           (index,)).fetchone()[0]
+        con.close()
+        with open(n.db, "r+b") as fh:
+            fh.seek((root - 1) * page_size)
+            page = bytearray(fh.read(page_size))
+            self.assertEqual(page[0], 0x0a, "the root page of %s is not one leaf page" % index)
+            if how == "key":  # one byte of one indexed key: the index no longer matches its table
+                page[page_size * 3 // 4] ^= 0x01
+            else:  # the cell area overwritten: the b-tree itself is broken
+                page[page_size - 200:page_size - 50] = b"A" * 150
+            fh.seek((root - 1) * page_size)
+            fh.write(page)
+
+    def test_damaged_index_is_caught_and_named(self):
+        """Re-fold and registry still agree (they read tables), but the
+        index answers duplicate lookups wrongly: SQLite's integrity check
+        names it."""
+        for index, how in (("membership_person", "key"), ("membership_union", "cells")):
+            with self.subTest(index=index, how=how):
+                n = self.root("idx-%s-%s" % (index, how))
+                for _ in range(40):
+                    n.apply(self.fakes.person(), union="qh-xn-cz", on=ON, approve=True)
+                self.assertVerifies(n)
+                self.damage_index(n, index, how)
+                r = self.assertVerifyFails(n, index, "integrity check")
+                self.assertNotIn("re-fold", r.err)
+
+    def test_broken_foreign_key_is_caught(self):
+        n = self.small_node()
+        self.assertVerifies(n)
+        con = H.connect(n.db)
+        con.execute("PRAGMA foreign_keys = OFF")
+        con.execute("DELETE FROM worker_group WHERE code = 'truck_driver'")
+        con.commit()
+        con.close()
+        self.assertVerifyFails(n, "membership", "worker_group", "foreign key")
+
     def test_change_set_signed_by_another_key_is_caught(self):
         pk = self.person_key_file()
         a = self.small_node("a", person_key=pk)

@@ -31,6 +31,9 @@ Covered:
   - the audit: a flipped byte in any object of the hub repository, a hub
     verdict and a state digest edited by hand, a hub feed substituted
     under another key;
+  - a county's replica that lost a pack (all of them; the own feed's .pack
+    with its .idx left; a fetched pack truncated) repairs itself: its own
+    feed rewritten from SQLite, the hub's objects fetched again;
   - versions: a hub entry with an op from a newer huiji stops a county's
     sync with "upgrade huiji" after applying everything before it; a
     huiji built with HJ_OP_VERSION=2 (huiji-next) continues past it.
@@ -592,6 +595,91 @@ class TestHubRewrite(SyncSecurityCase):
         self.assertEqual(self.changelog_hash(self.hub, self.tip),
                          bytes(H.query(self.cz_db, "SELECT hash FROM hub_feed WHERE seq = ?", (self.tip,))[0][0]).hex())
         self.assertStopsAt(self.tip - 1)
+
+
+# ==========================================================================
+
+class TestReplicaRepair(SyncSecurityCase):
+    """A county's replica.git (its own feed written from SQLite, and what it
+    fetched from the hub) loses a pack after a sync: the next command and
+    the next sync repair it — the own feed rewritten from the change log
+    (commits are deterministic: the same ids the hub holds), the hub's
+    objects fetched again — and the province goes on: the hub has every
+    change set, the county's rows equal the hub's."""
+
+    def setUp(self):
+        super().setUp()
+        self.make_hub(daemon=True)
+        self.make_county(CZ)
+        self.make_county(CB)
+        self.apply(CZ, 3)
+        self.apply(CB, 2)
+        self.round_trip(CZ, CB)
+        self.replica = os.path.join(self.counties[CZ], "replica.git")
+        self.packdir = os.path.join(self.replica, "objects", "pack")
+
+    def packs(self):
+        """[(pack path, idx path, object ids)] of the county's replica."""
+        out = []
+        for f in sorted(os.listdir(self.packdir)):
+            if f.endswith(".idx"):
+                idx = os.path.join(self.packdir, f)
+                with open(idx, "rb") as fh:
+                    r = subprocess.run(["git", "show-index"], stdin=fh, capture_output=True, text=True,
+                                       timeout=60, check=True)
+                out.append((idx[:-4] + ".pack", idx, {l.split()[1] for l in r.stdout.splitlines()}))
+        return out
+
+    def assertRepairs(self):
+        """More work at the county, then the next syncs succeed: the hub has
+        every change set, the county equals the hub, verify passes."""
+        self.apply(CZ, 2)
+        n = len(H.changelog(os.path.join(self.counties[CZ], "registry.db")))
+        self.apply(CB, 1)
+        self.ok(self.sync(CZ))
+        self.ok(self.sync(CB))
+        self.hub_run()
+        self.ok(self.sync(CZ))
+        self.ok(self.sync(CB))
+        self.assertEqual(self.hub_included(CZ), n)
+        self.assertCountyMatchesHub(CZ)
+        self.assertCountyMatchesHub(CB)
+        self.pv.check_verify(CZ)
+        self.assertEqual(self.git("--git-dir", self.replica, "fsck", "--connectivity-only").rc, 0)
+
+    def test_every_pack_deleted(self):
+        for pack, idx, _ in self.packs():
+            os.unlink(pack)
+            os.unlink(idx)
+        self.assertRepairs()
+
+    def test_own_feed_pack_deleted_index_left(self):
+        """The .pack holding the own feed's first change set is gone, its
+        .idx still promises its objects."""
+        first = self.feed_commits(self.replica, "refs/huiji/feeds/" + CZ)[0]
+        pack = [p for p, _, objs in self.packs() if first in objs][0]
+        os.unlink(pack)
+        self.assertRepairs()
+
+    def test_older_fetched_pack_deleted(self):
+        """The pack of an earlier fetch (.pack and .idx) is gone, the later
+        one holding the tips is still there: the refs' tips read, the
+        history below them does not."""
+        commits = self.feed_commits(self.replica, "refs/huiji/incoming/hub/" + HUB)
+        packs = [(p, i) for p, i, objs in self.packs() if commits[0] in objs and commits[-1] not in objs]
+        self.assertEqual(len(packs), 1, "no pack holds the hub feed's first entry without its tip")
+        for f in packs[0]:
+            os.unlink(f)
+        self.assertRepairs()
+
+    def test_fetched_pack_truncated(self):
+        """The pack holding the hub feed's tip cut in half."""
+        tip = self.feed_commits(self.replica, "refs/huiji/incoming/hub/" + HUB)[-1]
+        pack = [p for p, _, objs in self.packs() if tip in objs][0]
+        size = os.path.getsize(pack)
+        with open(pack, "r+b") as fh:
+            fh.truncate(size // 2)
+        self.assertRepairs()
 
 
 # ==========================================================================

@@ -10,6 +10,7 @@
 #include "hub_entry.h"
 #include "projection.h"
 #include "replay.h"
+#include "replica.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -164,72 +165,6 @@ static int take_sync_lock(const hj_node *n)
 
 /* ---- a replica that lost a pack ---- */
 
-/* Names of refs to check, collected first: a ref is not deleted while
- * they are being listed. */
-typedef struct ref_list {
-	char (*v)[200];
-	git_oid *tip;
-	size_t n, cap;
-} ref_list;
-
-static int collect_ref(void *ctx, const char *name, const git_oid *target)
-{
-	ref_list *l = ctx;
-	if (!target || strlen(name) >= sizeof l->v[0])
-		return 0; /* symbolic or too long: none of ours, left alone */
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 32;
-		char(*v)[200] = realloc(l->v, cap * sizeof *v);
-		git_oid *t = v ? realloc(l->tip, cap * sizeof *t) : NULL;
-		if (v)
-			l->v = v;
-		if (!t)
-			return hj_error_set(HJ_ENOMEM, "out of memory");
-		l->tip = t;
-		l->cap = cap;
-	}
-	snprintf(l->v[l->n], sizeof l->v[0], "%s", name);
-	git_oid_cpy(&l->tip[l->n++], target);
-	return 0;
-}
-
-static int read_nothing(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
-{
-	(void)ctx, (void)seq, (void)commit, (void)bytes, (void)len;
-	return 0;
-}
-
-/* Drop the refs this sync alone writes (incoming/: what was fetched;
- * outgoing/: the push scratch ref) that name objects no longer here: the
- * tip (cheap, every sync), or with `whole` any commit or change set below
- * it. libgit2 negotiates a fetch or push from every local ref and fails
- * on one whose history is gone, so a lost pack would fail every sync;
- * dropped, the next fetch brings that feed again whole. Returns how many
- * were dropped, or a negative code. */
-static int drop_unreadable_refs(hj_gitrepo *repo, int whole)
-{
-	static const char *const globs[] = {"refs/huiji/incoming/hub/*", "refs/huiji/incoming/feeds/*",
-					    "refs/huiji/outgoing/*"};
-	ref_list l = {0};
-	int rc = 0, dropped = 0;
-	for (size_t g = 0; !rc && g < sizeof globs / sizeof globs[0]; g++)
-		rc = hj_gitrepo_ref_foreach(repo, globs[g], collect_ref, &l);
-	for (size_t i = 0; !rc && i < l.n; i++) {
-		const char *node = strrchr(l.v[i], '/') + 1;
-		int bad = hj_gitrepo_has_commit(repo, &l.tip[i]);
-		bad = bad == 1 ? 0 : bad == 0 ? 1 : bad;
-		if (!bad && whole)
-			bad = hj_gitfeed_walk(repo, &l.tip[i], node, 0, read_nothing, NULL);
-		if (bad == HJ_ENOMEM)
-			rc = bad;
-		else if (bad && (rc = hj_gitrepo_ref_delete(repo, l.v[i])) == 0)
-			dropped++;
-	}
-	free(l.v);
-	free(l.tip);
-	return rc ? rc : dropped;
-}
-
 /* The own feed's commits into `own` (which it resets), read back whole. */
 static int own_oids(hj_node *n, hj_gitrepo *repo, oid_list *own)
 {
@@ -263,30 +198,12 @@ static int replica_ready(hj_node *n, hj_gitrepo **repo, oid_list *own)
 			if ((rc = hj_node_repo_open(repo, n)))
 				return rc;
 		}
-		if ((rc = drop_unreadable_refs(*repo, whole)) < 0 || (rc = hj_outbox_flush(n, *repo, NULL)))
+		if ((rc = hj_replica_drop_unreadable(*repo, whole)) < 0 || (rc = hj_outbox_flush(n, *repo, NULL)))
 			return rc;
 		rc = own_oids(n, *repo, own);
 		if (!rc || whole || rc == HJ_ENOMEM)
 			return rc;
 	}
-}
-
-/* A transfer or the follow failed on something missing or unreadable:
- * if a fetched feed no longer reads back whole (a lost pack below its
- * tip), drop it, compact the replica so that the rest of its history is
- * gone too (libgit2 negotiates from any commit it holds, and fails on
- * its missing parents), reopen and answer 1: fetch again. Else `rc`, its
- * message kept (the fault is not this replica's: a rewritten hub feed). */
-static int after_lost_objects(hj_node *n, hj_gitrepo **repo, int rc)
-{
-	int dropped = drop_unreadable_refs(*repo, 1);
-	if (dropped <= 0)
-		return dropped < 0 ? dropped : rc;
-	hj_gitrepo_close(*repo);
-	*repo = NULL;
-	if ((rc = hj_outbox_compact(n)) || (rc = hj_node_repo_open(repo, n)))
-		return rc;
-	return 1;
 }
 
 int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
@@ -318,7 +235,7 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 		sleep_ms(backoff + jitter);
 		backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
 	}
-	if (rc == HJ_ECORRUPT && (rc = after_lost_objects(n, &repo, rc)) == 1)
+	if (rc == HJ_ECORRUPT && (rc = hj_replica_after_lost(n, &repo, rc)) == 1)
 		rc = attempt(n, repo, url, o, &own, rep);
 	/* Offline: what reached the hub in this sync stays there (rep->pushed);
 	 * the rest waits for the next link. */
@@ -326,7 +243,7 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 		goto done;
 	int64_t pending = 0;
 	rc = hj_sync_follow(n, repo, rep);
-	if ((rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND) && (rc = after_lost_objects(n, &repo, rc)) == 1 &&
+	if ((rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND) && (rc = hj_replica_after_lost(n, &repo, rc)) == 1 &&
 	    !(rc = attempt(n, repo, url, o, &own, rep)))
 		rc = hj_sync_follow(n, repo, rep);
 	if (!rc && !(rc = hj_pending_count(&pending, n)))

@@ -365,8 +365,8 @@ static int on_hub_entry(void *vctx, uint64_t seq, const git_oid *commit, const u
 	if (f->upgrade)
 		return 1;
 	if (seq <= f->last) {
-		/* The entry followed last must still be there, byte for byte;
-		 * walked without a remembered commit (hub_walk). */
+		/* Walked from below the entry followed last (no commit of it
+		 * remembered): it must still be there, byte for byte. */
 		hj_hash32(h, bytes, len);
 		if (seq == f->last && memcmp(h, f->last_hash, 32) != 0)
 			return hj_error_set(HJ_ECORRUPT, "the hub rewrote its history at entry %" PRIu64 ": hub feed %s "
@@ -630,8 +630,8 @@ static int fill_items(follow *f, hj_gitrepo *repo)
 }
 
 /* Append the followed items to the hub order and remember the last entry
- * followed (hub_feed), for the chain check next time. In the caller's
- * transaction. */
+ * followed (hub_feed) and its commit (meta hub_feed_commit), for the
+ * chain check next time. In the caller's transaction. */
 static int record_followed(follow *f, hj_sync_report *rep)
 {
 	hj_node *n = f->n;

@@ -77,6 +77,51 @@ static long message_page(const char *m)
 	return 0;
 }
 
+/* 1 if reading every entry of index `idx` (its first column, so the
+ * record is decoded) fails with SQLITE_CORRUPT. Names come from
+ * sqlite_master and are quoted as identifiers (%w), never values. A
+ * partial index cannot be forced (INDEXED BY fails to plan): 0. */
+static int index_is_malformed(hj_db *db, const char *tbl, const char *idx)
+{
+	sqlite3_stmt *st = NULL;
+	char *sql = sqlite3_mprintf("SELECT name FROM pragma_index_info('%q') ORDER BY seqno LIMIT 1", idx);
+	char *col = NULL;
+	int bad = 0;
+	if (sql && sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_text(st, 0))
+		col = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_free(sql);
+	st = NULL;
+	sql = col ? sqlite3_mprintf("SELECT sum(length(quote(\"%w\"))) FROM \"%w\" INDEXED BY \"%w\"", col, tbl, idx)
+		  : NULL;
+	if (sql && sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK) {
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			;
+		bad = rc == SQLITE_CORRUPT;
+	}
+	sqlite3_finalize(st);
+	sqlite3_free(sql);
+	sqlite3_free(col);
+	return bad;
+}
+
+/* The index whose records integrity_check could not decode ("index X of
+ * table Y"), or "" if none can be named. */
+static void malformed_index(hj_db *db, char *out, size_t outsz)
+{
+	sqlite3_stmt *st = NULL;
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(db->h, "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' ORDER BY name",
+			       -1, &st, NULL) != SQLITE_OK)
+		return;
+	while (!out[0] && sqlite3_step(st) == SQLITE_ROW)
+		if (index_is_malformed(db, hj_db_col_text(st, 1), hj_db_col_text(st, 0)))
+			snprintf(out, outsz, "index %s of table %s", hj_db_col_text(st, 0), hj_db_col_text(st, 1));
+	sqlite3_finalize(st);
+}
+
 /* Run one check pragma; its first problem (first line, header dropped) in
  * `first`, the number of problems in *count. SQLITE_OK or the code the
  * check itself failed with (integrity_check stops with SQLITE_CORRUPT on
@@ -111,9 +156,12 @@ int hj_verify_integrity(hj_db *db)
 	if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) {
 		/* The structural half alone still names the damaged page. */
 		rc = run_check(db, "PRAGMA quick_check(100)", first, sizeof first, &count);
-		if (rc == SQLITE_OK && !count)
+		if (rc == SQLITE_OK && !count) {
+			malformed_index(db, owner, sizeof owner);
 			return hj_error_set(HJ_ECORRUPT, "the registry file is damaged: SQLite's integrity check "
-					    "stopped on a malformed record (restore the node from a copy)");
+					    "stopped on a malformed record%s%s (restore the node from a copy)",
+					    owner[0] ? " in " : "", owner);
+		}
 	}
 	if (rc != SQLITE_OK)
 		return hj_db_error(db, "integrity check");

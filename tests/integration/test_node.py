@@ -747,6 +747,11 @@ class TestVerify(NodeTestCase):
             self.assertEqual(page[0], 0x0a, "the root page of %s is not one leaf page" % index)
             if how == "key":  # one byte of one indexed key: the index no longer matches its table
                 page[page_size * 3 // 4] ^= 0x01
+            elif how == "record":  # one record's header claims more than it holds: undecodable
+                cell = int.from_bytes(page[8:10], "big")  # the first cell (leaf index page)
+                self.assertLess(page[cell], 0x80, "payload length is not a one-byte varint")
+                self.assertLess(page[cell + 1], 0x80, "record header length is not a one-byte varint")
+                page[cell + 2] = 0x7f  # first column: a text of 57 bytes
             else:  # the cell area overwritten: the b-tree itself is broken
                 page[page_size - 200:page_size - 50] = b"A" * 150
             fh.seek((root - 1) * page_size)
@@ -756,7 +761,8 @@ class TestVerify(NodeTestCase):
         """Re-fold and registry still agree (they read tables), but the
         index answers duplicate lookups wrongly: SQLite's integrity check
         names it."""
-        for index, how in (("membership_person", "key"), ("membership_union", "cells")):
+        for index, how in (("membership_person", "key"), ("membership_union", "cells"),
+                           ("membership_union", "record")):
             with self.subTest(index=index, how=how):
                 n = self.root("idx-%s-%s" % (index, how))
                 for _ in range(40):

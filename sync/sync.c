@@ -11,6 +11,7 @@
 #include "hub_entry.h"
 #include "projection.h"
 #include "replay.h"
+#include "replica.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -192,13 +193,54 @@ static int take_sync_lock(const hj_node *n)
 	return fd;
 }
 
+/* ---- a replica that lost a pack ---- */
+
+/* The own feed's commits into `own` (which it resets), read back whole. */
+static int own_oids(hj_node *n, hj_gitrepo *repo, oid_list *own)
+{
+	char ref[160];
+	git_oid tip;
+	uint64_t tipseq = 0;
+	int rc;
+	own->n = 0;
+	hj_node_feed_ref(n, ref, sizeof ref);
+	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
+		return rc;
+	return tipseq ? hj_gitfeed_walk(repo, &tip, n->id, 0, collect_oid, own) : 0;
+}
+
+/* The replica as a sync needs it: broken packs removed, refs to what is
+ * gone dropped, the own feed flushed and read back into `own`. If the own
+ * feed does not read back, a second pass checks everything whole and
+ * writes the own feed again from the change log (hj_outbox_repair). The
+ * handle is reopened after a repair (libgit2 keeps removed packs'
+ * indexes). */
+static int replica_ready(hj_node *n, hj_gitrepo **repo, oid_list *own)
+{
+	int rc;
+	for (int whole = 0;; whole = 1) {
+		int fixed = 0;
+		if ((rc = hj_outbox_repair(n, whole, &fixed)))
+			return rc;
+		if (fixed) {
+			hj_gitrepo_close(*repo);
+			*repo = NULL;
+			if ((rc = hj_node_repo_open(repo, n)))
+				return rc;
+		}
+		if ((rc = hj_replica_drop_unreadable(*repo, whole)) < 0 || (rc = hj_outbox_flush(n, *repo, NULL)))
+			return rc;
+		rc = own_oids(n, *repo, own);
+		if (!rc || whole || rc == HJ_ENOMEM)
+			return rc;
+	}
+}
+
 int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 {
 	hj_gitrepo *repo = NULL;
 	oid_list own = {0};
-	char ref[160], *url = NULL;
-	git_oid tip;
-	uint64_t tipseq = 0;
+	char *url = NULL;
 	int rc, lock = -1;
 
 	memset(rep, 0, sizeof *rep);
@@ -209,13 +251,7 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 	if (rc)
 		return rc;
 	if ((rc = hj_node_repo_open(&repo, n)) || (lock = rc = take_sync_lock(n)) < 0 ||
-	    (rc = hj_outbox_flush(n, repo, NULL)))
-		goto done;
-	rc = 0;
-	hj_node_feed_ref(n, ref, sizeof ref);
-	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
-		goto done;
-	if (tipseq && (rc = hj_gitfeed_walk(repo, &tip, n->id, 0, collect_oid, &own)))
+	    (rc = replica_ready(n, &repo, &own)))
 		goto done;
 
 	int backoff = o->backoff_ms;
@@ -230,12 +266,18 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 		sleep_ms(backoff + jitter);
 		backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
 	}
+	if (rc == HJ_ECORRUPT && (rc = hj_replica_after_lost(n, &repo, rc)) == 1)
+		rc = attempt(n, repo, url, o, &own, &budget, rep);
 	/* Offline: what reached the hub in this sync stays there (rep->pushed);
 	 * the rest waits for the next link. */
 	if (rc)
 		goto done;
 	int64_t pending = 0;
-	if (!(rc = hj_sync_follow(n, repo, rep)) && !(rc = hj_pending_count(&pending, n)))
+	rc = hj_sync_follow(n, repo, rep);
+	if ((rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND) && (rc = hj_replica_after_lost(n, &repo, rc)) == 1 &&
+	    !(rc = attempt(n, repo, url, o, &own, &budget, rep)))
+		rc = hj_sync_follow(n, repo, rep);
+	if (!rc && !(rc = hj_pending_count(&pending, n)))
 		rep->pending = (uint64_t)pending;
 done:
 	if (lock >= 0)
@@ -265,6 +307,11 @@ typedef struct follow {
 	const char *hub;
 	uint64_t last;
 	uint8_t last_hash[32];
+	/* The commit of entry `last`: remembered from the sync that followed
+	 * it (meta hub_feed_commit; `have_commit`), then the one the walk
+	 * passed (`commit_seen`). */
+	git_oid last_commit;
+	int have_commit, commit_seen;
 	item *items;
 	size_t nitems, cap;
 	uint64_t entries;
@@ -347,14 +394,20 @@ static int on_hub_entry(void *vctx, uint64_t seq, const git_oid *commit, const u
 	const hj_json *entry = NULL;
 	uint8_t h[32];
 	int rc;
-	(void)commit;
 	if (f->upgrade)
 		return 1;
 	if (seq <= f->last) {
+		/* Walked from below the entry followed last (no commit of it
+		 * remembered): it must still be there, byte for byte. */
 		hj_hash32(h, bytes, len);
 		if (seq == f->last && memcmp(h, f->last_hash, 32) != 0)
-			return hj_error_set(HJ_ECORRUPT, "the hub feed %s changed at seq %" PRIu64
-					    " after it was followed: the hub rewrote its history", f->hub, seq);
+			return hj_error_set(HJ_ECORRUPT, "the hub rewrote its history at entry %" PRIu64 ": hub feed %s "
+					    "now holds another change set there than the one this county followed; "
+					    "nothing was followed (ask the hub operator)", seq, f->hub);
+		if (seq == f->last) {
+			git_oid_cpy(&f->last_commit, commit);
+			f->commit_seen = 1;
+		}
 		return 0;
 	}
 	rc = hj_feed_check(&e, bytes, len, f->hub, f->hub_pk, f->last, f->last_hash);
@@ -383,6 +436,8 @@ static int on_hub_entry(void *vctx, uint64_t seq, const git_oid *commit, const u
 		goto done;
 	f->last = seq;
 	memcpy(f->last_hash, e.hash, 32);
+	git_oid_cpy(&f->last_commit, commit);
+	f->commit_seen = 1;
 	f->entries++;
 done:
 	hj_json_free(payload);
@@ -451,8 +506,85 @@ static int hub_node(char **out, hj_node *n, hj_gitrepo *repo)
 	return 0;
 }
 
+/* The commit of the entry followed last, as the sync that followed it
+ * remembered it: "<seq> <commit hex>" in meta hub_feed_commit. Only a value
+ * for f->last counts (an older huiji may have followed more since). */
+static int load_followed_commit(follow *f)
+{
+	char *v = NULL, *end;
+	int rc = hj_meta_get(&v, f->n->db, "hub_feed_commit");
+	if (rc)
+		return rc == HJ_ENOTFOUND ? 0 : rc;
+	unsigned long long seq = strtoull(v, &end, 10);
+	if (end != v && *end == ' ' && seq == f->last && strlen(end + 1) == GIT_OID_HEXSZ &&
+	    git_oid_fromstr(&f->last_commit, end + 1) == 0)
+		f->have_commit = 1;
+	free(v);
+	return 0;
+}
+
+/* Remember the commit of the entry followed last (in the caller's
+ * transaction), so the next sync checks the hub's chain by one id. */
+static int save_followed_commit(const follow *f)
+{
+	char v[32 + GIT_OID_HEXSZ + 1], hex[GIT_OID_HEXSZ + 1];
+	git_oid_tostr(hex, sizeof hex, &f->last_commit);
+	snprintf(v, sizeof v, "%" PRIu64 " %s", f->last, hex);
+	return hj_meta_set(f->n->db, "hub_feed_commit", v);
+}
+
+/* What a rewritten hub feed no longer holds: scanned up to the entry
+ * followed last. Entry j+1 naming another prev than entry j's hash means
+ * j was rewritten (entries above it were kept byte for byte). */
+typedef struct rewrite_scan {
+	uint64_t last, rewritten;
+	const uint8_t *last_hash;
+	uint8_t prev[32];
+} rewrite_scan;
+
+static int on_rewrite_scan(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	rewrite_scan *w = vctx;
+	hj_envelope e;
+	(void)commit;
+	if (seq > w->last)
+		return 1;
+	if (hj_envelope_decode(&e, bytes, len) != 0)
+		w->rewritten = seq;
+	else if (seq > 1 && memcmp(e.prev, w->prev, 32) != 0)
+		w->rewritten = seq - 1;
+	hj_envelope_free(&e);
+	hj_hash32(w->prev, bytes, len);
+	if (seq == w->last && memcmp(w->prev, w->last_hash, 32) != 0)
+		w->rewritten = seq;
+	return 0;
+}
+
+/* The chain from the hub's tip does not pass through the commit of the
+ * entry followed last: name the entry rewritten. An error path, so every
+ * entry up to f->last is read. */
+static int name_rewrite(follow *f, hj_gitrepo *repo, const git_oid *tip)
+{
+	rewrite_scan w = {f->last, 0, f->last_hash, {0}};
+	int rc = hj_gitfeed_walk(repo, tip, f->hub, 0, on_rewrite_scan, &w);
+	if (rc < 0)
+		return rc;
+	if (w.rewritten)
+		return hj_error_set(HJ_ECORRUPT, "the hub rewrote its history at entry %" PRIu64 ": hub feed %s no "
+				    "longer holds the entries this county followed (up to %" PRIu64 "); nothing was "
+				    "followed (ask the hub operator)", w.rewritten, f->hub, f->last);
+	return hj_error_set(HJ_ECORRUPT, "the hub rewrote its history at or below entry %" PRIu64 ": hub feed %s "
+			    "no longer passes through the commit this county followed; nothing was followed (ask "
+			    "the hub operator)", f->last, f->hub);
+}
+
 /* Read the hub entries not followed yet into f->items (only their
- * change-set ids for the county feeds they include). */
+ * change-set ids for the county feeds they include). The entry followed
+ * last must still be in the hub feed: with its commit remembered, the
+ * chain from the tip must pass through that commit (which pins every
+ * entry below it; only what is new is read); without, its bytes must
+ * have the hash followed. So a rewrite is caught at the next sync, also
+ * one that keeps the feed's length. */
 static int read_hub_entries(follow *f, hj_gitrepo *repo)
 {
 	char ref[200], *key = NULL;
@@ -482,12 +614,20 @@ static int read_hub_entries(follow *f, hj_gitrepo *repo)
 		goto done;
 	rc = 0;
 	if (tipseq < f->last) {
-		rc = hj_error_set(HJ_ECORRUPT, "the hub feed ends at seq %" PRIu64 " but %" PRIu64
-				  " entries were followed: the hub rewrote its history", tipseq, f->last);
+		rc = hj_error_set(HJ_ECORRUPT, "the hub rewrote its history at entry %" PRIu64 ": hub feed %s now "
+				  "ends at entry %" PRIu64 " but this county followed %" PRIu64 "; nothing was "
+				  "followed (ask the hub operator)", tipseq + 1, f->hub, tipseq, f->last);
 		goto done;
 	}
-	if (tipseq > f->last &&
-	    (rc = hj_gitfeed_walk(repo, &tip, f->hub, f->last ? f->last - 1 : 0, on_hub_entry, f)) < 0)
+	if (!tipseq || (rc = load_followed_commit(f)))
+		goto done; /* !tipseq: nothing published, nothing followed */
+	if (f->have_commit)
+		rc = hj_gitfeed_walk_since(repo, &tip, f->hub, &f->last_commit, f->last, on_hub_entry, f);
+	else
+		rc = hj_gitfeed_walk(repo, &tip, f->hub, f->last ? f->last - 1 : 0, on_hub_entry, f);
+	if (rc == HJ_ECONFLICT && f->have_commit)
+		rc = name_rewrite(f, repo, &tip);
+	if (rc < 0)
 		goto done;
 	rc = 0;
 done:
@@ -522,8 +662,8 @@ static int fill_items(follow *f, hj_gitrepo *repo)
 }
 
 /* Append the followed items to the hub order and remember the last entry
- * followed (hub_feed), for the chain check next time. In the caller's
- * transaction. */
+ * followed (hub_feed) and its commit (meta hub_feed_commit), for the
+ * chain check next time. In the caller's transaction. */
 static int record_followed(follow *f, hj_sync_report *rep)
 {
 	hj_node *n = f->n;
@@ -540,6 +680,8 @@ static int record_followed(follow *f, hj_sync_report *rep)
 			hj_json_free(vd);
 		}
 	}
+	if (f->commit_seen && (f->entries || !f->have_commit) && (rc = save_followed_commit(f)))
+		return rc;
 	if (!f->entries)
 		return 0;
 	sqlite3_stmt *s = hj_db_stmt(n->db, "INSERT OR REPLACE INTO hub_feed(seq, hash) VALUES (:s, :h)");

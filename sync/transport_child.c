@@ -212,7 +212,11 @@ static int hj_child_fetch(hj_child *c, git_remote *remote, const git_remote_call
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	/* A cut fetch returns GIT_EEOF (or a read error) with no partial pack
 	 * kept and no ref moved. */
-	if (git_remote_fetch(remote, &specs, &fo, NULL) < 0)
+	int rc = git_remote_fetch(remote, &specs, &fo, NULL);
+	if (rc == GIT_ENOTFOUND) /* connected: an object one of our refs names is gone (a lost pack) */
+		return hj_child_fail(c, HJ_ECORRUPT, "fetch: this replica lacks an object its refs name: %s",
+				     hj_git_message());
+	if (rc < 0)
 		return hj_child_fail(c, HJ_ENET, "connection dropped: %s", hj_git_message());
 	return 0;
 }
@@ -257,6 +261,9 @@ static int hj_child_push(hj_child *c, git_repository *repo, git_remote *remote, 
 	rc = git_remote_push(remote, &specs, &po);
 	if (rc == GIT_ENONFASTFORWARD) /* 1.5.1 checks this locally before sending */
 		return hj_child_fail(c, HJ_ECONFLICT, "push %s rejected: %s", job->remote_ref, hj_git_message());
+	if (rc == GIT_ENOTFOUND) /* building the pack: a local object is gone (a lost pack), nothing sent */
+		return hj_child_fail(c, HJ_ECORRUPT, "push: this replica lacks an object its refs name: %s",
+				     hj_git_message());
 	if (rc < 0)
 		return hj_child_fail(c, HJ_ENET, "connection dropped: %s (push outcome unknown)", hj_git_message());
 	return hj_child_push_verdict(c, job);

@@ -24,17 +24,18 @@ int hj_application_op(hj_json **out, const hj_node *n, const hj_application *a)
 		{offsetof(hj_application, phone), "phone"},     {offsetof(hj_application, group), "group"},
 		{offsetof(hj_application, channel), "channel"}, {offsetof(hj_application, on), "application date"},
 	};
-	hj_idnum id;
-	char phone[12], key[65];
+	char idno[19], phone[12], key[65];
 	int rc; /* the date is the fold's to judge, like every rule of the op */
 
 	*out = NULL;
 	for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
 		if (empty(*(const char *const *)((const char *)a + required[i].off)))
 			return hj_error_set(HJ_EINVALID, "%s is required", required[i].name);
-	if ((rc = hj_idnum_parse(&id, a->id_number)) || (rc = hj_phone_normalise(phone, a->phone)))
+	/* The canonical form is what gets signed (and keyed): the fold
+	 * accepts nothing else. */
+	if ((rc = hj_idnum_normalise(idno, a->id_number, NULL)) || (rc = hj_phone_normalise(phone, a->phone)))
 		return rc;
-	hj_node_person_key(n, id.norm, key);
+	hj_node_person_key(n, idno, key);
 
 	hj_json *op = hj_json_new(HJ_JOBJ), *person = hj_json_new(HJ_JOBJ);
 	if (!op || !person) {
@@ -43,7 +44,7 @@ int hj_application_op(hj_json **out, const hj_node *n, const hj_application *a)
 		return hj_error_set(HJ_ENOMEM, "out of memory");
 	}
 	if (hj_json_set_str(person, "key", key) || hj_json_set_str(person, "name", a->name) ||
-	    hj_json_set_str(person, "id_number", id.norm) || hj_json_set_str(person, "phone", phone) ||
+	    hj_json_set_str(person, "id_number", idno) || hj_json_set_str(person, "phone", phone) ||
 	    hj_json_set_str(person, "plate", empty(a->plate) ? NULL : a->plate) ||
 	    hj_json_set_str(op, "op", "member.apply") || hj_json_set_int(op, "v", HJ_OP_VERSION) ||
 	    hj_json_set_str(op, "union", empty(a->union_id) ? n->union_id : a->union_id) ||

@@ -6,11 +6,16 @@
 #include "error.h"
 #include "feed.h"
 #include "followed.h"
+#include "hub_entry.h"
 #include "undo.h"
 
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
+
+/* batch.h: 2,000 worst-case verdicts (~1,600 bytes each) fit one entry. */
+_Static_assert((size_t)HJ_BATCH_MAX_OPS * 1600 + 4096 < HJ_HUB_ENTRY_MAX_BYTES,
+	       "a county change set must always fit one hub entry");
 
 int hj_batch_begin(hj_batch *b, hj_node *n)
 {
@@ -41,6 +46,11 @@ fail:
 int hj_batch_apply(hj_batch *b, hj_json *op, hj_verdict *v, char *id_out, size_t id_outsz)
 {
 	hj_foldctx ctx;
+	if (b->applied >= HJ_BATCH_MAX_OPS) {
+		hj_json_free(op);
+		return hj_error_set(HJ_ETOOBIG, "change set %" PRIu64 ": more than %d ops; commit and start another",
+				    b->seq, HJ_BATCH_MAX_OPS);
+	}
 	hj_node_foldctx(b->node, b->seq, b->applied, &ctx);
 	if (id_out)
 		hj_fold_op_id(id_out, id_outsz, &ctx);

@@ -16,6 +16,13 @@
 #include "json.h"
 #include "node.h"
 
+/* Ops per change set, at most. The hub writes every op's verdict into one
+ * entry (hub_entry.h HJ_HUB_ENTRY_MAX_BYTES, 4 MiB); a verdict is at most
+ * ~1,600 bytes (a 31-byte reason and a 255-byte detail, every byte of it
+ * escaped), so 2,000 always fit an empty entry: an honest county never
+ * signs a change set the hub must refuse as too_big. */
+#define HJ_BATCH_MAX_OPS 2000
+
 typedef struct hj_batch {
 	hj_node *node;
 	uint64_t seq;

@@ -6,8 +6,37 @@
 #include "db.h"
 #include "error.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The one message for a failed write: the clerk must read "the disk is
+ * full" and which file, not SQLite's cleanup ("cannot rollback - no
+ * transaction is active"). The transaction is undone by SQLite or by the
+ * caller's ROLLBACK, so nothing of the command was stored. A failed sync
+ * (fsync) is reported as such: the bytes may have reached the file, but
+ * SQLite has not committed them. 0 when `code` is no write failure. */
+static int write_error(hj_db *db, int code)
+{
+	const char *file = sqlite3_db_filename(db->h, "main");
+	if (!file || !file[0])
+		file = "a temporary database";
+	if ((code & 0xff) == SQLITE_FULL)
+		return hj_error_set(HJ_ERROR, "disk full (or quota reached) writing %s: nothing was changed "
+				    "(free some space and run the command again; sqlite %d)", file, code);
+	switch (code) {
+	case SQLITE_IOERR_WRITE:
+	case SQLITE_IOERR_TRUNCATE:
+		return hj_error_set(HJ_ERROR, "cannot write %s (disk full, quota reached or a disk error): nothing "
+				    "was changed (sqlite %d)", file, code);
+	case SQLITE_IOERR_FSYNC:
+	case SQLITE_IOERR_DIR_FSYNC:
+		return hj_error_set(HJ_ERROR, "cannot write %s to disk (fsync failed: disk full, quota reached or "
+				    "a disk error): nothing was changed (sqlite %d)", file, code);
+	default:
+		return 0;
+	}
+}
 
 /* SQLite's message and extended code: enough to tell an I/O error from a
  * constraint, and free of bound values (SQLite never quotes them). */
@@ -15,8 +44,29 @@ int hj_db_error(hj_db *db, const char *what)
 {
 	if (!db || !db->h)
 		return hj_error_set(HJ_ERROR, "%s: no database", what);
-	return hj_error_set(HJ_ERROR, "%s: %s (sqlite %d)", what, sqlite3_errmsg(db->h),
-			    sqlite3_extended_errcode(db->h));
+	int code = sqlite3_extended_errcode(db->h);
+	int rc = write_error(db, code);
+	return rc ? rc : hj_error_set(HJ_ERROR, "%s: %s (sqlite %d)", what, sqlite3_errmsg(db->h), code);
+}
+
+static void note_failure(hj_db *db, int was_in_tx);
+
+int hj_db_fail(hj_db *db, int code, int in_tx, const char *what)
+{
+	int rc = write_error(db, code);
+	if (!rc && in_tx && sqlite3_get_autocommit(db->h)) {
+		/* The first error (a spilled page that could not be written)
+		 * happened inside the call, which reports only its own cleanup
+		 * ("no such savepoint"). */
+		const char *file = sqlite3_db_filename(db->h, "main");
+		rc = hj_error_set(HJ_ERROR, "cannot write %s (disk full, quota reached, a disk error or out of memory: "
+				  "SQLite rolled the transaction back): nothing was changed (%s; sqlite %d)",
+				  file && file[0] ? file : "a temporary database", what, code);
+	}
+	if (!rc)
+		rc = hj_error_set(HJ_ERROR, "%s: %s (sqlite %d)", what, sqlite3_errstr(code), code);
+	note_failure(db, in_tx);
+	return rc;
 }
 
 int hj_db_open(hj_db **out, const char *path, int create)
@@ -61,15 +111,23 @@ void hj_db_close(hj_db *db)
 	free(db);
 }
 
-/* See db.h: the transaction vanished during a failed statement. */
+/* See db.h: the transaction vanished during a failed statement (whose
+ * message was just set: every refusal repeats it). */
 static void note_failure(hj_db *db, int was_in_tx)
 {
-	if (was_in_tx && sqlite3_get_autocommit(db->h))
+	if (was_in_tx && sqlite3_get_autocommit(db->h)) {
 		db->lost_tx = 1;
+		snprintf(db->lost_msg, sizeof db->lost_msg, "%s", hj_error_last());
+	}
 }
 
-static int refuse_lost(void)
+/* A cleanup step (ROLLBACK TO, RELEASE) or a swallowed error's next
+ * statement, after SQLite rolled back: the first error is what the user
+ * must read, not "no transaction is active". */
+static int refuse_lost(const hj_db *db)
 {
+	if (db->lost_msg[0])
+		return hj_error_set(HJ_ERROR, "%s", db->lost_msg);
 	return hj_error_set(HJ_ERROR, "sql: the transaction was rolled back after an earlier error "
 				      "(I/O, disk full or memory); nothing more runs in it");
 }
@@ -79,20 +137,30 @@ int hj_db_exec(hj_db *db, const char *sql)
 	char *msg = NULL;
 	if (strcmp(sql, "ROLLBACK") == 0) {
 		db->lost_tx = 0;
+		db->lost_msg[0] = '\0';
 		if (sqlite3_get_autocommit(db->h))
 			return 0; /* already rolled back: keep the first error */
 	} else if (db->lost_tx) {
-		return refuse_lost();
+		return refuse_lost(db);
 	}
 	int was_in_tx = !sqlite3_get_autocommit(db->h);
 	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		if (strcmp(sql, "ROLLBACK") == 0 && sqlite3_get_autocommit(db->h)) {
+			/* "cannot rollback - no transaction is active": SQLite
+			 * ended it during the failed ROLLBACK's error handling;
+			 * the cleanup did its job and the first error stands. */
+			sqlite3_free(msg);
+			return 0;
+		}
+		int code = sqlite3_extended_errcode(db->h);
+		int rc = write_error(db, code);
+		if (!rc)
+			rc = hj_error_set(HJ_ERROR, "sql: %s (sqlite %d)", msg ? msg : sqlite3_errmsg(db->h), code);
+		sqlite3_free(msg);
 		/* A failed COMMIT ends the transaction as far as the caller
 		 * knows; anything else that lost it poisons the connection. */
 		if (strcmp(sql, "COMMIT") != 0)
 			note_failure(db, was_in_tx);
-		int rc = hj_error_set(HJ_ERROR, "sql: %s (sqlite %d)", msg ? msg : sqlite3_errmsg(db->h),
-				      sqlite3_extended_errcode(db->h));
-		sqlite3_free(msg);
 		return rc;
 	}
 	return 0;
@@ -131,7 +199,7 @@ static uint32_t fnv1a(const char *s)
 sqlite3_stmt *hj_db_stmt(hj_db *db, const char *sql)
 {
 	if (db->lost_tx) {
-		refuse_lost();
+		refuse_lost(db);
 		return NULL;
 	}
 	uint32_t h = fnv1a(sql);
@@ -236,7 +304,7 @@ int hj_db_bind_blob(sqlite3_stmt *st, const char *name, const void *p, size_t n)
 int hj_db_step(hj_db *db, sqlite3_stmt *st)
 {
 	if (db->lost_tx)
-		return refuse_lost();
+		return refuse_lost(db);
 	int was_in_tx = !sqlite3_get_autocommit(db->h);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)

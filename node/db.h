@@ -33,6 +33,7 @@ typedef struct hj_db {
 	int ncache, cap;
 	int lost_tx; /* SQLite rolled the transaction back on an error: refuse
 		      * every statement until the caller's ROLLBACK */
+	char lost_msg[512]; /* that error's message: every refusal repeats it */
 } hj_db;
 
 /* Open (creating if `create`) a registry file: WAL, synchronous=FULL,
@@ -74,6 +75,14 @@ int hj_db_step(hj_db *db, sqlite3_stmt *st);
  * carries SQLite's text and extended code, never bound values); returns
  * HJ_ERROR. */
 int hj_db_error(hj_db *db, const char *what);
+
+/* The same for a SQLite result `code` met outside the wrapper (the
+ * session extension, sqlite3changeset_apply): a failed write names the
+ * disk and the file; and if SQLite rolled the caller's transaction back
+ * (`in_tx`, and none is open now), that is what the message says, and
+ * the connection refuses every statement until ROLLBACK as after a
+ * wrapped one. Returns HJ_ERROR. */
+int hj_db_fail(hj_db *db, int code, int in_tx, const char *what);
 
 /* Text column or "" (never NULL), for printing. */
 const char *hj_db_col_text(sqlite3_stmt *st, int col);

@@ -60,6 +60,11 @@
 
 /* ---- encoding ---- */
 
+/* The payload around the include list: what hj_hub_entry_enc_finish
+ * writes besides it ('{"v":1,"ops":[{"op":"hub.sequence","v":1,"include":'
+ * and ',"state":"<64 hex>"}]}'), with room for wider version numbers. */
+#define ENTRY_FRAME_BYTES 160
+
 void hj_hub_entry_enc_init(hj_hub_entry_enc *enc)
 {
 	memset(enc, 0, sizeof *enc);
@@ -71,7 +76,18 @@ void hj_hub_entry_enc_free(hj_hub_entry_enc *enc)
 		return;
 	hj_json_free(enc->include);
 	hj_json_free(enc->pending);
+	size_t max = enc->max_bytes;
 	memset(enc, 0, sizeof *enc);
+	enc->max_bytes = max;
+}
+
+/* Does one more include of `len` bytes fit (a ',' before all but the
+ * first)? */
+static int enc_fits(const hj_hub_entry_enc *enc, size_t len)
+{
+	size_t max = enc->max_bytes ? enc->max_bytes : HJ_HUB_ENTRY_MAX_BYTES;
+	size_t add = len + (enc->count ? 1 : 0) + ENTRY_FRAME_BYTES + 2; /* and "[]" */
+	return add <= max && enc->bytes <= max - add;
 }
 
 void hj_hub_entry_enc_discard(hj_hub_entry_enc *enc)
@@ -122,12 +138,31 @@ int hj_hub_entry_enc_add(hj_hub_entry_enc *enc, const char *node, uint64_t seq, 
 	/* Both calls take ownership even when they fail. */
 	rc = hj_json_set(inc, "verdicts", enc->pending);
 	enc->pending = NULL;
-	if (rc)
+	if (rc) {
 		hj_json_free(inc);
-	else
-		rc = hj_json_append(enc->include, inc);
-	if (!rc)
+		goto done;
+	}
+	/* Its exact size: written the way finish will write it (which also
+	 * refuses, here already, a verdict that is not valid UTF-8). */
+	hj_buf item = HJ_BUF_INIT;
+	rc = hj_json_write(&item, inc);
+	size_t len = item.len;
+	hj_buf_free(&item);
+	if (rc) {
+		hj_json_free(inc);
+		return rc == HJ_EINVALID ? hj_error_wrap(rc, "hub entry: %s seq %" PRIu64 ": ", node, seq)
+					 : hj_error_set(HJ_ENOMEM, "out of memory");
+	}
+	if (!enc_fits(enc, len)) {
+		hj_json_free(inc);
+		return hj_error_set(HJ_ETOOBIG, "hub entry: %s seq %" PRIu64 " needs %zu bytes, the entry has %zu of %zu",
+				    node, seq, len, enc->bytes, enc->max_bytes ? enc->max_bytes : HJ_HUB_ENTRY_MAX_BYTES);
+	}
+	rc = hj_json_append(enc->include, inc);
+	if (!rc) {
+		enc->bytes += len + (enc->count ? 1 : 0);
 		enc->count++;
+	}
 done:
 	return rc ? hj_error_set(rc, "out of memory") : 0;
 }

@@ -22,6 +22,13 @@
 /* "Number of ops not known here" for hj_hub_verdicts_check/parse. */
 #define HJ_HUB_NOPS_ANY ((size_t)-1)
 
+/* Bytes of an entry's payload text, at most. Half the envelope's inflated
+ * cap (envelope.h HJ_PAYLOAD_MAX_BYTES, 8 MiB), so every entry the hub
+ * signs can be written, inflated and parsed by every county: a count of
+ * change sets alone does not bound it (one change set can carry thousands
+ * of rejections). */
+#define HJ_HUB_ENTRY_MAX_BYTES (4u << 20)
+
 /* ---- encoding (the hub sequencer) ---- */
 
 /* An entry under construction: change sets in hub order. Zero it (or
@@ -30,6 +37,8 @@ typedef struct hj_hub_entry_enc {
 	hj_json *include; /* private: the include list so far */
 	hj_json *pending; /* private: verdicts of the change set being added */
 	size_t count;     /* change sets added */
+	size_t bytes;     /* text of the include list's items so far */
+	size_t max_bytes; /* 0: HJ_HUB_ENTRY_MAX_BYTES; tests set less */
 } hj_hub_entry_enc;
 
 void hj_hub_entry_enc_init(hj_hub_entry_enc *enc);
@@ -49,8 +58,11 @@ void hj_hub_entry_enc_discard(hj_hub_entry_enc *enc);
 int hj_hub_entry_enc_verdicts_text(hj_buf *out, const hj_hub_entry_enc *enc);
 
 /* Add change set (node, seq, hash) with the verdicts given since the last
- * add. Returns 0, HJ_ETOOBIG past HJ_HUB_MAX_INCLUDE (nothing changed) or
- * HJ_ENOMEM (the verdicts are dropped). */
+ * add. Returns 0; HJ_ETOOBIG past HJ_HUB_MAX_INCLUDE change sets or when
+ * the payload would pass enc->max_bytes (the entry is unchanged, the
+ * verdicts are dropped: the caller takes the change set back out);
+ * HJ_EINVALID for a verdict that is not valid UTF-8; or HJ_ENOMEM (the
+ * verdicts are dropped). */
 int hj_hub_entry_enc_add(hj_hub_entry_enc *enc, const char *node, uint64_t seq, const uint8_t hash[32]);
 
 /* Append the entry's whole change-set payload to `out`:

@@ -4,8 +4,11 @@
  * Layout (GB 11643-1999 §4): 6-digit address code, 8-digit birth date
  * YYYYMMDD, 3-digit order code (odd for men, even for women), 1 check
  * character computed by ISO 7064:1983 MOD 11-2 (§8). Messages name a
- * position or a character, never the whole number (PIPL: it is personal
- * information and messages reach logs).
+ * position, never the number, its birth date or the check character that
+ * would be right (PIPL: it is personal information and messages reach
+ * logs). hj_idnum_normalise turns what a clerk types (full-width digits,
+ * spaces, a 15-digit number from before 1999) into the one form the fold
+ * accepts.
  */
 #include "idnum.h"
 #include "utf8.h"
@@ -119,6 +122,9 @@ int hj_idnum_parse(hj_idnum *out, const char *s)
 	}
 	if (nchars == 0)
 		return hj_error_set(HJ_EINVALID, "ID number: empty");
+	if (nchars == 15 && !bad)
+		return hj_error_set(HJ_EINVALID, "ID number: a 15-digit number from before 1999; the 18-digit "
+				    "form is needed");
 	if (nchars != 18)
 		return hj_error_set(HJ_EINVALID,
 				    "ID number: has %zu characters, needs 18",
@@ -141,20 +147,24 @@ int hj_idnum_parse(hj_idnum *out, const char *s)
 	int y = digits_value(norm + 6, 4), m = digits_value(norm + 10, 2),
 	    d = digits_value(norm + 12, 2);
 	/* Date before check character: a mistyped date also breaks the check,
-	 * and "not a real date" tells the clerk where to look. */
-	if (!hj_date_valid(y, m, d))
+	 * and naming the part tells the clerk where to look. The digits are
+	 * not repeated: the birth date is personal data too. */
+	if (m < 1 || m > 12)
 		return hj_error_set(HJ_EINVALID,
-				    "ID number: birth date %.8s is not a real date",
-				    norm + 6);
+				    "ID number: the birth month (characters 11-12) is not 01-12");
 	if (y < 1900)
 		return hj_error_set(HJ_EINVALID,
-				    "ID number: birth year %d is before 1900", y);
-
-	char want = hj_idnum_check_char(norm);
-	if (norm[17] != want)
+				    "ID number: the birth year (characters 7-10) is before 1900");
+	if (!hj_date_valid(y, m, d))
 		return hj_error_set(HJ_EINVALID,
-				    "ID number: check character is %c, expected %c",
-				    norm[17], want);
+				    "ID number: the birth day (characters 13-14) is not a day of that month");
+
+	/* Never say which character would be right: that would turn any
+	 * mistyped (or invented) number into a valid one. */
+	if (norm[17] != hj_idnum_check_char(norm))
+		return hj_error_set(HJ_EINVALID,
+				    "ID number: the check character (character 18) does not match "
+				    "the other 17: one of the 18 is mistyped");
 
 	memcpy(out->norm, norm, sizeof out->norm);
 	memcpy(out->region, norm, 6);
@@ -164,6 +174,106 @@ int hj_idnum_parse(hj_idnum *out, const char *s)
 	out->day = d;
 	out->seqno = digits_value(norm + 14, 3);
 	out->sex = out->seqno % 2 ? 1 : 2;
+	return 0;
+}
+
+/* Full-width digits U+FF10..FF19 and X U+FF38 / x U+FF58 (what a Chinese
+ * input method types), as ASCII; 0 if `p` is not one. */
+static char fullwidth_ascii(const unsigned char *p)
+{
+	if (p[0] != 0xEF)
+		return 0;
+	if (p[1] == 0xBC && p[2] >= 0x90 && p[2] <= 0x99)
+		return (char)('0' + (p[2] - 0x90));
+	if ((p[1] == 0xBC && p[2] == 0xB8) || (p[1] == 0xBD && p[2] == 0x98))
+		return 'X';
+	return 0;
+}
+
+/* Bytes of a space at p: ASCII space or tab, U+00A0, U+3000 (ideographic). */
+static size_t space_len(const unsigned char *p)
+{
+	if (*p == ' ' || *p == '\t')
+		return 1;
+	if (p[0] == 0xC2 && p[1] == 0xA0)
+		return 2;
+	if (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80)
+		return 3;
+	return 0;
+}
+
+/* GB 11643-1989's 15 digits (6 address, YYMMDD birth date, 3 order, no
+ * check character) as GB 11643-1999's 18: the century "19" goes before
+ * the year and the ISO 7064 MOD 11-2 check character (GB 11643-1999 §8)
+ * after the order code — the rule the 1999 standard's upgrade applied.
+ * Refused where that rule would guess: a birth date that is not real with
+ * "19", and order codes 996-999, which the 15-digit scheme kept for
+ * people over 100 (born in the 1800s, so "19" would be wrong). */
+static int upgrade15(char out[19], const char *s15)
+{
+	char v[19];
+	memcpy(v, s15, 6);
+	v[6] = '1';
+	v[7] = '9';
+	memcpy(v + 8, s15 + 6, 9);
+	int y = digits_value(v + 6, 4), m = digits_value(v + 10, 2), d = digits_value(v + 12, 2);
+	if (!hj_date_valid(y, m, d))
+		return hj_error_set(HJ_EINVALID, "ID number: a 15-digit number from before 1999 whose birth date "
+				    "(characters 7-12) is not a real date");
+	if (digits_value(v + 14, 3) >= 996)
+		return hj_error_set(HJ_EINVALID, "ID number: a 15-digit number from before 1999 with order code "
+				    "996-999 (kept for people over 100): its 18-digit form cannot be derived; give the "
+				    "18-digit number");
+	v[17] = hj_idnum_check_char(v);
+	v[18] = '\0';
+	memcpy(out, v, sizeof v);
+	return 0;
+}
+
+int hj_idnum_normalise(char out[19], const char *s, unsigned *how)
+{
+	char t[HJ_IDNUM_MAX_INPUT + 1];
+	size_t n = 0;
+	unsigned h = 0;
+	hj_idnum id;
+	int rc;
+
+	out[0] = '\0';
+	if (how)
+		*how = 0;
+	if (!s)
+		return hj_error_set(HJ_EINVALID, "ID number: missing");
+	if (strlen(s) > HJ_IDNUM_MAX_INPUT)
+		return hj_error_set(HJ_EINVALID, "ID number: far too long (%zu bytes)", strlen(s));
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t sp = space_len(p), len = hj_utf8_len(p);
+		char a = len == 3 ? fullwidth_ascii(p) : 0;
+		if (sp) {
+			h |= HJ_IDNUM_SPACES;
+			p += sp;
+			continue;
+		}
+		if (a) {
+			h |= HJ_IDNUM_FULLWIDTH;
+			t[n++] = a;
+		} else {
+			memcpy(t + n, p, len);
+			n += len;
+		}
+		p += len;
+	}
+	t[n] = '\0';
+	int fifteen = n == 15 && strspn(t, "0123456789") == 15;
+	if (fifteen) {
+		if ((rc = upgrade15(t, t)))
+			return rc;
+		h |= HJ_IDNUM_UPGRADED;
+	}
+	if ((rc = hj_idnum_parse(&id, t)))
+		return rc;
+	memcpy(out, id.norm, sizeof id.norm);
+	if (how)
+		*how = h;
 	return 0;
 }
 

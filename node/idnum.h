@@ -4,8 +4,8 @@
  * hj_idnum_parse accepts a number only if its shape, birth date and check
  * character are all right (GB 11643-1999 §4–§8; ISO 7064:1983 MOD 11-2),
  * and reports why not otherwise. Error messages never contain the number
- * itself, only a position, a character or the birth date, because they end
- * up in logs.
+ * or its birth date, only positions (PIPL: they end up in logs), and never
+ * the check character that would be right.
  */
 #ifndef HJ_IDNUM_H
 #define HJ_IDNUM_H
@@ -35,6 +35,23 @@ int hj_date_is_leap(int y);
  * the region code exists is also the caller's (see the region table).
  * Returns 0 or HJ_EINVALID; `*out` is zeroed on failure. */
 int hj_idnum_parse(hj_idnum *out, const char *s);
+
+/* What hj_idnum_normalise changed (bits of *how). */
+#define HJ_IDNUM_SPACES 1u    /* spaces dropped: ASCII, tab, U+00A0, U+3000 */
+#define HJ_IDNUM_FULLWIDTH 2u /* full-width digits ０-９ or Ｘ made ASCII */
+#define HJ_IDNUM_UPGRADED 4u  /* a 15-digit number (GB 11643-1989) made 18 */
+#define HJ_IDNUM_MAX_INPUT 160 /* bytes of input: 18 characters, spaced out */
+
+/* The canonical 18-character form of a number as a clerk or a list gives
+ * it: spaces anywhere dropped, full-width digits and X made ASCII, x made
+ * X, and a 15-digit number from before 1999 upgraded to its 18-digit form
+ * where the rule is unambiguous (idnum.c, upgrade15); then everything
+ * hj_idnum_parse checks. For the CLI and the importer, before signing, so
+ * the signed op holds the canonical form: the fold itself stays strict
+ * (hj_idnum_parse, normal form only). Returns 0 with out and *how (NULL
+ * allowed), or HJ_EINVALID with out[0] NUL; messages name positions in
+ * the normalised number, never its characters. */
+int hj_idnum_normalise(char out[19], const char *s, unsigned *how);
 
 /* Completed years of age on y-m-d. A 29 February birthday falls on
  * 1 March in non-leap years. Returns the age (>= 0), or HJ_EINVALID if

@@ -11,6 +11,20 @@
 
 const char *const hj_projection_tables[] = {"org", "node", "person", "membership", NULL};
 
+/* The v1 state digest (every hub entry of op version 1 signs one) covers
+ * exactly these columns, in this order: the schema of 001_registry.sql as
+ * it was when v1 entries were first signed. Frozen: a later migration that
+ * adds a column must not change what an old entry's digest meant, so a new
+ * column goes into a new digest version, never into this list. Indexed like
+ * hj_projection_tables. */
+static const char *const v1_columns[] = {
+	"id, name, kind, region, parent, created_op, updated_op",
+	"id, pubkey, union_id, role, enrolled_op",
+	"person_key, name, id_number, phone, plate, updated_op",
+	"id, person_key, union_id, grp, channel, platform, status, applied_on, applied_by, decided_on, decided_by, "
+	"reason, left_on",
+};
+
 static void put_escaped(hj_buf *b, const char *s)
 {
 	for (; *s; s++) {
@@ -25,16 +39,19 @@ static void put_escaped(hj_buf *b, const char *s)
 	}
 }
 
-int hj_projection_rows(hj_db *db, hj_row_cb cb, void *ctx)
+/* Rows with every column the schema has now (v1 = 0), or the frozen v1
+ * columns (v1 = 1). */
+static int rows_of(hj_db *db, int v1, hj_row_cb cb, void *ctx)
 {
 	hj_buf line = HJ_BUF_INIT;
 	int rc = 0;
 	for (int t = 0; hj_projection_tables[t] && !rc; t++) {
 		const char *table = hj_projection_tables[t];
-		char sql[128];
-		/* Table names come from the fixed list above, never from input;
-		 * the first column of each table is its text primary key. */
-		snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY 1", table);
+		char sql[320];
+		/* Table and column names come from the fixed lists above, never
+		 * from input; the first column of each table is its text primary
+		 * key. */
+		snprintf(sql, sizeof sql, "SELECT %s FROM %s ORDER BY 1", v1 ? v1_columns[t] : "*", table);
 		sqlite3_stmt *st = NULL;
 		if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
 			rc = hj_db_error(db, "projection"); /* `line` is freed below */
@@ -76,6 +93,16 @@ int hj_projection_rows(hj_db *db, hj_row_cb cb, void *ctx)
 	return rc < 0 ? rc : 0;
 }
 
+int hj_projection_rows(hj_db *db, hj_row_cb cb, void *ctx)
+{
+	return rows_of(db, 0, cb, ctx);
+}
+
+int hj_projection_rows_v1(hj_db *db, hj_row_cb cb, void *ctx)
+{
+	return rows_of(db, 1, cb, ctx);
+}
+
 static int digest_row(void *ctx, const char *table, const char *key, const char *line)
 {
 	(void)table;
@@ -89,7 +116,7 @@ int hj_projection_digest(hj_db *db, uint8_t out[32])
 {
 	crypto_generichash_state st;
 	crypto_generichash_init(&st, NULL, 0, 32);
-	int rc = hj_projection_rows(db, digest_row, &st);
+	int rc = hj_projection_rows_v1(db, digest_row, &st);
 	crypto_generichash_final(&st, out, 32);
 	return rc;
 }

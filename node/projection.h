@@ -18,11 +18,16 @@
 /* Replicated tables, in digest order. */
 extern const char *const hj_projection_tables[];
 
-/* Call cb(ctx, table, key, line) for every row. `line` holds no newline. */
+/* Call cb(ctx, table, key, line) for every row. `line` holds no newline.
+ * hj_projection_rows: every column the schema has now (what verify and the
+ * convergence tests compare); hj_projection_rows_v1: the columns the v1
+ * state digest covers, frozen in projection.c. */
 typedef int (*hj_row_cb)(void *ctx, const char *table, const char *key, const char *line);
 int hj_projection_rows(hj_db *db, hj_row_cb cb, void *ctx);
+int hj_projection_rows_v1(hj_db *db, hj_row_cb cb, void *ctx);
 
-/* BLAKE2b-256 over every canonical row followed by '\n'. */
+/* The v1 state digest: BLAKE2b-256 over every v1 canonical row followed by
+ * '\n'. A schema change never changes it (its columns are pinned). */
 int hj_projection_digest(hj_db *db, uint8_t out[32]);
 
 /* Compare two registries row by row. 0 if equal; HJ_ECONFLICT with the

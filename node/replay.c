@@ -9,6 +9,7 @@
 #include "projection.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -300,8 +301,9 @@ int hj_rebase(const hj_node *n, int64_t old_last_pos, uint64_t old_own_done, hj_
 			break;
 		}
 		if (arc != SQLITE_OK) {
-			rc = hj_error_set(HJ_ERROR, "rebase: undoing seq %lld: %s (sqlite %d)",
-					  (long long)sqlite3_column_int64(q, 0), sqlite3_errstr(arc), arc);
+			char what[64];
+			snprintf(what, sizeof what, "rebase: undoing seq %lld", (long long)sqlite3_column_int64(q, 0));
+			rc = hj_db_fail(n->db, arc, 1, what);
 			break;
 		}
 	}

@@ -26,9 +26,9 @@ int hj_undo_end(hj_db *db, sqlite3_session *sess, uint64_t seq)
 	void *p = NULL, *pi = NULL;
 	if (!sess)
 		return 0;
-	if (sqlite3session_changeset(sess, &n, &p) != SQLITE_OK ||
-	    sqlite3changeset_invert(n, p, &ni, &pi) != SQLITE_OK) {
-		rc = hj_db_error(db, "session changeset");
+	if ((rc = sqlite3session_changeset(sess, &n, &p)) != SQLITE_OK ||
+	    (rc = sqlite3changeset_invert(n, p, &ni, &pi)) != SQLITE_OK) {
+		rc = hj_db_fail(db, rc, 1, "session changeset");
 		goto done;
 	}
 	sqlite3_stmt *st = hj_db_stmt(db, "INSERT OR REPLACE INTO undo(seq, inverse) VALUES (:s, :b)");

@@ -15,9 +15,14 @@ typedef struct hj_verify_report {
 	uint64_t followed; /* change sets of the hub order re-folded */
 } hj_verify_report;
 
-/* 0 if everything holds; else the first failure, naming the seq or the
- * table row and column. */
+/* 0 if everything holds; else the first failure, naming the damaged table
+ * or index, the seq, or the table row and column. */
 int hj_node_verify(hj_node *n, hj_verify_report *out);
+
+/* SQLite's integrity check (quick_check when it stops on a malformed
+ * record) and foreign key check of `db`: 0, or HJ_ECORRUPT naming the
+ * table or index of the first problem and how many there are. */
+int hj_verify_integrity(hj_db *db);
 
 /* A scratch registry in memory with the full schema. CONSTRUCTOR:
  * hj_db_close. */

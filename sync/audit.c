@@ -3,6 +3,7 @@
  * digest from the signed feeds.
  */
 #include "audit.h"
+#include "audit_int.h"
 #include "error.h"
 #include "feed.h"
 #include "fold.h"
@@ -11,20 +12,21 @@
 #include "projection.h"
 #include "verify.h"
 
-#include <dirent.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <zlib.h>
 
-/* One feed held in memory: change sets by seq (v[seq - 1]). */
+/* One feed held in memory: change sets by seq (v[seq - 1]). A change set
+ * whose git object is damaged or missing has bytes NULL: its hash is
+ * known (known[i]) once a hub entry that signed it was read. */
 typedef struct feed {
 	char node[HJ_NODE_ID_MAX + 1];
 	uint8_t **bytes;
 	size_t *len;
+	uint8_t (*hash)[32];
+	uint8_t *known;
 	size_t n, cap;
 	int broken;          /* reading it failed: reported once */
 	uint64_t included;   /* last seq sequenced by the hub */
@@ -36,10 +38,11 @@ typedef struct audit {
 	feed *feeds;
 	size_t nfeeds;
 	hj_db *db;
+	int hub_gap;     /* a hub entry was unreadable: its includes are unknown */
+	size_t lost;     /* change sets and hub entries the re-fold lacks */
 } audit;
 
-static void problem(hj_audit_report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void problem(hj_audit_report *rep, const char *fmt, ...)
+void hj_audit_problem(hj_audit_report *rep, const char *fmt, ...)
 {
 	char buf[600];
 	va_list ap;
@@ -73,14 +76,26 @@ static int keep_cs(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t
 		size_t *l = realloc(f->len, cap * sizeof *l);
 		if (l)
 			f->len = l;
-		if (!b || !l)
+		uint8_t(*h)[32] = realloc(f->hash, cap * sizeof *h);
+		if (h)
+			f->hash = h;
+		uint8_t *k = realloc(f->known, cap);
+		if (k)
+			f->known = k;
+		if (!b || !l || !h || !k)
 			return hj_error_set(HJ_ENOMEM, "out of memory");
 		f->cap = cap;
 	}
-	if (!(f->bytes[f->n] = malloc(len ? len : 1)))
-		return hj_error_set(HJ_ENOMEM, "out of memory");
-	memcpy(f->bytes[f->n], bytes, len);
-	f->len[f->n++] = len;
+	f->bytes[f->n] = NULL;
+	f->len[f->n] = len;
+	f->known[f->n] = bytes != NULL;
+	if (bytes) { /* NULL: the blob is damaged or missing (a finding later) */
+		if (!(f->bytes[f->n] = malloc(len ? len : 1)))
+			return hj_error_set(HJ_ENOMEM, "out of memory");
+		memcpy(f->bytes[f->n], bytes, len);
+		hj_hash32(f->hash[f->n], bytes, len);
+	}
+	f->n++;
 	return 0;
 }
 
@@ -90,6 +105,25 @@ static void feed_free(feed *f)
 		free(f->bytes[i]);
 	free(f->bytes);
 	free(f->len);
+	free(f->hash);
+	free(f->known);
+}
+
+/* The hash change set `s` (0-based) must name as its prev: the previous
+ * one's, or, when that one is lost and no hub entry vouched for it, the
+ * one it names itself (the loss is reported; the link cannot be checked). */
+static void prev_of(const feed *f, size_t s, const uint8_t *bytes, size_t len, uint8_t prev[32])
+{
+	hj_envelope e;
+	memset(prev, 0, 32);
+	if (s == 0)
+		return;
+	if (f->known[s - 1]) {
+		memcpy(prev, f->hash[s - 1], 32);
+	} else if (hj_envelope_decode(&e, bytes, len) == 0) {
+		memcpy(prev, e.prev, 32);
+		hj_envelope_free(&e);
+	}
 }
 
 /* Load a feed ref fully; a failure to read is itself a finding. */
@@ -101,11 +135,11 @@ static int load_feed(audit *a, hj_gitrepo *repo, const char *ref, const char *no
 	snprintf(f->node, sizeof f->node, "%s", node);
 	int rc = hj_gitfeed_tip(repo, ref, &seq, &tip);
 	if (!rc && seq)
-		rc = hj_gitfeed_walk(repo, &tip, node, 0, keep_cs, f);
+		rc = hj_gitfeed_walk_salvage(repo, &tip, node, keep_cs, f);
 	if (rc == HJ_ENOMEM)
 		return rc;
 	if (rc) {
-		problem(a->rep, "%s: cannot be read (tampered or corrupt git objects?): %s", ref, hj_error_last());
+		hj_audit_problem(a->rep, "%s: cannot be read (tampered or corrupt git objects?): %s", ref, hj_error_last());
 		f->broken = 1;
 	}
 	return 0;
@@ -169,7 +203,7 @@ static int check_one_fork(void *ctx, const char *name, const git_oid *target)
 	       memcmp(f->bytes[k], fork.bytes[k], f->len[k]) == 0)
 		k++;
 	if (!rc && f && !fork.broken && k < f->n && k < fork.n)
-		problem(fc->a->rep, "feed %s seq %zu: the node signed a second, different change set, sent as a fork "
+		hj_audit_problem(fc->a->rep, "feed %s seq %zu: the node signed a second, different change set, sent as a fork "
 			"(%s: e.g. a copy restored from an old backup); quarantined at the hub (huiji hub quarantine)",
 			node, k + 1, name);
 	feed_free(&fork);
@@ -213,14 +247,14 @@ static int load_all_feeds(audit *a, hj_gitrepo *repo)
 		}
 		feed *f = &a->feeds[i];
 		size_t k = 0;
-		while (k < f->n && k < pushed.n && f->len[k] == pushed.len[k] &&
-		       memcmp(f->bytes[k], pushed.bytes[k], f->len[k]) == 0)
+		while (k < f->n && k < pushed.n && f->len[k] == pushed.len[k] && !f->bytes[k] == !pushed.bytes[k] &&
+		       (!f->bytes[k] || memcmp(f->bytes[k], pushed.bytes[k], f->len[k]) == 0))
 			k++;
 		if (k < f->n && k < pushed.n)
-			problem(a->rep, "feed %s seq %zu: the pushed feed differs from the change set the hub sequenced "
+			hj_audit_problem(a->rep, "feed %s seq %zu: the pushed feed differs from the change set the hub sequenced "
 				"(forked or rewritten: see huiji hub quarantine)", node, k + 1);
 		else if (k < f->n)
-			problem(a->rep, "feed %s seq %zu: sequenced by the hub but no longer in the pushed feed "
+			hj_audit_problem(a->rep, "feed %s seq %zu: sequenced by the hub but no longer in the pushed feed "
 				"(rewound or dropped)", node, k + 1);
 		feed_free(&pushed);
 	}
@@ -234,160 +268,6 @@ static feed *find_feed(audit *a, const char *node)
 		if (strcmp(a->feeds[i].node, node) == 0)
 			return &a->feeds[i];
 	return NULL;
-}
-
-/* A local repository is not read in place. libgit2 1.5.1 overflows a heap
- * buffer reading some corrupt loose objects (seen with ASan), and a
- * tampered repository is exactly what an audit must survive. So every
- * object is checked before anything parses it, and only sound objects are
- * copied into the audit's own repository:
- *  - each pack goes through git's indexer, which inflates every object and
- *    checks the pack's SHA-1 trailer (the copy is the indexer's output);
- *  - each loose object is inflated here with a size cap, its header parsed
- *    and its id recomputed (git_odb_hash) against its file name.
- * What fails is a finding; the feeds that needed it then fail to load,
- * which names them. Refs are copied as they are. */
-#define LOOSE_MAX (64u << 20)
-
-static int copy_pack(audit *a, const char *path, const char *name, const char *dst_pack_dir)
-{
-	FILE *f = fopen(path, "rb");
-	git_indexer *idx = NULL;
-	git_indexer_progress st;
-	static char buf[65536];
-	size_t k;
-	int bad = !f || git_indexer_new(&idx, dst_pack_dir, 0, NULL, NULL) < 0;
-	while (!bad && (k = fread(buf, 1, sizeof buf, f)) > 0)
-		bad = git_indexer_append(idx, buf, k, &st) < 0;
-	if (!bad)
-		bad = git_indexer_commit(idx, &st) < 0;
-	if (bad)
-		problem(a->rep, "objects/pack/%s: corrupt (%s)", name,
-			hj_git_message());
-	git_indexer_free(idx);
-	if (f)
-		fclose(f);
-	return 0;
-}
-
-static int copy_loose(audit *a, const char *path, const char *name, hj_gitrepo *dst)
-{
-	static const char *const types[] = {"commit", "tree", "blob", "tag"};
-	static const git_object_t otypes[] = {GIT_OBJECT_COMMIT, GIT_OBJECT_TREE, GIT_OBJECT_BLOB, GIT_OBJECT_TAG};
-	hj_buf raw = HJ_BUF_INIT, out = HJ_BUF_INIT;
-	const char *why = NULL;
-	FILE *f = fopen(path, "rb");
-	char chunk[65536];
-	size_t k;
-	while (f && (k = fread(chunk, 1, sizeof chunk, f)) > 0 && raw.len <= LOOSE_MAX)
-		hj_buf_put(&raw, chunk, k);
-	if (f)
-		fclose(f);
-	z_stream z;
-	memset(&z, 0, sizeof z);
-	if (!f || raw.rc || raw.len > LOOSE_MAX || inflateInit(&z) != Z_OK) {
-		why = "unreadable";
-		goto done;
-	}
-	z.next_in = raw.data;
-	z.avail_in = (uInt)raw.len;
-	int zr;
-	do {
-		if (hj_buf_grow(&out, sizeof chunk) || out.len > LOOSE_MAX) {
-			why = "too large";
-			break;
-		}
-		z.next_out = out.data + out.len;
-		z.avail_out = sizeof chunk;
-		zr = inflate(&z, Z_NO_FLUSH);
-		out.len += sizeof chunk - z.avail_out;
-	} while (zr == Z_OK);
-	inflateEnd(&z);
-	if (!why && (zr != Z_STREAM_END || z.avail_in != 0))
-		why = "bad zlib stream";
-	const uint8_t *nul = why ? NULL : memchr(out.data, '\0', out.len < 32 ? out.len : 32);
-	if (!why && !nul)
-		why = "bad header";
-	git_object_t type = GIT_OBJECT_INVALID;
-	unsigned long long size = 0;
-	if (!why) {
-		for (size_t i = 0; i < 4; i++) {
-			size_t tl = strlen(types[i]);
-			if (memcmp(out.data, types[i], tl) == 0 && out.data[tl] == ' ') {
-				type = otypes[i];
-				size = strtoull((const char *)out.data + tl + 1, NULL, 10);
-			}
-		}
-		if (type == GIT_OBJECT_INVALID || size != (unsigned long long)(out.data + out.len - nul - 1))
-			why = "bad header";
-	}
-	git_oid want, got;
-	char hex[GIT_OID_HEXSZ + 1];
-	snprintf(hex, sizeof hex, "%.2s%.38s", name, name + 3);
-	if (!why && (git_oid_fromstr(&want, hex) < 0 || git_odb_hash(&got, nul + 1, size, type) < 0 ||
-		     !git_oid_equal(&want, &got)))
-		why = "content does not match its object id";
-	if (!why && hj_gitrepo_write_object(&got, dst, nul + 1, size, type) < 0)
-		why = "cannot be copied";
-done:
-	if (why)
-		problem(a->rep, "objects/%s: corrupt loose object (%s)", name, why);
-	hj_buf_free(&raw);
-	hj_buf_free(&out);
-	return 0;
-}
-
-static int copy_one_ref(void *ctx, const char *name, const git_oid *target)
-{
-	return target ? hj_gitrepo_ref_set(ctx, name, target, "huiji audit") : 0;
-}
-
-static int copy_refs(const char *src_path, hj_gitrepo *dst)
-{
-	hj_gitrepo *src = NULL;
-	int rc = hj_gitrepo_open(&src, src_path, 0);
-	if (rc)
-		return rc;
-	/* The targets may be the very objects found corrupt: do not insist. */
-	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
-	rc = hj_gitrepo_ref_foreach(src, "refs/huiji/*", copy_one_ref, dst);
-	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 1);
-	hj_gitrepo_close(src);
-	return rc;
-}
-
-static int import_local(audit *a, const char *src, hj_gitrepo *dst)
-{
-	char dir[4096], path[4400], dst_pack[4096];
-	DIR *d;
-	struct dirent *de;
-	int rc = 0;
-	snprintf(dst_pack, sizeof dst_pack, "%sobjects/pack", hj_gitrepo_path(dst));
-	snprintf(dir, sizeof dir, "%s/objects/pack", src);
-	if ((d = opendir(dir))) {
-		while ((de = readdir(d))) {
-			size_t l = strlen(de->d_name);
-			if (l > 5 && strcmp(de->d_name + l - 5, ".pack") == 0) {
-				snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-				copy_pack(a, path, de->d_name, dst_pack);
-			}
-		}
-		closedir(d);
-	}
-	for (int hi = 0; hi < 256 && !rc; hi++) {
-		snprintf(dir, sizeof dir, "%s/objects/%02x", src, hi);
-		if (!(d = opendir(dir)))
-			continue;
-		while ((de = readdir(d)))
-			if (strlen(de->d_name) == GIT_OID_HEXSZ - 2) {
-				char name[300];
-				snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-				snprintf(name, sizeof name, "%02x/%s", hi, de->d_name);
-				copy_loose(a, path, name, dst);
-			}
-		closedir(d);
-	}
-	return copy_refs(src, dst);
 }
 
 /* The key the hub enrolled for itself in its first change set. */
@@ -414,7 +294,10 @@ static int hub_key_from_feed(const feed *hub, uint8_t pk[32])
 	return rc ? hj_error_set(rc, "the hub feed does not enrol the hub in change set 1") : 0;
 }
 
-static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uint64_t hub_seq)
+/* Fold e's ops; with `judge`, each verdict must be the hub's (verdicts
+ * NULL: all applied, the hub's own ops). Without, the hub's verdicts are
+ * unknown (their hub entry is lost) and only the state is rebuilt. */
+static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uint64_t hub_seq, int judge)
 {
 	hj_json *payload = NULL;
 	hj_foldctx ctx = {0};
@@ -422,12 +305,12 @@ static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uin
 	int rc = hj_json_parse(&payload, (const char *)e->payload, e->payload_len);
 	const hj_json *ops = rc ? NULL : hj_fold_payload_ops(payload, &rc);
 	if (!ops) {
-		problem(a->rep, "%s seq %" PRIu64 ": payload unreadable: %s", e->node, e->seq, hj_error_last());
+		hj_audit_problem(a->rep, "%s seq %" PRIu64 ": payload unreadable: %s", e->node, e->seq, hj_error_last());
 		rc = rc == HJ_EVERSION ? rc : 0;
 		goto done;
 	}
-	if (verdicts && hj_hub_verdicts_check(verdicts, ops->count)) {
-		problem(a->rep, "hub entry %" PRIu64 ": %zu verdicts for %s seq %" PRIu64 " which has %zu ops", hub_seq,
+	if (judge && verdicts && hj_hub_verdicts_check(verdicts, ops->count)) {
+		hj_audit_problem(a->rep, "hub entry %" PRIu64 ": %zu verdicts for %s seq %" PRIu64 " which has %zu ops", hub_seq,
 			verdicts->count, e->node, e->seq, ops->count);
 		goto done;
 	}
@@ -438,12 +321,14 @@ static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uin
 		if ((rc = hj_fold_op(a->db, &ctx, ops->items[i], &v)))
 			goto done;
 		a->rep->ops++;
+		if (!judge)
+			continue;
 		const char *reason = "?";
 		int hub_ok = hj_hub_verdict_at(verdicts, i, &reason, NULL);
 		if (verdicts)
 			a->rep->verdicts++;
 		if (v.applied != hub_ok || (!hub_ok && strcmp(reason, v.reason) != 0))
-			problem(a->rep, "%s seq %" PRIu64 " op %zu: the hub says %s, the re-fold says %s%s%s%s",
+			hj_audit_problem(a->rep, "%s seq %" PRIu64 " op %zu: the hub says %s, the re-fold says %s%s%s%s",
 				e->node, e->seq, i, hub_ok ? "applied" : reason, v.applied ? "applied" : v.reason,
 				v.applied ? "" : " (", v.applied ? "" : v.detail, v.applied ? "" : ")");
 	}
@@ -452,58 +337,80 @@ done:
 	return rc;
 }
 
-/* One county change set a sequence entry includes. */
-static int check_include(audit *a, const hj_hub_include *inc, uint64_t hub_seq)
+/* County change set `seq` of f: its bytes must be those hub entry
+ * `hub_seq` signed (want; NULL when that entry is lost), it must chain and
+ * verify under its node's key, and its ops fold to the hub's verdicts. */
+static int check_cs(audit *a, feed *f, uint64_t seq, const uint8_t *want, const hj_json *verdicts, uint64_t hub_seq)
 {
-	const char *node = inc->node;
-	int64_t seq = (int64_t)inc->seq;
-	const uint8_t *want = inc->hash;
-	uint8_t pk[32];
-	hj_envelope e;
-	feed *f = find_feed(a, node);
-	if (!f || (uint64_t)seq > f->n) {
-		problem(a->rep, "hub entry %" PRIu64 " sequences %s seq %" PRId64 ", which is not in the repository "
-			"(dropped or rewound feed)", hub_seq, node, seq);
-		return 0;
-	}
-	if ((uint64_t)seq != f->included + 1)
-		problem(a->rep, "hub entry %" PRIu64 " sequences %s seq %" PRId64 " after seq %" PRIu64
-			" (a change set dropped or reordered)", hub_seq, node, seq, f->included);
+	const char *node = f->node;
 	const uint8_t *bytes = f->bytes[seq - 1];
 	size_t len = f->len[seq - 1];
-	uint8_t h[32];
-	hj_hash32(h, bytes, len);
-	if (memcmp(h, want, 32) != 0) {
-		problem(a->rep, "%s seq %" PRId64 ": the bytes in the repository differ from what hub entry %" PRIu64
-			" signed (tampered)", node, seq, hub_seq);
-		f->included = (uint64_t)seq;
+	uint8_t pk[32], prev[32];
+	hj_envelope e;
+	f->included = seq;
+	if (!bytes) {
+		if (want)
+			hj_audit_problem(a->rep, "%s seq %" PRIu64 ": its change set is damaged or missing in the "
+				"repository (sequenced by hub entry %" PRIu64 "; not re-folded)", node, seq, hub_seq);
+		else
+			hj_audit_problem(a->rep, "%s seq %" PRIu64 ": its change set is damaged or missing in the "
+				"repository (sequenced by a hub entry that is lost too; not re-folded)", node, seq);
+		if (want) {
+			memcpy(f->hash[seq - 1], want, 32);
+			f->known[seq - 1] = 1;
+		}
+		a->lost++;
+		return 0;
+	}
+	if (want && memcmp(f->hash[seq - 1], want, 32) != 0) {
+		hj_audit_problem(a->rep, "%s seq %" PRIu64 ": the bytes in the repository differ from what hub entry %"
+			PRIu64 " signed (tampered)", node, seq, hub_seq);
 		return 0;
 	}
 	char *pkhex = NULL;
-	int grc = hj_db_get_text(&pkhex, a->db, "SELECT pubkey FROM node WHERE id = :n", ":n", node);
-	if (grc && grc != HJ_ENOTFOUND)
-		return grc; /* a failed lookup is not a finding */
+	int rc = hj_db_get_text(&pkhex, a->db, "SELECT pubkey FROM node WHERE id = :n", ":n", node);
+	if (rc && rc != HJ_ENOTFOUND)
+		return rc; /* a failed lookup is not a finding */
 	if (!pkhex || hj_hex_decode(pk, 32, pkhex)) {
-		problem(a->rep, "%s seq %" PRId64 " was sequenced but %s was not enrolled at that point", node, seq, node);
+		hj_audit_problem(a->rep, "%s seq %" PRIu64 " was sequenced but %s was not enrolled at that point", node,
+			seq, node);
 		free(pkhex);
-		f->included = (uint64_t)seq;
 		return 0;
 	}
 	free(pkhex);
 	/* Chain from the previous sequenced change set of this feed. */
-	uint8_t prev[32] = {0};
-	if (seq > 1)
-		hj_hash32(prev, f->bytes[seq - 2], f->len[seq - 2]);
-	int rc = hj_feed_check(&e, bytes, len, node, pk, (uint64_t)seq - 1, prev);
-	f->included = (uint64_t)seq;
-	if (rc) {
-		problem(a->rep, "%s", hj_error_last());
+	prev_of(f, seq - 1, bytes, len, prev);
+	if ((rc = hj_feed_check(&e, bytes, len, node, pk, seq - 1, prev))) {
+		hj_audit_problem(a->rep, "%s", hj_error_last());
 		return 0;
 	}
 	a->rep->change_sets++;
-	rc = fold_ops(a, &e, inc->verdicts, hub_seq);
+	rc = fold_ops(a, &e, verdicts, hub_seq, want != NULL);
 	hj_envelope_free(&e);
 	return rc;
+}
+
+/* One county change set a sequence entry includes. After a lost hub
+ * entry, the change sets it must have sequenced (those this feed skips)
+ * are folded first, their verdicts unknown: re-fold what can be. */
+static int check_include(audit *a, const hj_hub_include *inc, uint64_t hub_seq)
+{
+	feed *f = find_feed(a, inc->node);
+	int rc = 0;
+	if (!f || inc->seq > f->n || inc->seq == 0) {
+		hj_audit_problem(a->rep, "hub entry %" PRIu64 " sequences %s seq %" PRIu64 ", which is not in the "
+			"repository (dropped or rewound feed)", hub_seq, inc->node, inc->seq);
+		return 0;
+	}
+	if (a->hub_gap)
+		while (!rc && f->included + 1 < inc->seq)
+			rc = check_cs(a, f, f->included + 1, NULL, NULL, hub_seq);
+	if (rc)
+		return rc;
+	if (inc->seq != f->included + 1)
+		hj_audit_problem(a->rep, "hub entry %" PRIu64 " sequences %s seq %" PRIu64 " after seq %" PRIu64
+			" (a change set dropped or reordered)", hub_seq, inc->node, inc->seq, f->included);
+	return check_cs(a, f, inc->seq, inc->hash, inc->verdicts, hub_seq);
 }
 
 static int check_hub_entry(audit *a, const hj_envelope *e)
@@ -512,19 +419,19 @@ static int check_hub_entry(audit *a, const hj_envelope *e)
 	int rc = hj_json_parse(&payload, (const char *)e->payload, e->payload_len);
 	const hj_json *ops = rc ? NULL : hj_fold_payload_ops(payload, &rc);
 	if (!ops) {
-		problem(a->rep, "hub entry %" PRIu64 ": payload unreadable: %s", e->seq, hj_error_last());
+		hj_audit_problem(a->rep, "hub entry %" PRIu64 ": payload unreadable: %s", e->seq, hj_error_last());
 		hj_json_free(payload);
 		return rc == HJ_EVERSION ? rc : 0;
 	}
 	const hj_json *op = NULL;
 	hj_hub_entry ent = {0};
 	if ((rc = hj_hub_entry_find(&op, ops)) || (op && (rc = hj_hub_entry_decode(&ent, op)))) {
-		problem(a->rep, "hub entry %" PRIu64 ": %s", e->seq, hj_error_last());
+		hj_audit_problem(a->rep, "hub entry %" PRIu64 ": %s", e->seq, hj_error_last());
 		rc = rc == HJ_EVERSION ? rc : 0;
 		goto done;
 	}
 	if (!op) {
-		rc = fold_ops(a, e, NULL, e->seq); /* the hub's own ops */
+		rc = fold_ops(a, e, NULL, e->seq, 1); /* the hub's own ops */
 		goto done;
 	}
 	for (size_t i = 0; !rc && i < ent.ninclude; i++)
@@ -539,8 +446,8 @@ static int check_hub_entry(audit *a, const hj_envelope *e)
 	hj_hex_encode(shex, ent.state, 32);
 	a->rep->digests++;
 	if (memcmp(ent.state, digest, 32) != 0)
-		problem(a->rep, "hub entry %" PRIu64 ": published state digest %.16s… but the re-fold gives %.16s…",
-			e->seq, shex, dhex);
+		hj_audit_problem(a->rep, "hub entry %" PRIu64 ": published state digest %.16s… but the re-fold gives %.16s…%s",
+			e->seq, shex, dhex, a->lost ? " (the re-fold lacks the damaged records named above)" : "");
 done:
 	hj_hub_entry_free(&ent);
 	hj_json_free(payload);
@@ -552,7 +459,7 @@ static int check_pending(audit *a)
 {
 	for (size_t i = 0; i < a->nfeeds; i++) {
 		feed *f = &a->feeds[i];
-		uint8_t pk[32], prev[32] = {0};
+		uint8_t pk[32], prev[32];
 		char *pkhex = NULL;
 		int grc = hj_db_get_text(&pkhex, a->db, "SELECT pubkey FROM node WHERE id = :n", ":n", f->node);
 		if (grc && grc != HJ_ENOTFOUND)
@@ -562,12 +469,16 @@ static int check_pending(audit *a)
 		for (size_t s = f->included; s < f->n; s++) {
 			hj_envelope e;
 			a->rep->pending++;
-			if (s > 0)
-				hj_hash32(prev, f->bytes[s - 1], f->len[s - 1]);
+			if (!f->bytes[s]) {
+				hj_audit_problem(a->rep, "%s seq %zu: its change set is damaged or missing in the repository "
+					"(not yet sequenced)", f->node, s + 1);
+				continue;
+			}
+			prev_of(f, s, f->bytes[s], f->len[s], prev);
 			int rc = enrolled ? hj_feed_check(&e, f->bytes[s], f->len[s], f->node, pk, s, prev)
 					  : hj_envelope_decode(&e, f->bytes[s], f->len[s]);
 			if (rc) {
-				problem(a->rep, "%s (not yet sequenced)", hj_error_last());
+				hj_audit_problem(a->rep, "%s (not yet sequenced)", hj_error_last());
 				break;
 			}
 			hj_envelope_free(&e);
@@ -576,25 +487,33 @@ static int check_pending(audit *a)
 	return 0;
 }
 
-/* The hub feed: exactly one refs/huiji/hub/<id>; sets rep->hub. */
-
-/* Re-fold everything in hub order, checking every entry. */
+/* Re-fold everything in hub order, checking every entry. An entry whose
+ * git object is damaged or missing is named and skipped: the entries after
+ * it are still checked, and what it sequenced is folded when the next
+ * entry of the same feed comes (check_include). */
 static int refold(audit *a, const feed *hub, const uint8_t hub_pk[32])
 {
-	uint8_t prev[32] = {0};
+	uint8_t prev[32];
 	int rc;
 	if ((rc = hj_db_exec(a->db, "BEGIN")))
 		return rc;
 	for (size_t s = 0; s < hub->n; s++) {
 		hj_envelope e;
+		if (!hub->bytes[s]) {
+			hj_audit_problem(a->rep, "hub entry %zu: damaged or missing in the repository (its change set "
+				"cannot be read; the hub entries after it are still checked)", s + 1);
+			a->hub_gap = 1;
+			a->lost++;
+			continue;
+		}
+		prev_of(hub, s, hub->bytes[s], hub->len[s], prev);
 		rc = hj_feed_check(&e, hub->bytes[s], hub->len[s], a->rep->hub, hub_pk, s, prev);
 		if (rc) {
-			problem(a->rep, "hub feed: %s (the rest of the hub feed cannot be trusted)", hj_error_last());
+			hj_audit_problem(a->rep, "hub feed: %s (the rest of the hub feed cannot be trusted)", hj_error_last());
 			rc = 0;
 			break;
 		}
 		a->rep->hub_entries++;
-		memcpy(prev, e.hash, 32);
 		rc = check_hub_entry(a, &e);
 		hj_envelope_free(&e);
 		if (rc)
@@ -611,7 +530,7 @@ static int note_hub_ref(void *ctx, const char *name, const git_oid *target)
 	if (!rep->hub[0])
 		snprintf(rep->hub, sizeof rep->hub, "%s", name + strlen("refs/huiji/hub/"));
 	else
-		problem(rep, "more than one hub feed: %s", name);
+		hj_audit_problem(rep, "more than one hub feed: %s", name);
 	return 0;
 }
 
@@ -641,8 +560,14 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 	int local = !strstr(url, "://") || strncmp(url, "file://", 7) == 0;
 	if ((rc = hj_gitrepo_open(&repo, workdir, 1)))
 		goto done;
-	rc = local ? import_local(&a, strncmp(url, "file://", 7) == 0 ? url + 7 : url, repo)
+	rc = local ? hj_audit_import_local(rep, strncmp(url, "file://", 7) == 0 ? url + 7 : url, repo)
 		   : hj_transport_fetch(repo, url, specs, 1, net);
+	/* Over the network the hub's git sends one pack: a damaged object
+	 * there fails the whole fetch, and only a local copy can be read
+	 * object by object. */
+	if (rc == HJ_ENET && !local)
+		rc = hj_error_wrap(rc, "fetching %s failed as a whole (if the hub's repository holds a damaged object, "
+				   "audit a copy of its directory to have the damaged records named): ", url);
 	if (rc || (rc = hj_scratch_open(&a.db)) || (rc = find_hub(&a, repo, url)))
 		goto done;
 	char hubref[160];
@@ -663,7 +588,7 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 		}
 		rep->hub_key_pinned = 1;
 	} else if ((rc = hub_key_from_feed(&hub, hub_pk))) {
-		problem(rep, "%s", hj_error_last());
+		hj_audit_problem(rep, "%s", hj_error_last());
 		rc = 0;
 		goto done;
 	}

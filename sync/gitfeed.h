@@ -58,6 +58,14 @@ typedef int (*hj_gitfeed_cb)(void *ctx, uint64_t seq, const git_oid *commit,
 int hj_gitfeed_walk(hj_gitrepo *r, const git_oid *tip, const char *node,
 		    uint64_t after_seq, hj_gitfeed_cb cb, void *ctx);
 
+/* hj_gitfeed_walk from seq 1 for an auditor of a damaged repository: a
+ * change set whose blob or tree is not in the repository (damaged, so not
+ * copied) is handed to cb as bytes NULL, len 0, and the walk goes on, so
+ * the one seq that lost it can be named. Commits are checked as strictly
+ * (a commit without its tree cannot be checked for canonical form; the
+ * change set is lost anyway); a missing commit still ends the walk. */
+int hj_gitfeed_walk_salvage(hj_gitrepo *r, const git_oid *tip, const char *node, hj_gitfeed_cb cb, void *ctx);
+
 /* Like hj_gitfeed_walk, but stop at `base`, a commit of this feed the
  * caller already trusts at `base_seq` (a ref it wrote after verifying):
  * only the commits above it are read, and cb sees seqs > base_seq. Cost is

@@ -132,7 +132,7 @@ done:
  * `expect` is the seq it must have and `child` the commit that named it
  * as parent (0 and NULL for the tip). */
 static int check_commit(hj_gitrepo *r, const git_oid *id, const char *node, uint64_t expect, const git_oid *child,
-			commit_facts *out)
+			int salvage, commit_facts *out)
 {
 	git_commit *c = NULL;
 	char hex[GIT_OID_HEXSZ + 1], chex[GIT_OID_HEXSZ + 1] = "";
@@ -147,10 +147,19 @@ static int check_commit(hj_gitrepo *r, const git_oid *id, const char *node, uint
 		 * a parent that is not a commit) is a broken chain. */
 		return hj_git_error_as(!child && rc == GIT_ENOTFOUND ? HJ_ENOTFOUND : HJ_ECORRUPT, rc,
 				       "feed %s: commit %s%s%s", node, hex, child ? ", parent of " : "", chex);
-	if ((rc = check_header(c, hex, chex, node, expect, &out->seq)) < 0 ||
-	    (rc = check_tree(c, hex, &out->blob)) < 0 ||
-	    (rc = check_canonical(c, id, hex, node, out->seq, &out->blob)) < 0)
+	if ((rc = check_header(c, hex, chex, node, expect, &out->seq)) < 0)
 		goto done;
+	/* Salvaging: a tree that is not there loses only this change set
+	 * (its blob id is then unknown: zero); the chain goes on. */
+	git_tree *tree = NULL;
+	if (salvage && git_tree_lookup(&tree, hj_gitrepo_git(r), git_commit_tree_id(c)) == GIT_ENOTFOUND) {
+		memset(&out->blob, 0, sizeof out->blob);
+	} else if ((rc = check_tree(c, hex, &out->blob)) < 0 ||
+		   (rc = check_canonical(c, id, hex, node, out->seq, &out->blob)) < 0) {
+		git_tree_free(tree);
+		goto done;
+	}
+	git_tree_free(tree);
 	out->has_parent = git_commit_parentcount(c) == 1;
 	if (out->has_parent)
 		git_oid_cpy(&out->parent, git_commit_parent_id(c, 0));
@@ -175,7 +184,7 @@ typedef struct chain {
  * tip-seq steps; the array grows as we go rather than trusting the tip's
  * (unverified) seq for one big allocation. */
 static int walk_back(chain *ch, hj_gitrepo *r, const git_oid *tip, const char *node, const git_oid *base,
-		     uint64_t base_seq)
+		     uint64_t base_seq, int salvage)
 {
 	commit_facts f = {.has_parent = 1};
 	uint64_t expect = 0;
@@ -200,7 +209,7 @@ static int walk_back(chain *ch, hj_gitrepo *r, const git_oid *tip, const char *n
 			ch->v = p;
 			ch->cap = ncap;
 		}
-		rc = check_commit(r, &cur, node, expect, ch->n ? &ch->v[ch->n - 1].commit : NULL, &f);
+		rc = check_commit(r, &cur, node, expect, ch->n ? &ch->v[ch->n - 1].commit : NULL, salvage, &f);
 		if (rc < 0)
 			return rc;
 		git_oid_cpy(&ch->v[ch->n].commit, &cur);
@@ -218,7 +227,7 @@ static int walk_back(chain *ch, hj_gitrepo *r, const git_oid *tip, const char *n
 }
 
 static int walk_impl(hj_gitrepo *r, const git_oid *tip, const char *node, uint64_t after_seq,
-		     const git_oid *base, uint64_t base_seq, hj_gitfeed_cb cb, void *ctx)
+		     const git_oid *base, uint64_t base_seq, int salvage, hj_gitfeed_cb cb, void *ctx)
 {
 	chain ch = {0};
 	git_blob *blob = NULL;
@@ -228,7 +237,7 @@ static int walk_impl(hj_gitrepo *r, const git_oid *tip, const char *node, uint64
 		return hj_error_set(HJ_EINVALID, "gitfeed_walk: NULL argument");
 	if ((rc = hj_gitfeed_check_node(node)) < 0)
 		return rc;
-	if ((rc = walk_back(&ch, r, tip, node, base, base_seq)) < 0)
+	if ((rc = walk_back(&ch, r, tip, node, base, base_seq, salvage)) < 0)
 		goto done;
 	/* ch.v[n-1] is seq 1 (checked: a root has seq 1 and each step is
 	 * -1) or base_seq + 1, so v[i] has seq first + n - 1 - i. Oldest
@@ -238,7 +247,12 @@ static int walk_impl(hj_gitrepo *r, const git_oid *tip, const char *node, uint64
 		uint64_t seq = first + (uint64_t)(ch.n - 1 - i);
 		if (seq <= after_seq)
 			continue;
-		rc = git_blob_lookup(&blob, hj_gitrepo_git(r), &ch.v[i].blob);
+		rc = git_oid_is_zero(&ch.v[i].blob) ? GIT_ENOTFOUND : git_blob_lookup(&blob, hj_gitrepo_git(r), &ch.v[i].blob);
+		if (rc < 0 && salvage) {
+			if ((rc = cb(ctx, seq, &ch.v[i].commit, NULL, 0)))
+				goto done;
+			continue;
+		}
 		if (rc < 0) {
 			rc = hj_git_error_as(HJ_ECORRUPT, rc, "commit %s: change set blob", git_oid_tostr_s(&ch.v[i].commit));
 			goto done;
@@ -259,7 +273,12 @@ done:
 int hj_gitfeed_walk(hj_gitrepo *r, const git_oid *tip, const char *node, uint64_t after_seq, hj_gitfeed_cb cb,
 		    void *ctx)
 {
-	return walk_impl(r, tip, node, after_seq, NULL, 0, cb, ctx);
+	return walk_impl(r, tip, node, after_seq, NULL, 0, 0, cb, ctx);
+}
+
+int hj_gitfeed_walk_salvage(hj_gitrepo *r, const git_oid *tip, const char *node, hj_gitfeed_cb cb, void *ctx)
+{
+	return walk_impl(r, tip, node, 0, NULL, 0, 1, cb, ctx);
 }
 
 int hj_gitfeed_walk_since(hj_gitrepo *r, const git_oid *tip, const char *node, const git_oid *base,
@@ -267,7 +286,7 @@ int hj_gitfeed_walk_since(hj_gitrepo *r, const git_oid *tip, const char *node, c
 {
 	if (!base)
 		return hj_error_set(HJ_EINVALID, "gitfeed_walk_since: NULL base");
-	return walk_impl(r, tip, node, base_seq, base, base_seq, cb, ctx);
+	return walk_impl(r, tip, node, base_seq, base, base_seq, 0, cb, ctx);
 }
 
 /* ---- one change set ---- */

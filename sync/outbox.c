@@ -1,12 +1,15 @@
 /*
  * outbox.c — copy the change log's tail into the node's git feed.
  * One writer per feed (a lock file next to the repository), batches of
- * change sets appended with gitfeed, and a repack once old packs pile up;
- * git work goes through gitfeed/gitrepo, never a raw libgit2 handle.
+ * change sets appended with gitfeed, a repack once old packs pile up, and
+ * the repair of a replica that lost a pack (the own feed written again
+ * from the change log); git work goes through gitfeed/gitrepo, never a raw
+ * libgit2 handle.
  */
 #include "outbox.h"
 #include "clock.h"
 #include "error.h"
+#include "killpoint.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -77,16 +80,23 @@ static int take_writer_lock(const hj_node *n, const char *ref)
 			  * fetch whose ref has not moved yet (git gc keeps
 			  * such a grace too), so it is never removed */
 
+static int is_pack(const char *name)
+{
+	size_t l = strlen(name);
+	return l >= 6 && strncmp(name, "pack-", 5) == 0 && strcmp(name + l - 5, ".pack") == 0;
+}
+
 static int is_old_pack(const char *dir, const char *name, time_t now)
 {
 	char path[4400];
 	struct stat sb;
-	size_t l = strlen(name);
-	if (l < 6 || strncmp(name, "pack-", 5) != 0 || strcmp(name + l - 5, ".pack") != 0)
+	if (!is_pack(name))
 		return 0;
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	return stat(path, &sb) == 0 && now - sb.st_mtime > REPACK_GRACE;
 }
+
+static int repack(hj_gitrepo *repo, const char *dir, time_t now, int all);
 
 /* Each flush writes one pack, and libgit2 has no gc: a county recording
  * one application per command piles up packs, and every object lookup
@@ -94,12 +104,13 @@ static int is_old_pack(const char *dir, const char *name, time_t now)
  * Past REPACK_AT packs, everything reachable from a ref is written into
  * one new pack and the old packs (older than REPACK_GRACE) are removed. Runs under the outbox lock;
  * objects reachable from no ref (none that huiji needs) are dropped. */
+
 static int repack_if_needed(hj_gitrepo *repo)
 {
 	char dir[4096];
 	DIR *d;
 	struct dirent *de;
-	int packs = 0, rc = 0;
+	int packs = 0;
 	snprintf(dir, sizeof dir, "%sobjects/pack", hj_gitrepo_path(repo));
 	if (!(d = opendir(dir)))
 		return 0;
@@ -109,7 +120,18 @@ static int repack_if_needed(hj_gitrepo *repo)
 	closedir(d);
 	if (packs <= REPACK_AT)
 		return 0;
+	return repack(repo, dir, now, 0);
+}
 
+/* Write everything reachable from a ref into one new pack, then remove
+ * the old packs: those older than REPACK_GRACE, or with `all` every other
+ * one (only under both the sync and the outbox lock: then no push, fetch
+ * or flush of this node is in flight). */
+static int repack(hj_gitrepo *repo, const char *dir, time_t now, int all)
+{
+	DIR *d;
+	struct dirent *de;
+	int rc;
 	char name[GIT_OID_HEXSZ + 1];
 	if ((rc = hj_gitrepo_repack(repo, name, sizeof name)))
 		return rc;
@@ -119,7 +141,8 @@ static int repack_if_needed(hj_gitrepo *repo)
 	if ((d = opendir(dir))) {
 		while ((de = readdir(d))) {
 			size_t l = strlen(de->d_name);
-			if (!is_old_pack(dir, de->d_name, now) || strncmp(de->d_name, keep, strlen(keep)) == 0)
+			if (!(all ? is_pack(de->d_name) : is_old_pack(dir, de->d_name, now)) ||
+			    strncmp(de->d_name, keep, strlen(keep)) == 0)
 				continue;
 			/* pack-X.pack is old: drop it and its index. */
 			char path[4400];
@@ -186,8 +209,8 @@ static int flush_locked(const hj_node *n, hj_gitrepo *repo, const char *ref, uin
 			k++;
 		}
 		sqlite3_finalize(st);
-		if (rc == 0 && k)
-			rc = hj_gitfeed_append(repo, ref, n->id, items, k);
+		if (rc == 0 && k && (rc = hj_gitfeed_append(repo, ref, n->id, items, k)) == 0)
+			hj_killpoint("outbox-appended");
 		for (size_t i = 0; i < k; i++)
 			free((void *)items[i].bytes);
 		if (rc)
@@ -198,4 +221,150 @@ static int flush_locked(const hj_node *n, hj_gitrepo *repo, const char *ref, uin
 			return 0;
 		tip = items[k - 1].seq;
 	}
+}
+
+/* ---- repair ---- */
+
+/* Read a whole small file region: 0, or -1 if it cannot be read. */
+static int read_at(const char *path, long from_end, uint8_t *out, size_t n, off_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	int ok = fd >= 0 && fstat(fd, &sb) == 0 && sb.st_size >= from_end &&
+		 pread(fd, out, n, sb.st_size - from_end) == (ssize_t)n;
+	if (ok && size)
+		*size = sb.st_size;
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : -1;
+}
+
+/* A pack is kept if its .pack exists and ends with the checksum its .idx
+ * records (an index of version 2 ends with the pack's SHA-1, then its
+ * own): a deleted or truncated pack fails this, and libgit2 would go on
+ * promising its objects from the index. A .pack without .idx is invisible
+ * to libgit2 and left alone (an indexer may be about to write the .idx). */
+static int pack_is_broken(const char *dir, const char *idxname)
+{
+	char path[4500];
+	uint8_t want[20], got[20];
+	off_t size = 0;
+	size_t l = strlen(idxname);
+	snprintf(path, sizeof path, "%s/%s", dir, idxname);
+	if (read_at(path, 40, want, sizeof want, NULL) != 0)
+		return 1;
+	snprintf(path, sizeof path, "%s/%.*s.pack", dir, (int)(l - 4), idxname);
+	if (read_at(path, 20, got, sizeof got, &size) != 0 || size < 32)
+		return 1;
+	return memcmp(want, got, 20) != 0;
+}
+
+/* Remove every broken pack (its .idx first, so libgit2 never sees an
+ * index without its pack); *dropped counts them. */
+static int drop_broken_packs(const char *repo_path, int *dropped)
+{
+	char dir[4200];
+	DIR *d;
+	struct dirent *de;
+	snprintf(dir, sizeof dir, "%s/objects/pack", repo_path);
+	if (!(d = opendir(dir)))
+		return errno == ENOENT ? 0 : hj_error_set(HJ_ERROR, "%s: %s", dir, strerror(errno));
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (l < 10 || strncmp(de->d_name, "pack-", 5) != 0 || strcmp(de->d_name + l - 4, ".idx") != 0 ||
+		    !pack_is_broken(dir, de->d_name))
+			continue;
+		char path[4500];
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		int gone = unlink(path) == 0 || errno == ENOENT;
+		snprintf(path, sizeof path, "%s/%.*s.pack", dir, (int)(l - 4), de->d_name);
+		if (!gone || (unlink(path) != 0 && errno != ENOENT)) {
+			int rc = hj_error_set(HJ_ERROR, "removing broken pack %s: %s", path, strerror(errno));
+			closedir(d);
+			return rc;
+		}
+		(*dropped)++;
+	}
+	closedir(d);
+	return 0;
+}
+
+static int no_op(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	(void)ctx, (void)seq, (void)commit, (void)bytes, (void)len;
+	return 0;
+}
+
+/* 1 if the own feed at `ref` does not read back (its tip, and with
+ * `whole` every commit and change set below it), 0 if it does, negative
+ * if that cannot be told (out of memory). */
+static int own_feed_broken(hj_gitrepo *repo, const char *ref, const char *node, int whole)
+{
+	git_oid tip;
+	uint64_t seq = 0;
+	int rc = hj_gitfeed_tip(repo, ref, &seq, &tip);
+	if (!rc && seq && whole)
+		rc = hj_gitfeed_walk(repo, &tip, node, 0, no_op, NULL);
+	return rc == HJ_ENOMEM ? rc : rc != 0;
+}
+
+int hj_outbox_repair(const hj_node *n, int whole, int *repaired)
+{
+	hj_gitrepo *repo = NULL;
+	char ref[128], *path = hj_node_repo_path(n);
+	int dropped = 0, rc, lock = -1;
+
+	*repaired = 0;
+	if (!path)
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	hj_node_feed_ref(n, ref, sizeof ref);
+	if ((lock = rc = take_writer_lock(n, ref)) < 0)
+		goto done;
+	if ((rc = drop_broken_packs(path, &dropped)))
+		goto done;
+	/* A handle opened after the removal: libgit2 keeps the index of a
+	 * removed pack loaded (and its objects "present") until reopened. */
+	if ((rc = hj_node_repo_open(&repo, n)) || (rc = own_feed_broken(repo, ref, n->id, whole)) < 0)
+		goto done;
+	if (rc == 1) {
+		/* SQLite is the source of truth of the node's own change sets
+		 * and commits are deterministic (gitfeed.h): written again,
+		 * they get the ids the hub already holds. Objects still on
+		 * disk are not written twice (hj_gitfeed_append). */
+		if ((rc = hj_gitrepo_ref_delete(repo, ref)) && rc != HJ_ENOTFOUND)
+			goto done;
+		if ((rc = flush_locked(n, repo, ref, NULL)))
+			goto done;
+		if ((rc = own_feed_broken(repo, ref, n->id, 1)) != 0) {
+			if (rc > 0)
+				rc = hj_error_set(HJ_ECORRUPT, "feed %s does not read back from %s after it was written "
+						  "again from the change log", n->id, path);
+			goto done;
+		}
+		dropped++;
+	}
+	*repaired = dropped > 0;
+done:
+	if (lock >= 0)
+		close(lock);
+	hj_gitrepo_close(repo);
+	free(path);
+	return rc;
+}
+
+int hj_outbox_compact(const hj_node *n)
+{
+	hj_gitrepo *repo = NULL;
+	char ref[128], dir[4200];
+	int rc, lock;
+	hj_node_feed_ref(n, ref, sizeof ref);
+	if ((lock = take_writer_lock(n, ref)) < 0)
+		return lock;
+	if (!(rc = hj_node_repo_open(&repo, n))) {
+		snprintf(dir, sizeof dir, "%sobjects/pack", hj_gitrepo_path(repo));
+		rc = repack(repo, dir, 0, 1);
+	}
+	hj_gitrepo_close(repo);
+	close(lock);
+	return rc;
 }

@@ -3,6 +3,12 @@
  *
  * Order: within a round, nodes by id, each node's new change sets by seq.
  * Any order would do (the entry records it); this one is reproducible.
+ *
+ * Crashes: the registry is the commit point of a round and the one source
+ * of truth; the git refs written after its COMMIT (the sequenced refs,
+ * the hub feed) are repaired from it at the start of every pass, under a
+ * lock only one sequencer holds, so a pass killed anywhere is continued
+ * by the next (tests/unit/test_hub_crash.c, the HUIJI_KILL_AT points).
  */
 #include "sequencer.h"
 #include "clock.h"
@@ -13,13 +19,21 @@
 #include "projection.h"
 #include "followed.h"
 #include "hub_entry.h"
+#include "killpoint.h"
 #include "quarantine.h"
 #include "replay.h"
+#include "seqref.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct round {
 	hj_node *hub;
@@ -31,6 +45,7 @@ typedef struct round {
 	uint64_t last;         /* last included seq of this node */
 	uint8_t last_hash[32];
 	int stop;              /* this feed waits (quarantined, newer version) */
+	int full;              /* the entry has no room for the next change set */
 	git_oid last_commit;   /* commit of this node's last sequenced change set */
 	int have_commit;
 	struct tip {
@@ -95,8 +110,17 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	hj_verdict v;
 	int rc = hj_json_parse(&payload, (const char *)e->payload, e->payload_len);
 	const hj_json *ops = rc ? NULL : hj_fold_payload_ops(payload, &rc);
+	size_t cap = r->enc.max_bytes ? r->enc.max_bytes : HJ_HUB_ENTRY_MAX_BYTES;
+	uint64_t nrejected = 0;
 	if (!ops)
 		goto done;
+	/* Every verdict takes at least 5 bytes ("ok",): a change set of more
+	 * tiny ops than that can never fit; say so before folding them. */
+	if (ops->count > cap / 5) {
+		rc = hj_error_set(HJ_ETOOBIG, "%zu ops: their verdicts cannot fit in a hub entry (%zu bytes)", ops->count,
+				  cap);
+		goto done;
+	}
 	memset(&ctx, 0, sizeof ctx);
 	ctx.actor = e->node;
 	ctx.seq = e->seq;
@@ -107,8 +131,7 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 		ctx.index = (uint32_t)i;
 		if ((rc = hj_fold_op(r->hub->db, &ctx, ops->items[i], &v)))
 			goto done;
-		r->rep->ops++;
-		r->rep->rejected += !v.applied;
+		nrejected += !v.applied;
 		if ((rc = hj_hub_entry_enc_verdict(&r->enc, &v)))
 			goto done;
 	}
@@ -118,6 +141,8 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	    (rc = hj_hub_entry_enc_add(&r->enc, e->node, e->seq, e->hash)))
 		goto done;
 	r->rep->change_sets++;
+	r->rep->ops += ops->count;
+	r->rep->rejected += nrejected;
 	r->last = e->seq;
 	memcpy(r->last_hash, e->hash, 32);
 done:
@@ -127,31 +152,33 @@ done:
 	return rc;
 }
 
+/* The change set's verdicts do not fit in what is left of this entry: the
+ * entry is written without it and the next one starts with it. Alone in
+ * an empty entry it can never fit: quarantine that one change set (the
+ * hub goes on for every other feed) rather than stop the province. */
+static int too_big(round *r, uint64_t seq, const uint8_t *bytes, size_t len, const git_oid *commit)
+{
+	char detail[300];
+	if (r->enc.count) {
+		r->full = 1;
+		return 1;
+	}
+	snprintf(detail, sizeof detail, "%s", hj_error_last());
+	int rc = quarantine(r, seq, "too_big", detail, bytes, len, commit);
+	return rc ? rc : 1;
+}
+
 static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
 {
 	round *r = vctx;
 	hj_envelope e;
-	uint8_t h[32];
 	char detail[400];
 	int rc;
 
-	if (r->stop || r->enc.count >= HJ_SEQ_MAX_INCLUDE)
+	if (r->stop || r->full || r->enc.count >= HJ_SEQ_MAX_INCLUDE)
 		return 1;
-	if (seq <= r->last) {
-		/* Already included: the feed must still carry the same bytes. */
-		hj_hash32(h, bytes, len);
-		if (seq == r->last && memcmp(h, r->last_hash, 32) != 0) {
-			snprintf(detail, sizeof detail, "a second, different change set at seq %" PRIu64
-				 " (the hub included another one): a forked feed", seq);
-			rc = quarantine(r, seq, "fork", detail, bytes, len, commit);
-			return rc ? rc : 1;
-		}
-		if (seq == r->last) {
-			git_oid_cpy(&r->last_commit, commit);
-			r->have_commit = 1;
-		}
-		return 0;
-	}
+	/* Only seqs above r->last arrive: the walk starts at the sequenced
+	 * ref, which the pass repaired to r->last (walk_feed). */
 	rc = hj_feed_check(&e, bytes, len, r->node, r->pk, r->last, r->last_hash);
 	if (rc == HJ_EVERSION) {
 		/* Not the county's fault: this hub must be upgraded. Wait. */
@@ -204,6 +231,8 @@ static int on_change_set(void *vctx, uint64_t seq, const git_oid *commit, const 
 		r->stop = 1;
 		return 1;
 	}
+	if (rc == HJ_ETOOBIG)
+		return too_big(r, seq, bytes, len, commit);
 	return rc;
 }
 
@@ -253,11 +282,6 @@ static int on_diverge(void *vctx, uint64_t seq, const git_oid *commit, const uin
 	return rc ? rc : 1;
 }
 
-static void sequenced_ref(char *out, size_t outsz, const char *node)
-{
-	snprintf(out, outsz, "refs/huiji/sequenced/%s", node);
-}
-
 /* Remember where this node's sequenced history ends, for after COMMIT. */
 static int note_tip(round *r)
 {
@@ -278,10 +302,8 @@ static int note_tip(round *r)
 static int write_tips(hj_gitrepo *repo, const round *r)
 {
 	for (size_t i = 0; i < r->ntips; i++) {
-		char ref[160];
-		int rc;
-		sequenced_ref(ref, sizeof ref, r->tips[i].node);
-		if ((rc = hj_gitrepo_ref_set(repo, ref, &r->tips[i].commit, "huiji: sequenced")))
+		int rc = hj_seqref_set(repo, r->tips[i].node, &r->tips[i].commit);
+		if (rc)
 			return rc;
 	}
 	return 0;
@@ -387,37 +409,31 @@ static int malformed(round *r, hj_gitrepo *repo, int rc, const git_oid *tip)
 	return quarantine_at(r, repo, r->last + 1, "malformed_commit", detail, tip);
 }
 
-/* Read the new change sets of r->node's feed (tip at tipseq) into the
- * entry. The feed must still contain what the hub sequenced: walk down
- * from its tip to refs/huiji/sequenced/<node> (only what is new is read);
- * not meeting it means rewritten or forked. */
+/* Read the new change sets of r->node's feed into the entry. The feed
+ * must still contain what the hub sequenced: refs/huiji/sequenced/<node>
+ * names the commit of r->last (hj_seqref_repair puts it there from the
+ * registry whenever the feed still holds that history), and the walk
+ * goes down from the tip to it, so only what is new is read. A feed that
+ * no longer holds it was rewritten or forked. */
 static int walk_feed(round *r, hj_gitrepo *repo, const git_oid *tip, uint64_t tipseq)
 {
-	char sref[160];
 	git_oid seqd;
-	int rc = 0, have_seqd = 0;
-	sequenced_ref(sref, sizeof sref, r->node);
+	int rc = 0;
 	r->have_commit = 0;
 	if (r->last) {
-		/* an unreadable ref is an error, not "nothing sequenced yet" */
-		if ((rc = hj_gitrepo_ref_get(&seqd, repo, sref)) && rc != HJ_ENOTFOUND)
+		rc = hj_seqref_repair(&seqd, r->hub->db, repo, r->node, r->last, r->last_hash);
+		if (rc == HJ_ENOTFOUND)
+			return quarantine_divergence(r, repo, tip, tipseq);
+		if (rc)
 			return rc;
-		have_seqd = rc == 0;
-		rc = 0;
-	}
-	if (have_seqd) {
-		git_oid_cpy(&r->last_commit, &seqd);
-		r->have_commit = 1;
 		rc = hj_gitfeed_walk_since(repo, tip, r->node, &seqd, r->last, on_change_set, r);
 		if (rc == HJ_ECONFLICT)
 			return quarantine_divergence(r, repo, tip, tipseq);
-	} else if (tipseq > r->last) {
-		rc = hj_gitfeed_walk(repo, tip, r->node, r->last ? r->last - 1 : 0, on_change_set, r);
-	} else if (tipseq == r->last && r->last) {
-		rc = hj_gitfeed_walk(repo, tip, r->node, r->last - 1, on_change_set, r);
+	} else {
+		rc = hj_gitfeed_walk(repo, tip, r->node, 0, on_change_set, r);
 	}
 	rc = malformed(r, repo, rc == 1 ? 0 : rc, tip);
-	if (!rc && r->have_commit)
+	if (!rc && r->have_commit) /* moved: write the ref after COMMIT */
 		rc = note_tip(r);
 	return rc;
 }
@@ -492,7 +508,7 @@ done:
 	return rc;
 }
 
-static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *more)
+static int one_round(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_seq_report *rep, int *more)
 {
 	char **feeds = NULL;
 	size_t nfeeds = 0;
@@ -505,21 +521,24 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep, int *mo
 	r.hub = hub;
 	r.rep = rep;
 	hj_hub_entry_enc_init(&r.enc);
+	r.enc.max_bytes = o && o->max_entry_bytes ? o->max_entry_bytes : HJ_HUB_ENTRY_MAX_BYTES;
 	if ((rc = hj_db_exec(hub->db, "BEGIN IMMEDIATE")))
 		goto done;
 	if ((rc = hj_feed_last(hub->db, &r.hub_seq, last_hash)))
 		goto rollback;
 	r.hub_seq++;
-	for (size_t i = 0; i < nfeeds && r.enc.count < HJ_SEQ_MAX_INCLUDE; i++)
+	for (size_t i = 0; i < nfeeds && r.enc.count < HJ_SEQ_MAX_INCLUDE && !r.full; i++)
 		if ((rc = read_feed(&r, repo, feeds[i])))
 			goto rollback;
-	*more = r.enc.count >= HJ_SEQ_MAX_INCLUDE;
+	*more = r.enc.count >= HJ_SEQ_MAX_INCLUDE || r.full;
 	if (r.enc.count && (rc = write_entry(&r)))
 		goto rollback;
+	hj_killpoint("hub-before-commit");
 	if ((rc = hj_db_exec(hub->db, "COMMIT")))
 		goto rollback; /* SQLite may leave it open after a failed COMMIT */
+	hj_killpoint("hub-committed");
 	rep->entries += r.enc.count > 0;
-	rc = write_tips(repo, &r); /* after COMMIT; with nothing new, repairs a crash after one */
+	rc = write_tips(repo, &r); /* after COMMIT: a crash before is repaired by the next pass */
 	for (size_t i = 0; !rc && i < r.nsquats; i++)
 		rc = hj_quarantine_set_aside(repo, r.squats[i].node, &r.squats[i].commit);
 	goto done;
@@ -535,17 +554,110 @@ done:
 	return rc;
 }
 
+#define FEED_LOCK_STALE_S 60 /* git holds a ref lock for one rename (ms); a
+				* minute-old one belongs to a dead receive-pack */
+
+/* Remove the ref lock files in <repo>/<dir> at least `min_age_s` seconds
+ * old (node ids have no '/': one level). 0 or an error. */
+static int clear_ref_locks(hj_gitrepo *repo, const char *dir, int64_t min_age_s)
+{
+	char path[4096];
+	struct dirent *de;
+	int rc = 0;
+	int64_t now = hj_clock_ms() / 1000;
+	snprintf(path, sizeof path, "%s%s", hj_gitrepo_path(repo), dir);
+	DIR *d = opendir(path);
+	while (!rc && d && (de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		char lock[4400];
+		struct stat sb;
+		if (l <= 5 || strcmp(de->d_name + l - 5, ".lock") != 0)
+			continue;
+		snprintf(lock, sizeof lock, "%s/%s", path, de->d_name);
+		if (min_age_s && (stat(lock, &sb) != 0 || now - (int64_t)sb.st_mtime < min_age_s))
+			continue;
+		if (unlink(lock) != 0 && errno != ENOENT)
+			rc = hj_error_set(HJ_ERROR, "%s: %s", lock, strerror(errno));
+	}
+	if (d)
+		closedir(d);
+	return rc;
+}
+
+/* One sequencer per hub at a time: the sequenced refs are written after
+ * each round's COMMIT, so two passes interleaving could move a ref back
+ * to an older round's tip. A second `hub run` waits for the pass in
+ * progress. Only the sequencer writes refs/huiji/sequenced/, and only
+ * under this lock, so a ref lock file found there now was left by a
+ * process killed mid-write (libgit2 cannot clean up after SIGKILL) and
+ * would fail every later write of that ref: it is removed. A feed ref's
+ * lock is git receive-pack's and may be live, so only one older than
+ * FEED_LOCK_STALE_S goes (a killed receive-pack's would refuse that
+ * county's every push). The hub's own feed ref has the outbox's lock and
+ * clean-up. Returns the fd to close, or < 0. */
+static int take_sequencer_lock(hj_gitrepo *repo)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%shuiji-sequencer.lock", hj_gitrepo_path(repo));
+	int rc, fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+		rc = hj_error_set(HJ_ERROR, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	if ((rc = clear_ref_locks(repo, "refs/huiji/sequenced", 0)) ||
+	    (rc = clear_ref_locks(repo, "refs/huiji/feeds", FEED_LOCK_STALE_S))) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* The git side of what the registry committed: every sequenced ref,
+ * then the hub feed (entries a killed pass signed but did not write). In
+ * that order, as a round writes them: a county fetching meanwhile (git
+ * lists refs/huiji/hub/ before refs/huiji/sequenced/) never sees an entry
+ * naming a change set its sequenced ref does not reach yet, which its
+ * sync would refuse. Under the sequencer lock. */
+static int publish_locked(hj_node *hub, hj_gitrepo *repo)
+{
+	int rc = hj_seqref_repair_all(hub, repo);
+	return rc ? rc : hj_outbox_flush(hub, repo, NULL);
+}
+
+int hj_hub_publish(hj_node *hub, hj_gitrepo *repo)
+{
+	int lock, rc;
+	if (!hub->is_root)
+		return hj_error_set(HJ_EINVALID, "%s is not a hub node", hub->id);
+	if ((lock = take_sequencer_lock(repo)) < 0)
+		return lock;
+	rc = publish_locked(hub, repo);
+	close(lock);
+	return rc;
+}
+
 int hj_hub_sequence(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep)
 {
-	int more = 1, rc;
+	return hj_hub_sequence_opts(hub, repo, NULL, rep);
+}
+
+int hj_hub_sequence_opts(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_seq_report *rep)
+{
+	int more = 1, rc, lock;
 	memset(rep, 0, sizeof *rep);
 	if (!hub->is_root)
 		return hj_error_set(HJ_EINVALID, "%s is not a hub node", hub->id);
-	if ((rc = hj_outbox_flush(hub, repo, NULL)))
-		return rc;
-	while (more && !(rc = one_round(hub, repo, rep, &more)))
+	if ((lock = take_sequencer_lock(repo)) < 0)
+		return lock;
+	if ((rc = publish_locked(hub, repo)))
+		goto done;
+	while (more && !(rc = one_round(hub, repo, o, rep, &more)))
 		;
 	if (!rc)
-		rc = hj_outbox_flush(hub, repo, NULL);
+		rc = hj_outbox_flush(hub, repo, NULL); /* each round wrote its refs already */
+done:
+	close(lock);
 	return rc;
 }

@@ -28,7 +28,28 @@ typedef struct hj_seq_report {
 	uint64_t waiting;      /* feeds of nodes not enrolled yet */
 } hj_seq_report;
 
-/* One pass over all feeds until nothing new is left. */
+typedef struct hj_seq_opts {
+	size_t max_entry_bytes; /* 0: HJ_HUB_ENTRY_MAX_BYTES (tests set less) */
+} hj_seq_opts;
+
+/* One pass over all feeds until nothing new is left. Crash-safe: the hub's
+ * registry is the commit point; the pass first repairs the git refs from
+ * it (hj_hub_publish), so a pass killed anywhere is continued by the
+ * next. One pass per hub at a time (a lock file in hub.git; a second
+ * caller waits for the first). Entries are bounded by HJ_SEQ_MAX_INCLUDE
+ * change sets and by bytes: a change set whose verdicts do not fit in the
+ * current entry starts the next one, and one that cannot fit even alone
+ * is quarantined as too_big (evidence kept), so no input can make an
+ * entry too big to write. o may be NULL. */
 int hj_hub_sequence(hj_node *hub, hj_gitrepo *repo, hj_seq_report *rep);
+int hj_hub_sequence_opts(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_seq_report *rep);
+
+/* Bring the hub repository up to the registry, under the same lock: every
+ * refs/huiji/sequenced/<node> to the node's last sequenced change set (a
+ * stale ref lock under it removed), then the hub feed
+ * refs/huiji/hub/<id> to the whole change log. What every hub command
+ * calls instead of hj_outbox_flush, so the hub feed never names a change
+ * set a county cannot fetch yet. */
+int hj_hub_publish(hj_node *hub, hj_gitrepo *repo);
 
 #endif

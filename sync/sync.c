@@ -1,15 +1,14 @@
 /*
- * sync.c — push own feed in chunks, fetch, follow the hub order, rebase.
+ * sync.c — a county's sync over the network: under the node's sync lock,
+ * make the replica ready (repairing what was lost), push the own feed in
+ * chunks sized in bytes, fetch the hub's refs, then follow (follow.c).
  */
 #include "sync.h"
 #include "error.h"
 #include "feed.h"
-#include "fold.h"
 #include "outbox.h"
 #include "followed.h"
-#include "hub_entry.h"
-#include "projection.h"
-#include "replay.h"
+#include "replica.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,14 +26,38 @@ void hj_sync_opts_default(hj_sync_opts *o)
 {
 	o->retries = 4;
 	o->backoff_ms = 1000;
-	o->chunk = 500;
+	o->chunk = 0;
+	o->chunk_bytes = HJ_SYNC_CHUNK_BYTES;
 	hj_net_opts_default(&o->net);
+}
+
+uint64_t hj_sync_chunk_end(const size_t *len, uint64_t from, uint64_t n, size_t budget, uint64_t max_sets)
+{
+	uint64_t end = from + 1; /* one change set, however big */
+	size_t sum = len[from];
+	while (end < n && (!max_sets || end - from < max_sets) && len[end] <= budget && sum <= budget - len[end])
+		sum += len[end++];
+	return end;
+}
+
+size_t hj_sync_chunk_next(size_t budget, size_t sent, int dropped, size_t cap)
+{
+	if (cap < HJ_SYNC_CHUNK_MIN)
+		cap = HJ_SYNC_CHUNK_MIN;
+	if (dropped) {
+		/* Half of what the link could not carry: a chunk cut short by
+		 * the end of the feed may have been far below the budget. */
+		size_t half = (sent < budget ? sent : budget) / 2;
+		return half < HJ_SYNC_CHUNK_MIN ? HJ_SYNC_CHUNK_MIN : half;
+	}
+	return budget > cap / 2 ? cap : budget * 2;
 }
 
 /* ---- own feed: seq -> commit id, to push intermediate change sets ---- */
 
 typedef struct oid_list {
-	git_oid *v; /* v[seq - 1] */
+	git_oid *v;  /* v[seq - 1] */
+	size_t *len; /* len[seq - 1]: its envelope's bytes, to size chunks */
 	size_t n, cap;
 } oid_list;
 
@@ -42,17 +65,20 @@ static int collect_oid(void *ctx, uint64_t seq, const git_oid *commit, const uin
 {
 	oid_list *l = ctx;
 	(void)bytes;
-	(void)len;
 	if (seq != l->n + 1)
 		return hj_error_set(HJ_ECORRUPT, "own feed: seq %" PRIu64 " out of order", seq);
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 256;
 		git_oid *p = realloc(l->v, cap * sizeof *p);
-		if (!p)
+		if (p)
+			l->v = p;
+		size_t *q = p ? realloc(l->len, cap * sizeof *q) : NULL;
+		if (!q)
 			return hj_error_set(HJ_ENOMEM, "out of memory");
-		l->v = p;
+		l->len = q;
 		l->cap = cap;
 	}
+	l->len[l->n] = len;
 	git_oid_cpy(&l->v[l->n++], commit);
 	return 0;
 }
@@ -125,7 +151,7 @@ static int meet_own_fork(hj_node *n, hj_gitrepo *repo, const char *url, const hj
 
 /* One attempt: settle what the hub has, push what it lacks, fetch. */
 static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_opts *o, const oid_list *own,
-		   hj_sync_report *rep)
+		   size_t *budget, hj_sync_report *rep)
 {
 	hj_remote_ref *refs = NULL;
 	size_t nrefs = 0;
@@ -152,13 +178,15 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 	free(refs);
 
 	while (remote_seq < own->n) {
-		uint64_t end = remote_seq + (uint64_t)o->chunk;
-		if (end > own->n)
-			end = own->n;
+		uint64_t end = hj_sync_chunk_end(own->len, remote_seq, own->n, *budget, (uint64_t)o->chunk);
+		size_t sent = 0;
+		for (uint64_t i = remote_seq; i < end; i++)
+			sent += own->len[i];
 		/* A local scratch ref (libgit2 pushes named refs only): forced. */
 		if ((rc = hj_gitrepo_ref_set(repo, outref, &own->v[end - 1], "huiji: push chunk")))
 			return rc;
 		rc = hj_transport_push(repo, url, outref, myref, &o->net);
+		*budget = hj_sync_chunk_next(*budget, sent, rc == HJ_ENET, o->chunk_bytes);
 		if (rc)
 			return rc;
 		rep->pushed += end - remote_seq;
@@ -219,13 +247,54 @@ static int take_sync_lock(const hj_node *n)
 	return fd;
 }
 
+/* ---- a replica that lost a pack ---- */
+
+/* The own feed's commits into `own` (which it resets), read back whole. */
+static int own_oids(hj_node *n, hj_gitrepo *repo, oid_list *own)
+{
+	char ref[160];
+	git_oid tip;
+	uint64_t tipseq = 0;
+	int rc;
+	own->n = 0;
+	hj_node_feed_ref(n, ref, sizeof ref);
+	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
+		return rc;
+	return tipseq ? hj_gitfeed_walk(repo, &tip, n->id, 0, collect_oid, own) : 0;
+}
+
+/* The replica as a sync needs it: broken packs removed, refs to what is
+ * gone dropped, the own feed flushed and read back into `own`. If the own
+ * feed does not read back, a second pass checks everything whole and
+ * writes the own feed again from the change log (hj_outbox_repair). The
+ * handle is reopened after a repair (libgit2 keeps removed packs'
+ * indexes). */
+static int replica_ready(hj_node *n, hj_gitrepo **repo, oid_list *own)
+{
+	int rc;
+	for (int whole = 0;; whole = 1) {
+		int fixed = 0;
+		if ((rc = hj_outbox_repair(n, whole, &fixed)))
+			return rc;
+		if (fixed) {
+			hj_gitrepo_close(*repo);
+			*repo = NULL;
+			if ((rc = hj_node_repo_open(repo, n)))
+				return rc;
+		}
+		if ((rc = hj_replica_drop_unreadable(*repo, whole)) < 0 || (rc = hj_outbox_flush(n, *repo, NULL)))
+			return rc;
+		rc = own_oids(n, *repo, own);
+		if (!rc || whole || rc == HJ_ENOMEM)
+			return rc;
+	}
+}
+
 int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 {
 	hj_gitrepo *repo = NULL;
 	oid_list own = {0};
-	char ref[160], *url = NULL;
-	git_oid tip;
-	uint64_t tipseq = 0;
+	char *url = NULL;
 	int rc, lock = -1;
 
 	memset(rep, 0, sizeof *rep);
@@ -236,18 +305,13 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 	if (rc)
 		return rc;
 	if ((rc = hj_node_repo_open(&repo, n)) || (lock = rc = take_sync_lock(n)) < 0 ||
-	    (rc = hj_outbox_flush(n, repo, NULL)))
-		goto done;
-	rc = 0;
-	hj_node_feed_ref(n, ref, sizeof ref);
-	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
-		goto done;
-	if (tipseq && (rc = hj_gitfeed_walk(repo, &tip, n->id, 0, collect_oid, &own)))
+	    (rc = replica_ready(n, &repo, &own)))
 		goto done;
 
 	int backoff = o->backoff_ms;
+	size_t budget = o->chunk_bytes < HJ_SYNC_CHUNK_MIN ? HJ_SYNC_CHUNK_MIN : o->chunk_bytes;
 	for (rep->attempts = 1;; rep->attempts++) {
-		rc = attempt(n, repo, url, o, &own, rep);
+		rc = attempt(n, repo, url, o, &own, &budget, rep);
 		if (rc != HJ_ENET || rep->attempts > o->retries)
 			break;
 		/* Exponential back-off with jitter, so counties that lost the
@@ -256,386 +320,27 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 		sleep_ms(backoff + jitter);
 		backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
 	}
+	if (rc == HJ_ECORRUPT && (rc = hj_replica_after_lost(n, &repo, rc)) == 1)
+		rc = attempt(n, repo, url, o, &own, &budget, rep);
 	/* Offline: what reached the hub in this sync stays there (rep->pushed);
 	 * the rest waits for the next link. */
 	if (rc)
 		goto done;
 	int64_t pending = 0;
-	if (!(rc = hj_sync_follow(n, repo, rep)) && !(rc = hj_pending_count(&pending, n)))
+	rc = hj_sync_follow(n, repo, rep);
+	if ((rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND) && (rc = hj_replica_after_lost(n, &repo, rc)) == 1 &&
+	    !(rc = attempt(n, repo, url, o, &own, &budget, rep)))
+		rc = hj_sync_follow(n, repo, rep);
+	if (!rc && !(rc = hj_pending_count(&pending, n)))
 		rep->pending = (uint64_t)pending;
 done:
 	if (lock >= 0)
 		close(lock);
 	free(own.v);
+	free(own.len);
 	free(url);
 	hj_gitrepo_close(repo);
 	return rc;
 }
 
 /* ---- following the hub order ---- */
-
-typedef struct item {
-	uint64_t hub_seq;
-	char node[HJ_NODE_ID_MAX + 1];
-	uint64_t seq;
-	uint8_t hash[32];
-	uint8_t *bytes; /* owned */
-	size_t len;
-	char *verdicts; /* owned JSON text, NULL = all ok */
-} item;
-
-typedef struct follow {
-	hj_node *n;
-	uint8_t hub_pk[32];
-	const char *hub;
-	uint64_t last;
-	uint8_t last_hash[32];
-	item *items;
-	size_t nitems, cap;
-	uint64_t entries;
-	int upgrade;
-	uint64_t upgrade_at;
-} follow;
-
-static item *new_item(follow *f)
-{
-	if (f->nitems == f->cap) {
-		size_t cap = f->cap ? 2 * f->cap : 64;
-		item *p = realloc(f->items, cap * sizeof *p);
-		if (!p)
-			return NULL;
-		f->items = p;
-		f->cap = cap;
-	}
-	item *it = &f->items[f->nitems++];
-	memset(it, 0, sizeof *it);
-	return it;
-}
-
-/* Are all ops of this payload known to this huiji? */
-static int ops_known(const hj_json *ops)
-{
-	for (size_t i = 0; i < ops->count; i++)
-		if (hj_fold_op_known(ops->items[i]))
-			return 0;
-	return 1;
-}
-
-/* A sequence entry: one item per change set it includes, bytes fetched
- * later from the node's feed (fill_items). */
-static int follow_entry(follow *f, uint64_t seq, const hj_json *op)
-{
-	hj_hub_entry ent;
-	int rc = hj_hub_entry_decode(&ent, op);
-	if (rc)
-		return hj_error_wrap(rc, "hub entry %" PRIu64 ": ", seq);
-	for (size_t i = 0; !rc && i < ent.ninclude; i++) {
-		const hj_hub_include *x = &ent.include[i];
-		hj_buf vt = HJ_BUF_INIT;
-		item *it = new_item(f);
-		if (!it) {
-			rc = hj_error_set(HJ_ENOMEM, "out of memory");
-			break;
-		}
-		it->hub_seq = seq;
-		snprintf(it->node, sizeof it->node, "%s", x->node);
-		it->seq = x->seq;
-		memcpy(it->hash, x->hash, 32);
-		if (!(rc = hj_json_write(&vt, x->verdicts)))
-			it->verdicts = (char *)hj_buf_detach(&vt, NULL);
-		hj_buf_free(&vt);
-	}
-	hj_hub_entry_free(&ent);
-	return rc;
-}
-
-/* One of the hub's own change sets: an item of its own, bytes in hand. */
-static int follow_hub_op(follow *f, uint64_t seq, const hj_envelope *e, const uint8_t *bytes, size_t len)
-{
-	item *it = new_item(f);
-	if (!it || !(it->bytes = malloc(len)))
-		return hj_error_set(HJ_ENOMEM, "out of memory");
-	memcpy(it->bytes, bytes, len);
-	it->len = len;
-	it->hub_seq = seq;
-	snprintf(it->node, sizeof it->node, "%s", f->hub);
-	it->seq = seq;
-	memcpy(it->hash, e->hash, 32);
-	return 0;
-}
-
-static int on_hub_entry(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
-{
-	follow *f = vctx;
-	hj_envelope e;
-	hj_json *payload = NULL;
-	const hj_json *entry = NULL;
-	uint8_t h[32];
-	int rc;
-	(void)commit;
-	if (f->upgrade)
-		return 1;
-	if (seq <= f->last) {
-		hj_hash32(h, bytes, len);
-		if (seq == f->last && memcmp(h, f->last_hash, 32) != 0)
-			return hj_error_set(HJ_ECORRUPT, "the hub feed %s changed at seq %" PRIu64
-					    " after it was followed: the hub rewrote its history", f->hub, seq);
-		return 0;
-	}
-	rc = hj_feed_check(&e, bytes, len, f->hub, f->hub_pk, f->last, f->last_hash);
-	if (rc == HJ_EVERSION) {
-		f->upgrade = 1;
-		f->upgrade_at = seq;
-		return 1;
-	}
-	if (rc)
-		return hj_error_wrap(rc, "hub feed: ");
-	rc = hj_json_parse(&payload, (const char *)e.payload, e.payload_len);
-	const hj_json *ops = rc ? NULL : hj_fold_payload_ops(payload, &rc);
-	if (rc == HJ_EVERSION || (ops && !ops_known(ops))) {
-		f->upgrade = 1;
-		f->upgrade_at = seq;
-		rc = 1;
-		goto done;
-	}
-	if (rc)
-		goto done;
-	if ((rc = hj_hub_entry_find(&entry, ops))) {
-		hj_error_wrap(rc, "hub entry %" PRIu64 ": ", seq);
-		goto done;
-	}
-	if ((rc = entry ? follow_entry(f, seq, entry) : follow_hub_op(f, seq, &e, bytes, len)))
-		goto done;
-	f->last = seq;
-	memcpy(f->last_hash, e.hash, 32);
-	f->entries++;
-done:
-	hj_json_free(payload);
-	hj_envelope_free(&e);
-	return rc;
-}
-
-typedef struct fill {
-	follow *f;
-	const char *node;
-	size_t next; /* index into f->items of the next item of this node */
-} fill;
-
-static int on_feed_cs(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
-{
-	fill *fl = vctx;
-	follow *f = fl->f;
-	(void)commit;
-	while (fl->next < f->nitems && (f->items[fl->next].bytes || strcmp(f->items[fl->next].node, fl->node) != 0))
-		fl->next++;
-	if (fl->next == f->nitems)
-		return 1;
-	item *it = &f->items[fl->next];
-	if (seq < it->seq)
-		return 0;
-	if (seq > it->seq)
-		return hj_error_set(HJ_ECORRUPT, "feed %s seq %" PRIu64 " sequenced by the hub is missing", fl->node,
-				    it->seq);
-	uint8_t h[32];
-	hj_hash32(h, bytes, len);
-	if (memcmp(h, it->hash, 32) != 0)
-		return hj_error_set(HJ_ECORRUPT, "feed %s seq %" PRIu64 " as fetched does not match the hash the "
-				    "hub signed", fl->node, seq);
-	if (!(it->bytes = malloc(len)))
-		return hj_error_set(HJ_ENOMEM, "out of memory");
-	memcpy(it->bytes, bytes, len);
-	it->len = len;
-	fl->next++;
-	return 0;
-}
-
-static int first_hub_ref(void *ctx, const char *name, const git_oid *target)
-{
-	char **hub = ctx;
-	(void)target;
-	if (!*hub && !(*hub = strdup(name + strlen("refs/huiji/incoming/hub/"))))
-		return hj_error_set(HJ_ENOMEM, "out of memory");
-	return 0;
-}
-
-/* Find the hub's node id: remembered, or the single incoming hub ref.
- * *out NULL (and 0) when the hub has published nothing yet; negative
- * when the remembered id cannot be read. */
-static int hub_node(char **out, hj_node *n, hj_gitrepo *repo)
-{
-	char *hub = NULL;
-	int rc = hj_meta_get(&hub, n->db, "hub_node");
-	*out = hub;
-	if (rc != HJ_ENOTFOUND)
-		return rc;
-	if ((rc = hj_gitrepo_ref_foreach(repo, "refs/huiji/incoming/hub/*", first_hub_ref, &hub))) {
-		free(hub);
-		return rc;
-	}
-	*out = hub;
-	return 0;
-}
-
-/* Read the hub entries not followed yet into f->items (only their
- * change-set ids for the county feeds they include). */
-static int read_hub_entries(follow *f, hj_gitrepo *repo)
-{
-	char ref[200], *key = NULL;
-	git_oid tip;
-	uint64_t tipseq;
-	int rc = hj_meta_get(&key, f->n->db, "hub_key");
-	if (rc && rc != HJ_ENOTFOUND)
-		goto done;
-	if (!key || hj_hex_decode(f->hub_pk, 32, key)) {
-		rc = hj_error_set(HJ_EINVALID, "no valid hub key in this node (init --hub-key)");
-		goto done;
-	}
-	snprintf(ref, sizeof ref, "refs/huiji/incoming/hub/%s", f->hub);
-	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
-		goto done;
-	sqlite3_stmt *s = hj_db_stmt(f->n->db, "SELECT seq, hash FROM hub_feed ORDER BY seq DESC LIMIT 1");
-	if ((rc = s ? hj_db_step(f->n->db, s) : HJ_ERROR) == 1) {
-		const void *h = sqlite3_column_blob(s, 1);
-		f->last = (uint64_t)sqlite3_column_int64(s, 0);
-		if (h && sqlite3_column_bytes(s, 1) == 32)
-			memcpy(f->last_hash, h, 32);
-		else
-			rc = hj_error_set(HJ_ECORRUPT, "hub_feed seq %" PRIu64 ": hash is not 32 bytes", f->last);
-	}
-	hj_db_release(f->n->db, s);
-	if (rc < 0)
-		goto done;
-	rc = 0;
-	if (tipseq < f->last) {
-		rc = hj_error_set(HJ_ECORRUPT, "the hub feed ends at seq %" PRIu64 " but %" PRIu64
-				  " entries were followed: the hub rewrote its history", tipseq, f->last);
-		goto done;
-	}
-	if (tipseq > f->last &&
-	    (rc = hj_gitfeed_walk(repo, &tip, f->hub, f->last ? f->last - 1 : 0, on_hub_entry, f)) < 0)
-		goto done;
-	rc = 0;
-done:
-	free(key);
-	return rc;
-}
-
-/* Fetch the sequenced change sets from their feeds, node by node. */
-static int fill_items(follow *f, hj_gitrepo *repo)
-{
-	char ref[200];
-	git_oid tip;
-	uint64_t tipseq;
-	int rc;
-	for (size_t i = 0; i < f->nitems; i++) {
-		item *it = &f->items[i];
-		if (it->bytes)
-			continue;
-		fill fl = {f, it->node, i};
-		snprintf(ref, sizeof ref, "refs/huiji/incoming/feeds/%s", it->node);
-		if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
-			return rc;
-		if (tipseq < it->seq)
-			return hj_error_set(HJ_ECORRUPT, "the hub sequenced %s seq %" PRIu64 " but its feed ends at %" PRIu64,
-					    it->node, it->seq, tipseq);
-		if ((rc = hj_gitfeed_walk(repo, &tip, it->node, it->seq - 1, on_feed_cs, &fl)) < 0)
-			return rc;
-		if (!it->bytes)
-			return hj_error_set(HJ_ECORRUPT, "feed %s seq %" PRIu64 " not found", it->node, it->seq);
-	}
-	return 0;
-}
-
-/* Append the followed items to the hub order and remember the last entry
- * followed (hub_feed), for the chain check next time. In the caller's
- * transaction. */
-static int record_followed(follow *f, hj_sync_report *rep)
-{
-	hj_node *n = f->n;
-	int rc;
-	for (size_t i = 0; i < f->nitems; i++) {
-		item *it = &f->items[i];
-		if ((rc = hj_followed_append(n->db, it->hub_seq, it->node, it->seq, it->hash, it->bytes, it->len,
-					     it->verdicts)))
-			return rc;
-		if (it->verdicts && strcmp(it->node, n->id) == 0) {
-			hj_json *vd = NULL;
-			if (hj_hub_verdicts_parse(&vd, it->verdicts, HJ_HUB_NOPS_ANY) == 0)
-				rep->rejected += hj_hub_verdicts_rejected(vd);
-			hj_json_free(vd);
-		}
-	}
-	if (!f->entries)
-		return 0;
-	sqlite3_stmt *s = hj_db_stmt(n->db, "INSERT OR REPLACE INTO hub_feed(seq, hash) VALUES (:s, :h)");
-	if (!s)
-		return HJ_ERROR;
-	rc = (hj_db_bind_int(s, ":s", (int64_t)f->last) || hj_db_bind_blob(s, ":h", f->last_hash, 32))
-		     ? HJ_ERROR
-		     : hj_db_step(n->db, s);
-	hj_db_release(n->db, s);
-	return rc < 0 ? rc : 0;
-}
-
-/* The rebase (node/replay.h): undo the pending own change sets, fold the
- * hub's new decisions, replay what the hub has not seen yet. If an undo
- * record is missing or does not apply exactly, rebuild the whole
- * projection from the hub order instead: slower, same result. */
-static int rebase(hj_node *n, int64_t old_last_pos, uint64_t old_own_done, hj_sync_report *rep)
-{
-	hj_replay_stats st;
-	int rc;
-	memset(&st, 0, sizeof st);
-	if ((rc = hj_db_exec(n->db, "SAVEPOINT rebase")))
-		return rc;
-	rc = hj_rebase(n, old_last_pos, old_own_done, &st);
-	if (rc == HJ_ECONFLICT || rc == HJ_ENOTFOUND) {
-		if ((rc = hj_db_exec(n->db, "ROLLBACK TO rebase")) || (rc = hj_projection_clear(n->db)) ||
-		    (rc = hj_replay(n->db, n, 0, &st)))
-			return rc;
-		rep->rebuilt = 1;
-	}
-	return rc ? rc : hj_db_exec(n->db, "RELEASE rebase");
-}
-
-int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
-{
-	follow f = {0};
-	char *hub = NULL;
-	int rc = 0, in_tx = 0;
-
-	f.n = n;
-	if ((rc = hub_node(&hub, n, repo)) || !hub)
-		goto done; /* !hub: the hub has published nothing yet */
-	f.hub = hub;
-	if ((rc = read_hub_entries(&f, repo)) || (rc = fill_items(&f, repo)))
-		goto done;
-	if ((rc = hj_db_exec(n->db, "BEGIN IMMEDIATE")))
-		goto done;
-	in_tx = 1;
-	int64_t old_last_pos = 0;
-	uint64_t old_own_done = 0;
-	uint8_t ignored[32];
-	if ((rc = hj_db_get_int(n->db, "SELECT coalesce(max(pos), 0) FROM followed", NULL, NULL, &old_last_pos)) ||
-	    (rc = hj_followed_last(n->db, n->id, &old_own_done, ignored)) ||
-	    (rc = hj_meta_set(n->db, "hub_node", hub)) || (rc = record_followed(&f, rep)))
-		goto done;
-	/* Nothing new followed means the state is unchanged. */
-	if (f.nitems && (rc = rebase(n, old_last_pos, old_own_done, rep)))
-		goto done;
-	rc = hj_db_exec(n->db, "COMMIT");
-	in_tx = rc != 0;
-	rep->entries = f.entries;
-	rep->upgrade_needed = f.upgrade;
-	rep->upgrade_at = f.upgrade_at;
-done:
-	if (in_tx)
-		hj_db_exec(n->db, "ROLLBACK");
-	for (size_t i = 0; i < f.nitems; i++) {
-		free(f.items[i].bytes);
-		free(f.items[i].verdicts);
-	}
-	free(f.items);
-	free(hub);
-	return rc;
-}

@@ -5,9 +5,11 @@
  * Every step is idempotent and safe to interrupt at any byte:
  *  - each attempt starts by asking the hub what it holds of this feed (a
  *    push whose outcome was unknown is settled there);
- *  - the feed is pushed in bounded chunks, fast-forwarding the hub's ref
- *    to intermediate change sets, so a chunk that landed is never sent
- *    again (git cannot resume a half-sent pack);
+ *  - the feed is pushed in chunks bounded in bytes, fast-forwarding the
+ *    hub's ref to intermediate change sets, so a chunk that landed is never
+ *    sent again (git cannot resume a half-sent pack); a dropped push halves
+ *    the chunk and a landed one doubles it back (up to the cap), so a link
+ *    that drops more often than one chunk still lands one per attempt;
  *  - what is fetched is the hub feed and the history the hub sequenced of
  *    each feed (refs/huiji/sequenced/<node>, written only by the hub, so a
  *    fork pushed to a feed ref cannot take anything away); it lands in
@@ -25,11 +27,31 @@
 typedef struct hj_sync_opts {
 	int retries;       /* attempts after the first; default 4 */
 	int backoff_ms;    /* first back-off; doubles, capped at 30 s, +0-50% jitter */
-	int chunk;         /* change sets per push; default 500 */
+	int chunk;         /* at most this many change sets per push; default 0: no limit */
+	size_t chunk_bytes; /* cap of a push chunk in envelope bytes; default HJ_SYNC_CHUNK_BYTES */
 	hj_net_opts net;
 } hj_sync_opts;
 
+/* 256 KiB of envelopes (about twice that of pack on the wire, with each
+ * change set's commit and tree): seconds on a slow rural link, and few
+ * pushes (each one a connection and a hook run) on a good one. */
+#define HJ_SYNC_CHUNK_BYTES ((size_t)256 * 1024)
+/* Smallest budget a drop halves to; a chunk still holds one change set
+ * however big it is. */
+#define HJ_SYNC_CHUNK_MIN ((size_t)1024)
+
 void hj_sync_opts_default(hj_sync_opts *o);
+
+/* Push chunk sizing, exposed for its unit test. The chunk after the hub's
+ * seq `from` (of `n`; len[i] is seq i + 1's envelope size) ends at the
+ * returned seq: as many change sets as fit in `budget` bytes, at least
+ * one, at most `max_sets` (0: no limit). Needs from < n. */
+uint64_t hj_sync_chunk_end(const size_t *len, uint64_t from, uint64_t n, size_t budget, uint64_t max_sets);
+
+/* The budget for the next chunk after one of `sent` bytes: half of what
+ * was sent after a dropped push (never below HJ_SYNC_CHUNK_MIN), double
+ * the budget after a landed one (never above `cap`). */
+size_t hj_sync_chunk_next(size_t budget, size_t sent, int dropped, size_t cap);
 
 typedef struct hj_sync_report {
 	uint64_t pushed;        /* change sets the hub accepted in this sync */

@@ -96,6 +96,19 @@ static int hj_cb_pack(int stage, uint32_t current, uint32_t total,
 	return 0;
 }
 
+/* One local ref written after a fetch. With thousands of refs this phase
+ * alone outlasts the idle timeout (each ref is a file written and fsynced,
+ * with no byte on the wire: 3,000 feeds took over 20 s on a loaded disk),
+ * so a written ref is progress too. */
+static int hj_cb_tip(const char *refname, const git_oid *a, const git_oid *b, void *payload)
+{
+	(void)refname;
+	(void)a;
+	(void)b;
+	hj_child_beat(payload, HJ_HB_NET);
+	return 0;
+}
+
 /* Remote's stderr (sideband 2): a pre-receive hook's refusal lines land
  * here. Kept (printable ASCII only, newlines as "; ") for the message. */
 static int hj_cb_sideband(const char *str, int len, void *payload)
@@ -154,6 +167,7 @@ static void hj_child_callbacks(git_remote_callbacks *cbs, hj_child *c)
 	cbs->pack_progress = hj_cb_pack;
 	cbs->push_transfer_progress = hj_cb_push_transfer;
 	cbs->push_update_reference = hj_cb_push_ref;
+	cbs->update_tips = hj_cb_tip;
 	cbs->payload = c;
 }
 
@@ -198,7 +212,11 @@ static int hj_child_fetch(hj_child *c, git_remote *remote, const git_remote_call
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	/* A cut fetch returns GIT_EEOF (or a read error) with no partial pack
 	 * kept and no ref moved. */
-	if (git_remote_fetch(remote, &specs, &fo, NULL) < 0)
+	int rc = git_remote_fetch(remote, &specs, &fo, NULL);
+	if (rc == GIT_ENOTFOUND) /* connected: an object one of our refs names is gone (a lost pack) */
+		return hj_child_fail(c, HJ_ECORRUPT, "fetch: this replica lacks an object its refs name: %s",
+				     hj_git_message());
+	if (rc < 0)
 		return hj_child_fail(c, HJ_ENET, "connection dropped: %s", hj_git_message());
 	return 0;
 }
@@ -243,6 +261,9 @@ static int hj_child_push(hj_child *c, git_repository *repo, git_remote *remote, 
 	rc = git_remote_push(remote, &specs, &po);
 	if (rc == GIT_ENONFASTFORWARD) /* 1.5.1 checks this locally before sending */
 		return hj_child_fail(c, HJ_ECONFLICT, "push %s rejected: %s", job->remote_ref, hj_git_message());
+	if (rc == GIT_ENOTFOUND) /* building the pack: a local object is gone (a lost pack), nothing sent */
+		return hj_child_fail(c, HJ_ECORRUPT, "push: this replica lacks an object its refs name: %s",
+				     hj_git_message());
 	if (rc < 0)
 		return hj_child_fail(c, HJ_ENET, "connection dropped: %s (push outcome unknown)", hj_git_message());
 	return hj_child_push_verdict(c, job);

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "error.h"
 #include "outbox.h"
+#include "sequencer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,8 +165,8 @@ int cli_flush_outbox(hj_node *n)
 {
 	hj_gitrepo *repo = NULL;
 	int rc = hj_node_repo_open(&repo, n);
-	if (!rc)
-		rc = hj_outbox_flush(n, repo, NULL);
+	if (!rc) /* a hub: its sequenced refs first (sequencer.h) */
+		rc = n->is_root ? hj_hub_publish(n, repo) : hj_outbox_flush(n, repo, NULL);
 	hj_gitrepo_close(repo);
 	if (rc) {
 		/* Committed in SQLite already: say so, do not fail the command. */

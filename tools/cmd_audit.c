@@ -18,6 +18,7 @@
 static const cli_opt opts[] = {
 	{"hub-key", 1, "pin the hub's public key (hex) instead of reading it from the hub feed"},
 	{"json", 0, "print the summary as JSON"},
+	{"idle-timeout-ms", 1, "over git://: no progress for this long ends the fetch (default 20000)"},
 	{NULL, 0, NULL},
 };
 
@@ -38,10 +39,20 @@ int cmd_audit(int argc, char **argv)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if (!url)
 		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji audit REPO-OR-URL [--hub-key PK]"));
+	hj_net_opts net;
+	hj_net_opts_default(&net);
+	const char *idle = cli_get(&c, "idle-timeout-ms");
+	if (idle) {
+		char *end;
+		long x = strtol(idle, &end, 10);
+		if (*end || x < 1 || x > 100000000)
+			return cli_fail(hj_error_set(HJ_EINVALID, "audit: --idle-timeout-ms must be an integer >= 1"));
+		net.idle_timeout_ms = (int)x;
+	}
 	if (!mkdtemp(tmpl))
 		return cli_fail(hj_error_set(HJ_ERROR, "cannot make a temporary directory"));
 	snprintf(repo, sizeof repo, "%s/hub.git", tmpl);
-	rc = hj_audit(&rep, url, cli_get(&c, "hub-key"), repo, NULL);
+	rc = hj_audit(&rep, url, cli_get(&c, "hub-key"), repo, &net);
 	char why[1024]; /* the audit's message outlives the clean-up's */
 	snprintf(why, sizeof why, "%s", hj_error_last());
 	if (hj_dir_remove(tmpl)) {

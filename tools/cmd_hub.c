@@ -99,7 +99,10 @@ static int hub_quarantine(int argc, char **argv)
 		return cli_fail(rc);
 	if (cli_get(&c, "reset")) {
 		const char *node = cli_get(&c, "reset");
-		if (!(rc = hj_node_repo_open(&repo, hub)) && !(rc = hj_quarantine_reset(&resolved, hub, repo, node)))
+		/* The sequenced ref first brought up to the registry (a killed
+		 * hub run may have left it behind): the reset puts the feed there. */
+		if (!(rc = hj_node_repo_open(&repo, hub)) && !(rc = hj_hub_publish(hub, repo)) &&
+		    !(rc = hj_quarantine_reset(&resolved, hub, repo, node)))
 			printf("%s: feed reset to the sequenced history; %lld quarantine entries marked resolved "
 			       "(kept as evidence)\n", node, (long long)resolved);
 		goto done;

@@ -2,19 +2,32 @@
  * cmd_import.c — `huiji import platform FILE.csv`: a platform union's list
  * of drivers, applied in bulk.
  *
- * Every row is checked like `member apply`; a bad row is reported with its
- * line and reason and the rest go on. Good rows are recorded in change sets
- * of at most 1000 applications (the payload stays far below the 8 MiB cap),
- * each its own transaction. Exit 0 when every row was recorded, 1 when some
- * were refused (the others are recorded all the same: see the summary).
+ * Every row is checked like `member apply` (the same ID-number
+ * normalisation: full-width digits, spaces, 15 digits upgraded); a bad row
+ * is reported with its line and reason — never a field's value — and the
+ * rest go on. The file's encoding is decided from the whole file (csv.h:
+ * UTF-8, or GB18030 as Excel saves it on Chinese Windows, said in the
+ * output); a stray quote costs its own line (csv.h), and a quoted field
+ * holding a line break is refused (every column is a one-line value) with
+ * the lines it holds, which are its record's. Refused rows can be written
+ * to a reject file (--rejects; UTF-8 with a BOM, which Excel needs): a
+ * `reason` column, then each row's bytes as read (UTF-8 after decoding),
+ * under the original header, so a clerk fixes them and imports that
+ * file again (the importer ignores a `reason` column). Good rows are
+ * recorded in change sets of at most 1000 applications (the payload stays
+ * far below the 8 MiB cap), each its own transaction. Exit 0 when every row
+ * was recorded, 1 when some were refused (the others are recorded all the
+ * same: see the summary).
  */
 #include "application.h"
 #include "cli.h"
 #include "csv.h"
 #include "error.h"
+#include "idnum.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define IMPORT_BATCH 1000
@@ -26,19 +39,25 @@ static const cli_opt opts[] = {
 	{"union", 1, "receiving union for rows without a union column (default this node's)"},
 	{"on", 1, "application date for rows without an on column (default today)"},
 	{"approve", 0, "approve each application at once (join at once)"},
+	{"encoding", 1, "utf-8 or gb18030 (GBK); default: decided from the whole file"},
+	{"rejects", 1, "write the refused rows here, with a reason column, to fix and import again"},
 	{NULL, 0, NULL},
 };
 
-enum { C_NAME, C_ID, C_PHONE, C_PLATE, C_GROUP, C_CHANNEL, C_PLATFORM, C_UNION, C_ON, C_COUNT };
+enum { C_NAME, C_ID, C_PHONE, C_PLATE, C_GROUP, C_CHANNEL, C_PLATFORM, C_UNION, C_ON, C_REASON, C_COUNT };
 static const char *const columns[C_COUNT] = {"name", "id_number", "phone", "plate", "group",
-					       "channel", "platform", "union", "on"};
+					       "channel", "platform", "union", "on", "reason"};
+#define KNOWN "known: name, id_number, phone, plate, group, channel, platform, union, on, reason"
 
 typedef struct importer {
 	hj_node *n;
+	hj_csv *csv;
 	hj_batch b;
 	int open, approve;
-	long rows, done, refused;
+	long rows, done, refused, upgraded;
 	uint64_t first_seq, last_seq;
+	FILE *rej;       /* --rejects, or NULL */
+	int rej_failed;  /* a write to it failed: said at the end */
 } importer;
 
 static int flush(importer *im)
@@ -56,10 +75,55 @@ static int flush(importer *im)
 	return rc;
 }
 
+/* One line of the reject file: the reason (quoted, RFC 4180), then the
+ * record's bytes as read. The reason comes first so it never depends on
+ * how many fields the (maybe malformed) record has. */
+static void reject_line(importer *im, const char *why, const char *raw, size_t rawlen)
+{
+	if (!im->rej)
+		return;
+	fputc('"', im->rej);
+	for (const char *s = why; *s; s++) {
+		if (*s == '"')
+			fputc('"', im->rej);
+		fputc(*s, im->rej);
+	}
+	fputs("\",", im->rej);
+	if (fwrite(raw, 1, rawlen, im->rej) != rawlen || fputc('\n', im->rej) == EOF)
+		im->rej_failed = 1;
+}
+
+/* A row that was not recorded: said on stderr by its line, and kept in the
+ * reject file when there is one. */
 static void refuse(importer *im, long line, const char *why)
 {
+	const char *raw;
+	size_t rawlen;
 	im->refused++;
 	fprintf(stderr, "huiji: line %ld: %s\n", line, why);
+	hj_csv_raw(im->csv, &raw, &rawlen);
+	reject_line(im, why, raw, rawlen);
+}
+
+static int approve_row(importer *im, const hj_application *a, const char *mid, long line)
+{
+	hj_verdict v;
+	int rc;
+	hj_json *ap = cli_op_new("member.approve");
+	if (!ap || hj_json_set_str(ap, "member", mid) || hj_json_set_str(ap, "on", a->on)) {
+		hj_json_free(ap);
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	}
+	if ((rc = hj_batch_apply(&im->b, ap, &v, NULL, 0)))
+		return rc;
+	if (!v.applied) {
+		/* The application stands (it is in the batch), so the row is
+		 * not a reject to import again: the clerk decides it by hand. */
+		im->refused++;
+		fprintf(stderr, "huiji: line %ld: application %s recorded, but its approval was refused: %s: %s\n", line,
+			mid, v.reason, v.detail);
+	}
+	return 0;
 }
 
 /* One row: check, fold; returns < 0 only for failures that stop the import. */
@@ -67,7 +131,8 @@ static int import_row(importer *im, const hj_application *a, long line)
 {
 	hj_json *op = NULL;
 	hj_verdict v;
-	char mid[160];
+	char mid[160], idno[19];
+	unsigned how = 0;
 	int rc = hj_application_op(&op, im->n, a);
 	if (rc == HJ_EINVALID) {
 		refuse(im, line, hj_error_last());
@@ -90,66 +155,66 @@ static int import_row(importer *im, const hj_application *a, long line)
 		refuse(im, line, why);
 		return 0;
 	}
-	if (im->approve) {
-		hj_json *ap = cli_op_new("member.approve");
-		if (!ap || hj_json_set_str(ap, "member", mid) || hj_json_set_str(ap, "on", a->on)) {
-			hj_json_free(ap);
-			return hj_error_set(HJ_ENOMEM, "out of memory");
-		}
-		if ((rc = hj_batch_apply(&im->b, ap, &v, NULL, 0)))
-			return rc;
-		if (!v.applied) {
-			/* The application stands (it is in the batch); say the
-			 * approval did not, so the clerk decides it by hand. */
-			char why[700];
-			snprintf(why, sizeof why, "application %s recorded, but its approval was refused: %s: %s", mid,
-				 v.reason, v.detail);
-			refuse(im, line, why);
-			return 0;
-		}
+	if (hj_idnum_normalise(idno, a->id_number, &how) == 0 && (how & HJ_IDNUM_UPGRADED)) {
+		im->upgraded++;
+		printf("line %ld: note: a 15-digit ID number from before 1999, recorded in its 18-digit form\n", line);
 	}
-	im->done++;
+	long before = im->refused;
+	if (im->approve && (rc = approve_row(im, a, mid, line)))
+		return rc;
+	im->done += im->refused == before;
 	if (im->b.applied >= IMPORT_BATCH)
 		return flush(im);
 	return 0;
 }
 
 /* The header names the columns; their order is free. col[k] = the field
- * index of columns[k], or -1. */
+ * index of columns[k], or -1. Cells are named by position, never quoted:
+ * a list without its header line has a person's name or ID number here. */
 static int read_header(int col[C_COUNT], hj_csv *csv, const char *path)
 {
 	char **fields;
-	size_t nf;
+	size_t nf, known = 0;
 	long line;
 	int rc;
 	if ((rc = hj_csv_next(csv, &fields, &nf, &line)) != 1)
 		return rc == 0 ? hj_error_set(HJ_EINVALID, "%s is empty: the first line must name the columns", path)
-			       : hj_error_wrap(rc, "%s line 1: ", path);
+			       : hj_error_wrap(rc, "%s line %ld: ", path, line);
 	for (int k = 0; k < C_COUNT; k++)
 		col[k] = -1;
+	for (size_t i = 0; i < nf; i++)
+		for (int k = 0; k < C_COUNT; k++)
+			known += strcmp(fields[i], columns[k]) == 0;
+	if (!known)
+		return hj_error_set(HJ_EINVALID, "%s line %ld names no known column: is the header line missing? The "
+				    "first line must name the columns (" KNOWN ")", path, line);
 	for (size_t i = 0; i < nf; i++) {
 		int k;
 		for (k = 0; k < C_COUNT && strcmp(fields[i], columns[k]) != 0; k++)
 			;
 		if (k == C_COUNT)
-			return hj_error_set(HJ_EINVALID, "%s line 1: unknown column '%.40s' (known: name, id_number, phone, "
-					    "plate, group, channel, platform, union, on)", path, fields[i]);
+			return hj_error_set(HJ_EINVALID, "%s line %ld: column %zu: unknown column name (" KNOWN ")",
+					    path, line, i + 1);
+		if (col[k] >= 0)
+			return hj_error_set(HJ_EINVALID, "%s line %ld: columns %d and %zu have the same name", path, line,
+					    col[k] + 1, i + 1);
 		col[k] = (int)i;
 	}
 	if (col[C_NAME] < 0 || col[C_ID] < 0 || col[C_PHONE] < 0)
-		return hj_error_set(HJ_EINVALID, "%s line 1: columns name, id_number and phone are required", path);
+		return hj_error_set(HJ_EINVALID, "%s line %ld: columns name, id_number and phone are required", path,
+				    line);
 	return 0;
 }
 
 /* Every record after the header: a malformed one is refused by its line,
  * a good one becomes an application (defaults from the options). */
-static int import_rows(importer *im, const cli *c, hj_csv *csv, const int col[C_COUNT], const char *today)
+static int import_rows(importer *im, const cli *c, const int col[C_COUNT], const char *today)
 {
 	char **fields;
 	size_t nf;
 	long line;
 	int rc;
-	while ((rc = hj_csv_next(csv, &fields, &nf, &line)) != 0) {
+	while ((rc = hj_csv_next(im->csv, &fields, &nf, &line)) != 0) {
 		im->rows++;
 		if (rc == HJ_EINVALID) {
 			refuse(im, line, hj_error_last());
@@ -157,6 +222,18 @@ static int import_rows(importer *im, const cli *c, hj_csv *csv, const int col[C_
 		}
 		if (rc < 0)
 			return rc;
+		size_t brk = 0;
+		while (brk < nf && !strpbrk(fields[brk], "\r\n"))
+			brk++;
+		if (brk < nf) {
+			/* Quoted, so the reader took it (csv.h bounds it); no column
+			 * holds two lines, and the row's bytes go to the rejects. */
+			char why[120];
+			snprintf(why, sizeof why, "column %zu holds a line break (a stray quote?); every column is one line",
+				 brk + 1);
+			refuse(im, line, why);
+			continue;
+		}
 #define FIELD(k, dflt) (col[k] >= 0 && (size_t)col[k] < nf && fields[col[k]][0] ? fields[col[k]] : (dflt))
 		hj_application a = {
 			.name = FIELD(C_NAME, NULL),
@@ -176,12 +253,73 @@ static int import_rows(importer *im, const cli *c, hj_csv *csv, const int col[C_
 	return 0;
 }
 
+static int parse_encoding(hj_csv_encoding *out, const char *s)
+{
+	*out = HJ_CSV_AUTO;
+	if (!s)
+		return 0;
+	if (strcmp(s, "utf-8") == 0 || strcmp(s, "utf8") == 0 || strcmp(s, "UTF-8") == 0)
+		*out = HJ_CSV_UTF8;
+	else if (strcmp(s, "gb18030") == 0 || strcmp(s, "GB18030") == 0 || strcmp(s, "gbk") == 0 || strcmp(s, "GBK") == 0)
+		*out = HJ_CSV_GB18030; /* GB18030 is a superset of GBK */
+	else
+		return hj_error_set(HJ_EINVALID, "--encoding: utf-8 or gb18030");
+	return 0;
+}
+
+/* Open the list (decoding it) and the reject file, read the header; the
+ * reject file starts with "reason," and the header as read. */
+static int import_open(importer *im, const cli *c, const char *path, int col[C_COUNT])
+{
+	hj_csv_encoding enc;
+	const char *raw, *rej = cli_get(c, "rejects");
+	size_t rawlen;
+	int rc;
+	FILE *f;
+	if ((rc = parse_encoding(&enc, cli_get(c, "encoding"))))
+		return rc;
+	if (!(f = fopen(path, "rb")))
+		return hj_error_set(HJ_ENOTFOUND, "%s: cannot open", path);
+	rc = hj_csv_open_enc(&im->csv, f, enc);
+	fclose(f);
+	if (rc)
+		return hj_error_wrap(rc, "%s: ", path);
+	if ((rc = read_header(col, im->csv, path)))
+		return rc;
+	if (hj_csv_encoding_of(im->csv) == HJ_CSV_GB18030)
+		printf("%s: read as GB18030 (the file is not UTF-8)\n", path);
+	if (rej) {
+		if (!(im->rej = fopen(rej, "wb")))
+			return hj_error_set(HJ_ERROR, "%s: cannot write the rejects file", rej);
+		hj_csv_raw(im->csv, &raw, &rawlen);
+		/* UTF-8 with a byte-order mark: Excel on Chinese Windows opens a
+		 * CSV without one as GBK, and the clerk would fix mojibake. */
+		fputs("\xEF\xBB\xBFreason,", im->rej);
+		if (fwrite(raw, 1, rawlen, im->rej) != rawlen || fputc('\n', im->rej) == EOF)
+			im->rej_failed = 1;
+	}
+	return 0;
+}
+
+/* Close the reject file: kept when it holds rows, removed when it would
+ * hold only the header. 0, or HJ_ERROR when it could not be written. */
+static int rejects_close(importer *im, const char *path)
+{
+	if (!im->rej)
+		return 0;
+	int bad = im->rej_failed | (fflush(im->rej) != 0) | (ferror(im->rej) != 0);
+	bad |= fclose(im->rej) != 0;
+	im->rej = NULL;
+	if (!im->refused && !bad)
+		remove(path);
+	return bad ? hj_error_set(HJ_ERROR, "%s: the rejects file could not be written whole (the refused lines are "
+				  "listed above)", path) : 0;
+}
+
 int cmd_import(int argc, char **argv)
 {
 	cli c;
 	importer im = {0};
-	hj_csv *csv = NULL;
-	FILE *f = NULL;
 	char today[11];
 	int col[C_COUNT], rc;
 
@@ -192,15 +330,11 @@ int cmd_import(int argc, char **argv)
 		return rc > 0 ? 0 : cli_fail(rc);
 	hj_clock_today(today);
 	im.approve = cli_flag(&c, "approve");
-	if (!(f = fopen(path, "rb")))
-		return cli_fail(hj_error_set(HJ_ENOTFOUND, "%s: cannot open", path));
-	if ((rc = hj_csv_open(&csv, f)))
-		goto done;
-	if ((rc = read_header(col, csv, path)))
+	if ((rc = import_open(&im, &c, path, col)))
 		goto done;
 	if ((rc = cli_open_node(&c, &im.n)))
 		goto done;
-	if ((rc = import_rows(&im, &c, csv, col, today)))
+	if ((rc = import_rows(&im, &c, col, today)))
 		goto done;
 	rc = flush(&im);
 	if (!rc)
@@ -212,12 +346,16 @@ done:
 		printf("imported %ld of %ld rows", im.done, im.rows);
 		if (im.first_seq)
 			printf(" (change sets %" PRIu64 "-%" PRIu64 ")", im.first_seq, im.last_seq);
-		printf("; %ld refused%s\n", im.refused, im.refused ? " (listed above, with their lines)" : "");
+		printf("; %ld refused%s", im.refused, im.refused ? " (listed above, with their lines)" : "");
+		if (im.refused && cli_get(&c, "rejects"))
+			printf("; refused rows written to %s", cli_get(&c, "rejects"));
+		printf("\n");
 	}
+	int status = cli_fail(rc); /* before rejects_close can set a message */
+	int rrc = rejects_close(&im, cli_get(&c, "rejects"));
 	hj_node_close(im.n);
-	hj_csv_close(csv);
-	fclose(f);
-	if (rc)
-		return cli_fail(rc);
-	return im.refused ? 1 : 0;
+	hj_csv_close(im.csv);
+	if (!rc && rrc)
+		status = cli_fail(rrc);
+	return status ? status : im.refused ? 1 : 0;
 }

@@ -18,7 +18,8 @@
 
 static const cli_opt apply_opts[] = {
 	{"name", 1, "applicant's name (UTF-8)"},
-	{"id-number", 1, "18-character resident ID number"},
+	{"id-number", 1, "resident ID number: 18 characters (full-width digits and spaces are fine; a 15-digit "
+			 "number from before 1999 is upgraded)"},
 	{"phone", 1, "mainland mobile number"},
 	{"plate", 1, "vehicle plate (optional)"},
 	{"group", 1, "worker group, e.g. truck_driver (see schema/003_vocab.sql)"},
@@ -46,6 +47,20 @@ static hj_json *apply_op(const cli *c, hj_node *n, const char *on, int *rc)
 /* An unknown six-digit region is only a warning: codes change, and an ID
  * keeps the code of where it was first issued (regions/README). Said after
  * the op is recorded, so a refusal stays one line. */
+/* What normalising the ID number did, said after the outcome line (masked:
+ * the clerk sees which number was recorded, a log does not). */
+static void note_normalised(const char *idno, unsigned how)
+{
+	char masked[19];
+	hj_mask_idnum(masked, idno);
+	if (how & HJ_IDNUM_UPGRADED)
+		printf("note: the ID number was a 15-digit number from before 1999; recorded in its 18-digit form %s\n",
+		       masked);
+	else if (how)
+		printf("note: the ID number was typed with %s; recorded as %s\n",
+		       how & HJ_IDNUM_FULLWIDTH ? "full-width characters" : "spaces", masked);
+}
+
 static void warn_old_region(hj_node *n, const char *idno)
 {
 	hj_idnum id;
@@ -70,6 +85,11 @@ static int member_apply(int argc, char **argv)
 		return rc > 0 ? 0 : cli_fail(rc);
 	hj_clock_today(today);
 	const char *on = cli_get(&c, "on") ? cli_get(&c, "on") : today;
+	char idno[19];
+	unsigned how = 0;
+	/* Only for the note: apply_op normalises (and refuses) the same way. */
+	if (hj_idnum_normalise(idno, cli_get(&c, "id-number"), &how))
+		how = 0;
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
 	hj_json *op = apply_op(&c, n, on, &rc);
@@ -102,7 +122,8 @@ static int member_apply(int argc, char **argv)
 	if ((rc = hj_batch_commit(&b, NULL)) || (rc = cli_flush_outbox(n)))
 		goto done;
 	printf("%s %s\n", cli_flag(&c, "approve") ? "admitted" : "applied", mid);
-	warn_old_region(n, cli_get(&c, "id-number"));
+	note_normalised(idno, how);
+	warn_old_region(n, idno);
 	goto done;
 abort:
 	hj_batch_abort(&b);

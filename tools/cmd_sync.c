@@ -14,7 +14,8 @@
 static const cli_opt opts[] = {
 	{"retries", 1, "attempts after the first (default 4)"},
 	{"backoff-ms", 1, "first back-off in ms, doubling, with jitter (default 1000)"},
-	{"chunk", 1, "change sets per push (default 500)"},
+	{"chunk", 1, "at most this many change sets per push (default: no limit)"},
+	{"chunk-bytes", 1, "push chunk in bytes of change sets, halved after a dropped push (default 262144)"},
 	{"connect-timeout-ms", 1, "until the hub answers (default 10000)"},
 	{"idle-timeout-ms", 1, "no progress for this long ends the attempt (default 20000)"},
 	{NULL, 0, NULL},
@@ -33,6 +34,62 @@ static int int_opt(const cli *c, const char *name, int *out, int min)
 	return 0;
 }
 
+/* The offline outcome: what reached the hub stays there. */
+static void print_offline(hj_node *n, const hj_sync_report *rep)
+{
+	int64_t pending = 0;
+	char why[512];
+	snprintf(why, sizeof why, "%s", hj_error_last());
+	if (hj_pending_count(&pending, n)) /* keep the network error; say the count is unknown */
+		printf("offline: %s; %" PRIu64 " change sets pushed, pending count unreadable (%s) "
+		       "(kept; run huiji sync again)\n", why, rep->pushed, hj_error_last());
+	else
+		printf("offline: %s; %" PRIu64 " change sets pushed, %lld not yet sequenced by the hub "
+		       "(kept; run huiji sync again)\n", why, rep->pushed, (long long)pending);
+	hj_error_set(HJ_ENET, "%s", why);
+}
+
+/* Exactly one outcome line on stdout for every ending of a sync that ran:
+ * synced / offline / upgrade needed / refused / failed. Only a sync that
+ * completed is recorded as the last sync (huiji status); any other ending
+ * is recorded as the last failed attempt. Returns the exit status. */
+static int outcome(hj_node *n, int rc, const hj_sync_report *rep)
+{
+	char now[32];
+	hj_clock_utc_iso(now);
+	if (rc == 0 && rep->upgrade_needed)
+		rc = hj_error_set(HJ_EVERSION, "hub feed entry %" PRIu64 " is from a newer huiji: upgrade huiji "
+				  "to read entries from the hub (everything before it is applied; "
+				  "nothing is lost)", rep->upgrade_at);
+	if (rc == 0) {
+		printf("synced: pushed %" PRIu64 " change sets, received %" PRIu64 " hub entries, %" PRIu64
+		       " own ops rejected, %llu change sets pending%s\n", rep->pushed, rep->entries, rep->rejected,
+		       (unsigned long long)rep->pending, rep->rebuilt ? " (registry rebuilt from the hub order)" : "");
+	} else if (rc == HJ_ENET) {
+		print_offline(n, rep);
+	} else if (rc == HJ_EVERSION && rep->upgrade_needed) {
+		printf("upgrade needed: hub feed entry %" PRIu64 " is from a newer huiji; pushed %" PRIu64
+		       " change sets, received %" PRIu64 " hub entries before it (kept; upgrade huiji and sync "
+		       "again)\n", rep->upgrade_at, rep->pushed, rep->entries);
+	} else if (rc == HJ_ECONFLICT || rc == HJ_EPERM || rc == HJ_EBADSIG) {
+		printf("refused: %s\n", hj_error_last());
+	} else {
+		printf("failed: %s\n", hj_error_last());
+	}
+	/* The outcome's message survives the bookkeeping below for cli_fail. */
+	char msg[1024];
+	snprintf(msg, sizeof msg, "%s", hj_error_last());
+	if (hj_meta_set(n->db, rc ? "last_sync_failure" : "last_sync", now))
+		fprintf(stderr, "huiji: warning: %s is not recorded for huiji status: %s\n",
+			rc ? "the failed attempt" : "the sync time", hj_error_last());
+	if (rc)
+		hj_error_set(rc, "%s", msg);
+	else if (rep->rejected)
+		fprintf(stderr, "huiji: the hub rejected %" PRIu64 " of this node's ops: see huiji status\n",
+			rep->rejected);
+	return cli_fail(rc);
+}
+
 int cmd_sync(int argc, char **argv)
 {
 	cli c;
@@ -43,48 +100,18 @@ int cmd_sync(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	hj_sync_opts_default(&o);
+	int chunk_bytes = (int)o.chunk_bytes;
 	if ((rc = int_opt(&c, "retries", &o.retries, 0)) || (rc = int_opt(&c, "backoff-ms", &o.backoff_ms, 1)) ||
-	    (rc = int_opt(&c, "chunk", &o.chunk, 1)) ||
+	    (rc = int_opt(&c, "chunk", &o.chunk, 1)) || (rc = int_opt(&c, "chunk-bytes", &chunk_bytes, 1024)) ||
 	    (rc = int_opt(&c, "connect-timeout-ms", &o.net.connect_timeout_ms, 1)) ||
 	    (rc = int_opt(&c, "idle-timeout-ms", &o.net.idle_timeout_ms, 1)))
 		return cli_fail(rc);
-	if ((rc = cli_open_node(&c, &n)))
+	o.chunk_bytes = (size_t)chunk_bytes;
+	if ((rc = cli_open_node(&c, &n))) {
+		printf("failed: %s\n", hj_error_last());
 		return cli_fail(rc);
-	rc = hj_sync(n, &o, &rep);
-	char now[32];
-	hj_clock_utc_iso(now);
-	if (rc == HJ_ENET) {
-		int64_t pending = 0;
-		char why[512];
-		snprintf(why, sizeof why, "%s", hj_error_last());
-		if (hj_pending_count(&pending, n)) /* keep the network error; say the count is unknown */
-			printf("offline: %s; %" PRIu64 " change sets pushed, pending count unreadable (%s) "
-			       "(kept; run huiji sync again)\n", why, rep.pushed, hj_error_last());
-		else
-			printf("offline: %s; %" PRIu64 " change sets pushed, %lld not yet sequenced by the hub "
-			       "(kept; run huiji sync again)\n", why, rep.pushed, (long long)pending);
-		if (hj_meta_set(n->db, "last_sync_failure", now))
-			fprintf(stderr, "huiji: warning: the failed attempt is not recorded for huiji status: %s\n",
-				hj_error_last());
-		hj_error_set(HJ_ENET, "%s", why);
-	} else if (rc == 0) {
-		printf("synced: pushed %" PRIu64 " change sets, received %" PRIu64 " hub entries, %" PRIu64
-		       " own ops rejected, %llu change sets pending%s\n", rep.pushed, rep.entries, rep.rejected,
-		       (unsigned long long)rep.pending, rep.rebuilt ? " (registry rebuilt from the hub order)" : "");
-		if (hj_meta_set(n->db, "last_sync", now))
-			fprintf(stderr, "huiji: warning: the sync time is not recorded for huiji status: %s\n",
-				hj_error_last());
-		if (rep.upgrade_needed) {
-			rc = hj_error_set(HJ_EVERSION, "hub feed entry %" PRIu64 " is from a newer huiji: upgrade huiji "
-					  "to read entries from the hub (everything before it is applied; "
-					  "nothing is lost)", rep.upgrade_at);
-		} else if (rep.rejected) {
-			fprintf(stderr, "huiji: the hub rejected %" PRIu64 " of this node's ops: see huiji status\n",
-				rep.rejected);
-		}
 	}
-	if (rc && rc != HJ_ENET && rc != HJ_EVERSION)
-		printf("failed: %s\n", hj_error_last()); /* the outcome line, whatever happens */
+	rc = outcome(n, hj_sync(n, &o, &rep), &rep);
 	hj_node_close(n);
-	return cli_fail(rc);
+	return rc;
 }

@@ -39,6 +39,9 @@ Covered:
   - the audit: a flipped byte in any object of the hub repository, a hub
     verdict and a state digest edited by hand, a hub feed substituted
     under another key;
+  - a county's replica that lost a pack (all of them; the own feed's .pack
+    with its .idx left; a fetched pack truncated) repairs itself: its own
+    feed rewritten from SQLite, the hub's objects fetched again;
   - versions: a hub entry with an op from a newer huiji stops a county's
     sync with "upgrade huiji" after applying everything before it; a
     huiji built with HJ_OP_VERSION=2 (huiji-next) continues past it.
@@ -142,6 +145,9 @@ class SyncSecurityCase(H.Case):
 
     def hub_run(self):
         return self.pv.hub_run()
+
+    def status_json(self, d):
+        return json.loads(self.ok(self.huiji("status", "--json", d=d)).out)
 
     def round_trip(self, *nodes):
         for n in nodes:
@@ -783,6 +789,148 @@ class TestForkOverDaemon(SyncSecurityCase):
 
 # ==========================================================================
 
+class TestHubRewrite(SyncSecurityCase):
+    """The hub feed a county has followed is rewritten in place, at the same
+    length and validly signed by the hub's own key (huiji-forge rewrite on
+    the hub's change log): the county's next sync stops at once, naming the
+    entry, and changes nothing of its own; again on every later sync."""
+
+    def setUp(self):
+        super().setUp()
+        self.make_hub()
+        self.make_county(CZ)
+        self.apply(CZ, 2)
+        self.round_trip(CZ)
+        self.cz_db = os.path.join(self.counties[CZ], "registry.db")
+        self.tip = H.query(self.cz_db, "SELECT max(seq) FROM hub_feed")[0][0]
+        self.assertEqual(self.tip, len(H.changelog(self.hub_db)), "the county has not followed the whole hub feed")
+
+    def local_state(self):
+        return (H.state(self.cz_db), H.followed(self.cz_db),
+                H.query(self.cz_db, "SELECT seq, hash FROM hub_feed ORDER BY seq"))
+
+    def assertStopsAt(self, seq):
+        before = self.local_state()
+        for _ in range(2):
+            r = self.sync(CZ)
+            self.assertEqual(r.rc, 1, "a rewritten hub feed was followed: %r" % r)
+            self.assertEqual(len(r.err_lines), 1, r)
+            self.assertIn("the hub rewrote its history at entry %d" % seq, r.err)
+            self.assertEqual(self.local_state(), before, "the county changed while refusing the hub feed")
+
+    def test_same_length_rewrite_of_the_last_entry(self):
+        self.forge("rewrite", "--dir", self.hub, "--seq", self.tip, "--payload",
+                   '{"v":1,"ops":[{"op":"org.update","v":1,"id":"qh-xn-cz","name":"改写"}]}')
+        self.assertEqual(len(self.feed_commits(self.hub_repo, "refs/huiji/hub/" + HUB)), self.tip)
+        self.assertStopsAt(self.tip)
+
+    def test_same_length_rewrite_seen_without_a_remembered_commit(self):
+        """A county whose last follow was by a huiji that kept no commit id
+        (meta hub_feed_commit): the bytes of the entry followed last are
+        compared instead."""
+        H.execute(self.cz_db, "DELETE FROM meta WHERE key = 'hub_feed_commit'")
+        self.forge("rewrite", "--dir", self.hub, "--seq", self.tip, "--payload",
+                   '{"v":1,"ops":[{"op":"org.update","v":1,"id":"qh-xn-cz","name":"改写"}]}')
+        self.assertStopsAt(self.tip)
+
+    def test_same_length_rewrite_below_the_last_entry(self):
+        """Entry tip-1 rewritten, entry tip kept byte for byte (its commit
+        changes with its parent): the chain from the new tip no longer
+        passes through the commit the county followed."""
+        self.forge("rewrite", "--dir", self.hub, "--seq", self.tip - 1, "--payload",
+                   '{"v":1,"ops":[{"op":"org.update","v":1,"id":"qh-xn-cz","name":"改写"}]}')
+        self.assertEqual(self.changelog_hash(self.hub, self.tip),
+                         bytes(H.query(self.cz_db, "SELECT hash FROM hub_feed WHERE seq = ?", (self.tip,))[0][0]).hex())
+        self.assertStopsAt(self.tip - 1)
+
+
+# ==========================================================================
+
+class TestReplicaRepair(SyncSecurityCase):
+    """A county's replica.git (its own feed written from SQLite, and what it
+    fetched from the hub) loses a pack after a sync: the next command and
+    the next sync repair it — the own feed rewritten from the change log
+    (commits are deterministic: the same ids the hub holds), the hub's
+    objects fetched again — and the province goes on: the hub has every
+    change set, the county's rows equal the hub's."""
+
+    def setUp(self):
+        super().setUp()
+        self.make_hub(daemon=True)
+        self.make_county(CZ)
+        self.make_county(CB)
+        self.apply(CZ, 3)
+        self.apply(CB, 2)
+        self.round_trip(CZ, CB)
+        self.replica = os.path.join(self.counties[CZ], "replica.git")
+        self.packdir = os.path.join(self.replica, "objects", "pack")
+
+    def packs(self):
+        """[(pack path, idx path, object ids)] of the county's replica."""
+        out = []
+        for f in sorted(os.listdir(self.packdir)):
+            if f.endswith(".idx"):
+                idx = os.path.join(self.packdir, f)
+                with open(idx, "rb") as fh:
+                    r = subprocess.run(["git", "show-index"], stdin=fh, capture_output=True, text=True,
+                                       timeout=60, check=True)
+                out.append((idx[:-4] + ".pack", idx, {l.split()[1] for l in r.stdout.splitlines()}))
+        return out
+
+    def assertRepairs(self):
+        """More work at the county, then the next syncs succeed: the hub has
+        every change set, the county equals the hub, verify passes."""
+        self.apply(CZ, 2)
+        n = len(H.changelog(os.path.join(self.counties[CZ], "registry.db")))
+        self.apply(CB, 1)
+        self.ok(self.sync(CZ))
+        self.ok(self.sync(CB))
+        self.hub_run()
+        self.ok(self.sync(CZ))
+        self.ok(self.sync(CB))
+        self.assertEqual(self.hub_included(CZ), n)
+        self.assertCountyMatchesHub(CZ)
+        self.assertCountyMatchesHub(CB)
+        self.pv.check_verify(CZ)
+        self.assertEqual(self.git("--git-dir", self.replica, "fsck", "--connectivity-only").rc, 0)
+
+    def test_every_pack_deleted(self):
+        for pack, idx, _ in self.packs():
+            os.unlink(pack)
+            os.unlink(idx)
+        self.assertRepairs()
+
+    def test_own_feed_pack_deleted_index_left(self):
+        """The .pack holding the own feed's first change set is gone, its
+        .idx still promises its objects."""
+        first = self.feed_commits(self.replica, "refs/huiji/feeds/" + CZ)[0]
+        pack = [p for p, _, objs in self.packs() if first in objs][0]
+        os.unlink(pack)
+        self.assertRepairs()
+
+    def test_older_fetched_pack_deleted(self):
+        """The pack of an earlier fetch (.pack and .idx) is gone, the later
+        one holding the tips is still there: the refs' tips read, the
+        history below them does not."""
+        commits = self.feed_commits(self.replica, "refs/huiji/incoming/hub/" + HUB)
+        packs = [(p, i) for p, i, objs in self.packs() if commits[0] in objs and commits[-1] not in objs]
+        self.assertEqual(len(packs), 1, "no pack holds the hub feed's first entry without its tip")
+        for f in packs[0]:
+            os.unlink(f)
+        self.assertRepairs()
+
+    def test_fetched_pack_truncated(self):
+        """The pack holding the hub feed's tip cut in half."""
+        tip = self.feed_commits(self.replica, "refs/huiji/incoming/hub/" + HUB)[-1]
+        pack = [p for p, _, objs in self.packs() if tip in objs][0]
+        size = os.path.getsize(pack)
+        with open(pack, "r+b") as fh:
+            fh.truncate(size // 2)
+        self.assertRepairs()
+
+
+# ==========================================================================
+
 class TestAudit(SyncSecurityCase):
 
     def build_province(self, daemon):
@@ -981,11 +1129,21 @@ class TestVersions(SyncSecurityCase):
         # ... and goes on: a later hub op.
         self.ok(self.huiji("org", "create", "--id", "qh-xn-cz-2", "--name", "南山街道工会", "--kind", "township",
                            "--parent", "qh-xn-cz", d=self.hub))
+        last_sync = self.status_json(cz)["last_sync"]
+        self.assertTrue(last_sync, "the earlier syncs completed and were recorded")
         r = self.sync(CZ)
         self.assertNotEqual(r.rc, 0, "an op from a newer huiji went unnoticed: %r" % r)
         self.assertIn("upgrade huiji to read entries from the hub", r.err)
         self.assertIn(str(new_seq), r.err)
         self.assertEqual(len(r.err_lines), 1, r)
+        # One outcome line, and it says so: not "synced" (the sync stopped).
+        self.assertEqual(len(r.out_lines), 1, "expected one outcome line: %r" % r)
+        self.assertRegex(r.out_lines[0], r"^upgrade needed: hub feed entry %d " % new_seq)
+        # A sync that stopped is no sync: status keeps the last one that
+        # completed and shows this attempt as failed.
+        st = self.status_json(cz)
+        self.assertEqual(st["last_sync"], last_sync, "a sync that stopped for an upgrade was recorded: %r" % r)
+        self.assertTrue(st["last_sync_failure"], "the stopped sync is not shown as a failed attempt")
         # Everything before that entry is applied, nothing from it on.
         self.assertEqual(H.county_rows(cz_db, UNION[CZ]), before)
         self.assertEqual(H.query(cz_db, "SELECT count(*) FROM org WHERE id = 'qh-xn-cz-2'")[0][0], 0)

@@ -394,8 +394,9 @@ static void test_encoder_limits(void **state)
 	assert_int_equal(e.ninclude, HJ_HUB_MAX_INCLUDE);
 	assert_int_equal(e.include[1999].seq, 2000);
 	hj_hub_entry_free(&e);
-	/* A verdict the writer cannot write (not UTF-8) fails the text, and
-	 * the finish, and leaves the output as it was. */
+	/* A verdict the writer cannot write (not UTF-8) fails the text and
+	 * the add (the entry stays as it was), and the finish of an entry
+	 * holding one (built by hand below) leaves the output as it was. */
 	hj_verdict bad = rej_v("invalid", "\xff\xfe");
 	hj_buf vt = HJ_BUF_INIT;
 	hj_hub_entry_enc_free(&enc);
@@ -403,7 +404,12 @@ static void test_encoder_limits(void **state)
 	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &bad), 0);
 	assert_int_equal(hj_hub_entry_enc_verdicts_text(&vt, &enc), HJ_EINVALID);
 	assert_int_equal(vt.len, 0);
-	assert_int_equal(hj_hub_entry_enc_add(&enc, "xn-cz", 1, h), 0);
+	assert_int_equal(hj_hub_entry_enc_add(&enc, "xn-cz", 1, h), HJ_EINVALID);
+	assert_int_equal(enc.count, 0);
+	hj_json *inc = hj_json_new(HJ_JOBJ);
+	assert_int_equal(hj_json_set(inc, "verdicts", hj_json_str("\xff\xfe")), 0);
+	enc.include = hj_json_new(HJ_JARR);
+	assert_int_equal(hj_json_append(enc.include, inc), 0);
 	size_t before = out.len;
 	assert_int_equal(hj_hub_entry_enc_finish(&out, &enc, h), HJ_EINVALID);
 	assert_int_equal(out.len, before);

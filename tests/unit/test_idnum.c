@@ -41,6 +41,11 @@ static void expect_bad_id(const char *s, const char *reason)
 		memcpy(head, t, 17);
 		head[17] = '\0';
 		assert_null(strstr(hj_error_last(), head));
+		char birth[9];
+		memcpy(birth, t + 6, 8);
+		birth[8] = '\0';
+		assert_null(strstr(hj_error_last(), birth));
+		assert_null(strstr(hj_error_last(), "expected"));
 	}
 }
 
@@ -135,17 +140,96 @@ static void test_invalid(void **state)
 	expect_bad_id("340104 99001011239", "character 7 is not a digit");
 	/* a full-width digit is one character, not three bytes */
 	expect_bad_id("34010419900101123\xef\xbc\x99", "character 18 is not a digit or X");
-	expect_bad_id("340104199001011235", "check character is 5, expected 9");
-	expect_bad_id("340104199003070035", "check character is 5, expected X");
-	expect_bad_id("34010419900101123X", "check character is X, expected 9");
-	expect_bad_id("340104199902300011", "birth date 19990230 is not a real date");
-	expect_bad_id("340104199013010011", "birth date 19901301 is not a real date");
-	expect_bad_id("340104199000010011", "birth date 19900001 is not a real date");
-	expect_bad_id("340104190002290011", "birth date 19000229 is not a real date");
-	expect_bad_id("340104189912310011", "birth year 1899 is before 1900");
+	/* Never the right check character, never the birth date's digits. */
+	expect_bad_id("340104199001011235", "check character (character 18) does not match");
+	expect_bad_id("340104199003070035", "check character (character 18) does not match");
+	expect_bad_id("34010419900101123X", "check character (character 18) does not match");
+	expect_bad_id("340104199902300011", "birth day (characters 13-14) is not a day of that month");
+	expect_bad_id("340104199013010011", "birth month (characters 11-12) is not 01-12");
+	expect_bad_id("340104199000010011", "birth month (characters 11-12) is not 01-12");
+	expect_bad_id("340104190002290011", "birth day (characters 13-14)");
+	expect_bad_id("340104189912310011", "birth year (characters 7-10) is before 1900");
+	expect_bad_id("340104000001010011", "birth year (characters 7-10) is before 1900");
+	/* the fold's parser names a 15-digit number but does not upgrade it */
+	expect_bad_id("340104900101123", "a 15-digit number from before 1999");
 
 	hj_idnum id;
 	assert_int_equal(hj_idnum_parse(&id, NULL), HJ_EINVALID);
+}
+
+/* hj_idnum_normalise: what a clerk types, as the one form the fold takes.
+ * The 15-digit vectors were upgraded by hand: "19" before the year, then
+ * the MOD 11-2 check character of the 17 digits (GB 11643-1999 §8). */
+static void test_normalise(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+		unsigned how;
+	} ok[] = {
+		{"340104199001011239", "340104199001011239", 0},
+		{"34010419900307003x", "34010419900307003X", 0},
+		{" 340104 19900101 1239 ", "340104199001011239", HJ_IDNUM_SPACES},
+		{"340104\t19900101\xe3\x80\x80" "1239\xc2\xa0", "340104199001011239", HJ_IDNUM_SPACES},
+		/* ３４０１０４１９９００１０１１２３９, full width */
+		{"\xef\xbc\x93\xef\xbc\x94\xef\xbc\x90\xef\xbc\x91\xef\xbc\x90\xef\xbc\x94"
+		 "\xef\xbc\x91\xef\xbc\x99\xef\xbc\x99\xef\xbc\x90\xef\xbc\x90\xef\xbc\x91"
+		 "\xef\xbc\x90\xef\xbc\x91\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93\xef\xbc\x99",
+		 "340104199001011239", HJ_IDNUM_FULLWIDTH},
+		{"34010419900307003\xef\xbc\xb8", "34010419900307003X", HJ_IDNUM_FULLWIDTH}, /* Ｘ */
+		{"34010419900307003\xef\xbd\x98", "34010419900307003X", HJ_IDNUM_FULLWIDTH}, /* ｘ */
+		{"34010419900101\xe3\x80\x80\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93\xef\xbc\x99", "340104199001011239",
+		 HJ_IDNUM_SPACES | HJ_IDNUM_FULLWIDTH},
+		/* 15 digits: 340104 900101 123 -> 340104 19900101 123 + 9 */
+		{"340104900101123", "340104199001011239", HJ_IDNUM_UPGRADED},
+		{"340104 900307 003", "34010419900307003X", HJ_IDNUM_UPGRADED | HJ_IDNUM_SPACES},
+		{"320102851615002", NULL, 0}, /* month 16: not a real date */
+		{"340104900101996", NULL, 0}, /* order code 996-999: over 100, "19" would be a guess */
+		{"340104900101999", NULL, 0},
+		{"340104000229123", NULL, 0}, /* 1900-02-29: 1900 is not a leap year */
+		{"34010419900101123", NULL, 0},      /* 17 characters */
+		{"3401041990010112391", NULL, 0},    /* 19 */
+		{"34010490010112", NULL, 0},         /* 14 */
+		{"340104199001011235", NULL, 0},     /* wrong check character */
+		{"3401041990O1011239", NULL, 0},     /* letter O for zero */
+		{"", NULL, 0},
+		{"\xe3\x80\x80 ", NULL, 0},
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		char out[19] = "junk";
+		unsigned how = 99;
+		int rc = hj_idnum_normalise(out, ok[i].in, &how);
+		if (!ok[i].out) {
+			if (rc != HJ_EINVALID)
+				fail_msg("case %zu: accepted as %s", i, out);
+			assert_int_equal(out[0], '\0');
+			assert_null(strstr(hj_error_last(), "expected"));
+			if (strlen(ok[i].in) >= 12)
+				assert_null(strstr(hj_error_last(), "340104"));
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("case %zu: %s", i, hj_error_last());
+		assert_string_equal(out, ok[i].out);
+		assert_int_equal(how, ok[i].how);
+		/* idempotent, and the fold's parser takes the result as it is */
+		char again[19];
+		assert_int_equal(hj_idnum_normalise(again, out, NULL), 0);
+		assert_string_equal(again, out);
+		hj_idnum id;
+		assert_int_equal(hj_idnum_parse(&id, out), 0);
+		assert_string_equal(id.norm, out);
+	}
+	char out[19];
+	assert_int_equal(hj_idnum_normalise(out, NULL, NULL), HJ_EINVALID);
+	static char longer[400];
+	memset(longer, '1', sizeof longer - 1);
+	assert_int_equal(hj_idnum_normalise(out, longer, NULL), HJ_EINVALID);
+	/* the 996-999 refusal says why, and the 15-digit one is named */
+	assert_int_equal(hj_idnum_normalise(out, "340104900101997", NULL), HJ_EINVALID);
+	assert_non_null(strstr(hj_error_last(), "996-999"));
+	assert_int_equal(hj_idnum_normalise(out, "340104901301123", NULL), HJ_EINVALID);
+	assert_non_null(strstr(hj_error_last(), "a 15-digit number from before 1999"));
 }
 
 static void test_future_parses(void **state)
@@ -374,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_hand_vectors),
 		cmocka_unit_test(test_make_roundtrip),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_normalise),
 		cmocka_unit_test(test_future_parses),
 		cmocka_unit_test(test_age),
 		cmocka_unit_test(test_dates),

@@ -259,6 +259,34 @@ static void test_digest_covers_every_column(void **state)
 	hj_db_close(db);
 }
 
+/* The v1 digest is frozen: a later migration that adds a column to a
+ * replicated table changes what verify compares, never what an old hub
+ * entry's digest covers. */
+static void test_v1_digest_frozen(void **state)
+{
+	(void)state;
+	hj_db *db = scratch();
+	uint8_t before[32], after[32];
+	rows r1 = {HJ_BUF_INIT, 0}, r2 = {HJ_BUF_INIT, 0};
+	fill(db);
+	ut_digest(db, before);
+	assert_int_equal(hj_projection_rows_v1(db, collect, &r1), 0);
+	assert_int_equal(hj_db_exec(db, "ALTER TABLE membership ADD COLUMN transferred_to TEXT DEFAULT 'qh-x';"
+					"ALTER TABLE org ADD COLUMN note TEXT"), 0);
+	ut_digest(db, after);
+	assert_memory_equal(before, after, 32);
+	assert_int_equal(hj_projection_rows_v1(db, collect, &r2), 0);
+	assert_int_equal(r1.all.len, r2.all.len);
+	assert_memory_equal(r1.all.data, r2.all.data, r1.all.len);
+	/* What verify compares does see the new column. */
+	hj_buf_reset(&r2.all);
+	assert_int_equal(hj_projection_rows(db, collect, &r2), 0);
+	assert_non_null(strstr((const char *)r2.all.data, "\ttransferred_to=qh-x"));
+	hj_buf_free(&r1.all);
+	hj_buf_free(&r2.all);
+	hj_db_close(db);
+}
+
 static void assert_no_personal(const char *msg)
 {
 	static const char *const personal[] = {"张三", "李四", IDNO, "630102199001015678", "13800000001", "13999999999",
@@ -401,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_digest_definition),
 		cmocka_unit_test(test_digest_covers_every_column),
+		cmocka_unit_test(test_v1_digest_frozen),
 		cmocka_unit_test(test_compare),
 		cmocka_unit_test(test_clear),
 		cmocka_unit_test(test_rows_error),

@@ -1,0 +1,489 @@
+/*
+ * follow.c — the county's half of a sync that needs no network: follow
+ * what was fetched into refs/huiji/incoming/. The hub feed is verified
+ * under the hub key and must still pass through the last entry followed
+ * (a rewrite, also of the same length, is refused at once); each change
+ * set an entry sequenced is read from its feed and checked against the
+ * hash the hub signed; then the hub order grows and the registry is
+ * rebased, all in one SQLite transaction. Also used for USB bundles.
+ */
+#include "sync.h"
+#include "error.h"
+#include "feed.h"
+#include "fold.h"
+#include "followed.h"
+#include "hub_entry.h"
+#include "outbox.h"
+#include "projection.h"
+#include "replay.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct item {
+	uint64_t hub_seq;
+	char node[HJ_NODE_ID_MAX + 1];
+	uint64_t seq;
+	uint8_t hash[32];
+	uint8_t *bytes; /* owned */
+	size_t len;
+	char *verdicts; /* owned JSON text, NULL = all ok */
+} item;
+
+typedef struct follow {
+	hj_node *n;
+	uint8_t hub_pk[32];
+	const char *hub;
+	uint64_t last;
+	uint8_t last_hash[32];
+	/* The commit of entry `last`: remembered from the sync that followed
+	 * it (meta hub_feed_commit; `have_commit`), then the one the walk
+	 * passed (`commit_seen`). */
+	git_oid last_commit;
+	int have_commit, commit_seen;
+	item *items;
+	size_t nitems, cap;
+	uint64_t entries;
+	int upgrade;
+	uint64_t upgrade_at;
+} follow;
+
+static item *new_item(follow *f)
+{
+	if (f->nitems == f->cap) {
+		size_t cap = f->cap ? 2 * f->cap : 64;
+		item *p = realloc(f->items, cap * sizeof *p);
+		if (!p)
+			return NULL;
+		f->items = p;
+		f->cap = cap;
+	}
+	item *it = &f->items[f->nitems++];
+	memset(it, 0, sizeof *it);
+	return it;
+}
+
+/* Are all ops of this payload known to this huiji? */
+static int ops_known(const hj_json *ops)
+{
+	for (size_t i = 0; i < ops->count; i++)
+		if (hj_fold_op_known(ops->items[i]))
+			return 0;
+	return 1;
+}
+
+/* A sequence entry: one item per change set it includes, bytes fetched
+ * later from the node's feed (fill_items). */
+static int follow_entry(follow *f, uint64_t seq, const hj_json *op)
+{
+	hj_hub_entry ent;
+	int rc = hj_hub_entry_decode(&ent, op);
+	if (rc)
+		return hj_error_wrap(rc, "hub entry %" PRIu64 ": ", seq);
+	for (size_t i = 0; !rc && i < ent.ninclude; i++) {
+		const hj_hub_include *x = &ent.include[i];
+		hj_buf vt = HJ_BUF_INIT;
+		item *it = new_item(f);
+		if (!it) {
+			rc = hj_error_set(HJ_ENOMEM, "out of memory");
+			break;
+		}
+		it->hub_seq = seq;
+		snprintf(it->node, sizeof it->node, "%s", x->node);
+		it->seq = x->seq;
+		memcpy(it->hash, x->hash, 32);
+		if (!(rc = hj_json_write(&vt, x->verdicts)))
+			it->verdicts = (char *)hj_buf_detach(&vt, NULL);
+		hj_buf_free(&vt);
+	}
+	hj_hub_entry_free(&ent);
+	return rc;
+}
+
+/* One of the hub's own change sets: an item of its own, bytes in hand. */
+static int follow_hub_op(follow *f, uint64_t seq, const hj_envelope *e, const uint8_t *bytes, size_t len)
+{
+	item *it = new_item(f);
+	if (!it || !(it->bytes = malloc(len)))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	memcpy(it->bytes, bytes, len);
+	it->len = len;
+	it->hub_seq = seq;
+	snprintf(it->node, sizeof it->node, "%s", f->hub);
+	it->seq = seq;
+	memcpy(it->hash, e->hash, 32);
+	return 0;
+}
+
+static int on_hub_entry(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	follow *f = vctx;
+	hj_envelope e;
+	hj_json *payload = NULL;
+	const hj_json *entry = NULL;
+	uint8_t h[32];
+	int rc;
+	if (f->upgrade)
+		return 1;
+	if (seq <= f->last) {
+		/* Walked from below the entry followed last (no commit of it
+		 * remembered): it must still be there, byte for byte. */
+		hj_hash32(h, bytes, len);
+		if (seq == f->last && memcmp(h, f->last_hash, 32) != 0)
+			return hj_error_set(HJ_ECORRUPT, "the hub rewrote its history at entry %" PRIu64 ": hub feed %s "
+					    "now holds another change set there than the one this county followed; "
+					    "nothing was followed (ask the hub operator)", seq, f->hub);
+		if (seq == f->last) {
+			git_oid_cpy(&f->last_commit, commit);
+			f->commit_seen = 1;
+		}
+		return 0;
+	}
+	rc = hj_feed_check(&e, bytes, len, f->hub, f->hub_pk, f->last, f->last_hash);
+	if (rc == HJ_EVERSION) {
+		f->upgrade = 1;
+		f->upgrade_at = seq;
+		return 1;
+	}
+	if (rc)
+		return hj_error_wrap(rc, "hub feed: ");
+	rc = hj_json_parse(&payload, (const char *)e.payload, e.payload_len);
+	const hj_json *ops = rc ? NULL : hj_fold_payload_ops(payload, &rc);
+	if (rc == HJ_EVERSION || (ops && !ops_known(ops))) {
+		f->upgrade = 1;
+		f->upgrade_at = seq;
+		rc = 1;
+		goto done;
+	}
+	if (rc)
+		goto done;
+	if ((rc = hj_hub_entry_find(&entry, ops))) {
+		hj_error_wrap(rc, "hub entry %" PRIu64 ": ", seq);
+		goto done;
+	}
+	if ((rc = entry ? follow_entry(f, seq, entry) : follow_hub_op(f, seq, &e, bytes, len)))
+		goto done;
+	f->last = seq;
+	memcpy(f->last_hash, e.hash, 32);
+	git_oid_cpy(&f->last_commit, commit);
+	f->commit_seen = 1;
+	f->entries++;
+done:
+	hj_json_free(payload);
+	hj_envelope_free(&e);
+	return rc;
+}
+
+typedef struct fill {
+	follow *f;
+	const char *node;
+	size_t next; /* index into f->items of the next item of this node */
+} fill;
+
+static int on_feed_cs(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	fill *fl = vctx;
+	follow *f = fl->f;
+	(void)commit;
+	while (fl->next < f->nitems && (f->items[fl->next].bytes || strcmp(f->items[fl->next].node, fl->node) != 0))
+		fl->next++;
+	if (fl->next == f->nitems)
+		return 1;
+	item *it = &f->items[fl->next];
+	if (seq < it->seq)
+		return 0;
+	if (seq > it->seq)
+		return hj_error_set(HJ_ECORRUPT, "feed %s seq %" PRIu64 " sequenced by the hub is missing", fl->node,
+				    it->seq);
+	uint8_t h[32];
+	hj_hash32(h, bytes, len);
+	if (memcmp(h, it->hash, 32) != 0)
+		return hj_error_set(HJ_ECORRUPT, "feed %s seq %" PRIu64 " as fetched does not match the hash the "
+				    "hub signed", fl->node, seq);
+	if (!(it->bytes = malloc(len)))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	memcpy(it->bytes, bytes, len);
+	it->len = len;
+	fl->next++;
+	return 0;
+}
+
+static int first_hub_ref(void *ctx, const char *name, const git_oid *target)
+{
+	char **hub = ctx;
+	(void)target;
+	if (!*hub && !(*hub = strdup(name + strlen("refs/huiji/incoming/hub/"))))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Find the hub's node id: remembered, or the single incoming hub ref.
+ * *out NULL (and 0) when the hub has published nothing yet; negative
+ * when the remembered id cannot be read. */
+static int hub_node(char **out, hj_node *n, hj_gitrepo *repo)
+{
+	char *hub = NULL;
+	int rc = hj_meta_get(&hub, n->db, "hub_node");
+	*out = hub;
+	if (rc != HJ_ENOTFOUND)
+		return rc;
+	if ((rc = hj_gitrepo_ref_foreach(repo, "refs/huiji/incoming/hub/*", first_hub_ref, &hub))) {
+		free(hub);
+		return rc;
+	}
+	*out = hub;
+	return 0;
+}
+
+/* The commit of the entry followed last, as the sync that followed it
+ * remembered it: "<seq> <commit hex>" in meta hub_feed_commit. Only a value
+ * for f->last counts (an older huiji may have followed more since). */
+static int load_followed_commit(follow *f)
+{
+	char *v = NULL, *end;
+	int rc = hj_meta_get(&v, f->n->db, "hub_feed_commit");
+	if (rc)
+		return rc == HJ_ENOTFOUND ? 0 : rc;
+	unsigned long long seq = strtoull(v, &end, 10);
+	if (end != v && *end == ' ' && seq == f->last && strlen(end + 1) == GIT_OID_HEXSZ &&
+	    git_oid_fromstr(&f->last_commit, end + 1) == 0)
+		f->have_commit = 1;
+	free(v);
+	return 0;
+}
+
+/* Remember the commit of the entry followed last (in the caller's
+ * transaction), so the next sync checks the hub's chain by one id. */
+static int save_followed_commit(const follow *f)
+{
+	char v[32 + GIT_OID_HEXSZ + 1], hex[GIT_OID_HEXSZ + 1];
+	git_oid_tostr(hex, sizeof hex, &f->last_commit);
+	snprintf(v, sizeof v, "%" PRIu64 " %s", f->last, hex);
+	return hj_meta_set(f->n->db, "hub_feed_commit", v);
+}
+
+/* What a rewritten hub feed no longer holds: scanned up to the entry
+ * followed last. Entry j+1 naming another prev than entry j's hash means
+ * j was rewritten (entries above it were kept byte for byte). */
+typedef struct rewrite_scan {
+	uint64_t last, rewritten;
+	const uint8_t *last_hash;
+	uint8_t prev[32];
+} rewrite_scan;
+
+static int on_rewrite_scan(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	rewrite_scan *w = vctx;
+	hj_envelope e;
+	(void)commit;
+	if (seq > w->last)
+		return 1;
+	if (hj_envelope_decode(&e, bytes, len) != 0)
+		w->rewritten = seq;
+	else if (seq > 1 && memcmp(e.prev, w->prev, 32) != 0)
+		w->rewritten = seq - 1;
+	hj_envelope_free(&e);
+	hj_hash32(w->prev, bytes, len);
+	if (seq == w->last && memcmp(w->prev, w->last_hash, 32) != 0)
+		w->rewritten = seq;
+	return 0;
+}
+
+/* The chain from the hub's tip does not pass through the commit of the
+ * entry followed last: name the entry rewritten. An error path, so every
+ * entry up to f->last is read. */
+static int name_rewrite(follow *f, hj_gitrepo *repo, const git_oid *tip)
+{
+	rewrite_scan w = {f->last, 0, f->last_hash, {0}};
+	int rc = hj_gitfeed_walk(repo, tip, f->hub, 0, on_rewrite_scan, &w);
+	if (rc < 0)
+		return rc;
+	if (w.rewritten)
+		return hj_error_set(HJ_ECORRUPT, "the hub rewrote its history at entry %" PRIu64 ": hub feed %s no "
+				    "longer holds the entries this county followed (up to %" PRIu64 "); nothing was "
+				    "followed (ask the hub operator)", w.rewritten, f->hub, f->last);
+	return hj_error_set(HJ_ECORRUPT, "the hub rewrote its history at or below entry %" PRIu64 ": hub feed %s "
+			    "no longer passes through the commit this county followed; nothing was followed (ask "
+			    "the hub operator)", f->last, f->hub);
+}
+
+/* Read the hub entries not followed yet into f->items (only their
+ * change-set ids for the county feeds they include). The entry followed
+ * last must still be in the hub feed: with its commit remembered, the
+ * chain from the tip must pass through that commit (which pins every
+ * entry below it; only what is new is read); without, its bytes must
+ * have the hash followed. So a rewrite is caught at the next sync, also
+ * one that keeps the feed's length. */
+static int read_hub_entries(follow *f, hj_gitrepo *repo)
+{
+	char ref[200], *key = NULL;
+	git_oid tip;
+	uint64_t tipseq;
+	int rc = hj_meta_get(&key, f->n->db, "hub_key");
+	if (rc && rc != HJ_ENOTFOUND)
+		goto done;
+	if (!key || hj_hex_decode(f->hub_pk, 32, key)) {
+		rc = hj_error_set(HJ_EINVALID, "no valid hub key in this node (init --hub-key)");
+		goto done;
+	}
+	snprintf(ref, sizeof ref, "refs/huiji/incoming/hub/%s", f->hub);
+	if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
+		goto done;
+	sqlite3_stmt *s = hj_db_stmt(f->n->db, "SELECT seq, hash FROM hub_feed ORDER BY seq DESC LIMIT 1");
+	if ((rc = s ? hj_db_step(f->n->db, s) : HJ_ERROR) == 1) {
+		const void *h = sqlite3_column_blob(s, 1);
+		f->last = (uint64_t)sqlite3_column_int64(s, 0);
+		if (h && sqlite3_column_bytes(s, 1) == 32)
+			memcpy(f->last_hash, h, 32);
+		else
+			rc = hj_error_set(HJ_ECORRUPT, "hub_feed seq %" PRIu64 ": hash is not 32 bytes", f->last);
+	}
+	hj_db_release(f->n->db, s);
+	if (rc < 0)
+		goto done;
+	rc = 0;
+	if (tipseq < f->last) {
+		rc = hj_error_set(HJ_ECORRUPT, "the hub rewrote its history at entry %" PRIu64 ": hub feed %s now "
+				  "ends at entry %" PRIu64 " but this county followed %" PRIu64 "; nothing was "
+				  "followed (ask the hub operator)", tipseq + 1, f->hub, tipseq, f->last);
+		goto done;
+	}
+	if (!tipseq || (rc = load_followed_commit(f)))
+		goto done; /* !tipseq: nothing published, nothing followed */
+	if (f->have_commit)
+		rc = hj_gitfeed_walk_since(repo, &tip, f->hub, &f->last_commit, f->last, on_hub_entry, f);
+	else
+		rc = hj_gitfeed_walk(repo, &tip, f->hub, f->last ? f->last - 1 : 0, on_hub_entry, f);
+	if (rc == HJ_ECONFLICT && f->have_commit)
+		rc = name_rewrite(f, repo, &tip);
+	if (rc < 0)
+		goto done;
+	rc = 0;
+done:
+	free(key);
+	return rc;
+}
+
+/* Fetch the sequenced change sets from their feeds, node by node. */
+static int fill_items(follow *f, hj_gitrepo *repo)
+{
+	char ref[200];
+	git_oid tip;
+	uint64_t tipseq;
+	int rc;
+	for (size_t i = 0; i < f->nitems; i++) {
+		item *it = &f->items[i];
+		if (it->bytes)
+			continue;
+		fill fl = {f, it->node, i};
+		snprintf(ref, sizeof ref, "refs/huiji/incoming/feeds/%s", it->node);
+		if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
+			return rc;
+		if (tipseq < it->seq)
+			return hj_error_set(HJ_ECORRUPT, "the hub sequenced %s seq %" PRIu64 " but its feed ends at %" PRIu64,
+					    it->node, it->seq, tipseq);
+		if ((rc = hj_gitfeed_walk(repo, &tip, it->node, it->seq - 1, on_feed_cs, &fl)) < 0)
+			return rc;
+		if (!it->bytes)
+			return hj_error_set(HJ_ECORRUPT, "feed %s seq %" PRIu64 " not found", it->node, it->seq);
+	}
+	return 0;
+}
+
+/* Append the followed items to the hub order and remember the last entry
+ * followed (hub_feed) and its commit (meta hub_feed_commit), for the
+ * chain check next time. In the caller's transaction. */
+static int record_followed(follow *f, hj_sync_report *rep)
+{
+	hj_node *n = f->n;
+	int rc;
+	for (size_t i = 0; i < f->nitems; i++) {
+		item *it = &f->items[i];
+		if ((rc = hj_followed_append(n->db, it->hub_seq, it->node, it->seq, it->hash, it->bytes, it->len,
+					     it->verdicts)))
+			return rc;
+		if (it->verdicts && strcmp(it->node, n->id) == 0) {
+			hj_json *vd = NULL;
+			if (hj_hub_verdicts_parse(&vd, it->verdicts, HJ_HUB_NOPS_ANY) == 0)
+				rep->rejected += hj_hub_verdicts_rejected(vd);
+			hj_json_free(vd);
+		}
+	}
+	if (f->commit_seen && (f->entries || !f->have_commit) && (rc = save_followed_commit(f)))
+		return rc;
+	if (!f->entries)
+		return 0;
+	sqlite3_stmt *s = hj_db_stmt(n->db, "INSERT OR REPLACE INTO hub_feed(seq, hash) VALUES (:s, :h)");
+	if (!s)
+		return HJ_ERROR;
+	rc = (hj_db_bind_int(s, ":s", (int64_t)f->last) || hj_db_bind_blob(s, ":h", f->last_hash, 32))
+		     ? HJ_ERROR
+		     : hj_db_step(n->db, s);
+	hj_db_release(n->db, s);
+	return rc < 0 ? rc : 0;
+}
+
+/* The rebase (node/replay.h): undo the pending own change sets, fold the
+ * hub's new decisions, replay what the hub has not seen yet. If an undo
+ * record is missing or does not apply exactly, rebuild the whole
+ * projection from the hub order instead: slower, same result. */
+static int rebase(hj_node *n, int64_t old_last_pos, uint64_t old_own_done, hj_sync_report *rep)
+{
+	hj_replay_stats st;
+	int rc;
+	memset(&st, 0, sizeof st);
+	if ((rc = hj_db_exec(n->db, "SAVEPOINT rebase")))
+		return rc;
+	rc = hj_rebase(n, old_last_pos, old_own_done, &st);
+	if (rc == HJ_ECONFLICT || rc == HJ_ENOTFOUND) {
+		if ((rc = hj_db_exec(n->db, "ROLLBACK TO rebase")) || (rc = hj_projection_clear(n->db)) ||
+		    (rc = hj_replay(n->db, n, 0, &st)))
+			return rc;
+		rep->rebuilt = 1;
+	}
+	return rc ? rc : hj_db_exec(n->db, "RELEASE rebase");
+}
+
+int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
+{
+	follow f = {0};
+	char *hub = NULL;
+	int rc = 0, in_tx = 0;
+
+	f.n = n;
+	if ((rc = hub_node(&hub, n, repo)) || !hub)
+		goto done; /* !hub: the hub has published nothing yet */
+	f.hub = hub;
+	if ((rc = read_hub_entries(&f, repo)) || (rc = fill_items(&f, repo)))
+		goto done;
+	if ((rc = hj_db_exec(n->db, "BEGIN IMMEDIATE")))
+		goto done;
+	in_tx = 1;
+	int64_t old_last_pos = 0;
+	uint64_t old_own_done = 0;
+	uint8_t ignored[32];
+	if ((rc = hj_db_get_int(n->db, "SELECT coalesce(max(pos), 0) FROM followed", NULL, NULL, &old_last_pos)) ||
+	    (rc = hj_followed_last(n->db, n->id, &old_own_done, ignored)) ||
+	    (rc = hj_meta_set(n->db, "hub_node", hub)) || (rc = record_followed(&f, rep)))
+		goto done;
+	/* Nothing new followed means the state is unchanged. */
+	if (f.nitems && (rc = rebase(n, old_last_pos, old_own_done, rep)))
+		goto done;
+	rc = hj_db_exec(n->db, "COMMIT");
+	in_tx = rc != 0;
+	rep->entries = f.entries;
+	rep->upgrade_needed = f.upgrade;
+	rep->upgrade_at = f.upgrade_at;
+done:
+	if (in_tx)
+		hj_db_exec(n->db, "ROLLBACK");
+	for (size_t i = 0; i < f.nitems; i++) {
+		free(f.items[i].bytes);
+		free(f.items[i].verdicts);
+	}
+	free(f.items);
+	free(hub);
+	return rc;
+}

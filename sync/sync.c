@@ -122,6 +122,7 @@ static int meet_own_fork(hj_node *n, hj_gitrepo *repo, const char *url, const hj
 		rc = hj_gitfeed_walk(repo, &tip, n->id, 0, collect_oid, &theirs);
 	if (rc) {
 		free(theirs.v);
+		free(theirs.len);
 		return rc == HJ_ENET ? rc : hj_error_wrap(rc, "feed %s: the hub holds another history, unreadable here: ",
 							 n->id);
 	}
@@ -129,6 +130,7 @@ static int meet_own_fork(hj_node *n, hj_gitrepo *repo, const char *url, const hj
 	while (k < own->n && k < theirs.n && git_oid_equal(&own->v[k], &theirs.v[k]))
 		k++;
 	free(theirs.v);
+	free(theirs.len);
 	if (k == own->n) /* nothing of this copy's own: it is only behind */
 		return hj_error_set(HJ_ECONFLICT, "feed %s: this copy ends at seq %zu and lacks seqs %zu-%zu the hub "
 				    "holds (a fork: was this node restored from an old copy?): refusing to push; "

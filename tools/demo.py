@@ -5,8 +5,10 @@ Qinghai: the provincial hub (青海省总工会) and four county unions of Xinin
 (城东区, 城中区, 城西区, 大通回族土族自治县), a real `git daemon` on
 loopback serving the hub repository. The counties go offline, enrol
 generated (fake but valid) truck drivers, couriers and riders -- one driver
-applies in two counties -- then sync in turns; the hub merges, a coverage
-table is printed, and an auditor checks the whole history over git://.
+applies in two counties, one county imports a platform's list saved by
+Excel in GB18030 with a broken row -- then sync in turns; the hub is killed
+mid-round once and the next run goes on; the hub merges, a coverage table
+is printed, and an auditor checks the whole history over git://.
 
 Run via tools/demo (which builds first). Leaves everything in a directory
 it prints at the end, so you can keep exploring with huiji.
@@ -36,8 +38,9 @@ GROUPS = [("truck_driver", "yunmanman"), ("truck_driver", "kayoudidai"), ("couri
 CHANNELS = ["platform_app", "qr_oneclick", "mobile_window", "inspection", "outreach"]
 
 
-def huiji(*args, check=True, quiet=False):
-    p = subprocess.run([HUIJI, *args], capture_output=True, text=True)
+def huiji(*args, check=True, quiet=False, env=None):
+    p = subprocess.run([HUIJI, *args], capture_output=True, text=True,
+                       env=dict(os.environ, **env) if env else None)
     if not quiet:
         for line in p.stdout.splitlines():
             print("    " + line)
@@ -129,10 +132,30 @@ def main():
             print("    %s: %d applications recorded offline" % (node, n_people + (node in ("xn-dt", "xn-cz"))))
         huiji("member", "list", "--dir", os.path.join(work, "xn-dt"), "--status", "active")
 
+        step("城西区 imports a platform's driver list saved by Excel (GB18030), one row broken")
+        rows = ["name,id_number,phone,group,platform"]
+        for k in range(8):
+            p = fakes.person(region="630104")
+            rows.append("%s,%s,%s,truck_driver,yunmanman" % (p.name, p.id_number, p.phone))
+        broken = fakes.person(region="630104")
+        rows.insert(4, '%s"x,%s,%s,truck_driver,yunmanman' % (broken.name, broken.id_number, broken.phone))
+        listing = os.path.join(work, "platform-list.csv")
+        with open(listing, "w", encoding="gb18030", newline="") as f:
+            f.write("\r\n".join(rows) + "\r\n")
+        rejects = os.path.join(work, "platform-list.rejects.csv")
+        huiji("import", "platform", listing, "--dir", os.path.join(work, "xn-cx"), "--rejects", rejects, check=False)
+        print("    the broken row is in %s, for a clerk to fix and import again" % os.path.basename(rejects))
+
         step("Back online, in turns: 大通 syncs first, the hub merges, then the others")
         order = ["xn-dt", "xn-cd", "xn-cz", "xn-cx"]
         for node in order:
             huiji("sync", "--dir", os.path.join(work, node))
+            if node == "xn-dt":
+                # A power cut at the worst moment: after the round's COMMIT,
+                # before its git refs (a test hook kills the process there).
+                p = huiji("hub", "run", "--dir", hub, "--once", check=False, env={"HUIJI_KILL_AT": "hub-committed"})
+                print("    hub run killed after its COMMIT (exit %d); the next run repairs the refs and goes on"
+                      % p.returncode)
             huiji("hub", "run", "--dir", hub, "--once")
         for node in order:
             huiji("sync", "--dir", os.path.join(work, node), check=False)

@@ -11,7 +11,6 @@
 
 #include <inttypes.h>
 #include <string.h>
-#include <time.h>
 
 /* batch.h: 2,000 worst-case verdicts (~1,600 bytes each) fit one entry. */
 _Static_assert((size_t)HJ_BATCH_MAX_OPS * 1600 + 4096 < HJ_HUB_ENTRY_MAX_BYTES,

@@ -76,8 +76,7 @@ int hj_date_parse(const char *s, int *y, int *m, int *d)
 		return hj_error_set(HJ_EINVALID,
 				    "date: year %d is outside 1900..2199", yy);
 	if (!hj_date_valid(yy, mm, dd))
-		return hj_error_set(HJ_EINVALID, "date: %s is not a real date",
-				    s);
+		return hj_error_set(HJ_EINVALID, "date: not a real date (a day the month does not have)");
 	*y = yy;
 	*m = mm;
 	*d = dd;

@@ -323,6 +323,9 @@ int cmd_import(int argc, char **argv)
 	char today[11];
 	int col[C_COUNT], rc;
 
+	/* `import platform --help` is help, not a file named --help */
+	if (argc >= 2 && strcmp(argv[0], "platform") == 0 && strcmp(argv[1], "--help") == 0)
+		return cli_parse(&c, "import platform", opts, 1, argv + 1) > 0 ? 0 : cli_fail(HJ_EINVALID);
 	if (argc < 2 || strcmp(argv[0], "platform") != 0 || strncmp(argv[1], "--", 2) == 0)
 		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji import platform FILE.csv [options] (see --help)"));
 	const char *path = argv[1];

@@ -52,3 +52,19 @@ int hj_pending_count(int64_t *out, const hj_node *n)
 	return hj_db_get_int(n->db, "SELECT count(*) FROM changelog WHERE seq > "
 				    "(SELECT coalesce(max(seq), 0) FROM followed WHERE node = :n)", ":n", n->id, out);
 }
+
+int hj_followed_hash(uint8_t out[32], hj_db *db, const char *node, uint64_t seq)
+{
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT hash FROM followed WHERE node = :n AND seq = :s");
+	if (!st)
+		return HJ_ERROR;
+	int rc = (hj_db_bind_text(st, ":n", node) || hj_db_bind_int(st, ":s", (int64_t)seq)) ? HJ_ERROR
+											      : hj_db_step(db, st);
+	const void *blob = rc == 1 ? sqlite3_column_blob(st, 0) : NULL;
+	if (rc == 1 && blob && sqlite3_column_bytes(st, 0) == 32)
+		memcpy(out, blob, 32);
+	else if (rc >= 0)
+		rc = HJ_ENOTFOUND; /* no row, or a hash that cannot match */
+	hj_db_release(db, st);
+	return rc < 0 ? rc : 0;
+}

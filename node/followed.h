@@ -16,6 +16,11 @@
 int hj_followed_append(hj_db *db, uint64_t hub_seq, const char *node, uint64_t seq, const uint8_t hash[32],
 		       const uint8_t *envelope, size_t len, const char *verdicts);
 
+/* The hash the hub order holds for (node, seq): 0 with out[32] filled,
+ * HJ_ENOTFOUND if there is no such row (or its hash is not 32 bytes), or
+ * an error. */
+int hj_followed_hash(uint8_t out[32], hj_db *db, const char *node, uint64_t seq);
+
 /* The last seq of `node` in the hub order (0 if none). */
 int hj_followed_last(hj_db *db, const char *node, uint64_t *seq, uint8_t hash[32]);
 

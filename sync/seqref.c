@@ -31,24 +31,6 @@ int hj_seqref_set(hj_gitrepo *repo, const char *node, const git_oid *commit)
 	return rc;
 }
 
-/* The hash `followed` holds for (node, seq): 0, HJ_ENOTFOUND, or an
- * error. */
-static int followed_hash(uint8_t out[32], hj_db *db, const char *node, uint64_t seq)
-{
-	sqlite3_stmt *st = hj_db_stmt(db, "SELECT hash FROM followed WHERE node = :n AND seq = :s");
-	if (!st)
-		return HJ_ERROR;
-	int rc = (hj_db_bind_text(st, ":n", node) || hj_db_bind_int(st, ":s", (int64_t)seq)) ? HJ_ERROR
-											      : hj_db_step(db, st);
-	const void *blob = rc == 1 ? sqlite3_column_blob(st, 0) : NULL;
-	if (rc == 1 && blob && sqlite3_column_bytes(st, 0) == 32)
-		memcpy(out, blob, 32);
-	else if (rc >= 0)
-		rc = HJ_ENOTFOUND; /* no row, or a hash that cannot match */
-	hj_db_release(db, st);
-	return rc < 0 ? rc : 0;
-}
-
 /* The walk down the feed: every change set up to `last` must be the one
  * `followed` holds; the commit of `last` is the answer. */
 typedef struct finder {
@@ -67,7 +49,7 @@ static int on_change_set(void *ctx, uint64_t seq, const git_oid *commit, const u
 	int rc = 0;
 	if (seq == f->last)
 		memcpy(want, f->hash, 32);
-	else if ((rc = followed_hash(want, f->db, f->node, seq)) == HJ_ENOTFOUND)
+	else if ((rc = hj_followed_hash(want, f->db, f->node, seq)) == HJ_ENOTFOUND)
 		memset(want, 0, 32); /* followed has a gap: nothing on this feed can match */
 	else if (rc)
 		return rc;
@@ -97,7 +79,7 @@ static int usable_base(uint64_t *seq, finder *f, hj_gitrepo *repo, const git_oid
 		goto done;
 	if (*seq == f->last)
 		memcpy(want, f->hash, 32);
-	else if ((rc = followed_hash(want, f->db, f->node, *seq)))
+	else if ((rc = hj_followed_hash(want, f->db, f->node, *seq)))
 		goto done;
 	hj_hash32(h, bytes.data, bytes.len);
 	rc = memcmp(h, want, 32) == 0;

@@ -253,17 +253,8 @@ static int on_diverge(void *vctx, uint64_t seq, const git_oid *commit, const uin
 	char detail[300];
 	if (seq > r->last)
 		return 1;
-	sqlite3_stmt *st = hj_db_stmt(r->hub->db, "SELECT hash FROM followed WHERE node = :n AND seq = :s");
-	if (!st)
-		return HJ_ERROR;
-	int rc = (hj_db_bind_text(st, ":n", r->node) || hj_db_bind_int(st, ":s", (int64_t)seq)) ? HJ_ERROR
-												 : hj_db_step(r->hub->db, st);
-	const void *blob = rc == 1 ? sqlite3_column_blob(st, 0) : NULL;
-	int have = blob && sqlite3_column_bytes(st, 0) == 32;
-	if (have)
-		memcpy(want, blob, 32);
-	hj_db_release(r->hub->db, st);
-	if (rc < 0)
+	int rc = hj_followed_hash(want, r->hub->db, r->node, seq), have = rc == 0;
+	if (rc && rc != HJ_ENOTFOUND)
 		return rc;
 	hj_hash32(h, bytes, len);
 	if (have && memcmp(h, want, 32) == 0)

@@ -7,6 +7,7 @@
 #include "feed.h"
 #include "followed.h"
 #include "hub_entry.h"
+#include "rules.h"
 #include "undo.h"
 
 #include <inttypes.h>
@@ -28,6 +29,10 @@ int hj_batch_begin(hj_batch *b, hj_node *n)
 	if ((rc = hj_feed_last(n->db, &b->seq, h)))
 		goto fail;
 	b->seq++;
+	b->created_at = hj_clock_ms();
+	b->rules.rules = HJ_RULES_VERSION;
+	if (n->is_root && (rc = hj_followed_rules_now(&b->rules, n->db)))
+		goto fail;
 	if (!(b->ops = hj_json_new(HJ_JARR))) {
 		rc = HJ_ENOMEM;
 		goto fail;
@@ -51,6 +56,8 @@ int hj_batch_apply(hj_batch *b, hj_json *op, hj_verdict *v, char *id_out, size_t
 				    b->seq, HJ_BATCH_MAX_OPS);
 	}
 	hj_node_foldctx(b->node, b->seq, b->applied, &ctx);
+	ctx.rules = b->rules.rules;
+	ctx.now_ms = b->created_at;
 	if (id_out)
 		hj_fold_op_id(id_out, id_outsz, &ctx);
 	/* The index is the op's position in the signed payload, so a re-fold
@@ -89,9 +96,9 @@ int hj_batch_commit(hj_batch *b, uint64_t *seq_out)
 	}
 	if ((rc = hj_payload_encode(&payload, b->ops)))
 		goto done;
-	/* created_at is informational (the author's clock); nothing folds it. */
-	int64_t now_ms = hj_clock_ms();
-	if ((rc = hj_feed_append(b->node->db, b->node->id, b->seq, now_ms, payload.data, payload.len,
+	/* created_at is the author's clock: the date rules' "now" for these
+	 * ops at this node (the hub judges by its own entry's time). */
+	if ((rc = hj_feed_append(b->node->db, b->node->id, b->seq, b->created_at, payload.data, payload.len,
 				 b->node->pk, b->node->sk, hash)))
 		goto done;
 	if (b->undo) {
@@ -112,8 +119,8 @@ int hj_batch_commit(hj_batch *b, uint64_t *seq_out)
 		if (rc == 1) {
 			const uint8_t *env = sqlite3_column_blob(st, 0);
 			int len = sqlite3_column_bytes(st, 0);
-			rc = env && len > 0 ? hj_followed_append(b->node->db, b->seq, b->node->id, b->seq, hash, env,
-								 (size_t)len, NULL)
+			rc = env && len > 0 ? hj_followed_append(b->node->db, &b->rules, b->seq, b->node->id, b->seq, hash,
+								 env, (size_t)len, NULL)
 					    : hj_error_set(HJ_ECORRUPT, "seq %" PRIu64 ": empty envelope", b->seq);
 		}
 		hj_db_release(b->node->db, st);

@@ -14,6 +14,7 @@
 
 #include "fold.h"
 #include "json.h"
+#include "followed.h"
 #include "node.h"
 
 /* Ops per change set, at most. The hub writes every op's verdict into one
@@ -30,6 +31,10 @@ typedef struct hj_batch {
 	uint32_t applied; /* ops applied so far = index of the next op */
 	int open;
 	sqlite3_session *undo; /* county: records the inverse for the rebase */
+	/* The change set's signed created_at, taken at begin: its ops' "now"
+	 * for the date rules (rules.h), so a re-fold of it judges the same. */
+	int64_t created_at;
+	hj_followed_rules rules; /* a hub's own ops: the last entry's rules */
 } hj_batch;
 
 int hj_batch_begin(hj_batch *b, hj_node *n);

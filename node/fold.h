@@ -36,12 +36,33 @@ typedef struct hj_foldctx {
 	/* Following a hub verdict "applied": skip the checks that need
 	 * province-wide knowledge a county does not hold (duplicates). */
 	int trust_hub;
+	/* The rules this position is judged by (rules.h); 0 reads as 1. At
+	 * the hub and in a re-fold of what it sequenced: the hub entry's; a
+	 * node's own work not yet sequenced: HJ_RULES_VERSION. */
+	uint32_t rules;
+	/* "Now" for the date rules, ms since the epoch, from signed data
+	 * only: the hub entry's recorded time for what it sequenced, the
+	 * change set's signed created_at for a node's own work. 0: unknown
+	 * (the future check is skipped). */
+	int64_t now_ms;
+	/* The province's person secret (32 bytes) when this fold may use it
+	 * (the hub, a county, an auditor given the person key); NULL: the
+	 * person-key check takes the hub's word (rules.h). */
+	const uint8_t *person_secret;
+	/* The hub's verdict code for this op when known to the re-folder (NULL:
+	 * applied or not known), and where to count checks taken on its word. */
+	const char *hub_reason;
+	uint64_t *pkey_on_hub_word;
 } hj_foldctx;
 
 typedef struct hj_verdict {
 	int applied;
 	char reason[32];  /* stable code when rejected, e.g. "duplicate_member" */
 	char detail[256]; /* human explanation; never holds personal data */
+	/* What the op conflicts with, carried in a compact (v2) hub verdict so
+	 * a county that does not hold it can still say: for duplicate_member
+	 * the union already holding the person; "" otherwise. */
+	char holder[65];
 } hj_verdict;
 
 /* Fold one op. Returns 0 with *v filled (applied or rejected), or a
@@ -63,7 +84,8 @@ const hj_json *hj_fold_payload_ops(const hj_json *payload, int *rc);
 int hj_is_hex64(const char *s);
 
 /* 0 if this huiji can fold `op` (a known name at a version it reads),
- * else HJ_EVERSION with "upgrade huiji" set. hub.sequence counts as known. */
+ * else HJ_EVERSION with "upgrade huiji" set. hub.sequence counts as known:
+ * whether its entry version is readable is hj_hub_entry_decode's answer. */
 int hj_fold_op_known(const hj_json *op);
 
 /* Reject: fill *v and return 0. */

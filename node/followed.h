@@ -11,10 +11,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The rules a change set of the hub order is re-folded under (rules.h):
+ * its hub entry's rules version and time (v1 entries: 1 and 0). */
+typedef struct hj_followed_rules {
+	uint32_t rules;
+	int64_t at_ms; /* 0: the change set's own created_at is its "now" */
+} hj_followed_rules;
+
 /* Append a change set to the hub order (inside the caller's transaction).
  * verdicts: JSON text, or NULL when every op applied. */
-int hj_followed_append(hj_db *db, uint64_t hub_seq, const char *node, uint64_t seq, const uint8_t hash[32],
-		       const uint8_t *envelope, size_t len, const char *verdicts);
+int hj_followed_append(hj_db *db, const hj_followed_rules *rules, uint64_t hub_seq, const char *node, uint64_t seq,
+		       const uint8_t hash[32], const uint8_t *envelope, size_t len, const char *verdicts);
+
+/* The rules of the last hub entry this node followed or (the hub) wrote,
+ * meta "hub_rules" (1 before any): what the hub's own change sets are
+ * folded under. *out's at_ms is 0. */
+int hj_followed_rules_now(hj_followed_rules *out, hj_db *db);
+int hj_followed_rules_set(hj_db *db, uint32_t rules);
 
 /* The hash the hub order holds for (node, seq): 0 with out[32] filled,
  * HJ_ENOTFOUND if there is no such row (or its hash is not 32 bytes), or

@@ -6,6 +6,7 @@
  */
 #include "hub_entry.h"
 #include "error.h"
+#include "rules.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -53,6 +54,41 @@
  * checked against the change set only once its envelope is at hand
  * (hj_hub_verdicts_check with nops). A county's `followed.verdicts` column
  * stores an include's verdict array as the same JSON text.
+ *
+ * Format, entry version 2 (op "v":2). Same frame; the op is
+ *
+ *   {"op":"hub.sequence","v":2,"rules":R,"at":T,
+ *    "include":[I, ...],"state":"<64 lower-case hex>"}
+ *
+ *   rules     int      1..HJ_RULES_VERSION (rules.h): the fold rules the
+ *                      verdicts were decided by, which whoever re-folds
+ *                      this entry applies (higher is HJ_EVERSION)
+ *   at        int      >= 1: the hub's time for the entry, ms since the
+ *                      epoch; the "now" of the date rules for every op it
+ *                      includes (never the re-folder's clock)
+ *
+ * Each include I:
+ *
+ *   {"node":N,"seq":S,"hash":H}                 every op applied, or
+ *   {"node":N,"seq":S,"hash":H,"rejected":[X, ...]}
+ *
+ *   rejected  array    1.. entries X = [index, reason, holder], indices
+ *                      strictly rising, each < the change set's op count;
+ *                      reason as in v1; holder "" or an id (envelope.h's
+ *                      node-id rule) naming what the op conflicts with —
+ *                      for duplicate_member the union holding the person,
+ *                      so a county that does not hold that union's rows
+ *                      can still say where the person is. The sentence v1
+ *                      carried is derived from these at display time.
+ *
+ * So an entry costs ~90 bytes per change set plus ~40 per rejected op,
+ * and "all ok" costs nothing per op. Room for what later issues add
+ * (inbox deliveries, witness signatures, key events, per-union state
+ * digests): each comes as a new key of the op under a new entry version;
+ * a v2 reader refuses any key not listed here (HJ_ECORRUPT, or
+ * HJ_EVERSION when "v" is newer), so no old reader half-reads a newer
+ * entry. A v2 `followed.verdicts` row stores the "rejected" array (NULL:
+ * all applied); the readers below tell the two forms apart by shape.
  */
 
 #define REASON_MAX (sizeof(((hj_verdict *)0)->reason) - 1) /* 31 */
@@ -61,13 +97,17 @@
 /* ---- encoding ---- */
 
 /* The payload around the include list: what hj_hub_entry_enc_finish
- * writes besides it ('{"v":1,"ops":[{"op":"hub.sequence","v":1,"include":'
- * and ',"state":"<64 hex>"}]}'), with room for wider version numbers. */
-#define ENTRY_FRAME_BYTES 160
+ * writes besides it ('{"v":1,"ops":[{"op":"hub.sequence","v":2,"rules":R,
+ * "at":T,"include":' and ',"state":"<64 hex>"}]}'), with room for the
+ * widest numbers. */
+#define ENTRY_FRAME_BYTES 200
 
-void hj_hub_entry_enc_init(hj_hub_entry_enc *enc)
+void hj_hub_entry_enc_init(hj_hub_entry_enc *enc, int64_t at_ms)
 {
 	memset(enc, 0, sizeof *enc);
+	enc->version = HJ_HUB_ENTRY_VERSION;
+	enc->rules = HJ_RULES_VERSION;
+	enc->at_ms = at_ms > 0 ? at_ms : 1; /* a v2 entry's time is >= 1 */
 }
 
 void hj_hub_entry_enc_free(hj_hub_entry_enc *enc)
@@ -76,9 +116,12 @@ void hj_hub_entry_enc_free(hj_hub_entry_enc *enc)
 		return;
 	hj_json_free(enc->include);
 	hj_json_free(enc->pending);
-	size_t max = enc->max_bytes;
+	hj_hub_entry_enc keep = *enc;
 	memset(enc, 0, sizeof *enc);
-	enc->max_bytes = max;
+	enc->max_bytes = keep.max_bytes;
+	enc->version = keep.version;
+	enc->rules = keep.rules;
+	enc->at_ms = keep.at_ms;
 }
 
 /* Does one more include of `len` bytes fit (a ',' before all but the
@@ -94,6 +137,22 @@ void hj_hub_entry_enc_discard(hj_hub_entry_enc *enc)
 {
 	hj_json_free(enc->pending);
 	enc->pending = NULL;
+	enc->npending = 0;
+}
+
+/* v2: a rejection [index, reason, holder]; an applied op adds nothing. */
+static int enc_verdict_v2(hj_hub_entry_enc *enc, const hj_verdict *v)
+{
+	size_t index = enc->npending++;
+	if (v->applied)
+		return 0;
+	if (v->holder[0] && hj_node_id_check(v->holder))
+		return hj_error_set(HJ_EINVALID, "verdict holder is not an id");
+	hj_json *rej = hj_json_new(HJ_JARR);
+	if (rej && (hj_json_append(rej, hj_json_int((int64_t)index)) || hj_json_append(rej, hj_json_str(v->reason)) ||
+		    hj_json_append(rej, hj_json_str(v->holder))))
+		rej = (hj_json_free(rej), NULL);
+	return hj_json_append(enc->pending, rej) ? hj_error_set(HJ_ENOMEM, "out of memory") : 0;
 }
 
 int hj_hub_entry_enc_verdict(hj_hub_entry_enc *enc, const hj_verdict *v)
@@ -101,6 +160,9 @@ int hj_hub_entry_enc_verdict(hj_hub_entry_enc *enc, const hj_verdict *v)
 	int rc;
 	if (!enc->pending && !(enc->pending = hj_json_new(HJ_JARR)))
 		return hj_error_set(HJ_ENOMEM, "out of memory");
+	if (enc->version >= 2)
+		return enc_verdict_v2(enc, v);
+	enc->npending++;
 	if (v->applied) {
 		rc = hj_json_append(enc->pending, hj_json_str("ok"));
 	} else {
@@ -115,6 +177,8 @@ int hj_hub_entry_enc_verdict(hj_hub_entry_enc *enc, const hj_verdict *v)
 int hj_hub_entry_enc_verdicts_text(hj_buf *out, const hj_hub_entry_enc *enc)
 {
 	static const hj_json empty = {.type = HJ_JARR};
+	if (enc->version >= 2 && (!enc->pending || !enc->pending->count))
+		return 0; /* all applied: v2 leaves them out, the row stores NULL */
 	return hj_json_write(out, enc->pending ? enc->pending : &empty);
 }
 
@@ -135,9 +199,16 @@ int hj_hub_entry_enc_add(hj_hub_entry_enc *enc, const char *node, uint64_t seq, 
 		rc = HJ_ENOMEM;
 		goto done;
 	}
-	/* Both calls take ownership even when they fail. */
-	rc = hj_json_set(inc, "verdicts", enc->pending);
+	/* Both calls take ownership even when they fail. v2 leaves out an
+	 * empty rejection list (every op applied). */
+	if (enc->version < 2)
+		rc = hj_json_set(inc, "verdicts", enc->pending);
+	else if (enc->pending->count)
+		rc = hj_json_set(inc, "rejected", enc->pending);
+	else
+		rc = (hj_json_free(enc->pending), 0);
 	enc->pending = NULL;
+	enc->npending = 0;
 	if (rc) {
 		hj_json_free(inc);
 		goto done;
@@ -177,8 +248,13 @@ int hj_hub_entry_enc_finish(hj_buf *out, const hj_hub_entry_enc *enc, const uint
 	/* What json.h's compact writer gives for the tree
 	 * {"v":1,"ops":[{"op":..,"v":..,"include":..,"state":..}]}: the only
 	 * part that needs escaping is the include list, written by it. */
-	hj_buf_printf(out, "{\"v\":%d,\"ops\":[{\"op\":\"" HJ_HUB_ENTRY_OP "\",\"v\":%d,\"include\":",
-		      HJ_PAYLOAD_VERSION, HJ_OP_VERSION);
+	if (enc->version < 2)
+		hj_buf_printf(out, "{\"v\":%d,\"ops\":[{\"op\":\"" HJ_HUB_ENTRY_OP "\",\"v\":1,\"include\":",
+			      HJ_PAYLOAD_VERSION);
+	else
+		hj_buf_printf(out, "{\"v\":%d,\"ops\":[{\"op\":\"" HJ_HUB_ENTRY_OP "\",\"v\":%d,\"rules\":%" PRIu32
+			      ",\"at\":%" PRId64 ",\"include\":", HJ_PAYLOAD_VERSION, enc->version, enc->rules,
+			      enc->at_ms);
 	if ((rc = out->rc ? out->rc : hj_json_write(out, enc->include ? enc->include : &empty)))
 		goto done;
 	hj_buf_printf(out, ",\"state\":\"%s\"}]}", hex);
@@ -217,10 +293,9 @@ static int reason_ok(const hj_json *s)
 	return 1;
 }
 
-int hj_hub_verdicts_check(const hj_json *verdicts, size_t nops)
+/* v1: one verdict per op, "ok" or [reason, detail]. */
+static int check_full(const hj_json *verdicts, size_t nops)
 {
-	if (!verdicts || verdicts->type != HJ_JARR)
-		return hj_error_set(HJ_ECORRUPT, "verdicts: not an array");
 	if (nops != HJ_HUB_NOPS_ANY && verdicts->count != nops)
 		return hj_error_set(HJ_ECORRUPT, "%zu verdicts for %zu ops", verdicts->count, nops);
 	for (size_t i = 0; i < verdicts->count; i++) {
@@ -239,6 +314,45 @@ int hj_hub_verdicts_check(const hj_json *verdicts, size_t nops)
 	return 0;
 }
 
+/* v2: rejections [index, reason, holder], indices rising, at least one. */
+static int check_compact(const hj_json *rej, size_t nops)
+{
+	int64_t prev = -1;
+	if (!rej->count)
+		return hj_error_set(HJ_ECORRUPT, "rejected: empty (every op applied is said by leaving it out)");
+	for (size_t i = 0; i < rej->count; i++) {
+		const hj_json *x = rej->items[i];
+		if (x->type != HJ_JARR || x->count != 3 || x->items[0]->type != HJ_JINT)
+			return hj_error_set(HJ_ECORRUPT, "rejected %zu: not [index, reason, holder]", i);
+		int64_t at = x->items[0]->i;
+		if (at <= prev || (nops != HJ_HUB_NOPS_ANY && (uint64_t)at >= nops))
+			return hj_error_set(HJ_ECORRUPT, "rejected %zu: op index %lld is not rising or not below %zu ops", i,
+					    (long long)at, nops);
+		if (!reason_ok(x->items[1]))
+			return hj_error_set(HJ_ECORRUPT, "rejected %zu: reason is not 1..%zu bytes of [a-z0-9_]", i,
+					    REASON_MAX);
+		const hj_json *h = x->items[2];
+		if (h->type != HJ_JSTR || (h->slen && (strlen(h->s) != h->slen || hj_node_id_check(h->s))))
+			return hj_error_set(HJ_ECORRUPT, "rejected %zu: holder is neither \"\" nor an id", i);
+		prev = at;
+	}
+	return 0;
+}
+
+/* Which form an array is in: a v2 rejection starts with an integer. */
+static int is_compact(const hj_json *verdicts)
+{
+	const hj_json *w = verdicts->count ? verdicts->items[0] : NULL;
+	return w && w->type == HJ_JARR && w->count && w->items[0]->type == HJ_JINT;
+}
+
+int hj_hub_verdicts_check(const hj_json *verdicts, size_t nops)
+{
+	if (!verdicts || verdicts->type != HJ_JARR)
+		return hj_error_set(HJ_ECORRUPT, "verdicts: not an array");
+	return is_compact(verdicts) ? check_compact(verdicts, nops) : check_full(verdicts, nops);
+}
+
 int hj_hub_verdicts_parse(hj_json **out, const char *text, size_t nops)
 {
 	*out = NULL;
@@ -254,8 +368,35 @@ int hj_hub_verdicts_parse(hj_json **out, const char *text, size_t nops)
 	return rc;
 }
 
+/* v2: the rejection of op i, by binary search over the rising indices. */
+static const hj_json *compact_at(const hj_json *rej, size_t i)
+{
+	size_t lo = 0, hi = rej->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int64_t at = rej->items[mid]->items[0]->i;
+		if ((uint64_t)at == i)
+			return rej->items[mid];
+		if ((uint64_t)at < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 int hj_hub_verdict_at(const hj_json *verdicts, size_t i, const char **reason, const char **detail)
 {
+	if (verdicts && is_compact(verdicts)) {
+		const hj_json *x = compact_at(verdicts, i);
+		if (!x)
+			return 1;
+		if (reason)
+			*reason = x->items[1]->s;
+		if (detail)
+			*detail = x->items[2]->s;
+		return 0;
+	}
 	const hj_json *w = verdicts && i < verdicts->count ? verdicts->items[i] : NULL;
 	if (!w || w->type != HJ_JARR || w->count != 2)
 		return 1;
@@ -269,6 +410,8 @@ int hj_hub_verdict_at(const hj_json *verdicts, size_t i, const char **reason, co
 size_t hj_hub_verdicts_rejected(const hj_json *verdicts)
 {
 	size_t k = 0;
+	if (verdicts && is_compact(verdicts))
+		return verdicts->count;
 	for (size_t i = 0; verdicts && i < verdicts->count; i++)
 		k += !hj_hub_verdict_at(verdicts, i, NULL, NULL);
 	return k;
@@ -294,16 +437,18 @@ int hj_hub_entry_find(const hj_json **op, const hj_json *ops)
 	return 0;
 }
 
-/* One include, index i. */
-static int include_decode(hj_hub_include *out, const hj_json *x, size_t i)
+/* One include, index i, of an entry in format `v`. */
+static int include_decode(hj_hub_include *out, const hj_json *x, size_t i, int64_t v)
 {
-	static const char *const keys[] = {"node", "seq", "hash", "verdicts", NULL};
+	static const char *const keys1[] = {"node", "seq", "hash", "verdicts", NULL};
+	static const char *const keys2[] = {"node", "seq", "hash", "rejected", NULL};
 	const char *node, *hash, *bad;
+	const hj_json *verdicts = NULL;
 	int64_t seq = 0;
 	int rc;
 	if (!x || x->type != HJ_JOBJ)
 		return hj_error_set(HJ_ECORRUPT, "include %zu: not an object", i);
-	if ((bad = unknown_key(x, keys)))
+	if ((bad = unknown_key(x, v < 2 ? keys1 : keys2)))
 		return hj_error_set(HJ_ECORRUPT, "include %zu: unknown field \"%.40s\"", i, bad);
 	if (!(node = hj_json_get_str(x, "node")) || hj_node_id_check(node))
 		return hj_error_set(HJ_ECORRUPT, "include %zu: \"node\" is not a node id", i);
@@ -311,31 +456,63 @@ static int include_decode(hj_hub_include *out, const hj_json *x, size_t i)
 		return hj_error_set(HJ_ECORRUPT, "include %zu: \"seq\" is not an integer >= 1", i);
 	if (!(hash = hj_json_get_str(x, "hash")) || !hj_is_hex64(hash))
 		return hj_error_set(HJ_ECORRUPT, "include %zu: \"hash\" is not 64 lower-case hex digits", i);
-	if ((rc = hj_hub_verdicts_check(hj_json_get(x, "verdicts"), HJ_HUB_NOPS_ANY)))
+	if (v < 2) {
+		verdicts = hj_json_get(x, "verdicts");
+		rc = !verdicts || verdicts->type != HJ_JARR ? hj_error_set(HJ_ECORRUPT, "verdicts: not an array")
+							    : check_full(verdicts, HJ_HUB_NOPS_ANY);
+	} else if ((verdicts = hj_json_get(x, "rejected"))) {
+		rc = verdicts->type != HJ_JARR ? hj_error_set(HJ_ECORRUPT, "rejected: not an array")
+					       : check_compact(verdicts, HJ_HUB_NOPS_ANY);
+	} else {
+		rc = 0;
+	}
+	if (rc)
 		return hj_error_wrap(rc, "include %zu: ", i);
 	snprintf(out->node, sizeof out->node, "%s", node);
 	out->seq = (uint64_t)seq;
 	hj_hex_decode(out->hash, 32, hash);
-	out->verdicts = hj_json_get(x, "verdicts");
+	out->verdicts = verdicts;
+	return 0;
+}
+
+/* The op's fields besides the include list; v2's rules version and time. */
+static int head_decode(hj_hub_entry *out, const hj_json *op)
+{
+	static const char *const keys1[] = {"op", "v", "include", "state", NULL};
+	static const char *const keys2[] = {"op", "v", "rules", "at", "include", "state", NULL};
+	const char *bad;
+	int64_t rules = 1;
+	if (hj_json_get_int(op, "v", &out->v) || out->v < 1)
+		return hj_error_set(HJ_ECORRUPT, "\"v\" is not an integer >= 1");
+	if (out->v > HJ_HUB_ENTRY_VERSION)
+		return hj_error_set(HJ_EVERSION, "op " HJ_HUB_ENTRY_OP " version %lld is newer than this huiji: "
+				    "upgrade huiji to read entries from the hub", (long long)out->v);
+	if ((bad = unknown_key(op, out->v < 2 ? keys1 : keys2)))
+		return hj_error_set(HJ_ECORRUPT, "unknown field \"%.40s\"", bad);
+	if (out->v >= 2) {
+		if (hj_json_get_int(op, "rules", &rules) || rules < 1)
+			return hj_error_set(HJ_ECORRUPT, "\"rules\" is not an integer >= 1");
+		if (rules > HJ_RULES_VERSION)
+			return hj_error_set(HJ_EVERSION, "hub entry decided under rules version %lld, newer than this "
+					    "huiji's %d: upgrade huiji to read entries from the hub", (long long)rules,
+					    HJ_RULES_VERSION);
+		if (hj_json_get_int(op, "at", &out->at_ms) || out->at_ms < 1)
+			return hj_error_set(HJ_ECORRUPT, "\"at\" is not an integer >= 1");
+	}
+	out->rules = (uint32_t)rules;
 	return 0;
 }
 
 int hj_hub_entry_decode(hj_hub_entry *out, const hj_json *op)
 {
-	static const char *const keys[] = {"op", "v", "include", "state", NULL};
-	const char *name, *state, *bad;
+	const char *name, *state;
 	const hj_json *inc;
 	int rc = 0;
 	memset(out, 0, sizeof *out);
 	if (!op || op->type != HJ_JOBJ || !(name = hj_json_get_str(op, "op")) || strcmp(name, HJ_HUB_ENTRY_OP) != 0)
 		return hj_error_set(HJ_ECORRUPT, "not a \"" HJ_HUB_ENTRY_OP "\" op");
-	if (hj_json_get_int(op, "v", &out->v) || out->v < 1)
-		return hj_error_set(HJ_ECORRUPT, "\"v\" is not an integer >= 1");
-	if (out->v > HJ_OP_VERSION)
-		return hj_error_set(HJ_EVERSION, "op " HJ_HUB_ENTRY_OP " version %lld is newer than this huiji: "
-				    "upgrade huiji to read entries from the hub", (long long)out->v);
-	if ((bad = unknown_key(op, keys)))
-		return hj_error_set(HJ_ECORRUPT, "unknown field \"%.40s\"", bad);
+	if ((rc = head_decode(out, op)))
+		return rc;
 	if (!(state = hj_json_get_str(op, "state")) || !hj_is_hex64(state))
 		return hj_error_set(HJ_ECORRUPT, "\"state\" is not 64 lower-case hex digits");
 	if (!(inc = hj_json_get(op, "include")) || inc->type != HJ_JARR)
@@ -346,7 +523,7 @@ int hj_hub_entry_decode(hj_hub_entry *out, const hj_json *op)
 	if (inc->count && !(out->include = calloc(inc->count, sizeof *out->include)))
 		return hj_error_set(HJ_ENOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < inc->count; i++)
-		rc = include_decode(&out->include[i], inc->items[i], i);
+		rc = include_decode(&out->include[i], inc->items[i], i, out->v);
 	if (rc) {
 		hj_hub_entry_free(out);
 		return rc;

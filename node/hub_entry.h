@@ -16,6 +16,12 @@
 #include <stdint.h>
 
 #define HJ_HUB_ENTRY_OP "hub.sequence"
+/* Entry format versions this huiji reads; it writes the highest. 1: every
+ * op's verdict spelt out; 2: rules version, time, compact verdicts (the
+ * format comment in hub_entry.c). A test build may pin it (tests/meson.build). */
+#ifndef HJ_HUB_ENTRY_VERSION
+#define HJ_HUB_ENTRY_VERSION 2
+#endif
 /* Change sets per entry: keeps an entry < 1 MiB. The sequencer stops a
  * round here; a decoder refuses more. */
 #define HJ_HUB_MAX_INCLUDE 2000
@@ -36,12 +42,18 @@
 typedef struct hj_hub_entry_enc {
 	hj_json *include; /* private: the include list so far */
 	hj_json *pending; /* private: verdicts of the change set being added */
+	size_t npending;  /* private: ops given a verdict since the last add */
 	size_t count;     /* change sets added */
 	size_t bytes;     /* text of the include list's items so far */
 	size_t max_bytes; /* 0: HJ_HUB_ENTRY_MAX_BYTES; tests set less */
+	int version;      /* entry format; set by init: HJ_HUB_ENTRY_VERSION */
+	uint32_t rules;   /* v2: rules version the verdicts were decided by */
+	int64_t at_ms;    /* v2: the hub's time for this entry (the date rules' "now") */
 } hj_hub_entry_enc;
 
-void hj_hub_entry_enc_init(hj_hub_entry_enc *enc);
+/* Zero it for the newest format, deciding under HJ_RULES_VERSION at
+ * `at_ms` (the caller folds with the same two). */
+void hj_hub_entry_enc_init(hj_hub_entry_enc *enc, int64_t at_ms);
 void hj_hub_entry_enc_free(hj_hub_entry_enc *enc); /* accepts a zeroed one */
 
 /* The verdict of the next op of the change set being added, op by op
@@ -53,8 +65,10 @@ int hj_hub_entry_enc_verdict(hj_hub_entry_enc *enc, const hj_verdict *v);
 void hj_hub_entry_enc_discard(hj_hub_entry_enc *enc);
 
 /* Append the JSON text of the verdicts given since the last add, exactly
- * as they will appear in the entry (what `followed.verdicts` stores).
- * HJ_EINVALID for a verdict string that is not valid UTF-8. */
+ * as they will appear in the entry (what `followed.verdicts` stores);
+ * nothing when the format says "all applied" by leaving them out (v2, no
+ * rejection: store NULL). HJ_EINVALID for a verdict string that is not
+ * valid UTF-8. */
 int hj_hub_entry_enc_verdicts_text(hj_buf *out, const hj_hub_entry_enc *enc);
 
 /* Add change set (node, seq, hash) with the verdicts given since the last
@@ -66,7 +80,7 @@ int hj_hub_entry_enc_verdicts_text(hj_buf *out, const hj_hub_entry_enc *enc);
 int hj_hub_entry_enc_add(hj_hub_entry_enc *enc, const char *node, uint64_t seq, const uint8_t hash[32]);
 
 /* Append the entry's whole change-set payload to `out`:
- * {"v":1,"ops":[{"op":"hub.sequence",...,"state":"<hex>"}]}. The entry
+ * {"v":1,"ops":[{"op":"hub.sequence","v":2,...,"state":"<hex>"}]}. The entry
  * stays usable (finish twice gives the same bytes). On failure `out` is
  * restored to its previous length. */
 int hj_hub_entry_enc_finish(hj_buf *out, const hj_hub_entry_enc *enc, const uint8_t state[32]);
@@ -77,11 +91,16 @@ typedef struct hj_hub_include {
 	char node[HJ_NODE_ID_MAX + 1];
 	uint64_t seq;               /* >= 1 */
 	uint8_t hash[32];           /* of the change set's envelope bytes */
-	const hj_json *verdicts;    /* validated array, borrowed from the op */
+	/* Validated, borrowed from the op: v1 one verdict per op, v2 the
+	 * compact rejections (NULL: every op applied). Read with
+	 * hj_hub_verdict_at; stored as is in followed.verdicts. */
+	const hj_json *verdicts;
 } hj_hub_include;
 
 typedef struct hj_hub_entry {
-	int64_t v;                  /* op version, 1..HJ_OP_VERSION */
+	int64_t v;                  /* entry format, 1..HJ_HUB_ENTRY_VERSION */
+	uint32_t rules;             /* rules version of its verdicts (v1: 1) */
+	int64_t at_ms;              /* the hub's time for it, ms (v1: 0, unknown) */
 	hj_hub_include *include;    /* owned */
 	size_t ninclude;
 	uint8_t state[32];          /* digest of the hub's projection after it */
@@ -98,7 +117,8 @@ int hj_hub_entry_find(const hj_json **op, const hj_json *ops);
  * `op` must outlive *out). Fields, types, lower-case hex, seqs, node ids,
  * verdict shapes and every limit of the format are checked; anything else
  * is HJ_ECORRUPT with a message naming the field (and the include's
- * index); "v" above HJ_OP_VERSION is HJ_EVERSION. On failure *out owns
+ * index); "v" above HJ_HUB_ENTRY_VERSION or "rules" above HJ_RULES_VERSION
+ * is HJ_EVERSION. On failure *out owns
  * nothing. DESTRUCTOR: hj_hub_entry_free. */
 int hj_hub_entry_decode(hj_hub_entry *out, const hj_json *op);
 
@@ -109,10 +129,11 @@ int hj_hub_entry_parse(hj_hub_entry *out, const char *payload, size_t len);
 
 void hj_hub_entry_free(hj_hub_entry *e); /* accepts NULL and a zeroed one */
 
-/* Check a verdict array (as decoded, or parsed from followed.verdicts):
- * each element "ok" or [reason, detail] within the format's limits, and
- * exactly `nops` of them unless nops == HJ_HUB_NOPS_ANY. HJ_ECORRUPT
- * naming the element otherwise. */
+/* Check a verdict array (as decoded, or parsed from followed.verdicts) in
+ * either form: v1, each element "ok" or [reason, detail], exactly `nops`
+ * of them; v2, [index, reason, holder] rejections in rising index order,
+ * each index < nops (nops == HJ_HUB_NOPS_ANY: not known here). Within the
+ * format's limits, else HJ_ECORRUPT naming the element. */
 int hj_hub_verdicts_check(const hj_json *verdicts, size_t nops);
 
 /* Parse a followed row's verdict text (NULL = every op applied) and check
@@ -122,7 +143,8 @@ int hj_hub_verdicts_parse(hj_json **out, const char *text, size_t nops);
 
 /* Verdict i of a checked array (NULL array: applied). Returns 1 when the
  * op applied; 0 when rejected, with *reason and *detail (either may be
- * NULL) borrowed from the array. */
+ * NULL) borrowed from the array: v1's detail sentence, v2's holder (""
+ * when none). */
 int hj_hub_verdict_at(const hj_json *verdicts, size_t i, const char **reason, const char **detail);
 
 /* How many ops of a checked array were rejected (NULL: 0). */

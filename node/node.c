@@ -7,6 +7,8 @@
  */
 #include "node.h"
 #include "error.h"
+#include "person_key.h"
+#include "rules.h"
 #include "schema.h"
 
 #include <errno.h>
@@ -77,7 +79,7 @@ done:
 }
 
 /* Read a hex secret of exactly `len` bytes from a 0600 file into `out`. */
-static int read_secret(const char *path, uint8_t *out, size_t len)
+int hj_node_read_secret(const char *path, uint8_t *out, size_t len)
 {
 	struct stat sb;
 	int rc = 0;
@@ -168,7 +170,7 @@ static int node_init_keys(hj_node *n, struct node_init *ni, const hj_node_init_o
 	int rc = 0;
 
 	if (o->person_key_file) {
-		if ((rc = read_secret(o->person_key_file, n->person_secret, 32)))
+		if ((rc = hj_node_read_secret(o->person_key_file, n->person_secret, 32)))
 			goto done;
 	} else if (o->hub_url) {
 		rc = hj_error_set(HJ_EINVALID, "--person-key FILE is required with --hub: "
@@ -305,8 +307,8 @@ int hj_node_open(hj_node **out, const char *dir)
 	}
 	if ((rc = hj_db_open(&n->db, dbpath, 0)) || (rc = hj_schema_migrate(n->db)))
 		goto done;
-	if ((rc = read_secret(skpath, n->sk, crypto_sign_SECRETKEYBYTES)) ||
-	    (rc = read_secret(ppath, n->person_secret, 32)))
+	if ((rc = hj_node_read_secret(skpath, n->sk, crypto_sign_SECRETKEYBYTES)) ||
+	    (rc = hj_node_read_secret(ppath, n->person_secret, 32)))
 		goto done;
 	crypto_sign_ed25519_sk_to_pk(n->pk, n->sk);
 	char pkhex[65];
@@ -351,10 +353,7 @@ done:
 
 void hj_node_person_key(const hj_node *n, const char *idnum_norm, char out[65])
 {
-	uint8_t h[32];
-	crypto_generichash(h, sizeof h, (const uint8_t *)idnum_norm, strlen(idnum_norm),
-			   n->person_secret, 32);
-	hj_hex_encode(out, h, 32);
+	hj_person_key_derive(out, n->person_secret, idnum_norm);
 }
 
 void hj_node_foldctx(const hj_node *n, uint64_t seq, uint32_t index, hj_foldctx *ctx)
@@ -366,4 +365,6 @@ void hj_node_foldctx(const hj_node *n, uint64_t seq, uint32_t index, hj_foldctx 
 	ctx->self = n->id;
 	ctx->self_union = n->union_id;
 	ctx->self_is_root = n->is_root;
+	ctx->rules = HJ_RULES_VERSION; /* own work not yet sequenced; a replay of the hub order sets the entry's */
+	ctx->person_secret = n->person_secret;
 }

@@ -49,6 +49,10 @@ void hj_node_close(hj_node *n); /* accepts NULL */
 
 /* person_key = hex(BLAKE2b-256 keyed with the province secret, over the
  * normalised 18-character ID number). out has 65 bytes. */
+/* Read a secret file of `len` bytes as hex (the person key, a signing
+ * key); refused when others may read it. 0 or an error naming the path. */
+int hj_node_read_secret(const char *path, uint8_t *out, size_t len);
+
 void hj_node_person_key(const hj_node *n, const char *idnum_norm, char out[65]);
 
 /* Path inside the node directory (malloc'd; DESTRUCTOR: free). */

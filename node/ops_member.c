@@ -12,7 +12,9 @@
 #include "error.h"
 #include "idnum.h"
 #include "phone.h"
+#include "rules.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +55,7 @@ static int check_date(const char *s)
 }
 
 /* The real-name checks on the person object; 0 = fine, 1 = rejected. */
-static int check_person(hj_db *db, const hj_json *person, const char *on, hj_verdict *v)
+static int check_person(hj_db *db, const hj_foldctx *ctx, const hj_json *person, const char *on, hj_verdict *v)
 {
 	const char *key = hj_json_get_str(person, "key");
 	const char *name = hj_json_get_str(person, "name");
@@ -82,7 +84,18 @@ static int check_person(hj_db *db, const hj_json *person, const char *on, hj_ver
 		return hj_reject(v, "invalid_phone", "%s", phone ? "phone is not a normalised mainland mobile number" : "phone is required"), 1;
 	if (plate && (!plate[0] || strlen(plate) > 32))
 		return hj_reject(v, "invalid", "plate must be 1-32 bytes"), 1;
-	return 0;
+	return hj_rules_person_key(ctx, key, idno, v);
+}
+
+/* A membership's date column (applied_on, decided_on) for the date-order
+ * rule; NULL (*out) when unset. Only asked under rules that use it. */
+static int membership_date(char **out, hj_db *db, const hj_foldctx *ctx, const char *sql, const char *id)
+{
+	*out = NULL;
+	if (ctx->rules < 2)
+		return 0;
+	int rc = hj_db_get_text(out, db, sql, ":id", id);
+	return rc == HJ_ENOTFOUND ? 0 : rc;
 }
 
 /* The person row is a pure function of the person's latest application
@@ -175,8 +188,10 @@ int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 		return rc < 0 ? rc : hj_reject(v, "invalid", "member.apply: unknown platform");
 	if (!person || person->type != HJ_JOBJ)
 		return hj_reject(v, "invalid", "member.apply: person object required");
-	if ((rc = check_person(db, person, on, v)))
+	if ((rc = check_person(db, ctx, person, on, v)))
 		return rc < 0 ? rc : 0;
+	if (hj_rules_future_date(ctx, "application date", on, v))
+		return 0;
 
 	/* The union must exist, except a node's own union before the hub's org
 	 * tree has reached it (offline from day one). */
@@ -200,6 +215,7 @@ int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 			hj_reject(v, "duplicate_member", "person already %s %s in %s (%s)",
 				  active ? "holds active membership" : "has open application",
 				  hj_db_col_text(st, 0), hj_db_col_text(st, 3), hj_db_col_text(st, 2));
+			snprintf(v->holder, sizeof v->holder, "%s", hj_db_col_text(st, 2));
 			rc = 0;
 		}
 		hj_db_release(db, st);
@@ -275,6 +291,14 @@ int hj_fold_member_decide(hj_db *db, const hj_foldctx *ctx, const hj_json *op, h
 		return hj_reject(v, "invalid", "member.reject: a reason is required (at most 200 bytes)");
 	if ((rc = member_target(db, ctx, name, id, "applied", v)))
 		return rc < 0 ? rc : 0;
+	char *applied_on = NULL;
+	if ((rc = membership_date(&applied_on, db, ctx, "SELECT applied_on FROM membership WHERE id = :id", id)))
+		return rc;
+	int bad = hj_rules_future_date(ctx, "decision date", on, v) ||
+		  hj_rules_date_order(ctx, "decision date", on, "application date", applied_on, v);
+	free(applied_on);
+	if (bad)
+		return 0;
 	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE membership SET status = :s, decided_on = :on, "
 					  "decided_by = :by, reason = :r WHERE id = :id");
 	if (!st)
@@ -354,6 +378,14 @@ int hj_fold_member_leave(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 		return hj_reject(v, "invalid", "member.leave: reason must be voluntary, deceased or lapsed");
 	if ((rc = member_target(db, ctx, "member.leave", id, "active", v)))
 		return rc < 0 ? rc : 0;
+	char *admitted = NULL;
+	if ((rc = membership_date(&admitted, db, ctx, "SELECT decided_on FROM membership WHERE id = :id", id)))
+		return rc;
+	int bad = hj_rules_future_date(ctx, "leaving date", on, v) ||
+		  hj_rules_date_order(ctx, "leaving date", on, "admission date", admitted, v);
+	free(admitted);
+	if (bad)
+		return 0;
 	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE membership SET status = 'left', left_on = :on, "
 					  "reason = :r WHERE id = :id");
 	if (!st)

@@ -2,6 +2,7 @@
  * replay.c — fold the hub order plus own pending change sets.
  */
 #include "replay.h"
+#include "rules.h"
 #include "followed.h"
 #include "hub_entry.h"
 #include "undo.h"
@@ -66,9 +67,11 @@ static int county_holds(hj_db *db, const hj_node *n, const hj_json *op)
 }
 
 /* Fold one change set's ops. `verdicts` NULL = all ok. full: check each
- * verdict is reproduced. pending: own, not yet sequenced. */
+ * verdict is reproduced. pending: own, not yet sequenced (rules NULL:
+ * this huiji's, "now" its created_at); else the rules its hub entry
+ * decided it under. */
 static int replay_one(hj_db *target, const hj_node *n, const hj_envelope *e, const hj_json *verdicts,
-		      int full, int pending, hj_replay_stats *st)
+		      const hj_followed_rules *rules, int full, int pending, hj_replay_stats *st)
 {
 	hj_json *payload = NULL;
 	const hj_json *entry = NULL;
@@ -90,6 +93,9 @@ static int replay_one(hj_db *target, const hj_node *n, const hj_envelope *e, con
 	hj_node_foldctx(n, e->seq, 0, &ctx);
 	ctx.actor = e->node;
 	ctx.trust_hub = !full && !pending;
+	ctx.now_ms = rules && rules->at_ms ? rules->at_ms : e->created_at;
+	if (rules)
+		ctx.rules = rules->rules;
 	for (size_t i = 0; i < ops->count; i++) {
 		const char *hub_reason = "?";
 		int hub_ok = hj_hub_verdict_at(verdicts, i, &hub_reason, NULL);
@@ -164,7 +170,7 @@ static int replay_followed(hj_db *target, const hj_node *n, int64_t after_pos, i
 	if ((rc = hj_followed_last(n->db, n->id, own_done, (uint8_t[32]){0})))
 		return rc;
 	/* Own statements, not the cache: the fold uses the cache meanwhile. */
-	if (sqlite3_prepare_v2(n->db->h, "SELECT node, seq, hash, envelope, verdicts FROM followed "
+	if (sqlite3_prepare_v2(n->db->h, "SELECT node, seq, hash, envelope, verdicts, rules, hub_at FROM followed "
 					 "WHERE pos > ?1 ORDER BY pos", -1, &q, NULL) != SQLITE_OK)
 		return hj_db_error(n->db, "replay");
 	if (sqlite3_bind_int64(q, 1, after_pos) != SQLITE_OK) {
@@ -186,8 +192,12 @@ static int replay_followed(hj_db *target, const hj_node *n, int64_t after_pos, i
 					   HJ_HUB_NOPS_ANY);
 		if (rc)
 			hj_error_wrap(rc, "followed %s seq %" PRIu64 ": ", node, seq);
-		else
-			rc = replay_one(target, n, &e, verdicts, n->is_root, 0, st);
+		hj_followed_rules rules = {(uint32_t)sqlite3_column_int64(q, 5), sqlite3_column_int64(q, 6)};
+		if (!rc && (rules.rules < 1 || rules.rules > HJ_RULES_VERSION))
+			rc = hj_error_set(HJ_EVERSION, "followed %s seq %" PRIu64 ": decided under rules version %" PRIu32
+					  ", unknown to this huiji: upgrade huiji", node, seq, rules.rules);
+		if (!rc)
+			rc = replay_one(target, n, &e, verdicts, &rules, n->is_root, 0, st);
 		hj_json_free(verdicts);
 		verdicts = NULL;
 		hj_envelope_free(&e);
@@ -227,7 +237,7 @@ static int replay_pending(hj_db *target, const hj_node *n, uint64_t own_done, in
 			hj_envelope_free(&e);
 			break;
 		}
-		rc = replay_one(target, n, &e, NULL, n->is_root, 1, st);
+		rc = replay_one(target, n, &e, NULL, NULL, n->is_root, 1, st);
 		hj_envelope_free(&e);
 		if (!rc)
 			rc = hj_undo_end(target, sess, seq);

@@ -7,6 +7,7 @@
 #include "error.h"
 #include "feed.h"
 #include "fold.h"
+#include "followed.h"
 #include "giterr.h"
 #include "hub_entry.h"
 #include "projection.h"
@@ -40,6 +41,12 @@ typedef struct audit {
 	hj_db *db;
 	int hub_gap;     /* a hub entry was unreadable: its includes are unknown */
 	size_t lost;     /* change sets and hub entries the re-fold lacks */
+	/* The rules the change set being re-folded was decided under: its hub
+	 * entry's; for the hub's own change sets, those of the last entry
+	 * before them (`last_rules`). "now" 0: the change set's created_at. */
+	hj_followed_rules at;
+	uint32_t last_rules;
+	const uint8_t *person_secret; /* NULL: person-key checks on the hub's word */
 } audit;
 
 void hj_audit_problem(hj_audit_report *rep, const char *fmt, ...)
@@ -316,16 +323,21 @@ static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uin
 	}
 	ctx.actor = e->node;
 	ctx.seq = e->seq;
+	ctx.rules = a->at.rules;
+	ctx.now_ms = a->at.at_ms ? a->at.at_ms : e->created_at;
+	ctx.person_secret = a->person_secret;
+	ctx.pkey_on_hub_word = &a->rep->pkey_on_hub_word;
 	for (size_t i = 0; i < ops->count; i++) {
+		const char *reason = "?";
+		int hub_ok = hj_hub_verdict_at(verdicts, i, &reason, NULL);
 		ctx.index = (uint32_t)i;
+		ctx.hub_reason = judge && !hub_ok ? reason : NULL;
 		if ((rc = hj_fold_op(a->db, &ctx, ops->items[i], &v)))
 			goto done;
 		a->rep->ops++;
 		if (!judge)
 			continue;
-		const char *reason = "?";
-		int hub_ok = hj_hub_verdict_at(verdicts, i, &reason, NULL);
-		if (verdicts)
+		if (strcmp(e->node, a->rep->hub) != 0) /* a county's: the hub gave a verdict (v2: NULL = all ok) */
 			a->rep->verdicts++;
 		if (v.applied != hub_ok || (!hub_ok && strcmp(reason, v.reason) != 0))
 			hj_audit_problem(a->rep, "%s seq %" PRIu64 " op %zu: the hub says %s, the re-fold says %s%s%s%s",
@@ -431,9 +443,18 @@ static int check_hub_entry(audit *a, const hj_envelope *e)
 		goto done;
 	}
 	if (!op) {
+		a->at.rules = a->last_rules;
+		a->at.at_ms = 0;
 		rc = fold_ops(a, e, NULL, e->seq, 1); /* the hub's own ops */
 		goto done;
 	}
+	if (ent.rules < a->last_rules)
+		hj_audit_problem(a->rep, "hub entry %" PRIu64 " was decided under rules version %" PRIu32 ", older than "
+			"the %" PRIu32 " of an entry before it (the hub went back on its rules)", e->seq, ent.rules,
+			a->last_rules);
+	a->last_rules = ent.rules;
+	a->at.rules = ent.rules;
+	a->at.at_ms = ent.at_ms;
 	for (size_t i = 0; !rc && i < ent.ninclude; i++)
 		rc = check_include(a, &ent.include[i], e->seq);
 	if (rc)
@@ -545,8 +566,8 @@ static int find_hub(audit *a, hj_gitrepo *repo, const char *url)
 	return 0;
 }
 
-int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, const char *workdir,
-	     const hj_net_opts *net)
+int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
+	     const char *workdir, const hj_net_opts *net)
 {
 	audit a = {0};
 	hj_gitrepo *repo = NULL;
@@ -556,6 +577,9 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 
 	memset(rep, 0, sizeof *rep);
 	a.rep = rep;
+	a.last_rules = 1;
+	a.person_secret = person_secret;
+	rep->person_key_given = person_secret != NULL;
 	static const char *const specs[] = {"+refs/huiji/*:refs/huiji/*"};
 	int local = !strstr(url, "://") || strncmp(url, "file://", 7) == 0;
 	if ((rc = hj_gitrepo_open(&repo, workdir, 1)))

@@ -31,6 +31,10 @@ typedef struct hj_audit_report {
 	uint64_t verdicts;      /* verdicts checked */
 	uint64_t digests;       /* state digests checked */
 	uint64_t pending;       /* change sets in feeds not yet sequenced */
+	/* Person-key checks (rules 2) the re-fold could not recompute, having
+	 * no person key, and took on the hub's word; 0 when given one. */
+	int person_key_given;
+	uint64_t pkey_on_hub_word;
 	size_t nproblems;
 	char *problems[HJ_AUDIT_MAX_PROBLEMS]; /* owned; hj_audit_report_free */
 } hj_audit_report;
@@ -38,10 +42,13 @@ typedef struct hj_audit_report {
 /* Audit the hub repository at `url` (path, file:// or git://), fetching it
  * into the bare repository `workdir` (created). hub_key_hex NULL: trust
  * the key the hub enrolled for itself in its change set 1 (and say so).
+ * person_secret: the province's 32-byte person key, so the person-key
+ * check is recomputed; NULL: those checks are counted as taken on the
+ * hub's word (rep->pkey_on_hub_word).
  * Returns 0 when the audit ran (discrepancies are in rep->problems), or an
  * error if it could not run at all. */
-int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, const char *workdir,
-	     const hj_net_opts *net);
+int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
+	     const char *workdir, const hj_net_opts *net);
 void hj_audit_report_free(hj_audit_report *rep);
 
 #endif

@@ -8,6 +8,7 @@
  * rebased, all in one SQLite transaction. Also used for USB bundles.
  */
 #include "sync.h"
+#include "clock.h"
 #include "error.h"
 #include "feed.h"
 #include "fold.h"
@@ -16,6 +17,7 @@
 #include "outbox.h"
 #include "projection.h"
 #include "replay.h"
+#include "rules.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@ typedef struct item {
 	uint8_t *bytes; /* owned */
 	size_t len;
 	char *verdicts; /* owned JSON text, NULL = all ok */
+	hj_followed_rules rules; /* what its hub entry decided it under */
 } item;
 
 typedef struct follow {
@@ -48,6 +51,10 @@ typedef struct follow {
 	uint64_t entries;
 	int upgrade;
 	uint64_t upgrade_at;
+	/* The rules of the last entry followed (meta hub_rules): the hub's own
+	 * change sets are folded under them; they never go down. */
+	hj_followed_rules rules;
+	int64_t newest_at; /* newest entry time seen, for the clock check */
 } follow;
 
 static item *new_item(follow *f)
@@ -80,8 +87,23 @@ static int follow_entry(follow *f, uint64_t seq, const hj_json *op)
 {
 	hj_hub_entry ent;
 	int rc = hj_hub_entry_decode(&ent, op);
+	if (rc == HJ_EVERSION) {
+		f->upgrade = 1;
+		f->upgrade_at = seq;
+		return 1;
+	}
 	if (rc)
 		return hj_error_wrap(rc, "hub entry %" PRIu64 ": ", seq);
+	if (ent.rules < f->rules.rules) {
+		rc = hj_error_set(HJ_ECORRUPT, "hub entry %" PRIu64 " was decided under rules version %" PRIu32 ", "
+				  "older than the %" PRIu32 " of an entry before it: the hub went back on its rules; "
+				  "nothing was followed (ask the hub operator)", seq, ent.rules, f->rules.rules);
+		hj_hub_entry_free(&ent);
+		return rc;
+	}
+	f->rules.rules = ent.rules;
+	if (ent.at_ms > f->newest_at)
+		f->newest_at = ent.at_ms;
 	for (size_t i = 0; !rc && i < ent.ninclude; i++) {
 		const hj_hub_include *x = &ent.include[i];
 		hj_buf vt = HJ_BUF_INIT;
@@ -94,7 +116,9 @@ static int follow_entry(follow *f, uint64_t seq, const hj_json *op)
 		snprintf(it->node, sizeof it->node, "%s", x->node);
 		it->seq = x->seq;
 		memcpy(it->hash, x->hash, 32);
-		if (!(rc = hj_json_write(&vt, x->verdicts)))
+		it->rules.rules = ent.rules;
+		it->rules.at_ms = ent.at_ms;
+		if (x->verdicts && !(rc = hj_json_write(&vt, x->verdicts)))
 			it->verdicts = (char *)hj_buf_detach(&vt, NULL);
 		hj_buf_free(&vt);
 	}
@@ -114,6 +138,7 @@ static int follow_hub_op(follow *f, uint64_t seq, const hj_envelope *e, const ui
 	snprintf(it->node, sizeof it->node, "%s", f->hub);
 	it->seq = seq;
 	memcpy(it->hash, e->hash, 32);
+	it->rules.rules = f->rules.rules; /* at_ms 0: its own created_at */
 	return 0;
 }
 
@@ -164,7 +189,7 @@ static int on_hub_entry(void *vctx, uint64_t seq, const git_oid *commit, const u
 		goto done;
 	}
 	if ((rc = entry ? follow_entry(f, seq, entry) : follow_hub_op(f, seq, &e, bytes, len)))
-		goto done;
+		goto done; /* 1: stopped for an upgrade */
 	f->last = seq;
 	memcpy(f->last_hash, e.hash, 32);
 	git_oid_cpy(&f->last_commit, commit);
@@ -392,6 +417,29 @@ static int fill_items(follow *f, hj_gitrepo *repo)
 	return 0;
 }
 
+/* Is this computer's clock far off? The hub's entry times are the
+ * reference (DESIGN: no clock decides a verdict, but a clerk must know):
+ * an own change set signed more than a day after the entry that included
+ * it was made on a clock running ahead; an entry made more than a day
+ * after this computer's "now" means this clock runs behind. */
+static void clock_check_own(const item *it, hj_sync_report *rep)
+{
+	hj_envelope e;
+	if (hj_envelope_decode(&e, it->bytes, it->len))
+		return; /* checked when it was read; a report, not a verdict */
+	int64_t ahead = e.created_at - it->rules.at_ms;
+	if (ahead > HJ_RULES_DATE_GRACE_MS && ahead > rep->clock_ahead_ms)
+		rep->clock_ahead_ms = ahead;
+	hj_envelope_free(&e);
+}
+
+static void clock_check_now(const follow *f, hj_sync_report *rep)
+{
+	int64_t behind = f->newest_at - hj_clock_ms();
+	if (f->newest_at && behind > HJ_RULES_DATE_GRACE_MS)
+		rep->clock_behind_ms = behind;
+}
+
 /* Append the followed items to the hub order and remember the last entry
  * followed (hub_feed) and its commit (meta hub_feed_commit), for the
  * chain check next time. In the caller's transaction. */
@@ -401,9 +449,11 @@ static int record_followed(follow *f, hj_sync_report *rep)
 	int rc;
 	for (size_t i = 0; i < f->nitems; i++) {
 		item *it = &f->items[i];
-		if ((rc = hj_followed_append(n->db, it->hub_seq, it->node, it->seq, it->hash, it->bytes, it->len,
-					     it->verdicts)))
+		if ((rc = hj_followed_append(n->db, &it->rules, it->hub_seq, it->node, it->seq, it->hash, it->bytes,
+					     it->len, it->verdicts)))
 			return rc;
+		if (strcmp(it->node, n->id) == 0 && it->rules.at_ms)
+			clock_check_own(it, rep);
 		if (it->verdicts && strcmp(it->node, n->id) == 0) {
 			hj_json *vd = NULL;
 			if (hj_hub_verdicts_parse(&vd, it->verdicts, HJ_HUB_NOPS_ANY) == 0)
@@ -415,6 +465,8 @@ static int record_followed(follow *f, hj_sync_report *rep)
 		return rc;
 	if (!f->entries)
 		return 0;
+	if ((rc = hj_followed_rules_set(n->db, f->rules.rules)))
+		return rc;
 	sqlite3_stmt *s = hj_db_stmt(n->db, "INSERT OR REPLACE INTO hub_feed(seq, hash) VALUES (:s, :h)");
 	if (!s)
 		return HJ_ERROR;
@@ -453,6 +505,8 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 	int rc = 0, in_tx = 0;
 
 	f.n = n;
+	if ((rc = hj_followed_rules_now(&f.rules, n->db)))
+		goto done;
 	if ((rc = hub_node(&hub, n, repo)) || !hub)
 		goto done; /* !hub: the hub has published nothing yet */
 	f.hub = hub;
@@ -474,6 +528,7 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 	rc = hj_db_exec(n->db, "COMMIT");
 	in_tx = rc != 0;
 	rep->entries = f.entries;
+	clock_check_now(&f, rep);
 	rep->upgrade_needed = f.upgrade;
 	rep->upgrade_at = f.upgrade_at;
 done:

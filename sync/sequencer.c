@@ -21,6 +21,7 @@
 #include "hub_entry.h"
 #include "killpoint.h"
 #include "quarantine.h"
+#include "rules.h"
 #include "replay.h"
 #include "seqref.h"
 
@@ -127,6 +128,10 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	ctx.self = r->hub->id;
 	ctx.self_union = r->hub->union_id;
 	ctx.self_is_root = 1;
+	ctx.rules = r->enc.rules;
+	ctx.now_ms = r->enc.at_ms;
+	ctx.person_secret = r->hub->person_secret;
+	hj_followed_rules at = {r->enc.rules, r->enc.at_ms};
 	for (size_t i = 0; i < ops->count; i++) {
 		ctx.index = (uint32_t)i;
 		if ((rc = hj_fold_op(r->hub->db, &ctx, ops->items[i], &v)))
@@ -136,8 +141,8 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 			goto done;
 	}
 	if ((rc = hj_hub_entry_enc_verdicts_text(&vtext, &r->enc)) ||
-	    (rc = hj_followed_append(r->hub->db, r->hub_seq, e->node, e->seq, e->hash, bytes, len,
-				     (const char *)vtext.data)) ||
+	    (rc = hj_followed_append(r->hub->db, &at, r->hub_seq, e->node, e->seq, e->hash, bytes, len,
+				     vtext.len ? (const char *)vtext.data : NULL)) ||
 	    (rc = hj_hub_entry_enc_add(&r->enc, e->node, e->seq, e->hash)))
 		goto done;
 	r->rep->change_sets++;
@@ -492,10 +497,22 @@ static int write_entry(round *r)
 	int rc;
 	if ((rc = hj_projection_digest(r->hub->db, digest)) || (rc = hj_hub_entry_enc_finish(&payload, &r->enc, digest)))
 		goto done;
-	rc = hj_feed_append(r->hub->db, r->hub->id, r->hub_seq, hj_clock_ms(),
-			    payload.data, payload.len, r->hub->pk, r->hub->sk, digest);
+	rc = hj_feed_append(r->hub->db, r->hub->id, r->hub_seq, r->enc.at_ms, payload.data, payload.len, r->hub->pk,
+			    r->hub->sk, digest);
 done:
 	hj_buf_free(&payload);
+	return rc;
+}
+
+/* A hub that wrote entries under newer rules than this huiji knows must
+ * not go on under older ones (a downgrade would re-decide differently). */
+static int rules_check(hj_db *db)
+{
+	hj_followed_rules last;
+	int rc = hj_followed_rules_now(&last, db);
+	if (!rc && last.rules > HJ_RULES_VERSION)
+		rc = hj_error_set(HJ_EVERSION, "this hub's entries were decided under rules version %" PRIu32 "; this "
+				  "huiji knows up to %d: upgrade huiji", last.rules, HJ_RULES_VERSION);
 	return rc;
 }
 
@@ -511,10 +528,14 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_se
 		return rc;
 	r.hub = hub;
 	r.rep = rep;
-	hj_hub_entry_enc_init(&r.enc);
+	/* The entry's time: the date rules' "now" for all it includes, and its
+	 * envelope's created_at. */
+	hj_hub_entry_enc_init(&r.enc, hj_clock_ms());
 	r.enc.max_bytes = o && o->max_entry_bytes ? o->max_entry_bytes : HJ_HUB_ENTRY_MAX_BYTES;
 	if ((rc = hj_db_exec(hub->db, "BEGIN IMMEDIATE")))
 		goto done;
+	if ((rc = rules_check(hub->db)))
+		goto rollback;
 	if ((rc = hj_feed_last(hub->db, &r.hub_seq, last_hash)))
 		goto rollback;
 	r.hub_seq++;
@@ -522,7 +543,7 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_se
 		if ((rc = read_feed(&r, repo, feeds[i])))
 			goto rollback;
 	*more = r.enc.count >= HJ_SEQ_MAX_INCLUDE || r.full;
-	if (r.enc.count && (rc = write_entry(&r)))
+	if (r.enc.count && ((rc = write_entry(&r)) || (rc = hj_followed_rules_set(hub->db, r.enc.rules))))
 		goto rollback;
 	hj_killpoint("hub-before-commit");
 	if ((rc = hj_db_exec(hub->db, "COMMIT")))

@@ -62,6 +62,9 @@ typedef struct hj_sync_report {
 	int rebuilt;            /* the rebase fell back to a full rebuild */
 	int upgrade_needed;     /* stopped at an entry from a newer huiji */
 	uint64_t upgrade_at;    /* its hub seq */
+	/* This computer's clock against the hub's entry times (follow.c):
+	 * how far ahead / behind it was seen, ms; 0 when within a day. */
+	int64_t clock_ahead_ms, clock_behind_ms;
 } hj_sync_report;
 
 /* Returns 0 (synced), HJ_ENET (offline after all retries: nothing lost),

@@ -8,6 +8,9 @@
 #include "cli.h"
 #include "error.h"
 #include "fsutil.h"
+#include "node.h"
+
+#include <sodium.h>
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,10 +20,65 @@
 
 static const cli_opt opts[] = {
 	{"hub-key", 1, "pin the hub's public key (hex) instead of reading it from the hub feed"},
+	{"person-key", 1, "the province's person-key file: recompute the hub's person-key checks"},
 	{"json", 0, "print the summary as JSON"},
 	{"idle-timeout-ms", 1, "over git://: no progress for this long ends the fetch (default 20000)"},
 	{NULL, 0, NULL},
 };
+
+/* The person key, in locked memory wiped after use (it finds anyone's
+ * key). *out NULL when no file is named. */
+static int read_person_key(uint8_t **out, const char *path)
+{
+	*out = NULL;
+	if (!path)
+		return 0;
+	if (!(*out = sodium_malloc(32)))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	int rc = hj_node_read_secret(path, *out, 32);
+	if (rc) {
+		sodium_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static void print_report(const cli *c, const hj_audit_report *rep, const char *url)
+{
+	for (size_t i = 0; i < rep->nproblems; i++)
+		printf("DISCREPANCY: %s\n", rep->problems[i]);
+	if (cli_flag(c, "json")) {
+		hj_json *o = hj_json_new(HJ_JOBJ), *probs = hj_json_new(HJ_JARR);
+		for (size_t i = 0; probs && i < rep->nproblems; i++)
+			if (hj_json_append(probs, hj_json_str(rep->problems[i])))
+				probs = NULL;
+		if (o && (hj_json_set_str(o, "hub", rep->hub) || hj_json_set_str(o, "hub_key", rep->hub_key) ||
+			  hj_json_set_bool(o, "hub_key_pinned", rep->hub_key_pinned) ||
+			  hj_json_set_int(o, "nodes", (int64_t)rep->nodes) || hj_json_set_int(o, "feeds", (int64_t)rep->feeds) ||
+			  hj_json_set_int(o, "hub_entries", (int64_t)rep->hub_entries) ||
+			  hj_json_set_int(o, "change_sets", (int64_t)rep->change_sets) ||
+			  hj_json_set_int(o, "ops", (int64_t)rep->ops) || hj_json_set_int(o, "verdicts", (int64_t)rep->verdicts) ||
+			  hj_json_set_int(o, "digests", (int64_t)rep->digests) ||
+			  hj_json_set_int(o, "pending", (int64_t)rep->pending) ||
+			  hj_json_set_bool(o, "person_key_given", rep->person_key_given) ||
+			  hj_json_set_int(o, "person_key_checks_on_hub_word", (int64_t)rep->pkey_on_hub_word) ||
+			  hj_json_set(o, "discrepancies", probs)))
+			o = (hj_json_free(o), NULL);
+		cli_json_line(o);
+	} else {
+		printf("audit of %s: hub %s (key %.16s…, %s)\n  %" PRIu64 " nodes enrolled, %" PRIu64 " feeds, %" PRIu64
+		       " hub entries, %" PRIu64 " change sets sequenced, %" PRIu64 " ops re-folded,\n  %" PRIu64
+		       " verdicts and %" PRIu64 " state digests checked, %" PRIu64 " change sets not yet sequenced\n",
+		       url, rep->hub, rep->hub_key, rep->hub_key_pinned ? "pinned by --hub-key" : "as enrolled in its change set 1",
+		       rep->nodes, rep->feeds, rep->hub_entries, rep->change_sets, rep->ops, rep->verdicts, rep->digests,
+		       rep->pending);
+		if (rep->pkey_on_hub_word)
+			printf("  %" PRIu64 " person-key checks taken on the hub's word (give --person-key to recompute "
+			       "them)\n", rep->pkey_on_hub_word);
+		printf("%s\n", rep->nproblems ? "audit FAILED" : "audit passed: every record verifies and every "
+								"verdict and digest follows");
+	}
+}
 
 int cmd_audit(int argc, char **argv)
 {
@@ -49,10 +107,16 @@ int cmd_audit(int argc, char **argv)
 			return cli_fail(hj_error_set(HJ_EINVALID, "audit: --idle-timeout-ms must be an integer >= 1"));
 		net.idle_timeout_ms = (int)x;
 	}
-	if (!mkdtemp(tmpl))
+	uint8_t *secret = NULL;
+	if ((rc = read_person_key(&secret, cli_get(&c, "person-key"))))
+		return cli_fail(rc);
+	if (!mkdtemp(tmpl)) {
+		sodium_free(secret);
 		return cli_fail(hj_error_set(HJ_ERROR, "cannot make a temporary directory"));
+	}
 	snprintf(repo, sizeof repo, "%s/hub.git", tmpl);
-	rc = hj_audit(&rep, url, cli_get(&c, "hub-key"), repo, &net);
+	rc = hj_audit(&rep, url, cli_get(&c, "hub-key"), secret, repo, &net);
+	sodium_free(secret);
 	char why[1024]; /* the audit's message outlives the clean-up's */
 	snprintf(why, sizeof why, "%s", hj_error_last());
 	if (hj_dir_remove(tmpl)) {
@@ -62,33 +126,7 @@ int cmd_audit(int argc, char **argv)
 	}
 	if (rc)
 		return cli_fail(rc);
-	for (size_t i = 0; i < rep.nproblems; i++)
-		printf("DISCREPANCY: %s\n", rep.problems[i]);
-	if (cli_flag(&c, "json")) {
-		hj_json *o = hj_json_new(HJ_JOBJ), *probs = hj_json_new(HJ_JARR);
-		for (size_t i = 0; probs && i < rep.nproblems; i++)
-			if (hj_json_append(probs, hj_json_str(rep.problems[i])))
-				probs = NULL;
-		if (o && (hj_json_set_str(o, "hub", rep.hub) || hj_json_set_str(o, "hub_key", rep.hub_key) ||
-			  hj_json_set_bool(o, "hub_key_pinned", rep.hub_key_pinned) ||
-			  hj_json_set_int(o, "nodes", (int64_t)rep.nodes) || hj_json_set_int(o, "feeds", (int64_t)rep.feeds) ||
-			  hj_json_set_int(o, "hub_entries", (int64_t)rep.hub_entries) ||
-			  hj_json_set_int(o, "change_sets", (int64_t)rep.change_sets) ||
-			  hj_json_set_int(o, "ops", (int64_t)rep.ops) || hj_json_set_int(o, "verdicts", (int64_t)rep.verdicts) ||
-			  hj_json_set_int(o, "digests", (int64_t)rep.digests) ||
-			  hj_json_set_int(o, "pending", (int64_t)rep.pending) || hj_json_set(o, "discrepancies", probs)))
-			o = (hj_json_free(o), NULL);
-		cli_json_line(o);
-	} else {
-		printf("audit of %s: hub %s (key %.16s…, %s)\n  %" PRIu64 " nodes enrolled, %" PRIu64 " feeds, %" PRIu64
-		       " hub entries, %" PRIu64 " change sets sequenced, %" PRIu64 " ops re-folded,\n  %" PRIu64
-		       " verdicts and %" PRIu64 " state digests checked, %" PRIu64 " change sets not yet sequenced\n",
-		       url, rep.hub, rep.hub_key, rep.hub_key_pinned ? "pinned by --hub-key" : "as enrolled in its change set 1",
-		       rep.nodes, rep.feeds, rep.hub_entries, rep.change_sets, rep.ops, rep.verdicts, rep.digests,
-		       rep.pending);
-		printf("%s\n", rep.nproblems ? "audit FAILED" : "audit passed: every record verifies and every "
-								"verdict and digest follows");
-	}
+	print_report(&c, &rep, url);
 	int failed = rep.nproblems > 0;
 	hj_audit_report_free(&rep);
 	return failed ? 1 : 0;

@@ -155,8 +155,11 @@ static int forge_append(hj_node *n, const char *payload, const uint8_t pk[32], c
 			rc = hj_error_set(HJ_ERROR, "reading back seq %" PRIu64, last + 1);
 			goto rollback;
 		}
-		rc = hj_followed_append(n->db, last + 1, n->id, last + 1, hash, env, (size_t)sqlite3_column_bytes(st, 0),
-					NULL);
+		hj_followed_rules rules;
+		rc = hj_followed_rules_now(&rules, n->db);
+		if (!rc)
+			rc = hj_followed_append(n->db, &rules, last + 1, n->id, last + 1, hash, env,
+						(size_t)sqlite3_column_bytes(st, 0), NULL);
 		hj_db_release(n->db, st);
 		if (rc)
 			goto rollback;

@@ -124,7 +124,7 @@ static void test_clean(void **state)
 {
 	fx *f = *state;
 	hj_audit_report rep;
-	assert_int_equal(hj_audit(&rep, f->hub_git, f->hub_key, f->work, NULL), 0);
+	assert_int_equal(hj_audit(&rep, f->hub_git, f->hub_key, NULL, f->work, NULL), 0);
 	print_problems(&rep);
 	assert_int_equal(rep.nproblems, 0);
 	assert_string_equal(rep.hub, HUB);
@@ -145,7 +145,7 @@ static void test_wrong_hub_key(void **state)
 	uint8_t pk[32], sk[64];
 	crypto_sign_keypair(pk, sk);
 	hj_hex_encode(other, pk, 32);
-	int rc = hj_audit(&rep, f->hub_git, other, f->work, NULL);
+	int rc = hj_audit(&rep, f->hub_git, other, NULL, f->work, NULL);
 	assert_int_equal(rc, 0);
 	assert_true(has_problem(&rep, "hub feed: " HUB " seq 1: envelope: signed by key id"));
 	hj_audit_report_free(&rep);
@@ -185,7 +185,7 @@ static void test_tampered_pack(void **state)
 	fx *f = *state;
 	hj_audit_report rep;
 	assert_true(tamper_packs(f) > 0);
-	int rc = hj_audit(&rep, f->hub_git, f->hub_key, f->work, NULL);
+	int rc = hj_audit(&rep, f->hub_git, f->hub_key, NULL, f->work, NULL);
 	/* The audit runs (the damage is a finding, not a failure to run)
 	 * and names the pack. */
 	assert_int_equal(rc, 0);
@@ -230,7 +230,7 @@ static void test_tampered_change_set(void **state)
 	hj_gitrepo_close(r);
 	hj_buf_free(&b);
 
-	assert_int_equal(hj_audit(&rep, f->hub_git, f->hub_key, f->work, NULL), 0);
+	assert_int_equal(hj_audit(&rep, f->hub_git, f->hub_key, NULL, f->work, NULL), 0);
 	assert_true(has_problem(&rep, CTY " seq 3: the bytes in the repository differ from what hub entry 3 signed"));
 	hj_audit_report_free(&rep);
 }
@@ -345,7 +345,7 @@ static void check_damaged_seq2(fx *f, int tree)
 	git_oid obj;
 	object_of(f, "refs/huiji/feeds/" CTY, 2, tree, &obj);
 	assert_true(damage_object(f, &obj) > 0);
-	assert_int_equal(hj_audit(&rep, f->hub_git, f->hub_key, f->work, NULL), 0);
+	assert_int_equal(hj_audit(&rep, f->hub_git, f->hub_key, NULL, f->work, NULL), 0);
 	print_problems(&rep);
 	/* The pack is named with its one damaged object, seq 2 is named and
 	 * nothing else of the county is: its seqs 1 and 3 were re-folded. */
@@ -397,7 +397,7 @@ static void test_damaged_hub_entry(void **state)
 	git_oid blob;
 	object_of(f, "refs/huiji/hub/" HUB, 3, 0, &blob);
 	assert_true(damage_object(f, &blob) > 0);
-	assert_int_equal(hj_audit(&rep, f->hub_git, f->hub_key, f->work, NULL), 0);
+	assert_int_equal(hj_audit(&rep, f->hub_git, f->hub_key, NULL, f->work, NULL), 0);
 	print_problems(&rep);
 	assert_int_equal(count_problems(&rep, "hub entry 3: damaged or missing in the repository"), 1);
 	/* Entry 4 is still checked: its two change sets verify and fold to

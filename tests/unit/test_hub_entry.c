@@ -56,6 +56,15 @@ static const char *known =
 	"{\"node\":\"xn-cb\",\"seq\":1,\"hash\":\"" H2 "\",\"verdicts\":[\"ok\"]}],"
 	"\"state\":\"" ST "\"}]}";
 
+/* An encoder for the v1 format: what huiji wrote before entry v2, and
+ * still reads (a province's old entries). */
+static void enc_init_v1(hj_hub_entry_enc *enc)
+{
+	hj_hub_entry_enc_init(enc, 0);
+	enc->version = 1;
+	enc->rules = 1;
+}
+
 static void encode_known(hj_buf *out, hj_buf *vtext)
 {
 	hj_hub_entry_enc enc;
@@ -64,7 +73,7 @@ static void encode_known(hj_buf *out, hj_buf *vtext)
 	fill(h1, H1);
 	fill(h2, H2);
 	fill(st, ST);
-	hj_hub_entry_enc_init(&enc);
+	enc_init_v1(&enc);
 	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &v[0]), 0);
 	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &v[1]), 0);
 	if (vtext)
@@ -123,7 +132,7 @@ static void test_exact_bytes(void **state)
 	hj_hub_entry_enc enc;
 	uint8_t st[32];
 	fill(st, ST);
-	hj_hub_entry_enc_init(&enc);
+	enc_init_v1(&enc);
 	hj_buf_reset(&out);
 	assert_int_equal(hj_hub_entry_enc_finish(&out, &enc, st), 0);
 	assert_string_equal((const char *)out.data,
@@ -167,7 +176,7 @@ static void test_round_trip(void **state)
 	/* Decoded, re-encoded: the same bytes. */
 	hj_hub_entry_enc enc;
 	hj_buf again = HJ_BUF_INIT, vt = HJ_BUF_INIT;
-	hj_hub_entry_enc_init(&enc);
+	enc_init_v1(&enc);
 	for (size_t i = 0; i < e.ninclude; i++) {
 		const hj_json *vd = e.include[i].verdicts;
 		for (size_t k = 0; k < vd->count; k++) {
@@ -338,8 +347,8 @@ static void test_malformed(void **state)
 		assert_int_equal(hj_hub_entry_parse(&e, text, strlen(text)), HJ_ECORRUPT); /* not JSON */
 	}
 	/* A newer op version: the reader must be upgraded; not corrupt. */
-	expect_refused("\"op\":\"hub.sequence\",\"v\":2,", GOOD_INC, STATE, HJ_EVERSION,
-		       "op hub.sequence version 2 is newer than this huiji: upgrade huiji to read entries from the hub");
+	expect_refused("\"op\":\"hub.sequence\",\"v\":3,", GOOD_INC, STATE, HJ_EVERSION,
+		       "op hub.sequence version 3 is newer than this huiji: upgrade huiji to read entries from the hub");
 	/* ... even with fields this huiji does not know: they are the newer
 	 * version's, not corruption. */
 	expect_refused("\"op\":\"hub.sequence\",\"v\":3,\"quorum\":[],", "{}", "", HJ_EVERSION,
@@ -380,7 +389,7 @@ static void test_encoder_limits(void **state)
 	hj_verdict ok = ok_v();
 	(void)state;
 	fill(h, H1);
-	hj_hub_entry_enc_init(&enc);
+	enc_init_v1(&enc);
 	for (int i = 0; i < HJ_HUB_MAX_INCLUDE; i++) {
 		assert_int_equal(hj_hub_entry_enc_verdict(&enc, &ok), 0);
 		assert_int_equal(hj_hub_entry_enc_add(&enc, "xn-cz", (uint64_t)i + 1, h), 0);
@@ -400,7 +409,7 @@ static void test_encoder_limits(void **state)
 	hj_verdict bad = rej_v("invalid", "\xff\xfe");
 	hj_buf vt = HJ_BUF_INIT;
 	hj_hub_entry_enc_free(&enc);
-	hj_hub_entry_enc_init(&enc);
+	enc_init_v1(&enc);
 	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &bad), 0);
 	assert_int_equal(hj_hub_entry_enc_verdicts_text(&vt, &enc), HJ_EINVALID);
 	assert_int_equal(vt.len, 0);
@@ -420,6 +429,163 @@ static void test_encoder_limits(void **state)
 	hj_buf_free(&out);
 }
 
+/* ---- entry version 2 ---- */
+
+#define KNOWN2                                                                                              \
+	"{\"v\":1,\"ops\":[{\"op\":\"hub.sequence\",\"v\":2,\"rules\":2,\"at\":1764547200000,\"include\":["     \
+	"{\"node\":\"xn-cz\",\"seq\":4,\"hash\":\"" H1 "\",\"rejected\":[[1,\"duplicate_member\",\"qh-xn-cb\"]]}," \
+	"{\"node\":\"xn-cb\",\"seq\":1,\"hash\":\"" H2 "\"}],\"state\":\"" ST "\"}]}"
+
+static hj_verdict dup_v(const char *holder)
+{
+	hj_verdict v = rej_v("duplicate_member", "person already holds active membership x in y (qh-xn-cb)");
+	snprintf(v.holder, sizeof v.holder, "%s", holder);
+	return v;
+}
+
+static void test_v2_exact_bytes(void **state)
+{
+	hj_hub_entry_enc enc;
+	hj_buf out = HJ_BUF_INIT, vt = HJ_BUF_INIT;
+	uint8_t h1[32], h2[32], st[32];
+	hj_verdict ok = ok_v(), dup = dup_v("qh-xn-cb");
+	(void)state;
+	fill(h1, H1);
+	fill(h2, H2);
+	fill(st, ST);
+	hj_hub_entry_enc_init(&enc, 1764547200000);
+	assert_int_equal(enc.version, 2);
+	assert_int_equal(enc.rules, 2);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &ok), 0);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &dup), 0);
+	assert_int_equal(hj_hub_entry_enc_verdicts_text(&vt, &enc), 0);
+	/* The followed row holds the same compact form: no sentence. */
+	assert_string_equal((const char *)vt.data, "[[1,\"duplicate_member\",\"qh-xn-cb\"]]");
+	assert_int_equal(hj_hub_entry_enc_add(&enc, "xn-cz", 4, h1), 0);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &ok), 0);
+	hj_buf_reset(&vt);
+	assert_int_equal(hj_hub_entry_enc_verdicts_text(&vt, &enc), 0);
+	assert_int_equal(vt.len, 0); /* all applied: nothing, the row stores NULL */
+	assert_int_equal(hj_hub_entry_enc_add(&enc, "xn-cb", 1, h2), 0);
+	assert_int_equal(hj_hub_entry_enc_finish(&out, &enc, st), 0);
+	assert_string_equal((const char *)out.data, KNOWN2);
+	assert_int_equal(enc.bytes + 2 + strlen("{\"v\":1,\"ops\":[{\"op\":\"hub.sequence\",\"v\":2,\"rules\":2,\"at\":"
+		"1764547200000,\"include\":,\"state\":\"\"}]}") + 64, out.len);
+
+	/* Decoded: rules, time, and the verdicts read through the one reader. */
+	hj_hub_entry e;
+	const char *reason = NULL, *detail = NULL;
+	assert_int_equal(hj_hub_entry_parse(&e, (const char *)out.data, out.len), 0);
+	assert_int_equal(e.v, 2);
+	assert_int_equal(e.rules, 2);
+	assert_int_equal(e.at_ms, 1764547200000);
+	assert_int_equal(e.ninclude, 2);
+	assert_int_equal(hj_hub_verdict_at(e.include[0].verdicts, 0, &reason, &detail), 1);
+	assert_int_equal(hj_hub_verdict_at(e.include[0].verdicts, 1, &reason, &detail), 0);
+	assert_string_equal(reason, "duplicate_member");
+	assert_string_equal(detail, "qh-xn-cb");
+	assert_int_equal(hj_hub_verdict_at(e.include[0].verdicts, 2, &reason, &detail), 1);
+	assert_int_equal(hj_hub_verdicts_rejected(e.include[0].verdicts), 1);
+	assert_int_equal(hj_hub_verdicts_check(e.include[0].verdicts, 2), 0);
+	assert_int_equal(hj_hub_verdicts_check(e.include[0].verdicts, 1), HJ_ECORRUPT); /* index 1 of 1 op */
+	assert_null(e.include[1].verdicts);
+	hj_hub_entry_free(&e);
+	hj_hub_entry_enc_free(&enc);
+	hj_buf_free(&out);
+	hj_buf_free(&vt);
+}
+
+/* The worst honest change set (2,000 ops, every one a duplicate) costs
+ * bytes per rejection, not per op; 2,000 ok ops cost nothing per op. */
+static void test_v2_compact(void **state)
+{
+	hj_hub_entry_enc enc;
+	hj_buf out = HJ_BUF_INIT;
+	uint8_t h[32], st[32];
+	hj_verdict ok = ok_v(), dup = dup_v("qh-xn-cb-union-of-a-long-name");
+	(void)state;
+	fill(h, H1);
+	fill(st, ST);
+	hj_hub_entry_enc_init(&enc, 1);
+	for (int i = 0; i < 2000; i++)
+		assert_int_equal(hj_hub_entry_enc_verdict(&enc, &ok), 0);
+	assert_int_equal(hj_hub_entry_enc_add(&enc, "xn-cz", 1, h), 0);
+	size_t all_ok = enc.bytes;
+	assert_true(all_ok < 120);
+	for (int i = 0; i < 2000; i++)
+		assert_int_equal(hj_hub_entry_enc_verdict(&enc, &dup), 0);
+	assert_int_equal(hj_hub_entry_enc_add(&enc, "xn-cz", 2, h), 0);
+	assert_true(enc.bytes - all_ok < 2000 * 60);
+	assert_int_equal(hj_hub_entry_enc_finish(&out, &enc, st), 0);
+	hj_hub_entry e;
+	assert_int_equal(hj_hub_entry_parse(&e, (const char *)out.data, out.len), 0);
+	assert_int_equal(hj_hub_verdicts_check(e.include[1].verdicts, 2000), 0);
+	assert_int_equal(hj_hub_verdicts_rejected(e.include[1].verdicts), 2000);
+	hj_hub_entry_free(&e);
+	/* A holder that is not an id is refused before it is written. */
+	hj_verdict bad = dup_v("Qh Xn");
+	hj_hub_entry_enc_free(&enc);
+	hj_hub_entry_enc_init(&enc, 1);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &bad), HJ_EINVALID);
+	hj_hub_entry_enc_free(&enc);
+	hj_buf_free(&out);
+}
+
+#define HEAD2 "\"op\":\"hub.sequence\",\"v\":2,\"rules\":2,\"at\":5,"
+#define INC2(rest) "[{\"node\":\"xn-cz\",\"seq\":4,\"hash\":\"" H1 "\"" rest "}]"
+
+static void test_v2_malformed(void **state)
+{
+	(void)state;
+	expect_refused(HEAD2, INC2(""), STATE, 0, NULL);
+	expect_refused(HEAD2, INC2(",\"rejected\":[[0,\"invalid\",\"\"],[7,\"duplicate_member\",\"qh-a\"]]"), STATE, 0,
+		       NULL);
+	/* Rules and time. */
+	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"at\":5,", INC2(""), STATE, HJ_ECORRUPT,
+		       "\"rules\" is not an integer >= 1");
+	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":0,\"at\":5,", INC2(""), STATE, HJ_ECORRUPT,
+		       "\"rules\" is not an integer >= 1");
+	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":3,\"at\":5,", INC2(""), STATE, HJ_EVERSION,
+		       "hub entry decided under rules version 3, newer than this huiji's 2: upgrade huiji to read "
+		       "entries from the hub");
+	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":2,", INC2(""), STATE, HJ_ECORRUPT,
+		       "\"at\" is not an integer >= 1");
+	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":2,\"at\":\"5\",", INC2(""), STATE, HJ_ECORRUPT,
+		       "\"at\" is not an integer >= 1");
+	/* Room for later content is a later version: v2 refuses it. */
+	expect_refused(HEAD2 "\"events\":[],", INC2(""), STATE, HJ_ECORRUPT, "unknown field \"events\"");
+	/* v1's field in v2, v2's in v1. */
+	expect_refused(HEAD2, INC2(",\"verdicts\":[\"ok\"]"), STATE, HJ_ECORRUPT, "include 0: unknown field \"verdicts\"");
+	expect_refused(HEAD, INC("\"xn-cz\"", "4", "\"" H1 "\"", "[[0,\"invalid\",\"\"]]"), STATE, HJ_ECORRUPT,
+		       "include 0: verdict 0: neither \"ok\" nor [reason, detail]");
+	expect_refused("\"op\":\"hub.sequence\",\"v\":1,\"rules\":2,", GOOD_INC, STATE, HJ_ECORRUPT,
+		       "unknown field \"rules\"");
+	/* The compact rejections. */
+	expect_refused(HEAD2, INC2(",\"rejected\":[]"), STATE, HJ_ECORRUPT,
+		       "include 0: rejected: empty (every op applied is said by leaving it out)");
+	expect_refused(HEAD2, INC2(",\"rejected\":[[3,\"invalid\",\"\"],[3,\"invalid\",\"\"]]"), STATE, HJ_ECORRUPT,
+		       "include 0: rejected 1: op index 3 is not rising or not below 18446744073709551615 ops");
+	expect_refused(HEAD2, INC2(",\"rejected\":[[-1,\"invalid\",\"\"]]"), STATE, HJ_ECORRUPT,
+		       "include 0: rejected 0: op index -1 is not rising or not below 18446744073709551615 ops");
+	expect_refused(HEAD2, INC2(",\"rejected\":[[0,\"Invalid\",\"\"]]"), STATE, HJ_ECORRUPT,
+		       "include 0: rejected 0: reason is not 1..31 bytes of [a-z0-9_]");
+	expect_refused(HEAD2, INC2(",\"rejected\":[[0,\"invalid\",\"Qh Xn\"]]"), STATE, HJ_ECORRUPT,
+		       "include 0: rejected 0: holder is neither \"\" nor an id");
+	expect_refused(HEAD2, INC2(",\"rejected\":[[0,\"invalid\"]]"), STATE, HJ_ECORRUPT,
+		       "include 0: rejected 0: not [index, reason, holder]");
+	expect_refused(HEAD2, INC2(",\"rejected\":{}"), STATE, HJ_ECORRUPT, "include 0: rejected: not an array");
+	/* A followed row in the compact form reads the same way. */
+	hj_json *vd = NULL;
+	const char *reason = NULL;
+	assert_int_equal(hj_hub_verdicts_parse(&vd, "[[2,\"too_young\",\"\"]]", 3), 0);
+	assert_int_equal(hj_hub_verdict_at(vd, 2, &reason, NULL), 0);
+	assert_string_equal(reason, "too_young");
+	assert_int_equal(hj_hub_verdict_at(vd, 1, &reason, NULL), 1);
+	hj_json_free(vd);
+	assert_int_equal(hj_hub_verdicts_parse(&vd, "[[2,\"too_young\",\"\"]]", 2), HJ_ECORRUPT);
+	assert_null(vd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -428,6 +594,9 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_verdict_counts),
 		cmocka_unit_test(test_encoder_limits),
+		cmocka_unit_test(test_v2_exact_bytes),
+		cmocka_unit_test(test_v2_compact),
+		cmocka_unit_test(test_v2_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

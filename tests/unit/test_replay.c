@@ -71,12 +71,13 @@ static int follow_rows(hj_node *county, hj_node *hub, int64_t *old_last_pos, uin
 	OK(hj_followed_last(county->db, county->id, old_own_done, ignored));
 	OK(hj_meta_set(county->db, "hub_node", hub->id));
 	sqlite3_stmt *q = NULL;
-	assert_int_equal(sqlite3_prepare_v2(hub->db->h, "SELECT hub_seq, node, seq, hash, envelope, verdicts FROM followed "
-							"WHERE pos > ?1 ORDER BY pos", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(hub->db->h, "SELECT hub_seq, node, seq, hash, envelope, verdicts, rules, "
+							"hub_at FROM followed WHERE pos > ?1 ORDER BY pos", -1, &q, NULL), SQLITE_OK);
 	sqlite3_bind_int64(q, 1, *old_last_pos);
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		assert_int_equal(sqlite3_column_bytes(q, 3), 32);
-		OK(hj_followed_append(county->db, (uint64_t)sqlite3_column_int64(q, 0),
+		hj_followed_rules rules = {(uint32_t)sqlite3_column_int64(q, 6), sqlite3_column_int64(q, 7)};
+		OK(hj_followed_append(county->db, &rules, (uint64_t)sqlite3_column_int64(q, 0),
 				      (const char *)sqlite3_column_text(q, 1), (uint64_t)sqlite3_column_int64(q, 2),
 				      sqlite3_column_blob(q, 3), sqlite3_column_blob(q, 4),
 				      (size_t)sqlite3_column_bytes(q, 4), (const char *)sqlite3_column_text(q, 5)));
@@ -386,7 +387,7 @@ static void test_duplicate_across_counties(void **state)
 	assert_int_equal(ut_sequence(f->hub, f->cz), 1);
 	assert_int_equal(ut_sequence(f->hub, f->hd), 2);
 	assert_int_equal(ut_int(f->hub->db, "SELECT count(*) FROM followed WHERE node = 'hd' AND seq = 1 AND verdicts "
-					    "LIKE '[[\"duplicate_member\",%'", NULL), 1);
+					    "LIKE '[[0,\"duplicate_member\",%'", NULL), 1);
 	/* Before following, hd still shows its own application. */
 	assert_status(f->hd->db, "hd:1:0", "applied");
 	assert_int_equal(follow(f->hd, f->hub, &st, &rebuilt), 0);

@@ -352,7 +352,7 @@ int phase_main(int argc, char **argv)
 		hj_node_close(hub);
 	} else if (strcmp(what, "audit") == 0 && argc == 3) { /* url workdir */
 		hj_audit_report rep;
-		if (!(rc = hj_audit(&rep, argv[1], NULL, argv[2], NULL))) {
+		if (!(rc = hj_audit(&rep, argv[1], NULL, NULL, argv[2], NULL))) {
 			printf("ok %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %zu\n", rep.change_sets,
 			       rep.ops, rep.verdicts, rep.digests, rep.hub_entries, rep.nproblems);
 			for (size_t i = 0; i < rep.nproblems && i < 5; i++)

@@ -532,6 +532,10 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_se
 	 * envelope's created_at. */
 	hj_hub_entry_enc_init(&r.enc, hj_clock_ms());
 	r.enc.max_bytes = o && o->max_entry_bytes ? o->max_entry_bytes : HJ_HUB_ENTRY_MAX_BYTES;
+	if (o && o->entry_version == 1) {
+		r.enc.version = 1;
+		r.enc.rules = 1;
+	}
 	if ((rc = hj_db_exec(hub->db, "BEGIN IMMEDIATE")))
 		goto done;
 	if ((rc = rules_check(hub->db)))

@@ -30,6 +30,9 @@ typedef struct hj_seq_report {
 
 typedef struct hj_seq_opts {
 	size_t max_entry_bytes; /* 0: HJ_HUB_ENTRY_MAX_BYTES (tests set less) */
+	/* 0: the newest format and rules. 1: entry v1 under rules 1, what
+	 * huiji wrote before rules versions (tests build an old province). */
+	int entry_version;
 } hj_seq_opts;
 
 /* One pass over all feeds until nothing new is left. Crash-safe: the hub's

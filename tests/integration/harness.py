@@ -421,6 +421,23 @@ def rows_diff(mine, theirs, label="county", other="hub"):
     return sorted(out)
 
 
+def verdict_at(verdicts, i):
+    """The hub's verdict of op i from a followed row's verdict text (either
+    form, hub_entry.c): None when applied, else (reason, detail) — v1's
+    detail is a sentence, v2's the holder (the union already holding the
+    person for duplicate_member, else "")."""
+    vd = json.loads(verdicts) if verdicts else None
+    if not vd:
+        return None
+    if isinstance(vd[0], list) and vd[0] and isinstance(vd[0][0], int):
+        for idx, reason, holder in vd:
+            if idx == i:
+                return reason, holder
+        return None
+    v = vd[i]
+    return None if v == "ok" else (v[0], v[1])
+
+
 def followed(db_path):
     """The hub's order as this registry holds it, with the verdicts:
     [(node, seq, hash hex, verdicts JSON)] by position."""

@@ -61,6 +61,7 @@ import random
 import re
 import subprocess
 import sys
+import time
 import unittest
 import zlib
 
@@ -1064,7 +1065,10 @@ class TestAudit(SyncSecurityCase):
         return seq, h
 
     def hand_written_entry(self, include, state):
-        op = {"op": "hub.sequence", "v": 1, "include": include, "state": state}
+        """A sequence entry in today's format (v2: every op applied unless
+        an include lists it under "rejected")."""
+        op = {"op": "hub.sequence", "v": 2, "rules": 2, "at": int(time.time() * 1000), "include": include,
+              "state": state}
         payload = json.dumps({"v": 1, "ops": [op]}, separators=(",", ":"), ensure_ascii=False)
         self.forge("append", "--dir", self.hub, "--payload", payload)
 
@@ -1085,7 +1089,7 @@ class TestAudit(SyncSecurityCase):
         # The digest is the hub's state, which is also what the re-fold
         # gives when it rejects the op: only the verdict is wrong.
         digest = self.forge("digest", "--dir", self.hub).out.strip()
-        self.hand_written_entry([{"node": CZ, "seq": seq, "hash": h, "verdicts": ["ok"]}], digest)
+        self.hand_written_entry([{"node": CZ, "seq": seq, "hash": h}], digest)
         r, lines = self.assertAuditFinds(r"%s seq %d op 0: the hub says applied, the re-fold says duplicate"
                                          % (CZ, seq))
         self.assertEqual(len(lines), 1, "only the verdict is wrong: %r" % lines)
@@ -1094,8 +1098,8 @@ class TestAudit(SyncSecurityCase):
         self.build_province(False)
         env4 = H.parse_envelope(H.query(os.path.join(self.counties[CZ], "registry.db"),
                                         "SELECT envelope FROM changelog WHERE seq = 4")[0][0])
-        include = [{"node": CZ, "seq": 4, "hash": self.changelog_hash(self.counties[CZ], 4),
-                    "verdicts": ["ok"] * len(env4["payload"]["ops"])}]
+        self.assertTrue(env4["payload"]["ops"])
+        include = [{"node": CZ, "seq": 4, "hash": self.changelog_hash(self.counties[CZ], 4)}]
         self.hand_written_entry(include, "00" * 32)
         r, lines = self.assertAuditFinds(r"hub entry \d+: published state digest 0000.* but the re-fold gives")
         self.assertEqual(len(lines), 1, "only the digest is wrong: %r" % lines)

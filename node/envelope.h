@@ -25,7 +25,7 @@ typedef struct hj_envelope {
 	char node[HJ_NODE_ID_MAX + 1]; /* NUL-terminated node id */
 	uint64_t seq;
 	uint8_t prev[32];
-	int64_t created_at; /* ms since epoch, author's clock, informational */
+	int64_t created_at; /* ms since epoch, the author's clock: "now" of its own date rules (rules.h) */
 	uint8_t key_id[8];
 	uint8_t *payload; /* inflated payload, owned (hj_envelope_free), never
 			   * NULL after a successful decode, NUL-terminated

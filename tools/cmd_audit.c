@@ -33,7 +33,7 @@ static int read_person_key(uint8_t **out, const char *path)
 	*out = NULL;
 	if (!path)
 		return 0;
-	if (!(*out = sodium_malloc(32)))
+	if (sodium_init() < 0 || !(*out = sodium_malloc(32)))
 		return hj_error_set(HJ_ENOMEM, "out of memory");
 	int rc = hj_node_read_secret(path, *out, 32);
 	if (rc) {

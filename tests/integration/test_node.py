@@ -1272,7 +1272,7 @@ class TestRealNameInput(NodeTestCase):
                 q["id_number"] = typed
                 r = n.run(*H.apply_args(q, union="qh-xn-cz", on=ON))
                 self.assertEqual(r.rc, 0, r)
-                self.assertRegex(r.out_lines[0], r"^applied \S+$")
+                self.assertRegex(r.out_lines[0], r"^applied \S+ on %s$" % ON)
                 self.assertIn(note, r.out)
                 self.assertIn(H.mask_id(p.id_number), r.out)  # the number recorded, masked
                 for secret in (p.id_number, typed, p.name, p.phone):
@@ -1319,6 +1319,93 @@ class TestRealNameInput(NodeTestCase):
                 self.assertIn(word, r.err)
                 self.assertNotIn("expected", r.err)
                 self.assertUnchanged(n, before, label)
+
+
+class TestDates(NodeTestCase):
+    """The date a dated op records is said in the command's output: the
+    default is today by this computer's clock, and the output says so
+    (a county's clock may be off: issue 7 #13); a given date is echoed."""
+
+    TODAY_NOTE = " (today by this computer's clock; --on to change)"
+
+    def without_on(self, args):
+        i = args.index("--on")
+        return args[:i] + args[i + 2:]
+
+    def said_date(self, r, verb, mid=None):
+        self.assertEqual(r.rc, 0, r)
+        m = re.fullmatch(r"%s (\S+) on (\d{4}-\d{2}-\d{2})%s\n" % (verb, re.escape(self.TODAY_NOTE)), r.out)
+        self.assertTrue(m, "expected '%s <id> on <date>%s': %r" % (verb, self.TODAY_NOTE, r))
+        if mid:
+            self.assertEqual(m.group(1), mid)
+        # This computer's date (the test and the binary read the same clock;
+        # a day either way covers a run across midnight).
+        said = datetime.date.fromisoformat(m.group(2))
+        self.assertLessEqual(abs((said - datetime.date.today()).days), 1, r)
+        return m.group(1), m.group(2)
+
+    def signed_on(self, n, mid_op):
+        """The `on` of the last signed op named `mid_op` (member id), from the log."""
+        ons = [op["on"] for e in n.log() for op in e["payload"]["ops"]
+               if op.get("member") == mid_op and "on" in op]
+        return ons[-1]
+
+    def test_default_date_is_said_and_is_the_one_recorded(self):
+        n = self.root()
+        f = self.fakes
+        p, q = f.person(), f.person()
+        mid, day = self.said_date(n.run(*self.without_on(H.apply_args(p, union="qh-xn-cz"))), "applied")
+        rmid, _ = self.said_date(n.run(*self.without_on(H.apply_args(q, union="qh-xn-cz"))), "applied")
+        self.said_date(n.run("member", "approve", "--member", mid), "approve", mid)
+        self.said_date(n.run("member", "reject", "--member", rmid, "--reason", "材料不全"), "reject", rmid)
+        self.said_date(n.run("member", "leave", "--member", mid, "--reason", "voluntary"), "leave", mid)
+        rows = H.query(n.db, "SELECT id, applied_on, decided_on, left_on FROM membership ORDER BY id")
+        self.assertEqual(sorted(rows), sorted([(mid, day, day, day), (rmid, day, day, None)]))
+        self.assertEqual(self.signed_on(n, mid), day)
+        # --approve: one date for both ops, said once.
+        a, day2 = self.said_date(n.run(*self.without_on(H.apply_args(f.person(), union="qh-xn-cb",
+                                                                     approve=True))), "admitted")
+        self.assertEqual(H.query(n.db, "SELECT applied_on, decided_on FROM membership WHERE id = ?", (a,)),
+                         [(day2, day2)])
+        self.assertVerifies(n)
+
+    def test_given_date_is_echoed(self):
+        n = self.root()
+        p = self.fakes.person()
+        r = self.assertOk(n.run(*H.apply_args(p, union="qh-xn-cz", on=ON)))
+        m = re.fullmatch(r"applied (\S+) on %s\n" % ON, r.out)
+        self.assertTrue(m, r)
+        r = self.assertOk(n.run("member", "approve", "--member", m.group(1), "--on", "2024-03-05"))
+        self.assertEqual(r.out, "approve %s on 2024-03-05\n" % m.group(1))
+        self.assertEqual(H.query(n.db, "SELECT applied_on, decided_on FROM membership"), [(ON, "2024-03-05")])
+        r = self.assertOk(n.run("member", "update", "--member", m.group(1), "--phone", self.fakes.phone()))
+        self.assertEqual(r.out, "update %s\n" % m.group(1), "an update records no date")
+
+    def test_import_says_the_date_of_rows_without_one(self):
+        n = self.root()
+        people = [self.fakes.person() for _ in range(3)]
+        path = self.path("list.csv")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write("name,id_number,phone,on\n")
+            fh.write("".join("%s,%s,%s,%s\n" % (p.name, p.id_number, p.phone, "2024-02-01" if i == 0 else "")
+                             for i, p in enumerate(people)))
+        r = n.run("import", "platform", path, "--union", "qh-xn-cz")
+        self.assertEqual(r.rc, 0, r)
+        m = re.search(r"; 2 applications dated (\d{4}-\d{2}-\d{2})%s\n" % re.escape(self.TODAY_NOTE), r.out)
+        self.assertTrue(m, r)
+        self.assertEqual(sorted(d for d, in H.query(n.db, "SELECT applied_on FROM membership")),
+                         ["2024-02-01", m.group(1), m.group(1)])
+        # --on given: echoed, and a list whose rows all carry a date says nothing.
+        more = [self.fakes.person() for _ in range(2)]
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write("name,id_number,phone\n" + "".join("%s,%s,%s\n" % (p.name, p.id_number, p.phone) for p in more))
+        r = self.assertOk(n.run("import", "platform", path, "--union", "qh-xn-cz", "--on", ON))
+        self.assertIn("; 2 applications dated %s (--on)\n" % ON, r.out)
+        with open(path, "w", encoding="utf-8") as fh:
+            p = self.fakes.person()
+            fh.write("name,id_number,phone,on\n%s,%s,%s,%s\n" % (p.name, p.id_number, p.phone, ON))
+        r = self.assertOk(n.run("import", "platform", path, "--union", "qh-xn-cz"))
+        self.assertNotIn("dated", r.out)
 
 
 if __name__ == "__main__":

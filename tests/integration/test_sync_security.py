@@ -137,7 +137,7 @@ class SyncSecurityCase(H.Case):
         for _ in range(n):
             p = person or self.fakes.person(region=REGION[node])
             r = self.ok(self.huiji(*H.apply_args(p, approve=approve), d=d or self.counties[node]))
-            ids.append(r.out.split()[-1])
+            ids.append(r.out.split()[1])
         return ids
 
     def sync(self, node, d=None, exe=None):

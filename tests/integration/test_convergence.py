@@ -314,11 +314,11 @@ class Sim:
         self.stats["cut_syncs"] += 1
         self.note("%s sync cut after %d bytes x%s -> rc=%d %s" % (node, nbytes, times or "all", r.rc,
                                                                   r.out.strip()))
-        lines = r.out_lines
+        # One outcome line: on stdout, or alone on stderr when not synced.
         if r.rc == 0:
-            ok = len(lines) == 1 and lines[0].startswith("synced: ")
+            ok = len(r.out_lines) == 1 and r.out.startswith("synced: ")
         else:
-            ok = r.rc > 0 and len(lines) == 1 and lines[0].startswith("offline: ")
+            ok = r.rc > 0 and not r.out and len(r.err_lines) == 1 and r.err.startswith("huiji: offline: ")
             self.stats["offline_outcomes"] += ok
         if not ok:
             self.fail("%s: an interrupted sync must end 'synced:' (rc 0) or 'offline:' (rc > 0): %r" % (node, r))

@@ -33,6 +33,7 @@ import random
 import re
 import shlex
 import signal
+import socket
 import sys
 import time
 
@@ -1406,6 +1407,37 @@ class TestDates(NodeTestCase):
             fh.write("name,id_number,phone,on\n%s,%s,%s,%s\n" % (p.name, p.id_number, p.phone, ON))
         r = self.assertOk(n.run("import", "platform", path, "--union", "qh-xn-cz"))
         self.assertNotIn("dated", r.out)
+
+
+class TestSyncOutcome(NodeTestCase):
+    """A sync that does not complete ends in one line, "huiji: offline: …"
+    (or failed: …) on stderr, saying its reason once (issue 7 #11): not an
+    outcome line on stdout and the same reason again on stderr."""
+
+    def test_a_failed_sync_says_its_reason_once(self):
+        pk = self.person_key_file()
+        with socket.socket() as s:  # a port nobody listens on: refused at once
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        c, _ = H.make_county(self.path("cz"), "qh-xn-cz", "qh-xn-cz", pk, hub="git://127.0.0.1:%d/hub.git" % port)
+        c.apply(self.fakes.person())
+        r = c.run("sync", "--retries", "0", "--connect-timeout-ms", "5000")
+        self.assertEqual(r.rc, 2, r)
+        self.assertEqual(r.out, "", "a sync that did not complete printed an outcome on stdout too: %r" % r)
+        self.assertEqual(len(r.err_lines), 1, r)
+        m = re.fullmatch(r"huiji: offline: (.+); 0 change sets pushed, 1 not yet sequenced by the hub "
+                         r"\(kept; run huiji sync again\)", r.err_lines[0])
+        self.assertTrue(m, r)
+        self.assertEqual((r.out + r.err).count(m.group(1)), 1, "the reason is said more than once: %r" % r)
+        st = json.loads(self.assertOk(c.run("status", "--json")).out)
+        self.assertTrue(st["last_sync_failure"], st)
+        self.assertIsNone(st.get("last_sync"), st)
+        # A directory that is no node: the same one line.
+        r = H.run(["sync"], self.path("nowhere"))
+        self.assertEqual(r.rc, 2, r)
+        self.assertEqual(r.out, "", r)
+        self.assertEqual(len(r.err_lines), 1, r)
+        self.assertTrue(r.err.startswith("huiji: failed: "), r)
 
 
 if __name__ == "__main__":

@@ -1440,5 +1440,31 @@ class TestSyncOutcome(NodeTestCase):
         self.assertTrue(r.err.startswith("huiji: failed: "), r)
 
 
+class TestStatusRejections(NodeTestCase):
+    """`huiji status` lists the county's own ops the hub rejected: every
+    rejected op by its id and reason code, with the detail when the verdict
+    carries one (a compact verdict may carry the code alone)."""
+
+    def test_a_verdict_without_detail_shows_its_code(self):
+        pk = self.person_key_file()
+        c, _ = H.make_county(self.path("cz"), "qh-xn-cz", "qh-xn-cz", pk)
+        for _ in range(3):
+            c.apply(self.fakes.person())
+        # As a sync records them (followed.verdicts): seq 1 rejected with a
+        # code alone, seq 2 with a sentence, seq 3 applied.
+        verdicts = {1: '[["duplicate_member",""]]', 2: '[["unknown_member","no such membership"]]', 3: None}
+        for pos, (seq, v) in enumerate(sorted(verdicts.items()), 1):
+            H.execute(c.db, "INSERT INTO followed(pos, hub_seq, node, seq, hash, envelope, verdicts) "
+                            "SELECT ?, ?, 'qh-xn-cz', seq, hash, envelope, ? FROM changelog WHERE seq = ?",
+                      (pos, pos, v, seq))
+        r = self.assertOk(c.run("status"))
+        lines = r.out_lines
+        i = lines.index("rejected by the hub (needs attention):")
+        self.assertEqual(lines[i + 1:], ["  qh-xn-cz:1:0  duplicate_member",
+                                         "  qh-xn-cz:2:0  unknown_member: no such membership"], r)
+        st = json.loads(self.assertOk(c.run("status", "--json")).out)
+        self.assertEqual((st["rejected_ops"], st["pending_change_sets"]), (2, 0), st)
+
+
 if __name__ == "__main__":
     H.main()

@@ -39,7 +39,7 @@ static const cli_opt opts[] = {
 	{"channel", 1, "entrance for rows without a channel column (default platform_app)"},
 	{"group", 1, "worker group for rows without a group column (default truck_driver)"},
 	{"union", 1, "receiving union for rows without a union column (default this node's)"},
-	{"on", 1, "application date for rows without an on column (default today)"},
+	{"on", 1, "application date for rows without one (default: today by this computer's clock)"},
 	{"approve", 0, "approve each application at once (join at once)"},
 	{"encoding", 1, "utf-8 or gb18030 (GBK); default: decided from the whole file"},
 	{"rejects", 1, "write the refused rows here, with a reason column, to fix and import again"},

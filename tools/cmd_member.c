@@ -26,7 +26,7 @@ static const cli_opt apply_opts[] = {
 	{"channel", 1, "entrance: platform_app|qr_oneclick|mobile_window|outreach|inspection|transfer"},
 	{"platform", 1, "platform, e.g. yunmanman (optional)"},
 	{"union", 1, "union receiving the application (default: this node's)"},
-	{"on", 1, "application date YYYY-MM-DD (default: today)"},
+	{"on", 1, "application date YYYY-MM-DD (default: today by this computer's clock)"},
 	{"approve", 0, "approve at once (join at once, 马上入会)"},
 	{NULL, 0, NULL},
 };
@@ -137,7 +137,7 @@ done:
 
 static const cli_opt decide_opts[] = {
 	{"member", 1, "membership id (as printed by member apply)"},
-	{"on", 1, "date YYYY-MM-DD (default: today)"},
+	{"on", 1, "date YYYY-MM-DD (default: today by this computer's clock)"},
 	{"reason", 1, "reject: why; leave: voluntary|deceased|lapsed"},
 	{NULL, 0, NULL},
 };

@@ -83,6 +83,14 @@ const char *cli_need(const cli *c, const char *name)
 	return v && v[0] ? v : NULL;
 }
 
+const char *cli_date(const cli *c, char today[11], int *given)
+{
+	const char *on = cli_get(c, "on");
+	*given = on != NULL;
+	hj_clock_today(today);
+	return on ? on : today;
+}
+
 const char *cli_dir(const cli *c)
 {
 	(void)c;

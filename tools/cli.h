@@ -34,6 +34,14 @@ int cli_flag(const cli *c, const char *name);
 /* A required option: the value, or NULL with the message set. */
 const char *cli_need(const cli *c, const char *name);
 
+/* The date a dated op records: --on as given, else today by this
+ * computer's clock (written to today[]). *given says which, so the output
+ * can say it: a county's clock may be off, and the clerk should see the
+ * date that was signed (issue 7 #13). */
+const char *cli_date(const cli *c, char today[11], int *given);
+/* What the output adds after a date that was not given. */
+#define CLI_TODAY_NOTE " (today by this computer's clock; --on to change)"
+
 /* The node directory: --dir, else $HUIJI_DIR, else ".". */
 const char *cli_dir(const cli *c);
 int cli_open_node(const cli *c, hj_node **out);

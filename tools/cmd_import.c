@@ -15,9 +15,11 @@
  * under the original header, so a clerk fixes them and imports that
  * file again (the importer ignores a `reason` column). Good rows are
  * recorded in change sets of at most 1000 applications (the payload stays
- * far below the 8 MiB cap), each its own transaction. Exit 0 when every row
- * was recorded, 1 when some were refused (the others are recorded all the
- * same: see the summary).
+ * far below the 8 MiB cap), each its own transaction. Rows without a date
+ * take --on, else today by this computer's clock; the summary says which
+ * date and how many took it. Exit 0 when every row was recorded, 1 when
+ * some were refused (the others are recorded all the same: see the
+ * summary).
  */
 #include "application.h"
 #include "cli.h"
@@ -37,7 +39,7 @@ static const cli_opt opts[] = {
 	{"channel", 1, "entrance for rows without a channel column (default platform_app)"},
 	{"group", 1, "worker group for rows without a group column (default truck_driver)"},
 	{"union", 1, "receiving union for rows without a union column (default this node's)"},
-	{"on", 1, "application date for rows without an on column (default today)"},
+	{"on", 1, "application date for rows without one (default: today by this computer's clock)"},
 	{"approve", 0, "approve each application at once (join at once)"},
 	{"encoding", 1, "utf-8 or gb18030 (GBK); default: decided from the whole file"},
 	{"rejects", 1, "write the refused rows here, with a reason column, to fix and import again"},
@@ -55,6 +57,9 @@ typedef struct importer {
 	hj_batch b;
 	int open, approve;
 	long rows, done, refused, upgraded;
+	const char *on;  /* the date of rows without one: --on, or today */
+	int on_given;    /* --on was given */
+	long dated;      /* applications recorded with that date: said at the end */
 	uint64_t first_seq, last_seq;
 	FILE *rej;       /* --rejects, or NULL */
 	int rej_failed;  /* a write to it failed: said at the end */
@@ -155,6 +160,7 @@ static int import_row(importer *im, const hj_application *a, long line)
 		refuse(im, line, why);
 		return 0;
 	}
+	im->dated += a->on == im->on;
 	if (hj_idnum_normalise(idno, a->id_number, &how) == 0 && (how & HJ_IDNUM_UPGRADED)) {
 		im->upgraded++;
 		printf("line %ld: note: a 15-digit ID number from before 1999, recorded in its 18-digit form\n", line);
@@ -208,7 +214,7 @@ static int read_header(int col[C_COUNT], hj_csv *csv, const char *path)
 
 /* Every record after the header: a malformed one is refused by its line,
  * a good one becomes an application (defaults from the options). */
-static int import_rows(importer *im, const cli *c, const int col[C_COUNT], const char *today)
+static int import_rows(importer *im, const cli *c, const int col[C_COUNT])
 {
 	char **fields;
 	size_t nf;
@@ -244,7 +250,7 @@ static int import_rows(importer *im, const cli *c, const int col[C_COUNT], const
 			.channel = FIELD(C_CHANNEL, cli_get(c, "channel") ? cli_get(c, "channel") : "platform_app"),
 			.platform = FIELD(C_PLATFORM, cli_get(c, "platform")),
 			.union_id = FIELD(C_UNION, cli_get(c, "union")),
-			.on = FIELD(C_ON, cli_get(c, "on") ? cli_get(c, "on") : today),
+			.on = FIELD(C_ON, im->on),
 		};
 #undef FIELD
 		if ((rc = import_row(im, &a, line)))
@@ -331,13 +337,13 @@ int cmd_import(int argc, char **argv)
 	const char *path = argv[1];
 	if ((rc = cli_parse(&c, "import platform", opts, argc - 2, argv + 2)))
 		return rc > 0 ? 0 : cli_fail(rc);
-	hj_clock_today(today);
+	im.on = cli_date(&c, today, &im.on_given);
 	im.approve = cli_flag(&c, "approve");
 	if ((rc = import_open(&im, &c, path, col)))
 		goto done;
 	if ((rc = cli_open_node(&c, &im.n)))
 		goto done;
-	if ((rc = import_rows(&im, &c, col, today)))
+	if ((rc = import_rows(&im, &c, col)))
 		goto done;
 	rc = flush(&im);
 	if (!rc)
@@ -352,6 +358,10 @@ done:
 		printf("; %ld refused%s", im.refused, im.refused ? " (listed above, with their lines)" : "");
 		if (im.refused && cli_get(&c, "rejects"))
 			printf("; refused rows written to %s", cli_get(&c, "rejects"));
+		/* Rows without a date took this one: say which, and whose clock. */
+		if (im.dated)
+			printf("; %ld application%s dated %s%s", im.dated, im.dated == 1 ? "" : "s", im.on,
+			       im.on_given ? " (--on)" : CLI_TODAY_NOTE);
 		printf("\n");
 	}
 	int status = cli_fail(rc); /* before rejects_close can set a message */

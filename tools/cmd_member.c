@@ -26,7 +26,7 @@ static const cli_opt apply_opts[] = {
 	{"channel", 1, "entrance: platform_app|qr_oneclick|mobile_window|outreach|inspection|transfer"},
 	{"platform", 1, "platform, e.g. yunmanman (optional)"},
 	{"union", 1, "union receiving the application (default: this node's)"},
-	{"on", 1, "application date YYYY-MM-DD (default: today)"},
+	{"on", 1, "application date YYYY-MM-DD (default: today by this computer's clock)"},
 	{"approve", 0, "approve at once (join at once, 马上入会)"},
 	{NULL, 0, NULL},
 };
@@ -80,11 +80,11 @@ static int member_apply(int argc, char **argv)
 	hj_batch b;
 	hj_verdict v;
 	char today[11], mid[160];
+	int given;
 	int rc = cli_parse(&c, "member apply", apply_opts, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
-	hj_clock_today(today);
-	const char *on = cli_get(&c, "on") ? cli_get(&c, "on") : today;
+	const char *on = cli_date(&c, today, &given);
 	char idno[19];
 	unsigned how = 0;
 	/* Only for the note: apply_op normalises (and refuses) the same way. */
@@ -121,7 +121,10 @@ static int member_apply(int argc, char **argv)
 	}
 	if ((rc = hj_batch_commit(&b, NULL)) || (rc = cli_flush_outbox(n)))
 		goto done;
-	printf("%s %s\n", cli_flag(&c, "approve") ? "admitted" : "applied", mid);
+	/* The date that was signed, and whether it came from this computer's
+	 * clock (which may be off: issue 7 #13). */
+	printf("%s %s on %s%s\n", cli_flag(&c, "approve") ? "admitted" : "applied", mid, on,
+	       given ? "" : CLI_TODAY_NOTE);
 	note_normalised(idno, how);
 	warn_old_region(n, idno);
 	goto done;
@@ -134,7 +137,7 @@ done:
 
 static const cli_opt decide_opts[] = {
 	{"member", 1, "membership id (as printed by member apply)"},
-	{"on", 1, "date YYYY-MM-DD (default: today)"},
+	{"on", 1, "date YYYY-MM-DD (default: today by this computer's clock)"},
 	{"reason", 1, "reject: why; leave: voluntary|deceased|lapsed"},
 	{NULL, 0, NULL},
 };
@@ -155,6 +158,7 @@ static int member_change(int argc, char **argv, const char *opname)
 	cli c;
 	hj_node *n = NULL;
 	char today[11], phone[12];
+	int given;
 	int upd = strcmp(opname, "member.update") == 0;
 	char cmdname[40];
 	snprintf(cmdname, sizeof cmdname, "member %s", opname + strlen("member."));
@@ -167,7 +171,7 @@ static int member_change(int argc, char **argv, const char *opname)
 		return cli_fail(HJ_EINVALID);
 	if (upd && cli_get(&c, "phone") && (rc = hj_phone_normalise(phone, cli_get(&c, "phone"))))
 		return cli_fail(rc);
-	hj_clock_today(today);
+	const char *on = cli_date(&c, today, &given);
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
 	hj_json *op = cli_op_new(opname);
@@ -189,15 +193,18 @@ static int member_change(int argc, char **argv, const char *opname)
 		      hj_json_set_str(op, "platform", cli_get(&c, "platform")) ||
 		      hj_json_set_str(op, "name", cli_get(&c, "name"));
 	else
-		bad = bad || hj_json_set_str(op, "on", cli_get(&c, "on") ? cli_get(&c, "on") : today) ||
+		bad = bad || hj_json_set_str(op, "on", on) ||
 		      hj_json_set_str(op, "reason", cli_get(&c, "reason"));
 	free(pkey);
 	if (bad) {
 		hj_json_free(op);
 		op = NULL;
 	}
-	if (!(rc = cli_run_op(n, op, NULL, 0)))
-		printf("%s %s\n", opname + strlen("member."), cli_get(&c, "member"));
+	if (!(rc = cli_run_op(n, op, NULL, 0)) && upd) /* an update records no date */
+		printf("update %s\n", cli_get(&c, "member"));
+	else if (!rc)
+		printf("%s %s on %s%s\n", opname + strlen("member."), cli_get(&c, "member"), on,
+		       given ? "" : CLI_TODAY_NOTE);
 	hj_node_close(n);
 	return cli_fail(rc);
 }

@@ -34,9 +34,8 @@ static int count_rejected(hj_node *n, int64_t *out)
 	int rc = hj_db_bind_text(st, ":n", n->id);
 	while (!rc && (rc = hj_db_step(n->db, st)) == 1) {
 		hj_json *vd = NULL;
-		if (hj_hub_verdicts_parse(&vd, hj_db_col_text(st, 2), HJ_HUB_NOPS_ANY) == 0 && vd)
-			for (size_t i = 0; i < vd->count; i++)
-				*out += vd->items[i]->type != HJ_JSTR;
+		if (hj_hub_verdicts_parse(&vd, hj_db_col_text(st, 2), HJ_HUB_NOPS_ANY) == 0)
+			*out += (int64_t)hj_hub_verdicts_rejected(vd);
 		hj_json_free(vd);
 		rc = 0;
 	}
@@ -60,10 +59,14 @@ static int print_rejected(hj_node *n)
 		if (hj_hub_verdicts_parse(&vd, hj_db_col_text(st, 2), HJ_HUB_NOPS_ANY) || !vd)
 			continue;
 		for (size_t i = 0; i < vd->count; i++) {
-			const hj_json *x = vd->items[i];
-			if (x->type == HJ_JARR && x->count == 2)
-				printf("  %s:%lld:%zu  %s: %s\n", n->id, (long long)sqlite3_column_int64(st, 0), i,
-				       x->items[0]->s, x->items[1]->s);
+			const char *reason = NULL, *detail = NULL;
+			if (hj_hub_verdict_at(vd, i, &reason, &detail))
+				continue;
+			/* The code always; the detail when the verdict has one (a
+			 * compact verdict may carry the code alone). */
+			printf("  %s:%lld:%zu  %s%s%s\n", n->id, (long long)sqlite3_column_int64(st, 0), i,
+			       reason && reason[0] ? reason : "rejected", detail && detail[0] ? ": " : "",
+			       detail && detail[0] ? detail : "");
 		}
 		hj_json_free(vd);
 	}

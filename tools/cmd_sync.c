@@ -1,5 +1,6 @@
 /*
- * cmd_sync.c — `huiji sync`: one clear outcome line, whatever happens.
+ * cmd_sync.c — `huiji sync`: one clear outcome line, whatever happens: on
+ * stdout when the sync completed, as the one error line on stderr when not.
  */
 #include "cli.h"
 #include "error.h"
@@ -34,51 +35,49 @@ static int int_opt(const cli *c, const char *name, int *out, int min)
 	return 0;
 }
 
-/* The offline outcome: what reached the hub stays there. */
-static void print_offline(hj_node *n, const hj_sync_report *rep)
+/* The outcome of a sync that did not complete, as the error message
+ * cli_fail prints ("huiji: offline: …"): its kind, the reason, what was
+ * pushed and what still waits (the county's change sets are kept). */
+static void set_ending(hj_node *n, int rc, const char *kind, const hj_sync_report *rep, const char *advice)
 {
+	char why[768], count[256];
 	int64_t pending = 0;
-	char why[512];
 	snprintf(why, sizeof why, "%s", hj_error_last());
-	if (hj_pending_count(&pending, n)) /* keep the network error; say the count is unknown */
-		printf("offline: %s; %" PRIu64 " change sets pushed, pending count unreadable (%s) "
-		       "(kept; run huiji sync again)\n", why, rep->pushed, hj_error_last());
+	if (hj_pending_count(&pending, n))
+		snprintf(count, sizeof count, "pending count unreadable (%s)", hj_error_last());
 	else
-		printf("offline: %s; %" PRIu64 " change sets pushed, %lld not yet sequenced by the hub "
-		       "(kept; run huiji sync again)\n", why, rep->pushed, (long long)pending);
-	hj_error_set(HJ_ENET, "%s", why);
+		snprintf(count, sizeof count, "%lld not yet sequenced by the hub", (long long)pending);
+	hj_error_set(rc, "%s: %s; %" PRIu64 " change sets pushed, %s (kept%s%s)", kind, why, rep->pushed, count,
+		     advice ? "; " : "", advice ? advice : "");
 }
 
-/* Exactly one outcome line on stdout for every ending of a sync that ran:
- * synced / offline / upgrade needed / refused / failed. Only a sync that
- * completed is recorded as the last sync (huiji status); any other ending
- * is recorded as the last failed attempt. Returns the exit status. */
+/* Exactly one outcome line for every ending of a sync that ran: "synced:
+ * …" on stdout, or, when it did not complete, "huiji: offline: …" /
+ * "upgrade needed: …" / "refused: …" / "failed: …" on stderr, the reason
+ * said once (issue 7 #11). Only a sync that completed is recorded as the
+ * last sync (huiji status); any other ending as the last failed attempt.
+ * Returns the exit status. */
 static int outcome(hj_node *n, int rc, const hj_sync_report *rep)
 {
-	char now[32];
+	char now[32], msg[1024];
 	hj_clock_utc_iso(now);
 	if (rc == 0 && rep->upgrade_needed)
-		rc = hj_error_set(HJ_EVERSION, "hub feed entry %" PRIu64 " is from a newer huiji: upgrade huiji "
-				  "to read entries from the hub (everything before it is applied; "
-				  "nothing is lost)", rep->upgrade_at);
-	if (rc == 0) {
+		rc = hj_error_set(HJ_EVERSION, "upgrade needed: hub feed entry %" PRIu64 " is from a newer huiji: "
+				  "upgrade huiji to read entries from the hub; pushed %" PRIu64 " change sets, "
+				  "received %" PRIu64 " hub entries before it (everything before it is applied; "
+				  "nothing is lost)", rep->upgrade_at, rep->pushed, rep->entries);
+	else if (rc == HJ_ENET)
+		set_ending(n, rc, "offline", rep, "run huiji sync again");
+	else if (rc == HJ_ECONFLICT || rc == HJ_EPERM || rc == HJ_EBADSIG)
+		set_ending(n, rc, "refused", rep, NULL);
+	else if (rc)
+		set_ending(n, rc, "failed", rep, NULL);
+	else
 		printf("synced: pushed %" PRIu64 " change sets, received %" PRIu64 " hub entries, %" PRIu64
 		       " own ops rejected, %llu change sets pending%s\n", rep->pushed, rep->entries, rep->rejected,
 		       (unsigned long long)rep->pending, rep->rebuilt ? " (registry rebuilt from the hub order)" : "");
-	} else if (rc == HJ_ENET) {
-		print_offline(n, rep);
-	} else if (rc == HJ_EVERSION && rep->upgrade_needed) {
-		printf("upgrade needed: hub feed entry %" PRIu64 " is from a newer huiji; pushed %" PRIu64
-		       " change sets, received %" PRIu64 " hub entries before it (kept; upgrade huiji and sync "
-		       "again)\n", rep->upgrade_at, rep->pushed, rep->entries);
-	} else if (rc == HJ_ECONFLICT || rc == HJ_EPERM || rc == HJ_EBADSIG) {
-		printf("refused: %s\n", hj_error_last());
-	} else {
-		printf("failed: %s\n", hj_error_last());
-	}
-	/* The outcome's message survives the bookkeeping below for cli_fail. */
-	char msg[1024];
-	snprintf(msg, sizeof msg, "%s", hj_error_last());
+	/* The outcome survives the bookkeeping below for cli_fail. */
+	snprintf(msg, sizeof msg, "%s", rc ? hj_error_last() : "");
 	if (hj_meta_set(n->db, rc ? "last_sync_failure" : "last_sync", now))
 		fprintf(stderr, "huiji: warning: %s is not recorded for huiji status: %s\n",
 			rc ? "the failed attempt" : "the sync time", hj_error_last());
@@ -107,10 +106,8 @@ int cmd_sync(int argc, char **argv)
 	    (rc = int_opt(&c, "idle-timeout-ms", &o.net.idle_timeout_ms, 1)))
 		return cli_fail(rc);
 	o.chunk_bytes = (size_t)chunk_bytes;
-	if ((rc = cli_open_node(&c, &n))) {
-		printf("failed: %s\n", hj_error_last());
-		return cli_fail(rc);
-	}
+	if ((rc = cli_open_node(&c, &n)))
+		return cli_fail(hj_error_wrap(rc, "failed: "));
 	rc = outcome(n, hj_sync(n, &o, &rep), &rep);
 	hj_node_close(n);
 	return rc;

@@ -503,7 +503,8 @@ class Node:
     def apply(self, p, **kw):
         """member apply; returns the membership id it printed."""
         r = self.ok(*apply_args(p, **kw))
-        m = re.fullmatch(r"(applied|admitted) (\S+)\n", r.out)
+        m = re.fullmatch(r"(applied|admitted) (\S+) on \S+( \(today by this computer's clock; --on to change\))?\n",
+                         r.out)
         if not m:
             raise HuijiError("unexpected member apply output: %r" % r)
         return m.group(2)

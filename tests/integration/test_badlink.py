@@ -36,7 +36,8 @@ CZ = "xn-cz"
 N = 300          # change sets of one application each (~750 bytes of pack)
 CUT = 40 * 1024  # bytes per connection: < the backlog, < 256 KiB, ~3 x a 14 KiB chunk
 MAX_SYNCS = 6    # bounded: each attempt lands a chunk
-OFFLINE_RE = re.compile(r"^offline: .+; (\d+) change sets pushed, (\d+) not yet sequenced by the hub")
+# A sync that did not complete says so in its one line, on stderr.
+OFFLINE_RE = re.compile(r"^huiji: offline: .+; (\d+) change sets pushed, (\d+) not yet sequenced by the hub")
 SYNCED_RE = re.compile(r"^synced: pushed (\d+) change sets, received (\d+) hub entries")
 
 
@@ -82,8 +83,9 @@ class TestBadLink(unittest.TestCase):
         for i in range(MAX_SYNCS):
             # Default chunking and retries; a short back-off keeps it quick.
             r = pv.sync(CZ, "--backoff-ms", "50", *timeouts)
-            self.assertEqual(len(r.out_lines), 1, "expected one outcome line: %r" % r)
-            m = SYNCED_RE.match(r.out) or OFFLINE_RE.match(r.out)
+            lines = r.out_lines if r.rc == 0 else r.out_lines + r.err_lines
+            self.assertEqual(len(lines), 1, "expected one outcome line: %r" % r)
+            m = SYNCED_RE.match(r.out) if r.rc == 0 else OFFLINE_RE.match(r.err)
             self.assertTrue(m, "neither synced nor offline: %r" % r)
             self.assertEqual(pv.changelog(CZ), log, "the county's change log changed")
             seq = self.remote_seq()

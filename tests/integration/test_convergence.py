@@ -168,7 +168,7 @@ class Sim:
         args = H.apply_args(person, union=union, group=rng.choice(H.GROUPS), channel=rng.choice(H.CHANNELS),
                             platform=rng.choice(H.PLATFORMS + [None, None]), on=P.ON, approve=approve)
         r = self.huiji_ok(node, *args)
-        m = re.fullmatch(r"(applied|admitted) (\S+)\n", r.out)
+        m = re.fullmatch(r"(applied|admitted) (\S+) on %s\n" % P.ON, r.out)
         if not m:
             self.fail("unexpected member apply output: %r" % r)
         self.applications.append((node, m.group(2), person.id_number))
@@ -313,11 +313,11 @@ class Sim:
         self.stats["cut_syncs"] += 1
         self.note("%s sync cut after %d bytes x%s -> rc=%d %s" % (node, nbytes, times or "all", r.rc,
                                                                   r.out.strip()))
-        lines = r.out_lines
+        # One outcome line: on stdout, or alone on stderr when not synced.
         if r.rc == 0:
-            ok = len(lines) == 1 and lines[0].startswith("synced: ")
+            ok = len(r.out_lines) == 1 and r.out.startswith("synced: ")
         else:
-            ok = r.rc > 0 and len(lines) == 1 and lines[0].startswith("offline: ")
+            ok = r.rc > 0 and not r.out and len(r.err_lines) == 1 and r.err.startswith("huiji: offline: ")
             self.stats["offline_outcomes"] += ok
         if not ok:
             self.fail("%s: an interrupted sync must end 'synced:' (rc 0) or 'offline:' (rc > 0): %r" % (node, r))
@@ -538,12 +538,12 @@ class TestKnownDivergences(unittest.TestCase):
         pv.add_county(cz)
         pv.add_county(cb)
         p = self.fakes.person(region="630103")
-        mid = pv.ok(*H.apply_args(p), d=pv.dirs[cz]).out.split()[-1]
+        mid = pv.ok(*H.apply_args(p), d=pv.dirs[cz]).out.split()[1]
         self.round_trip(cz, cb)
         pv.ok("member", "reject", "--member", mid, "--reason", "材料不全", "--on", P.ON, d=pv.dirs[cz])
         self.round_trip(cz)
         mid2 = pv.ok(*H.apply_args(H.Person(dict(p, phone=self.fakes.phone())), approve=True),
-                     d=pv.dirs[cb]).out.split()[-1]
+                     d=pv.dirs[cb]).out.split()[1]
         self.round_trip(cz, cb)
         for n in (cz, cb):
             self.assertRowsEqual(n)

@@ -95,7 +95,8 @@ N_STALL = 400 if H.LONG else 100     # xn-hy's change sets pushed while the daem
 FETCHERS = 5 if H.LONG else 3        # fresh nodes killed while fetching
 CZ, CB, CX, DT, HY = "xn-cz", "xn-cb", "xn-cx", "xn-dt", "xn-hy"
 COUNTIES = [CZ, CB, CX, DT, HY]
-OFFLINE_RE = re.compile(r"^offline: .+; (\d+) change sets pushed, (\d+) not yet sequenced by the hub")
+# A sync that did not complete says so in its one line, on stderr.
+OFFLINE_RE = re.compile(r"^huiji: offline: .+; (\d+) change sets pushed, (\d+) not yet sequenced by the hub")
 SYNCED_RE = re.compile(r"^synced: pushed (\d+) change sets, received (\d+) hub entries")
 group_procs = G.group_procs
 
@@ -212,15 +213,16 @@ class FaultsCase(unittest.TestCase):
         return r
 
     def assertOutcome(self, r):
-        """Exactly one outcome line: 'synced:' with rc 0, or 'offline:' with
-        rc > 0 (an exit, never a signal or another error)."""
-        lines = r.out_lines
+        """Exactly one outcome line: 'synced:' on stdout with rc 0, or
+        'huiji: offline:' on stderr with rc > 0 (an exit, never a signal or
+        another error), and nothing else."""
+        lines = r.out_lines if r.rc == 0 else r.out_lines + r.err_lines
         self.assertEqual(len(lines), 1, "expected one outcome line: %r" % r)
         if r.rc == 0:
-            self.assertRegex(lines[0], SYNCED_RE, r)
+            self.assertRegex(r.out, SYNCED_RE, r)
         else:
             self.assertGreater(r.rc, 0, "sync died from a signal: %r" % r)
-            self.assertRegex(lines[0], OFFLINE_RE, "expected an 'offline:' outcome: %r" % r)
+            self.assertRegex(r.err, OFFLINE_RE, "expected an 'offline:' outcome: %r" % r)
         return lines[0]
 
     def remote_seq(self, node):
@@ -574,16 +576,16 @@ class TestFaults(FaultsCase):
             self.assertEqual(first, (big - 1) // chunk * chunk,
                              "the hub should hold every chunk before the big change set's: %r" % r1)
             self.assertGreater(first, 0)
-            self.assertEqual(int(OFFLINE_RE.match(r1.out).group(1)), first, r1)
+            self.assertEqual(int(OFFLINE_RE.match(r1.err).group(1)), first, r1)
             remote = self.assertConsistent(node, log, first)
             # Syncs go on until the link's K cut connections are used up;
             # none of them re-sends a chunk the hub has (pushed == new).
-            outcomes = [r1.out.strip()]
+            outcomes = [(r1.out + r1.err).strip()]
             for _ in range(k):
                 r = self.finish(self.start_sync(node, retries=0, chunk=chunk))
                 self.assertOutcome(r)
-                outcomes.append(r.out.strip())
-                m = SYNCED_RE.match(r.out) or OFFLINE_RE.match(r.out)
+                outcomes.append((r.out + r.err).strip())
+                m = SYNCED_RE.match(r.out) if r.rc == 0 else OFFLINE_RE.match(r.err)
                 before = remote
                 remote = self.assertConsistent(node, log, remote)
                 self.assertEqual(int(m.group(1)), remote - before,

@@ -138,7 +138,7 @@ class SyncSecurityCase(H.Case):
         for _ in range(n):
             p = person or self.fakes.person(region=REGION[node])
             r = self.ok(self.huiji(*H.apply_args(p, approve=approve), d=d or self.counties[node]))
-            ids.append(r.out.split()[-1])
+            ids.append(r.out.split()[1])
         return ids
 
     def sync(self, node, d=None, exe=None):
@@ -1141,8 +1141,8 @@ class TestVersions(SyncSecurityCase):
         self.assertIn(str(new_seq), r.err)
         self.assertEqual(len(r.err_lines), 1, r)
         # One outcome line, and it says so: not "synced" (the sync stopped).
-        self.assertEqual(len(r.out_lines), 1, "expected one outcome line: %r" % r)
-        self.assertRegex(r.out_lines[0], r"^upgrade needed: hub feed entry %d " % new_seq)
+        self.assertEqual(r.out, "", "expected one outcome line, on stderr: %r" % r)
+        self.assertRegex(r.err_lines[0], r"^huiji: upgrade needed: hub feed entry %d " % new_seq)
         # A sync that stopped is no sync: status keeps the last one that
         # completed and shows this attempt as failed.
         st = self.status_json(cz)

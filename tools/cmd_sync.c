@@ -51,6 +51,23 @@ static void set_ending(hj_node *n, int rc, const char *kind, const hj_sync_repor
 		     advice ? "; " : "", advice ? advice : "");
 }
 
+/* The hub's entry times are the reference for this computer's clock
+ * (follow.c): a clerk told the clock is off can fix it before the dates
+ * it gives ops by default go wrong. A warning, never a verdict. */
+static void clock_warning(const hj_sync_report *rep)
+{
+	const int64_t day = 24 * 3600 * 1000LL;
+	if (rep->clock_ahead_ms)
+		fprintf(stderr, "huiji: warning: this computer's clock runs about %lld days ahead of the hub's: this "
+			"node signed change sets dated after the hub sequenced them; the hub judges dates by its own "
+			"time, so set this clock right (dates default to today by it)\n",
+			(long long)((rep->clock_ahead_ms + day / 2) / day));
+	if (rep->clock_behind_ms)
+		fprintf(stderr, "huiji: warning: this computer's clock runs at least %lld days behind the hub's (the "
+			"hub wrote an entry that late): set this clock right (dates default to today by it)\n",
+			(long long)(rep->clock_behind_ms / day));
+}
+
 /* Exactly one outcome line for every ending of a sync that ran: "synced:
  * …" on stdout, or, when it did not complete, "huiji: offline: …" /
  * "upgrade needed: …" / "refused: …" / "failed: …" on stderr, the reason
@@ -81,6 +98,7 @@ static int outcome(hj_node *n, int rc, const hj_sync_report *rep)
 	if (hj_meta_set(n->db, rc ? "last_sync_failure" : "last_sync", now))
 		fprintf(stderr, "huiji: warning: %s is not recorded for huiji status: %s\n",
 			rc ? "the failed attempt" : "the sync time", hj_error_last());
+	clock_warning(rep);
 	if (rc)
 		hj_error_set(rc, "%s", msg);
 	else if (rep->rejected)

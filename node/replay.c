@@ -2,6 +2,7 @@
  * replay.c — fold the hub order plus own pending change sets.
  */
 #include "replay.h"
+#include "enrolled.h"
 #include "rules.h"
 #include "followed.h"
 #include "hub_entry.h"
@@ -16,15 +17,10 @@
 
 int hj_replay_key(hj_db *db, const hj_node *n, const char *node, uint8_t pk[32])
 {
-	char *hex = NULL, *hub = NULL, *key = NULL;
-	int rc = hj_db_get_text(&hex, db, "SELECT pubkey FROM node WHERE id = :id", ":id", node);
-	if (rc && rc != HJ_ENOTFOUND)
-		return rc; /* a failed lookup is not "not enrolled" */
-	if (hex) {
-		rc = hj_hex_decode(pk, 32, hex);
-		free(hex);
-		return rc ? hj_error_set(HJ_ECORRUPT, "node %s: enrolled key is not hex", node) : 0;
-	}
+	char *hub = NULL, *key = NULL;
+	int rc = hj_enrolled_key(pk, db, node);
+	if (rc != HJ_ENOTFOUND)
+		return rc; /* found, or a failed lookup: never "not enrolled" */
 	if (strcmp(node, n->id) == 0) {
 		memcpy(pk, n->pk, 32);
 		return 0;

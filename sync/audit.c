@@ -4,6 +4,7 @@
  */
 #include "audit.h"
 #include "audit_int.h"
+#include "enrolled.h"
 #include "error.h"
 #include "feed.h"
 #include "fold.h"
@@ -379,17 +380,14 @@ static int check_cs(audit *a, feed *f, uint64_t seq, const uint8_t *want, const 
 			PRIu64 " signed (tampered)", node, seq, hub_seq);
 		return 0;
 	}
-	char *pkhex = NULL;
-	int rc = hj_db_get_text(&pkhex, a->db, "SELECT pubkey FROM node WHERE id = :n", ":n", node);
-	if (rc && rc != HJ_ENOTFOUND)
+	int rc = hj_enrolled_key(pk, a->db, node);
+	if (rc && rc != HJ_ENOTFOUND && rc != HJ_ECORRUPT)
 		return rc; /* a failed lookup is not a finding */
-	if (!pkhex || hj_hex_decode(pk, 32, pkhex)) {
+	if (rc) {
 		hj_audit_problem(a->rep, "%s seq %" PRIu64 " was sequenced but %s was not enrolled at that point", node,
 			seq, node);
-		free(pkhex);
 		return 0;
 	}
-	free(pkhex);
 	/* Chain from the previous sequenced change set of this feed. */
 	prev_of(f, seq - 1, bytes, len, prev);
 	if ((rc = hj_feed_check(&e, bytes, len, node, pk, seq - 1, prev))) {
@@ -481,12 +479,10 @@ static int check_pending(audit *a)
 	for (size_t i = 0; i < a->nfeeds; i++) {
 		feed *f = &a->feeds[i];
 		uint8_t pk[32], prev[32];
-		char *pkhex = NULL;
-		int grc = hj_db_get_text(&pkhex, a->db, "SELECT pubkey FROM node WHERE id = :n", ":n", f->node);
-		if (grc && grc != HJ_ENOTFOUND)
+		int grc = hj_enrolled_key(pk, a->db, f->node);
+		if (grc && grc != HJ_ENOTFOUND && grc != HJ_ECORRUPT)
 			return grc;
-		int enrolled = pkhex && hj_hex_decode(pk, 32, pkhex) == 0;
-		free(pkhex);
+		int enrolled = grc == 0;
 		for (size_t s = f->included; s < f->n; s++) {
 			hj_envelope e;
 			a->rep->pending++;

@@ -6,6 +6,7 @@
  */
 #include "hook.h"
 #include "db.h"
+#include "enrolled.h"
 #include "error.h"
 #include "feed.h"
 #include "outbox.h"
@@ -98,19 +99,14 @@ static int old_tip_hash(hj_gitrepo *repo, const git_oid *id, uint8_t out[32])
  * (which checks the shape only and would let any signature through). */
 static int enrolled_key(hj_node *hub, const char *node, int *enrolled, uint8_t pk[32])
 {
-	char *hex = NULL;
 	*enrolled = 0;
-	int rc = hj_db_get_text(&hex, hub->db, "SELECT pubkey FROM node WHERE id = :n", ":n", node);
+	int rc = hj_enrolled_key(pk, hub->db, node);
 	if (rc == HJ_ENOTFOUND)
 		return 0; /* not enrolled yet: the shape checks still apply */
 	if (rc) /* a failed lookup must not read as "not enrolled" */
-		return hj_error_wrap(rc, "enrolment of %s: ", node);
-	if (hj_hex_decode(pk, 32, hex))
-		rc = hj_error_set(HJ_ECORRUPT, "enrolment of %s: the stored key is not 64 hex digits", node);
-	else
-		*enrolled = 1;
-	free(hex);
-	return rc;
+		return rc == HJ_ECORRUPT ? rc : hj_error_wrap(rc, "enrolment of %s: ", node);
+	*enrolled = 1;
+	return 0;
 }
 
 /* An unenrolled feed's quota, before anything new is read: the pushed tip's

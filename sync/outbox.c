@@ -7,6 +7,7 @@
  * libgit2 handle.
  */
 #include "outbox.h"
+#include "lockfile.h"
 #include "clock.h"
 #include "error.h"
 #include "killpoint.h"
@@ -15,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,13 +58,10 @@ static int take_writer_lock(const hj_node *n, const char *ref)
 	if (!repo)
 		return hj_error_set(HJ_ENOMEM, "out of memory");
 	snprintf(path, sizeof path, "%s/huiji-outbox.lock", repo);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-		int rc = hj_error_set(HJ_ERROR, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	int fd = hj_lockfile_take(path, 1);
+	if (fd < 0) {
 		free(repo);
-		return rc;
+		return fd;
 	}
 	snprintf(path, sizeof path, "%s/%s.lock", repo, ref);
 	if (unlink(path) != 0 && errno != ENOENT) {

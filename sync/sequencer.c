@@ -12,6 +12,7 @@
  */
 #include "sequencer.h"
 #include "clock.h"
+#include "enrolled.h"
 #include "error.h"
 #include "feed.h"
 #include "fold.h"
@@ -20,20 +21,17 @@
 #include "followed.h"
 #include "hub_entry.h"
 #include "killpoint.h"
+#include "lockfile.h"
 #include "quarantine.h"
 #include "rules.h"
 #include "replay.h"
 #include "seqref.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct round {
@@ -353,17 +351,12 @@ static int feed_ready(round *r, const char *node)
 	int rc = hj_quarantine_open_count(&q, r->hub->db, node);
 	if (rc || q)
 		return rc;
-	char *pkhex = NULL;
-	rc = hj_db_get_text(&pkhex, r->hub->db, "SELECT pubkey FROM node WHERE id = :n", ":n", node);
+	rc = hj_enrolled_key(r->pk, r->hub->db, node);
 	if (rc == HJ_ENOTFOUND) {
 		r->rep->waiting++; /* not enrolled yet: its change sets wait */
 		return 0;
 	}
-	if (rc) /* a failed lookup is not "not enrolled" */
-		return rc;
-	rc = hj_hex_decode(r->pk, 32, pkhex);
-	free(pkhex);
-	return rc ? rc : 1;
+	return rc ? rc : 1; /* a failed lookup is not "not enrolled" */
 }
 
 /* The feed (tip at tipseq) no longer passes through what the hub
@@ -573,31 +566,13 @@ done:
 #define FEED_LOCK_STALE_S 60 /* git holds a ref lock for one rename (ms); a
 				* minute-old one belongs to a dead receive-pack */
 
-/* Remove the ref lock files in <repo>/<dir> at least `min_age_s` seconds
- * old (node ids have no '/': one level). 0 or an error. */
+/* Clear the stale ref locks in <repo>/<dir> (one level: node ids have no
+ * '/'). */
 static int clear_ref_locks(hj_gitrepo *repo, const char *dir, int64_t min_age_s)
 {
 	char path[4096];
-	struct dirent *de;
-	int rc = 0;
-	int64_t now = hj_clock_ms() / 1000;
 	snprintf(path, sizeof path, "%s%s", hj_gitrepo_path(repo), dir);
-	DIR *d = opendir(path);
-	while (!rc && d && (de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-		char lock[4400];
-		struct stat sb;
-		if (l <= 5 || strcmp(de->d_name + l - 5, ".lock") != 0)
-			continue;
-		snprintf(lock, sizeof lock, "%s/%s", path, de->d_name);
-		if (min_age_s && (stat(lock, &sb) != 0 || now - (int64_t)sb.st_mtime < min_age_s))
-			continue;
-		if (unlink(lock) != 0 && errno != ENOENT)
-			rc = hj_error_set(HJ_ERROR, "%s: %s", lock, strerror(errno));
-	}
-	if (d)
-		closedir(d);
-	return rc;
+	return hj_lockfile_clear_stale(path, 0, min_age_s);
 }
 
 /* One sequencer per hub at a time: the sequenced refs are written after
@@ -615,13 +590,9 @@ static int take_sequencer_lock(hj_gitrepo *repo)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%shuiji-sequencer.lock", hj_gitrepo_path(repo));
-	int rc, fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-		rc = hj_error_set(HJ_ERROR, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
+	int rc, fd = hj_lockfile_take(path, 1);
+	if (fd < 0)
+		return fd;
 	if ((rc = clear_ref_locks(repo, "refs/huiji/sequenced", 0)) ||
 	    (rc = clear_ref_locks(repo, "refs/huiji/feeds", FEED_LOCK_STALE_S))) {
 		close(fd);

@@ -4,17 +4,15 @@
  * chunks sized in bytes, fetch the hub's refs, then follow (follow.c).
  */
 #include "sync.h"
+#include "lockfile.h"
 #include "error.h"
 #include "feed.h"
 #include "outbox.h"
 #include "followed.h"
 #include "replica.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <sys/file.h>
 #include <unistd.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -201,26 +199,6 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 }
 
 /* Remove *.lock files below `dir` (recursively). */
-static void remove_locks(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		char path[4096];
-		size_t l = strlen(de->d_name);
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		if (l > 5 && strcmp(de->d_name + l - 5, ".lock") == 0)
-			unlink(path);
-		else if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
-			remove_locks(path);
-	}
-	closedir(d);
-}
-
 /* One sync per node at a time; the refs it alone writes (incoming/,
  * outgoing/) may carry lock files left by a sync killed mid-write, which
  * would fail every later one: under this lock they can only be stale.
@@ -232,18 +210,16 @@ static int take_sync_lock(const hj_node *n)
 	if (!repo)
 		return hj_error_set(HJ_ENOMEM, "out of memory");
 	snprintf(path, sizeof path, "%s/huiji-sync.lock", repo);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		int busy = fd >= 0 && errno == EWOULDBLOCK;
-		if (fd >= 0)
+	int fd = hj_lockfile_take(path, 0);
+	if (fd == HJ_ECONFLICT)
+		fd = hj_error_set(HJ_ECONFLICT, "another huiji sync is running for %s", n->id);
+	for (const char *const *dir = (const char *const[]){"incoming", "outgoing", NULL}; fd >= 0 && *dir; dir++) {
+		snprintf(path, sizeof path, "%s/refs/huiji/%s", repo, *dir);
+		int rc = hj_lockfile_clear_stale(path, 1, 0);
+		if (rc) {
 			close(fd);
-		fd = busy ? hj_error_set(HJ_ECONFLICT, "another huiji sync is running for %s", n->id)
-			  : hj_error_set(HJ_ERROR, "%s: %s", path, strerror(errno));
-	} else {
-		snprintf(path, sizeof path, "%s/refs/huiji/incoming", repo);
-		remove_locks(path);
-		snprintf(path, sizeof path, "%s/refs/huiji/outgoing", repo);
-		remove_locks(path);
+			fd = rc;
+		}
 	}
 	free(repo);
 	return fd;

@@ -5,6 +5,7 @@
 #include "fold.h"
 #include "error.h"
 #include "hex.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,6 +56,12 @@ int hj_reject(hj_verdict *v, const char *reason, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(v->detail, sizeof v->detail, fmt, ap);
 	va_end(ap);
+	/* A detail cut at its 255 bytes may end inside a character (a long
+	 * union name): cut it before that character, so every verdict stays
+	 * valid UTF-8 wherever it is written. */
+	size_t bad = 0;
+	if (!hj_utf8_valid(v->detail, strlen(v->detail), &bad))
+		v->detail[bad] = '\0';
 	return 0;
 }
 

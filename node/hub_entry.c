@@ -146,11 +146,12 @@ static int enc_verdict_v2(hj_hub_entry_enc *enc, const hj_verdict *v)
 	size_t index = enc->npending++;
 	if (v->applied)
 		return 0;
-	if (v->holder[0] && hj_node_id_check(v->holder))
-		return hj_error_set(HJ_EINVALID, "verdict holder is not an id");
+	/* The holder is what a reader may display beside the code: an id, or
+	 * nothing — never a reason to stop the hub. */
+	const char *holder = v->holder[0] && hj_node_id_check(v->holder) == 0 ? v->holder : "";
 	hj_json *rej = hj_json_new(HJ_JARR);
 	if (rej && (hj_json_append(rej, hj_json_int((int64_t)index)) || hj_json_append(rej, hj_json_str(v->reason)) ||
-		    hj_json_append(rej, hj_json_str(v->holder))))
+		    hj_json_append(rej, hj_json_str(holder))))
 		rej = (hj_json_free(rej), NULL);
 	return hj_json_append(enc->pending, rej) ? hj_error_set(HJ_ENOMEM, "out of memory") : 0;
 }

@@ -90,7 +90,10 @@ static int inflate_exact(const uint8_t *p, size_t avail, uint64_t size, uint8_t 
 {
 	/* A zlib header (deflate, checksum multiple of 31) first: cheap, and
 	 * what makes scanning for the next object after damage fast. */
-	if (avail < 2 || (p[0] & 0x0f) != 8 || (p[0] >> 4) > 7 || ((p[0] << 8) | p[1]) % 31 != 0 || size > OBJ_MAX)
+	/* deflate expands at most ~1032:1: a header claiming more than the
+	 * bytes left can give is not allocated for. */
+	if (avail < 2 || (p[0] & 0x0f) != 8 || (p[0] >> 4) > 7 || ((p[0] << 8) | p[1]) % 31 != 0 || size > OBJ_MAX ||
+	    size > (uint64_t)avail * 1032 + 64)
 		return -1;
 	uint8_t *buf = malloc(size ? size : 1);
 	z_stream z;

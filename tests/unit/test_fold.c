@@ -24,6 +24,7 @@
 #include "envelope.h"
 #include "error.h"
 #include "fold.h"
+#include "utf8.h"
 #include "idnum.h"
 #include "projection.h"
 #include "support.h"
@@ -897,6 +898,23 @@ static void test_application(void **state)
 	free(dir);
 }
 
+/* A rejection's detail cut at 255 bytes never ends inside a character:
+ * 86 three-byte characters make 258 bytes, cut to 85 whole ones. */
+static void test_reject_detail_cut_whole(void **state)
+{
+	hj_verdict v;
+	char name[300] = "";
+	(void)state;
+	for (int i = 0; i < 86; i++)
+		strcat(name, "工");
+	memset(&v, 0, sizeof v);
+	assert_int_equal(hj_reject(&v, "duplicate_member", "%s", name), 0);
+	assert_int_equal(strlen(v.detail), 85 * 3);
+	assert_true(hj_utf8_valid(v.detail, strlen(v.detail), NULL));
+	assert_int_equal(hj_reject(&v, "invalid", "a%s", name), 0); /* 1 + 84 x 3 = 253 */
+	assert_int_equal(strlen(v.detail), 1 + 84 * 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -912,6 +930,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_person_refresh, setup, teardown),
 		cmocka_unit_test(test_op_id_and_helpers),
 		cmocka_unit_test(test_application),
+		cmocka_unit_test(test_reject_detail_cut_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -522,11 +522,16 @@ static void test_v2_compact(void **state)
 	assert_int_equal(hj_hub_verdicts_check(e.include[1].verdicts, 2000), 0);
 	assert_int_equal(hj_hub_verdicts_rejected(e.include[1].verdicts), 2000);
 	hj_hub_entry_free(&e);
-	/* A holder that is not an id is refused before it is written. */
+	/* A holder that is not an id is left out, never written (nor a reason
+	 * to stop the round). */
 	hj_verdict bad = dup_v("Qh Xn");
+	hj_buf vt = HJ_BUF_INIT;
 	hj_hub_entry_enc_free(&enc);
 	hj_hub_entry_enc_init(&enc, 1);
-	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &bad), HJ_EINVALID);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &bad), 0);
+	assert_int_equal(hj_hub_entry_enc_verdicts_text(&vt, &enc), 0);
+	assert_string_equal((const char *)vt.data, "[[0,\"duplicate_member\",\"\"]]");
+	hj_buf_free(&vt);
 	hj_hub_entry_enc_free(&enc);
 	hj_buf_free(&out);
 }

@@ -186,7 +186,9 @@ int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 void rm_rf(const char *path);
 
 /* bench_node.c */
+int fake_next(bench *b, fake *p);
 hj_json *op_new(const char *name);
+hj_json *apply_op_in(const fake *p, const char *union_id);
 void ops_free(hj_json **ops, int from, int n);
 int ops_build(bench *b, hj_json **ops, int n);
 int commit_ops(hj_node *n, hj_json **ops, int nops);
@@ -215,5 +217,8 @@ int daemon_start(syncb *s);
 
 /* bench_sync.c */
 int bench_sync(bench *b, const sync_sizes *z);
+
+/* bench_entry.c: section 7, the largest hub entry of the worst cases */
+int bench_entries(bench *b, int quick);
 
 #endif

@@ -18,7 +18,9 @@
  *      hj_transport_push beside stock `git push` and raw libgit2, over a
  *      local path and through git daemon on loopback, with peak memory;
  *   5. hj_hub_sequence and hj_audit of them beside raw Ed25519 verify;
- *   6. the steady-state costs that grow with history.
+ *   6. the steady-state costs that grow with history;
+ *   7. the largest hub entry the worst inputs make, read from the hub's
+ *      change log, beside HJ_HUB_ENTRY_MAX_BYTES (bench_entry.c).
  *
  * Why: the machines huiji runs and is built on are small and shared, so an
  * absolute rate means little on its own. Every figure is the median of

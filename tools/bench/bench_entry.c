@@ -331,9 +331,9 @@ int bench_entries(bench *b, int quick)
 	if (rc)
 		return rc;
 	printf("\n7. the largest hub entry of the worst inputs (one hj_hub_sequence pass; sizes read back from the\n"
-	       "   hub's own change log; node and union ids of 64 bytes and union names of 200 (%s),\n"
-	       "   so every duplicate_member detail is at its 255-byte cap; %.1f s with set-up)\n",
-	       name_kinds[res[0].names], now_s() - t0);
+	       "   hub's own change log; %.1f s with set-up); node and union ids of 64 bytes, union names of\n"
+	       "   200 (%s): every duplicate_member detail at its 255-byte cap\n",
+	       now_s() - t0, name_kinds[res[0].names]);
 	printf("   baseline: the cap, HJ_HUB_ENTRY_MAX_BYTES = %u bytes of payload (the envelope inflates at most %u)\n",
 	       HJ_HUB_ENTRY_MAX_BYTES, HJ_PAYLOAD_MAX_BYTES);
 	printf("  %-44s %7s %5s %10s %9s %8s %8s %6s\n", "case", "n", "entr.", "payload B", "envelope", "of cap",

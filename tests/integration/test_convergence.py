@@ -21,8 +21,8 @@ registry shows at that moment:
 and the hub now and then rejects an open application itself (the hub may
 act anywhere), so a county's pending approve can lose against the hub.
 Platform lists reach several counties: one list of fake drivers (40;
-HUIJI_LONG=1: 300, and on every fifth seed also 2,500, so whole 1000-op
-change sets are rejected) of which two or three counties each import an
+HUIJI_LONG=1: 300, and on every fifth seed also 2,500, so that 1000-op
+change sets carry hundreds of rejections) of which two or three counties each import an
 overlapping slice (`huiji import platform`, some `--approve`), each in a
 round of its own, offline: the same people at several counties, so the
 hub rejects every later import of a person duplicate_member.
@@ -194,8 +194,8 @@ class Sim:
         drivers of which two or three counties each import an overlapping
         slice (every slice holds the middle third), each in a round of its
         own drawing, offline. HUIJI_LONG=1, every fifth seed: also a list
-        of 2,500 at two counties, so that whole 1000-op change sets are
-        rejected duplicate_member at the hub."""
+        of 2,500 at two counties, so that the second county's 1000-op
+        change sets carry hundreds of duplicate_member rejections."""
         rng = self.rng
         lists = [(300 if LONG else 40, 3 if LONG or rng.random() < 0.5 else 2)]
         if LONG and self.seed % 5 == 0:

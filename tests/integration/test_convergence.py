@@ -20,12 +20,26 @@ registry shows at that moment:
 
 and the hub now and then rejects an open application itself (the hub may
 act anywhere), so a county's pending approve can lose against the hub.
+Platform lists reach several counties: one list of fake drivers (40;
+HUIJI_LONG=1: 300, and on every fifth seed also 2,500, so that 1000-op
+change sets carry hundreds of rejections) of which two or three counties each import an
+overlapping slice (`huiji import platform`, some `--approve`), each in a
+round of its own, offline: the same people at several counties, so the
+hub rejects every later import of a person duplicate_member.
 
 The schedule is random too: at each step one county syncs or the hub runs;
 counties drop offline for several rounds (they simply are not synced);
 repeated syncs; small push chunks; syncs through a faultproxy that cuts the
 connection after a random number of bytes (then a clean sync again); on the
-git daemon seed, a `hub run` racing a county's push. After every sync, the
+git daemon seed, a `hub run` racing a county's push. Half of the hub's
+turns, and most rounds' ends, are a `hub run` that is SIGKILLed: at a named
+kill point (HUIJI_KILL_AT, node/killpoint.h: hub-before-commit,
+hub-committed, hub-tip-written:1 and :2, outbox-appended:1, cycled in a
+seeded order) or by the test after a random 1-120 ms, now and then while
+a county syncs through the git daemon (that sync must succeed). The next
+`hub run` must continue whatever the kill left, quarantining nothing;
+every named point the schedule did not hit is swept at the end (two
+counties' work pending, the run must die there). After every sync, the
 county's order must be a prefix of the hub's order and its own change log
 untouched; the hub's copy of its feed must be a prefix of its own feed.
 
@@ -42,10 +56,19 @@ At the end every county syncs, the hub runs, every county syncs twice, and:
       application this test made is either in the hub's registry or was
       rejected `duplicate_member` naming a live membership of the same
       person sequenced before it, and the union holding it; each seed makes
-      such a cross-county duplicate on purpose.
+      such a cross-county duplicate on purpose; every imported person holds
+      a membership at the hub and the overlapping imports were rejected
+      duplicate_member (at least one; the stats print how many).
+
+Determinism: every choice comes from the seed (printed on failure with the
+last steps; HUIJI_SEEDS=<it> replays the schedule). Where a random SIGKILL
+lands inside a run, and how a race interleaves, is up to the machine; no
+result depends on it, and nothing drawn from the rng depends on it.
 
 Two focused cases pin down the causes of divergences the random runs hit
 (see their docstrings); they failed until 1f4146f and now guard the fixes.
+A third guards a fixed defect: a long union name in a duplicate_member
+detail, cut mid-character, stopped every hub run.
 
 Seeds: HUIJI_SEEDS=1,2,3 (default 1,2: the first seed of every three runs
 over git daemon through per-county proxies, the others over local paths and
@@ -67,6 +90,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
@@ -91,6 +115,11 @@ def seeds():
     return list(range(1, 21)) if LONG else [1, 2]
 
 
+# The named kill points of a hub pass (node/killpoint.h), with the hit on
+# which the run dies: hub-tip-written:2 needs two counties in the round,
+# outbox-appended:1 a batch of the hub's own change sets reaching git.
+KILL_POINTS = ["hub-before-commit", "hub-committed", "hub-tip-written:1", "hub-tip-written:2", "outbox-appended:1"]
+HUB_RE = re.compile(r"^hub: (\d+) sequence entries, (\d+) change sets, .* (\d+) quarantined, ", re.M)
 
 
 class Sim:
@@ -109,8 +138,14 @@ class Sim:
         self.shared = []        # [Person, set of counties it applied in]
         self.protected = set()  # membership ids never rejected / left (the planted duplicate)
         self.parks = {}         # node -> park union id, once created
-        self.stats = dict(ops=0, syncs=0, cut_syncs=0, offline_outcomes=0, hub_runs=0, races=0, hub_rejects=0)
+        self.stats = dict(ops=0, syncs=0, cut_syncs=0, offline_outcomes=0, hub_runs=0, races=0, hub_rejects=0,
+                          kills_named=0, kills_random=0, killed_named=0, killed_random=0, imports=0, import_rows=0)
         self.log = []
+        self.imports = {}       # round -> [(node, rows of the list it imports then)]
+        self.listed = {}        # id number -> Person: everyone some county imports
+        self.imported = set()   # membership ids recorded by an import
+        self.points_hit = set()  # named kill points a run died at
+        self.after_kill = False  # the last hub run was killed: the next must continue
 
     def note(self, msg):
         self.log.append(msg)
@@ -150,6 +185,26 @@ class Sim:
         p = self.fakes.person(region=self.rng.choice(XINING_REGIONS))
         for c in self.rng.sample(COUNTIES, 2):
             self.protected.add(self.apply(c, p, approve=True))
+        self.plan_imports()
+
+    def plan_imports(self):
+        """Platform lists that reach several counties: one list of `n`
+        drivers of which two or three counties each import an overlapping
+        slice (every slice holds the middle third), each in a round of its
+        own drawing, offline. HUIJI_LONG=1, every fifth seed: also a list
+        of 2,500 at two counties, so that the second county's 1000-op
+        change sets carry hundreds of duplicate_member rejections."""
+        rng = self.rng
+        lists = [(300 if LONG else 40, 3 if LONG or rng.random() < 0.5 else 2)]
+        if LONG and self.seed % 5 == 0:
+            lists.append((2500, 2))
+        for n, k in lists:
+            people = [self.fakes.person(region=rng.choice(XINING_REGIONS)) for _ in range(n)]
+            for c in rng.sample(COUNTIES, k):
+                rows = people[rng.randint(0, n // 3):rng.randint(2 * n // 3, n)]
+                rng.shuffle(rows)
+                self.listed.update((p.id_number, p) for p in rows)
+                self.imports.setdefault(rng.randrange(max(1, self.rounds - 1)), []).append((c, rows))
 
     # --- ops --------------------------------------------------------------------
 
@@ -174,6 +229,36 @@ class Sim:
         self.applications.append((node, m.group(2), person.id_number))
         self.note("%s %s %s%s" % (node, m.group(1), m.group(2), " (union %s)" % union if union else ""))
         return m.group(2)
+
+    def import_list(self, node, rows):
+        """`huiji import platform` of `rows` at `node` (offline work): every
+        row is recorded, and its membership ids join self.applications."""
+        rng, pv = self.rng, self.pv
+        path = os.path.join(self.tmp, "list-%d-%s.csv" % (self.stats["imports"], node))
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("name,id_number,phone,plate\n")
+            for p in rows:
+                f.write("%s,%s,%s,%s\n" % (p.name, p.id_number, p.phone, p.get("plate") or ""))
+        approve = rng.random() < 0.5
+        args = ["import", "platform", path, "--platform", rng.choice(H.PLATFORMS), "--group", rng.choice(H.GROUPS),
+                "--on", P.ON] + (["--approve"] if approve else [])
+        last = self.q(node, "SELECT coalesce(max(seq), 0) FROM changelog")[0][0]
+        r = pv.run(*args, d=pv.dirs[node], timeout=H.scaled(300))
+        if r.rc != 0 or "imported %d of %d rows" % (len(rows), len(rows)) not in r.out:
+            self.fail("%s: importing a platform list of new people failed: %r" % (node, r))
+        got = 0
+        for mid, idno in self.q(node, "SELECT m.id, p.id_number FROM membership m JOIN person p "
+                                      "ON p.person_key = m.person_key ORDER BY m.id"):
+            n, s, _ = mid.rsplit(":", 2)
+            if n == node and int(s) > last:
+                self.applications.append((node, mid, idno))
+                self.imported.add(mid)
+                got += 1
+        if got != len(rows):
+            self.fail("%s: the import recorded %d memberships for %d rows" % (node, got, len(rows)))
+        self.stats["imports"] += 1
+        self.stats["import_rows"] += len(rows)
+        self.note("%s imported a platform list of %d%s" % (node, len(rows), " (approved)" if approve else ""))
 
     def local_members(self, node, statuses):
         marks = ",".join("?" * len(statuses))
@@ -328,6 +413,86 @@ class Sim:
         r = self.pv.hub_run()
         self.stats["hub_runs"] += 1
         self.note("hub run: %s" % r.out.strip())
+        m = HUB_RE.search(r.out)
+        if not m or m.group(3) != "0":
+            self.fail("a hub run %squarantined something: %r" % ("after a killed one " if self.after_kill else "", r))
+        self.after_kill = False
+
+    def kill_hub_run(self, online, point=None):
+        """A `hub run --once` SIGKILLed: at a named kill point (HUIJI_KILL_AT,
+        node/killpoint.h; the points cycle in a seeded order), or by the
+        test after a random delay of 1 .. 120 ms (log-uniform, scaled by
+        HUIJI_TIME_SCALE), now and then while a county syncs through the
+        git daemon. The delay decides only where the kill lands, never the
+        result: a run that finished first must have succeeded, and
+        whatever the kill left, the next `hub run` continues it (hub_run),
+        every sync succeeds and the end state converges."""
+        pv, rng = self.pv, self.rng
+        if point is None and rng.random() < 0.5:
+            point = self.kill_order[self.stats["kills_named"] % len(self.kill_order)]
+        delay = None if point else math.exp(rng.uniform(math.log(0.001), math.log(0.12)))
+        racers = [c for c in online if self.kinds[c] == "link"]
+        racer = rng.choice(racers) if racers and rng.random() < 0.3 else None
+        self.stats["kills_named" if point else "kills_random"] += 1
+        env = H.child_env({"HUIJI_KILL_AT": point} if point else None)
+        hub = subprocess.Popen([H.huiji_bin(), "hub", "run", "--once", "--dir", pv.hub], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        sync, before = None, None
+        if racer:
+            before = pv.changelog(racer)
+            sync = subprocess.Popen([H.huiji_bin(), "sync", "--dir", pv.dirs[racer]] + self.sync_opts(),
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    env=H.child_env())
+        if delay is not None:
+            time.sleep(H.scaled(delay))
+            hub.kill()
+        out, err = hub.communicate(timeout=P.HANG)
+        out = out.decode("utf-8", "replace")
+        killed = hub.returncode == -9
+        self.note("hub run %s -> %s%s" % ("killed at " + point if point else "SIGKILL after %.0f ms" % (delay * 1000),
+                                          "killed" if killed else "rc=%d %s" % (hub.returncode, out.strip()),
+                                          ", racing %s's sync" % racer if racer else ""))
+        if not killed:
+            m = HUB_RE.search(out)
+            if hub.returncode != 0 or not m or m.group(3) != "0":
+                self.fail("a hub run that was not killed failed or quarantined: rc=%d %s %s" % (
+                    hub.returncode, out, err.decode("utf-8", "replace")))
+        else:
+            self.stats["killed_named" if point else "killed_random"] += 1
+            self.after_kill = True
+            if point:
+                self.points_hit.add(point)
+        if sync:
+            sout, serr = sync.communicate(timeout=P.HANG)
+            r = H.Result(sync.args[1:], sync.returncode, sout.decode("utf-8", "replace"),
+                         serr.decode("utf-8", "replace"))
+            self.note("%s sync racing that hub run -> rc=%d %s" % (racer, r.rc, r.out.strip()))
+            self.stats["syncs"] += 1
+            if r.rc != 0 or not r.out.startswith("synced: "):
+                self.fail("%s: a sync racing a hub run that was killed failed: %r" % (racer, r))
+            self.check_after_sync(racer, before)
+        return killed
+
+    def sweep_kill_points(self):
+        """Every named kill point the random schedule did not hit: two
+        counties record an application each and sync, then a hub run must
+        die at that point (rc -9); the next one continues. Its choices
+        come from an rng of its own, so the schedule before it (and the
+        final rounds after it) stay the seed's whatever it finds to do."""
+        saved = self.rng, self.fakes
+        self.rng, self.fakes = random.Random(self.seed * 104729 + 3), H.Fakes(self.seed * 7919 + 2)
+        try:
+            for point in self.kill_order:
+                if point in self.points_hit:
+                    continue
+                for c in self.rng.sample(COUNTIES, 2):
+                    self.apply(c, self.fakes.person(region=P.REGION[c]))
+                    self.sync(c)
+                if not self.kill_hub_run([], point):
+                    self.fail("a hub run with two counties' work pending was not killed at %s" % point)
+                self.hub_run()
+        finally:
+            self.rng, self.fakes = saved
 
     def race(self, node):
         """`hub run` while a county syncs (through git daemon), and now and
@@ -361,6 +526,8 @@ class Sim:
     def run(self):
         rng = self.rng
         self.setup()
+        self.kill_order = KILL_POINTS[:]
+        rng.shuffle(self.kill_order)
         offline_until = {c: 0 for c in COUNTIES}
         for rnd in range(self.rounds):
             for c in COUNTIES:
@@ -369,6 +536,8 @@ class Sim:
                     self.note("round %d: %s offline until round %d" % (rnd, c, offline_until[c]))
             order = COUNTIES[:]
             rng.shuffle(order)
+            for node, rows in self.imports.get(rnd, []):
+                self.import_list(node, rows)
             for c in order:
                 for _ in range(rng.randint(0, self.max_ops)):
                     self.county_op(c)
@@ -378,7 +547,10 @@ class Sim:
             for _ in range(rng.randint(2, 6)):
                 x = rng.random()
                 if x < 0.3 or not online:
-                    self.hub_run()
+                    if rng.random() < 0.5:
+                        self.kill_hub_run(online)
+                    else:
+                        self.hub_run()
                     continue
                 c = rng.choice(online)
                 if self.kinds[c] == "link" and x > 0.75:
@@ -389,6 +561,9 @@ class Sim:
                     self.sync(c)
                     if rng.random() < 0.2:
                         self.sync(c)  # repeated at once: nothing new either way
+            if rng.random() < 0.7:
+                self.kill_hub_run(online)  # the round's work is pushed: a pass to kill
+        self.sweep_kill_points()
         # Everyone back online: sync, hub run, sync twice.
         for c in COUNTIES:
             self.sync(c)
@@ -468,7 +643,20 @@ class Sim:
             dups += 1
         if dups == 0:
             self.fail("(d) no application was rejected duplicate_member (the planted duplicate must be)")
+        # The overlapping platform lists: every listed person is at the hub
+        # (one county's import won), and imports of the same people at
+        # other counties were rejected duplicate_member (checked above).
+        held = {k for k, _ in members.values()}
+        missing = [mask for mask, idno in ((H.mask_id(p.id_number), p.id_number) for p in self.listed.values())
+                   if keys.get(idno) not in held]
+        if missing:
+            self.fail("(d) %d people of the platform lists hold no membership at the hub: %s" % (
+                len(missing), missing[:5]))
+        import_dups = sum(1 for mid in self.imported if mid not in members)
+        if import_dups == 0:
+            self.fail("(d) overlapping platform lists made no duplicate_member rejection")
         self.stats["duplicates_rejected"] = dups
+        self.stats["import_duplicates"] = import_dups
         self.stats["applications"] = len(self.applications)
 
     def close(self, ok):
@@ -592,6 +780,40 @@ class TestKnownDivergences(unittest.TestCase):
             self.assertRowsEqual(n)
         self.assertEqual(H.query(pv.db(cb), "SELECT count(*) FROM membership WHERE union_id = 'qh-xn-cz-yq' "
                                             "AND status = 'active'")[0][0], 1)
+
+    def test_long_union_name_in_a_duplicate_verdict(self):
+        """Found by huiji-bench section 7, fixed in node/fold.c (hj_reject
+        cuts a detail at a character boundary). A duplicate_member detail names
+        the holding union ("person already has open application <id> in
+        <union name> (<union id>)") and is cut at 255 bytes; with a union
+        name of 62 CJK characters (186 bytes, within the 200 allowed) and a
+        county node id of 35 characters the cut falls inside a character,
+        the entry encoder refuses the verdict as not UTF-8, and every
+        `hub run` failed from then on: nobody was sequenced again. (Entry
+        v2 no longer writes the detail; the cut is whole for every reader.)"""
+        pv = self.pv
+        pv.make_hub(["xn-cd"])
+        name = ("青海省西宁市城中区新就业形态劳动者货车司机网约车司机快递员外卖配送员联合工会委员会"
+                "物流园区快递分拨中心网约配送员工会联")
+        pv.ok("org", "create", "--id", "qh-xn-cz", "--name", name, "--kind", "county", "--parent", "qh-xn",
+              "--region", "630103", d=pv.hub)
+        node = "xining-chengzhong-county-union-node"
+        d, pk = pv.init_county(node, union="qh-xn-cz", url=pv.hub_repo)
+        pv.enroll(node, pk, union="qh-xn-cz")
+        pv.dirs[node] = d
+        pv.add_county("xn-cd")
+        people = [self.fakes.person(region="630103") for _ in range(3)]
+        for n in (node, "xn-cd"):  # the hub takes the longer id first
+            for p in people:
+                pv.ok(*H.apply_args(p), d=pv.dirs[n])
+        self.round_trip(node, "xn-cd")
+        self.pv.hub_run()
+        # Whatever the entry format says: the first county's three
+        # applications stand, the second's were refused.
+        self.assertEqual(dict(H.query(pv.hub_db, "SELECT union_id, count(*) FROM membership GROUP BY union_id")),
+                         {"qh-xn-cz": 3})
+        pv.check_rows("xn-cd")
+        pv.check_audit()
 
 
 if __name__ == "__main__":

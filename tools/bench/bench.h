@@ -18,7 +18,9 @@
  *      hj_transport_push beside stock `git push` and raw libgit2, over a
  *      local path and through git daemon on loopback, with peak memory;
  *   5. hj_hub_sequence and hj_audit of them beside raw Ed25519 verify;
- *   6. the steady-state costs that grow with history.
+ *   6. the steady-state costs that grow with history;
+ *   7. the largest hub entry the worst inputs make, read from the hub's
+ *      change log, beside HJ_HUB_ENTRY_MAX_BYTES (bench_entry.c).
  *
  * Why: the machines huiji runs and is built on are small and shared, so an
  * absolute rate means little on its own. Every figure is the median of
@@ -186,7 +188,9 @@ int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 void rm_rf(const char *path);
 
 /* bench_node.c */
+int fake_next(bench *b, fake *p);
 hj_json *op_new(const char *name);
+hj_json *apply_op_in(const fake *p, const char *union_id);
 void ops_free(hj_json **ops, int from, int n);
 int ops_build(bench *b, hj_json **ops, int n);
 int commit_ops(hj_node *n, hj_json **ops, int nops);
@@ -215,5 +219,8 @@ int daemon_start(syncb *s);
 
 /* bench_sync.c */
 int bench_sync(bench *b, const sync_sizes *z);
+
+/* bench_entry.c: section 7, the largest hub entry of the worst cases */
+int bench_entries(bench *b, int quick);
 
 #endif

@@ -25,7 +25,7 @@ static void civil_from_days(long days, int *y, int *m, int *d)
 
 /* The next fake person: a distinct valid ID number (birth date and order
  * code from the counter; all adults on BENCH_ON), a mobile number, a plate. */
-static int fake_next(bench *b, fake *p)
+int fake_next(bench *b, fake *p)
 {
 	static const char *const surnames[] = {"王", "李", "张", "刘", "陈", "杨", "马", "韩"};
 	static const char *const given[] = {"建国", "秀英", "海军", "玉兰", "德明", "桂花", "志强", "春梅"};
@@ -53,11 +53,11 @@ hj_json *op_new(const char *name)
 	return op;
 }
 
-/* member.apply as tools/cmd_member.c builds it. */
-static hj_json *apply_op(const fake *p)
+/* member.apply into `union_id` as tools/cmd_member.c builds it. */
+hj_json *apply_op_in(const fake *p, const char *union_id)
 {
 	hj_json *op = op_new("member.apply"), *person = hj_json_new(HJ_JOBJ);
-	if (!op || !person || hj_json_set_str(op, "union", BENCH_COUNTY) ||
+	if (!op || !person || hj_json_set_str(op, "union", union_id) ||
 	    hj_json_set_str(op, "group", "truck_driver") || hj_json_set_str(op, "channel", "platform_app") ||
 	    hj_json_set_str(op, "platform", "yunmanman") || hj_json_set_str(op, "on", BENCH_ON) ||
 	    hj_json_set_str(person, "key", p->key) || hj_json_set_str(person, "name", p->name) ||
@@ -67,6 +67,11 @@ static hj_json *apply_op(const fake *p)
 		return NULL;
 	}
 	return op;
+}
+
+static hj_json *apply_op(const fake *p)
+{
+	return apply_op_in(p, BENCH_COUNTY);
 }
 
 void ops_free(hj_json **ops, int from, int n)

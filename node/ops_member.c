@@ -70,6 +70,8 @@ static int check_person(hj_db *db, const hj_foldctx *ctx, const hj_json *person,
 		return hj_reject(v, "invalid", "person key must be 64 lower-case hex digits"), 1;
 	if (!name || !name[0] || strlen(name) > 64)
 		return hj_reject(v, "invalid", "name is required (at most 64 bytes)"), 1;
+	if (hj_rules_name_text(ctx, "member.apply", name, v))
+		return 1;
 	if (!idno || hj_idnum_parse(&id, idno))
 		return hj_reject(v, "invalid_id", "%s", idno ? hj_error_last() : "ID number is required"), 1;
 	if (strcmp(id.norm, idno) != 0)
@@ -331,6 +333,8 @@ int hj_fold_member_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, h
 		return hj_reject(v, "invalid", "member.update: plate must be 1-32 bytes");
 	if (name && (!name[0] || strlen(name) > 64))
 		return hj_reject(v, "invalid", "member.update: name must be 1-64 bytes");
+	if (hj_rules_name_text(ctx, "member.update", name, v))
+		return 0;
 	if (grp && (rc = vocab_has(db, "SELECT count(*) FROM worker_group WHERE code = :c", grp)) <= 0)
 		return rc < 0 ? rc : hj_reject(v, "invalid", "member.update: unknown worker group");
 	if (plat && (rc = vocab_has(db, "SELECT count(*) FROM platform WHERE code = :c", plat)) <= 0)

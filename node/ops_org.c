@@ -5,6 +5,7 @@
  * the same id offline is settled by hub order: the second gets org_exists.
  */
 #include "fold.h"
+#include "rules.h"
 #include "error.h"
 #include "envelope.h"
 
@@ -39,6 +40,8 @@ int hj_fold_org_create(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_v
 		return hj_reject(v, "invalid", "org.create: id must be 1-64 of [a-z0-9._-]");
 	if (!name || !name[0] || strlen(name) > 200)
 		return hj_reject(v, "invalid", "org.create %s: name required (at most 200 bytes)", id);
+	if (hj_rules_name_text(ctx, "org.create", name, v))
+		return 0;
 	if (!kind || (rc = kind_exists(db, kind)) == 0)
 		return hj_reject(v, "invalid", "org.create %s: unknown kind", id);
 	if (rc < 0)
@@ -86,6 +89,8 @@ int hj_fold_org_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_v
 		return hj_reject(v, "invalid", "org.update %s: nothing to change", id);
 	if (name && (!name[0] || strlen(name) > 200))
 		return hj_reject(v, "invalid", "org.update %s: name must be 1-200 bytes", id);
+	if (hj_rules_name_text(ctx, "org.update", name, v))
+		return 0;
 	if ((rc = org_exists(db, id)) == 0)
 		return hj_reject(v, "unknown_org", "org %s does not exist", id);
 	if (rc < 0)

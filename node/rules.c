@@ -88,3 +88,15 @@ int hj_rules_person_key(const hj_foldctx *ctx, const char *key, const char *idnu
 		  "application carries");
 	return 1;
 }
+
+int hj_rules_name_text(const hj_foldctx *ctx, const char *what, const char *name, hj_verdict *v)
+{
+	if (rules_of(ctx) < 2 || !name)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f) {
+			hj_reject(v, "invalid", "%s: a name may not hold control characters", what);
+			return 1;
+		}
+	return 0;
+}

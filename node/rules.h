@@ -21,7 +21,10 @@
  *      + an op's date may not lie more than a day (HJ_RULES_DATE_GRACE_MS)
  *        past its "now" ("future_date"), and an approval, rejection or
  *        leave may not be dated before the application or the admission
- *        it ends ("date_order").
+ *        it ends ("date_order");
+ *      + names (of orgs and people) hold no control characters ("invalid":
+ *        each costs six bytes wherever a name is quoted in JSON, and none
+ *        belongs in a name).
  * Each version only adds refusals, so an op a later version applied is
  * applied by an earlier one too.
  */
@@ -54,6 +57,11 @@ int hj_rules_date_order(const hj_foldctx *ctx, const char *what, const char *on,
  * ctx->hub_reason, is taken as it stands and counted in
  * *ctx->pkey_on_hub_word. A county following the hub (trust_hub) skips it. */
 int hj_rules_person_key(const hj_foldctx *ctx, const char *key, const char *idnum, hj_verdict *v);
+
+/* Rules version 2: `name` (of what `what` says) holds no C0 control
+ * character or DEL. Rejects "invalid" and returns 1; 0 when fine, when
+ * name is NULL or the rules are older. */
+int hj_rules_name_text(const hj_foldctx *ctx, const char *what, const char *name, hj_verdict *v);
 
 /* "YYYY-MM-DD" of the CST day holding ms since the epoch (+ grace). */
 void hj_rules_cst_date(char out[11], int64_t ms);

@@ -161,6 +161,28 @@ static void test_dates(void **state)
 	fold_expect(w, 1, ut_op("member.reject", "member", id2, "on", "2024-01-01", "reason", "x", NULL), NULL, NULL);
 }
 
+static void test_names(void **state)
+{
+	ut_world *w = *state;
+	hj_json *op = ut_apply_op(w->cz, NULL, 40);
+	assert_int_equal(hj_json_set_str((hj_json *)hj_json_get(op, "person"), "name", "张\001三"), 0);
+	fold_expect(w, 2, op, "invalid", NULL);
+	op = ut_apply_op(w->cz, NULL, 40);
+	assert_int_equal(hj_json_set_str((hj_json *)hj_json_get(op, "person"), "name", "张\001三"), 0);
+	fold_expect(w, 1, op, NULL, NULL);
+	hj_verdict v;
+	hj_foldctx c = {.actor = w->hub->id, .seq = 900, .rules = 2};
+	op = ut_op("org.create", "id", "qh-ctl", "name", "a\x7f", "kind", "township", "parent", "qh-xn-cz", NULL);
+	assert_int_equal(hj_fold_op(w->hub->db, &c, op, &v), 0);
+	assert_string_equal(v.reason, "invalid");
+	assert_non_null(strstr(v.detail, "control characters"));
+	c.rules = 1;
+	assert_int_equal(hj_fold_op(w->hub->db, &c, op, &v), 0);
+	if (!v.applied)
+		fail_msg("rules 1 took such names: %s %s", v.reason, v.detail);
+	hj_json_free(op);
+}
+
 /* cz signs `op` the way a huiji before rules 2 did (its own fold under
  * rules 1), so the forgery reaches the hub. */
 static uint64_t commit_as_old_county(hj_node *cz, hj_json *op)
@@ -314,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_cst_date),
 		cmocka_unit_test_setup_teardown(test_person_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_province_upgrades, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_county_clock_ahead, setup, teardown),
 	};

@@ -81,7 +81,8 @@
  *                      can still say where the person is. The sentence v1
  *                      carried is derived from these at display time.
  *
- * So an entry costs ~90 bytes per change set plus ~40 per rejected op,
+ * So an entry costs ~90 bytes per change set plus ~30 per rejected op
+ * and the holder's length,
  * and "all ok" costs nothing per op. Room for what later issues add
  * (inbox deliveries, witness signatures, key events, per-union state
  * digests): each comes as a new key of the op under a new entry version;
@@ -90,6 +91,10 @@
  * entry. A v2 `followed.verdicts` row stores the "rejected" array (NULL:
  * all applied); the readers below tell the two forms apart by shape.
  */
+
+#if HJ_HUB_ENTRY_VERSION < 2 && HJ_RULES_VERSION > 1
+#error "entry v1 has no room for a rules version: build with HJ_RULES_VERSION=1"
+#endif
 
 #define REASON_MAX (sizeof(((hj_verdict *)0)->reason) - 1) /* 31 */
 #define DETAIL_MAX (sizeof(((hj_verdict *)0)->detail) - 1) /* 255 */
@@ -405,6 +410,23 @@ int hj_hub_verdict_at(const hj_json *verdicts, size_t i, const char **reason, co
 		*reason = w->items[0]->s;
 	if (detail)
 		*detail = w->items[1]->s;
+	return 0;
+}
+
+int hj_hub_rejection_next(const hj_json *verdicts, size_t *cursor, size_t *op, const char **reason,
+			  const char **detail)
+{
+	int compact = verdicts && is_compact(verdicts);
+	for (; verdicts && *cursor < verdicts->count; (*cursor)++) {
+		const hj_json *w = verdicts->items[*cursor];
+		if (!compact && (w->type != HJ_JARR || w->count != 2))
+			continue; /* "ok" */
+		*op = compact ? (size_t)w->items[0]->i : *cursor;
+		*reason = w->items[compact ? 1 : 0]->s;
+		*detail = w->items[compact ? 2 : 1]->s;
+		(*cursor)++;
+		return 1;
+	}
 	return 0;
 }
 

@@ -147,6 +147,12 @@ int hj_hub_verdicts_parse(hj_json **out, const char *text, size_t nops);
  * when none). */
 int hj_hub_verdict_at(const hj_json *verdicts, size_t i, const char **reason, const char **detail);
 
+/* The rejections of a checked array, in op order: start with *cursor = 0;
+ * each call returns 1 with the next rejected op's index, reason and
+ * detail (borrowed, as hj_hub_verdict_at), 0 after the last. */
+int hj_hub_rejection_next(const hj_json *verdicts, size_t *cursor, size_t *op, const char **reason,
+			  const char **detail);
+
 /* How many ops of a checked array were rejected (NULL: 0). */
 size_t hj_hub_verdicts_rejected(const hj_json *verdicts);
 

@@ -58,15 +58,14 @@ static int print_rejected(hj_node *n)
 		hj_json *vd = NULL;
 		if (hj_hub_verdicts_parse(&vd, hj_db_col_text(st, 2), HJ_HUB_NOPS_ANY) || !vd)
 			continue;
-		for (size_t i = 0; i < vd->count; i++) {
-			const char *reason = NULL, *detail = NULL;
-			if (hj_hub_verdict_at(vd, i, &reason, &detail))
-				continue;
-			/* The code always; the detail when the verdict has one (a
-			 * compact verdict may carry the code alone). */
-			printf("  %s:%lld:%zu  %s%s%s\n", n->id, (long long)sqlite3_column_int64(st, 0), i,
-			       reason && reason[0] ? reason : "rejected", detail && detail[0] ? ": " : "",
-			       detail && detail[0] ? detail : "");
+		size_t at = 0, op = 0;
+		const char *reason = NULL, *detail = NULL;
+		while (hj_hub_rejection_next(vd, &at, &op, &reason, &detail)) {
+			/* The code always; then the v1 sentence, or what a compact
+			 * verdict names: the union already holding the person. */
+			int holder = strcmp(reason, "duplicate_member") == 0 && detail[0] && !strchr(detail, ' ');
+			printf("  %s:%lld:%zu  %s%s%s\n", n->id, (long long)sqlite3_column_int64(st, 0), op, reason,
+			       detail[0] ? (holder ? ": held by " : ": ") : "", detail);
 		}
 		hj_json_free(vd);
 	}

@@ -1450,11 +1450,13 @@ class TestStatusRejections(NodeTestCase):
     def test_a_verdict_without_detail_shows_its_code(self):
         pk = self.person_key_file()
         c, _ = H.make_county(self.path("cz"), "qh-xn-cz", "qh-xn-cz", pk)
-        for _ in range(3):
+        for _ in range(4):
             c.apply(self.fakes.person())
         # As a sync records them (followed.verdicts): seq 1 rejected with a
-        # code alone, seq 2 with a sentence, seq 3 applied.
-        verdicts = {1: '[["duplicate_member",""]]', 2: '[["unknown_member","no such membership"]]', 3: None}
+        # code alone, seq 2 with a sentence (entry v1), seq 3 applied, seq 4
+        # in entry v2's compact form: op indices that are not the array's.
+        verdicts = {1: '[["duplicate_member",""]]', 2: '[["unknown_member","no such membership"]]', 3: None,
+                    4: '[[2,"duplicate_member","qh-xn-cb"],[5,"future_date",""]]'}
         for pos, (seq, v) in enumerate(sorted(verdicts.items()), 1):
             H.execute(c.db, "INSERT INTO followed(pos, hub_seq, node, seq, hash, envelope, verdicts) "
                             "SELECT ?, ?, 'qh-xn-cz', seq, hash, envelope, ? FROM changelog WHERE seq = ?",
@@ -1463,9 +1465,11 @@ class TestStatusRejections(NodeTestCase):
         lines = r.out_lines
         i = lines.index("rejected by the hub (needs attention):")
         self.assertEqual(lines[i + 1:], ["  qh-xn-cz:1:0  duplicate_member",
-                                         "  qh-xn-cz:2:0  unknown_member: no such membership"], r)
+                                         "  qh-xn-cz:2:0  unknown_member: no such membership",
+                                         "  qh-xn-cz:4:2  duplicate_member: held by qh-xn-cb",
+                                         "  qh-xn-cz:4:5  future_date"], r)
         st = json.loads(self.assertOk(c.run("status", "--json")).out)
-        self.assertEqual((st["rejected_ops"], st["pending_change_sets"]), (2, 0), st)
+        self.assertEqual((st["rejected_ops"], st["pending_change_sets"]), (4, 0), st)
 
 
 if __name__ == "__main__":

@@ -589,6 +589,25 @@ static void test_v2_malformed(void **state)
 	hj_json_free(vd);
 	assert_int_equal(hj_hub_verdicts_parse(&vd, "[[2,\"too_young\",\"\"]]", 2), HJ_ECORRUPT);
 	assert_null(vd);
+	/* The rejections in op order, either form. */
+	static const char *const forms[] = {"[\"ok\",[\"invalid\",\"x\"],\"ok\",\"ok\",[\"too_young\",\"\"]]",
+					    "[[1,\"invalid\",\"\"],[4,\"too_young\",\"\"]]"};
+	for (int f = 0; f < 2; f++) {
+		size_t at = 0, op = 99;
+		const char *detail = NULL;
+		assert_int_equal(hj_hub_verdicts_parse(&vd, forms[f], 5), 0);
+		assert_int_equal(hj_hub_rejection_next(vd, &at, &op, &reason, &detail), 1);
+		assert_int_equal(op, 1);
+		assert_string_equal(reason, "invalid");
+		assert_int_equal(hj_hub_rejection_next(vd, &at, &op, &reason, &detail), 1);
+		assert_int_equal(op, 4);
+		assert_string_equal(reason, "too_young");
+		assert_int_equal(hj_hub_rejection_next(vd, &at, &op, &reason, &detail), 0);
+		hj_json_free(vd);
+	}
+	size_t at = 0, op = 0;
+	const char *detail = NULL;
+	assert_int_equal(hj_hub_rejection_next(NULL, &at, &op, &reason, &detail), 0);
 }
 
 int main(void)

@@ -7,8 +7,11 @@ loopback serving the hub repository. The counties go offline, enrol
 generated (fake but valid) truck drivers, couriers and riders -- one driver
 applies in two counties, one county imports a platform's list saved by
 Excel in GB18030 with a broken row -- then sync in turns; the hub is killed
-mid-round once and the next run goes on; the hub merges, a coverage table
-is printed, and an auditor checks the whole history over git://.
+mid-round once and the next run goes on; the hub merges; a mistyped future
+date is refused, and a county whose clock runs a year ahead (libfaketime)
+is judged by the hub's time and told so; a coverage table is printed, and
+an auditor checks the whole history over git://, once more with the person
+key to recompute every person-key check.
 
 Run via tools/demo (which builds first). Leaves everything in a directory
 it prints at the end, so you can keep exploring with huiji.
@@ -36,6 +39,9 @@ COUNTIES = [  # node id, org id, name, region code (GB/T 2260, 2022)
 GROUPS = [("truck_driver", "yunmanman"), ("truck_driver", "kayoudidai"), ("courier", "sf_express"),
           ("food_delivery", "meituan"), ("ride_hailing", "didi"), ("security_guard", None)]
 CHANNELS = ["platform_app", "qr_oneclick", "mobile_window", "inspection", "outreach"]
+
+
+LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 
 def huiji(*args, check=True, quiet=False, env=None):
@@ -131,6 +137,11 @@ def main():
                       "--platform", "yunmanman", "--on", "2026-11-20", "--approve")
             print("    %s: %d applications recorded offline" % (node, n_people + (node in ("xn-dt", "xn-cz"))))
         huiji("member", "list", "--dir", os.path.join(work, "xn-dt"), "--status", "active")
+        late = fakes.person(region="630121")
+        print("    a clerk types the year wrong (2028): refused before anything is signed")
+        huiji("member", "apply", "--dir", os.path.join(work, "xn-dt"), "--name", late.name, "--id-number",
+              late.id_number, "--phone", late.phone, "--group", "courier", "--channel", "outreach",
+              "--on", "2028-11-20", check=False)
 
         step("城西区 imports a platform's driver list saved by Excel (GB18030), one row broken")
         rows = ["name,id_number,phone,group,platform"]
@@ -163,6 +174,18 @@ def main():
         step("城中区 sees the hub's verdict on its duplicate admission")
         huiji("status", "--dir", os.path.join(work, "xn-cz"))
 
+        if os.path.exists(LIBFAKETIME):
+            step("城东区's computer clock runs a year ahead: the hub judges its dates by the hub's time")
+            ahead = {"LD_PRELOAD": LIBFAKETIME, "FAKETIME": "+365d", "DONT_FAKE_MONOTONIC": "1"}
+            d = os.path.join(work, "xn-cd")
+            p = fakes.person(region="630102")
+            huiji("member", "apply", "--dir", d, "--name", p.name, "--id-number", p.id_number, "--phone", p.phone,
+                  "--group", "food_delivery", "--channel", "platform_app", env=ahead)
+            huiji("sync", "--dir", d, env=ahead)
+            huiji("hub", "run", "--dir", hub, "--once")
+            huiji("sync", "--dir", d, env=ahead, check=False)
+            huiji("status", "--dir", d)
+
         step("Coverage at the hub: members by county and worker group against survey targets")
         targets = os.path.join(work, "targets.csv")
         with open(targets, "w") as f:
@@ -177,6 +200,8 @@ def main():
         for node in ["hub"] + [c[0] for c in COUNTIES]:
             huiji("verify", "--dir", os.path.join(work, node))
         huiji("audit", url, "--hub-key", hub_key)
+        print("    and with the province's person key, every person-key check recomputed:")
+        huiji("audit", url, "--hub-key", hub_key, "--person-key", os.path.join(hub, "person.key"))
     finally:
         daemon.terminate()
         daemon.wait(timeout=10)

@@ -26,6 +26,7 @@ static const struct {
 	{"member.reject", hj_fold_member_decide},
 	{"member.update", hj_fold_member_update},
 	{"member.leave", hj_fold_member_leave},
+	{"member.hand_down", hj_fold_member_hand_down},
 };
 
 int hj_is_hex64(const char *s)

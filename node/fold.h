@@ -113,4 +113,26 @@ int hj_fold_person_refresh(hj_db *db, const hj_foldctx *ctx, const hj_json *op);
 
 int hj_fold_member_leave(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
 
+/* Transfers (ops_transfer.c, rules 3): a hand-down inside one node's
+ * subtree (the turnover pool). */
+int hj_fold_member_hand_down(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+
+/* What the holding side of a transfer signs for the receiving side: the
+ * membership's union, group, channel, platform, join date and person, as
+ * the registry holds them (*out: a JSON object, the caller's). 0,
+ * HJ_ENOTFOUND or an error. The CLI puts it in the op; the fold checks it
+ * equals the registry where it holds the member. */
+int hj_fold_transfer_snapshot(hj_json **out, hj_db *db, const char *member_id);
+
+/* Shared by ops_member.c and ops_transfer.c. The real-name checks on a
+ * person object as of date `on`: 0 fine, 1 rejected (into *v), <0 error. */
+int hj_fold_check_person(hj_db *db, const hj_foldctx *ctx, const hj_json *person, const char *on, hj_verdict *v);
+/* The person row from a person object; 0 or an error. */
+int hj_fold_person_upsert(hj_db *db, const hj_json *person, const char *opid);
+/* Membership `id` exists, the actor has authority over its union, and its
+ * status is `want` ("live": applied or active). 0 go on, 1 rejected, <0
+ * error. */
+int hj_fold_member_target(hj_db *db, const hj_foldctx *ctx, const char *opname, const char *id, const char *want,
+			  hj_verdict *v);
+
 #endif

@@ -55,7 +55,7 @@ static int check_date(const char *s)
 }
 
 /* The real-name checks on the person object; 0 = fine, 1 = rejected. */
-static int check_person(hj_db *db, const hj_foldctx *ctx, const hj_json *person, const char *on, hj_verdict *v)
+int hj_fold_check_person(hj_db *db, const hj_foldctx *ctx, const hj_json *person, const char *on, hj_verdict *v)
 {
 	const char *key = hj_json_get_str(person, "key");
 	const char *name = hj_json_get_str(person, "name");
@@ -102,7 +102,7 @@ static int membership_date(char **out, hj_db *db, const hj_foldctx *ctx, const c
 
 /* The person row is a pure function of the person's latest application
  * and the updates since. */
-static int person_upsert(hj_db *db, const hj_json *person, const char *opid)
+int hj_fold_person_upsert(hj_db *db, const hj_json *person, const char *opid)
 {
 	sqlite3_stmt *st = hj_db_stmt(db,
 		"INSERT INTO person(person_key, name, id_number, phone, plate, updated_op) "
@@ -154,7 +154,7 @@ int hj_fold_person_refresh(hj_db *db, const hj_foldctx *ctx, const hj_json *op)
 		return rc;
 	hj_fold_op_id(opid, sizeof opid, ctx);
 	if (strcmp(name, "member.apply") == 0)
-		return person_upsert(db, person, opid);
+		return hj_fold_person_upsert(db, person, opid);
 	if (strcmp(name, "member.update") == 0 &&
 	    (hj_json_get_str(op, "phone") || hj_json_get_str(op, "plate") || hj_json_get_str(op, "name")))
 		return person_update(db, op, key, opid);
@@ -190,7 +190,7 @@ int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 		return rc < 0 ? rc : hj_reject(v, "invalid", "member.apply: unknown platform");
 	if (!person || person->type != HJ_JOBJ)
 		return hj_reject(v, "invalid", "member.apply: person object required");
-	if ((rc = check_person(db, ctx, person, on, v)))
+	if ((rc = hj_fold_check_person(db, ctx, person, on, v)))
 		return rc < 0 ? rc : 0;
 	if (hj_rules_future_date(ctx, "application date", on, v))
 		return 0;
@@ -226,7 +226,7 @@ int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 	}
 
 	hj_fold_op_id(opid, sizeof opid, ctx);
-	if ((rc = person_upsert(db, person, opid)))
+	if ((rc = hj_fold_person_upsert(db, person, opid)))
 		return rc;
 	sqlite3_stmt *st = hj_db_stmt(db, "INSERT INTO membership(id, person_key, union_id, grp, channel, platform, "
 			    "status, applied_on, applied_by) VALUES (:id, :k, :u, :g, :c, :p, 'applied', :on, :by)");
@@ -245,8 +245,8 @@ int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 /* Shared preamble of the ops that name an existing membership: it exists,
  * the actor has authority over its union, and its status is `want` (or
  * "live" = applied or active). Returns 0 to go on, 1 rejected, <0 error. */
-static int member_target(hj_db *db, const hj_foldctx *ctx, const char *opname, const char *id,
-			 const char *want, hj_verdict *v)
+int hj_fold_member_target(hj_db *db, const hj_foldctx *ctx, const char *opname, const char *id, const char *want,
+			  hj_verdict *v)
 {
 	char *unit = NULL, *status = NULL;
 	if (!id)
@@ -291,7 +291,7 @@ int hj_fold_member_decide(hj_db *db, const hj_foldctx *ctx, const hj_json *op, h
 		return hj_reject(v, "invalid", "%s: \"on\" must be a date YYYY-MM-DD", name);
 	if (!approve && (!reason || !reason[0] || strlen(reason) > 200))
 		return hj_reject(v, "invalid", "member.reject: a reason is required (at most 200 bytes)");
-	if ((rc = member_target(db, ctx, name, id, "applied", v)))
+	if ((rc = hj_fold_member_target(db, ctx, name, id, "applied", v)))
 		return rc < 0 ? rc : 0;
 	char *applied_on = NULL;
 	if ((rc = membership_date(&applied_on, db, ctx, "SELECT applied_on FROM membership WHERE id = :id", id)))
@@ -301,8 +301,11 @@ int hj_fold_member_decide(hj_db *db, const hj_foldctx *ctx, const hj_json *op, h
 	free(applied_on);
 	if (bad)
 		return 0;
+	/* An approval starts the membership record: its join date, which a
+	 * transfer carries on (ops_transfer.c). */
 	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE membership SET status = :s, decided_on = :on, "
-					  "decided_by = :by, reason = :r WHERE id = :id");
+					  "decided_by = :by, reason = :r, joined_on = CASE WHEN :s = 'active' "
+					  "THEN :on END WHERE id = :id");
 	if (!st)
 		return HJ_ERROR;
 	rc = (hj_db_bind_text(st, ":s", approve ? "active" : "rejected") ||
@@ -339,7 +342,7 @@ int hj_fold_member_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, h
 		return rc < 0 ? rc : hj_reject(v, "invalid", "member.update: unknown worker group");
 	if (plat && (rc = vocab_has(db, "SELECT count(*) FROM platform WHERE code = :c", plat)) <= 0)
 		return rc < 0 ? rc : hj_reject(v, "invalid", "member.update: unknown platform");
-	if ((rc = member_target(db, ctx, "member.update", id, "live", v)))
+	if ((rc = hj_fold_member_target(db, ctx, "member.update", id, "live", v)))
 		return rc < 0 ? rc : 0;
 	/* The op names the person too, so a county holding that person's row
 	 * (from an earlier membership) keeps it current (hj_fold_person_refresh). */
@@ -380,7 +383,7 @@ int hj_fold_member_leave(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 		return hj_reject(v, "invalid", "member.leave: \"on\" must be a date YYYY-MM-DD");
 	if (!why || (strcmp(why, "voluntary") && strcmp(why, "deceased") && strcmp(why, "lapsed")))
 		return hj_reject(v, "invalid", "member.leave: reason must be voluntary, deceased or lapsed");
-	if ((rc = member_target(db, ctx, "member.leave", id, "active", v)))
+	if ((rc = hj_fold_member_target(db, ctx, "member.leave", id, "active", v)))
 		return rc < 0 ? rc : 0;
 	char *admitted = NULL;
 	if ((rc = membership_date(&admitted, db, ctx, "SELECT decided_on FROM membership WHERE id = :id", id)))

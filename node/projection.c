@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const hj_projection_tables[] = {"org", "node", "person", "membership", NULL};
+const char *const hj_projection_tables[] = {"org", "node", "person", "membership", "transfer", NULL};
 
 /* The v1 state digest (every hub entry of op version 1 signs one) covers
  * exactly these columns, in this order: the schema of 001_registry.sql as
@@ -23,6 +23,19 @@ static const char *const v1_columns[] = {
 	"person_key, name, id_number, phone, plate, updated_op",
 	"id, person_key, union_id, grp, channel, platform, status, applied_on, applied_by, decided_on, decided_by, "
 	"reason, left_on",
+	NULL, /* v1 has no transfer table */
+};
+
+/* The v3 state digest (hub entries decided under rules >= 3, rules.h):
+ * v1's columns plus what 010_transfer.sql added. Frozen the same way. */
+static const char *const v3_columns[] = {
+	"id, name, kind, region, parent, created_op, updated_op",
+	"id, pubkey, union_id, role, enrolled_op",
+	"person_key, name, id_number, phone, plate, updated_op",
+	"id, person_key, union_id, grp, channel, platform, status, applied_on, applied_by, decided_on, decided_by, "
+	"reason, left_on, joined_on, from_member",
+	"id, kind, person_key, from_member, from_union, to_union, status, opened_on, opened_by, decided_on, "
+	"decided_by, by_hub, to_member, snapshot",
 };
 
 static void put_escaped(hj_buf *b, const char *s)
@@ -39,9 +52,9 @@ static void put_escaped(hj_buf *b, const char *s)
 	}
 }
 
-/* Rows with every column the schema has now (v1 = 0), or the frozen v1
- * columns (v1 = 1). */
-static int rows_of(hj_db *db, int v1, hj_row_cb cb, void *ctx)
+/* Rows with every column the schema has now (cols NULL), or a digest
+ * version's frozen columns (a table whose entry is NULL is left out). */
+static int rows_of(hj_db *db, const char *const *cols, hj_row_cb cb, void *ctx)
 {
 	hj_buf line = HJ_BUF_INIT;
 	int rc = 0;
@@ -51,7 +64,9 @@ static int rows_of(hj_db *db, int v1, hj_row_cb cb, void *ctx)
 		/* Table and column names come from the fixed lists above, never
 		 * from input; the first column of each table is its text primary
 		 * key. */
-		snprintf(sql, sizeof sql, "SELECT %s FROM %s ORDER BY 1", v1 ? v1_columns[t] : "*", table);
+		if (cols && !cols[t])
+			continue;
+		snprintf(sql, sizeof sql, "SELECT %s FROM %s ORDER BY 1", cols ? cols[t] : "*", table);
 		sqlite3_stmt *st = NULL;
 		if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
 			rc = hj_db_error(db, "projection"); /* `line` is freed below */
@@ -95,12 +110,12 @@ static int rows_of(hj_db *db, int v1, hj_row_cb cb, void *ctx)
 
 int hj_projection_rows(hj_db *db, hj_row_cb cb, void *ctx)
 {
-	return rows_of(db, 0, cb, ctx);
+	return rows_of(db, NULL, cb, ctx);
 }
 
 int hj_projection_rows_v1(hj_db *db, hj_row_cb cb, void *ctx)
 {
-	return rows_of(db, 1, cb, ctx);
+	return rows_of(db, v1_columns, cb, ctx);
 }
 
 static int digest_row(void *ctx, const char *table, const char *key, const char *line)
@@ -112,13 +127,18 @@ static int digest_row(void *ctx, const char *table, const char *key, const char 
 	return 0;
 }
 
-int hj_projection_digest(hj_db *db, uint8_t out[32])
+int hj_projection_digest_for(hj_db *db, uint32_t rules, uint8_t out[32])
 {
 	crypto_generichash_state st;
 	crypto_generichash_init(&st, NULL, 0, 32);
-	int rc = hj_projection_rows_v1(db, digest_row, &st);
+	int rc = rows_of(db, rules >= 3 ? v3_columns : v1_columns, digest_row, &st);
 	crypto_generichash_final(&st, out, 32);
 	return rc;
+}
+
+int hj_projection_digest(hj_db *db, uint8_t out[32])
+{
+	return hj_projection_digest_for(db, 1, out);
 }
 
 /* All rows of one registry, kept for the merge-compare. */
@@ -236,5 +256,6 @@ int hj_projection_clear(hj_db *db)
 {
 	/* Children first; defer_foreign_keys covers the org self-reference. */
 	return hj_db_exec(db, "PRAGMA defer_foreign_keys = ON;"
-			      "DELETE FROM membership; DELETE FROM person; DELETE FROM node; DELETE FROM org;");
+			      "DELETE FROM transfer; DELETE FROM membership; DELETE FROM person; DELETE FROM node; "
+			      "DELETE FROM org;");
 }

@@ -30,6 +30,11 @@ int hj_projection_rows_v1(hj_db *db, hj_row_cb cb, void *ctx);
  * '\n'. A schema change never changes it (its columns are pinned). */
 int hj_projection_digest(hj_db *db, uint8_t out[32]);
 
+/* The state digest a hub entry decided under `rules` signs: v1's for rules
+ * 1-2, v3's (v1's columns, the transfer table and the membership chain,
+ * pinned too) from rules 3 on. */
+int hj_projection_digest_for(hj_db *db, uint32_t rules, uint8_t out[32]);
+
 /* Compare two registries row by row. 0 if equal; HJ_ECONFLICT with the
  * first difference described (table, key, and which columns; values of
  * personal columns are not shown). */

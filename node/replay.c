@@ -59,7 +59,14 @@ static int county_holds(hj_db *db, const hj_node *n, const hj_json *op)
 	if (!m)
 		return 0;
 	int rc = hj_db_get_int(db, "SELECT count(*) FROM membership WHERE id = :id", ":id", m, &k);
-	return rc ? rc : k > 0;
+	if (rc || k || strcmp(name, "member.hand_down") != 0)
+		return rc ? rc : k > 0;
+	/* A hand-down into a union of this subtree from one above it: the new
+	 * record is this county's (built from the op's snapshot). */
+	const char *to = hj_json_get_str(op, "to");
+	if (!to)
+		return 0;
+	return strcmp(to, n->union_id) == 0 ? 1 : hj_org_in_subtree(db, to, n->union_id);
 }
 
 /* Fold one change set's ops. `verdicts` NULL = all ok. full: check each

@@ -25,11 +25,13 @@
  *      + names (of orgs and people) hold no control characters ("invalid":
  *        each costs six bytes wherever a name is quoted in JSON, and none
  *        belongs in a name).
+ *   3  + transfers of a membership record (ops_transfer.c: the hand-down),
+ *        and the state digest v3, covering them (projection.h).
  * Each version only adds refusals, so an op a later version applied is
  * applied by an earlier one too.
  */
 #ifndef HJ_RULES_VERSION /* a test build may pin it: see tests/meson.build */
-#define HJ_RULES_VERSION 2
+#define HJ_RULES_VERSION 3
 #endif
 
 /* A date may lie this far past "now" (ms): time zones, and a clerk

@@ -459,7 +459,7 @@ static int check_hub_entry(audit *a, const hj_envelope *e)
 		goto done;
 	uint8_t digest[32];
 	char dhex[65], shex[65];
-	if ((rc = hj_projection_digest(a->db, digest)))
+	if ((rc = hj_projection_digest_for(a->db, ent.rules, digest)))
 		goto done;
 	hj_hex_encode(dhex, digest, 32);
 	hj_hex_encode(shex, ent.state, 32);

@@ -488,7 +488,8 @@ static int write_entry(round *r)
 	hj_buf payload = HJ_BUF_INIT;
 	uint8_t digest[32];
 	int rc;
-	if ((rc = hj_projection_digest(r->hub->db, digest)) || (rc = hj_hub_entry_enc_finish(&payload, &r->enc, digest)))
+	if ((rc = hj_projection_digest_for(r->hub->db, r->enc.rules, digest)) ||
+	    (rc = hj_hub_entry_enc_finish(&payload, &r->enc, digest)))
 		goto done;
 	rc = hj_feed_append(r->hub->db, r->hub->id, r->hub_seq, r->enc.at_ms, payload.data, payload.len, r->hub->pk,
 			    r->hub->sk, digest);

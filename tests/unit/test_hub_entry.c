@@ -20,6 +20,7 @@
 
 #include "error.h"
 #include "hub_entry.h"
+#include "rules.h"
 
 #define H1 "0101010101010101010101010101010101010101010101010101010101010101"
 #define H2 "02020202020202020202020202020202020202020202020202020202020202ff"
@@ -455,7 +456,8 @@ static void test_v2_exact_bytes(void **state)
 	fill(st, ST);
 	hj_hub_entry_enc_init(&enc, 1764547200000);
 	assert_int_equal(enc.version, 2);
-	assert_int_equal(enc.rules, 2);
+	assert_int_equal(enc.rules, HJ_RULES_VERSION);
+	enc.rules = 2; /* the bytes below were decided under rules 2 */
 	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &ok), 0);
 	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &dup), 0);
 	assert_int_equal(hj_hub_entry_enc_verdicts_text(&vt, &enc), 0);
@@ -550,8 +552,8 @@ static void test_v2_malformed(void **state)
 		       "\"rules\" is not an integer >= 1");
 	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":0,\"at\":5,", INC2(""), STATE, HJ_ECORRUPT,
 		       "\"rules\" is not an integer >= 1");
-	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":3,\"at\":5,", INC2(""), STATE, HJ_EVERSION,
-		       "hub entry decided under rules version 3, newer than this huiji's 2: upgrade huiji to read "
+	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":4,\"at\":5,", INC2(""), STATE, HJ_EVERSION,
+		       "hub entry decided under rules version 4, newer than this huiji's 3: upgrade huiji to read "
 		       "entries from the hub");
 	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":2,", INC2(""), STATE, HJ_ECORRUPT,
 		       "\"at\" is not an integer >= 1");

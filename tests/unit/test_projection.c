@@ -25,6 +25,7 @@
 #include "envelope.h"
 #include "error.h"
 #include "projection.h"
+#include "rules.h"
 #include "support.h"
 #include "verify.h"
 
@@ -57,7 +58,15 @@ static void fill(hj_db *db)
 	sql(db, "INSERT INTO node VALUES ('cz', ?1, 'qh-xn', 'union', 'hub:2:1')", 1, PKEY);
 	sql(db, "INSERT INTO person VALUES (?1, '张三', ?2, '13800000001', '青A12345', 'cz:1:0')", 2, PKEY, IDNO);
 	sql(db, "INSERT INTO membership VALUES ('cz:1:0', ?1, 'qh-xn', 'truck_driver', 'mobile_window', 'yunmanman', "
-		"'active', '2024-03-01', 'cz', '2024-03-05', 'cz', 'ok', '2024-06-01')", 1, PKEY);
+		"'active', '2024-03-01', 'cz', '2024-03-05', 'cz', 'ok', '2024-06-01', '2024-03-05', 'hd:1:0')", 1, PKEY);
+	sql(db, "INSERT INTO transfer VALUES ('cz:2:0', 'hand_down', ?1, 'cz:1:0', 'qh-xn', 'qh-xn-a', 'accepted', "
+		"'2024-05-01', 'cz', '2024-05-01', 'cz', 0, 'cz:2:0', '{}')", 1, PKEY);
+}
+
+/* The digest of today's rules (v3: every column the schema has). */
+static void digest_now(hj_db *db, uint8_t out[32])
+{
+	assert_int_equal(hj_projection_digest_for(db, HJ_RULES_VERSION, out), 0);
 }
 
 static hj_db *scratch(void)
@@ -84,7 +93,7 @@ static int collect(void *ctx, const char *table, const char *key, const char *li
 static void test_tables(void **state)
 {
 	(void)state;
-	static const char *const want[] = {"org", "node", "person", "membership", NULL};
+	static const char *const want[] = {"org", "node", "person", "membership", "transfer", NULL};
 	for (int i = 0; want[i] || hj_projection_tables[i]; i++) {
 		assert_non_null(want[i]);
 		assert_non_null(hj_projection_tables[i]);
@@ -121,7 +130,10 @@ static void test_canonical_row(void **state)
 		"\tupdated_op=cz:1:0\n"
 		"membership|cz:1:0|membership\tid=cz:1:0\tperson_key=" PKEY "\tunion_id=qh-xn\tgrp=truck_driver"
 		"\tchannel=mobile_window\tplatform=yunmanman\tstatus=active\tapplied_on=2024-03-01\tapplied_by=cz"
-		"\tdecided_on=2024-03-05\tdecided_by=cz\treason=ok\tleft_on=2024-06-01\n");
+		"\tdecided_on=2024-03-05\tdecided_by=cz\treason=ok\tleft_on=2024-06-01\tjoined_on=2024-03-05\tfrom_member=hd:1:0\n"
+		"transfer|cz:2:0|transfer\tid=cz:2:0\tkind=hand_down\tperson_key=" PKEY "\tfrom_member=cz:1:0"
+		"\tfrom_union=qh-xn\tto_union=qh-xn-a\tstatus=accepted\topened_on=2024-05-01\topened_by=cz"
+		"\tdecided_on=2024-05-01\tdecided_by=cz\tby_hub=0\tto_member=cz:2:0\tsnapshot={}\n");
 	hj_buf_free(&r.all);
 	hj_db_close(db);
 }
@@ -135,9 +147,9 @@ static void test_order(void **state)
 	rows r = {HJ_BUF_INIT, 0};
 	assert_int_equal(hj_db_exec(db, "PRAGMA foreign_keys = OFF"), 0);
 	sql(db, "INSERT INTO membership VALUES ('m2', 'k', 'u', 'courier', 'transfer', NULL, 'applied', 'd', 'n', "
-		"NULL, NULL, NULL, NULL)", 0);
+		"NULL, NULL, NULL, NULL, NULL, NULL)", 0);
 	sql(db, "INSERT INTO membership VALUES ('m1', 'k', 'u', 'courier', 'transfer', NULL, 'left', 'd', 'n', "
-		"NULL, NULL, NULL, NULL)", 0);
+		"NULL, NULL, NULL, NULL, NULL, NULL)", 0);
 	sql(db, "INSERT INTO person VALUES ('pb', 'n', 'i', NULL, NULL, 'o')", 0);
 	sql(db, "INSERT INTO person VALUES ('pa', 'n', 'i', NULL, NULL, 'o')", 0);
 	sql(db, "INSERT INTO node VALUES ('nb', 'k', 'u', 'hub', 'o')", 0);
@@ -165,7 +177,7 @@ static void test_digest_definition(void **state)
 	hj_db *db = scratch();
 	uint8_t got[32], want[32];
 	/* Nothing: the hash of no bytes. */
-	ut_digest(db, got);
+	digest_now(db, got);
 	crypto_generichash(want, 32, NULL, 0, NULL, 0);
 	assert_memory_equal(got, want, 32);
 	fill(db);
@@ -178,7 +190,7 @@ static void test_digest_definition(void **state)
 		hj_buf_printf(&lines, "%s\n", p);
 	}
 	crypto_generichash(want, 32, lines.data, lines.len, NULL, 0);
-	ut_digest(db, got);
+	digest_now(db, got);
 	assert_memory_equal(got, want, 32);
 	hj_buf_free(&r.all);
 	hj_buf_free(&lines);
@@ -187,19 +199,22 @@ static void test_digest_definition(void **state)
 	assert_int_equal(hj_meta_set(db, "node_id", "x"), 0);
 	sql(db, "INSERT INTO undo VALUES (1, x'00')", 0);
 	sql(db, "INSERT INTO worker_group VALUES ('pilot', '飞行员', 'pilot', 0, 99)", 0);
-	ut_digest(db, want);
+	digest_now(db, want);
 	assert_memory_equal(got, want, 32);
 
 	/* Rows written in another order: the same digest. */
 	hj_db *b = scratch();
 	assert_int_equal(hj_db_exec(b, "PRAGMA foreign_keys = OFF"), 0);
 	sql(b, "INSERT INTO membership VALUES ('cz:1:0', ?1, 'qh-xn', 'truck_driver', 'mobile_window', "
-	       "'yunmanman', 'active', '2024-03-01', 'cz', '2024-03-05', 'cz', 'ok', '2024-06-01')", 1, PKEY);
+	       "'yunmanman', 'active', '2024-03-01', 'cz', '2024-03-05', 'cz', 'ok', '2024-06-01', '2024-03-05', "
+	       "'hd:1:0')", 1, PKEY);
+	sql(b, "INSERT INTO transfer VALUES ('cz:2:0', 'hand_down', ?1, 'cz:1:0', 'qh-xn', 'qh-xn-a', 'accepted', "
+	       "'2024-05-01', 'cz', '2024-05-01', 'cz', 0, 'cz:2:0', '{}')", 1, PKEY);
 	sql(b, "INSERT INTO person VALUES (?1, '张三', ?2, '13800000001', '青A12345', 'cz:1:0')", 2, PKEY, IDNO);
 	sql(b, "INSERT INTO node VALUES ('cz', ?1, 'qh-xn', 'union', 'hub:2:1')", 1, PKEY);
 	sql(b, "INSERT INTO org VALUES ('qh-xn', '西宁市总工会', 'city', '6301', 'qh', 'hub:2:0', 'hub:3:0')", 0);
 	sql(b, "INSERT INTO org VALUES ('qh', '青海省总工会', 'province', '63', NULL, 'hub:1:0', NULL)", 0);
-	ut_digest(b, want);
+	digest_now(b, want);
 	assert_memory_equal(got, want, 32);
 	assert_int_equal(hj_projection_compare(db, "a", b, "b"), 0);
 	hj_db_close(b);
@@ -219,7 +234,7 @@ static void test_digest_covers_every_column(void **state)
 	/* Constraints are not what this test is about: an org kind or a
 	 * person key may point nowhere here. */
 	assert_int_equal(hj_db_exec(db, "PRAGMA foreign_keys = OFF"), 0);
-	ut_digest(db, base);
+	digest_now(db, base);
 	for (int t = 0; hj_projection_tables[t]; t++) {
 		const char *table = hj_projection_tables[t];
 		char q[200], pk[80], *key;
@@ -235,13 +250,16 @@ static void test_digest_covers_every_column(void **state)
 			const char *col = (const char *)sqlite3_column_text(cols, 0);
 			int notnull = sqlite3_column_int(cols, 1);
 			/* CHECK-constrained columns get another allowed value. */
-			const char *alt = strcmp(col, "role") == 0 ? "auditor" : strcmp(col, "status") == 0 ? "rejected" : "zz";
+			const char *alt = strcmp(col, "role") == 0     ? "auditor"
+					  : strcmp(col, "kind") == 0 && strcmp(table, "transfer") == 0 ? "offer"
+					  : strcmp(col, "status") == 0 ? (strcmp(table, "transfer") == 0 ? "open" : "rejected")
+					  : "zz";
 			for (int to_null = 0; to_null <= !notnull; to_null++) {
 				assert_int_equal(hj_db_exec(db, "SAVEPOINT col"), 0);
 				snprintf(q, sizeof q, "UPDATE %s SET %s = ?1 WHERE %s = ?2", table, col, pk);
 				sql(db, q, 2, to_null ? NULL : alt, key);
 				assert_int_equal(sqlite3_changes(db->h), 1);
-				ut_digest(db, d);
+				digest_now(db, d);
 				if (memcmp(d, base, 32) == 0)
 					fail_msg("%s.%s set to %s: digest unchanged", table, col, to_null ? "NULL" : alt);
 				assert_int_equal(hj_db_exec(db, "ROLLBACK TO col"), 0);
@@ -252,9 +270,9 @@ static void test_digest_covers_every_column(void **state)
 		sqlite3_finalize(cols);
 		free(key);
 	}
-	/* 7 + 5 + 6 + 13 columns, 3 + 0 + 2 + 5 of them nullable */
-	assert_int_equal(checked, 31 + 10);
-	ut_digest(db, d);
+	/* 7 + 5 + 6 + 15 + 14 columns, 3 + 0 + 2 + 7 + 6 of them nullable */
+	assert_int_equal(checked, 47 + 18);
+	digest_now(db, d);
 	assert_memory_equal(d, base, 32);
 	hj_db_close(db);
 }

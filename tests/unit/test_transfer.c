@@ -1,0 +1,235 @@
+/*
+ * test_transfer.c — a membership record that moves (node/ops_transfer.c):
+ * the hand-down of the turnover pool. The old record ends 'transferred' and
+ * the new one starts in the same op, keeping the join date and naming the
+ * record it continues; the hub sequences it under rules 3 (digest v3); a
+ * county re-folds to the hub's rows, and a node holding only the receiving
+ * union builds the new record from the op's snapshot.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "error.h"
+#include "hex.h"
+#include "outbox.h"
+#include "projection.h"
+#include "rules.h"
+#include "support.h"
+
+/* The province, and cz holding the org tree (a first sync). */
+static int setup(void **state)
+{
+	ut_world *w = ut_world_new(1);
+	hj_sync_report srep;
+	if (!w || ut_follow(w->cz, w->hub, &srep))
+		return -1;
+	*state = w;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	return ut_world_free(*state);
+}
+
+/* An active member of n's union (person `who`): its membership id. */
+static void admitted(hj_node *n, int who, char id[UT_ID_SZ])
+{
+	ut_must(n, ut_apply_op(n, NULL, who), id, UT_ID_SZ);
+	ut_must(n, ut_op("member.approve", "member", id, "on", "2024-03-05", NULL), NULL, 0);
+}
+
+/* member.hand_down of `member` to `to`, with the snapshot the registry of
+ * n gives (or `snap` as given). */
+static hj_json *hand_down(hj_node *n, const char *member, const char *to, const char *on)
+{
+	hj_json *op = ut_op("member.hand_down", "member", member, "to", to, "on", on, NULL), *snap = NULL;
+	UT_OK(hj_fold_transfer_snapshot(&snap, n->db, member));
+	assert_int_equal(hj_json_set(op, "snapshot", snap), 0);
+	return op;
+}
+
+static char *col(hj_db *db, const char *sql, const char *arg)
+{
+	char *t = ut_text(db, sql, arg);
+	assert_non_null(t);
+	return t;
+}
+
+static void assert_col(hj_db *db, const char *sql, const char *arg, const char *want)
+{
+	char *t = col(db, sql, arg);
+	assert_string_equal(t, want);
+	free(t);
+}
+
+static void test_hand_down_moves_the_record(void **state)
+{
+	ut_world *w = *state;
+	char old[UT_ID_SZ], nid[UT_ID_SZ];
+	hj_sync_report srep;
+	hj_replay_stats st;
+	admitted(w->cz, 1, old);
+	ut_must(w->cz, hand_down(w->cz, old, "qh-xn-cz-a", "2024-06-01"), nid, sizeof nid);
+	/* At the county, at once: one active record, in the new union. */
+	assert_col(w->cz->db, "SELECT status FROM membership WHERE id = ?1", old, "transferred");
+	assert_col(w->cz->db, "SELECT left_on FROM membership WHERE id = ?1", old, "2024-06-01");
+	assert_col(w->cz->db, "SELECT union_id FROM membership WHERE id = ?1", nid, "qh-xn-cz-a");
+	assert_col(w->cz->db, "SELECT status FROM membership WHERE id = ?1", nid, "active");
+	assert_col(w->cz->db, "SELECT joined_on FROM membership WHERE id = ?1", nid, "2024-03-05"); /* kept */
+	assert_col(w->cz->db, "SELECT from_member FROM membership WHERE id = ?1", nid, old);
+	assert_col(w->cz->db, "SELECT status || ' ' || to_member FROM transfer WHERE from_member = ?1", old, "accepted cz:3:0");
+	assert_int_equal(ut_int(w->cz->db, "SELECT count(*) FROM membership WHERE status = 'active'", NULL), 1);
+	/* The hub sequences it under rules 3 and holds the same rows. */
+	assert_int_equal(ut_sequence(w->hub, w->cz), 3);
+	assert_col(w->hub->db, "SELECT status FROM membership WHERE id = ?1", old, "transferred");
+	assert_col(w->hub->db, "SELECT union_id FROM membership WHERE id = ?1", nid, "qh-xn-cz-a");
+	assert_int_equal(ut_follow(w->cz, w->hub, &srep), 0);
+	assert_int_equal(srep.rejected, 0);
+	UT_OK(ut_rebuild_compare(w->cz, &st));
+	UT_OK(ut_rebuild_compare(w->hub, &st));
+	/* The record moves on: its join date still the first. */
+	char third[UT_ID_SZ];
+	ut_must(w->cz, hand_down(w->cz, nid, "qh-xn-cz", "2024-07-01"), third, sizeof third);
+	assert_col(w->cz->db, "SELECT joined_on || ' ' || from_member FROM membership WHERE id = ?1", third,
+		   "2024-03-05 cz:3:0");
+}
+
+static void expect_refused(hj_node *n, hj_json *op, const char *reason)
+{
+	hj_verdict v;
+	int rc = ut_run(n, op, &v, NULL, 0, NULL);
+	if (rc)
+		fail_msg("failed: %s", hj_error_last());
+	if (v.applied)
+		fail_msg("applied; wanted %s", reason);
+	if (strcmp(v.reason, reason) != 0)
+		fail_msg("%s (%s); wanted %s", v.reason, v.detail, reason);
+}
+
+static void test_hand_down_refusals(void **state)
+{
+	ut_world *w = *state;
+	char m[UT_ID_SZ], nid[UT_ID_SZ], app[UT_ID_SZ];
+	admitted(w->cz, 1, m);
+	/* Into the union it is in; into one that does not exist; outside the
+	 * actor's subtree. */
+	expect_refused(w->cz, hand_down(w->cz, m, "qh-xn-cz", "2024-06-01"), "invalid");
+	expect_refused(w->cz, hand_down(w->cz, m, "qh-nowhere", "2024-06-01"), "unknown_union");
+	expect_refused(w->cz, hand_down(w->cz, m, "qh-hd", "2024-06-01"), "no_authority");
+	/* An application not yet approved is not a record to move. */
+	ut_must(w->cz, ut_apply_op(w->cz, NULL, 2), app, sizeof app);
+	expect_refused(w->cz, hand_down(w->cz, app, "qh-xn-cz-a", "2024-06-01"), "not_active");
+	/* A snapshot that is not the registry's (a phone changed by hand). */
+	hj_json *op = hand_down(w->cz, m, "qh-xn-cz-a", "2024-06-01");
+	hj_json *person = (hj_json *)hj_json_get(hj_json_get(op, "snapshot"), "person");
+	assert_int_equal(hj_json_set_str(person, "phone", "13900000000"), 0);
+	expect_refused(w->cz, op, "invalid");
+	/* Dated in the future, or a second move of a record already moved. */
+	expect_refused(w->cz, hand_down(w->cz, m, "qh-xn-cz-a", "2099-01-01"), "future_date");
+	ut_must(w->cz, hand_down(w->cz, m, "qh-xn-cz-a", "2024-06-01"), nid, sizeof nid);
+	expect_refused(w->cz, hand_down(w->cz, m, "qh-xn-cz-a", "2024-06-02"), "not_active");
+	/* Another county cannot move cz's member (the hub's verdict). */
+	hj_json *theirs = hand_down(w->cz, nid, "qh-hd", "2024-06-03");
+	hj_verdict v;
+	hj_foldctx c = {.actor = "hd", .seq = 50, .rules = HJ_RULES_VERSION};
+	assert_int_equal(ut_sequence(w->hub, w->cz), 4);
+	assert_int_equal(hj_fold_op(w->hub->db, &c, theirs, &v), 0);
+	assert_string_equal(v.reason, "no_authority");
+	/* Under rules 2 there is no such op. */
+	c.actor = "cz";
+	c.rules = 2;
+	assert_int_equal(hj_fold_op(w->hub->db, &c, theirs, &v), 0);
+	assert_string_equal(v.reason, "invalid");
+	hj_json_free(theirs);
+}
+
+/* A node enrolled for the receiving union only (the township below the
+ * county) never held the old record: it builds the new one from the op's
+ * snapshot, as the hub did, and its rows equal the hub's. */
+static void test_nested_node_receives_the_record(void **state)
+{
+	ut_world *w = *state;
+	char old[UT_ID_SZ], nid[UT_ID_SZ];
+	hj_sync_report srep;
+	hj_replay_stats st;
+	hj_node *town = ut_county(w->dir, "cza", "qh-xn-cz-a", w->hub);
+	ut_enroll(w->hub, town);
+	admitted(w->cz, 7, old);
+	ut_must(w->cz, hand_down(w->cz, old, "qh-xn-cz-a", "2024-06-01"), nid, sizeof nid);
+	assert_int_equal(ut_sequence(w->hub, w->cz), 3);
+	assert_int_equal(ut_follow(town, w->hub, &srep), 0);
+	assert_int_equal(ut_int(town->db, "SELECT count(*) FROM membership", NULL), 1);
+	assert_col(town->db, "SELECT status || ' ' || joined_on || ' ' || from_member FROM membership WHERE id = ?1", nid,
+		   "active 2024-03-05 cz:1:0");
+	assert_int_equal(ut_int(town->db, "SELECT count(*) FROM person", NULL), 1);
+	assert_int_equal(ut_int(town->db, "SELECT count(*) FROM transfer", NULL), 1);
+	/* Its rows are the hub's rows of its union. */
+	char *mine = col(town->db, "SELECT group_concat(id || status || union_id || joined_on, ',') FROM membership", NULL);
+	char *hubs = col(w->hub->db, "SELECT group_concat(id || status || union_id || joined_on, ',') FROM membership "
+				     "WHERE union_id = ?1", "qh-xn-cz-a");
+	assert_string_equal(mine, hubs);
+	free(mine);
+	free(hubs);
+	char *p1 = col(town->db, "SELECT name || phone || id_number FROM person", NULL);
+	char *p2 = col(w->hub->db, "SELECT name || phone || id_number FROM person WHERE person_key = "
+				   "(SELECT person_key FROM membership WHERE id = ?1)", nid);
+	assert_string_equal(p1, p2);
+	free(p1);
+	free(p2);
+	UT_OK(ut_rebuild_compare(town, &st));
+	/* The township works on the record it received. */
+	ut_must(town, ut_op("member.update", "member", nid, "person",
+			    col(town->db, "SELECT person_key FROM membership WHERE id = ?1", nid), "phone", "13912345678",
+			    NULL), NULL, 0);
+	hj_node_close(town);
+}
+
+/* Every digest of the province checks out (v3 from rules 3 on). */
+static void test_audit_of_a_hand_down(void **state)
+{
+	ut_world *w = *state;
+	char old[UT_ID_SZ], nid[UT_ID_SZ], key[65], work[512];
+	hj_audit_report rep;
+	admitted(w->cz, 3, old);
+	ut_must(w->cz, hand_down(w->cz, old, "qh-xn-cz-a", "2024-06-01"), nid, sizeof nid);
+	assert_int_equal(ut_sequence(w->hub, w->cz), 3);
+	ut_flush(w->hub);
+	char *hub_git = hj_node_repo_path(w->hub);
+	hj_hex_encode(key, w->hub->pk, 32);
+	snprintf(work, sizeof work, "%s/audit.git", w->dir);
+	assert_int_equal(hj_audit(&rep, hub_git, key, w->hub->person_secret, work, NULL), 0);
+	for (size_t i = 0; i < rep.nproblems; i++)
+		fprintf(stderr, "  problem: %s\n", rep.problems[i]);
+	assert_int_equal(rep.nproblems, 0);
+	assert_true(rep.digests >= 1);
+	hj_audit_report_free(&rep);
+	free(hub_git);
+	/* The v3 digest covers the move; v1's does not see the new columns. */
+	uint8_t d1[32], d3[32], e1[32], e3[32];
+	UT_OK(hj_projection_digest_for(w->hub->db, 1, d1));
+	UT_OK(hj_projection_digest_for(w->hub->db, 3, d3));
+	assert_int_equal(hj_db_exec(w->hub->db, "UPDATE membership SET joined_on = '2020-01-01' WHERE id = 'cz:3:0'"), 0);
+	UT_OK(hj_projection_digest_for(w->hub->db, 1, e1));
+	UT_OK(hj_projection_digest_for(w->hub->db, 3, e3));
+	assert_memory_equal(d1, e1, 32);
+	assert_memory_not_equal(d3, e3, 32);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_hand_down_moves_the_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hand_down_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nested_node_receives_the_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_of_a_hand_down, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -79,6 +79,9 @@ int cmd_audit(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
+/* cmd_transfer.c */
+int cmd_member_hand_down(int argc, char **argv);
+int cli_member_history(hj_node *n, const char *member);
 
 
 

@@ -1,5 +1,6 @@
 /*
- * cmd_member.c — `huiji member apply|approve|reject|update|leave|show|list`.
+ * cmd_member.c — `huiji member apply|approve|reject|update|leave|show|list`
+ * (hand-down: cmd_transfer.c).
  *
  * Input is checked here for a clear message before anything is recorded;
  * the fold checks the same rules again (it is what the hub runs). Personal
@@ -213,7 +214,7 @@ static const cli_opt list_opts[] = {
 	{"member", 1, "show: membership id"},
 	{"union", 1, "only this union (and its subtree)"},
 	{"group", 1, "only this worker group"},
-	{"status", 1, "applied|active|rejected|left"},
+	{"status", 1, "applied|active|rejected|left|transferred"},
 	{"platform", 1, "only this platform"},
 	{"reveal", 0, "show personal fields unmasked"},
 	{"json", 0, "one JSON object per line"},
@@ -285,6 +286,8 @@ static int member_query(int argc, char **argv, int show)
 			       hj_db_col_text(st, 0), hj_db_col_text(st, 1), hj_db_col_text(st, 2), hj_db_col_text(st, 3),
 			       hj_db_col_text(st, 4), hj_db_col_text(st, 5), hj_db_col_text(st, 6), hj_db_col_text(st, 13),
 			       hj_db_col_text(st, 7), hj_db_col_text(st, 8), hj_db_col_text(st, 14), name, idno, phone, plate);
+			if ((rc = cli_member_history(n, hj_db_col_text(st, 0))))
+				goto done;
 		} else {
 			printf("%-22s %-8s %-16s %-14s %-12s %s  %s  %s\n", hj_db_col_text(st, 0), hj_db_col_text(st, 1),
 			       hj_db_col_text(st, 2), hj_db_col_text(st, 3), hj_db_col_text(st, 5), name, idno, phone);
@@ -312,6 +315,8 @@ int cmd_member(int argc, char **argv)
 			return member_change(argc - 1, argv + 1, changes[i].op);
 	if (strcmp(sub, "show") == 0 || strcmp(sub, "list") == 0)
 		return member_query(argc - 1, argv + 1, strcmp(sub, "show") == 0);
-	return cli_fail(hj_error_set(HJ_EINVALID,
-				     "usage: huiji member apply|approve|reject|update|leave|show|list [--help]"));
+	if (strcmp(sub, "hand-down") == 0)
+		return cmd_member_hand_down(argc - 1, argv + 1);
+	return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji member "
+				     "apply|approve|reject|update|leave|hand-down|show|list [--help]"));
 }

@@ -78,6 +78,7 @@ UNION = {CZ: P.UNION[CZ], CB: P.UNION[CB]}
 REGION = {CZ: P.REGION[CZ], CB: P.REGION[CB]}
 FORGE = H.tool_bin("HUIJI_FORGE", "tests", "huiji-forge")
 NEXT = H.tool_bin("HUIJI_NEXT", "tests", "huiji-next")
+RULES = 3  # the rules version today's hub decides under (node/rules.h)
 # Short network bounds: every peer here is on loopback (scaled for slow builds).
 SYNC_OPTS = ["--retries", "1", "--backoff-ms", "50", "--connect-timeout-ms", str(int(H.scaled(5000))),
              "--idle-timeout-ms", str(int(H.scaled(15000)))]
@@ -1067,7 +1068,7 @@ class TestAudit(SyncSecurityCase):
     def hand_written_entry(self, include, state):
         """A sequence entry in today's format (v2: every op applied unless
         an include lists it under "rejected")."""
-        op = {"op": "hub.sequence", "v": 2, "rules": 2, "at": int(time.time() * 1000), "include": include,
+        op = {"op": "hub.sequence", "v": 2, "rules": RULES, "at": int(time.time() * 1000), "include": include,
               "state": state}
         payload = json.dumps({"v": 1, "ops": [op]}, separators=(",", ":"), ensure_ascii=False)
         self.forge("append", "--dir", self.hub, "--payload", payload)

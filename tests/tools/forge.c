@@ -38,6 +38,7 @@
 #include "node.h"
 #include "outbox.h"
 #include "projection.h"
+#include "rules.h"
 #include "followed.h"
 #include "replay.h"
 
@@ -387,7 +388,7 @@ static int forge_digest(hj_node *n)
 {
 	uint8_t d[32];
 	char hex[65];
-	int rc = hj_projection_digest(n->db, d);
+	int rc = hj_projection_digest_for(n->db, HJ_RULES_VERSION, d); /* what an entry of today's rules signs */
 	if (rc)
 		return rc;
 	hj_hex_encode(hex, d, 32);

@@ -186,9 +186,9 @@ static void test_nested_node_receives_the_record(void **state)
 	free(p2);
 	UT_OK(ut_rebuild_compare(town, &st));
 	/* The township works on the record it received. */
-	ut_must(town, ut_op("member.update", "member", nid, "person",
-			    col(town->db, "SELECT person_key FROM membership WHERE id = ?1", nid), "phone", "13912345678",
-			    NULL), NULL, 0);
+	char *pk = col(town->db, "SELECT person_key FROM membership WHERE id = ?1", nid);
+	ut_must(town, ut_op("member.update", "member", nid, "person", pk, "phone", "13912345678", NULL), NULL, 0);
+	free(pk);
 	hj_node_close(town);
 }
 

@@ -27,6 +27,11 @@ static const struct {
 	{"member.update", hj_fold_member_update},
 	{"member.leave", hj_fold_member_leave},
 	{"member.hand_down", hj_fold_member_hand_down},
+	{"member.transfer_offer", hj_fold_transfer_open},
+	{"member.transfer_request", hj_fold_transfer_open},
+	{"member.transfer_accept", hj_fold_transfer_decide},
+	{"member.transfer_decline", hj_fold_transfer_decide},
+	{"member.transfer_withdraw", hj_fold_transfer_decide},
 };
 
 int hj_is_hex64(const char *s)

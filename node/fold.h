@@ -113,9 +113,12 @@ int hj_fold_person_refresh(hj_db *db, const hj_foldctx *ctx, const hj_json *op);
 
 int hj_fold_member_leave(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
 
-/* Transfers (ops_transfer.c, rules 3): a hand-down inside one node's
- * subtree (the turnover pool). */
+/* Transfers (rules 3): a hand-down inside one node's subtree (the turnover
+ * pool), an offer or a request (ops_transfer.c), and the accept, decline
+ * or withdraw that decides it (ops_transfer_decide.c). */
 int hj_fold_member_hand_down(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+int hj_fold_transfer_open(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+int hj_fold_transfer_decide(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
 
 /* What the holding side of a transfer signs for the receiving side: the
  * membership's union, group, channel, platform, join date and person, as

@@ -13,6 +13,7 @@
 #include "idnum.h"
 #include "phone.h"
 #include "rules.h"
+#include "transfer_rows.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +279,24 @@ done:
 	return rc;
 }
 
+/* Rules 3: a record under an open transfer is frozen until the transfer
+ * is decided (ops_transfer.c), so what the other side was shown holds.
+ * 0 go on, 1 rejected, <0 error. */
+static int frozen(hj_db *db, const hj_foldctx *ctx, const char *opname, const char *id, hj_verdict *v)
+{
+	char *key = NULL;
+	if ((ctx->rules ? ctx->rules : 1) < HJ_TRANSFER_RULES)
+		return 0;
+	int rc = hj_db_get_text(&key, db, "SELECT person_key FROM membership WHERE id = :id", ":id", id);
+	if (rc)
+		return rc == HJ_ENOTFOUND ? 0 : rc;
+	rc = hj_transfer_is_open(db, key);
+	free(key);
+	if (rc > 0)
+		hj_reject(v, "transfer_open", "%s: %s is under an open transfer; decide or withdraw it first", opname, id);
+	return rc;
+}
+
 int hj_fold_member_decide(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)
 {
 	const char *name = hj_json_get_str(op, "op");
@@ -342,7 +361,8 @@ int hj_fold_member_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, h
 		return rc < 0 ? rc : hj_reject(v, "invalid", "member.update: unknown worker group");
 	if (plat && (rc = vocab_has(db, "SELECT count(*) FROM platform WHERE code = :c", plat)) <= 0)
 		return rc < 0 ? rc : hj_reject(v, "invalid", "member.update: unknown platform");
-	if ((rc = hj_fold_member_target(db, ctx, "member.update", id, "live", v)))
+	if ((rc = hj_fold_member_target(db, ctx, "member.update", id, "live", v)) ||
+	    (rc = frozen(db, ctx, "member.update", id, v)))
 		return rc < 0 ? rc : 0;
 	/* The op names the person too, so a county holding that person's row
 	 * (from an earlier membership) keeps it current (hj_fold_person_refresh). */
@@ -383,7 +403,8 @@ int hj_fold_member_leave(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 		return hj_reject(v, "invalid", "member.leave: \"on\" must be a date YYYY-MM-DD");
 	if (!why || (strcmp(why, "voluntary") && strcmp(why, "deceased") && strcmp(why, "lapsed")))
 		return hj_reject(v, "invalid", "member.leave: reason must be voluntary, deceased or lapsed");
-	if ((rc = hj_fold_member_target(db, ctx, "member.leave", id, "active", v)))
+	if ((rc = hj_fold_member_target(db, ctx, "member.leave", id, "active", v)) ||
+	    (rc = frozen(db, ctx, "member.leave", id, v)))
 		return rc < 0 ? rc : 0;
 	char *admitted = NULL;
 	if ((rc = membership_date(&admitted, db, ctx, "SELECT decided_on FROM membership WHERE id = :id", id)))

@@ -55,15 +55,30 @@ static int county_holds(hj_db *db, const hj_node *n, const hj_json *op)
 		return strcmp(u, n->union_id) == 0 ? 1 : hj_org_in_subtree(db, u, n->union_id);
 	}
 	int64_t k = 0;
+	int rc;
+	const char *to = hj_json_get_str(op, "to");
+	if (strncmp(name, "member.transfer_", 16) == 0 && hj_json_get_str(op, "transfer")) {
+		/* Deciding a transfer: held where the transfer is. */
+		rc = hj_db_get_int(db, "SELECT count(*) FROM transfer WHERE id = :id", ":id",
+				   hj_json_get_str(op, "transfer"), &k);
+		return rc ? rc : k > 0;
+	}
+	if (strcmp(name, "member.transfer_request") == 0) {
+		/* The receiving union, and the one holding the person's record. */
+		rc = hj_db_get_int(db, "SELECT count(*) FROM membership WHERE person_key = :k AND status = 'active'", ":k",
+				   hj_json_get_str(hj_json_get(op, "person"), "key"), &k);
+		if (rc || k)
+			return rc ? rc : 1;
+		return !to ? 0 : strcmp(to, n->union_id) == 0 ? 1 : hj_org_in_subtree(db, to, n->union_id);
+	}
 	const char *m = hj_json_get_str(op, "member");
 	if (!m)
 		return 0;
-	int rc = hj_db_get_int(db, "SELECT count(*) FROM membership WHERE id = :id", ":id", m, &k);
-	if (rc || k || strcmp(name, "member.hand_down") != 0)
+	rc = hj_db_get_int(db, "SELECT count(*) FROM membership WHERE id = :id", ":id", m, &k);
+	if (rc || k || (strcmp(name, "member.hand_down") != 0 && strcmp(name, "member.transfer_offer") != 0))
 		return rc ? rc : k > 0;
-	/* A hand-down into a union of this subtree from one above it: the new
-	 * record is this county's (built from the op's snapshot). */
-	const char *to = hj_json_get_str(op, "to");
+	/* A record moving into a union of this subtree from outside it: the
+	 * new record is this county's (built from the op's snapshot). */
 	if (!to)
 		return 0;
 	return strcmp(to, n->union_id) == 0 ? 1 : hj_org_in_subtree(db, to, n->union_id);

@@ -223,6 +223,172 @@ static void test_audit_of_a_hand_down(void **state)
 	assert_memory_not_equal(d3, e3, 32);
 }
 
+/* ---- two-party transfers between counties ---- */
+
+static hj_json *offer_op(hj_node *n, const char *member, const char *to)
+{
+	hj_json *op = ut_op("member.transfer_offer", "member", member, "to", to, "on", "2024-06-01", NULL), *snap = NULL;
+	UT_OK(hj_fold_transfer_snapshot(&snap, n->db, member));
+	assert_int_equal(hj_json_set(op, "snapshot", snap), 0);
+	return op;
+}
+
+/* The person object of fake person `who` as node n would sign it. */
+static hj_json *person_of(const hj_node *n, int who)
+{
+	hj_json *ap = ut_apply_op(n, NULL, who), *person = NULL;
+	hj_buf b = HJ_BUF_INIT;
+	assert_int_equal(hj_json_write(&b, hj_json_get(ap, "person")), 0);
+	assert_int_equal(hj_json_parse(&person, (const char *)b.data, b.len), 0);
+	hj_buf_free(&b);
+	hj_json_free(ap);
+	return person;
+}
+
+static hj_json *request_op(hj_node *n, int who, const char *to)
+{
+	hj_json *op = ut_op("member.transfer_request", "to", to, "on", "2024-06-01", NULL);
+	assert_int_equal(hj_json_set(op, "person", person_of(n, who)), 0);
+	return op;
+}
+
+static hj_json *decide_op(const char *name, const char *transfer)
+{
+	return ut_op(name, "transfer", transfer, "on", "2024-06-02", NULL);
+}
+
+/* Both counties and the hub agree on the rows each holds. */
+static void all_agree(ut_world *w)
+{
+	hj_sync_report srep;
+	hj_replay_stats st;
+	ut_sequence(w->hub, w->cz);
+	ut_sequence(w->hub, w->hd);
+	assert_int_equal(ut_follow(w->cz, w->hub, &srep), 0);
+	assert_int_equal(ut_follow(w->hd, w->hub, &srep), 0);
+	UT_OK(ut_rebuild_compare(w->cz, &st));
+	UT_OK(ut_rebuild_compare(w->hd, &st));
+	UT_OK(ut_rebuild_compare(w->hub, &st));
+	/* At every node, at most one live record per person. */
+	hj_node *nodes[] = {w->hub, w->cz, w->hd};
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(ut_int(nodes[i]->db, "SELECT count(*) FROM (SELECT person_key FROM membership WHERE "
+						      "status IN ('applied', 'active') GROUP BY 1 HAVING count(*) > 1)", NULL), 0);
+}
+
+static int setup2(void **state)
+{
+	hj_sync_report srep;
+	int rc = setup(state);
+	return rc ? rc : ut_follow(((ut_world *)*state)->hd, ((ut_world *)*state)->hub, &srep);
+}
+
+static void test_offer_accepted_by_the_other_county(void **state)
+{
+	ut_world *w = *state;
+	char m[UT_ID_SZ], t[UT_ID_SZ], nid[UT_ID_SZ];
+	admitted(w->cz, 1, m);
+	ut_must(w->cz, offer_op(w->cz, m, "qh-hd"), t, sizeof t);
+	/* Frozen while open: no update, leave or second transfer of it. */
+	expect_refused(w->cz, ut_op("member.leave", "member", m, "on", "2024-06-01", "reason", "voluntary", NULL),
+		       "transfer_open");
+	expect_refused(w->cz, offer_op(w->cz, m, "qh-xn-cz-a"), "transfer_open");
+	all_agree(w);
+	/* hd holds the offer (not the record) and accepts it offline. */
+	assert_col(w->hd->db, "SELECT status || ' ' || kind FROM transfer WHERE id = ?1", t, "open offer");
+	assert_int_equal(ut_int(w->hd->db, "SELECT count(*) FROM membership", NULL), 0);
+	ut_must(w->hd, decide_op("member.transfer_accept", t), nid, sizeof nid);
+	assert_col(w->hd->db, "SELECT union_id || ' ' || status || ' ' || joined_on FROM membership WHERE id = ?1", nid,
+		   "qh-hd active 2024-03-05");
+	/* Until the acceptance is sequenced, cz still holds it active. */
+	assert_col(w->cz->db, "SELECT status FROM membership WHERE id = ?1", m, "active");
+	all_agree(w);
+	assert_col(w->hub->db, "SELECT status FROM membership WHERE id = ?1", m, "transferred");
+	assert_col(w->hub->db, "SELECT union_id || ' ' || from_member FROM membership WHERE id = ?1", nid, "qh-hd cz:1:0");
+	assert_col(w->cz->db, "SELECT status FROM membership WHERE id = ?1", m, "transferred");
+	assert_col(w->hub->db, "SELECT status || ' ' || to_member FROM transfer WHERE id = ?1", t, "accepted hd:1:0");
+	/* Decided: a second answer is refused. */
+	expect_refused(w->hd, decide_op("member.transfer_decline", t), "already_decided");
+}
+
+static void test_request_accepted_by_the_holding_county(void **state)
+{
+	ut_world *w = *state;
+	char m[UT_ID_SZ], t[UT_ID_SZ], nid[UT_ID_SZ];
+	admitted(w->cz, 2, m);
+	all_agree(w);
+	/* The driver turns up at hd, which asks for his record. */
+	ut_must(w->hd, request_op(w->hd, 2, "qh-hd"), t, sizeof t);
+	all_agree(w);
+	assert_col(w->cz->db, "SELECT kind || ' ' || status FROM transfer WHERE id = ?1", t, "request open");
+	char *pk = col(w->cz->db, "SELECT person_key FROM membership WHERE id = ?1", m);
+	expect_refused(w->cz, ut_op("member.update", "member", m, "person", pk, "phone", "13911112222", NULL),
+		       "transfer_open");
+	free(pk);
+	/* cz accepts, naming the record and signing its snapshot. */
+	hj_json *acc = decide_op("member.transfer_accept", t), *snap = NULL;
+	assert_int_equal(hj_json_set_str(acc, "member", m), 0);
+	UT_OK(hj_fold_transfer_snapshot(&snap, w->cz->db, m));
+	assert_int_equal(hj_json_set(acc, "snapshot", snap), 0);
+	ut_must(w->cz, acc, nid, sizeof nid);
+	assert_int_equal(ut_int(w->cz->db, "SELECT count(*) FROM membership WHERE id = ?1", nid), 0); /* hd's now */
+	all_agree(w);
+	assert_col(w->hd->db, "SELECT union_id || ' ' || status || ' ' || from_member FROM membership WHERE id = ?1", nid,
+		   "qh-hd active cz:1:0");
+	assert_col(w->hub->db, "SELECT status FROM membership WHERE id = ?1", m, "transferred");
+}
+
+static void test_declines_withdrawals_and_the_hub(void **state)
+{
+	ut_world *w = *state;
+	char m[UT_ID_SZ], t1[UT_ID_SZ], t2[UT_ID_SZ], t3[UT_ID_SZ];
+	admitted(w->cz, 3, m);
+	ut_must(w->cz, offer_op(w->cz, m, "qh-hd"), t1, sizeof t1);
+	all_agree(w);
+	/* Only the receiving side declines an offer; only its maker withdraws. */
+	expect_refused(w->cz, decide_op("member.transfer_decline", t1), "no_authority");
+	expect_refused(w->hd, decide_op("member.transfer_withdraw", t1), "no_authority");
+	ut_must(w->hd, decide_op("member.transfer_decline", t1), NULL, 0);
+	all_agree(w);
+	assert_col(w->cz->db, "SELECT status FROM transfer WHERE id = ?1", t1, "declined");
+	/* Unfrozen: offered again, then withdrawn; an accept of it is late. */
+	ut_must(w->cz, offer_op(w->cz, m, "qh-hd"), t2, sizeof t2);
+	ut_must(w->cz, decide_op("member.transfer_withdraw", t2), NULL, 0);
+	all_agree(w);
+	expect_refused(w->hd, decide_op("member.transfer_accept", t2), "already_decided");
+	/* Offered a third time and never answered: the hub decides. */
+	ut_must(w->cz, offer_op(w->cz, m, "qh-hd"), t3, sizeof t3);
+	all_agree(w);
+	ut_must(w->hub, decide_op("member.transfer_accept", t3), NULL, 0);
+	all_agree(w);
+	assert_col(w->hub->db, "SELECT status || ' ' || by_hub FROM transfer WHERE id = ?1", t3, "accepted 1");
+	assert_col(w->hd->db, "SELECT union_id FROM membership WHERE from_member = ?1", m, "qh-hd");
+	/* Unknown transfers and an accept by a node without authority. */
+	expect_refused(w->hd, decide_op("member.transfer_accept", "cz:99:0"), "unknown_transfer");
+}
+
+/* Both sides race offline: cz withdraws its offer while hd accepts it —
+ * whichever the hub sequences first stands (here the acceptance; the late
+ * withdrawal is already_decided), and everyone ends with the hub's rows. */
+static void test_withdrawal_races_an_acceptance(void **state)
+{
+	ut_world *w = *state;
+	char m[UT_ID_SZ], t[UT_ID_SZ];
+	admitted(w->cz, 4, m);
+	ut_must(w->cz, offer_op(w->cz, m, "qh-hd"), t, sizeof t);
+	all_agree(w);
+	ut_must(w->cz, decide_op("member.transfer_withdraw", t), NULL, 0);           /* cz, offline */
+	ut_must(w->hd, decide_op("member.transfer_accept", t), NULL, 0);             /* hd, offline */
+	ut_sequence(w->hub, w->hd); /* hd's acceptance first */
+	all_agree(w);
+	assert_col(w->hub->db, "SELECT status FROM transfer WHERE id = ?1", t, "accepted");
+	assert_col(w->cz->db, "SELECT status FROM membership WHERE id = ?1", m, "transferred");
+	assert_int_equal(ut_int(w->hub->db, "SELECT count(*) FROM membership WHERE status = 'active'", NULL), 1);
+	char *v = col(w->cz->db, "SELECT verdicts FROM followed WHERE node = 'cz' ORDER BY pos DESC LIMIT 1", NULL);
+	assert_non_null(strstr(v, "already_decided"));
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +396,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hand_down_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nested_node_receives_the_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_of_a_hand_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offer_accepted_by_the_other_county, setup2, teardown),
+		cmocka_unit_test_setup_teardown(test_request_accepted_by_the_holding_county, setup2, teardown),
+		cmocka_unit_test_setup_teardown(test_declines_withdrawals_and_the_hub, setup2, teardown),
+		cmocka_unit_test_setup_teardown(test_withdrawal_races_an_acceptance, setup2, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

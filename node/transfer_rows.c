@@ -1,0 +1,284 @@
+/*
+ * transfer_rows.c — the rows of a transfer (transfer_rows.h).
+ */
+#include "transfer_rows.h"
+#include "error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void hj_mrow_free(hj_mrow *m)
+{
+	free(m->union_id);
+	free(m->status);
+	free(m->person_key);
+	free(m->grp);
+	free(m->channel);
+	free(m->platform);
+	free(m->joined_on);
+	memset(m, 0, sizeof *m);
+}
+
+int hj_mrow_get(hj_mrow *m, hj_db *db, const char *id)
+{
+	memset(m, 0, sizeof *m);
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT union_id, status, person_key, grp, channel, platform, joined_on "
+					  "FROM membership WHERE id = :id");
+	if (!st)
+		return HJ_ERROR;
+	int rc = hj_db_bind_text(st, ":id", id);
+	if (!rc)
+		rc = hj_db_step(db, st);
+	if (rc == 1) {
+		char **cols[] = {&m->union_id, &m->status, &m->person_key, &m->grp, &m->channel, &m->platform,
+				 &m->joined_on};
+		rc = 0;
+		for (int i = 0; !rc && i < 7; i++)
+			if (sqlite3_column_type(st, i) != SQLITE_NULL)
+				rc = hj_db_col_dup(cols[i], st, i);
+	} else if (rc == 0) {
+		rc = HJ_ENOTFOUND;
+	}
+	hj_db_release(db, st);
+	if (rc)
+		hj_mrow_free(m);
+	return rc;
+}
+
+static int set_opt(hj_json *o, const char *key, const char *val)
+{
+	return val ? hj_json_set_str(o, key, val) : 0;
+}
+
+int hj_fold_transfer_snapshot(hj_json **out, hj_db *db, const char *member_id)
+{
+	hj_mrow m;
+	*out = NULL;
+	int rc = hj_mrow_get(&m, db, member_id);
+	if (rc)
+		return rc;
+	hj_json *snap = hj_json_new(HJ_JOBJ), *person = hj_json_new(HJ_JOBJ);
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT name, id_number, phone, plate FROM person WHERE person_key = :k");
+	if (!snap || !person || !st) {
+		rc = st ? hj_error_set(HJ_ENOMEM, "out of memory") : HJ_ERROR;
+		goto done;
+	}
+	if ((rc = hj_db_bind_text(st, ":k", m.person_key)) || (rc = hj_db_step(db, st)) < 0)
+		goto done;
+	if (rc == 0) {
+		rc = hj_error_set(HJ_ECORRUPT, "membership %s names a person the registry does not hold", member_id);
+		goto done;
+	}
+	if (hj_json_set_str(person, "key", m.person_key) || set_opt(person, "name", hj_db_col_text(st, 0)) ||
+	    set_opt(person, "id_number", hj_db_col_text(st, 1)) || set_opt(person, "phone", hj_db_col_text(st, 2)) ||
+	    set_opt(person, "plate", hj_db_col_text(st, 3)) || hj_json_set_str(snap, "union", m.union_id) ||
+	    hj_json_set_str(snap, "group", m.grp) || hj_json_set_str(snap, "channel", m.channel) ||
+	    set_opt(snap, "platform", m.platform) || set_opt(snap, "joined_on", m.joined_on)) {
+		rc = hj_error_set(HJ_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = hj_json_set(snap, "person", person);
+	person = NULL;
+	if (rc) {
+		rc = hj_error_set(HJ_ENOMEM, "out of memory");
+		goto done;
+	}
+	*out = snap;
+	snap = NULL;
+done:
+	if (st)
+		hj_db_release(db, st);
+	hj_json_free(snap);
+	hj_json_free(person);
+	hj_mrow_free(&m);
+	return rc;
+}
+
+/* Does this fold keep the rows of union `u`? The hub and an auditor keep
+ * everything; a county its own subtree (replay.c's SUBTREE mode). */
+int hj_transfer_keeps_union(hj_db *db, const hj_foldctx *ctx, const char *u)
+{
+	if (!ctx->self_union || ctx->self_is_root || strcmp(u, ctx->self_union) == 0)
+		return 1;
+	return hj_org_in_subtree(db, u, ctx->self_union);
+}
+
+/* The op's snapshot equals the registry's for member `id`? 1 yes, 0 no. */
+int hj_transfer_snapshot_matches(hj_db *db, const char *id, const hj_json *given, int *rc)
+{
+	hj_json *want = NULL;
+	hj_buf a = HJ_BUF_INIT, b = HJ_BUF_INIT;
+	int same = 0;
+	if (!(*rc = hj_fold_transfer_snapshot(&want, db, id)) && !(*rc = hj_json_write(&a, want)) &&
+	    !(*rc = hj_json_write(&b, given)))
+		same = a.len == b.len && memcmp(a.data, b.data, a.len) == 0;
+	hj_json_free(want);
+	hj_buf_free(&a);
+	hj_buf_free(&b);
+	return same;
+}
+
+int hj_transfer_snapshot_shape(const hj_json *snap)
+{
+	const hj_json *person = hj_json_get(snap, "person");
+	return snap && snap->type == HJ_JOBJ && hj_json_get_str(snap, "union") && hj_json_get_str(snap, "group") &&
+	       hj_json_get_str(snap, "channel") && person && person->type == HJ_JOBJ &&
+	       hj_is_hex64(hj_json_get_str(person, "key")) && hj_json_get_str(person, "name") &&
+	       hj_json_get_str(person, "id_number");
+}
+
+/* The new record in the receiving union, from the snapshot. */
+int hj_transfer_start_record(hj_db *db, const hj_foldctx *ctx, const hj_json *snap, const char *to, const char *on,
+			const char *from, const char *opid)
+{
+	const hj_json *person = hj_json_get(snap, "person");
+	int64_t held = 0;
+	int rc = hj_db_get_int(db, "SELECT count(*) FROM person WHERE person_key = :k", ":k",
+			       hj_json_get_str(person, "key"), &held);
+	/* A person already held keeps its row (it is as current as the
+	 * registry); one arriving is taken from the snapshot. */
+	if (rc || (!held && (rc = hj_fold_person_upsert(db, person, opid))))
+		return rc;
+	sqlite3_stmt *st = hj_db_stmt(db, "INSERT INTO membership(id, person_key, union_id, grp, channel, platform, "
+					  "status, applied_on, applied_by, decided_on, decided_by, joined_on, from_member) "
+					  "VALUES (:id, :k, :u, :g, :c, :p, 'active', :on, :by, :on, :by, :j, :from)");
+	if (!st)
+		return HJ_ERROR;
+	rc = (hj_db_bind_text(st, ":id", opid) || hj_db_bind_text(st, ":k", hj_json_get_str(person, "key")) ||
+	      hj_db_bind_text(st, ":u", to) || hj_db_bind_text(st, ":g", hj_json_get_str(snap, "group")) ||
+	      hj_db_bind_text(st, ":c", hj_json_get_str(snap, "channel")) ||
+	      hj_db_bind_text(st, ":p", hj_json_get_str(snap, "platform")) || hj_db_bind_text(st, ":on", on) ||
+	      hj_db_bind_text(st, ":by", ctx->actor) || hj_db_bind_text(st, ":j", hj_json_get_str(snap, "joined_on")) ||
+	      hj_db_bind_text(st, ":from", from))
+		     ? HJ_ERROR
+		     : hj_db_step(db, st);
+	hj_db_release(db, st);
+	return rc < 0 ? rc : 0;
+}
+
+int hj_transfer_end_record(hj_db *db, const char *member, const char *on)
+{
+	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE membership SET status = 'transferred', left_on = :on, "
+					  "reason = 'transferred' WHERE id = :m");
+	if (!st)
+		return HJ_ERROR;
+	int rc = (hj_db_bind_text(st, ":on", on) || hj_db_bind_text(st, ":m", member)) ? HJ_ERROR : hj_db_step(db, st);
+	hj_db_release(db, st);
+	return rc < 0 ? rc : 0;
+}
+
+int hj_transfer_is_open(hj_db *db, const char *person_key)
+{
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT count(*) FROM transfer WHERE status = 'open' AND person_key = :k");
+	if (!st)
+		return HJ_ERROR;
+	int rc = hj_db_bind_text(st, ":k", person_key) ? HJ_ERROR : hj_db_step(db, st);
+	if (rc == 1)
+		rc = sqlite3_column_int64(st, 0) > 0;
+	hj_db_release(db, st);
+	return rc;
+}
+
+int hj_transfer_insert(hj_db *db, const hj_transfer_row *t)
+{
+	hj_buf text = HJ_BUF_INIT;
+	int rc = t->snapshot ? hj_json_write(&text, t->snapshot) : 0;
+	sqlite3_stmt *st = rc ? NULL : hj_db_stmt(db, "INSERT INTO transfer(id, kind, person_key, from_member, "
+		"from_union, to_union, status, opened_on, opened_by, decided_on, decided_by, by_hub, to_member, snapshot) "
+		"VALUES (:id, :kind, :k, :m, :fu, :to, :s, :on, :by, :don, :dby, :hub, :tm, :snap)");
+	if (!rc && !st)
+		rc = HJ_ERROR;
+	if (!rc) {
+		rc = (hj_db_bind_text(st, ":id", t->id) || hj_db_bind_text(st, ":kind", t->kind) ||
+		      hj_db_bind_text(st, ":k", t->person_key) || hj_db_bind_text(st, ":m", t->from_member) ||
+		      hj_db_bind_text(st, ":fu", t->from_union) || hj_db_bind_text(st, ":to", t->to_union) ||
+		      hj_db_bind_text(st, ":s", t->status) || hj_db_bind_text(st, ":on", t->opened_on) ||
+		      hj_db_bind_text(st, ":by", t->opened_by) || hj_db_bind_text(st, ":don", t->decided_on) ||
+		      hj_db_bind_text(st, ":dby", t->decided_by) || hj_db_bind_int(st, ":hub", t->by_hub) ||
+		      hj_db_bind_text(st, ":tm", t->to_member) ||
+		      hj_db_bind_text(st, ":snap", t->snapshot ? (const char *)text.data : NULL))
+			     ? HJ_ERROR
+			     : hj_db_step(db, st);
+		hj_db_release(db, st);
+	}
+	hj_buf_free(&text);
+	return rc < 0 ? rc : 0;
+}
+
+void hj_transfer_read_free(hj_transfer_read *t)
+{
+	free(t->kind);
+	free(t->person_key);
+	free(t->from_member);
+	free(t->from_union);
+	free(t->to_union);
+	free(t->status);
+	hj_json_free(t->snapshot);
+	memset(t, 0, sizeof *t);
+}
+
+int hj_transfer_get(hj_transfer_read *t, hj_db *db, const char *id)
+{
+	memset(t, 0, sizeof *t);
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT kind, person_key, from_member, from_union, to_union, status, snapshot "
+					  "FROM transfer WHERE id = :id");
+	if (!st)
+		return HJ_ERROR;
+	int rc = hj_db_bind_text(st, ":id", id);
+	if (!rc)
+		rc = hj_db_step(db, st);
+	if (rc == 1) {
+		char **cols[] = {&t->kind, &t->person_key, &t->from_member, &t->from_union, &t->to_union, &t->status};
+		rc = 0;
+		for (int i = 0; !rc && i < 6; i++)
+			if (sqlite3_column_type(st, i) != SQLITE_NULL)
+				rc = hj_db_col_dup(cols[i], st, i);
+		const char *snap = sqlite3_column_type(st, 6) == SQLITE_NULL ? NULL : hj_db_col_text(st, 6);
+		if (!rc && snap)
+			rc = hj_json_parse(&t->snapshot, snap, strlen(snap));
+	} else if (rc == 0) {
+		rc = HJ_ENOTFOUND;
+	}
+	hj_db_release(db, st);
+	if (rc)
+		hj_transfer_read_free(t);
+	return rc;
+}
+
+int hj_transfer_close(hj_db *db, const char *id, const char *status, const char *on, const char *by, int by_hub,
+		      const char *to_member, const char *from_member, const char *from_union, const hj_json *snapshot)
+{
+	hj_buf text = HJ_BUF_INIT;
+	int rc = snapshot ? hj_json_write(&text, snapshot) : 0;
+	sqlite3_stmt *st = rc ? NULL : hj_db_stmt(db, "UPDATE transfer SET status = :s, decided_on = :on, "
+		"decided_by = :by, by_hub = :hub, to_member = :tm, from_member = coalesce(:m, from_member), "
+		"from_union = coalesce(:fu, from_union), snapshot = coalesce(:snap, snapshot) WHERE id = :id");
+	if (!rc && !st)
+		rc = HJ_ERROR;
+	if (!rc) {
+		rc = (hj_db_bind_text(st, ":s", status) || hj_db_bind_text(st, ":on", on) || hj_db_bind_text(st, ":by", by) ||
+		      hj_db_bind_int(st, ":hub", by_hub) || hj_db_bind_text(st, ":tm", to_member) ||
+		      hj_db_bind_text(st, ":m", from_member) || hj_db_bind_text(st, ":fu", from_union) ||
+		      hj_db_bind_text(st, ":snap", snapshot ? (const char *)text.data : NULL) ||
+		      hj_db_bind_text(st, ":id", id))
+			     ? HJ_ERROR
+			     : hj_db_step(db, st);
+		hj_db_release(db, st);
+	}
+	hj_buf_free(&text);
+	return rc < 0 ? rc : 0;
+}
+
+int hj_transfer_actor_is_hub(hj_db *db, const char *actor)
+{
+	char *role = NULL;
+	int rc = hj_db_get_text(&role, db, "SELECT role FROM node WHERE id = :a", ":a", actor);
+	if (rc == HJ_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	rc = strcmp(role, "hub") == 0;
+	free(role);
+	return rc;
+}

@@ -51,6 +51,12 @@ static int set_opt(hj_json *o, const char *key, const char *val)
 	return val ? hj_json_set_str(o, key, val) : 0;
 }
 
+/* A column's text, NULL for SQL NULL (an absent plate stays absent). */
+static const char *col_or_null(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : hj_db_col_text(st, i);
+}
+
 int hj_fold_transfer_snapshot(hj_json **out, hj_db *db, const char *member_id)
 {
 	hj_mrow m;
@@ -59,7 +65,8 @@ int hj_fold_transfer_snapshot(hj_json **out, hj_db *db, const char *member_id)
 	if (rc)
 		return rc;
 	hj_json *snap = hj_json_new(HJ_JOBJ), *person = hj_json_new(HJ_JOBJ);
-	sqlite3_stmt *st = hj_db_stmt(db, "SELECT name, id_number, phone, plate FROM person WHERE person_key = :k");
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT name, id_number, phone, plate, updated_op FROM person "
+					  "WHERE person_key = :k");
 	if (!snap || !person || !st) {
 		rc = st ? hj_error_set(HJ_ENOMEM, "out of memory") : HJ_ERROR;
 		goto done;
@@ -70,9 +77,10 @@ int hj_fold_transfer_snapshot(hj_json **out, hj_db *db, const char *member_id)
 		rc = hj_error_set(HJ_ECORRUPT, "membership %s names a person the registry does not hold", member_id);
 		goto done;
 	}
-	if (hj_json_set_str(person, "key", m.person_key) || set_opt(person, "name", hj_db_col_text(st, 0)) ||
-	    set_opt(person, "id_number", hj_db_col_text(st, 1)) || set_opt(person, "phone", hj_db_col_text(st, 2)) ||
-	    set_opt(person, "plate", hj_db_col_text(st, 3)) || hj_json_set_str(snap, "union", m.union_id) ||
+	if (hj_json_set_str(person, "key", m.person_key) || set_opt(person, "name", col_or_null(st, 0)) ||
+	    set_opt(person, "id_number", col_or_null(st, 1)) || set_opt(person, "phone", col_or_null(st, 2)) ||
+	    set_opt(person, "plate", col_or_null(st, 3)) || set_opt(snap, "person_op", col_or_null(st, 4)) ||
+	    hj_json_set_str(snap, "union", m.union_id) ||
 	    hj_json_set_str(snap, "group", m.grp) || hj_json_set_str(snap, "channel", m.channel) ||
 	    set_opt(snap, "platform", m.platform) || set_opt(snap, "joined_on", m.joined_on)) {
 		rc = hj_error_set(HJ_ENOMEM, "out of memory");
@@ -138,7 +146,10 @@ int hj_transfer_start_record(hj_db *db, const hj_foldctx *ctx, const hj_json *sn
 			       hj_json_get_str(person, "key"), &held);
 	/* A person already held keeps its row (it is as current as the
 	 * registry); one arriving is taken from the snapshot. */
-	if (rc || (!held && (rc = hj_fold_person_upsert(db, person, opid))))
+	/* The row as the registry holding the person has it, down to the op
+	 * that last wrote it: every node's rows are the hub's. */
+	const char *person_op = hj_json_get_str(snap, "person_op");
+	if (rc || (!held && (rc = hj_fold_person_upsert(db, person, person_op ? person_op : opid))))
 		return rc;
 	sqlite3_stmt *st = hj_db_stmt(db, "INSERT INTO membership(id, person_key, union_id, grp, channel, platform, "
 					  "status, applied_on, applied_by, decided_on, decided_by, joined_on, from_member) "

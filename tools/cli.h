@@ -81,6 +81,9 @@ int cmd_import(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
 /* cmd_transfer.c */
 int cmd_member_hand_down(int argc, char **argv);
+int cmd_member_transfer(int argc, char **argv);
+int cmd_member_decide_transfer(int argc, char **argv, int accept);
+int cmd_member_transfers(int argc, char **argv);
 int cli_member_history(hj_node *n, const char *member);
 
 

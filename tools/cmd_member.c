@@ -1,6 +1,6 @@
 /*
  * cmd_member.c — `huiji member apply|approve|reject|update|leave|show|list`
- * (hand-down: cmd_transfer.c).
+ * (hand-down, transfer, accept, decline, transfers: cmd_transfer.c).
  *
  * Input is checked here for a clear message before anything is recorded;
  * the fold checks the same rules again (it is what the hub runs). Personal
@@ -317,6 +317,12 @@ int cmd_member(int argc, char **argv)
 		return member_query(argc - 1, argv + 1, strcmp(sub, "show") == 0);
 	if (strcmp(sub, "hand-down") == 0)
 		return cmd_member_hand_down(argc - 1, argv + 1);
-	return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji member "
-				     "apply|approve|reject|update|leave|hand-down|show|list [--help]"));
+	if (strcmp(sub, "transfer") == 0)
+		return cmd_member_transfer(argc - 1, argv + 1);
+	if (strcmp(sub, "accept") == 0 || strcmp(sub, "decline") == 0)
+		return cmd_member_decide_transfer(argc - 1, argv + 1, strcmp(sub, "accept") == 0);
+	if (strcmp(sub, "transfers") == 0)
+		return cmd_member_transfers(argc - 1, argv + 1);
+	return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji member apply|approve|reject|update|leave|"
+				     "hand-down|transfer|accept|decline|transfers|show|list [--help]"));
 }

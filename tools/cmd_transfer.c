@@ -1,10 +1,14 @@
 /*
- * cmd_transfer.c — `huiji member hand-down` (a membership record moved to
- * a union below, in one step: the turnover pool's hand-down) and the
- * record's history that `member show` prints: every union the membership
- * passed through, with dates and the op that moved it.
+ * cmd_transfer.c — membership records that move: `huiji member hand-down`
+ * (to a union below, in one step: the turnover pool), `member transfer`
+ * (offer a record to another union, --request one for a person who turned
+ * up here, --withdraw), `member accept|decline --transfer ID`, `member
+ * transfers` (what awaits an answer here), and the record's history that
+ * `member show` prints: every union it passed through, with dates and the
+ * op that moved it.
  */
 #include "cli.h"
+#include "application.h"
 #include "error.h"
 
 #include <stdio.h>
@@ -93,4 +97,195 @@ int cli_member_history(hj_node *n, const char *member)
 	}
 	hj_db_release(n->db, st);
 	return rc < 0 ? rc : 0;
+}
+
+static const cli_opt transfer_opts[] = {
+	{"member", 1, "offer: the membership id (an active member of a union this node answers for)"},
+	{"to", 1, "offer / request: the union that takes the record"},
+	{"request", 0, "ask for the record of a person who turned up here (with --name, --id-number, --phone)"},
+	{"withdraw", 0, "withdraw the open transfer --transfer ID this node opened"},
+	{"transfer", 1, "withdraw: the transfer id"},
+	{"name", 1, "request: the person's name"},
+	{"id-number", 1, "request: the person's resident ID number"},
+	{"phone", 1, "request: the person's mainland mobile number"},
+	{"plate", 1, "request: vehicle plate (optional)"},
+	{"on", 1, "date YYYY-MM-DD (default: today by this computer's clock)"},
+	{NULL, 0, NULL},
+};
+
+/* The person object of a request, in the canonical form the fold takes
+ * (the same builder as an application: normalised, keyed). */
+static int request_person(hj_json **out, const cli *c, hj_node *n, const char *on)
+{
+	hj_json *ap = NULL;
+	hj_buf b = HJ_BUF_INIT;
+	hj_application a = {
+		.name = cli_get(c, "name"), .id_number = cli_get(c, "id-number"), .phone = cli_get(c, "phone"),
+		.plate = cli_get(c, "plate"), .group = "truck_driver", .channel = "transfer", .on = on,
+	};
+	int rc = hj_application_op(&ap, n, &a);
+	if (!rc && !(rc = hj_json_write(&b, hj_json_get(ap, "person"))))
+		rc = hj_json_parse(out, (const char *)b.data, b.len);
+	hj_json_free(ap);
+	hj_buf_free(&b);
+	return rc ? hj_error_wrap(rc, "member transfer --request: ") : 0;
+}
+
+static hj_json *transfer_op(const cli *c, hj_node *n, const char *on, int *rc)
+{
+	hj_json *op = NULL, *extra = NULL;
+	const char *name = cli_flag(c, "withdraw") ? "member.transfer_withdraw"
+			   : cli_flag(c, "request") ? "member.transfer_request"
+						    : "member.transfer_offer";
+	if (cli_flag(c, "withdraw"))
+		*rc = cli_need(c, "transfer") ? 0 : HJ_EINVALID;
+	else
+		*rc = cli_need(c, "to") && (cli_flag(c, "request") || cli_need(c, "member")) ? 0 : HJ_EINVALID;
+	if (!*rc && cli_flag(c, "request"))
+		*rc = request_person(&extra, c, n, on);
+	else if (!*rc && !cli_flag(c, "withdraw")) {
+		*rc = hj_fold_transfer_snapshot(&extra, n->db, cli_get(c, "member"));
+		if (*rc == HJ_ENOTFOUND)
+			*rc = hj_error_set(HJ_ENOTFOUND, "member transfer: no membership %s here", cli_get(c, "member"));
+	}
+	if (!*rc && (!(op = cli_op_new(name)) || hj_json_set_str(op, "member", cli_get(c, "member")) ||
+		     hj_json_set_str(op, "transfer", cli_get(c, "transfer")) || hj_json_set_str(op, "to", cli_get(c, "to")) ||
+		     hj_json_set_str(op, "on", on)))
+		*rc = hj_error_set(HJ_ENOMEM, "out of memory");
+	if (!*rc && extra) {
+		*rc = hj_json_set(op, cli_flag(c, "request") ? "person" : "snapshot", extra) ? HJ_ENOMEM : 0;
+		extra = NULL;
+	}
+	hj_json_free(extra);
+	if (*rc) {
+		hj_json_free(op);
+		op = NULL;
+	}
+	return op;
+}
+
+int cmd_member_transfer(int argc, char **argv)
+{
+	cli c;
+	hj_node *n = NULL;
+	char today[11], id[160];
+	int given = 0;
+	int rc = cli_parse(&c, "member transfer", transfer_opts, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : cli_fail(rc);
+	const char *on = cli_date(&c, today, &given);
+	if ((rc = cli_open_node(&c, &n)))
+		return cli_fail(rc);
+	hj_json *op = transfer_op(&c, n, on, &rc);
+	if (!rc && !(rc = cli_run_op(n, op, id, sizeof id))) {
+		if (cli_flag(&c, "withdraw"))
+			printf("withdrew transfer %s on %s%s\n", cli_get(&c, "transfer"), on, given ? "" : CLI_TODAY_NOTE);
+		else
+			printf("transfer %s opened: %s %s to %s on %s%s; it waits for the other side's answer\n", id,
+			       cli_flag(&c, "request") ? "request for a person's record" : "offer of",
+			       cli_flag(&c, "request") ? "" : cli_get(&c, "member"), cli_get(&c, "to"), on,
+			       given ? "" : CLI_TODAY_NOTE);
+	}
+	hj_node_close(n);
+	return cli_fail(rc);
+}
+
+static const cli_opt decide_opts[] = {
+	{"transfer", 1, "the transfer id (huiji member transfers lists the open ones)"},
+	{"on", 1, "date YYYY-MM-DD (default: today by this computer's clock)"},
+	{NULL, 0, NULL},
+};
+
+/* A request's acceptance names the record held here and signs its
+ * snapshot; an offer's needs nothing more. */
+static int accept_extra(hj_json *op, hj_node *n, const char *transfer)
+{
+	char *kind = NULL, *member = NULL;
+	hj_json *snap = NULL;
+	int rc = hj_db_get_text(&kind, n->db, "SELECT kind FROM transfer WHERE id = :t", ":t", transfer);
+	if (rc)
+		return rc == HJ_ENOTFOUND ? 0 : rc; /* the fold says unknown_transfer */
+	if (strcmp(kind, "request") == 0 &&
+	    !(rc = hj_db_get_text(&member, n->db, "SELECT m.id FROM membership m JOIN transfer t ON t.person_key = "
+				  "m.person_key WHERE t.id = :t AND m.status = 'active'", ":t", transfer)) &&
+	    !(rc = hj_fold_transfer_snapshot(&snap, n->db, member))) {
+		if (hj_json_set_str(op, "member", member)) {
+			rc = hj_error_set(HJ_ENOMEM, "out of memory");
+		} else {
+			rc = hj_json_set(op, "snapshot", snap) ? hj_error_set(HJ_ENOMEM, "out of memory") : 0;
+			snap = NULL; /* taken, even on failure */
+		}
+	}
+	if (rc == HJ_ENOTFOUND)
+		rc = hj_error_set(HJ_ENOTFOUND, "member accept: this node holds no active record of the requested person");
+	free(kind);
+	free(member);
+	hj_json_free(snap);
+	return rc;
+}
+
+int cmd_member_decide_transfer(int argc, char **argv, int accept)
+{
+	cli c;
+	hj_node *n = NULL;
+	char today[11], id[160];
+	int given = 0;
+	int rc = cli_parse(&c, accept ? "member accept" : "member decline", decide_opts, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : cli_fail(rc);
+	if (!cli_need(&c, "transfer"))
+		return cli_fail(HJ_EINVALID);
+	const char *on = cli_date(&c, today, &given);
+	if ((rc = cli_open_node(&c, &n)))
+		return cli_fail(rc);
+	hj_json *op = cli_op_new(accept ? "member.transfer_accept" : "member.transfer_decline");
+	if (!op || hj_json_set_str(op, "transfer", cli_get(&c, "transfer")) || hj_json_set_str(op, "on", on))
+		rc = hj_error_set(HJ_ENOMEM, "out of memory");
+	if (!rc && accept)
+		rc = accept_extra(op, n, cli_get(&c, "transfer"));
+	if (!rc) {
+		rc = cli_run_op(n, op, id, sizeof id);
+		op = NULL;
+	}
+	if (!rc && accept)
+		printf("accepted transfer %s on %s%s: the record continues as %s once the hub sequences it\n",
+		       cli_get(&c, "transfer"), on, given ? "" : CLI_TODAY_NOTE, id);
+	else if (!rc)
+		printf("declined transfer %s on %s%s\n", cli_get(&c, "transfer"), on, given ? "" : CLI_TODAY_NOTE);
+	hj_json_free(op);
+	hj_node_close(n);
+	return cli_fail(rc);
+}
+
+static const cli_opt list_opts[] = {
+	{"all", 0, "every transfer held here, not only the open ones"},
+	{NULL, 0, NULL},
+};
+
+int cmd_member_transfers(int argc, char **argv)
+{
+	cli c;
+	hj_node *n = NULL;
+	int rc = cli_parse(&c, "member transfers", list_opts, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : cli_fail(rc);
+	if ((rc = cli_open_node(&c, &n)))
+		return cli_fail(rc);
+	sqlite3_stmt *st = hj_db_stmt(n->db, "SELECT id, kind, status, coalesce(from_member, '?'), "
+		"coalesce(from_union, '?'), to_union, opened_on, opened_by, coalesce(decided_on, ''), by_hub "
+		"FROM transfer WHERE :all OR status = 'open' ORDER BY id");
+	if (!st || hj_db_bind_int(st, ":all", cli_flag(&c, "all")))
+		rc = HJ_ERROR;
+	while (!rc && (rc = hj_db_step(n->db, st)) == 1) {
+		rc = 0;
+		printf("%-14s %-9s %-9s %-14s %s -> %s  opened %s by %s%s%s%s\n", hj_db_col_text(st, 0),
+		       hj_db_col_text(st, 1), hj_db_col_text(st, 2), hj_db_col_text(st, 3), hj_db_col_text(st, 4),
+		       hj_db_col_text(st, 5), hj_db_col_text(st, 6), hj_db_col_text(st, 7),
+		       hj_db_col_text(st, 8)[0] ? ", decided " : "", hj_db_col_text(st, 8),
+		       sqlite3_column_int(st, 9) ? " by the hub" : "");
+	}
+	if (st)
+		hj_db_release(n->db, st);
+	hj_node_close(n);
+	return cli_fail(rc < 0 ? rc : 0);
 }

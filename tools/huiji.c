@@ -16,7 +16,7 @@ static const struct {
 	{"init", cmd_init, "make a node directory (root, or a county following a hub)"},
 	{"org", cmd_org, "create|update|list the union tree"},
 	{"node", cmd_node, "enroll|list nodes (hub)"},
-	{"member", cmd_member, "apply|approve|reject|update|leave|hand-down|show|list"},
+	{"member", cmd_member, "apply|approve|reject|update|leave|hand-down|transfer|accept|decline|transfers|show|list"},
 	{"import", cmd_import, "platform FILE.csv: a platform's list of applicants, bad rows reported"},
 	{"status", cmd_status, "this node: feed, registry"},
 	{"report", cmd_report, "coverage: members by county and worker group [--targets]"},

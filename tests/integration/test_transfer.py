@@ -80,5 +80,98 @@ class HandDownTest(unittest.TestCase):
         self.assertEqual(r.rc, 0, r)
 
 
+CZ, HD = "xn-cz", "xn-cd"
+
+
+class TwoPartyTest(unittest.TestCase):
+    """Between two counties that never meet: 城中区 offers a driver's record
+    to 城东区, which accepts offline; 城东区 asks for the record of another
+    who turned up there, and 城中区 accepts; a third offer is declined."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="hj-transfer2-")
+        self.p = P.Province(self.tmp)
+        self.p.make_hub([CZ, HD])
+        for node in (CZ, HD):
+            self.p.add_county(node)
+            self.p.ok("sync", d=self.p.dirs[node])
+        self.fakes = H.Fakes(9)
+
+    def tearDown(self):
+        self.p.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def round(self):
+        for node in (CZ, HD):
+            self.p.ok("sync", d=self.p.dirs[node])
+        self.p.hub_run()
+        for node in (CZ, HD):
+            self.p.ok("sync", d=self.p.dirs[node])
+
+    def admit(self, node):
+        person = self.fakes.person(region=P.REGION[node])
+        r = self.p.ok(*H.apply_args(person, on="2024-03-01", approve=True), d=self.p.dirs[node])
+        return person, r.out.split()[1]
+
+    def transfer_id(self, out):
+        m = re.match(r"transfer (\S+) opened: ", out)
+        self.assertTrue(m, out)
+        return m.group(1)
+
+    def test_offer_request_decline(self):
+        p = self.p
+        cz, hd = p.dirs[CZ], p.dirs[HD]
+        _, m1 = self.admit(CZ)
+        t1 = self.transfer_id(p.ok("member", "transfer", "--member", m1, "--to", P.UNION[HD], "--on",
+                                   "2024-05-01", d=cz).out)
+        # Frozen while open.
+        r = p.run("member", "leave", "--member", m1, "--reason", "voluntary", d=cz)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("transfer_open", r.err)
+        self.round()
+        self.assertIn(t1, p.ok("member", "transfers", d=hd).out)
+        r = p.ok("member", "accept", "--transfer", t1, "--on", "2024-05-02", d=hd)
+        new1 = re.search(r"continues as (\S+) once", r.out).group(1)
+        self.round()
+        for db in (p.hub_db, p.db(CZ)):
+            self.assertEqual(H.query(db, "SELECT status FROM membership WHERE id = ?", (m1,))[0][0], "transferred")
+        self.assertEqual(H.query(p.db(HD), "SELECT union_id, status, joined_on FROM membership WHERE id = ?",
+                                 (new1,))[0], (P.UNION[HD], "active", "2024-03-01"))
+        show = p.ok("member", "show", "--member", new1, d=p.hub).out
+        self.assertIn("(offer by %s)" % HD, show)
+
+        # A driver of 城中区 turns up at 城东区, which asks for his record.
+        person, m2 = self.admit(CZ)
+        self.round()
+        args = ["member", "transfer", "--request", "--to", P.UNION[HD], "--name", person.name, "--id-number",
+                person.id_number, "--phone", person.phone, "--on", "2024-06-01"]
+        t2 = self.transfer_id(p.ok(*args, d=hd).out)
+        self.round()
+        self.assertIn(t2, p.ok("member", "transfers", d=cz).out)
+        r = p.ok("member", "accept", "--transfer", t2, "--on", "2024-06-02", d=cz)
+        new2 = re.search(r"continues as (\S+) once", r.out).group(1)
+        self.round()
+        self.assertEqual(H.query(p.db(HD), "SELECT union_id, from_member FROM membership WHERE id = ?",
+                                 (new2,))[0], (P.UNION[HD], m2))
+
+        # A third offer, declined: the record stays, unfrozen.
+        _, m3 = self.admit(CZ)
+        t3 = self.transfer_id(p.ok("member", "transfer", "--member", m3, "--to", P.UNION[HD], d=cz).out)
+        self.round()
+        p.ok("member", "decline", "--transfer", t3, d=hd)
+        self.round()
+        self.assertEqual(H.query(p.hub_db, "SELECT status FROM transfer WHERE id = ?", (t3,))[0][0], "declined")
+        p.ok("member", "update", "--member", m3, "--phone", "13912345678", d=cz)
+        self.round()
+        for node in (CZ, HD):
+            p.check_rows(node)
+            p.ok("verify", d=p.dirs[node])
+        r = p.audit()
+        self.assertEqual(r.rc, 0, r)
+        # At the hub, one live record per person.
+        self.assertEqual(H.query(p.hub_db, "SELECT count(*) FROM (SELECT person_key FROM membership WHERE status "
+                                 "IN ('applied', 'active') GROUP BY 1 HAVING count(*) > 1)")[0][0], 0)
+
+
 if __name__ == "__main__":
     H.main()

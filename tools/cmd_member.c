@@ -225,7 +225,7 @@ static const char *member_sql =
 	"WITH RECURSIVE sub(id) AS (SELECT :u UNION SELECT o.id FROM org o JOIN sub ON o.parent = sub.id) "
 	"SELECT m.id, m.status, m.union_id, m.grp, m.channel, coalesce(m.platform, ''), m.applied_on, "
 	"coalesce(m.decided_on, ''), coalesce(m.reason, ''), p.name, p.id_number, coalesce(p.phone, ''), "
-	"coalesce(p.plate, ''), m.applied_by, coalesce(m.left_on, '') "
+	"coalesce(p.plate, ''), m.applied_by, coalesce(m.left_on, ''), coalesce(m.joined_on, '') "
 	"FROM membership m JOIN person p ON p.person_key = m.person_key "
 	"WHERE (:m IS NULL OR m.id = :m) AND (:u IS NULL OR m.union_id IN (SELECT id FROM sub)) "
 	"AND (:g IS NULL OR m.grp = :g) AND (:s IS NULL OR m.status = :s) AND (:p IS NULL OR m.platform = :p) "
@@ -281,11 +281,12 @@ static int member_query(int argc, char **argv, int show)
 				goto done;
 		} else if (show) {
 			printf("membership  %s\nstatus      %s\nunion       %s\ngroup       %s\nchannel     %s\n"
-			       "platform    %s\napplied on  %s (by %s)\ndecided on  %s\nreason      %s\nleft on     %s\n"
-			       "name        %s\nID number   %s\nphone       %s\nplate       %s\n",
+			       "platform    %s\napplied on  %s (by %s)\ndecided on  %s\njoined on   %s\nreason      %s\n"
+			       "left on     %s\nname        %s\nID number   %s\nphone       %s\nplate       %s\n",
 			       hj_db_col_text(st, 0), hj_db_col_text(st, 1), hj_db_col_text(st, 2), hj_db_col_text(st, 3),
 			       hj_db_col_text(st, 4), hj_db_col_text(st, 5), hj_db_col_text(st, 6), hj_db_col_text(st, 13),
-			       hj_db_col_text(st, 7), hj_db_col_text(st, 8), hj_db_col_text(st, 14), name, idno, phone, plate);
+			       hj_db_col_text(st, 7), hj_db_col_text(st, 15), hj_db_col_text(st, 8), hj_db_col_text(st, 14),
+			       name, idno, phone, plate);
 			if ((rc = cli_member_history(n, hj_db_col_text(st, 0))))
 				goto done;
 		} else {

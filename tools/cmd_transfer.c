@@ -92,7 +92,10 @@ int cli_member_history(hj_node *n, const char *member)
 		if (left[0])
 			printf(" to %s", left);
 		if (kind[0])
-			printf("  (%s by %s)", strcmp(kind, "hand_down") == 0 ? "handed down" : kind, hj_db_col_text(st, 6));
+			printf("  (%s by %s)", strcmp(kind, "hand_down") == 0 ? "handed down"
+					       : strcmp(kind, "offer") == 0 ? "offered, accepted"
+									    : "requested, accepted",
+			       hj_db_col_text(st, 6));
 		printf("\n");
 	}
 	hj_db_release(n->db, st);

@@ -9,7 +9,8 @@ applies in two counties, one county imports a platform's list saved by
 Excel in GB18030 with a broken row -- then sync in turns; the hub is killed
 mid-round once and the next run goes on; the hub merges; a mistyped future
 date is refused, and a county whose clock runs a year ahead (libfaketime)
-is judged by the hub's time and told so; a coverage table is printed, and
+is judged by the hub's time and told so; a driver's record moves from one
+county to another and keeps its join date; a coverage table is printed, and
 an auditor checks the whole history over git://, once more with the person
 key to recompute every person-key check.
 
@@ -17,6 +18,7 @@ Run via tools/demo (which builds first). Leaves everything in a directory
 it prints at the end, so you can keep exploring with huiji.
 """
 
+import json
 import os
 import random
 import socket
@@ -185,6 +187,25 @@ def main():
             huiji("hub", "run", "--dir", hub, "--once")
             huiji("sync", "--dir", d, env=ahead, check=False)
             huiji("status", "--dir", d)
+
+        step("A driver moves: 城中区 offers his record to 城东区, which accepts; the record keeps its join date")
+        cz, cd = os.path.join(work, "xn-cz"), os.path.join(work, "xn-cd")
+        q = huiji("member", "list", "--dir", cz, "--status", "active", "--json", quiet=True).stdout.splitlines()
+        mover = json.loads(q[0])["id"]
+        out = huiji("member", "transfer", "--dir", cz, "--member", mover, "--to", "qh-xn-cd", "--on",
+                    "2026-11-25").stdout
+        transfer = out.split()[1]
+        huiji("sync", "--dir", cz, quiet=True)
+        huiji("hub", "run", "--dir", hub, "--once", quiet=True)
+        huiji("sync", "--dir", cd, quiet=True)
+        huiji("member", "transfers", "--dir", cd)
+        out = huiji("member", "accept", "--dir", cd, "--transfer", transfer, "--on", "2026-11-26").stdout
+        moved = out.split("continues as ")[1].split()[0]
+        huiji("sync", "--dir", cd, quiet=True)
+        huiji("hub", "run", "--dir", hub, "--once", quiet=True)
+        for d in (cz, cd):
+            huiji("sync", "--dir", d, quiet=True)
+        huiji("member", "show", "--dir", hub, "--member", moved)
 
         step("Coverage at the hub: members by county and worker group against survey targets")
         targets = os.path.join(work, "targets.csv")

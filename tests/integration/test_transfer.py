@@ -138,7 +138,8 @@ class TwoPartyTest(unittest.TestCase):
         self.assertEqual(H.query(p.db(HD), "SELECT union_id, status, joined_on FROM membership WHERE id = ?",
                                  (new1,))[0], (P.UNION[HD], "active", "2024-03-01"))
         show = p.ok("member", "show", "--member", new1, d=p.hub).out
-        self.assertIn("(offer by %s)" % HD, show)
+        self.assertIn("(offered, accepted by %s)" % HD, show)
+        self.assertIn("joined on   2024-03-01", show)
 
         # A driver of 城中区 turns up at 城东区, which asks for his record.
         person, m2 = self.admit(CZ)

@@ -359,12 +359,23 @@ static void test_declines_withdrawals_and_the_hub(void **state)
 	/* Offered a third time and never answered: the hub decides. */
 	ut_must(w->cz, offer_op(w->cz, m, "qh-hd"), t3, sizeof t3);
 	all_agree(w);
+	/* The offering side cannot accept its own offer into a union it does
+	 * not answer for. */
+	expect_refused(w->cz, decide_op("member.transfer_accept", t3), "no_authority");
 	ut_must(w->hub, decide_op("member.transfer_accept", t3), NULL, 0);
 	all_agree(w);
 	assert_col(w->hub->db, "SELECT status || ' ' || by_hub FROM transfer WHERE id = ?1", t3, "accepted 1");
 	assert_col(w->hd->db, "SELECT union_id FROM membership WHERE from_member = ?1", m, "qh-hd");
-	/* Unknown transfers and an accept by a node without authority. */
 	expect_refused(w->hd, decide_op("member.transfer_accept", "cz:99:0"), "unknown_transfer");
+	/* A request for a person already in the requesting union, and (the
+	 * hub's verdict) for one who holds no record anywhere. */
+	expect_refused(w->hd, request_op(w->hd, 3, "qh-hd"), "invalid");
+	hj_verdict v;
+	hj_json *nobody = request_op(w->hd, 77, "qh-hd");
+	hj_foldctx c = {.actor = "hd", .seq = 60, .rules = HJ_RULES_VERSION, .person_secret = w->hub->person_secret};
+	assert_int_equal(hj_fold_op(w->hub->db, &c, nobody, &v), 0);
+	assert_string_equal(v.reason, "unknown_member");
+	hj_json_free(nobody);
 }
 
 /* Both sides race offline: cz withdraws its offer while hd accepts it —

@@ -84,18 +84,16 @@ static int open_checks(hj_db *db, const hj_foldctx *ctx, const hj_json *op, int 
 	int rc;
 	if (!member || !to)
 		return hj_reject(v, "invalid", "%s: member and to are required", opname), 1;
+	if ((rc = hj_db_get_int(db, "SELECT count(*) FROM membership WHERE id = :m", ":m", member, &n)))
+		return rc;
+	*held = n > 0;
+	if (!*held && !ctx->trust_hub)
+		return hj_reject(v, "unknown_member", "%s: no membership %s", opname, member), 1;
 	if (!hj_transfer_snapshot_shape(snap))
 		return hj_reject(v, "invalid", "%s: a snapshot of the member is required", opname), 1;
 	if ((rc = union_exists(db, opname, to, v)))
 		return rc;
-	if ((rc = hj_db_get_int(db, "SELECT count(*) FROM membership WHERE id = :m", ":m", member, &n)))
-		return rc;
-	*held = n > 0;
-	if (*held)
-		return check_held(db, ctx, opname, member, to, snap, v);
-	if (!ctx->trust_hub)
-		return hj_reject(v, "unknown_member", "%s: no membership %s", opname, member), 1;
-	return 0;
+	return *held ? check_held(db, ctx, opname, member, to, snap, v) : 0;
 }
 
 int hj_fold_member_hand_down(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)

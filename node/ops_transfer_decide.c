@@ -73,6 +73,9 @@ static int request_record(hj_db *db, const hj_foldctx *ctx, const hj_json *op, c
 	const char *member = hj_json_get_str(op, "member");
 	const hj_json *snap = hj_json_get(op, "snapshot");
 	hj_mrow m;
+	if (!member && !ctx->trust_hub)
+		return hj_reject(v, "unknown_member", "member.transfer_accept: no record of the requested person is held "
+				 "here"), 1;
 	if (!member || !hj_transfer_snapshot_shape(snap))
 		return hj_reject(v, "invalid", "member.transfer_accept: a request's acceptance names the member and "
 				 "signs its snapshot"), 1;

@@ -40,11 +40,11 @@ int cmd_member_hand_down(int argc, char **argv)
 	/* The snapshot is what the registry holds now: the fold checks it is. */
 	rc = hj_fold_transfer_snapshot(&snap, n->db, cli_get(&c, "member"));
 	if (rc == HJ_ENOTFOUND)
-		rc = hj_error_set(HJ_ENOTFOUND, "member hand-down: no membership %s here", cli_get(&c, "member"));
+		rc = 0; /* not held here: the fold refuses it as unknown_member */
 	if (!rc && (!(op = cli_op_new("member.hand_down")) || hj_json_set_str(op, "member", cli_get(&c, "member")) ||
 		    hj_json_set_str(op, "to", cli_get(&c, "to")) || hj_json_set_str(op, "on", on)))
 		rc = hj_error_set(HJ_ENOMEM, "out of memory");
-	if (!rc) {
+	if (!rc && snap) {
 		rc = hj_json_set(op, "snapshot", snap) ? hj_error_set(HJ_ENOMEM, "out of memory") : 0;
 		snap = NULL; /* taken, even on failure */
 	}
@@ -149,7 +149,7 @@ static hj_json *transfer_op(const cli *c, hj_node *n, const char *on, int *rc)
 	else if (!*rc && !cli_flag(c, "withdraw")) {
 		*rc = hj_fold_transfer_snapshot(&extra, n->db, cli_get(c, "member"));
 		if (*rc == HJ_ENOTFOUND)
-			*rc = hj_error_set(HJ_ENOTFOUND, "member transfer: no membership %s here", cli_get(c, "member"));
+			*rc = 0; /* not held here: the fold refuses it as unknown_member */
 	}
 	if (!*rc && (!(op = cli_op_new(name)) || hj_json_set_str(op, "member", cli_get(c, "member")) ||
 		     hj_json_set_str(op, "transfer", cli_get(c, "transfer")) || hj_json_set_str(op, "to", cli_get(c, "to")) ||
@@ -220,7 +220,7 @@ static int accept_extra(hj_json *op, hj_node *n, const char *transfer)
 		}
 	}
 	if (rc == HJ_ENOTFOUND)
-		rc = hj_error_set(HJ_ENOTFOUND, "member accept: this node holds no active record of the requested person");
+		rc = 0; /* no such record here: the fold refuses it (unknown_member), a verdict, not an error */
 	free(kind);
 	free(member);
 	hj_json_free(snap);

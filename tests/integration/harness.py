@@ -382,6 +382,10 @@ def subtree_unions(db_path, union):
     return out
 
 
+def has_table(con, name):
+    return con.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()[0]
+
+
 def county_rows(db_path, union):
     """The rows a county of `union` holds, read from any registry (a
     county's or the hub's): the whole org and node tables, the memberships
@@ -401,6 +405,13 @@ def county_rows(db_path, union):
             "membership": q("SELECT * FROM membership WHERE union_id IN (%s) ORDER BY id" % marks, unions),
             "person": q("SELECT * FROM person WHERE person_key IN (SELECT person_key FROM membership "
                         "WHERE union_id IN (%s)) ORDER BY person_key" % marks, unions),
+            # Transfers touching the subtree: into or out of it, or a
+            # request (no from_union yet) for a person whose live record
+            # is in it.
+            "transfer": q("SELECT * FROM transfer WHERE to_union IN (%s) OR from_union IN (%s) OR "
+                          "(from_union IS NULL AND person_key IN (SELECT person_key FROM membership WHERE "
+                          "status = 'active' AND union_id IN (%s))) ORDER BY id" % (marks, marks, marks),
+                          unions * 3) if has_table(con, "transfer") else [],
         }
     finally:
         con.close()

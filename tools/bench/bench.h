@@ -220,7 +220,31 @@ int daemon_start(syncb *s);
 /* bench_sync.c */
 int bench_sync(bench *b, const sync_sizes *z);
 
-/* bench_entry.c: section 7, the largest hub entry of the worst cases */
+/* bench_entry.c: section 7, the largest hub entry of the worst cases, and
+ * the in-process province (a hub, counties A and B) it and section 8 use.
+ * The longest ids the fold accepts (node and org ids 64 bytes), so each
+ * verdict is as big as it can be. County A sorts before county B. */
+#define E_HUB "bench-entry-hub"
+#define E_NODE_A "a-county-node-with-the-longest-id-a-node-may-have-0000000000000a"
+#define E_NODE_B "b-county-node-with-the-longest-id-a-node-may-have-0000000000000b"
+#define E_UNION_A "a-county-union-with-the-longest-id-an-org-may-have-000000000000a"
+#define E_UNION_B "b-county-union-with-the-longest-id-an-org-may-have-000000000000b"
+
+typedef struct entry_prov {
+	char dir[PATH_MAX], hub_dir[PATH_MAX], a_dir[PATH_MAX], b_dir[PATH_MAX], hub_git[PATH_MAX];
+	hj_node *hub, *a, *b;
+	int names; /* which worst name kind the fold took */
+} entry_prov;
+
 int bench_entries(bench *b, int quick);
+int bench_prov_setup(entry_prov *p, const char *parent, const char *name);
+void bench_prov_close(entry_prov *p);
+int bench_county_sync(hj_node *n, hj_sync_report *rep);
+/* `count` fake people from number `first` on apply at n into union_id,
+ * `per` ops a change set (the same `first`: the same people). */
+int bench_commit_list(bench *b, hj_node *n, const char *union_id, uint64_t first, int count, int per);
+
+/* bench_transfer.c: section 8, what a transfer costs at a county and the hub */
+int bench_transfers(bench *b, int quick);
 
 #endif

@@ -17,11 +17,6 @@
  * has open application <id> in <name> (<union>)") reaches its 255-byte
  * cap: the worst a verdict can be. County A sorts before county B, so the
  * hub takes A's change sets first in a round and rejects B's. */
-#define E_HUB "bench-entry-hub"
-#define E_NODE_A "a-county-node-with-the-longest-id-a-node-may-have-0000000000000a"
-#define E_NODE_B "b-county-node-with-the-longest-id-a-node-may-have-0000000000000b"
-#define E_UNION_A "a-county-union-with-the-longest-id-an-org-may-have-000000000000a"
-#define E_UNION_B "b-county-union-with-the-longest-id-an-org-may-have-000000000000b"
 /* Org names of the 200 bytes org.create takes, every byte but the first
  * one that JSON escapes: worst first, control characters (six bytes each
  * in the entry, "\u0001"), or, if the fold refuses those in a name, `"`
@@ -51,11 +46,6 @@ typedef struct entry_res {
 	int names;                                 /* name_kinds[] the fold took */
 } entry_res;
 
-typedef struct entry_prov {
-	char dir[PATH_MAX], hub_dir[PATH_MAX], a_dir[PATH_MAX], b_dir[PATH_MAX], hub_git[PATH_MAX];
-	hj_node *hub, *a, *b;
-	int names; /* name_kinds[] the fold took */
-} entry_prov;
 
 _Static_assert(sizeof E_NODE_A - 1 == HJ_NODE_ID_MAX && sizeof E_UNION_B - 1 == HJ_NODE_ID_MAX, "longest ids");
 
@@ -84,7 +74,7 @@ static hj_json *enrol_op(const hj_node *county, const char *union_id)
 	return op;
 }
 
-static int county_sync(hj_node *n, hj_sync_report *rep)
+int bench_county_sync(hj_node *n, hj_sync_report *rep)
 {
 	hj_sync_opts so;
 	hj_sync_opts_default(&so);
@@ -95,7 +85,7 @@ static int county_sync(hj_node *n, hj_sync_report *rep)
 /* The hub (root bootstrap, hub.git without the hook: every push is over
  * a local path), both county unions and enrolments in one change set,
  * and the two counties, which follow the hub once. */
-static int prov_setup(entry_prov *p, const char *parent, const char *name)
+int bench_prov_setup(entry_prov *p, const char *parent, const char *name)
 {
 	hj_gitrepo *repo = NULL;
 	hj_sync_report srep;
@@ -135,7 +125,7 @@ static int prov_setup(entry_prov *p, const char *parent, const char *name)
 	if (rc || (rc = hj_node_repo_open(&repo, p->hub)) ||
 	    (rc = hj_hub_publish(p->hub, repo)))
 		goto done;
-	if ((rc = county_sync(p->a, &srep)) || (rc = county_sync(p->b, &srep)))
+	if ((rc = bench_county_sync(p->a, &srep)) || (rc = bench_county_sync(p->b, &srep)))
 		goto done;
 	/* Untimed generation: no fsync per change set. */
 	if ((rc = hj_db_exec(p->a->db, "PRAGMA synchronous=OFF")) || (rc = hj_db_exec(p->b->db, "PRAGMA synchronous=OFF")))
@@ -145,7 +135,7 @@ done:
 	return rc;
 }
 
-static void prov_close(entry_prov *p)
+void bench_prov_close(entry_prov *p)
 {
 	hj_node_close(p->hub);
 	hj_node_close(p->a);
@@ -158,7 +148,7 @@ static void prov_close(entry_prov *p)
 /* `count` fake people from number `first` on, applying at `n` into
  * `union_id`, `per` ops a change set. The same `first` at two counties is
  * the same list of people (same ID numbers, same person keys). */
-static int commit_list(bench *b, hj_node *n, const char *union_id, uint64_t first, int count, int per)
+int bench_commit_list(bench *b, hj_node *n, const char *union_id, uint64_t first, int count, int per)
 {
 	hj_json *ops[HJ_BATCH_MAX_OPS];
 	fake f;
@@ -214,7 +204,7 @@ static int prov_sequence(entry_prov *p, uint64_t want_pushed, entry_res *res)
 	hj_seq_report sr;
 	uint64_t after = 0;
 	int rc;
-	if ((rc = county_sync(p->a, &ra)) || (rc = county_sync(p->b, &rb)))
+	if ((rc = bench_county_sync(p->a, &ra)) || (rc = bench_county_sync(p->b, &rb)))
 		return rc;
 	if (ra.pushed + rb.pushed != want_pushed)
 		return hj_error_set(HJ_ERROR, "entry bench: %" PRIu64 " change sets pushed, expected %" PRIu64,
@@ -241,7 +231,7 @@ static int prov_sequence(entry_prov *p, uint64_t want_pushed, entry_res *res)
 		goto done;
 	/* Every county must be able to read what the hub signed: B fetches
 	 * and follows every entry of the pass, its rejections included. */
-	if ((rc = county_sync(p->b, &rb)))
+	if ((rc = bench_county_sync(p->b, &rb)))
 		goto done;
 	if (rb.entries != res->entries || rb.rejected != res->rejected || rb.pending)
 		rc = hj_error_set(HJ_ERROR, "entry bench: county B followed %" PRIu64 " entries with %" PRIu64
@@ -261,17 +251,17 @@ static int case_overlap(bench *b, const char *parent, int rows, entry_res *res)
 	char name[32];
 	uint64_t first = b->next, per = HJ_BATCH_MAX_OPS;
 	snprintf(name, sizeof name, "overlap-%d", rows);
-	int rc = prov_setup(&p, parent, name);
+	int rc = bench_prov_setup(&p, parent, name);
 	if (!rc) {
 		b->keys = p.a; /* the province's person secret, the same at both */
-		if (!(rc = commit_list(b, p.a, E_UNION_A, first, rows, (int)per)) &&
-		    !(rc = commit_list(b, p.b, E_UNION_B, first, rows, (int)per)))
+		if (!(rc = bench_commit_list(b, p.a, E_UNION_A, first, rows, (int)per)) &&
+		    !(rc = bench_commit_list(b, p.b, E_UNION_B, first, rows, (int)per)))
 			rc = prov_sequence(&p, 2 * (((uint64_t)rows + per - 1) / per), res);
 		b->keys = NULL;
 	}
 	if (!rc && res->rejected != (uint64_t)rows)
 		rc = hj_error_set(HJ_ERROR, "entry bench: %" PRIu64 " ops rejected, expected %d", res->rejected, rows);
-	prov_close(&p);
+	bench_prov_close(&p);
 	return rc;
 }
 
@@ -283,17 +273,17 @@ static int case_many(bench *b, const char *parent, entry_res *res)
 	entry_prov p = {0};
 	int n = HJ_HUB_MAX_INCLUDE + 1;
 	uint64_t first = b->next;
-	int rc = prov_setup(&p, parent, "many");
+	int rc = bench_prov_setup(&p, parent, "many");
 	if (!rc) {
 		b->keys = p.a;
-		if (!(rc = commit_list(b, p.a, E_UNION_A, first, n, HJ_BATCH_MAX_OPS)) &&
-		    !(rc = commit_list(b, p.b, E_UNION_B, first, n, 1)))
+		if (!(rc = bench_commit_list(b, p.a, E_UNION_A, first, n, HJ_BATCH_MAX_OPS)) &&
+		    !(rc = bench_commit_list(b, p.b, E_UNION_B, first, n, 1)))
 			rc = prov_sequence(&p, (uint64_t)n + (uint64_t)(n + HJ_BATCH_MAX_OPS - 1) / HJ_BATCH_MAX_OPS, res);
 		b->keys = NULL;
 	}
 	if (!rc && res->rejected != (uint64_t)n)
 		rc = hj_error_set(HJ_ERROR, "entry bench: %" PRIu64 " ops rejected, expected %d", res->rejected, n);
-	prov_close(&p);
+	bench_prov_close(&p);
 	return rc;
 }
 

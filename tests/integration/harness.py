@@ -385,8 +385,9 @@ def subtree_unions(db_path, union):
 def county_rows(db_path, union):
     """The rows a county of `union` holds, read from any registry (a
     county's or the hub's): the whole org and node tables, the memberships
-    in its subtree and the person rows they reference, each ordered by
-    primary key, each row a dict (column order kept)."""
+    in its subtree and the person rows they reference, and (schema 010 on)
+    the transfers out of or into its subtree, each ordered by primary key,
+    each row a dict (column order kept)."""
     unions = sorted(subtree_unions(db_path, union))
     marks = ",".join("?" * len(unions))
     con = connect(db_path)
@@ -395,13 +396,17 @@ def county_rows(db_path, union):
             cur = con.execute(sql, params)
             cols = [c[0] for c in cur.description]
             return [dict(zip(cols, r)) for r in cur.fetchall()]
-        return {
+        rows = {
             "org": q("SELECT * FROM org ORDER BY id"),
             "node": q("SELECT * FROM node ORDER BY id"),
             "membership": q("SELECT * FROM membership WHERE union_id IN (%s) ORDER BY id" % marks, unions),
             "person": q("SELECT * FROM person WHERE person_key IN (SELECT person_key FROM membership "
                         "WHERE union_id IN (%s)) ORDER BY person_key" % marks, unions),
         }
+        if con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'transfer'").fetchone()[0]:
+            rows["transfer"] = q("SELECT * FROM transfer WHERE from_union IN (%s) OR to_union IN (%s) ORDER BY id"
+                                 % (marks, marks), unions + unions)
+        return rows
     finally:
         con.close()
 

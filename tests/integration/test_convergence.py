@@ -134,17 +134,27 @@ def later(day, n):
     return (datetime.date.fromisoformat(day) + datetime.timedelta(days=n)).isoformat()
 
 
-# A node holding only the receiving union (xn-fr-ymm) builds a handed-down
-# person's row from the op's snapshot, which does not carry the row's
-# updated_op: it stamps the hand-down's op id where the hub keeps the op
-# that last wrote the row (node/ops_transfer.c start_record). Until that is
-# fixed, the random runs compare that column of that node's person rows
-# loosely; the focused reproducer below fails meanwhile (expectedFailure).
+# Two known defects (node/ops_transfer.c): a node holding only the
+# receiving union (xn-fr-ymm) builds a handed-down person's row from the
+# op's snapshot, and (1) stamps updated_op with the hand-down's op id where
+# the hub keeps the op that last wrote the row (the snapshot does not carry
+# it), (2) stores plate '' where the hub has NULL (the snapshot is read with
+# hj_db_col_text, which gives "" for NULL, so a person without a plate is
+# signed with "plate": ""). Until they are fixed, the random runs compare
+# those two columns of exactly the person rows that node built from a
+# snapshot loosely; the focused reproducers in TestKnownDivergences fail
+# meanwhile (expectedFailure). Set False to see the divergences.
 SNAPSHOT_PERSON_DEFECT = True
 
 
-def strip_updated_op(rows):
-    return dict(rows, person=[{k: v for k, v in r.items() if k != "updated_op"} for r in rows["person"]])
+def loosen_snapshot_rows(rows, keys):
+    """rows (county_rows) with updated_op dropped and plate '' read as NULL
+    in the person rows of `keys`."""
+    def fix(r):
+        if r["person_key"] not in keys:
+            return r
+        return {k: (None if k == "plate" and v == "" else v) for k, v in r.items() if k != "updated_op"}
+    return dict(rows, person=[fix(r) for r in rows["person"]])
 
 
 def seeds():
@@ -216,10 +226,13 @@ class Sim:
                   "--region", "6301", d=pv.hub)
         pv.start_daemon()
         if self.transport == "daemon":
-            kinds = {c: "link" for c in NODES}
+            kinds = {c: "link" for c in COUNTIES}
         else:
-            kinds = {c: ("path" if i % 2 else "file") for i, c in enumerate(NODES)}
+            kinds = {c: ("path" if i % 2 else "file") for i, c in enumerate(COUNTIES)}
             kinds[self.rng.choice(COUNTIES)] = "link"
+        # The pool and its nested node sync over local paths (cheap; the
+        # cut links and races stay the counties').
+        kinds.update({POOL_NODE: "path", YMM_NODE: "file"})
         for c in NODES:
             pv.add_county(c, kinds[c], union=UNION[c])
         self.kinds = kinds
@@ -444,23 +457,24 @@ class Sim:
         hand-down date; a leave may not precede it, rules 2)."""
         return self.q(node, "SELECT decided_on FROM membership WHERE id = ?", (mid,))[0][0] or P.ON
 
-    def hub_op(self):
-        """The hub rejects an open application (it may act anywhere), or,
-        half the time once there are hand-downs, ends the membership of a
-        member some node has handed down that the hub has not sequenced
-        yet: the hub's own change set is sequenced as it commits, before the
-        hand-down, which the hub then rejects (not_active)."""
+    def hub_leave(self):
+        """The hub ends the membership of a member some node has handed
+        down that the hub has not sequenced yet (the hub may act anywhere):
+        the hub's own change set is sequenced as it commits, before the
+        hand-down, which the hub then rejects (not_active), and the node's
+        later ops on the new record fail with it (unknown_member)."""
         olds = {old for _, old, _ in self.handed}
-        if olds and self.rng.random() < 0.5:
-            cands = [m for m, in H.query(self.pv.hub_db, "SELECT id FROM membership WHERE status = 'active' "
-                                                         "ORDER BY id") if m in olds and m not in self.protected]
-            if cands:
-                m = self.rng.choice(cands)
-                self.huiji_ok(P.HUB, "member", "leave", "--member", m, "--reason", "lapsed",
-                              "--on", self.admitted(P.HUB, m))
-                self.stats["hub_leaves"] += 1
-                self.note("hub leave %s (a hand-down of it pending)" % m)
-            return
+        cands = [m for m, in H.query(self.pv.hub_db, "SELECT id FROM membership WHERE status = 'active' "
+                                                     "ORDER BY id") if m in olds and m not in self.protected]
+        if cands:
+            m = self.rng.choice(cands)
+            self.huiji_ok(P.HUB, "member", "leave", "--member", m, "--reason", "lapsed",
+                          "--on", self.admitted(P.HUB, m))
+            self.stats["hub_leaves"] += 1
+            self.note("hub leave %s (a hand-down of it pending)" % m)
+
+    def hub_op(self):
+        """The hub rejects an open application (it may act anywhere)."""
         cands = [m for m, in H.query(self.pv.hub_db, "SELECT id FROM membership WHERE status = 'applied' "
                                                      "ORDER BY id") if m not in self.protected]
         if cands:
@@ -665,10 +679,12 @@ class Sim:
             for node, rows in self.imports.get(rnd, []):
                 self.import_list(node, rows)
             for c in order:
-                for _ in range(rng.randint(0, self.max_ops)):
+                for _ in range(rng.randint(0, 1 if c == YMM_NODE else self.max_ops)):
                     self.county_op(c)
             if rng.random() < 0.3:
                 self.hub_op()
+            if rng.random() < 0.5:
+                self.hub_leave()
             online = [c for c in NODES if offline_until[c] <= rnd]
             for _ in range(rng.randint(2, 6)):
                 x = rng.random()
@@ -708,10 +724,11 @@ class Sim:
         diffs = []
         for c in NODES:
             if c == YMM_NODE and SNAPSHOT_PERSON_DEFECT:
-                # Known defect (TestKnownDivergences.test_snapshot_person_row):
-                # compare every column but a snapshot-built person's updated_op.
-                mine, hub = (strip_updated_op(H.county_rows(pv.db(c) if d is None else d, UNION[c]))
-                             for d in (None, pv.hub_db))
+                # The known defects (SNAPSHOT_PERSON_DEFECT): the person rows
+                # this node built from a hand-down's snapshot, loosely.
+                keys = {k for k, in self.q(c, "SELECT person_key FROM person WHERE updated_op IN "
+                                              "(SELECT id FROM transfer)")}
+                mine, hub = (loosen_snapshot_rows(H.county_rows(db, UNION[c]), keys) for db in (pv.db(c), pv.hub_db))
                 diff = H.rows_diff(mine, hub)
                 if diff:
                     diffs.append("county %s's rows differ from the hub's:\n    %s" % (c, "\n    ".join(diff)))
@@ -1047,16 +1064,10 @@ class TestKnownDivergences(unittest.TestCase):
         self.assertEqual(H.query(pv.db(cb), "SELECT count(*) FROM membership WHERE union_id = 'qh-xn-cz-yq' "
                                             "AND status = 'active'")[0][0], 1)
 
-    @unittest.expectedFailure  # SNAPSHOT_PERSON_DEFECT: remove both once fixed
-    def test_snapshot_person_row(self):
-        """Found by this suite (the hand-downs, issue 8): the turnover pool
-        (xn-fr, 西宁市道路货运行业工会联合会) admits a driver and hands him
-        down to the 运满满 platform union, which a node of its own holds
-        (xn-fr-ymm). That node builds his person row from the op's snapshot
-        with updated_op = the hand-down's op id; the hub (and the pool)
-        keep the row the application wrote (updated_op = the apply's id),
-        so the nested node's rows differ from the hub's while `verify`
-        passes on both."""
+    def hand_down_to_nested_node(self, person):
+        """The turnover pool (xn-fr, 西宁市道路货运行业工会联合会) admits
+        `person` and hands him down to the 运满满 platform union, which a
+        node of its own holds (xn-fr-ymm); everyone syncs; both verify."""
         pv = self.pv
         pv.make_hub([])
         for uid, name, kind, parent in POOL_ORGS:
@@ -1065,13 +1076,36 @@ class TestKnownDivergences(unittest.TestCase):
         pv.add_county(POOL_NODE, union=POOL)
         pv.add_county(YMM_NODE, union=YMM)
         self.round_trip(POOL_NODE, YMM_NODE)
-        old = pv.ok(*H.apply_args(self.fakes.person(region="630105"), approve=True), d=pv.dirs[POOL_NODE]).out.split()[1]
+        old = pv.ok(*H.apply_args(person, approve=True), d=pv.dirs[POOL_NODE]).out.split()[1]
         pv.ok("member", "hand-down", "--member", old, "--to", YMM, "--on", "2024-03-05", d=pv.dirs[POOL_NODE])
         self.round_trip(POOL_NODE, YMM_NODE)
         for n in (POOL_NODE, YMM_NODE):
             self.assertEqual(pv.run("verify", d=pv.dirs[n]).rc, 0)
         pv.check_rows(POOL_NODE, POOL)
-        pv.check_rows(YMM_NODE, YMM)
+
+    @unittest.expectedFailure  # SNAPSHOT_PERSON_DEFECT (1): remove once fixed
+    def test_snapshot_person_updated_op(self):
+        """Found by this suite (the hand-downs, issue 8). The nested node
+        builds the driver's person row from the op's snapshot with
+        updated_op = the hand-down's op id; the hub (and the pool) keep the
+        row the application wrote (updated_op = the apply's), so the
+        nested node's rows differ from the hub's while `verify` passes."""
+        self.hand_down_to_nested_node(self.fakes.person(region="630105", plate=self.fakes.plate()))
+        self.pv.check_rows(YMM_NODE, YMM)
+
+    @unittest.expectedFailure  # SNAPSHOT_PERSON_DEFECT (2): remove once fixed
+    def test_snapshot_person_without_plate(self):
+        """Found by this suite. A driver without a plate: the snapshot is
+        signed with "plate": "" (hj_fold_transfer_snapshot reads the row
+        with hj_db_col_text, "" for NULL), and the nested node stores ''
+        where the hub has NULL (updated_op left out of the comparison)."""
+        self.hand_down_to_nested_node(self.fakes.person(region="630105", plate=""))
+        keys = {k for k, in H.query(self.pv.db(YMM_NODE), "SELECT person_key FROM person")}
+        strip = lambda rows: dict(rows, person=[{k: v for k, v in r.items() if k != "updated_op"}  # noqa: E731
+                                                for r in rows["person"]])
+        diff = H.rows_diff(strip(self.pv.rows(YMM_NODE, YMM)), strip(H.county_rows(self.pv.hub_db, YMM)))
+        self.assertTrue(keys)
+        self.assertEqual(diff, [])
 
     def test_long_union_name_in_a_duplicate_verdict(self):
         """Found by huiji-bench section 7, fixed in node/fold.c (hj_reject

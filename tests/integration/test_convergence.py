@@ -898,7 +898,9 @@ class Sim:
             if sj.get("union") != fu or sj["person"]["key"] != pk:
                 probs.append("transfer %s: its snapshot is not of %s's union and person" % (tid, fm))
             old, new = ms.get(fm), ms.get(tid)
-            if held(fu) != (old is not None) or held(tu) != (new is not None):
+            if not held(fu) and not held(tu):
+                probs.append("transfer %s (%s -> %s) is outside this node's subtree" % (tid, fu, tu))
+            elif held(fu) != (old is not None) or held(tu) != (new is not None):
                 probs.append("transfer %s (%s -> %s): holds the old record: %s, the new: %s" % (
                     tid, fu, tu, old is not None, new is not None))
             if old and (old[1], old[2], old[3], old[6]) != (pk, fu, "transferred", opened):

@@ -435,7 +435,12 @@ class Sim:
                 self.note("%s created %s" % (node, park))
                 return
         if kind == "shared":
-            pool = [s for s in self.shared if node not in s[1] and len(s[1]) < 3]
+            # Not someone this node's view already holds live: the pool
+            # sees the platform union's applications, the platform union
+            # the records handed down to it (the CLI refuses those at once).
+            pool = [s for s in self.shared if node not in s[1] and len(s[1]) < 3 and not self.q(
+                node, "SELECT 1 FROM membership m JOIN person p ON p.person_key = m.person_key "
+                      "WHERE p.id_number = ? AND m.status IN ('applied', 'active')", (s[0].id_number,))]
             if pool:
                 person, used = rng.choice(pool)
                 used.add(node)

@@ -389,8 +389,9 @@ def has_table(con, name):
 def county_rows(db_path, union):
     """The rows a county of `union` holds, read from any registry (a
     county's or the hub's): the whole org and node tables, the memberships
-    in its subtree and the person rows they reference, each ordered by
-    primary key, each row a dict (column order kept)."""
+    in its subtree and the person rows they reference, and (schema 010 on)
+    the transfers out of or into its subtree, each ordered by primary key,
+    each row a dict (column order kept)."""
     unions = sorted(subtree_unions(db_path, union))
     marks = ",".join("?" * len(unions))
     con = connect(db_path)
@@ -399,7 +400,7 @@ def county_rows(db_path, union):
             cur = con.execute(sql, params)
             cols = [c[0] for c in cur.description]
             return [dict(zip(cols, r)) for r in cur.fetchall()]
-        return {
+        rows = {
             "org": q("SELECT * FROM org ORDER BY id"),
             "node": q("SELECT * FROM node ORDER BY id"),
             "membership": q("SELECT * FROM membership WHERE union_id IN (%s) ORDER BY id" % marks, unions),
@@ -413,6 +414,7 @@ def county_rows(db_path, union):
                           "status = 'active' AND union_id IN (%s))) ORDER BY id" % (marks, marks, marks),
                           unions * 3) if has_table(con, "transfer") else [],
         }
+        return rows
     finally:
         con.close()
 

@@ -20,6 +20,26 @@ registry shows at that moment:
 
 and the hub now and then rejects an open application itself (the hub may
 act anywhere), so a county's pending approve can lose against the hub.
+
+Membership records that move (issue 8, rules 3): the hub gives every
+county a township union below its own (韵家口镇, 总寨镇, 彭家寨镇, 大堡子镇,
+桥头镇), and a turnover pool, 西宁市道路货运行业工会联合会 (node xn-fr, a
+city industry federation that admits drivers at once), with two platform
+unions below it, of which 运满满西宁司机工会 is held by a node of its own
+(xn-fr-ymm, a nested node: it holds a record handed down to it only from the
+op's snapshot; one such hand-down is planted before it syncs). Offline, in
+random rounds, every node hands random active members of its view down to
+another union of its subtree (`huiji member hand-down`: down, across, back
+up; 40% a record already moved; dated after the admission), and also
+updates, leaves and hands on the records moved. The pool and its platform
+union race on the same records (a leave or update at xn-fr-ymm against the
+pool moving the member on: the hub's order decides; an update first
+makes the hand-down's snapshot stale, so it is refused invalid); and the
+hub ends members whose hand-down it has not sequenced yet (its own change
+set is sequenced as it commits), so the hand-down is refused not_active
+and the node's later ops on the new record unknown_member. The two-party transfers (offer,
+request, accept, decline, withdraw) are to join this schedule as further
+county_op kinds next to `hand_down`, checked by (e) and (f).
 Platform lists reach several counties: one list of fake drivers (40;
 HUIJI_LONG=1: 300, and on every fifth seed also 2,500, so that 1000-op
 change sets carry hundreds of rejections) of which two or three counties each import an
@@ -58,7 +78,31 @@ At the end every county syncs, the hub runs, every county syncs twice, and:
       person sequenced before it, and the union holding it; each seed makes
       such a cross-county duplicate on purpose; every imported person holds
       a membership at the hub and the overlapping imports were rejected
-      duplicate_member (at least one; the stats print how many).
+      duplicate_member (at least one; the stats print how many);
+  (e) in every registry (the hub's, and every node's for what it holds):
+      each person holds at most one applied/active membership — also
+      checked after every hub run (the hub's position then) and every
+      sync; the hand-down chains hold together (Sim.chain_problems): every
+      `transferred` record has exactly one transfer row naming it and so
+      exactly one successor, except at a node whose subtree the successor
+      left (xn-fr-ymm after the pool moved a record up or across: it keeps
+      the old record and the transfer row only); every successor names its
+      predecessor, starts on the hand-down date, keeps the first record's
+      join date, is of the same person, and at the hub comes after it in
+      the hub's order; the transfer rows are compared row for row with (a)
+      (harness.county_rows: transfers out of or into the subtree); every
+      hand-down this test made is in the hub's registry or was refused;
+      the nested node built at least one record from a snapshot;
+  (f) at every hub position each person holds at most one live membership:
+      the statuses re-derived in Python from the signed change sets in the
+      hub's order (the ops the hub applied), checked after every op, end
+      equal to the hub's registry, record for record.
+
+Two defects this found on the nested node, fixed in node/transfer_rows.c
+(the snapshot carries the person row's last op, and an absent plate stays
+absent) and guarded by the reproducers below: a person row built from a
+snapshot carried the hand-down's op id as updated_op, and plate '' where
+the hub has NULL.
 
 Determinism: every choice comes from the seed (printed on failure with the
 last steps; HUIJI_SEEDS=<it> replays the schedule). Where a random SIGKILL
@@ -67,6 +111,7 @@ result depends on it, and nothing drawn from the rng depends on it.
 
 Two focused cases pin down the causes of divergences the random runs hit
 (see their docstrings); they failed until 1f4146f and now guard the fixes.
+Two more guard the snapshot fixes above.
 A third guards a fixed defect: a long union name in a duplicate_member
 detail, cut mid-character, stopped every hub run.
 
@@ -74,13 +119,15 @@ Seeds: HUIJI_SEEDS=1,2,3 (default 1,2: the first seed of every three runs
 over git daemon through per-county proxies, the others over local paths and
 file:// with one county on a proxied git daemon link, so the default covers
 both). HUIJI_LONG=1 runs 20 seeds, each with 25 rounds of up to 5 ops per
-county instead of 8 rounds of up to 3, and 8 shared people instead of 5.
+county instead of 8 rounds of up to 3 (the nested node: at most 1), and 8
+shared people instead of 5.
 HUIJI_KEEP=1 keeps the directories of failing seeds.
 
 Run:  meson test -C build convergence
       (or HUIJI_BIN=build/tools/huiji python3 tests/integration/test_convergence.py)
 """
 
+import datetime
 import json
 import math
 import os
@@ -106,6 +153,31 @@ REJECT_REASONS = ["材料不全", "非本辖区就业", "信息核实未通过",
 LEAVE_REASONS = ["voluntary", "deceased", "lapsed"]
 PARK_NAME = {"xn-cd": "城东区物流园区工会", "xn-cz": "城中区物流园区工会", "xn-cx": "城西区物流园区工会",
              "xn-cb": "城北区物流园区工会", "xn-dt": "大通县物流园区工会"}
+# Unions the hub creates below the counties' unions, so that a county can
+# hand members down (and back up, and across) inside its own subtree.
+TOWNSHIP = {"xn-cd": ("qh-xn-cd-yjk", "韵家口镇总工会"), "xn-cz": ("qh-xn-cz-zz", "总寨镇总工会"),
+            "xn-cx": ("qh-xn-cx-pjz", "彭家寨镇总工会"), "xn-cb": ("qh-xn-cb-dbz", "大堡子镇总工会"),
+            "xn-dt": ("qh-xn-dt-qt", "桥头镇总工会")}
+# The turnover pool (issue 8 #2): a city industry federation admitting
+# drivers at once (node xn-fr) with two platform unions below it, one of
+# them held by a node of its own (xn-fr-ymm, a nested node: it holds the
+# records handed down to it only from the op's snapshot).
+POOL, POOL_NODE, YMM, YMM_NODE, HLL = "qh-xn-fr", "xn-fr", "qh-xn-fr-ymm", "xn-fr-ymm", "qh-xn-fr-hll"
+POOL_ORGS = [(POOL, "西宁市道路货运行业工会联合会", "industry", "qh-xn"),
+             (YMM, "运满满西宁司机工会", "platform", POOL), (HLL, "货拉拉西宁司机工会", "platform", POOL)]
+NODES = COUNTIES + [POOL_NODE, YMM_NODE]
+UNION = dict(P.UNION, **{POOL_NODE: POOL, YMM_NODE: YMM})
+REGION = dict(P.REGION, **{POOL_NODE: "630105", YMM_NODE: "630104"})  # where most of their people are from
+
+
+# county_op's kinds and their weights; the pool mostly admits and hands down.
+WEIGHTS = dict(apply=30, shared=8, approve=15, reject=8, update=12, leave=6, reapply=3, park=2, hand_down=10)
+POOL_WEIGHTS = dict(WEIGHTS, apply=25, approve=4, reject=2, hand_down=30)
+
+
+def later(day, n):
+    """The date `n` days after YYYY-MM-DD `day`."""
+    return (datetime.date.fromisoformat(day) + datetime.timedelta(days=n)).isoformat()
 
 
 def seeds():
@@ -138,7 +210,9 @@ class Sim:
         self.shared = []        # [Person, set of counties it applied in]
         self.protected = set()  # membership ids never rejected / left (the planted duplicate)
         self.parks = {}         # node -> park union id, once created
+        self.handed = []        # (node, old membership id, new membership id): every hand-down recorded
         self.stats = dict(ops=0, syncs=0, cut_syncs=0, offline_outcomes=0, hub_runs=0, races=0, hub_rejects=0,
+                          hand_downs=0, hub_leaves=0,
                           kills_named=0, kills_random=0, killed_named=0, killed_random=0, imports=0, import_rows=0)
         self.log = []
         self.imports = {}       # round -> [(node, rows of the list it imports then)]
@@ -166,14 +240,24 @@ class Sim:
     def setup(self):
         pv = self.pv
         pv.make_hub(COUNTIES)
+        for c in COUNTIES:
+            uid, name = TOWNSHIP[c]
+            pv.ok("org", "create", "--id", uid, "--name", name, "--kind", "township", "--parent", P.UNION[c],
+                  "--region", P.REGION[c], d=pv.hub)
+        for uid, name, kind, parent in POOL_ORGS:
+            pv.ok("org", "create", "--id", uid, "--name", name, "--kind", kind, "--parent", parent,
+                  "--region", "6301", d=pv.hub)
         pv.start_daemon()
         if self.transport == "daemon":
             kinds = {c: "link" for c in COUNTIES}
         else:
             kinds = {c: ("path" if i % 2 else "file") for i, c in enumerate(COUNTIES)}
             kinds[self.rng.choice(COUNTIES)] = "link"
-        for c in COUNTIES:
-            pv.add_county(c, kinds[c])
+        # The pool and its nested node sync over local paths (cheap; the
+        # cut links and races stay the counties').
+        kinds.update({POOL_NODE: "path", YMM_NODE: "file"})
+        for c in NODES:
+            pv.add_county(c, kinds[c], union=UNION[c])
         self.kinds = kinds
         self.note("transports %s" % kinds)
         # People who will apply in two or three counties (the hub decides).
@@ -185,6 +269,17 @@ class Sim:
         p = self.fakes.person(region=self.rng.choice(XINING_REGIONS))
         for c in self.rng.sample(COUNTIES, 2):
             self.protected.add(self.apply(c, p, approve=True))
+        # One planted hand-down: the pool admits a driver and hands him
+        # down to the platform union before the nested node syncs, so the
+        # nested node xn-fr-ymm builds at least one record from a snapshot
+        # (the pool syncs first: its platform unions come from the hub).
+        self.sync(POOL_NODE)
+        self.apply(POOL_NODE, self.fakes.person(region=REGION[POOL_NODE]), approve=True)
+        old = self.applications[-1][1]
+        r = self.huiji_ok(POOL_NODE, "member", "hand-down", "--member", old, "--to", YMM, "--on", later(P.ON, 3))
+        self.handed.append((POOL_NODE, old, r.out.split()[6]))
+        self.stats["hand_downs"] += 1
+        self.note("%s hand-down %s to %s as %s" % (POOL_NODE, old, YMM, self.handed[-1][2]))
         self.plan_imports()
 
     def plan_imports(self):
@@ -265,24 +360,63 @@ class Sim:
         return [m for m, in self.q(node, "SELECT id FROM membership WHERE status IN (%s) ORDER BY id" % marks,
                                    statuses) if m not in self.protected]
 
+    def subtree(self, node):
+        """The unions in `node`'s subtree, as its registry shows them now."""
+        return H.subtree_unions(self.pv.db(node), UNION[node])
+
+    def hand_down(self, node):
+        """`huiji member hand-down` of an active member of this node's view
+        to another union of its subtree (down, across, or back up to the
+        node's own union; 40% of the time a record already moved), dated
+        0-20 days after its admission. False when there is nothing to
+        move or nowhere to move it."""
+        rng = self.rng
+        unions = self.subtree(node)
+        rows = [r for r in self.q(node, "SELECT id, union_id, decided_on, from_member FROM membership "
+                                        "WHERE status = 'active' ORDER BY id")
+                if r[0] not in self.protected and r[1] in unions]
+        if not rows or len(unions) < 2:
+            return False
+        moved = [r for r in rows if r[3]]
+        mid, union, decided, _ = rng.choice(moved if moved and rng.random() < 0.4 else rows)
+        to = rng.choice(sorted(unions - {union}))
+        on = later(decided or P.ON, rng.randint(0, 20))
+        r = self.huiji_ok(node, "member", "hand-down", "--member", mid, "--to", to, "--on", on)
+        m = re.fullmatch(r"handed down (\S+) to (\S+) as (\S+) on (\S+)\n", r.out)
+        if not m or (m.group(1), m.group(2), m.group(4)) != (mid, to, on):
+            self.fail("unexpected member hand-down output: %r" % r)
+        self.handed.append((node, mid, m.group(3)))
+        self.stats["hand_downs"] += 1
+        self.note("%s hand-down %s (%s) to %s as %s on %s" % (node, mid, union, to, m.group(3), on))
+        return True
+
     def county_op(self, node):
         rng = self.rng
-        kind = rng.choices(["apply", "shared", "approve", "reject", "update", "leave", "reapply", "park"],
-                           [30, 8, 15, 8, 12, 6, 3, 2])[0]
+        weights = POOL_WEIGHTS if node == POOL_NODE else WEIGHTS
+        kind = rng.choices(list(weights), list(weights.values()))[0]
         union = None
+        if kind == "hand_down":
+            if self.hand_down(node):
+                return
+            kind = "apply"
         if kind == "park":
-            known = self.q(node, "SELECT count(*) FROM org WHERE id = ?", (P.UNION[node],))[0][0]
-            if node in self.parks or not known:
+            known = self.q(node, "SELECT count(*) FROM org WHERE id = ?", (UNION[node],))[0][0]
+            if node in self.parks or node not in PARK_NAME or not known:
                 kind = "apply"
             else:
-                park = P.UNION[node] + "-wl"
+                park = UNION[node] + "-wl"
                 self.huiji_ok(node, "org", "create", "--id", park, "--name", PARK_NAME[node], "--kind", "park",
                               "--parent", P.UNION[node], "--region", P.REGION[node])
                 self.parks[node] = park
                 self.note("%s created %s" % (node, park))
                 return
         if kind == "shared":
-            pool = [s for s in self.shared if node not in s[1] and len(s[1]) < 3]
+            # Not someone this node's view already holds live: the pool
+            # sees the platform union's applications, the platform union
+            # the records handed down to it (the CLI refuses those at once).
+            pool = [s for s in self.shared if node not in s[1] and len(s[1]) < 3 and not self.q(
+                node, "SELECT 1 FROM membership m JOIN person p ON p.person_key = m.person_key "
+                      "WHERE p.id_number = ? AND m.status IN ('applied', 'active')", (s[0].id_number,))]
             if pool:
                 person, used = rng.choice(pool)
                 used.add(node)
@@ -324,7 +458,7 @@ class Sim:
             if cands:
                 m = rng.choice(cands)
                 self.huiji_ok(node, "member", "leave", "--member", m, "--reason", rng.choice(LEAVE_REASONS),
-                              "--on", P.ON)
+                              "--on", self.admitted(node, m))
                 self.note("%s leave %s" % (node, m))
                 return
             kind = "apply"
@@ -341,8 +475,31 @@ class Sim:
                 return
         if node in self.parks and rng.random() < 0.3:
             union = self.parks[node]
-        region = P.REGION[node] if rng.random() < 0.7 else rng.choice(XINING_REGIONS)
-        self.apply(node, self.fakes.person(region=region), approve=rng.random() < 0.4, union=union)
+        region = REGION[node] if rng.random() < 0.7 else rng.choice(XINING_REGIONS)
+        # The pool admits drivers at once (issue 8 #2).
+        self.apply(node, self.fakes.person(region=region), approve=rng.random() < (0.9 if node == POOL_NODE else 0.4),
+                   union=union)
+
+    def admitted(self, node, mid):
+        """A leave's date: the admission's (a handed-down record's is its
+        hand-down date; a leave may not precede it, rules 2)."""
+        return self.q(node, "SELECT decided_on FROM membership WHERE id = ?", (mid,))[0][0] or P.ON
+
+    def hub_leave(self):
+        """The hub ends the membership of a member some node has handed
+        down that the hub has not sequenced yet (the hub may act anywhere):
+        the hub's own change set is sequenced as it commits, before the
+        hand-down, which the hub then rejects (not_active), and the node's
+        later ops on the new record fail with it (unknown_member)."""
+        olds = {old for _, old, _ in self.handed}
+        cands = [m for m, in H.query(self.pv.hub_db, "SELECT id FROM membership WHERE status = 'active' "
+                                                     "ORDER BY id") if m in olds and m not in self.protected]
+        if cands:
+            m = self.rng.choice(cands)
+            self.huiji_ok(P.HUB, "member", "leave", "--member", m, "--reason", "lapsed",
+                          "--on", self.admitted(P.HUB, m))
+            self.stats["hub_leaves"] += 1
+            self.note("hub leave %s (a hand-down of it pending)" % m)
 
     def hub_op(self):
         """The hub rejects an open application (it may act anywhere)."""
@@ -368,6 +525,7 @@ class Sim:
         if log[:len(log_before)] != log_before or len(log) != len(log_before) + added:
             self.fail("%s: sync changed the county's own change log" % node)
         self.check("after a sync:", pv.check_followed, node, prefix=True)
+        self.check_one_live(node, "after a sync")
         tip, _ = pv.remote_feed(node)
         if tip is not None and tip not in pv.own_feed_commits(node):
             self.fail("%s: the hub's feed ref %s is not a commit of the county's own feed" % (node, tip))
@@ -417,6 +575,15 @@ class Sim:
         if not m or m.group(3) != "0":
             self.fail("a hub run %squarantined something: %r" % ("after a killed one " if self.after_kill else "", r))
         self.after_kill = False
+        self.check_one_live(P.HUB, "after a hub run")
+
+    def check_one_live(self, node, when):
+        """(e) Each person holds at most one applied/active membership in
+        this registry (the hub's: at its current position)."""
+        two = self.q(node, "SELECT person_key, group_concat(id) FROM membership WHERE status IN ('applied', 'active') "
+                           "GROUP BY person_key HAVING count(*) > 1")
+        if two:
+            self.fail("(e) %s: %s, people with two live memberships: %s" % (node, when, [m for _, m in two]))
 
     def kill_hub_run(self, online, point=None):
         """A `hub run --once` SIGKILLed: at a named kill point (HUIJI_KILL_AT,
@@ -457,6 +624,7 @@ class Sim:
             if hub.returncode != 0 or not m or m.group(3) != "0":
                 self.fail("a hub run that was not killed failed or quarantined: rc=%d %s %s" % (
                     hub.returncode, out, err.decode("utf-8", "replace")))
+            self.check_one_live(P.HUB, "after a hub run")
         else:
             self.stats["killed_named" if point else "killed_random"] += 1
             self.after_kill = True
@@ -506,7 +674,7 @@ class Sim:
                                 env=H.child_env())
         extra = 0
         if self.rng.random() < 0.5:
-            region = P.REGION[node]
+            region = REGION[node]
             self.apply(node, self.fakes.person(region=region), approve=self.rng.random() < 0.5)
             extra = 1
         out, err = hub.communicate(timeout=P.HANG)
@@ -528,22 +696,24 @@ class Sim:
         self.setup()
         self.kill_order = KILL_POINTS[:]
         rng.shuffle(self.kill_order)
-        offline_until = {c: 0 for c in COUNTIES}
+        offline_until = {c: 0 for c in NODES}
         for rnd in range(self.rounds):
-            for c in COUNTIES:
+            for c in NODES:
                 if rng.random() < 0.15:
                     offline_until[c] = rnd + rng.randint(2, 5)
                     self.note("round %d: %s offline until round %d" % (rnd, c, offline_until[c]))
-            order = COUNTIES[:]
+            order = NODES[:]
             rng.shuffle(order)
             for node, rows in self.imports.get(rnd, []):
                 self.import_list(node, rows)
             for c in order:
-                for _ in range(rng.randint(0, self.max_ops)):
+                for _ in range(rng.randint(0, 1 if c == YMM_NODE else self.max_ops)):
                     self.county_op(c)
             if rng.random() < 0.3:
                 self.hub_op()
-            online = [c for c in COUNTIES if offline_until[c] <= rnd]
+            if rng.random() < 0.5:
+                self.hub_leave()
+            online = [c for c in NODES if offline_until[c] <= rnd]
             for _ in range(rng.randint(2, 6)):
                 x = rng.random()
                 if x < 0.3 or not online:
@@ -565,11 +735,11 @@ class Sim:
                 self.kill_hub_run(online)  # the round's work is pushed: a pass to kill
         self.sweep_kill_points()
         # Everyone back online: sync, hub run, sync twice.
-        for c in COUNTIES:
+        for c in NODES:
             self.sync(c)
         self.hub_run()
         for _ in range(2):
-            for c in COUNTIES:
+            for c in NODES:
                 r = self.sync(c)
                 if not re.search(r", 0 change sets pending$", r.out.strip()):
                     self.fail("%s: change sets still pending after the final round: %r" % (c, r))
@@ -580,16 +750,16 @@ class Sim:
     def check_rows(self):
         pv = self.pv
         diffs = []
-        for c in COUNTIES:
+        for c in NODES:
             try:
-                pv.check_rows(c)
+                pv.check_rows(c, UNION[c])
             except AssertionError as e:
                 diffs.append(str(e))
         if diffs:
             self.fail("(a) county rows differ from the hub's:\n    " + "\n    ".join(diffs))
         # Idempotent: one more sync everywhere changes nothing.
-        before = {c: H.state(pv.db(c)) for c in COUNTIES}
-        for c in COUNTIES:
+        before = {c: H.state(pv.db(c)) for c in NODES}
+        for c in NODES:
             r = self.sync(c)
             if not r.out.startswith("synced: pushed 0 change sets, received 0 hub entries"):
                 self.fail("%s: a sync with nothing new did something: %r" % (c, r))
@@ -597,16 +767,16 @@ class Sim:
                 self.fail("%s: a sync with nothing new changed the registry" % c)
 
     def check_verdicts(self):
-        for c in COUNTIES:
+        for c in NODES:
             self.check("(b)", self.pv.check_followed, c)
 
     def check_verify_audit(self):
         pv = self.pv
-        self.check("(c)", pv.check_verify, *COUNTIES, P.HUB)
+        self.check("(c)", pv.check_verify, *NODES, P.HUB)
         for url in [None] + ([pv.daemon.url] if self.transport == "daemon" else []):
             self.check("(c)", pv.check_audit, url)
         self.check("(c)", pv.check_no_quarantine)
-        for c in COUNTIES:
+        for c in NODES:
             self.check("(c)", pv.check_sequenced_once, c)
 
     def check_duplicates(self):
@@ -659,6 +829,138 @@ class Sim:
         self.stats["import_duplicates"] = import_dups
         self.stats["applications"] = len(self.applications)
 
+    def chain_problems(self, node):
+        """(e) The hand-down chains in one registry, for what it holds
+        (`held`: the node's subtree; everything at the hub). Every transfer
+        row is an accepted hand_down naming the record it started; where
+        the registry holds the old record it ended 'transferred' on the
+        hand-down date, in the snapshot's union, and where it holds the
+        receiving union it holds the new record: active from that date (or
+        ended since, never 'applied'), naming the old one, with the join
+        date of the snapshot — the old record's, where held. Every
+        'transferred' record has exactly one transfer row naming it (never
+        two: a record moves once), so exactly one successor — unless the
+        successor's union is outside the subtree (the nested node xn-fr-ymm
+        after the pool moved a record out of it: it keeps the old record and
+        the transfer row, not the new one). A record naming a predecessor
+        has its transfer row; an untransferred root's join date is its
+        admission's. At the hub every chain also runs forward in the hub's
+        order and stays with one person."""
+        db = self.pv.db(node)
+        held = (lambda u: True) if node == P.HUB else self.subtree(node).__contains__
+        ms = {r[0]: r for r in H.query(db, "SELECT id, person_key, union_id, status, applied_on, decided_on, left_on, "
+                                           "joined_on, from_member FROM membership")}
+        pos = {(n, s): p for p, n, s in H.query(db, "SELECT pos, node, seq FROM followed")}
+
+        def created(mid):
+            n, s_, _ = mid.rsplit(":", 2)
+            return pos.get((n, int(s_)))
+        probs, naming, tids = [], {}, set()
+        for tid, kind, pk, fm, fu, tu, st, opened, decided, tm, snap in H.query(
+                db, "SELECT id, kind, person_key, from_member, from_union, to_union, status, opened_on, decided_on, "
+                    "to_member, snapshot FROM transfer ORDER BY id"):
+            tids.add(tid)
+            naming.setdefault(fm, []).append(tid)
+            sj = json.loads(snap)
+            if (kind, st, tm, decided) != ("hand_down", "accepted", tid, opened):
+                probs.append("transfer %s is %s/%s to_member %s decided %s" % (tid, kind, st, tm, decided))
+            if sj.get("union") != fu or sj["person"]["key"] != pk:
+                probs.append("transfer %s: its snapshot is not of %s's union and person" % (tid, fm))
+            old, new = ms.get(fm), ms.get(tid)
+            if not held(fu) and not held(tu):
+                probs.append("transfer %s (%s -> %s) is outside this node's subtree" % (tid, fu, tu))
+            elif held(fu) != (old is not None) or held(tu) != (new is not None):
+                probs.append("transfer %s (%s -> %s): holds the old record: %s, the new: %s" % (
+                    tid, fu, tu, old is not None, new is not None))
+            if old and (old[1], old[2], old[3], old[6]) != (pk, fu, "transferred", opened):
+                probs.append("transfer %s: the old record %s is %s" % (tid, fm, old))
+            if new and ((new[1], new[2], new[4], new[5], new[8]) != (pk, tu, opened, opened, fm) or
+                        new[3] == "applied" or new[7] != sj.get("joined_on") or not new[7] or
+                        (old and new[7] != old[7])):
+                probs.append("transfer %s: the new record is %s (old %s, snapshot joined_on %s)" % (
+                    tid, new, old, sj.get("joined_on")))
+            if node == P.HUB and old and new and not (created(fm) is not None and created(tid) is not None
+                                                      and created(fm) < created(tid)):
+                probs.append("transfer %s: the record %s moved before it was created in the hub order" % (tid, fm))
+        for mid, pk, union, st, applied, decided, left, joined, fm in ms.values():
+            if st == "transferred" and len(naming.get(mid, [])) != 1:
+                probs.append("%s is transferred and %d transfer rows name it: %s" % (mid, len(naming.get(mid, [])),
+                                                                                    naming.get(mid)))
+            if st != "transferred" and mid in naming:
+                probs.append("%s is %s, and transfer rows %s moved it" % (mid, st, naming[mid]))
+            if fm and mid not in tids:
+                probs.append("%s continues %s without a transfer row" % (mid, fm))
+            if not fm and st in ("active", "left", "transferred") and joined != decided:
+                probs.append("%s: joined_on %s is not its admission date %s" % (mid, joined, decided))
+        return probs
+
+    def check_chains(self):
+        probs = []
+        for node in [P.HUB] + NODES:
+            probs += ["%s: %s" % (node, p) for p in self.chain_problems(node)]
+            self.check_one_live(node, "at the end")
+        if probs:
+            self.fail("(e) hand-down chains:\n    " + "\n    ".join(probs[:20]))
+        db = self.pv.hub_db
+        hub_ids = {m for m, in H.query(db, "SELECT id FROM membership")}
+        verdicts = {(n, s): v for n, s, v in H.query(db, "SELECT node, seq, verdicts FROM followed")}
+        refused = {}
+        for node, old, new in self.handed:
+            if new in hub_ids:
+                continue
+            n, s, i = new.rsplit(":", 2)
+            v = H.verdict_at(verdicts[(n, int(s))], int(i))
+            if not v:
+                self.fail("(e) hand-down %s of %s is applied at the hub, which holds no record %s" % (new, old, new))
+            refused[v[0]] = refused.get(v[0], 0) + 1
+        self.stats["hand_downs_refused"] = refused
+        self.stats["chains_moved"] = H.query(db, "SELECT count(*) FROM transfer")[0][0]
+        # The nested node: records it holds whose predecessor it never held.
+        self.stats["ymm_from_snapshot"] = H.query(self.pv.db(YMM_NODE), "SELECT count(*) FROM membership m WHERE "
+                                                  "from_member IS NOT NULL AND NOT EXISTS (SELECT 1 FROM membership o "
+                                                  "WHERE o.id = m.from_member)")[0][0]
+        if not self.stats["ymm_from_snapshot"]:
+            self.fail("(e) the nested node %s built no record from a hand-down's snapshot (one is planted)" % YMM_NODE)
+
+    def check_positions(self):
+        """(f) At every hub position each person holds at most one live
+        membership: membership statuses re-derived from the signed change
+        sets in the hub's order (the ops the hub applied: apply, approve,
+        reject, leave, hand_down), checked after every op, and at the end
+        equal to the hub's registry, record for record."""
+        status, person, live = {}, {}, {}
+
+        def put(mid, st, pk=None):
+            pk = person.setdefault(mid, pk)
+            live.setdefault(pk, set()).discard(mid)
+            if st in ("applied", "active"):
+                live[pk].add(mid)
+            status[mid] = st
+            return len(live[pk]) <= 1
+        moves = {"member.approve": "active", "member.reject": "rejected", "member.leave": "left"}
+        for p, node, seq, env, verdicts in H.query(self.pv.hub_db, "SELECT pos, node, seq, envelope, verdicts "
+                                                                   "FROM followed ORDER BY pos"):
+            for i, op in enumerate(H.parse_envelope(env)["payload"].get("ops", [])):
+                name, oid = op.get("op"), "%s:%d:%d" % (node, seq, i)
+                if H.verdict_at(verdicts, i) or not str(name).startswith("member."):
+                    continue
+                if name == "member.apply":
+                    ok = put(oid, "applied", op["person"]["key"])
+                elif name in moves:
+                    ok = put(op["member"], moves[name])
+                elif name == "member.hand_down":
+                    ok = put(op["member"], "transferred") and put(oid, "active", op["snapshot"]["person"]["key"])
+                else:
+                    continue
+                if not ok:
+                    self.fail("(f) at hub position %d (%s seq %d op %d, %s) a person holds two live memberships: %s"
+                              % (p, node, seq, i, name, sorted(live[person[op.get("member", oid)]])))
+        hub = {m: (st, k) for m, st, k in H.query(self.pv.hub_db, "SELECT id, status, person_key FROM membership")}
+        model = {m: (st, person[m]) for m, st in status.items()}
+        if hub != model:
+            diff = sorted(set(hub.items()) ^ set(model.items()))[:6]
+            self.fail("(f) the hub's memberships are not what its order's applied ops make: %s" % diff)
+
     def close(self, ok):
         self.pv.close()
         if ok or not KEEP:
@@ -676,7 +978,8 @@ class TestConvergence(unittest.TestCase):
                 try:
                     sim.run()
                     failures = []
-                    for check in (sim.check_rows, sim.check_verdicts, sim.check_verify_audit, sim.check_duplicates):
+                    for check in (sim.check_rows, sim.check_verdicts, sim.check_verify_audit, sim.check_duplicates,
+                                  sim.check_chains, sim.check_positions):
                         try:
                             check()
                         except AssertionError as e:
@@ -780,6 +1083,45 @@ class TestKnownDivergences(unittest.TestCase):
             self.assertRowsEqual(n)
         self.assertEqual(H.query(pv.db(cb), "SELECT count(*) FROM membership WHERE union_id = 'qh-xn-cz-yq' "
                                             "AND status = 'active'")[0][0], 1)
+
+    def hand_down_to_nested_node(self, person):
+        """The turnover pool (xn-fr, 西宁市道路货运行业工会联合会) admits
+        `person` and hands him down to the 运满满 platform union, which a
+        node of its own holds (xn-fr-ymm); everyone syncs; both verify."""
+        pv = self.pv
+        pv.make_hub([])
+        for uid, name, kind, parent in POOL_ORGS:
+            pv.ok("org", "create", "--id", uid, "--name", name, "--kind", kind, "--parent", parent,
+                  "--region", "6301", d=pv.hub)
+        pv.add_county(POOL_NODE, union=POOL)
+        pv.add_county(YMM_NODE, union=YMM)
+        self.round_trip(POOL_NODE, YMM_NODE)
+        old = pv.ok(*H.apply_args(person, approve=True), d=pv.dirs[POOL_NODE]).out.split()[1]
+        pv.ok("member", "hand-down", "--member", old, "--to", YMM, "--on", "2024-03-05", d=pv.dirs[POOL_NODE])
+        self.round_trip(POOL_NODE, YMM_NODE)
+        for n in (POOL_NODE, YMM_NODE):
+            self.assertEqual(pv.run("verify", d=pv.dirs[n]).rc, 0)
+        pv.check_rows(POOL_NODE, POOL)
+
+    def test_snapshot_person_updated_op(self):
+        """Found by this suite (the hand-downs, issue 8). The nested node
+        built the driver's person row from the op's snapshot with
+        updated_op = the hand-down's op id, while the hub (and the pool)
+        keep the row the application wrote; the snapshot now carries it."""
+        self.hand_down_to_nested_node(self.fakes.person(region="630105", plate=self.fakes.plate()))
+        self.pv.check_rows(YMM_NODE, YMM)
+
+    def test_snapshot_person_without_plate(self):
+        """Found by this suite. A driver without a plate: the snapshot was
+        signed with "plate": "" ("" for NULL), and the nested node stored ''
+        where the hub has NULL; an absent plate now stays absent."""
+        self.hand_down_to_nested_node(self.fakes.person(region="630105", plate=""))
+        keys = {k for k, in H.query(self.pv.db(YMM_NODE), "SELECT person_key FROM person")}
+        strip = lambda rows: dict(rows, person=[{k: v for k, v in r.items() if k != "updated_op"}  # noqa: E731
+                                                for r in rows["person"]])
+        diff = H.rows_diff(strip(self.pv.rows(YMM_NODE, YMM)), strip(H.county_rows(self.pv.hub_db, YMM)))
+        self.assertTrue(keys)
+        self.assertEqual(diff, [])
 
     def test_long_union_name_in_a_duplicate_verdict(self):
         """Found by huiji-bench section 7, fixed in node/fold.c (hj_reject

@@ -47,17 +47,25 @@ static int union_exists(hj_db *db, const char *opname, const char *to, hj_verdic
 }
 
 /* Where the member is held: active, the actor's to move, not already in
- * `to`, not under another open transfer, and the snapshot is the
- * registry's. 0 go on, 1 rejected, <0 error. */
+ * `to`, not under another open transfer, not moved before its record
+ * began, and the snapshot is the registry's. 0 go on, 1 rejected, <0
+ * error. */
 static int check_held(hj_db *db, const hj_foldctx *ctx, const char *opname, const char *member, const char *to,
-		      const hj_json *snap, hj_verdict *v)
+		      const char *on, const hj_json *snap, hj_verdict *v)
 {
 	hj_mrow m;
+	char *start = NULL;
 	int rc = hj_fold_member_target(db, ctx, opname, member, "active", v);
 	if (rc || (rc = hj_mrow_get(&m, db, member)))
 		return rc;
+	if ((rc = hj_db_get_text(&start, db, "SELECT decided_on FROM membership WHERE id = :id", ":id", member)) &&
+	    rc != HJ_ENOTFOUND)
+		goto done; /* a failed lookup is not a verdict */
+	rc = 0;
 	if (strcmp(m.union_id, to) == 0) {
 		hj_reject(v, "invalid", "%s: %s is already in %s", opname, member, to);
+		rc = 1;
+	} else if (hj_rules_date_order(ctx, "transfer date", on, "record's start", start, v)) {
 		rc = 1;
 	} else if ((rc = hj_transfer_is_open(db, m.person_key)) != 0) {
 		if (rc > 0)
@@ -67,6 +75,8 @@ static int check_held(hj_db *db, const hj_foldctx *ctx, const char *opname, cons
 		hj_reject(v, "invalid", "%s: the snapshot of %s is not the registry's", opname, member);
 		rc = 1;
 	}
+done:
+	free(start);
 	hj_mrow_free(&m);
 	return rc;
 }
@@ -93,7 +103,7 @@ static int open_checks(hj_db *db, const hj_foldctx *ctx, const hj_json *op, int 
 		return hj_reject(v, "invalid", "%s: a snapshot of the member is required", opname), 1;
 	if ((rc = union_exists(db, opname, to, v)))
 		return rc;
-	return *held ? check_held(db, ctx, opname, member, to, snap, v) : 0;
+	return *held ? check_held(db, ctx, opname, member, to, hj_json_get_str(op, "on"), snap, v) : 0;
 }
 
 int hj_fold_member_hand_down(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)

@@ -43,6 +43,11 @@ static int open_transfer(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 		hj_transfer_read_free(t);
 		return 1;
 	}
+	/* An answer is not dated before the question. */
+	if (hj_rules_date_order(ctx, "decision date", on, "transfer's date", t->opened_on, v)) {
+		hj_transfer_read_free(t);
+		return 1;
+	}
 	return 0;
 }
 

@@ -225,6 +225,7 @@ void hj_transfer_read_free(hj_transfer_read *t)
 	free(t->from_union);
 	free(t->to_union);
 	free(t->status);
+	free(t->opened_on);
 	hj_json_free(t->snapshot);
 	memset(t, 0, sizeof *t);
 }
@@ -232,20 +233,21 @@ void hj_transfer_read_free(hj_transfer_read *t)
 int hj_transfer_get(hj_transfer_read *t, hj_db *db, const char *id)
 {
 	memset(t, 0, sizeof *t);
-	sqlite3_stmt *st = hj_db_stmt(db, "SELECT kind, person_key, from_member, from_union, to_union, status, snapshot "
-					  "FROM transfer WHERE id = :id");
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT kind, person_key, from_member, from_union, to_union, status, opened_on, "
+					  "snapshot FROM transfer WHERE id = :id");
 	if (!st)
 		return HJ_ERROR;
 	int rc = hj_db_bind_text(st, ":id", id);
 	if (!rc)
 		rc = hj_db_step(db, st);
 	if (rc == 1) {
-		char **cols[] = {&t->kind, &t->person_key, &t->from_member, &t->from_union, &t->to_union, &t->status};
+		char **cols[] = {&t->kind, &t->person_key, &t->from_member, &t->from_union, &t->to_union, &t->status,
+				 &t->opened_on};
 		rc = 0;
-		for (int i = 0; !rc && i < 6; i++)
+		for (int i = 0; !rc && i < 7; i++)
 			if (sqlite3_column_type(st, i) != SQLITE_NULL)
 				rc = hj_db_col_dup(cols[i], st, i);
-		const char *snap = sqlite3_column_type(st, 6) == SQLITE_NULL ? NULL : hj_db_col_text(st, 6);
+		const char *snap = sqlite3_column_type(st, 7) == SQLITE_NULL ? NULL : hj_db_col_text(st, 7);
 		if (!rc && snap)
 			rc = hj_json_parse(&t->snapshot, snap, strlen(snap));
 	} else if (rc == 0) {

@@ -57,7 +57,7 @@ int hj_transfer_insert(hj_db *db, const hj_transfer_row *t);
 /* A transfer as read back: all owned; DESTRUCTOR: hj_transfer_read_free.
  * snapshot parsed (NULL when none). */
 typedef struct hj_transfer_read {
-	char *kind, *person_key, *from_member, *from_union, *to_union, *status;
+	char *kind, *person_key, *from_member, *from_union, *to_union, *status, *opened_on;
 	hj_json *snapshot;
 } hj_transfer_read;
 

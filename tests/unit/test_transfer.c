@@ -132,6 +132,8 @@ static void test_hand_down_refusals(void **state)
 	hj_json *person = (hj_json *)hj_json_get(hj_json_get(op, "snapshot"), "person");
 	assert_int_equal(hj_json_set_str(person, "phone", "13900000000"), 0);
 	expect_refused(w->cz, op, "invalid");
+	/* Dated before the record began (approved 2024-03-05). */
+	expect_refused(w->cz, hand_down(w->cz, m, "qh-xn-cz-a", "2024-03-01"), "date_order");
 	/* Dated in the future, or a second move of a record already moved. */
 	expect_refused(w->cz, hand_down(w->cz, m, "qh-xn-cz-a", "2099-01-01"), "future_date");
 	ut_must(w->cz, hand_down(w->cz, m, "qh-xn-cz-a", "2024-06-01"), nid, sizeof nid);
@@ -297,6 +299,8 @@ static void test_offer_accepted_by_the_other_county(void **state)
 	/* hd holds the offer (not the record) and accepts it offline. */
 	assert_col(w->hd->db, "SELECT status || ' ' || kind FROM transfer WHERE id = ?1", t, "open offer");
 	assert_int_equal(ut_int(w->hd->db, "SELECT count(*) FROM membership", NULL), 0);
+	/* An answer dated before the offer (2024-06-01) is refused. */
+	expect_refused(w->hd, ut_op("member.transfer_accept", "transfer", t, "on", "2024-05-31", NULL), "date_order");
 	ut_must(w->hd, decide_op("member.transfer_accept", t), nid, sizeof nid);
 	assert_col(w->hd->db, "SELECT union_id || ' ' || status || ' ' || joined_on FROM membership WHERE id = ?1", nid,
 		   "qh-hd active 2024-03-05");

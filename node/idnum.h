@@ -10,6 +10,8 @@
 #ifndef HJ_IDNUM_H
 #define HJ_IDNUM_H
 
+#include <stdint.h>
+
 typedef struct hj_idnum {
 	char norm[19];   /* 18 characters, check character upper-case, NUL */
 	char region[7];  /* address code, digits [0..6) (GB/T 2260) */
@@ -24,6 +26,9 @@ int hj_date_parse(const char *s, int *y, int *m, int *d);
 
 /* 1 if y-m-d is a real Gregorian date (year 1..9999), else 0. */
 int hj_date_valid(int y, int m, int d);
+
+/* The Gregorian date `days` after 1970-01-01 (negative: before). */
+void hj_date_from_days(int64_t days, int *y, int *m, int *d);
 
 /* 1 if `y` is a Gregorian leap year, else 0. */
 int hj_date_is_leap(int y);

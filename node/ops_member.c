@@ -284,17 +284,16 @@ done:
  * 0 go on, 1 rejected, <0 error. */
 static int frozen(hj_db *db, const hj_foldctx *ctx, const char *opname, const char *id, hj_verdict *v)
 {
-	char *key = NULL;
+	int64_t open = 0;
 	if ((ctx->rules ? ctx->rules : 1) < HJ_TRANSFER_RULES)
 		return 0;
-	int rc = hj_db_get_text(&key, db, "SELECT person_key FROM membership WHERE id = :id", ":id", id);
+	int rc = hj_db_get_int(db, "SELECT count(*) FROM transfer t JOIN membership m ON m.person_key = t.person_key "
+				   "WHERE m.id = :id AND t.status = 'open'", ":id", id, &open);
 	if (rc)
-		return rc == HJ_ENOTFOUND ? 0 : rc;
-	rc = hj_transfer_is_open(db, key);
-	free(key);
-	if (rc > 0)
+		return rc;
+	if (open)
 		hj_reject(v, "transfer_open", "%s: %s is under an open transfer; decide or withdraw it first", opname, id);
-	return rc;
+	return open > 0;
 }
 
 int hj_fold_member_decide(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)

@@ -30,7 +30,8 @@ static int preamble(const hj_foldctx *ctx, const char *opname, const char *on, h
 {
 	int y, m, d;
 	if ((ctx->rules ? ctx->rules : 1) < HJ_TRANSFER_RULES)
-		return hj_reject(v, "invalid", "%s: not an op under rules %u", opname, (unsigned)ctx->rules), 1;
+		return hj_reject(v, "invalid", "%s: transfers need rules %d; this position is judged under rules %u (a hub "
+				 "before its first entry under them)", opname, HJ_TRANSFER_RULES, (unsigned)(ctx->rules ? ctx->rules : 1)), 1;
 	if (!on || hj_date_parse(on, &y, &m, &d))
 		return hj_reject(v, "invalid", "%s: \"on\" must be a date YYYY-MM-DD", opname), 1;
 	return hj_rules_future_date(ctx, "transfer date", on, v);
@@ -54,18 +55,13 @@ static int check_held(hj_db *db, const hj_foldctx *ctx, const char *opname, cons
 		      const char *on, const hj_json *snap, hj_verdict *v)
 {
 	hj_mrow m;
-	char *start = NULL;
 	int rc = hj_fold_member_target(db, ctx, opname, member, "active", v);
 	if (rc || (rc = hj_mrow_get(&m, db, member)))
 		return rc;
-	if ((rc = hj_db_get_text(&start, db, "SELECT decided_on FROM membership WHERE id = :id", ":id", member)) &&
-	    rc != HJ_ENOTFOUND)
-		goto done; /* a failed lookup is not a verdict */
-	rc = 0;
 	if (strcmp(m.union_id, to) == 0) {
 		hj_reject(v, "invalid", "%s: %s is already in %s", opname, member, to);
 		rc = 1;
-	} else if (hj_rules_date_order(ctx, "transfer date", on, "record's start", start, v)) {
+	} else if (hj_rules_date_order(ctx, "transfer date", on, "record's start", m.decided_on, v)) {
 		rc = 1;
 	} else if ((rc = hj_transfer_is_open(db, m.person_key)) != 0) {
 		if (rc > 0)
@@ -75,8 +71,6 @@ static int check_held(hj_db *db, const hj_foldctx *ctx, const char *opname, cons
 		hj_reject(v, "invalid", "%s: the snapshot of %s is not the registry's", opname, member);
 		rc = 1;
 	}
-done:
-	free(start);
 	hj_mrow_free(&m);
 	return rc;
 }

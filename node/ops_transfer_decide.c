@@ -26,7 +26,8 @@ static int open_transfer(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 	int y, m, d;
 	memset(t, 0, sizeof *t);
 	if ((ctx->rules ? ctx->rules : 1) < HJ_TRANSFER_RULES)
-		return hj_reject(v, "invalid", "%s: not an op under rules %u", opname, (unsigned)ctx->rules), 1;
+		return hj_reject(v, "invalid", "%s: transfers need rules %d; this position is judged under rules %u (a hub "
+				 "before its first entry under them)", opname, HJ_TRANSFER_RULES, (unsigned)(ctx->rules ? ctx->rules : 1)), 1;
 	if (!on || hj_date_parse(on, &y, &m, &d))
 		return hj_reject(v, "invalid", "%s: \"on\" must be a date YYYY-MM-DD", opname), 1;
 	if (hj_rules_future_date(ctx, "decision date", on, v))

@@ -4,6 +4,7 @@
  * hub entry gives the verdict that entry signed.
  */
 #include "rules.h"
+#include "idnum.h"
 #include "person_key.h"
 
 #include <stdio.h>
@@ -17,27 +18,12 @@ static uint32_t rules_of(const hj_foldctx *ctx)
 	return ctx->rules ? ctx->rules : 1;
 }
 
-/* Civil date of a day count since 1970-01-01 (H. Hinnant's algorithm:
- * exact for the proleptic Gregorian calendar, no table, no locale). */
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 void hj_rules_cst_date(char out[11], int64_t ms)
 {
 	int64_t t = ms + CST_OFFSET_MS;
 	int64_t days = t >= 0 ? t / DAY_MS : -((-t + DAY_MS - 1) / DAY_MS);
 	int y, m, d;
-	civil_from_days(days, &y, &m, &d);
+	hj_date_from_days(days, &y, &m, &d);
 	if (y < 0 || y > 9999)
 		y = y < 0 ? 0 : 9999; /* a nonsense clock: clamp, the text stays 10 bytes */
 	snprintf(out, 11, "%04d-%02d-%02d", y, m, d);

@@ -17,13 +17,14 @@ void hj_mrow_free(hj_mrow *m)
 	free(m->channel);
 	free(m->platform);
 	free(m->joined_on);
+	free(m->decided_on);
 	memset(m, 0, sizeof *m);
 }
 
 int hj_mrow_get(hj_mrow *m, hj_db *db, const char *id)
 {
 	memset(m, 0, sizeof *m);
-	sqlite3_stmt *st = hj_db_stmt(db, "SELECT union_id, status, person_key, grp, channel, platform, joined_on "
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT union_id, status, person_key, grp, channel, platform, joined_on, decided_on "
 					  "FROM membership WHERE id = :id");
 	if (!st)
 		return HJ_ERROR;
@@ -32,9 +33,9 @@ int hj_mrow_get(hj_mrow *m, hj_db *db, const char *id)
 		rc = hj_db_step(db, st);
 	if (rc == 1) {
 		char **cols[] = {&m->union_id, &m->status, &m->person_key, &m->grp, &m->channel, &m->platform,
-				 &m->joined_on};
+				 &m->joined_on, &m->decided_on};
 		rc = 0;
-		for (int i = 0; !rc && i < 7; i++)
+		for (int i = 0; !rc && i < 8; i++)
 			if (sqlite3_column_type(st, i) != SQLITE_NULL)
 				rc = hj_db_col_dup(cols[i], st, i);
 	} else if (rc == 0) {

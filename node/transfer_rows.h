@@ -14,7 +14,7 @@
 /* The membership fields a transfer moves. All owned; DESTRUCTOR:
  * hj_mrow_free. */
 typedef struct hj_mrow {
-	char *union_id, *status, *person_key, *grp, *channel, *platform, *joined_on;
+	char *union_id, *status, *person_key, *grp, *channel, *platform, *joined_on, *decided_on;
 } hj_mrow;
 
 void hj_mrow_free(hj_mrow *m);

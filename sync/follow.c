@@ -422,15 +422,25 @@ static int fill_items(follow *f, hj_gitrepo *repo)
  * an own change set signed more than a day after the entry that included
  * it was made on a clock running ahead; an entry made more than a day
  * after this computer's "now" means this clock runs behind. */
-static void clock_check_own(const item *it, hj_sync_report *rep)
+static int clock_check_own(hj_node *n, int64_t after_pos, hj_sync_report *rep)
 {
-	hj_envelope e;
-	if (hj_envelope_decode(&e, it->bytes, it->len))
-		return; /* checked when it was read; a report, not a verdict */
-	int64_t ahead = e.created_at - it->rules.at_ms;
-	if (ahead > HJ_RULES_DATE_GRACE_MS && ahead > rep->clock_ahead_ms)
-		rep->clock_ahead_ms = ahead;
-	hj_envelope_free(&e);
+	/* created_at of the county's own change sets is in its change log: no
+	 * envelope is read again for it. Only the rows this sync followed. */
+	sqlite3_stmt *st = hj_db_stmt(n->db, "SELECT coalesce(max(c.created_at - f.hub_at), 0) FROM followed f "
+					     "JOIN changelog c ON c.seq = f.seq WHERE f.node = :n AND f.hub_at > 0 "
+					     "AND f.pos > :after");
+	if (!st)
+		return HJ_ERROR;
+	int rc = (hj_db_bind_text(st, ":n", n->id) || hj_db_bind_int(st, ":after", after_pos)) ? HJ_ERROR
+												 : hj_db_step(n->db, st);
+	if (rc == 1) {
+		int64_t ahead = sqlite3_column_int64(st, 0);
+		if (ahead > HJ_RULES_DATE_GRACE_MS)
+			rep->clock_ahead_ms = ahead;
+		rc = 0;
+	}
+	hj_db_release(n->db, st);
+	return rc;
 }
 
 static void clock_check_now(const follow *f, hj_sync_report *rep)
@@ -452,8 +462,6 @@ static int record_followed(follow *f, hj_sync_report *rep)
 		if ((rc = hj_followed_append(n->db, &it->rules, it->hub_seq, it->node, it->seq, it->hash, it->bytes,
 					     it->len, it->verdicts)))
 			return rc;
-		if (strcmp(it->node, n->id) == 0 && it->rules.at_ms)
-			clock_check_own(it, rep);
 		if (it->verdicts && strcmp(it->node, n->id) == 0) {
 			hj_json *vd = NULL;
 			if (hj_hub_verdicts_parse(&vd, it->verdicts, HJ_HUB_NOPS_ANY) == 0)
@@ -520,7 +528,8 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 	uint8_t ignored[32];
 	if ((rc = hj_db_get_int(n->db, "SELECT coalesce(max(pos), 0) FROM followed", NULL, NULL, &old_last_pos)) ||
 	    (rc = hj_followed_last(n->db, n->id, &old_own_done, ignored)) ||
-	    (rc = hj_meta_set(n->db, "hub_node", hub)) || (rc = record_followed(&f, rep)))
+	    (rc = hj_meta_set(n->db, "hub_node", hub)) || (rc = record_followed(&f, rep)) ||
+	    (rc = clock_check_own(n, old_last_pos, rep)))
 		goto done;
 	/* Nothing new followed means the state is unchanged. */
 	if (f.nitems && (rc = rebase(n, old_last_pos, old_own_done, rep)))

@@ -73,7 +73,8 @@ class HandDownTest(unittest.TestCase):
                          % (new, PLATFORM_UNION, NODE))
         # Counted where he is now.
         cov = p.ok("report", "coverage", "--dir", p.hub, "--format", "csv").out
-        self.assertIn(PLATFORM_UNION, cov)
+        counts = {row.split(",")[0]: int(row.split(",")[3]) for row in cov.splitlines()[1:]}
+        self.assertEqual((counts.get(POOL), counts.get(PLATFORM_UNION)), (0, 1), cov)
         for node in (NODE, P.HUB):
             p.ok("verify", d=p.hub if node == P.HUB else p.dirs[node])
         r = p.audit()

@@ -39,9 +39,12 @@ NEW = H.huiji_bin()
 def old_huiji():
     """The old binary, built once into HUIJI_OLD_BUILD (or a temporary
     directory). None when this source tree is not a git checkout."""
-    if not os.path.isdir(os.path.join(SRC, ".git")) and \
-            subprocess.run(["git", "-C", SRC, "rev-parse"], capture_output=True).returncode != 0:
+    if subprocess.run(["git", "-C", SRC, "rev-parse"], capture_output=True).returncode != 0:
         return None
+    shallow = subprocess.run(["git", "-C", SRC, "rev-parse", "--is-shallow-repository"], capture_output=True, text=True)
+    if shallow.stdout.strip() == "true" and subprocess.run(["git", "-C", SRC, "cat-file", "-e", OLD_COMMIT + "^{commit}"],
+                                                          capture_output=True).returncode != 0:
+        return None  # a shallow clone without the old commit: nothing to build it from
     root = os.environ.get("HUIJI_OLD_BUILD") or tempfile.mkdtemp(prefix="hj-old-")
     exe = os.path.join(root, "build", "tools", "huiji")
     if os.access(exe, os.X_OK):
@@ -79,7 +82,8 @@ class UpgradeTest(unittest.TestCase):
 
     def setUp(self):
         if not self.old:
-            self.skipTest("not a git checkout: the old huiji cannot be built")
+            self.skipTest("not a git checkout with commit %s (a shallow clone?): the old huiji cannot be built"
+                          % OLD_COMMIT)
         self.tmp = tempfile.mkdtemp(prefix="hj-upgrade-")
         self.p = Province(self.tmp)
         self.fakes = H.Fakes(7)

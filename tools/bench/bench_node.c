@@ -9,20 +9,6 @@
 
 /* ---- fake people and ops ------------------------------------------------ */
 
-/* Gregorian date of `days` after 1970-01-01 (H. Hinnant's civil_from_days). */
-static void civil_from_days(long days, int *y, int *m, int *d)
-{
-	days += 719468;
-	long era = (days >= 0 ? days : days - 146096) / 146097;
-	long doe = days - era * 146097;
-	long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	long mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 /* The next fake person: a distinct valid ID number (birth date and order
  * code from the counter; all adults on BENCH_ON), a mobile number, a plate. */
 int fake_next(bench *b, fake *p)
@@ -31,7 +17,7 @@ int fake_next(bench *b, fake *p)
 	static const char *const given[] = {"建国", "秀英", "海军", "玉兰", "德明", "桂花", "志强", "春梅"};
 	uint64_t i = b->next++;
 	int y, m, d;
-	civil_from_days((long)((i / 1000) % 10000), &y, &m, &d); /* born 1970..1997 */
+	hj_date_from_days((int64_t)((i / 1000) % 10000), &y, &m, &d); /* born 1970..1997 */
 	int rc = hj_idnum_make(p->idno, BENCH_REGION, y, m, d, (int)(i % 1000));
 	if (rc)
 		return rc;

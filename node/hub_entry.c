@@ -83,10 +83,23 @@
  *
  * So an entry costs ~90 bytes per change set plus ~30 per rejected op
  * and the holder's length,
- * and "all ok" costs nothing per op. Room for what later issues add
- * (inbox deliveries, witness signatures, key events, per-union state
- * digests): each comes as a new key of the op under a new entry version;
- * a v2 reader refuses any key not listed here (HJ_ECORRUPT, or
+ * and "all ok" costs nothing per op.
+ *
+ * Format, entry version 3 (op "v":3). As v2, with one more key between
+ * "include" and "state", left out when the entry delivered nothing:
+ *
+ *   inbox     array    [[node, n], ...], node ids strictly rising (byte
+ *                      order), n >= 1: the node's inbox
+ *                      (refs/huiji/inbox/<node>) holds n change sets
+ *                      after this entry. What it gained with this entry
+ *                      are change sets this entry includes, in include
+ *                      order (sync/inbox.c), so a node can tell what it
+ *                      was given from what it was not meant to have, and
+ *                      an inbox behind the hub feed from a complete one.
+ *
+ * Room for what later issues add (witness signatures, key events,
+ * per-union state digests): each comes as a new key of the op under a
+ * new entry version; a reader refuses any key not listed here (HJ_ECORRUPT, or
  * HJ_EVERSION when "v" is newer), so no old reader half-reads a newer
  * entry. A v2 `followed.verdicts` row stores the "rejected" array (NULL:
  * all applied); the readers below tell the two forms apart by shape.
@@ -121,6 +134,8 @@ void hj_hub_entry_enc_free(hj_hub_entry_enc *enc)
 		return;
 	hj_json_free(enc->include);
 	hj_json_free(enc->pending);
+	free(enc->inbox);
+	free(enc->pinbox);
 	hj_hub_entry_enc keep = *enc;
 	memset(enc, 0, sizeof *enc);
 	enc->max_bytes = keep.max_bytes;
@@ -143,6 +158,90 @@ void hj_hub_entry_enc_discard(hj_hub_entry_enc *enc)
 	hj_json_free(enc->pending);
 	enc->pending = NULL;
 	enc->npending = 0;
+	enc->npinbox = 0;
+}
+
+/* Room one inbox pair takes: ["node",n] and a comma, n at its widest. */
+#define INBOX_PAIR_BYTES(node) (strlen(node) + 26)
+
+int hj_hub_entry_enc_deliver(hj_hub_entry_enc *enc, const char *node, uint64_t n)
+{
+	if (enc->version < 3)
+		return 0;
+	if (hj_node_id_check(node) || n < 1)
+		return hj_error_set(HJ_EINVALID, "hub entry: bad delivery");
+	if (enc->npinbox == enc->pinbox_cap) {
+		size_t cap = enc->pinbox_cap ? 2 * enc->pinbox_cap : 16;
+		hj_hub_delivery *p = realloc(enc->pinbox, cap * sizeof *p);
+		if (!p)
+			return hj_error_set(HJ_ENOMEM, "out of memory");
+		enc->pinbox = p;
+		enc->pinbox_cap = cap;
+	}
+	hj_hub_delivery *d = &enc->pinbox[enc->npinbox++];
+	snprintf(d->node, sizeof d->node, "%s", node);
+	d->n = n;
+	return 0;
+}
+
+/* Where `node` is or goes in the entry's sorted inbox list. */
+static size_t inbox_find(const hj_hub_entry_enc *enc, const char *node, int *found)
+{
+	size_t lo = 0, hi = enc->ninbox;
+	*found = 0;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(enc->inbox[mid].node, node);
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Bytes the pending deliveries add to the entry (nodes not named yet). */
+static size_t pinbox_bytes(const hj_hub_entry_enc *enc)
+{
+	size_t add = 0;
+	int found;
+	for (size_t i = 0; i < enc->npinbox; i++) {
+		inbox_find(enc, enc->pinbox[i].node, &found);
+		if (!found)
+			add += INBOX_PAIR_BYTES(enc->pinbox[i].node);
+	}
+	return add;
+}
+
+/* The pending deliveries join the entry's list. */
+static int pinbox_merge(hj_hub_entry_enc *enc)
+{
+	int found;
+	for (size_t i = 0; i < enc->npinbox; i++) {
+		const hj_hub_delivery *d = &enc->pinbox[i];
+		size_t at = inbox_find(enc, d->node, &found);
+		if (found) {
+			enc->inbox[at].n = d->n;
+			continue;
+		}
+		if (enc->ninbox == enc->inbox_cap) {
+			size_t cap = enc->inbox_cap ? 2 * enc->inbox_cap : 16;
+			hj_hub_delivery *p = realloc(enc->inbox, cap * sizeof *p);
+			if (!p)
+				return hj_error_set(HJ_ENOMEM, "out of memory");
+			enc->inbox = p;
+			enc->inbox_cap = cap;
+		}
+		memmove(&enc->inbox[at + 1], &enc->inbox[at], (enc->ninbox - at) * sizeof *enc->inbox);
+		enc->inbox[at] = *d;
+		enc->ninbox++;
+	}
+	enc->npinbox = 0;
+	return 0;
 }
 
 /* v2: a rejection [index, reason, holder]; an applied op adds nothing. */
@@ -230,17 +329,20 @@ int hj_hub_entry_enc_add(hj_hub_entry_enc *enc, const char *node, uint64_t seq, 
 		return rc == HJ_EINVALID ? hj_error_wrap(rc, "hub entry: %s seq %" PRIu64 ": ", node, seq)
 					 : hj_error_set(HJ_ENOMEM, "out of memory");
 	}
-	if (!enc_fits(enc, len)) {
+	size_t inbox_add = pinbox_bytes(enc);
+	if (!enc_fits(enc, len + inbox_add)) {
 		hj_json_free(inc);
+		enc->npinbox = 0;
 		return hj_error_set(HJ_ETOOBIG, "hub entry: %s seq %" PRIu64 " needs %zu bytes, the entry has %zu of %zu",
 				    node, seq, len, enc->bytes, enc->max_bytes ? enc->max_bytes : HJ_HUB_ENTRY_MAX_BYTES);
 	}
 	rc = hj_json_append(enc->include, inc);
-	if (!rc) {
-		enc->bytes += len + (enc->count ? 1 : 0);
+	if (!rc && !(rc = pinbox_merge(enc))) {
+		enc->bytes += len + inbox_add + (enc->count ? 1 : 0);
 		enc->count++;
 	}
 done:
+	enc->npinbox = 0;
 	return rc ? hj_error_set(rc, "out of memory") : 0;
 }
 
@@ -263,6 +365,11 @@ int hj_hub_entry_enc_finish(hj_buf *out, const hj_hub_entry_enc *enc, const uint
 			      enc->at_ms);
 	if ((rc = out->rc ? out->rc : hj_json_write(out, enc->include ? enc->include : &empty)))
 		goto done;
+	for (size_t i = 0; enc->version >= 3 && i < enc->ninbox; i++) /* ids need no escaping */
+		hj_buf_printf(out, "%s[\"%s\",%" PRIu64 "]", i ? "," : ",\"inbox\":[", enc->inbox[i].node,
+			      enc->inbox[i].n);
+	if (enc->version >= 3 && enc->ninbox)
+		hj_buf_printf(out, "]");
 	hj_buf_printf(out, ",\"state\":\"%s\"}]}", hex);
 	rc = out->rc;
 done:
@@ -498,11 +605,48 @@ static int include_decode(hj_hub_include *out, const hj_json *x, size_t i, int64
 	return 0;
 }
 
+/* v3's inbox list: [[node, n], ...], nodes strictly rising, n >= 1. */
+static int inbox_check(const hj_json *inbox)
+{
+	if (inbox->type != HJ_JARR || inbox->count < 1 || inbox->count > HJ_HUB_MAX_INBOX)
+		return hj_error_set(HJ_ECORRUPT, "\"inbox\" is not an array of 1..%d pairs", HJ_HUB_MAX_INBOX);
+	for (size_t i = 0; i < inbox->count; i++) {
+		const hj_json *p = inbox->items[i];
+		int64_t n = 0;
+		if (p->type != HJ_JARR || p->count != 2 || p->items[0]->type != HJ_JSTR ||
+		    strlen(p->items[0]->s) != p->items[0]->slen || hj_node_id_check(p->items[0]->s) || p->items[1]->type != HJ_JINT || (n = p->items[1]->i) < 1)
+			return hj_error_set(HJ_ECORRUPT, "inbox %zu: not [node, count >= 1]", i);
+		if (i && strcmp(inbox->items[i - 1]->items[0]->s, p->items[0]->s) >= 0)
+			return hj_error_set(HJ_ECORRUPT, "inbox %zu: nodes not in rising order", i);
+	}
+	return 0;
+}
+
+int hj_hub_entry_inbox(const hj_hub_entry *e, const char *node, uint64_t *n)
+{
+	size_t lo = 0, hi = e->inbox ? e->inbox->count : 0;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const hj_json *p = e->inbox->items[mid];
+		int c = strcmp(p->items[0]->s, node);
+		if (c == 0) {
+			*n = (uint64_t)p->items[1]->i;
+			return 1;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
 /* The op's fields besides the include list; v2's rules version and time. */
 static int head_decode(hj_hub_entry *out, const hj_json *op)
 {
 	static const char *const keys1[] = {"op", "v", "include", "state", NULL};
 	static const char *const keys2[] = {"op", "v", "rules", "at", "include", "state", NULL};
+	static const char *const keys3[] = {"op", "v", "rules", "at", "include", "inbox", "state", NULL};
 	const char *bad;
 	int64_t rules = 1;
 	if (hj_json_get_int(op, "v", &out->v) || out->v < 1)
@@ -510,7 +654,7 @@ static int head_decode(hj_hub_entry *out, const hj_json *op)
 	if (out->v > HJ_HUB_ENTRY_VERSION)
 		return hj_error_set(HJ_EVERSION, "op " HJ_HUB_ENTRY_OP " version %lld is newer than this huiji: "
 				    "upgrade huiji to read entries from the hub", (long long)out->v);
-	if ((bad = unknown_key(op, out->v < 2 ? keys1 : keys2)))
+	if ((bad = unknown_key(op, out->v < 2 ? keys1 : out->v < 3 ? keys2 : keys3)))
 		return hj_error_set(HJ_ECORRUPT, "unknown field \"%.40s\"", bad);
 	if (out->v >= 2) {
 		if (hj_json_get_int(op, "rules", &rules) || rules < 1)
@@ -553,6 +697,10 @@ int hj_hub_entry_decode(hj_hub_entry *out, const hj_json *op)
 	}
 	out->ninclude = inc->count;
 	hj_hex_decode(out->state, 32, state);
+	if ((out->inbox = hj_json_get(op, "inbox")) && (rc = inbox_check(out->inbox))) {
+		hj_hub_entry_free(out);
+		return rc;
+	}
 	return 0;
 }
 

@@ -17,10 +17,11 @@
 
 #define HJ_HUB_ENTRY_OP "hub.sequence"
 /* Entry format versions this huiji reads; it writes the highest. 1: every
- * op's verdict spelt out; 2: rules version, time, compact verdicts (the
- * format comment in hub_entry.c). A test build may pin it (tests/meson.build). */
+ * op's verdict spelt out; 2: rules version, time, compact verdicts; 3: the
+ * inbox counts (the format comment in hub_entry.c). A test build may pin
+ * it (tests/meson.build). */
 #ifndef HJ_HUB_ENTRY_VERSION
-#define HJ_HUB_ENTRY_VERSION 2
+#define HJ_HUB_ENTRY_VERSION 3
 #endif
 /* Change sets per entry: keeps an entry < 1 MiB. The sequencer stops a
  * round here; a decoder refuses more. */
@@ -35,7 +36,17 @@
  * of rejections). */
 #define HJ_HUB_ENTRY_MAX_BYTES (4u << 20)
 
+/* Nodes an entry may name in its inbox list: every node of a province
+ * (a decoder refuses more). */
+#define HJ_HUB_MAX_INBOX 100000
+
 /* ---- encoding (the hub sequencer) ---- */
+
+/* v3: a node's inbox count after the entry. */
+typedef struct hj_hub_delivery {
+	char node[HJ_NODE_ID_MAX + 1];
+	uint64_t n;
+} hj_hub_delivery;
 
 /* An entry under construction: change sets in hub order. Zero it (or
  * hj_hub_entry_enc_init) before use; DESTRUCTOR: hj_hub_entry_enc_free. */
@@ -49,6 +60,10 @@ typedef struct hj_hub_entry_enc {
 	int version;      /* entry format; set by init: HJ_HUB_ENTRY_VERSION */
 	uint32_t rules;   /* v2: rules version the verdicts were decided by */
 	int64_t at_ms;    /* v2: the hub's time for this entry (the date rules' "now") */
+	hj_hub_delivery *inbox;  /* private, v3: counts so far, sorted by node */
+	size_t ninbox, inbox_cap;
+	hj_hub_delivery *pinbox; /* private: deliveries of the change set being added */
+	size_t npinbox, pinbox_cap;
 } hj_hub_entry_enc;
 
 /* Zero it for the newest format, deciding under HJ_RULES_VERSION at
@@ -60,8 +75,13 @@ void hj_hub_entry_enc_free(hj_hub_entry_enc *enc); /* accepts a zeroed one */
  * (built up as the fold goes, so no copy of them is held). */
 int hj_hub_entry_enc_verdict(hj_hub_entry_enc *enc, const hj_verdict *v);
 
-/* Forget the verdicts given since the last add: that change set is not
- * included after all (the fold of one of its ops failed). */
+/* v3: the change set being added is delivered to `node`'s inbox, whose
+ * count is then `n`. Once per node per change set; ignored before v3. */
+int hj_hub_entry_enc_deliver(hj_hub_entry_enc *enc, const char *node, uint64_t n);
+
+/* Forget the verdicts and deliveries given since the last add: that
+ * change set is not included after all (the fold of one of its ops
+ * failed). */
 void hj_hub_entry_enc_discard(hj_hub_entry_enc *enc);
 
 /* Append the JSON text of the verdicts given since the last add, exactly
@@ -104,6 +124,7 @@ typedef struct hj_hub_entry {
 	hj_hub_include *include;    /* owned */
 	size_t ninclude;
 	uint8_t state[32];          /* digest of the hub's projection after it */
+	const hj_json *inbox;       /* v3: [[node, n], ...] sorted, or NULL; read with hj_hub_entry_inbox */
 	hj_json *tree;              /* owned payload tree (hj_hub_entry_parse) */
 } hj_hub_entry;
 
@@ -128,6 +149,10 @@ int hj_hub_entry_decode(hj_hub_entry *out, const hj_json *op);
 int hj_hub_entry_parse(hj_hub_entry *out, const char *payload, size_t len);
 
 void hj_hub_entry_free(hj_hub_entry *e); /* accepts NULL and a zeroed one */
+
+/* The count of `node`'s inbox after this entry: 1 with *n set when the
+ * entry delivered to it, else 0 (before v3 an entry never does). */
+int hj_hub_entry_inbox(const hj_hub_entry *e, const char *node, uint64_t *n);
 
 /* Check a verdict array (as decoded, or parsed from followed.verdicts) in
  * either form: v1, each element "ok" or [reason, detail], exactly `nops`

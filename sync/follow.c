@@ -2,10 +2,14 @@
  * follow.c — the county's half of a sync that needs no network: follow
  * what was fetched into refs/huiji/incoming/. The hub feed is verified
  * under the hub key and must still pass through the last entry followed
- * (a rewrite, also of the same length, is refused at once); each change
- * set an entry sequenced is read from its feed and checked against the
- * hash the hub signed; then the hub order grows and the registry is
- * rebased, all in one SQLite transaction. Also used for USB bundles.
+ * (a rewrite, also of the same length, is refused at once); of the change
+ * sets an entry sequenced, the county takes its own (from its sequenced
+ * ref) and what the hub delivered to it (its inbox, inbox.h), each checked
+ * against the hash the hub signed; then the hub order grows and the
+ * registry is rebased, all in one SQLite transaction. The rest of the
+ * province is not its to hold. Entries from before the inbox (v1, v2)
+ * delivered nothing: their change sets come from every node's sequenced
+ * ref, fetched only when such an entry is still to be followed.
  */
 #include "sync.h"
 #include "clock.h"
@@ -14,6 +18,7 @@
 #include "fold.h"
 #include "followed.h"
 #include "hub_entry.h"
+#include "inbox.h"
 #include "outbox.h"
 #include "projection.h"
 #include "replay.h"
@@ -33,7 +38,17 @@ typedef struct item {
 	size_t len;
 	char *verdicts; /* owned JSON text, NULL = all ok */
 	hj_followed_rules rules; /* what its hub entry decided it under */
+	int legacy;     /* its entry is from before the inbox (v1, v2) */
+	int drop;       /* another node's, not delivered here: not ours to hold */
 } item;
+
+/* The items of one v3 entry that delivered to this node, and the inbox
+ * deliveries (from, to] it signed for them. */
+typedef struct range {
+	size_t begin, end;
+	uint64_t from, to;
+	uint64_t hub_seq;
+} range;
 
 typedef struct follow {
 	hj_node *n;
@@ -55,6 +70,12 @@ typedef struct follow {
 	 * change sets are folded under them; they never go down. */
 	hj_followed_rules rules;
 	int64_t newest_at; /* newest entry time seen, for the clock check */
+	range *ranges;
+	size_t nranges, rcap;
+	uint64_t inbox_n;    /* deliveries taken before this sync (meta inbox_n) */
+	uint64_t inbox_want; /* the count the last entry read signs */
+	int need_feeds;      /* a legacy entry needs feeds this fetch did not bring */
+	size_t kept;         /* items appended to the hub order */
 } follow;
 
 static item *new_item(follow *f)
@@ -70,6 +91,30 @@ static item *new_item(follow *f)
 	item *it = &f->items[f->nitems++];
 	memset(it, 0, sizeof *it);
 	return it;
+}
+
+/* Entry `seq` delivered to this node: its items from `begin` on, the
+ * inbox growing to `want`. */
+static int add_range(follow *f, uint64_t seq, size_t begin, uint64_t want)
+{
+	if (want <= f->inbox_want)
+		return hj_error_set(HJ_ECORRUPT, "hub entry %" PRIu64 " says this node's inbox holds %" PRIu64 " change "
+				    "sets, not more than the %" PRIu64 " before it; nothing was followed (ask the hub "
+				    "operator)", seq, want, f->inbox_want);
+	if (want - f->inbox_want > f->nitems - begin)
+		return hj_error_set(HJ_ECORRUPT, "hub entry %" PRIu64 " delivers %" PRIu64 " change sets to this node "
+				    "but includes %zu", seq, want - f->inbox_want, f->nitems - begin);
+	if (f->nranges == f->rcap) {
+		size_t cap = f->rcap ? 2 * f->rcap : 16;
+		range *p = realloc(f->ranges, cap * sizeof *p);
+		if (!p)
+			return hj_error_set(HJ_ENOMEM, "out of memory");
+		f->ranges = p;
+		f->rcap = cap;
+	}
+	f->ranges[f->nranges++] = (range){begin, f->nitems, f->inbox_want, want, seq};
+	f->inbox_want = want;
+	return 0;
 }
 
 /* Are all ops of this payload known to this huiji? */
@@ -104,6 +149,7 @@ static int follow_entry(follow *f, uint64_t seq, const hj_json *op)
 	f->rules.rules = ent.rules;
 	if (ent.at_ms > f->newest_at)
 		f->newest_at = ent.at_ms;
+	size_t begin = f->nitems;
 	for (size_t i = 0; !rc && i < ent.ninclude; i++) {
 		const hj_hub_include *x = &ent.include[i];
 		hj_buf vt = HJ_BUF_INIT;
@@ -118,10 +164,14 @@ static int follow_entry(follow *f, uint64_t seq, const hj_json *op)
 		memcpy(it->hash, x->hash, 32);
 		it->rules.rules = ent.rules;
 		it->rules.at_ms = ent.at_ms;
+		it->legacy = ent.v < 3;
 		if (x->verdicts && !(rc = hj_json_write(&vt, x->verdicts)))
 			it->verdicts = (char *)hj_buf_detach(&vt, NULL);
 		hj_buf_free(&vt);
 	}
+	uint64_t want = 0;
+	if (!rc && hj_hub_entry_inbox(&ent, f->n->id, &want))
+		rc = add_range(f, seq, begin, want);
 	hj_hub_entry_free(&ent);
 	return rc;
 }
@@ -201,6 +251,13 @@ done:
 	return rc;
 }
 
+/* Is the item read from its author's sequenced ref? This node's own, and
+ * any of an entry from before the inbox. */
+static int from_feed(const follow *f, const item *it)
+{
+	return it->legacy || strcmp(it->node, f->n->id) == 0;
+}
+
 typedef struct fill {
 	follow *f;
 	const char *node;
@@ -212,7 +269,8 @@ static int on_feed_cs(void *vctx, uint64_t seq, const git_oid *commit, const uin
 	fill *fl = vctx;
 	follow *f = fl->f;
 	(void)commit;
-	while (fl->next < f->nitems && (f->items[fl->next].bytes || strcmp(f->items[fl->next].node, fl->node) != 0))
+	while (fl->next < f->nitems && (f->items[fl->next].bytes || strcmp(f->items[fl->next].node, fl->node) != 0 ||
+					!from_feed(f, &f->items[fl->next])))
 		fl->next++;
 	if (fl->next == f->nitems)
 		return 1;
@@ -391,8 +449,10 @@ done:
 	return rc;
 }
 
-/* Fetch the sequenced change sets from their feeds, node by node. */
-static int fill_items(follow *f, hj_gitrepo *repo)
+/* This node's own sequenced change sets, and every node's of a legacy
+ * entry, from the sequenced refs, node by node. A legacy one whose ref
+ * this fetch did not bring sets need_feeds (the caller fetches them all). */
+static int fill_from_feeds(follow *f, hj_gitrepo *repo)
 {
 	char ref[200];
 	git_oid tip;
@@ -400,12 +460,16 @@ static int fill_items(follow *f, hj_gitrepo *repo)
 	int rc;
 	for (size_t i = 0; i < f->nitems; i++) {
 		item *it = &f->items[i];
-		if (it->bytes)
+		if (it->bytes || !from_feed(f, it))
 			continue;
 		fill fl = {f, it->node, i};
 		snprintf(ref, sizeof ref, "refs/huiji/incoming/feeds/%s", it->node);
 		if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
 			return rc;
+		if (tipseq < it->seq && strcmp(it->node, f->n->id) != 0) {
+			f->need_feeds = 1;
+			continue;
+		}
 		if (tipseq < it->seq)
 			return hj_error_set(HJ_ECORRUPT, "the hub sequenced %s seq %" PRIu64 " but its feed ends at %" PRIu64,
 					    it->node, it->seq, tipseq);
@@ -414,6 +478,71 @@ static int fill_items(follow *f, hj_gitrepo *repo)
 		if (!it->bytes)
 			return hj_error_set(HJ_ECORRUPT, "feed %s seq %" PRIu64 " not found", it->node, it->seq);
 	}
+	return 0;
+}
+
+typedef struct take {
+	follow *f;
+	size_t r;       /* range of the next delivery */
+	size_t next;    /* first item of it not yet matched */
+	uint64_t taken; /* last delivery matched */
+} take;
+
+/* Delivery k of this node's inbox: a change set of the entry that signed
+ * for it, one it includes for another node, in include order. */
+static int on_delivery(void *vctx, uint64_t k, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	take *t = vctx;
+	follow *f = t->f;
+	uint8_t h[32];
+	(void)commit;
+	while (t->r < f->nranges && k > f->ranges[t->r].to) {
+		t->r++;
+		t->next = 0;
+	}
+	if (t->r == f->nranges)
+		return 1; /* for an entry not published yet (the hub writes inboxes first) */
+	const range *g = &f->ranges[t->r];
+	size_t i = t->next > g->begin ? t->next : g->begin;
+	hj_hash32(h, bytes, len);
+	while (i < g->end && (f->items[i].bytes || strcmp(f->items[i].node, f->n->id) == 0 ||
+			      memcmp(f->items[i].hash, h, 32) != 0))
+		i++;
+	if (i == g->end)
+		return hj_error_set(HJ_ECORRUPT, "inbox delivery %" PRIu64 " is not a change set hub entry %" PRIu64
+				    " includes for this node; nothing was followed", k, g->hub_seq);
+	item *it = &f->items[i];
+	if (!(it->bytes = malloc(len)))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	memcpy(it->bytes, bytes, len);
+	it->len = len;
+	t->next = i + 1;
+	t->taken = k;
+	return 0;
+}
+
+/* What the entries followed delivered to this node, from its inbox; the
+ * other nodes' change sets they include are not this node's to hold. */
+static int fill_from_inbox(follow *f, hj_gitrepo *repo)
+{
+	char ref[200], label[200];
+	git_oid tip;
+	uint64_t tipseq = 0;
+	take t = {f, 0, 0, f->inbox_n};
+	int rc = 0;
+	if (f->inbox_want > f->inbox_n) {
+		snprintf(ref, sizeof ref, "refs/huiji/incoming/inbox/%s", f->n->id);
+		hj_inbox_label(label, sizeof label, f->n->id);
+		if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)) ||
+		    (tipseq > f->inbox_n && (rc = hj_gitfeed_walk(repo, &tip, label, f->inbox_n, on_delivery, &t)) < 0))
+			return rc;
+		if (t.taken < f->inbox_want)
+			return hj_error_set(HJ_ECORRUPT, "this node's inbox at the hub holds %" PRIu64 " change sets, "
+					    "its entries say %" PRIu64 "; nothing was followed (sync again)", t.taken,
+					    f->inbox_want);
+	}
+	for (size_t i = 0; i < f->nitems; i++)
+		f->items[i].drop = !f->items[i].bytes && !from_feed(f, &f->items[i]);
 	return 0;
 }
 
@@ -450,6 +579,28 @@ static void clock_check_now(const follow *f, hj_sync_report *rep)
 		rep->clock_behind_ms = behind;
 }
 
+/* Deliveries this node has taken from its inbox (meta inbox_n, 0 before). */
+static int inbox_taken(uint64_t *out, hj_db *db)
+{
+	char *v = NULL, *end = NULL;
+	int rc = hj_meta_get(&v, db, "inbox_n");
+	*out = 0;
+	if (!rc) {
+		*out = strtoull(v, &end, 10);
+		if (!v[0] || *end)
+			rc = hj_error_set(HJ_ECORRUPT, "meta inbox_n is not a number");
+	}
+	free(v);
+	return rc == HJ_ENOTFOUND ? 0 : rc;
+}
+
+static int inbox_taken_set(hj_db *db, uint64_t n)
+{
+	char v[24];
+	snprintf(v, sizeof v, "%" PRIu64, n);
+	return hj_meta_set(db, "inbox_n", v);
+}
+
 /* Append the followed items to the hub order and remember the last entry
  * followed (hub_feed) and its commit (meta hub_feed_commit), for the
  * chain check next time. In the caller's transaction. */
@@ -459,9 +610,12 @@ static int record_followed(follow *f, hj_sync_report *rep)
 	int rc;
 	for (size_t i = 0; i < f->nitems; i++) {
 		item *it = &f->items[i];
+		if (it->drop)
+			continue;
 		if ((rc = hj_followed_append(n->db, &it->rules, it->hub_seq, it->node, it->seq, it->hash, it->bytes,
 					     it->len, it->verdicts)))
 			return rc;
+		f->kept++;
 		if (it->verdicts && strcmp(it->node, n->id) == 0) {
 			hj_json *vd = NULL;
 			if (hj_hub_verdicts_parse(&vd, it->verdicts, HJ_HUB_NOPS_ANY) == 0)
@@ -473,7 +627,8 @@ static int record_followed(follow *f, hj_sync_report *rep)
 		return rc;
 	if (!f->entries)
 		return 0;
-	if ((rc = hj_followed_rules_set(n->db, f->rules.rules)))
+	if ((rc = hj_followed_rules_set(n->db, f->rules.rules)) ||
+	    (f->inbox_want > f->inbox_n && (rc = inbox_taken_set(n->db, f->inbox_want))))
 		return rc;
 	sqlite3_stmt *s = hj_db_stmt(n->db, "INSERT OR REPLACE INTO hub_feed(seq, hash) VALUES (:s, :h)");
 	if (!s)
@@ -513,12 +668,20 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 	int rc = 0, in_tx = 0;
 
 	f.n = n;
-	if ((rc = hj_followed_rules_now(&f.rules, n->db)))
+	rep->need_feeds = 0;
+	if ((rc = hj_followed_rules_now(&f.rules, n->db)) || (rc = inbox_taken(&f.inbox_n, n->db)))
 		goto done;
+	f.inbox_want = f.inbox_n;
 	if ((rc = hub_node(&hub, n, repo)) || !hub)
 		goto done; /* !hub: the hub has published nothing yet */
 	f.hub = hub;
-	if ((rc = read_hub_entries(&f, repo)) || (rc = fill_items(&f, repo)))
+	if ((rc = read_hub_entries(&f, repo)) || (rc = fill_from_feeds(&f, repo)))
+		goto done;
+	if (f.need_feeds) {
+		rep->need_feeds = 1; /* nothing followed: the caller fetches every feed and calls again */
+		goto done;
+	}
+	if ((rc = fill_from_inbox(&f, repo)))
 		goto done;
 	if ((rc = hj_db_exec(n->db, "BEGIN IMMEDIATE")))
 		goto done;
@@ -532,7 +695,7 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 	    (rc = clock_check_own(n, old_last_pos, rep)))
 		goto done;
 	/* Nothing new followed means the state is unchanged. */
-	if (f.nitems && (rc = rebase(n, old_last_pos, old_own_done, rep)))
+	if (f.kept && (rc = rebase(n, old_last_pos, old_own_done, rep)))
 		goto done;
 	rc = hj_db_exec(n->db, "COMMIT");
 	in_tx = rc != 0;
@@ -548,6 +711,7 @@ done:
 		free(f.items[i].verdicts);
 	}
 	free(f.items);
+	free(f.ranges);
 	free(hub);
 	return rc;
 }

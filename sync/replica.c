@@ -5,6 +5,7 @@
  * (The own half is written again from SQLite by outbox.c.)
  */
 #include "replica.h"
+#include "inbox.h"
 #include "error.h"
 #include "gitfeed.h"
 #include "outbox.h"
@@ -51,17 +52,21 @@ static int read_nothing(void *ctx, uint64_t seq, const git_oid *commit, const ui
 int hj_replica_drop_unreadable(hj_gitrepo *repo, int whole)
 {
 	static const char *const globs[] = {"refs/huiji/incoming/hub/*", "refs/huiji/incoming/feeds/*",
-					    "refs/huiji/outgoing/*"};
+					    "refs/huiji/incoming/inbox/*", "refs/huiji/outgoing/*"};
 	ref_list l = {0};
 	int rc = 0, dropped = 0;
 	for (size_t g = 0; !rc && g < sizeof globs / sizeof globs[0]; g++)
 		rc = hj_gitrepo_ref_foreach(repo, globs[g], collect_ref, &l);
 	for (size_t i = 0; !rc && i < l.n; i++) {
+		char label[200];
 		const char *node = strrchr(l.v[i], '/') + 1;
 		int bad = hj_gitrepo_has_commit(repo, &l.tip[i]);
 		bad = bad == 1 ? 0 : bad == 0 ? 1 : bad;
+		snprintf(label, sizeof label, "%s", node);
+		if (strncmp(l.v[i], "refs/huiji/incoming/inbox/", 26) == 0)
+			hj_inbox_label(label, sizeof label, node);
 		if (!bad && whole)
-			bad = hj_gitfeed_walk(repo, &l.tip[i], node, 0, read_nothing, NULL);
+			bad = hj_gitfeed_walk(repo, &l.tip[i], label, 0, read_nothing, NULL);
 		if (bad == HJ_ENOMEM)
 			rc = bad;
 		else if (bad && (rc = hj_gitrepo_ref_delete(repo, l.v[i])) == 0)

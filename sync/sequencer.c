@@ -20,6 +20,7 @@
 #include "projection.h"
 #include "followed.h"
 #include "hub_entry.h"
+#include "inbox.h"
 #include "killpoint.h"
 #include "lockfile.h"
 #include "quarantine.h"
@@ -105,6 +106,7 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 {
 	hj_json *payload = NULL;
 	hj_buf vtext = HJ_BUF_INIT;
+	hj_recipients to = {0};
 	hj_foldctx ctx;
 	hj_verdict v;
 	int rc = hj_json_parse(&payload, (const char *)e->payload, e->payload_len);
@@ -132,6 +134,9 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	hj_followed_rules at = {r->enc.rules, r->enc.at_ms};
 	for (size_t i = 0; i < ops->count; i++) {
 		ctx.index = (uint32_t)i;
+		/* Who must be given it: judged before the op changes the rows. */
+		if (r->enc.version >= 3 && (rc = hj_recipients_add_op(&to, r->hub->db, ops->items[i], e->node)))
+			goto done;
 		if ((rc = hj_fold_op(r->hub->db, &ctx, ops->items[i], &v)))
 			goto done;
 		nrejected += !v.applied;
@@ -141,6 +146,7 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	if ((rc = hj_hub_entry_enc_verdicts_text(&vtext, &r->enc)) ||
 	    (rc = hj_followed_append(r->hub->db, &at, r->hub_seq, e->node, e->seq, e->hash, bytes, len,
 				     vtext.len ? (const char *)vtext.data : NULL)) ||
+	    (rc = hj_inbox_deliver(r->hub->db, &r->enc, &to, r->hub_seq, e->node, e->seq)) ||
 	    (rc = hj_hub_entry_enc_add(&r->enc, e->node, e->seq, e->hash)))
 		goto done;
 	r->rep->change_sets++;
@@ -150,6 +156,7 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	memcpy(r->last_hash, e->hash, 32);
 done:
 	hj_hub_entry_enc_discard(&r->enc); /* verdicts of a change set not included */
+	hj_recipients_free(&to);
 	hj_json_free(payload);
 	hj_buf_free(&vtext);
 	return rc;
@@ -549,6 +556,8 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_se
 	hj_killpoint("hub-committed");
 	rep->entries += r.enc.count > 0;
 	rc = write_tips(repo, &r); /* after COMMIT: a crash before is repaired by the next pass */
+	if (!rc && r.enc.ninbox)
+		rc = hj_inbox_repair_all(hub, repo); /* before the hub feed names them */
 	for (size_t i = 0; !rc && i < r.nsquats; i++)
 		rc = hj_quarantine_set_aside(repo, r.squats[i].node, &r.squats[i].commit);
 	goto done;
@@ -602,15 +611,18 @@ static int take_sequencer_lock(hj_gitrepo *repo)
 	return fd;
 }
 
-/* The git side of what the registry committed: every sequenced ref,
- * then the hub feed (entries a killed pass signed but did not write). In
- * that order, as a round writes them: a county fetching meanwhile (git
- * lists refs/huiji/hub/ before refs/huiji/sequenced/) never sees an entry
- * naming a change set its sequenced ref does not reach yet, which its
- * sync would refuse. Under the sequencer lock. */
+/* The git side of what the registry committed: every sequenced ref and
+ * inbox, then the hub feed (entries a killed pass signed but did not
+ * write). In that order, as a round writes them: a county fetching
+ * meanwhile (git lists refs/huiji/hub/ before refs/huiji/inbox/ and
+ * refs/huiji/sequenced/) never sees an entry naming a change set its
+ * sequenced ref or inbox does not reach yet, which its sync would refuse.
+ * Under the sequencer lock. */
 static int publish_locked(hj_node *hub, hj_gitrepo *repo)
 {
 	int rc = hj_seqref_repair_all(hub, repo);
+	if (!rc)
+		rc = hj_inbox_repair_all(hub, repo);
 	return rc ? rc : hj_outbox_flush(hub, repo, NULL);
 }
 

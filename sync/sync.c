@@ -7,6 +7,7 @@
 #include "lockfile.h"
 #include "error.h"
 #include "feed.h"
+#include "inbox.h"
 #include "outbox.h"
 #include "followed.h"
 #include "replica.h"
@@ -149,21 +150,35 @@ static int meet_own_fork(hj_node *n, hj_gitrepo *repo, const char *url, const hj
 			    n->id, k + 1, k + 1, own->n, sent, n->dir);
 }
 
-/* One attempt: settle what the hub has, push what it lacks, fetch. */
+/* One attempt: settle what the hub has, push what it lacks, fetch the
+ * hub feed, this node's sequenced history and its inbox — and every
+ * node's sequenced history only when `all_feeds` (entries from before the
+ * inbox, follow.c). */
 static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_opts *o, const oid_list *own,
-		   size_t *budget, hj_sync_report *rep)
+		   size_t *budget, int all_feeds, hj_sync_report *rep)
 {
 	hj_remote_ref *refs = NULL;
 	size_t nrefs = 0;
-	char myref[160], outref[160];
+	char myref[160], outref[160], seqref[160], inboxref[160], seqspec[400], inboxspec[400];
+	const char *specs[4] = {"+refs/huiji/hub/*:refs/huiji/incoming/hub/*"};
+	size_t nspecs = 1;
 	uint64_t remote_seq = 0;
 	int rc;
 
 	snprintf(myref, sizeof myref, "refs/huiji/feeds/%s", n->id);
 	snprintf(outref, sizeof outref, "refs/huiji/outgoing/%s", n->id);
+	snprintf(seqref, sizeof seqref, "refs/huiji/sequenced/%s", n->id);
+	hj_inbox_ref(inboxref, sizeof inboxref, n->id);
+	snprintf(seqspec, sizeof seqspec, "+%s:refs/huiji/incoming/feeds/%s", seqref, n->id);
+	snprintf(inboxspec, sizeof inboxspec, "+%s:refs/huiji/incoming/inbox/%s", inboxref, n->id);
 	if ((rc = hj_transport_ls(&refs, &nrefs, repo, url, "refs/huiji/", &o->net)))
 		return rc;
 	for (size_t i = 0; i < nrefs; i++) {
+		/* A fetch names only refs the hub has (one it lacks would fail it). */
+		if (!all_feeds && strcmp(refs[i].name, seqref) == 0)
+			specs[nspecs++] = seqspec;
+		if (strcmp(refs[i].name, inboxref) == 0)
+			specs[nspecs++] = inboxspec;
 		if (strcmp(refs[i].name, myref) != 0)
 			continue;
 		size_t k;
@@ -193,9 +208,9 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 		remote_seq = end;
 	}
 
-	static const char *const specs[] = {"+refs/huiji/hub/*:refs/huiji/incoming/hub/*",
-					    "+refs/huiji/sequenced/*:refs/huiji/incoming/feeds/*"};
-	return hj_transport_fetch(repo, url, specs, 2, &o->net);
+	if (all_feeds)
+		specs[nspecs++] = "+refs/huiji/sequenced/*:refs/huiji/incoming/feeds/*";
+	return hj_transport_fetch(repo, url, specs, nspecs, &o->net);
 }
 
 /* Remove *.lock files below `dir` (recursively). */
@@ -289,7 +304,7 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 	int backoff = o->backoff_ms;
 	size_t budget = o->chunk_bytes < HJ_SYNC_CHUNK_MIN ? HJ_SYNC_CHUNK_MIN : o->chunk_bytes;
 	for (rep->attempts = 1;; rep->attempts++) {
-		rc = attempt(n, repo, url, o, &own, &budget, rep);
+		rc = attempt(n, repo, url, o, &own, &budget, 0, rep);
 		if (rc != HJ_ENET || rep->attempts > o->retries)
 			break;
 		/* Exponential back-off with jitter, so counties that lost the
@@ -299,16 +314,22 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 		backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
 	}
 	if (rc == HJ_ECORRUPT && (rc = hj_replica_after_lost(n, &repo, rc)) == 1)
-		rc = attempt(n, repo, url, o, &own, &budget, rep);
+		rc = attempt(n, repo, url, o, &own, &budget, 0, rep);
 	/* Offline: what reached the hub in this sync stays there (rep->pushed);
 	 * the rest waits for the next link. */
 	if (rc)
 		goto done;
 	int64_t pending = 0;
+	int all_feeds = 0;
 	rc = hj_sync_follow(n, repo, rep);
-	if ((rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND) && (rc = hj_replica_after_lost(n, &repo, rc)) == 1 &&
-	    !(rc = attempt(n, repo, url, o, &own, &budget, rep)))
+	if (!rc && rep->need_feeds && !(rc = attempt(n, repo, url, o, &own, &budget, all_feeds = 1, rep)))
 		rc = hj_sync_follow(n, repo, rep);
+	if ((rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND) && (rc = hj_replica_after_lost(n, &repo, rc)) == 1 &&
+	    !(rc = attempt(n, repo, url, o, &own, &budget, all_feeds, rep)))
+		rc = hj_sync_follow(n, repo, rep);
+	if (!rc && rep->need_feeds)
+		rc = hj_error_set(HJ_ECORRUPT, "the hub's entries name change sets its sequenced feeds do not hold");
+	rep->need_feeds = all_feeds;
 	if (!rc && !(rc = hj_pending_count(&pending, n)))
 		rep->pending = (uint64_t)pending;
 done:

@@ -61,6 +61,10 @@ typedef struct hj_sync_report {
 	int attempts;
 	int rebuilt;            /* the rebase fell back to a full rebuild */
 	int upgrade_needed;     /* stopped at an entry from a newer huiji */
+	/* hj_sync_follow: entries from before the inbox need every node's
+	 * sequenced feed, which this fetch did not bring (nothing followed);
+	 * hj_sync: it fetched them for such entries. */
+	int need_feeds;
 	uint64_t upgrade_at;    /* its hub seq */
 	/* This computer's clock against the hub's entry times (follow.c):
 	 * how far ahead / behind it was seen, ms; 0 when within a day. */

@@ -449,25 +449,41 @@ static int fetch_sequenced(void *ctx, const char *name, const git_oid *target)
 	(void)target;
 	fetch *f = ctx;
 	const char *node = name + strlen("refs/huiji/sequenced/");
-	char to_ref[256];
+	char to_ref[300];
 	snprintf(to_ref, sizeof to_ref, "refs/huiji/incoming/feeds/%s", node);
 	ut_mirror(f->from, name, f->to, to_ref, node);
 	return 0;
 }
 
-void ut_fetch(const hj_node *county, const hj_node *hub)
+/* What hj_sync fetches: the hub feed, the county's own sequenced
+ * history and its inbox; with `all`, every node's sequenced history (for
+ * entries from before the inbox). */
+static void fetch_refs(const hj_node *county, const hj_node *hub, int all)
 {
 	fetch f = {NULL, NULL};
-	char from_ref[256], to_ref[256];
+	char from_ref[200], to_ref[256], label[256];
 	ut_flush(hub); /* the hub publishes its own change sets */
 	MUST(hj_node_repo_open(&f.from, hub));
 	MUST(hj_node_repo_open(&f.to, county));
 	snprintf(from_ref, sizeof from_ref, "refs/huiji/hub/%s", hub->id);
 	snprintf(to_ref, sizeof to_ref, "refs/huiji/incoming/hub/%s", hub->id);
 	ut_mirror(f.from, from_ref, f.to, to_ref, hub->id);
-	MUST(hj_gitrepo_ref_foreach(f.from, "refs/huiji/sequenced/*", fetch_sequenced, &f));
+	snprintf(from_ref, sizeof from_ref, "refs/huiji/sequenced/%s", county->id);
+	if (all)
+		MUST(hj_gitrepo_ref_foreach(f.from, "refs/huiji/sequenced/*", fetch_sequenced, &f));
+	else
+		fetch_sequenced(&f, from_ref, NULL);
+	snprintf(from_ref, sizeof from_ref, "refs/huiji/inbox/%s", county->id);
+	snprintf(to_ref, sizeof to_ref, "refs/huiji/incoming/inbox/%s", county->id);
+	snprintf(label, sizeof label, "inbox:%s", county->id);
+	ut_mirror(f.from, from_ref, f.to, to_ref, label);
 	hj_gitrepo_close(f.to);
 	hj_gitrepo_close(f.from);
+}
+
+void ut_fetch(const hj_node *county, const hj_node *hub)
+{
+	fetch_refs(county, hub, 0);
 }
 
 int ut_sequence_report(hj_node *hub, const hj_node *county, hj_seq_report *rep)
@@ -498,6 +514,10 @@ int ut_follow(hj_node *county, const hj_node *hub, hj_sync_report *rep)
 	memset(rep, 0, sizeof *rep);
 	MUST(hj_node_repo_open(&r, county));
 	int rc = hj_sync_follow(county, r, rep);
+	if (!rc && rep->need_feeds) { /* as hj_sync does */
+		fetch_refs(county, hub, 1);
+		rc = hj_sync_follow(county, r, rep);
+	}
 	hj_gitrepo_close(r);
 	return rc;
 }

@@ -348,12 +348,12 @@ static void test_malformed(void **state)
 		assert_int_equal(hj_hub_entry_parse(&e, text, strlen(text)), HJ_ECORRUPT); /* not JSON */
 	}
 	/* A newer op version: the reader must be upgraded; not corrupt. */
-	expect_refused("\"op\":\"hub.sequence\",\"v\":3,", GOOD_INC, STATE, HJ_EVERSION,
-		       "op hub.sequence version 3 is newer than this huiji: upgrade huiji to read entries from the hub");
+	expect_refused("\"op\":\"hub.sequence\",\"v\":4,", GOOD_INC, STATE, HJ_EVERSION,
+		       "op hub.sequence version 4 is newer than this huiji: upgrade huiji to read entries from the hub");
 	/* ... even with fields this huiji does not know: they are the newer
 	 * version's, not corruption. */
-	expect_refused("\"op\":\"hub.sequence\",\"v\":3,\"quorum\":[],", "{}", "", HJ_EVERSION,
-		       "op hub.sequence version 3 is newer than this huiji: upgrade huiji to read entries from the hub");
+	expect_refused("\"op\":\"hub.sequence\",\"v\":4,\"quorum\":[],", "{}", "", HJ_EVERSION,
+		       "op hub.sequence version 4 is newer than this huiji: upgrade huiji to read entries from the hub");
 }
 
 static void test_verdict_counts(void **state)
@@ -455,9 +455,12 @@ static void test_v2_exact_bytes(void **state)
 	fill(h2, H2);
 	fill(st, ST);
 	hj_hub_entry_enc_init(&enc, 1764547200000);
-	assert_int_equal(enc.version, 2);
+	assert_int_equal(enc.version, HJ_HUB_ENTRY_VERSION);
 	assert_int_equal(enc.rules, HJ_RULES_VERSION);
-	enc.rules = 2; /* the bytes below were decided under rules 2 */
+	enc.version = 2; /* the bytes below are v2's, */
+	enc.rules = 2;   /* decided under rules 2 */
+	/* v2 has no inbox: a delivery is not written (nor refused). */
+	assert_int_equal(hj_hub_entry_enc_deliver(&enc, "xn-a", 1), 0);
 	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &ok), 0);
 	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &dup), 0);
 	assert_int_equal(hj_hub_entry_enc_verdicts_text(&vt, &enc), 0);
@@ -495,6 +498,101 @@ static void test_v2_exact_bytes(void **state)
 	hj_hub_entry_enc_free(&enc);
 	hj_buf_free(&out);
 	hj_buf_free(&vt);
+}
+
+/* v3: the inbox counts, sorted by node, only for entries that delivered,
+ * counting the bytes they take; a change set taken back out takes its
+ * deliveries with it. */
+#define KNOWN3                                                                                              \
+	"{\"v\":1,\"ops\":[{\"op\":\"hub.sequence\",\"v\":3,\"rules\":3,\"at\":5,\"include\":[{\"node\":\"xn-cz\"," \
+	"\"seq\":4,\"hash\":\"" H1 "\"},{\"node\":\"xn-cb\",\"seq\":1,\"hash\":\"" H2 "\"}],\"inbox\":[[\"xn-a\",7]," \
+	"[\"xn-b\",2]],\"state\":\"" ST "\"}]}"
+
+static void test_v3_inbox(void **state)
+{
+	hj_hub_entry_enc enc;
+	hj_buf out = HJ_BUF_INIT;
+	uint8_t h1[32], h2[32], st[32];
+	hj_verdict ok = ok_v();
+	uint64_t n = 0;
+	(void)state;
+	fill(h1, H1);
+	fill(h2, H2);
+	fill(st, ST);
+	hj_hub_entry_enc_init(&enc, 5);
+	assert_int_equal(enc.version, 3);
+	enc.rules = 3;
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &ok), 0);
+	assert_int_equal(hj_hub_entry_enc_deliver(&enc, "xn-b", 1), 0);
+	assert_int_equal(hj_hub_entry_enc_deliver(&enc, "xn-a", 6), 0);
+	assert_int_equal(hj_hub_entry_enc_add(&enc, "xn-cz", 4, h1), 0);
+	/* Not included after all: its delivery goes with it. */
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &ok), 0);
+	assert_int_equal(hj_hub_entry_enc_deliver(&enc, "xn-c", 1), 0);
+	hj_hub_entry_enc_discard(&enc);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &ok), 0);
+	assert_int_equal(hj_hub_entry_enc_deliver(&enc, "xn-a", 7), 0);
+	assert_int_equal(hj_hub_entry_enc_deliver(&enc, "xn-b", 2), 0);
+	assert_int_equal(hj_hub_entry_enc_add(&enc, "xn-cb", 1, h2), 0);
+	assert_int_equal(hj_hub_entry_enc_finish(&out, &enc, st), 0);
+	assert_string_equal((const char *)out.data, KNOWN3);
+	/* The encoder's count of bytes never falls short of what it writes
+	 * (the bound it enforces), and reserves no more than the widest
+	 * counts. */
+	size_t frame = 2 + 2 + 64 + strlen("{\"v\":1,\"ops\":[{\"op\":\"hub.sequence\",\"v\":3,\"rules\":3,\"at\":5,"
+					   "\"include\":,\"inbox\":,\"state\":\"\"}]}");
+	assert_true(enc.bytes + frame >= out.len);
+	assert_true(enc.bytes + frame <= out.len + 2 * 26);
+	assert_int_equal(hj_hub_entry_enc_deliver(&enc, "Bad Id", 1), HJ_EINVALID);
+	assert_int_equal(hj_hub_entry_enc_deliver(&enc, "xn-a", 0), HJ_EINVALID);
+
+	hj_hub_entry e;
+	assert_int_equal(hj_hub_entry_parse(&e, (const char *)out.data, out.len), 0);
+	assert_int_equal(e.v, 3);
+	assert_int_equal(hj_hub_entry_inbox(&e, "xn-a", &n), 1);
+	assert_int_equal(n, 7);
+	assert_int_equal(hj_hub_entry_inbox(&e, "xn-b", &n), 1);
+	assert_int_equal(n, 2);
+	assert_int_equal(hj_hub_entry_inbox(&e, "xn-c", &n), 0);
+	assert_int_equal(hj_hub_entry_inbox(&e, "xn-cz", &n), 0);
+	hj_hub_entry_free(&e);
+	hj_hub_entry_enc_free(&enc);
+	hj_buf_free(&out);
+
+	/* Nothing delivered: no inbox key at all. */
+	hj_hub_entry_enc_init(&enc, 5);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &ok), 0);
+	assert_int_equal(hj_hub_entry_enc_add(&enc, "xn-cz", 4, h1), 0);
+	assert_int_equal(hj_hub_entry_enc_finish(&out, &enc, st), 0);
+	assert_null(strstr((const char *)out.data, "inbox"));
+	hj_hub_entry_enc_free(&enc);
+	hj_buf_free(&out);
+}
+
+#define HEAD3 "\"op\":\"hub.sequence\",\"v\":3,\"rules\":3,\"at\":5,"
+#define INC3 "[{\"node\":\"xn-cz\",\"seq\":4,\"hash\":\"" H1 "\"}]"
+
+static void test_v3_malformed(void **state)
+{
+	(void)state;
+	expect_refused(HEAD3, INC3 ",\"inbox\":[[\"xn-a\",1],[\"xn-b\",9]]", STATE, 0, NULL);
+	expect_refused(HEAD3, INC3 ",\"inbox\":[]", STATE, HJ_ECORRUPT,
+		       "\"inbox\" is not an array of 1..100000 pairs");
+	expect_refused(HEAD3, INC3 ",\"inbox\":{}", STATE, HJ_ECORRUPT,
+		       "\"inbox\" is not an array of 1..100000 pairs");
+	expect_refused(HEAD3, INC3 ",\"inbox\":[[\"xn-b\",1],[\"xn-a\",1]]", STATE, HJ_ECORRUPT,
+		       "inbox 1: nodes not in rising order");
+	expect_refused(HEAD3, INC3 ",\"inbox\":[[\"xn-a\",1],[\"xn-a\",2]]", STATE, HJ_ECORRUPT,
+		       "inbox 1: nodes not in rising order");
+	expect_refused(HEAD3, INC3 ",\"inbox\":[[\"xn-a\",0]]", STATE, HJ_ECORRUPT, "inbox 0: not [node, count >= 1]");
+	expect_refused(HEAD3, INC3 ",\"inbox\":[[\"xn-a\",\"1\"]]", STATE, HJ_ECORRUPT,
+		       "inbox 0: not [node, count >= 1]");
+	expect_refused(HEAD3, INC3 ",\"inbox\":[[\"XN\",1]]", STATE, HJ_ECORRUPT, "inbox 0: not [node, count >= 1]");
+	expect_refused(HEAD3, INC3 ",\"inbox\":[[\"xn-a\",1,2]]", STATE, HJ_ECORRUPT,
+		       "inbox 0: not [node, count >= 1]");
+	/* A v2 entry has no inbox. */
+	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":2,\"at\":5,", INC3 ",\"inbox\":[[\"xn-a\",1]]", STATE,
+		       HJ_ECORRUPT, "unknown field \"inbox\"");
 }
 
 /* The worst honest change set (2,000 ops, every one a duplicate) costs
@@ -623,6 +721,8 @@ int main(void)
 		cmocka_unit_test(test_v2_exact_bytes),
 		cmocka_unit_test(test_v2_compact),
 		cmocka_unit_test(test_v2_malformed),
+		cmocka_unit_test(test_v3_inbox),
+		cmocka_unit_test(test_v3_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -277,7 +277,7 @@ static void test_old_province_upgrades(void **state)
 	assert_int_equal(rep.rejected, 2);
 	payload = last_hub_payload(w);
 	assert_int_equal(hj_hub_entry_parse(&e, payload, strlen(payload)), 0);
-	assert_int_equal(e.v, 2);
+	assert_int_equal(e.v, HJ_HUB_ENTRY_VERSION);
 	assert_int_equal(e.rules, HJ_RULES_VERSION);
 	const char *reason = NULL;
 	assert_int_equal(hj_hub_verdict_at(e.include[0].verdicts, 0, &reason, NULL), 0);

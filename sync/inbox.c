@@ -1,0 +1,150 @@
+/*
+ * inbox.c — the hub's deliveries: recorded in the registry with the
+ * round, written to git after its COMMIT, repaired from the registry.
+ */
+#include "inbox.h"
+#include "error.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Deliveries appended per pack: bounds the memory a repair holds. */
+#define REPAIR_BATCH 500
+
+void hj_inbox_ref(char *out, size_t outsz, const char *node)
+{
+	snprintf(out, outsz, "refs/huiji/inbox/%s", node);
+}
+
+void hj_inbox_label(char *out, size_t outsz, const char *node)
+{
+	snprintf(out, outsz, "inbox:%s", node);
+}
+
+int hj_inbox_deliver(hj_db *db, hj_hub_entry_enc *enc, const hj_recipients *r, uint64_t hub_seq,
+		     const char *src_node, uint64_t src_seq)
+{
+	int rc = 0;
+	for (size_t i = 0; !rc && i < r->n; i++) {
+		int64_t n = 0;
+		if ((rc = hj_db_get_int(db, "SELECT coalesce(max(n), 0) + 1 FROM inbox WHERE node = :n", ":n", r->id[i],
+					&n)))
+			return rc;
+		sqlite3_stmt *st = hj_db_stmt(db, "INSERT INTO inbox(node, n, src_node, src_seq, hub_seq) "
+						  "VALUES (:n, :k, :s, :q, :h)");
+		if (!st)
+			return HJ_ERROR;
+		rc = (hj_db_bind_text(st, ":n", r->id[i]) || hj_db_bind_int(st, ":k", n) ||
+		      hj_db_bind_text(st, ":s", src_node) || hj_db_bind_int(st, ":q", (int64_t)src_seq) ||
+		      hj_db_bind_int(st, ":h", (int64_t)hub_seq))
+			     ? HJ_ERROR
+			     : hj_db_step(db, st);
+		hj_db_release(db, st);
+		if (rc < 0)
+			return rc;
+		rc = hj_hub_entry_enc_deliver(enc, r->id[i], (uint64_t)n);
+	}
+	return rc;
+}
+
+typedef struct batch {
+	hj_feed_item it[REPAIR_BATCH];
+	uint8_t *bytes[REPAIR_BATCH];
+	size_t n;
+} batch;
+
+static void batch_clear(batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->bytes[i]);
+	b->n = 0;
+}
+
+/* Deliveries after `from` to `node`, up to REPAIR_BATCH, from the hub's
+ * followed rows (the bytes it sequenced). */
+static int batch_read(batch *b, hj_db *db, const char *node, uint64_t from)
+{
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT i.n, f.envelope, f.hub_at FROM inbox i JOIN followed f ON "
+					  "f.node = i.src_node AND f.seq = i.src_seq WHERE i.node = :n AND i.n > :f "
+					  "ORDER BY i.n LIMIT 500"); /* REPAIR_BATCH */
+	if (!st)
+		return HJ_ERROR;
+	int rc = hj_db_bind_text(st, ":n", node) || hj_db_bind_int(st, ":f", (int64_t)from) ? HJ_ERROR : 0;
+	while (!rc && (rc = hj_db_step(db, st)) == 1) {
+		uint64_t n = (uint64_t)sqlite3_column_int64(st, 0);
+		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+		const void *p = sqlite3_column_blob(st, 1);
+		if (n != from + b->n + 1 || !p || !len) {
+			rc = hj_error_set(HJ_ECORRUPT, "inbox of %s: delivery %" PRIu64 " has no change set", node,
+					  from + b->n + 1);
+			break;
+		}
+		if (!(b->bytes[b->n] = malloc(len))) {
+			rc = hj_error_set(HJ_ENOMEM, "out of memory");
+			break;
+		}
+		memcpy(b->bytes[b->n], p, len);
+		int64_t at = sqlite3_column_int64(st, 2);
+		b->it[b->n] = (hj_feed_item){b->bytes[b->n], len, n, at > 0 ? at : 0};
+		b->n++;
+		rc = 0;
+	}
+	hj_db_release(db, st);
+	return rc < 0 ? rc : 0;
+}
+
+static int repair_one(hj_db *db, hj_gitrepo *repo, const char *node, uint64_t want)
+{
+	char ref[200], label[200];
+	uint64_t tip = 0;
+	batch *b = calloc(1, sizeof *b);
+	int rc = b ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
+	hj_inbox_ref(ref, sizeof ref, node);
+	hj_inbox_label(label, sizeof label, node);
+	if (!rc && (rc = hj_gitfeed_tip(repo, ref, &tip, NULL)) == 0 && tip > want)
+		rc = hj_error_set(HJ_ECORRUPT, "%s holds %" PRIu64 " deliveries, the hub made %" PRIu64, ref, tip, want);
+	while (!rc && tip < want) {
+		if (!(rc = batch_read(b, db, node, tip)) && !b->n)
+			rc = hj_error_set(HJ_ECORRUPT, "inbox of %s: delivery %" PRIu64 " is missing", node, tip + 1);
+		if (!rc)
+			rc = hj_gitfeed_append(repo, ref, label, b->it, b->n);
+		tip += b->n;
+		batch_clear(b);
+	}
+	free(b);
+	return rc;
+}
+
+int hj_inbox_repair_all(hj_node *hub, hj_gitrepo *repo)
+{
+	sqlite3_stmt *st = hj_db_stmt(hub->db, "SELECT node, max(n) FROM inbox GROUP BY node ORDER BY node");
+	char (*nodes)[HJ_NODE_ID_MAX + 1] = NULL;
+	uint64_t *want = NULL;
+	size_t n = 0, cap = 0;
+	int rc = st ? 0 : HJ_ERROR;
+	/* Read the list first: the repair reads the registry again. */
+	while (!rc && (rc = hj_db_step(hub->db, st)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			void *p = realloc(nodes, cap * sizeof *nodes), *q = p ? realloc(want, cap * sizeof *want) : NULL;
+			if (p)
+				nodes = p;
+			if (!q) {
+				rc = hj_error_set(HJ_ENOMEM, "out of memory");
+				break;
+			}
+			want = q;
+		}
+		snprintf(nodes[n], sizeof nodes[n], "%s", (const char *)sqlite3_column_text(st, 0));
+		want[n++] = (uint64_t)sqlite3_column_int64(st, 1);
+		rc = 0;
+	}
+	hj_db_release(hub->db, st);
+	for (size_t i = 0; rc >= 0 && i < n; i++)
+		rc = repair_one(hub->db, repo, nodes[i], want[i]);
+	free(nodes);
+	free(want);
+	return rc < 0 ? rc : 0;
+}

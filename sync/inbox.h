@@ -1,0 +1,41 @@
+/*
+ * inbox.h — refs/huiji/inbox/<node>: what the hub delivers to one node
+ * (DESIGN §3). The hub side: recording deliveries as the sequencer folds
+ * (table `inbox`, schema/011) and keeping the git refs a function of that
+ * table. The county side reads its inbox in follow.c.
+ *
+ * An inbox is a feed in gitfeed.h's format for the pseudo-node
+ * "inbox:<node>": delivery n is commit n, its blob the delivered change
+ * set's envelope unchanged (so it stays verifiable end to end: signed by
+ * its author, its hash in the hub entry that sequenced it), its time the
+ * entry's. Only the hub writes it (the hook refuses pushes outside
+ * refs/huiji/feeds/); written after the round's COMMIT and before the hub
+ * feed, and repaired at the start of every pass, like the sequenced refs.
+ */
+#ifndef HJ_INBOX_H
+#define HJ_INBOX_H
+
+#include "deliver.h"
+#include "gitfeed.h"
+#include "hub_entry.h"
+#include "node.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "refs/huiji/inbox/<node>" and the feed label "inbox:<node>". */
+void hj_inbox_ref(char *out, size_t outsz, const char *node);
+void hj_inbox_label(char *out, size_t outsz, const char *node);
+
+/* Deliver change set (src_node, src_seq), sequenced by entry hub_seq, to
+ * every node of `r`: one row each, and its count into the entry. In the
+ * sequencer's transaction (a change set taken back out rolls them back). */
+int hj_inbox_deliver(hj_db *db, hj_hub_entry_enc *enc, const hj_recipients *r, uint64_t hub_seq,
+		     const char *src_node, uint64_t src_seq);
+
+/* Bring every node's inbox ref up to the table: append the deliveries it
+ * lacks, in batches, one pack each. HJ_ECORRUPT if a ref holds more than
+ * the table (someone else wrote it). */
+int hj_inbox_repair_all(hj_node *hub, hj_gitrepo *repo);
+
+#endif

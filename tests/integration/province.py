@@ -157,6 +157,13 @@ class Province:
     def followed(self, node):
         return H.followed(self.db(node))
 
+    def hub_followed_for(self, node):
+        """The hub's order as `node` must hold it: its own change sets, the
+        hub's, and what the hub delivered to its inbox (sync/inbox.c) —
+        not the rest of the province."""
+        mine = set(H.query(self.hub_db, "SELECT src_node, src_seq FROM inbox WHERE node = ?", (node,)))
+        return [r for r in self.followed(HUB) if r[0] in (node, HUB) or (r[0], r[1]) in mine]
+
     def changelog(self, node):
         return [(s, bytes(h).hex(), bytes(e)) for s, h, e, _ in H.changelog(self.db(node))]
 
@@ -247,8 +254,9 @@ class Province:
 
     def check_followed(self, node, prefix=False):
         """The county's `followed` table (order and verdicts) equals the
-        hub's, row for row (prefix=True: is a prefix of it)."""
-        mine, hub = self.followed(node), self.followed(HUB)
+        hub's order as the county must hold it, row for row (prefix=True:
+        is a prefix of it)."""
+        mine, hub = self.followed(node), self.hub_followed_for(node)
         if (mine != hub[:len(mine)]) if prefix else (mine != hub):
             first = next((i for i, (a, b) in enumerate(zip(mine, hub)) if a != b), min(len(mine), len(hub)))
             raise AssertionError("%s's followed table is not %s the hub's: at position %d (county %d rows, hub %d):"

@@ -241,7 +241,7 @@ class FaultsCase(unittest.TestCase):
         self.assertEqual(pv.changelog(node), log_before, "the county's change log changed")
         seq = self.remote_seq(node)
         self.assertGreaterEqual(seq, remote_before, "the hub's feed ref went back")
-        mine, hub = pv.followed(node), pv.followed(P.HUB)
+        mine, hub = pv.followed(node), pv.hub_followed_for(node)
         self.assertEqual(mine, hub[:len(mine)], "the county's order is not a prefix of the hub's")
         r = pv.run("verify", d=pv.dirs[node])
         self.assertEqual(r.rc, 0, "verify failed after an interruption: %r" % r)
@@ -440,7 +440,7 @@ class TestFaults(FaultsCase):
             self.assertGreaterEqual(len(pv.followed(node)), N_CLIENT)
         say("client kills (node, when, killed, rc, processes left just after, hub seq | followed rows): %s"
             % outcomes)
-        self.assertEqual(pv.followed(CB), pv.followed(P.HUB)[:len(pv.followed(CB))])
+        self.assertEqual(pv.followed(CB), pv.hub_followed_for(CB)[:len(pv.followed(CB))])
         self.assertEqual(stale, [], "killed syncs left ref locks that made every later sync fail until removed "
                                     "by hand (see test_6)")
         self.assertEqual([k for k, v in landed.items() if not v], [],

@@ -571,8 +571,7 @@ class TestQuarantine(SyncSecurityCase):
         rewritten = r.out.split()[2]
         self.forge("push", "--dir", self.counties[CZ], "--url", self.hub_repo, "--force")
         self.assertNotEqual(self.feed_commits(self.hub_repo, "refs/huiji/feeds/" + CZ)[0],
-                            self.feed_commits(os.path.join(self.counties[CB], "replica.git"),
-                                              "refs/huiji/incoming/feeds/" + CZ)[0])
+                            self.feed_commits(self.hub_repo, "refs/huiji/sequenced/" + CZ)[0])
         self.hub_run()
         # The audit sees it ...
         self.assertAuditFinds(r"%s seq 1\b.*(differ|tamper)" % CZ)

@@ -138,14 +138,15 @@ class UpgradeTest(unittest.TestCase):
         st = H.query(p.db(CB), "SELECT count(*) FROM membership WHERE applied_on = '2031-05-01'")[0][0]
         self.assertEqual(st, 1, "the application the old hub applied stays applied")
 
-        # It continues: new work, sequenced in entry v2 under rules 2.
+        # It continues: new work, sequenced in the newest entry (v3, with the
+        # inbox) under rules 2 or later.
         self.apply(CZ, self.fakes.person(region=P.REGION[CZ]))
         refused = self.apply(CB, self.fakes.person(region=P.REGION[CB]), on="2031-05-01", ok=False)
         self.assertNotEqual(refused.rc, 0)
         self.assertIn("future_date", refused.err + refused.out)
         self.round()
         entry = self.last_hub_entry()
-        self.assertEqual(entry["v"], 2, entry)
+        self.assertEqual(entry["v"], 3, entry)
         self.assertGreaterEqual(entry["rules"], 2, entry)
         self.assertGreater(entry["at"], 0)
         for node in (CZ, CB):

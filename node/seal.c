@@ -43,8 +43,12 @@
  * - Node keys are the node's Ed25519 keys converted to X25519
  *   (crypto_sign_ed25519_{pk,sk}_to_curve25519, which libsodium documents
  *   for exactly this): no second key pair to distribute, enrol or rotate;
- *   the enrolled signing key already names the node's box key. The audit
- *   committee signs nothing, so its key is a plain X25519 pair
+ *   the enrolled signing key already names the node's box key. Using one
+ *   key pair for both is shown sound for Ed25519 with an X25519-based KEM
+ *   such as crypto_box_seal (Thormarker, "On using the same key pair for
+ *   Ed25519 and an X25519 based KEM", IACR ePrint 2021/509); the cost is
+ *   one secret guarding both, so rotating or losing a node key does both.
+ *   The audit committee signs nothing, so its key is a plain X25519 pair
  *   (hj_seal_keypair).
  * - crypto_box_seal is anonymous (no sender key): the author is named by
  *   the signature on the op, not here.

@@ -20,7 +20,10 @@
  *   5. hj_hub_sequence and hj_audit of them beside raw Ed25519 verify;
  *   6. the steady-state costs that grow with history;
  *   7. the largest hub entry the worst inputs make, read from the hub's
- *      change log, beside HJ_HUB_ENTRY_MAX_BYTES (bench_entry.c).
+ *      change log, beside HJ_HUB_ENTRY_MAX_BYTES (bench_entry.c);
+ *   8. what a transfer costs at a county and the hub (bench_transfer.c);
+ *   9. sealing and opening a person's fields beside raw crypto_box_seal
+ *      and crypto_box_seal_open (bench_seal.c).
  *
  * Why: the machines huiji runs and is built on are small and shared, so an
  * absolute rate means little on its own. Every figure is the median of
@@ -246,5 +249,9 @@ int bench_commit_list(bench *b, hj_node *n, const char *union_id, uint64_t first
 
 /* bench_transfer.c: section 8, what a transfer costs at a county and the hub */
 int bench_transfers(bench *b, int quick);
+
+/* bench_seal.c: section 9, sealing and opening a person's fields beside raw
+ * crypto_box_seal / crypto_box_seal_open, and the bytes it adds */
+int bench_seal(const sizes *z);
 
 #endif

@@ -3,7 +3,8 @@
  * Read before the op is folded: a leave touches the union the record is
  * in; a move touches both ends; a decision on a transfer touches the
  * transfer's two unions; a request also touches wherever the person is
- * an active member now.
+ * an active member now; an application or an update touches every union
+ * that holds a record of the person, whose row it refreshes.
  */
 #include "deliver.h"
 #include "error.h"
@@ -12,13 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-void hj_recipients_free(hj_recipients *r)
+void hj_idset_free(hj_idset *r)
 {
 	free(r->id);
 	memset(r, 0, sizeof *r);
 }
 
-static int add_id(hj_recipients *r, const char *id)
+int hj_idset_add(hj_idset *r, const char *id)
 {
 	size_t lo = 0, hi = r->n;
 	while (lo < hi) { /* sorted: the entry lists them in this order */
@@ -46,65 +47,93 @@ static int add_id(hj_recipients *r, const char *id)
 }
 
 /* Rows of `sql` (one text column, bound :u and :a) into r. */
-static int add_rows(hj_recipients *r, hj_db *db, const char *sql, const char *u, const char *author)
+static int add_rows(hj_idset *r, hj_db *db, const char *sql, const char *u, const char *author)
 {
 	sqlite3_stmt *st = hj_db_stmt(db, sql);
 	if (!st)
 		return HJ_ERROR;
 	int rc = (u && hj_db_bind_text(st, ":u", u)) || hj_db_bind_text(st, ":a", author) ? HJ_ERROR : 0;
 	while (!rc && (rc = hj_db_step(db, st)) == 1)
-		rc = add_id(r, (const char *)sqlite3_column_text(st, 0));
+		rc = hj_idset_add(r, (const char *)sqlite3_column_text(st, 0));
 	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
 }
 
-int hj_recipients_add_union(hj_recipients *r, hj_db *db, const char *org, const char *author)
+int hj_recipients_of(hj_idset *out, hj_db *db, const hj_idset *unions, const char *author)
 {
-	if (!org)
-		return 0;
-	return add_rows(r, db,
-			"WITH RECURSIVE up(id) AS (SELECT :u UNION SELECT o.parent FROM org o JOIN up ON o.id = up.id "
-			"WHERE o.parent IS NOT NULL) SELECT n.id FROM node n JOIN up ON n.union_id = up.id "
-			"WHERE n.role = 'union' AND n.id <> :a",
-			org, author);
-}
-
-/* The union of one row: `sql` selects it for :k. No row: nothing. */
-static int add_union_of(hj_recipients *r, hj_db *db, const char *sql, const char *key, const char *author)
-{
-	char *u = NULL;
-	if (!key)
-		return 0;
-	int rc = hj_db_get_text(&u, db, sql, ":k", key);
-	if (rc == HJ_ENOTFOUND)
-		return 0;
-	if (!rc)
-		rc = hj_recipients_add_union(r, db, u, author);
-	free(u);
+	int rc = 0;
+	if (unions->n && strcmp(unions->id[0], HJ_TOUCH_ALL) == 0) /* '*' sorts first */
+		return add_rows(out, db, "SELECT id FROM node WHERE role = 'union' AND id <> :a", NULL, author);
+	for (size_t i = 0; !rc && i < unions->n; i++)
+		rc = add_rows(out, db,
+			      "WITH RECURSIVE up(id) AS (SELECT :u UNION SELECT o.parent FROM org o JOIN up ON o.id = "
+			      "up.id WHERE o.parent IS NOT NULL) SELECT n.id FROM node n JOIN up ON n.union_id = up.id "
+			      "WHERE n.role = 'union' AND n.id <> :a",
+			      unions->id[i], author);
 	return rc;
 }
 
-int hj_recipients_add_op(hj_recipients *r, hj_db *db, const hj_json *op, const char *author)
+/* The union of one row: `sql` selects it for :k. No row: nothing. */
+static int add_union_of(hj_idset *u, hj_db *db, const char *sql, const char *key)
+{
+	char *v = NULL;
+	if (!key)
+		return 0;
+	int rc = hj_db_get_text(&v, db, sql, ":k", key);
+	if (rc == HJ_ENOTFOUND)
+		return 0;
+	if (!rc)
+		rc = hj_idset_add(u, v);
+	free(v);
+	return rc;
+}
+
+static int add_union(hj_idset *u, const char *org)
+{
+	return org ? hj_idset_add(u, org) : 0;
+}
+
+/* Every union holding a membership of the person, of any status: each
+ * holds the person's row, which an application or update anywhere
+ * refreshes (hj_fold_person_refresh). */
+static int add_holders_of(hj_idset *u, hj_db *db, const char *key)
+{
+	if (!key)
+		return 0;
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT DISTINCT union_id FROM membership WHERE person_key = :k");
+	int rc = !st || hj_db_bind_text(st, ":k", key) ? HJ_ERROR : 0;
+	while (!rc && (rc = hj_db_step(db, st)) == 1)
+		rc = hj_idset_add(u, (const char *)sqlite3_column_text(st, 0));
+	hj_db_release(db, st);
+	return rc < 0 ? rc : 0;
+}
+
+int hj_touch_add_op(hj_idset *u, hj_db *db, const hj_json *op)
 {
 	const char *name = hj_json_get_str(op, "op");
+	const char *transfer = hj_json_get_str(op, "transfer");
+	const char *person = hj_json_get_str(op, "person"); /* member.update: the person's key */
 	int rc;
 	if (!name || strncmp(name, "member.", 7) != 0)
-		return add_rows(r, db, "SELECT id FROM node WHERE role = 'union' AND id <> :a", NULL, author);
-	if (strcmp(name, "member.apply") == 0)
-		return hj_recipients_add_union(r, db, hj_json_get_str(op, "union"), author);
-	const char *transfer = hj_json_get_str(op, "transfer");
-	if (strncmp(name, "member.transfer_", 16) == 0 && transfer) {
-		if ((rc = add_union_of(r, db, "SELECT from_union FROM transfer WHERE id = :k", transfer, author)))
+		return hj_idset_add(u, HJ_TOUCH_ALL);
+	if (strcmp(name, "member.apply") == 0) {
+		if ((rc = add_holders_of(u, db, hj_json_get_str(hj_json_get(op, "person"), "key"))))
 			return rc;
-		return add_union_of(r, db, "SELECT to_union FROM transfer WHERE id = :k", transfer, author);
+		return add_union(u, hj_json_get_str(op, "union"));
 	}
-	if ((rc = hj_recipients_add_union(r, db, hj_json_get_str(op, "to"), author)))
+	if (strcmp(name, "member.update") == 0 && (rc = add_holders_of(u, db, person)))
+		return rc;
+	if (strncmp(name, "member.transfer_", 16) == 0 && transfer) {
+		if ((rc = add_union_of(u, db, "SELECT from_union FROM transfer WHERE id = :k", transfer)))
+			return rc;
+		return add_union_of(u, db, "SELECT to_union FROM transfer WHERE id = :k", transfer);
+	}
+	if ((rc = add_union(u, hj_json_get_str(op, "to"))))
 		return rc;
 	if (strcmp(name, "member.transfer_request") == 0)
-		return add_union_of(r, db,
+		return add_union_of(u, db,
 				    "SELECT union_id FROM membership WHERE person_key = :k AND status = 'active' "
 				    "ORDER BY id LIMIT 1",
-				    hj_json_get_str(hj_json_get(op, "person"), "key"), author);
-	return add_union_of(r, db, "SELECT union_id FROM membership WHERE id = :k", hj_json_get_str(op, "member"),
-			    author);
+				    hj_json_get_str(hj_json_get(op, "person"), "key"));
+	return add_union_of(u, db, "SELECT union_id FROM membership WHERE id = :k", hj_json_get_str(op, "member"));
 }

@@ -15,24 +15,29 @@
 
 #include <stddef.h>
 
-/* A sorted set of node ids. Zero it before use; hj_recipients_free. */
-typedef struct hj_recipients {
+/* The union id a touch row stores for "every node". */
+#define HJ_TOUCH_ALL "*"
+
+/* A sorted set of ids (unions, nodes). Zero it before use; hj_idset_free. */
+typedef struct hj_idset {
 	char (*id)[HJ_NODE_ID_MAX + 1];
 	size_t n, cap;
-} hj_recipients;
+} hj_idset;
 
-/* Add the nodes that must be given an op signed by `author`, judged
- * against the registry as it stands before the op is folded (the hub's
- * view at that position): every enrolled union node but the author for
- * an op outside member.*, else the nodes whose union is, or is above, a
- * union the op touches. Never the hub or an auditor (they read every
- * feed). 0 or an error (a failed lookup is never "nobody"). */
-int hj_recipients_add_op(hj_recipients *r, hj_db *db, const hj_json *op, const char *author);
+int hj_idset_add(hj_idset *s, const char *id);
+void hj_idset_free(hj_idset *s);
 
-/* Every enrolled union node whose union is `org` or above it, but
- * `author`. */
-int hj_recipients_add_union(hj_recipients *r, hj_db *db, const char *org, const char *author);
+/* Add the unions an op touches, judged against the registry as it stands
+ * before the op is folded (the hub's view at that position): HJ_TOUCH_ALL
+ * for an op outside member.* (the tree and the nodes are held
+ * everywhere), else the unions whose rows it reads or changes. 0 or an
+ * error (a failed lookup is never "nothing"). */
+int hj_touch_add_op(hj_idset *unions, hj_db *db, const hj_json *op);
 
-void hj_recipients_free(hj_recipients *r);
+/* The nodes to give a change set that touched `unions`: every enrolled
+ * union node whose union is one of them or above one, every one for
+ * HJ_TOUCH_ALL — never `author`, the hub or an auditor (they read every
+ * feed). */
+int hj_recipients_of(hj_idset *out, hj_db *db, const hj_idset *unions, const char *author);
 
 #endif

@@ -381,6 +381,15 @@ done:
 	return rc;
 }
 
+int hj_hub_entry_enc_backfill(hj_hub_entry_enc *enc, const char *node, uint64_t n)
+{
+	int rc = hj_hub_entry_enc_deliver(enc, node, n);
+	if (rc || enc->version < 3)
+		return rc;
+	enc->bytes += pinbox_bytes(enc);
+	return pinbox_merge(enc);
+}
+
 /* ---- decoding ---- */
 
 /* Every key of `obj` is one of `keys` (NULL-terminated). */

@@ -79,6 +79,11 @@ int hj_hub_entry_enc_verdict(hj_hub_entry_enc *enc, const hj_verdict *v);
  * count is then `n`. Once per node per change set; ignored before v3. */
 int hj_hub_entry_enc_deliver(hj_hub_entry_enc *enc, const char *node, uint64_t n);
 
+/* v3: deliveries made outside any change set of the entry (a node's
+ * backfill, sync/inbox.c): `node`'s inbox count is then `n`. Between
+ * change sets only. */
+int hj_hub_entry_enc_backfill(hj_hub_entry_enc *enc, const char *node, uint64_t n);
+
 /* Forget the verdicts and deliveries given since the last add: that
  * change set is not included after all (the fold of one of its ops
  * failed). */

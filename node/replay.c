@@ -189,7 +189,7 @@ static int replay_followed(hj_db *target, const hj_node *n, int64_t after_pos, i
 		return rc;
 	/* Own statements, not the cache: the fold uses the cache meanwhile. */
 	if (sqlite3_prepare_v2(n->db->h, "SELECT node, seq, hash, envelope, verdicts, rules, hub_at FROM followed "
-					 "WHERE pos > ?1 ORDER BY pos", -1, &q, NULL) != SQLITE_OK)
+					 "WHERE pos > ?1 ORDER BY hub_seq, idx, pos", -1, &q, NULL) != SQLITE_OK)
 		return hj_db_error(n->db, "replay");
 	if (sqlite3_bind_int64(q, 1, after_pos) != SQLITE_OK) {
 		rc = hj_db_error(n->db, "replay");

@@ -13,3 +13,26 @@ CREATE TABLE inbox (
   hub_seq   INTEGER NOT NULL,        -- the entry that sequenced it
   PRIMARY KEY (node, n)
 ) WITHOUT ROWID;
+
+-- Hub: the unions each sequenced change set touched ('*': every node, an
+-- op on the org tree or the nodes), so a node enrolled later is given the
+-- history of its subtree (its backfill) — and the nodes whose inbox has
+-- begun. Nodes enrolled before the inbox hold that history from every
+-- node's feed already (entries v1, v2), so they count as begun.
+CREATE TABLE touch (
+  pos       INTEGER NOT NULL,        -- followed.pos of the change set
+  union_id  TEXT NOT NULL,
+  PRIMARY KEY (pos, union_id)
+) WITHOUT ROWID;
+CREATE INDEX touch_union ON touch(union_id);
+CREATE TABLE inbox_node (
+  node      TEXT PRIMARY KEY,
+  since     INTEGER NOT NULL         -- hub entry of its backfill (0: before the inbox)
+) WITHOUT ROWID;
+INSERT INTO inbox_node(node, since) SELECT id, 0 FROM node WHERE role = 'union';
+
+-- County: a change set of the hub order is folded at its hub position,
+-- (hub entry, index in the entry); a backfill delivers ones older than
+-- what was followed last, so the position is not the row's insertion.
+ALTER TABLE followed ADD COLUMN idx INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX followed_order ON followed(hub_seq, idx, pos);

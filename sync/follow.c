@@ -12,6 +12,7 @@
  * ref, fetched only when such an entry is still to be followed.
  */
 #include "sync.h"
+#include "follow_int.h"
 #include "clock.h"
 #include "error.h"
 #include "feed.h"
@@ -29,56 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct item {
-	uint64_t hub_seq;
-	char node[HJ_NODE_ID_MAX + 1];
-	uint64_t seq;
-	uint8_t hash[32];
-	uint8_t *bytes; /* owned */
-	size_t len;
-	char *verdicts; /* owned JSON text, NULL = all ok */
-	hj_followed_rules rules; /* what its hub entry decided it under */
-	int legacy;     /* its entry is from before the inbox (v1, v2) */
-	int drop;       /* another node's, not delivered here: not ours to hold */
-} item;
 
-/* The items of one v3 entry that delivered to this node, and the inbox
- * deliveries (from, to] it signed for them. */
-typedef struct range {
-	size_t begin, end;
-	uint64_t from, to;
-	uint64_t hub_seq;
-} range;
 
-typedef struct follow {
-	hj_node *n;
-	uint8_t hub_pk[32];
-	const char *hub;
-	uint64_t last;
-	uint8_t last_hash[32];
-	/* The commit of entry `last`: remembered from the sync that followed
-	 * it (meta hub_feed_commit; `have_commit`), then the one the walk
-	 * passed (`commit_seen`). */
-	git_oid last_commit;
-	int have_commit, commit_seen;
-	item *items;
-	size_t nitems, cap;
-	uint64_t entries;
-	int upgrade;
-	uint64_t upgrade_at;
-	/* The rules of the last entry followed (meta hub_rules): the hub's own
-	 * change sets are folded under them; they never go down. */
-	hj_followed_rules rules;
-	int64_t newest_at; /* newest entry time seen, for the clock check */
-	range *ranges;
-	size_t nranges, rcap;
-	uint64_t inbox_n;    /* deliveries taken before this sync (meta inbox_n) */
-	uint64_t inbox_want; /* the count the last entry read signs */
-	int need_feeds;      /* a legacy entry needs feeds this fetch did not bring */
-	size_t kept;         /* items appended to the hub order */
-} follow;
-
-static item *new_item(follow *f)
+item *hj_follow_new_item(follow *f)
 {
 	if (f->nitems == f->cap) {
 		size_t cap = f->cap ? 2 * f->cap : 64;
@@ -91,30 +45,6 @@ static item *new_item(follow *f)
 	item *it = &f->items[f->nitems++];
 	memset(it, 0, sizeof *it);
 	return it;
-}
-
-/* Entry `seq` delivered to this node: its items from `begin` on, the
- * inbox growing to `want`. */
-static int add_range(follow *f, uint64_t seq, size_t begin, uint64_t want)
-{
-	if (want <= f->inbox_want)
-		return hj_error_set(HJ_ECORRUPT, "hub entry %" PRIu64 " says this node's inbox holds %" PRIu64 " change "
-				    "sets, not more than the %" PRIu64 " before it; nothing was followed (ask the hub "
-				    "operator)", seq, want, f->inbox_want);
-	if (want - f->inbox_want > f->nitems - begin)
-		return hj_error_set(HJ_ECORRUPT, "hub entry %" PRIu64 " delivers %" PRIu64 " change sets to this node "
-				    "but includes %zu", seq, want - f->inbox_want, f->nitems - begin);
-	if (f->nranges == f->rcap) {
-		size_t cap = f->rcap ? 2 * f->rcap : 16;
-		range *p = realloc(f->ranges, cap * sizeof *p);
-		if (!p)
-			return hj_error_set(HJ_ENOMEM, "out of memory");
-		f->ranges = p;
-		f->rcap = cap;
-	}
-	f->ranges[f->nranges++] = (range){begin, f->nitems, f->inbox_want, want, seq};
-	f->inbox_want = want;
-	return 0;
 }
 
 /* Are all ops of this payload known to this huiji? */
@@ -153,7 +83,7 @@ static int follow_entry(follow *f, uint64_t seq, const hj_json *op)
 	for (size_t i = 0; !rc && i < ent.ninclude; i++) {
 		const hj_hub_include *x = &ent.include[i];
 		hj_buf vt = HJ_BUF_INIT;
-		item *it = new_item(f);
+		item *it = hj_follow_new_item(f);
 		if (!it) {
 			rc = hj_error_set(HJ_ENOMEM, "out of memory");
 			break;
@@ -165,13 +95,14 @@ static int follow_entry(follow *f, uint64_t seq, const hj_json *op)
 		it->rules.rules = ent.rules;
 		it->rules.at_ms = ent.at_ms;
 		it->legacy = ent.v < 3;
+		it->idx = (uint32_t)i;
 		if (x->verdicts && !(rc = hj_json_write(&vt, x->verdicts)))
 			it->verdicts = (char *)hj_buf_detach(&vt, NULL);
 		hj_buf_free(&vt);
 	}
 	uint64_t want = 0;
 	if (!rc && hj_hub_entry_inbox(&ent, f->n->id, &want))
-		rc = add_range(f, seq, begin, want);
+		rc = hj_follow_add_range(f, seq, begin, want);
 	hj_hub_entry_free(&ent);
 	return rc;
 }
@@ -179,7 +110,7 @@ static int follow_entry(follow *f, uint64_t seq, const hj_json *op)
 /* One of the hub's own change sets: an item of its own, bytes in hand. */
 static int follow_hub_op(follow *f, uint64_t seq, const hj_envelope *e, const uint8_t *bytes, size_t len)
 {
-	item *it = new_item(f);
+	item *it = hj_follow_new_item(f);
 	if (!it || !(it->bytes = malloc(len)))
 		return hj_error_set(HJ_ENOMEM, "out of memory");
 	memcpy(it->bytes, bytes, len);
@@ -251,13 +182,6 @@ done:
 	return rc;
 }
 
-/* Is the item read from its author's sequenced ref? This node's own, and
- * any of an entry from before the inbox. */
-static int from_feed(const follow *f, const item *it)
-{
-	return it->legacy || strcmp(it->node, f->n->id) == 0;
-}
-
 typedef struct fill {
 	follow *f;
 	const char *node;
@@ -270,7 +194,7 @@ static int on_feed_cs(void *vctx, uint64_t seq, const git_oid *commit, const uin
 	follow *f = fl->f;
 	(void)commit;
 	while (fl->next < f->nitems && (f->items[fl->next].bytes || strcmp(f->items[fl->next].node, fl->node) != 0 ||
-					!from_feed(f, &f->items[fl->next])))
+					!hj_follow_from_feed(f, &f->items[fl->next])))
 		fl->next++;
 	if (fl->next == f->nitems)
 		return 1;
@@ -427,6 +351,7 @@ static int read_hub_entries(follow *f, hj_gitrepo *repo)
 	if (rc < 0)
 		goto done;
 	rc = 0;
+	f->old_last = f->last;
 	if (tipseq < f->last) {
 		rc = hj_error_set(HJ_ECORRUPT, "the hub rewrote its history at entry %" PRIu64 ": hub feed %s now "
 				  "ends at entry %" PRIu64 " but this county followed %" PRIu64 "; nothing was "
@@ -460,7 +385,7 @@ static int fill_from_feeds(follow *f, hj_gitrepo *repo)
 	int rc;
 	for (size_t i = 0; i < f->nitems; i++) {
 		item *it = &f->items[i];
-		if (it->bytes || !from_feed(f, it))
+		if (it->bytes || !hj_follow_from_feed(f, it))
 			continue;
 		fill fl = {f, it->node, i};
 		snprintf(ref, sizeof ref, "refs/huiji/incoming/feeds/%s", it->node);
@@ -478,71 +403,6 @@ static int fill_from_feeds(follow *f, hj_gitrepo *repo)
 		if (!it->bytes)
 			return hj_error_set(HJ_ECORRUPT, "feed %s seq %" PRIu64 " not found", it->node, it->seq);
 	}
-	return 0;
-}
-
-typedef struct take {
-	follow *f;
-	size_t r;       /* range of the next delivery */
-	size_t next;    /* first item of it not yet matched */
-	uint64_t taken; /* last delivery matched */
-} take;
-
-/* Delivery k of this node's inbox: a change set of the entry that signed
- * for it, one it includes for another node, in include order. */
-static int on_delivery(void *vctx, uint64_t k, const git_oid *commit, const uint8_t *bytes, size_t len)
-{
-	take *t = vctx;
-	follow *f = t->f;
-	uint8_t h[32];
-	(void)commit;
-	while (t->r < f->nranges && k > f->ranges[t->r].to) {
-		t->r++;
-		t->next = 0;
-	}
-	if (t->r == f->nranges)
-		return 1; /* for an entry not published yet (the hub writes inboxes first) */
-	const range *g = &f->ranges[t->r];
-	size_t i = t->next > g->begin ? t->next : g->begin;
-	hj_hash32(h, bytes, len);
-	while (i < g->end && (f->items[i].bytes || strcmp(f->items[i].node, f->n->id) == 0 ||
-			      memcmp(f->items[i].hash, h, 32) != 0))
-		i++;
-	if (i == g->end)
-		return hj_error_set(HJ_ECORRUPT, "inbox delivery %" PRIu64 " is not a change set hub entry %" PRIu64
-				    " includes for this node; nothing was followed", k, g->hub_seq);
-	item *it = &f->items[i];
-	if (!(it->bytes = malloc(len)))
-		return hj_error_set(HJ_ENOMEM, "out of memory");
-	memcpy(it->bytes, bytes, len);
-	it->len = len;
-	t->next = i + 1;
-	t->taken = k;
-	return 0;
-}
-
-/* What the entries followed delivered to this node, from its inbox; the
- * other nodes' change sets they include are not this node's to hold. */
-static int fill_from_inbox(follow *f, hj_gitrepo *repo)
-{
-	char ref[200], label[200];
-	git_oid tip;
-	uint64_t tipseq = 0;
-	take t = {f, 0, 0, f->inbox_n};
-	int rc = 0;
-	if (f->inbox_want > f->inbox_n) {
-		snprintf(ref, sizeof ref, "refs/huiji/incoming/inbox/%s", f->n->id);
-		hj_inbox_label(label, sizeof label, f->n->id);
-		if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)) ||
-		    (tipseq > f->inbox_n && (rc = hj_gitfeed_walk(repo, &tip, label, f->inbox_n, on_delivery, &t)) < 0))
-			return rc;
-		if (t.taken < f->inbox_want)
-			return hj_error_set(HJ_ECORRUPT, "this node's inbox at the hub holds %" PRIu64 " change sets, "
-					    "its entries say %" PRIu64 "; nothing was followed (sync again)", t.taken,
-					    f->inbox_want);
-	}
-	for (size_t i = 0; i < f->nitems; i++)
-		f->items[i].drop = !f->items[i].bytes && !from_feed(f, &f->items[i]);
 	return 0;
 }
 
@@ -579,26 +439,16 @@ static void clock_check_now(const follow *f, hj_sync_report *rep)
 		rep->clock_behind_ms = behind;
 }
 
-/* Deliveries this node has taken from its inbox (meta inbox_n, 0 before). */
-static int inbox_taken(uint64_t *out, hj_db *db)
+/* The item's place within its entry (replay orders by hub_seq, idx). */
+static int set_idx(hj_db *db, const item *it)
 {
-	char *v = NULL, *end = NULL;
-	int rc = hj_meta_get(&v, db, "inbox_n");
-	*out = 0;
-	if (!rc) {
-		*out = strtoull(v, &end, 10);
-		if (!v[0] || *end)
-			rc = hj_error_set(HJ_ECORRUPT, "meta inbox_n is not a number");
-	}
-	free(v);
-	return rc == HJ_ENOTFOUND ? 0 : rc;
-}
-
-static int inbox_taken_set(hj_db *db, uint64_t n)
-{
-	char v[24];
-	snprintf(v, sizeof v, "%" PRIu64, n);
-	return hj_meta_set(db, "inbox_n", v);
+	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE followed SET idx = :i WHERE node = :n AND seq = :s");
+	int rc = !st || hj_db_bind_int(st, ":i", it->idx) || hj_db_bind_text(st, ":n", it->node) ||
+			 hj_db_bind_int(st, ":s", (int64_t)it->seq)
+		     ? HJ_ERROR
+		     : hj_db_step(db, st);
+	hj_db_release(db, st);
+	return rc < 0 ? rc : 0;
 }
 
 /* Append the followed items to the hub order and remember the last entry
@@ -613,7 +463,8 @@ static int record_followed(follow *f, hj_sync_report *rep)
 		if (it->drop)
 			continue;
 		if ((rc = hj_followed_append(n->db, &it->rules, it->hub_seq, it->node, it->seq, it->hash, it->bytes,
-					     it->len, it->verdicts)))
+					     it->len, it->verdicts)) ||
+		    (it->idx && (rc = set_idx(n->db, it))))
 			return rc;
 		f->kept++;
 		if (it->verdicts && strcmp(it->node, n->id) == 0) {
@@ -628,7 +479,7 @@ static int record_followed(follow *f, hj_sync_report *rep)
 	if (!f->entries)
 		return 0;
 	if ((rc = hj_followed_rules_set(n->db, f->rules.rules)) ||
-	    (f->inbox_want > f->inbox_n && (rc = inbox_taken_set(n->db, f->inbox_want))))
+	    (f->inbox_want > f->inbox_n && (rc = hj_follow_inbox_taken_set(n->db, f->inbox_want))))
 		return rc;
 	sqlite3_stmt *s = hj_db_stmt(n->db, "INSERT OR REPLACE INTO hub_feed(seq, hash) VALUES (:s, :h)");
 	if (!s)
@@ -644,14 +495,16 @@ static int record_followed(follow *f, hj_sync_report *rep)
  * hub's new decisions, replay what the hub has not seen yet. If an undo
  * record is missing or does not apply exactly, rebuild the whole
  * projection from the hub order instead: slower, same result. */
-static int rebase(hj_node *n, int64_t old_last_pos, uint64_t old_own_done, hj_sync_report *rep)
+static int rebase(hj_node *n, int64_t old_last_pos, uint64_t old_own_done, int rebuild, hj_sync_report *rep)
 {
 	hj_replay_stats st;
 	int rc;
 	memset(&st, 0, sizeof st);
 	if ((rc = hj_db_exec(n->db, "SAVEPOINT rebase")))
 		return rc;
-	rc = hj_rebase(n, old_last_pos, old_own_done, &st);
+	/* A backfill put change sets below what was folded: only a rebuild
+	 * folds them at their place. */
+	rc = rebuild ? HJ_ECONFLICT : hj_rebase(n, old_last_pos, old_own_done, &st);
 	if (rc == HJ_ECONFLICT || rc == HJ_ENOTFOUND) {
 		if ((rc = hj_db_exec(n->db, "ROLLBACK TO rebase")) || (rc = hj_projection_clear(n->db)) ||
 		    (rc = hj_replay(n->db, n, 0, &st)))
@@ -669,7 +522,7 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 
 	f.n = n;
 	rep->need_feeds = 0;
-	if ((rc = hj_followed_rules_now(&f.rules, n->db)) || (rc = inbox_taken(&f.inbox_n, n->db)))
+	if ((rc = hj_followed_rules_now(&f.rules, n->db)) || (rc = hj_follow_inbox_taken(&f.inbox_n, n->db)))
 		goto done;
 	f.inbox_want = f.inbox_n;
 	if ((rc = hub_node(&hub, n, repo)) || !hub)
@@ -681,7 +534,7 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 		rep->need_feeds = 1; /* nothing followed: the caller fetches every feed and calls again */
 		goto done;
 	}
-	if ((rc = fill_from_inbox(&f, repo)))
+	if ((rc = hj_follow_fill_from_inbox(&f, repo)))
 		goto done;
 	if ((rc = hj_db_exec(n->db, "BEGIN IMMEDIATE")))
 		goto done;
@@ -695,7 +548,7 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 	    (rc = clock_check_own(n, old_last_pos, rep)))
 		goto done;
 	/* Nothing new followed means the state is unchanged. */
-	if (f.kept && (rc = rebase(n, old_last_pos, old_own_done, rep)))
+	if (f.kept && (rc = rebase(n, old_last_pos, old_own_done, f.backfilled, rep)))
 		goto done;
 	rc = hj_db_exec(n->db, "COMMIT");
 	in_tx = rc != 0;
@@ -706,7 +559,7 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 done:
 	if (in_tx)
 		hj_db_exec(n->db, "ROLLBACK");
-	for (size_t i = 0; i < f.nitems; i++) {
+	for (size_t i = 0; i < f.nitems; i++) { /* every item owns its bytes and verdicts */
 		free(f.items[i].bytes);
 		free(f.items[i].verdicts);
 	}

@@ -23,30 +23,92 @@ void hj_inbox_label(char *out, size_t outsz, const char *node)
 	snprintf(out, outsz, "inbox:%s", node);
 }
 
-int hj_inbox_deliver(hj_db *db, hj_hub_entry_enc *enc, const hj_recipients *r, uint64_t hub_seq,
+/* One delivery: the next inbox row of `node`, counted into the entry. */
+static int deliver_one(hj_db *db, const char *node, uint64_t hub_seq, const char *src_node, uint64_t src_seq,
+		       int64_t *n)
+{
+	int rc = hj_db_get_int(db, "SELECT coalesce(max(n), 0) + 1 FROM inbox WHERE node = :n", ":n", node, n);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = hj_db_stmt(db, "INSERT INTO inbox(node, n, src_node, src_seq, hub_seq) "
+					  "VALUES (:n, :k, :s, :q, :h)");
+	if (!st)
+		return HJ_ERROR;
+	rc = (hj_db_bind_text(st, ":n", node) || hj_db_bind_int(st, ":k", *n) || hj_db_bind_text(st, ":s", src_node) ||
+	      hj_db_bind_int(st, ":q", (int64_t)src_seq) || hj_db_bind_int(st, ":h", (int64_t)hub_seq))
+		     ? HJ_ERROR
+		     : hj_db_step(db, st);
+	hj_db_release(db, st);
+	return rc < 0 ? rc : 0;
+}
+
+int hj_inbox_deliver(hj_db *db, hj_hub_entry_enc *enc, const hj_idset *unions, int64_t pos, uint64_t hub_seq,
 		     const char *src_node, uint64_t src_seq)
 {
+	hj_idset to = {0};
 	int rc = 0;
-	for (size_t i = 0; !rc && i < r->n; i++) {
-		int64_t n = 0;
-		if ((rc = hj_db_get_int(db, "SELECT coalesce(max(n), 0) + 1 FROM inbox WHERE node = :n", ":n", r->id[i],
-					&n)))
-			return rc;
-		sqlite3_stmt *st = hj_db_stmt(db, "INSERT INTO inbox(node, n, src_node, src_seq, hub_seq) "
-						  "VALUES (:n, :k, :s, :q, :h)");
-		if (!st)
-			return HJ_ERROR;
-		rc = (hj_db_bind_text(st, ":n", r->id[i]) || hj_db_bind_int(st, ":k", n) ||
-		      hj_db_bind_text(st, ":s", src_node) || hj_db_bind_int(st, ":q", (int64_t)src_seq) ||
-		      hj_db_bind_int(st, ":h", (int64_t)hub_seq))
-			     ? HJ_ERROR
-			     : hj_db_step(db, st);
+	for (size_t i = 0; !rc && i < unions->n; i++) {
+		sqlite3_stmt *st = hj_db_stmt(db, "INSERT OR IGNORE INTO touch(pos, union_id) VALUES (:p, :u)");
+		rc = !st || hj_db_bind_int(st, ":p", pos) || hj_db_bind_text(st, ":u", unions->id[i]) ? HJ_ERROR
+												   : hj_db_step(db, st);
 		hj_db_release(db, st);
-		if (rc < 0)
-			return rc;
-		rc = hj_hub_entry_enc_deliver(enc, r->id[i], (uint64_t)n);
+		rc = rc < 0 ? rc : 0;
 	}
+	if (!rc)
+		rc = hj_recipients_of(&to, db, unions, src_node);
+	for (size_t i = 0; !rc && i < to.n; i++) {
+		int64_t n = 0;
+		if (!(rc = deliver_one(db, to.id[i], hub_seq, src_node, src_seq, &n)))
+			rc = hj_hub_entry_enc_deliver(enc, to.id[i], (uint64_t)n);
+	}
+	hj_idset_free(&to);
 	return rc;
+}
+
+/* One node's backfill: what touched its union's subtree, or everyone. */
+static int backfill_one(hj_node *hub, hj_hub_entry_enc *enc, uint64_t hub_seq, const char *node, const char *org)
+{
+	int64_t n = 0;
+	int rc = 0;
+	sqlite3_stmt *st = hj_db_stmt(hub->db,
+		"WITH RECURSIVE down(id) AS (SELECT :u UNION SELECT o.id FROM org o JOIN down ON o.parent = down.id) "
+		"SELECT f.node, f.seq FROM followed f WHERE f.node <> :x AND f.node <> :hub AND EXISTS (SELECT 1 FROM "
+		"touch t WHERE t.pos = f.pos AND (t.union_id = '" HJ_TOUCH_ALL "' OR t.union_id IN down)) ORDER BY f.pos");
+	if (!st || hj_db_bind_text(st, ":u", org) || hj_db_bind_text(st, ":x", node) ||
+	    hj_db_bind_text(st, ":hub", hub->id))
+		rc = HJ_ERROR;
+	/* A second statement inserts meanwhile: the cache hands out another. */
+	while (!rc && (rc = hj_db_step(hub->db, st)) == 1)
+		rc = deliver_one(hub->db, node, hub_seq, (const char *)sqlite3_column_text(st, 0),
+				 (uint64_t)sqlite3_column_int64(st, 1), &n);
+	hj_db_release(hub->db, st);
+	if (rc < 0)
+		return rc;
+	if (n && (rc = hj_hub_entry_enc_backfill(enc, node, (uint64_t)n)))
+		return rc;
+	st = hj_db_stmt(hub->db, "INSERT INTO inbox_node(node, since) VALUES (:n, :s)");
+	rc = !st || hj_db_bind_text(st, ":n", node) || hj_db_bind_int(st, ":s", (int64_t)hub_seq) ? HJ_ERROR
+												 : hj_db_step(hub->db, st);
+	hj_db_release(hub->db, st);
+	return rc < 0 ? rc : 0;
+}
+
+int hj_inbox_backfill(hj_node *hub, hj_hub_entry_enc *enc, uint64_t hub_seq)
+{
+	char *node = NULL, *org = NULL;
+	int rc;
+	/* One new node at a time: the query sees the row the last one added. */
+	while (!(rc = hj_db_get_text(&node, hub->db, "SELECT min(id) FROM node WHERE role = 'union' AND id NOT IN "
+						    "(SELECT node FROM inbox_node) AND id <> :x", ":x", hub->id))) {
+		if (!(rc = hj_db_get_text(&org, hub->db, "SELECT union_id FROM node WHERE id = :x", ":x", node)))
+			rc = backfill_one(hub, enc, hub_seq, node, org);
+		free(node);
+		free(org);
+		node = org = NULL;
+		if (rc)
+			return rc;
+	}
+	return rc == HJ_ENOTFOUND ? 0 : rc;
 }
 
 typedef struct batch {

@@ -27,11 +27,21 @@
 void hj_inbox_ref(char *out, size_t outsz, const char *node);
 void hj_inbox_label(char *out, size_t outsz, const char *node);
 
-/* Deliver change set (src_node, src_seq), sequenced by entry hub_seq, to
- * every node of `r`: one row each, and its count into the entry. In the
- * sequencer's transaction (a change set taken back out rolls them back). */
-int hj_inbox_deliver(hj_db *db, hj_hub_entry_enc *enc, const hj_recipients *r, uint64_t hub_seq,
+/* The change set the hub order holds at `pos` touched `unions` (table
+ * touch, for the backfill of nodes enrolled later); then deliver it
+ * (src_node, src_seq, sequenced by entry hub_seq) to every node that
+ * holds one of them: one inbox row each, and its count into the entry.
+ * In the sequencer's transaction (a change set taken back out rolls them
+ * back). */
+int hj_inbox_deliver(hj_db *db, hj_hub_entry_enc *enc, const hj_idset *unions, int64_t pos, uint64_t hub_seq,
 		     const char *src_node, uint64_t src_seq);
+
+/* Begin the inbox of every union node enrolled since the last round: give
+ * it, in hub order, every change set sequenced so far that touched its
+ * subtree or everyone (its backfill), counted into the entry being built
+ * (entry hub_seq). Nodes enrolled before the inbox began hold that
+ * history already (schema/011). */
+int hj_inbox_backfill(hj_node *hub, hj_hub_entry_enc *enc, uint64_t hub_seq);
 
 /* Bring every node's inbox ref up to the table: append the deliveries it
  * lacks, in batches, one pack each. HJ_ECORRUPT if a ref holds more than

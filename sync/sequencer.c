@@ -106,7 +106,8 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 {
 	hj_json *payload = NULL;
 	hj_buf vtext = HJ_BUF_INIT;
-	hj_recipients to = {0};
+	hj_idset touched = {0};
+	int64_t pos = 0;
 	hj_foldctx ctx;
 	hj_verdict v;
 	int rc = hj_json_parse(&payload, (const char *)e->payload, e->payload_len);
@@ -135,7 +136,7 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	for (size_t i = 0; i < ops->count; i++) {
 		ctx.index = (uint32_t)i;
 		/* Who must be given it: judged before the op changes the rows. */
-		if (r->enc.version >= 3 && (rc = hj_recipients_add_op(&to, r->hub->db, ops->items[i], e->node)))
+		if (r->enc.version >= 3 && (rc = hj_touch_add_op(&touched, r->hub->db, ops->items[i])))
 			goto done;
 		if ((rc = hj_fold_op(r->hub->db, &ctx, ops->items[i], &v)))
 			goto done;
@@ -146,7 +147,9 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	if ((rc = hj_hub_entry_enc_verdicts_text(&vtext, &r->enc)) ||
 	    (rc = hj_followed_append(r->hub->db, &at, r->hub_seq, e->node, e->seq, e->hash, bytes, len,
 				     vtext.len ? (const char *)vtext.data : NULL)) ||
-	    (rc = hj_inbox_deliver(r->hub->db, &r->enc, &to, r->hub_seq, e->node, e->seq)) ||
+	    (r->enc.version >= 3 &&
+	     ((rc = hj_db_get_int(r->hub->db, "SELECT max(pos) FROM followed", NULL, NULL, &pos)) ||
+	      (rc = hj_inbox_deliver(r->hub->db, &r->enc, &touched, pos, r->hub_seq, e->node, e->seq)))) ||
 	    (rc = hj_hub_entry_enc_add(&r->enc, e->node, e->seq, e->hash)))
 		goto done;
 	r->rep->change_sets++;
@@ -156,7 +159,7 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	memcpy(r->last_hash, e->hash, 32);
 done:
 	hj_hub_entry_enc_discard(&r->enc); /* verdicts of a change set not included */
-	hj_recipients_free(&to);
+	hj_idset_free(&touched);
 	hj_json_free(payload);
 	hj_buf_free(&vtext);
 	return rc;
@@ -544,17 +547,21 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_se
 	if ((rc = hj_feed_last(hub->db, &r.hub_seq, last_hash)))
 		goto rollback;
 	r.hub_seq++;
+	if (r.enc.version >= 3 && (rc = hj_inbox_backfill(hub, &r.enc, r.hub_seq)))
+		goto rollback;
 	for (size_t i = 0; i < nfeeds && r.enc.count < HJ_SEQ_MAX_INCLUDE && !r.full; i++)
 		if ((rc = read_feed(&r, repo, feeds[i])))
 			goto rollback;
 	*more = r.enc.count >= HJ_SEQ_MAX_INCLUDE || r.full;
-	if (r.enc.count && ((rc = write_entry(&r)) || (rc = hj_followed_rules_set(hub->db, r.enc.rules))))
+	/* An entry with nothing included may still begin a node's inbox. */
+	if ((r.enc.count || r.enc.ninbox) &&
+	    ((rc = write_entry(&r)) || (rc = hj_followed_rules_set(hub->db, r.enc.rules))))
 		goto rollback;
 	hj_killpoint("hub-before-commit");
 	if ((rc = hj_db_exec(hub->db, "COMMIT")))
 		goto rollback; /* SQLite may leave it open after a failed COMMIT */
 	hj_killpoint("hub-committed");
-	rep->entries += r.enc.count > 0;
+	rep->entries += r.enc.count > 0 || r.enc.ninbox > 0;
 	rc = write_tips(repo, &r); /* after COMMIT: a crash before is repaired by the next pass */
 	if (!rc && r.enc.ninbox)
 		rc = hj_inbox_repair_all(hub, repo); /* before the hub feed names them */

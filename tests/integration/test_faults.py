@@ -400,6 +400,13 @@ class TestFaults(FaultsCase):
             self.assertNoneLeft(proc.pid)
             self.settle()
 
+        triggers = ["temporary pack", "hub ref fetched", "random delay", "temporary pack", "hub ref fetched"]
+        for i in range(FETCHERS):
+            node = "xn-f%d" % i
+            pv.add_county(node, "link", union="qh-xn")
+            pv.fill(node, 3, H.Fakes(SEED * 100 + 90 + i), repack_every=0)
+        pv.hub_run()  # their enrolments precede what they are to be given
+
         # Mid-push: xn-cb.
         self.own_index(CB)
         log = pv.changelog(CB)
@@ -420,13 +427,11 @@ class TestFaults(FaultsCase):
             outcomes[-1] += (remote,)
         clean_sync(CB, chunk=chunk)
         self.assertDelivered(CB, hub_too=False)  # the hub sequences CB's change sets
-        # Mid-fetch and mid-rebase: fresh nodes of 大通's union, each first
-        # fetching every change set the hub sequenced (thousands).
-        triggers = ["temporary pack", "hub ref fetched", "random delay", "temporary pack", "hub ref fetched"]
+        # Mid-fetch and mid-rebase: fresh nodes of the city (enrolled before
+        # xn-cb's change sets were sequenced), each first fetching every
+        # change set the hub delivered to it (thousands: xn-cb's).
         for i, trig in enumerate(triggers[:FETCHERS]):
-            node = "xn-dt-f%d" % i
-            pv.add_county(node, "link", union=P.UNION[DT])
-            pv.fill(node, 3, H.Fakes(SEED * 100 + 90 + i), repack_every=0)
+            node = "xn-f%d" % i
             log = pv.changelog(node)
             for attempt in range(2):
                 proc = self.start_sync(node, retries=0, chunk=chunk)

@@ -11,7 +11,8 @@
  * node; the hub's inbox refs are rebuilt from its registry when a crash
  * left them behind; an inbox behind the hub feed, or a delivery that is
  * not what the entry signed for, is refused with nothing followed, and the
- * next sync with the real inbox follows.
+ * next sync with the real inbox follows; a node enrolled after its union
+ * had history is given it, at its place in the hub order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -191,7 +192,7 @@ static void test_foreign_delivery_is_refused(void **state)
 	OK(hj_gitfeed_append(r, "refs/huiji/incoming/inbox/xn", "inbox:xn", &it, 1));
 	memset(&rep, 0, sizeof rep);
 	assert_int_equal(hj_sync_follow(v->xn, r, &rep), HJ_ECORRUPT);
-	assert_non_null(strstr(hj_error_last(), "inbox delivery 1 is not a change set hub entry"));
+	assert_non_null(strstr(hj_error_last(), "inbox delivery 1 is not a change set the hub sequenced"));
 	assert_int_equal(followed_of(v->xn, "hd"), 0);
 	OK(hj_gitrepo_ref_delete(r, "refs/huiji/incoming/inbox/xn"));
 	hj_gitrepo_close(r);
@@ -202,6 +203,54 @@ static void test_foreign_delivery_is_refused(void **state)
 	assert_int_equal(followed_of(v->xn, "hd"), 0);
 }
 
+/* A node enrolled after its union had history is given that history (its
+ * backfill), in hub order: here a second node of 城中区, one that never
+ * synced and one that followed the hub before it was enrolled (its
+ * backfill reaches below what it had followed: a rebuild). */
+static void test_late_node_is_backfilled(void **state)
+{
+	world *v = *state;
+	ut_world *w = v->w;
+	hj_sync_report rep;
+	hj_replay_stats st;
+	char mid[UT_ID_SZ];
+	ut_must(w->cz, ut_apply_op(w->cz, NULL, 7), mid, sizeof mid);
+	ut_must(w->hd, ut_apply_op(w->hd, NULL, 8), NULL, 0);
+	assert_int_equal(ut_sequence(w->hub, w->cz), 1);
+	assert_int_equal(ut_sequence(w->hub, w->hd), 1);
+	hj_node *early = ut_county(w->dir, "cz3", "qh-xn-cz", w->hub);
+	OK(ut_follow(early, w->hub, &rep)); /* not enrolled yet: the tree only */
+	assert_int_equal(followed_of(early, "cz"), 0);
+	ut_must(w->cz, ut_op("member.approve", "member", mid, "on", "2024-03-02", NULL), NULL, 0);
+	assert_int_equal(ut_sequence(w->hub, w->cz), 1);
+
+	hj_node *late = ut_county(w->dir, "cz2", "qh-xn-cz", w->hub);
+	ut_enroll(w->hub, late);
+	ut_enroll(w->hub, early);
+	assert_int_equal(ut_sequence(w->hub, NULL), 0); /* an entry that only begins inboxes */
+	assert_int_equal(ut_int(w->hub->db, "SELECT count(*) FROM inbox WHERE node = 'cz2' AND src_node = 'cz'", NULL),
+			 2);
+	assert_int_equal(ut_int(w->hub->db, "SELECT count(*) FROM inbox WHERE node = 'cz2' AND src_node = 'hd'", NULL),
+			 0);
+	for (int i = 0; i < 2; i++) {
+		hj_node *n = i ? early : late;
+		memset(&rep, 0, sizeof rep);
+		OK(ut_follow(n, w->hub, &rep));
+		assert_int_equal(followed_of(n, "cz"), 2);
+		assert_int_equal(followed_of(n, "hd"), 0);
+		assert_int_equal(rep.rebuilt, i); /* the early one folded below what it had */
+		assert_int_equal(ut_int(n->db, "SELECT count(*) FROM membership WHERE status = 'active'", NULL), 1);
+		OK(ut_rebuild_compare(n, &st));
+	}
+	/* And from now on both are given cz's work as it is sequenced. */
+	ut_must(w->cz, ut_apply_op(w->cz, NULL, 9), NULL, 0);
+	assert_int_equal(ut_sequence(w->hub, w->cz), 1);
+	OK(ut_follow(late, w->hub, &rep));
+	assert_int_equal(followed_of(late, "cz"), 3);
+	hj_node_close(late);
+	hj_node_close(early);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +259,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hub_repairs_its_inboxes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inbox_behind_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_delivery_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_node_is_backfilled, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

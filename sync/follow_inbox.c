@@ -1,0 +1,279 @@
+/*
+ * follow_inbox.c — the county takes what its inbox holds (inbox.h): each
+ * delivery a change set the entry that signed for it includes, in
+ * include order, or, for a node enrolled after its subtree had history,
+ * an older one (its backfill), which keeps its own hub position.
+ */
+#include "follow_int.h"
+#include "envelope.h"
+#include "error.h"
+#include "hub_entry.h"
+#include "inbox.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Entry `seq` delivered to this node: its items from `begin` on, the
+ * inbox growing to `want`. */
+int hj_follow_add_range(follow *f, uint64_t seq, size_t begin, uint64_t want)
+{
+	if (want <= f->inbox_want)
+		return hj_error_set(HJ_ECORRUPT, "hub entry %" PRIu64 " says this node's inbox holds %" PRIu64 " change "
+				    "sets, not more than the %" PRIu64 " before it; nothing was followed (ask the hub "
+				    "operator)", seq, want, f->inbox_want);
+	if (f->nranges == f->rcap) {
+		size_t cap = f->rcap ? 2 * f->rcap : 16;
+		range *p = realloc(f->ranges, cap * sizeof *p);
+		if (!p)
+			return hj_error_set(HJ_ENOMEM, "out of memory");
+		f->ranges = p;
+		f->rcap = cap;
+	}
+	f->ranges[f->nranges++] = (range){begin, f->nitems, f->inbox_want, want, seq};
+	f->inbox_want = want;
+	return 0;
+}
+
+/* Is the item read from its author's sequenced ref? This node's own, and
+ * any of an entry from before the inbox. */
+int hj_follow_from_feed(const follow *f, const item *it)
+{
+	return it->legacy || strcmp(it->node, f->n->id) == 0;
+}
+
+/* A backfilled change set an entry followed before this sync sequenced. */
+typedef struct older {
+	uint64_t k;
+	uint8_t hash[32];
+	item it; /* bytes in hand; the rest from its entry (find_older) */
+	int found;
+} older;
+
+typedef struct take {
+	follow *f;
+	size_t r;       /* range of the next delivery */
+	size_t next;    /* first item of it not yet matched */
+	uint64_t taken; /* last delivery matched */
+	older *older;
+	size_t nolder, older_cap;
+} take;
+
+/* Is this item another node's, its change set not in hand yet, with
+ * hash h? */
+static int wanted(const follow *f, const item *it, const uint8_t h[32])
+{
+	return !it->bytes && strcmp(it->node, f->n->id) != 0 && memcmp(it->hash, h, 32) == 0;
+}
+
+static int take_bytes(item *it, const uint8_t *bytes, size_t len)
+{
+	if (!(it->bytes = malloc(len)))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	memcpy(it->bytes, bytes, len);
+	it->len = len;
+	return 0;
+}
+
+/* A delivery that is none of its entry's includes: a backfill (a node
+ * enrolled after its subtree had history is given that history), so a
+ * change set an older entry sequenced. One of this sync's earlier
+ * entries keeps its place in the order; one followed before is kept for
+ * find_older. */
+static int backfill(take *t, uint64_t k, const uint8_t h[32], const uint8_t *bytes, size_t len)
+{
+	follow *f = t->f;
+	size_t end = f->ranges[t->r].begin;
+	for (size_t i = 0; i < end; i++)
+		if (wanted(f, &f->items[i], h)) {
+			t->taken = k;
+			return take_bytes(&f->items[i], bytes, len);
+		}
+	if (t->nolder == t->older_cap) {
+		size_t cap = t->older_cap ? 2 * t->older_cap : 16;
+		older *p = realloc(t->older, cap * sizeof *p);
+		if (!p)
+			return hj_error_set(HJ_ENOMEM, "out of memory");
+		t->older = p;
+		t->older_cap = cap;
+	}
+	older *o = &t->older[t->nolder];
+	memset(o, 0, sizeof *o);
+	o->k = k;
+	memcpy(o->hash, h, 32);
+	if (take_bytes(&o->it, bytes, len))
+		return HJ_ENOMEM;
+	t->nolder++;
+	t->taken = k;
+	return 0;
+}
+
+/* Delivery k of this node's inbox: a change set of the entry that signed
+ * for it, one it includes for another node, in include order. */
+static int on_delivery(void *vctx, uint64_t k, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	take *t = vctx;
+	follow *f = t->f;
+	uint8_t h[32];
+	(void)commit;
+	while (t->r < f->nranges && k > f->ranges[t->r].to) {
+		t->r++;
+		t->next = 0;
+	}
+	if (t->r == f->nranges)
+		return 1; /* for an entry not published yet (the hub writes inboxes first) */
+	const range *g = &f->ranges[t->r];
+	size_t i = t->next > g->begin ? t->next : g->begin;
+	hj_hash32(h, bytes, len);
+	while (i < g->end && (f->items[i].bytes || strcmp(f->items[i].node, f->n->id) == 0 ||
+			      memcmp(f->items[i].hash, h, 32) != 0))
+		i++;
+	if (i == g->end)
+		return backfill(t, k, h, bytes, len);
+	item *it = &f->items[i];
+	if (!(it->bytes = malloc(len)))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	memcpy(it->bytes, bytes, len);
+	it->len = len;
+	t->next = i + 1;
+	t->taken = k;
+	return 0;
+}
+
+typedef struct scan {
+	follow *f;
+	take *t;
+	size_t found;
+} scan;
+
+/* Each entry followed before this sync: its includes that are backfilled
+ * deliveries become items at their own hub position. */
+static int on_older_entry(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	scan *sc = vctx;
+	follow *f = sc->f;
+	hj_envelope e;
+	hj_hub_entry ent;
+	(void)commit;
+	if (seq > f->old_last)
+		return 1;
+	int rc = hj_envelope_decode(&e, bytes, len);
+	if (rc)
+		return rc;
+	rc = hj_hub_entry_parse(&ent, (const char *)e.payload, e.payload_len);
+	hj_envelope_free(&e);
+	if (rc == HJ_ENOTFOUND)
+		return 0; /* one of the hub's own change sets */
+	for (size_t i = 0; !rc && i < ent.ninclude; i++) {
+		const hj_hub_include *x = &ent.include[i];
+		for (size_t j = 0; !rc && j < sc->t->nolder; j++) {
+			older *o = &sc->t->older[j];
+			if (o->found || memcmp(o->hash, x->hash, 32) != 0)
+				continue;
+			uint8_t held[32];
+			o->found = 1;
+			sc->found++;
+			if ((rc = hj_followed_hash(held, f->n->db, x->node, x->seq)) != HJ_ENOTFOUND)
+				break; /* held already (from every feed, before the inbox), or an error */
+			item *it = hj_follow_new_item(f);
+			hj_buf vt = HJ_BUF_INIT;
+			if (!it) {
+				rc = hj_error_set(HJ_ENOMEM, "out of memory");
+				break;
+			}
+			*it = o->it;
+			o->it.bytes = NULL;
+			it->hub_seq = seq;
+			snprintf(it->node, sizeof it->node, "%s", x->node);
+			it->seq = x->seq;
+			memcpy(it->hash, x->hash, 32);
+			it->rules.rules = ent.rules;
+			it->rules.at_ms = ent.at_ms;
+			it->idx = (uint32_t)i;
+			rc = x->verdicts ? hj_json_write(&vt, x->verdicts) : 0;
+			if (!rc && x->verdicts)
+				it->verdicts = (char *)hj_buf_detach(&vt, NULL);
+			hj_buf_free(&vt);
+			f->backfilled = 1;
+		}
+	}
+	hj_hub_entry_free(&ent);
+	return rc == HJ_ENOTFOUND ? 0 : rc;
+}
+
+/* Backfilled deliveries from entries followed before: found in the hub
+ * feed this replica holds (rare: a node that followed before it was
+ * enrolled), else the delivery is not a change set the hub sequenced. */
+static int find_older(follow *f, hj_gitrepo *repo, take *t)
+{
+	char ref[200];
+	git_oid tip;
+	uint64_t tipseq;
+	scan sc = {f, t, 0};
+	snprintf(ref, sizeof ref, "refs/huiji/incoming/hub/%s", f->hub);
+	int rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip);
+	if (!rc && (rc = hj_gitfeed_walk(repo, &tip, f->hub, 0, on_older_entry, &sc)) > 0)
+		rc = 0;
+	for (size_t j = 0; !rc && j < t->nolder; j++)
+		if (!t->older[j].found)
+			rc = hj_error_set(HJ_ECORRUPT, "inbox delivery %" PRIu64 " is not a change set the hub "
+					  "sequenced; nothing was followed", t->older[j].k);
+	return rc;
+}
+
+/* What the entries followed delivered to this node, from its inbox; the
+ * other nodes' change sets they include are not this node's to hold. */
+int hj_follow_fill_from_inbox(follow *f, hj_gitrepo *repo)
+{
+	char ref[200], label[200];
+	git_oid tip;
+	uint64_t tipseq = 0;
+	take t = {f, 0, 0, f->inbox_n, NULL, 0, 0};
+	int rc = 0;
+	if (f->inbox_want > f->inbox_n) {
+		snprintf(ref, sizeof ref, "refs/huiji/incoming/inbox/%s", f->n->id);
+		hj_inbox_label(label, sizeof label, f->n->id);
+		if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
+			return rc;
+		if (tipseq > f->inbox_n && (rc = hj_gitfeed_walk(repo, &tip, label, f->inbox_n, on_delivery, &t)) > 0)
+			rc = 0;
+		if (!rc && t.taken < f->inbox_want)
+			rc = hj_error_set(HJ_ECORRUPT, "this node's inbox at the hub holds %" PRIu64 " change sets, "
+					  "its entries say %" PRIu64 "; nothing was followed (sync again)", t.taken,
+					  f->inbox_want);
+		if (!rc && t.nolder)
+			rc = find_older(f, repo, &t);
+		for (size_t i = 0; i < t.nolder; i++)
+			free(t.older[i].it.bytes);
+		free(t.older);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < f->nitems; i++)
+		f->items[i].drop = !f->items[i].bytes && !hj_follow_from_feed(f, &f->items[i]);
+	return 0;
+}
+
+/* Deliveries this node has taken from its inbox (meta inbox_n, 0 before). */
+int hj_follow_inbox_taken(uint64_t *out, hj_db *db)
+{
+	char *v = NULL, *end = NULL;
+	int rc = hj_meta_get(&v, db, "inbox_n");
+	*out = 0;
+	if (!rc) {
+		*out = strtoull(v, &end, 10);
+		if (!v[0] || *end)
+			rc = hj_error_set(HJ_ECORRUPT, "meta inbox_n is not a number");
+	}
+	free(v);
+	return rc == HJ_ENOTFOUND ? 0 : rc;
+}
+
+int hj_follow_inbox_taken_set(hj_db *db, uint64_t n)
+{
+	char v[24];
+	snprintf(v, sizeof v, "%" PRIu64, n);
+	return hj_meta_set(db, "inbox_n", v);
+}
+

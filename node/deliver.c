@@ -108,6 +108,29 @@ static int add_holders_of(hj_idset *u, hj_db *db, const char *key)
 	return rc < 0 ? rc : 0;
 }
 
+/* Every union the change set that opened `transfer` touched: the nodes
+ * that folded the offer or request hold the transfer's row (the request
+ * reached wherever the person was active then, which the row does not
+ * name) and must see how it ends. Ids are "<node>:<seq>:<n>". */
+static int add_opener_touch(hj_idset *u, hj_db *db, const char *transfer)
+{
+	const char *c = strchr(transfer, ':');
+	char node[HJ_NODE_ID_MAX + 1];
+	if (!c || c == transfer || (size_t)(c - transfer) > HJ_NODE_ID_MAX)
+		return 0;
+	memcpy(node, transfer, (size_t)(c - transfer));
+	node[c - transfer] = '\0';
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT t.union_id FROM followed f JOIN touch t ON t.pos = f.pos "
+					  "WHERE f.node = :n AND f.seq = :s");
+	int rc = !st || hj_db_bind_text(st, ":n", node) || hj_db_bind_int(st, ":s", strtoll(c + 1, NULL, 10))
+			 ? HJ_ERROR
+			 : 0;
+	while (!rc && (rc = hj_db_step(db, st)) == 1)
+		rc = hj_idset_add(u, (const char *)sqlite3_column_text(st, 0));
+	hj_db_release(db, st);
+	return rc < 0 ? rc : 0;
+}
+
 int hj_touch_add_op(hj_idset *u, hj_db *db, const hj_json *op)
 {
 	const char *name = hj_json_get_str(op, "op");
@@ -124,7 +147,8 @@ int hj_touch_add_op(hj_idset *u, hj_db *db, const hj_json *op)
 	if (strcmp(name, "member.update") == 0 && (rc = add_holders_of(u, db, person)))
 		return rc;
 	if (strncmp(name, "member.transfer_", 16) == 0 && transfer) {
-		if ((rc = add_union_of(u, db, "SELECT from_union FROM transfer WHERE id = :k", transfer)))
+		if ((rc = add_opener_touch(u, db, transfer)) ||
+		    (rc = add_union_of(u, db, "SELECT from_union FROM transfer WHERE id = :k", transfer)))
 			return rc;
 		return add_union_of(u, db, "SELECT to_union FROM transfer WHERE id = :k", transfer);
 	}

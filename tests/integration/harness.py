@@ -453,9 +453,10 @@ def verdict_at(verdicts, i):
 
 def followed(db_path):
     """The hub's order as this registry holds it, with the verdicts:
-    [(node, seq, hash hex, verdicts JSON)] by position."""
+    [(node, seq, hash hex, verdicts JSON)] by hub position (a backfill
+    is given after rows it precedes)."""
     return [(n, s, bytes(h).hex(), v) for n, s, h, v in
-            query(db_path, "SELECT node, seq, hash, verdicts FROM followed ORDER BY pos")]
+            query(db_path, "SELECT node, seq, hash, verdicts FROM followed ORDER BY hub_seq, idx, pos")]
 
 
 def changelog(db_path):

@@ -12,7 +12,8 @@ date is refused, and a county whose clock runs a year ahead (libfaketime)
 is judged by the hub's time and told so; a driver's record moves from one
 county to another and keeps its join date; a coverage table is printed, and
 an auditor checks the whole history over git://, once more with the person
-key to recompute every person-key check.
+key to recompute every person-key check. Each county is given, through its
+inbox, only the change sets that touch its unions.
 
 Run via tools/demo (which builds first). Leaves everything in a directory
 it prints at the end, so you can keep exploring with huiji.
@@ -22,6 +23,7 @@ import json
 import os
 import random
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -206,6 +208,19 @@ def main():
         for d in (cz, cd):
             huiji("sync", "--dir", d, quiet=True)
         huiji("member", "show", "--dir", hub, "--member", moved)
+
+        step("Each county holds its own people: the hub delivers only what touches its unions (its inbox)")
+        hubdb = sqlite3.connect(os.path.join(hub, "registry.db"))
+        province = hubdb.execute("SELECT count(*) FROM person").fetchone()[0]
+        for node, _, _, _ in COUNTIES:
+            db = sqlite3.connect(os.path.join(work, node, "registry.db"))
+            people = db.execute("SELECT count(*) FROM person").fetchone()[0]
+            given = db.execute("SELECT count(*) FROM followed WHERE node NOT IN (?, 'qh-hub')", (node,)).fetchone()[0]
+            sent = hubdb.execute("SELECT count(*) FROM inbox WHERE node = ?", (node,)).fetchone()[0]
+            print("    %s holds %d of the province's %d people; of other nodes' change sets, the %d its inbox "
+                  "delivered (the hub delivered %d)" % (node, people, province, given, sent))
+            db.close()
+        hubdb.close()
 
         step("Coverage at the hub: members by county and worker group against survey targets")
         targets = os.path.join(work, "targets.csv")

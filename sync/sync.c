@@ -173,12 +173,14 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 	snprintf(inboxspec, sizeof inboxspec, "+%s:refs/huiji/incoming/inbox/%s", inboxref, n->id);
 	if ((rc = hj_transport_ls(&refs, &nrefs, repo, url, "refs/huiji/", &o->net)))
 		return rc;
+	/* Named whether or not the listing above showed them: the hub may
+	 * write them between that listing and the fetch's own (a pass
+	 * repairing after a crash), and a refspec naming a ref the hub lacks
+	 * matches nothing (libgit2 fetches what the remote advertises). */
+	if (!all_feeds)
+		specs[nspecs++] = seqspec;
+	specs[nspecs++] = inboxspec;
 	for (size_t i = 0; i < nrefs; i++) {
-		/* A fetch names only refs the hub has (one it lacks would fail it). */
-		if (!all_feeds && strcmp(refs[i].name, seqref) == 0)
-			specs[nspecs++] = seqspec;
-		if (strcmp(refs[i].name, inboxref) == 0)
-			specs[nspecs++] = inboxspec;
 		if (strcmp(refs[i].name, myref) != 0)
 			continue;
 		size_t k;

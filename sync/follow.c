@@ -30,8 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-
 item *hj_follow_new_item(follow *f)
 {
 	if (f->nitems == f->cap) {

@@ -16,6 +16,7 @@
  *   hub-before-commit  the round's entry signed, before its COMMIT
  *   hub-committed      after the round's COMMIT, before any sequenced ref
  *   hub-tip-written    after each refs/huiji/sequenced/<node> write
+ *   hub-inbox-written  after each batch appended to a refs/huiji/inbox/<node>
  *   outbox-appended    after each batch of an outbox flush reached git
  *                      (the hub's own feed, or a county's) */
 

@@ -4,6 +4,7 @@
  */
 #include "inbox.h"
 #include "error.h"
+#include "killpoint.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -170,8 +171,8 @@ static int repair_one(hj_db *db, hj_gitrepo *repo, const char *node, uint64_t wa
 	while (!rc && tip < want) {
 		if (!(rc = batch_read(b, db, node, tip)) && !b->n)
 			rc = hj_error_set(HJ_ECORRUPT, "inbox of %s: delivery %" PRIu64 " is missing", node, tip + 1);
-		if (!rc)
-			rc = hj_gitfeed_append(repo, ref, label, b->it, b->n);
+		if (!rc && !(rc = hj_gitfeed_append(repo, ref, label, b->it, b->n)))
+			hj_killpoint("hub-inbox-written");
 		tip += b->n;
 		batch_clear(b);
 	}

@@ -363,6 +363,39 @@ static void test_killed_at_each_point(void **state)
 	}
 }
 
+/* With a city node above cz, a pass killed before, between and after its
+ * inbox writes: a hub command then publishes the killed pass's entry
+ * (hj_hub_publish) with the inbox written first, so the city node's
+ * follow is never refused as "inbox behind"; the next pass writes
+ * nothing twice, and the city holds every cz change set the hub has. */
+static void test_killed_around_the_inbox(void **state)
+{
+	ut_world *w = *state;
+	static const char *const points[] = {"hub-committed", "hub-tip-written:1", "hub-inbox-written:1"};
+	hj_node *xn = ut_county(w->dir, "xn", "qh-xn", w->hub);
+	hj_sync_report srep;
+	ut_enroll(w->hub, xn);
+	for (size_t i = 0; i < sizeof points / sizeof *points; i++) {
+		char id[32];
+		work(w, (int)i + 40);
+		crash_at(w, points[i]);
+		snprintf(id, sizeof id, "qh-hd-i%zu", i);
+		ut_must(w->hub, ut_op("org.create", "id", id, "name", "测试工会", "kind", "township", "parent", "qh-hd",
+				      "region", "632300", NULL), NULL, 0);
+		hj_gitrepo *r = hub_repo(w);
+		OK(hj_hub_publish(w->hub, r));
+		hj_gitrepo_close(r);
+		OK(ut_follow(xn, w->hub, &srep));
+		assert_recovered(w);
+		OK(ut_follow(xn, w->hub, &srep));
+		assert_int_equal(ut_int(xn->db, "SELECT count(*) FROM followed WHERE node = 'cz'", NULL),
+				 ut_int(w->hub->db, "SELECT count(*) FROM followed WHERE node = 'cz'", NULL));
+		assert_int_equal(ut_int(w->hub->db, "SELECT count(*) - count(DISTINCT src_node || src_seq) FROM inbox "
+						    "WHERE node = 'xn'", NULL), 0);
+	}
+	hj_node_close(xn);
+}
+
 /* A hub command (here org.create) run after a pass was killed past its
  * COMMIT publishes through hj_hub_publish, as the CLI does: the sequenced
  * refs move before the hub feed does, so the hub feed never names a
@@ -395,6 +428,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_ref_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hub_feed_behind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_at_each_point, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_killed_around_the_inbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hub_command_after_crash, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

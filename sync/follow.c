@@ -477,7 +477,7 @@ static int record_followed(follow *f, hj_sync_report *rep)
 	if (!f->entries)
 		return 0;
 	if ((rc = hj_followed_rules_set(n->db, f->rules.rules)) ||
-	    (f->inbox_want > f->inbox_n && (rc = hj_follow_inbox_taken_set(n->db, f->inbox_want))))
+	    (f->inbox_want > f->inbox_n && (rc = hj_follow_inbox_save(f))))
 		return rc;
 	sqlite3_stmt *s = hj_db_stmt(n->db, "INSERT OR REPLACE INTO hub_feed(seq, hash) VALUES (:s, :h)");
 	if (!s)
@@ -520,7 +520,7 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 
 	f.n = n;
 	rep->need_feeds = 0;
-	if ((rc = hj_followed_rules_now(&f.rules, n->db)) || (rc = hj_follow_inbox_taken(&f.inbox_n, n->db)))
+	if ((rc = hj_followed_rules_now(&f.rules, n->db)) || (rc = hj_follow_inbox_load(&f)))
 		goto done;
 	f.inbox_want = f.inbox_n;
 	if ((rc = hub_node(&hub, n, repo)) || !hub)

@@ -116,13 +116,16 @@ static int on_delivery(void *vctx, uint64_t k, const git_oid *commit, const uint
 	take *t = vctx;
 	follow *f = t->f;
 	uint8_t h[32];
-	(void)commit;
 	while (t->r < f->nranges && k > f->ranges[t->r].to) {
 		t->r++;
 		t->next = 0;
 	}
 	if (t->r == f->nranges)
 		return 1; /* for an entry not published yet (the hub writes inboxes first) */
+	if (k == f->inbox_want) {
+		git_oid_cpy(&f->inbox_tip, commit);
+		f->inbox_tip_seen = 1;
+	}
 	const range *g = &f->ranges[t->r];
 	size_t i = t->next > g->begin ? t->next : g->begin;
 	hj_hash32(h, bytes, len);
@@ -236,7 +239,16 @@ int hj_follow_fill_from_inbox(follow *f, hj_gitrepo *repo)
 		hj_inbox_label(label, sizeof label, f->n->id);
 		if ((rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip)))
 			return rc;
-		if (tipseq > f->inbox_n && (rc = hj_gitfeed_walk(repo, &tip, label, f->inbox_n, on_delivery, &t)) > 0)
+		/* From the delivery taken last when its commit is remembered: cost
+		 * what is new; a chain not through it was rewritten. */
+		if (tipseq > f->inbox_n)
+			rc = f->have_inbox_base ? hj_gitfeed_walk_since(repo, &tip, label, &f->inbox_base, f->inbox_n,
+								      on_delivery, &t)
+						: hj_gitfeed_walk(repo, &tip, label, f->inbox_n, on_delivery, &t);
+		if (rc == HJ_ECONFLICT)
+			return hj_error_set(HJ_ECORRUPT, "the hub rewrote this node's inbox below delivery %" PRIu64
+					    ", which it had taken; nothing was followed (ask the hub operator)", f->inbox_n);
+		if (rc > 0)
 			rc = 0;
 		if (!rc && t.taken < f->inbox_want)
 			rc = hj_error_set(HJ_ECORRUPT, "this node's inbox at the hub holds %" PRIu64 " change sets, "
@@ -256,24 +268,38 @@ int hj_follow_fill_from_inbox(follow *f, hj_gitrepo *repo)
 }
 
 /* Deliveries this node has taken from its inbox (meta inbox_n, 0 before). */
-int hj_follow_inbox_taken(uint64_t *out, hj_db *db)
+int hj_follow_inbox_load(follow *f)
 {
 	char *v = NULL, *end = NULL;
-	int rc = hj_meta_get(&v, db, "inbox_n");
-	*out = 0;
+	int rc = hj_meta_get(&v, f->n->db, "inbox_n");
+	f->inbox_n = 0;
 	if (!rc) {
-		*out = strtoull(v, &end, 10);
+		f->inbox_n = strtoull(v, &end, 10);
 		if (!v[0] || *end)
 			rc = hj_error_set(HJ_ECORRUPT, "meta inbox_n is not a number");
+	}
+	free(v);
+	v = NULL;
+	if (rc == HJ_ENOTFOUND)
+		rc = 0;
+	if (!rc && (rc = hj_meta_get(&v, f->n->db, "inbox_commit")) == 0) {
+		unsigned long long n = strtoull(v, &end, 10);
+		if (end != v && *end == ' ' && n == f->inbox_n && strlen(end + 1) == GIT_OID_HEXSZ &&
+		    git_oid_fromstr(&f->inbox_base, end + 1) == 0)
+			f->have_inbox_base = 1;
 	}
 	free(v);
 	return rc == HJ_ENOTFOUND ? 0 : rc;
 }
 
-int hj_follow_inbox_taken_set(hj_db *db, uint64_t n)
+int hj_follow_inbox_save(const follow *f)
 {
-	char v[24];
-	snprintf(v, sizeof v, "%" PRIu64, n);
-	return hj_meta_set(db, "inbox_n", v);
+	char v[32 + GIT_OID_HEXSZ + 1], hex[GIT_OID_HEXSZ + 1];
+	int rc;
+	snprintf(v, sizeof v, "%" PRIu64, f->inbox_want);
+	if ((rc = hj_meta_set(f->n->db, "inbox_n", v)) || !f->inbox_tip_seen)
+		return rc;
+	git_oid_tostr(hex, sizeof hex, &f->inbox_tip);
+	snprintf(v, sizeof v, "%" PRIu64 " %s", f->inbox_want, hex);
+	return hj_meta_set(f->n->db, "inbox_commit", v);
 }
-

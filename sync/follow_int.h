@@ -63,6 +63,11 @@ typedef struct follow {
 	int need_feeds;      /* a legacy entry needs feeds this fetch did not bring */
 	size_t kept;         /* items appended to the hub order */
 	uint64_t old_last;   /* the last entry followed before this sync */
+	/* The inbox commit of delivery inbox_n, remembered (meta
+	 * inbox_commit), and that of inbox_want once the walk passed it: the
+	 * next sync reads only what is new, and a rewritten inbox is caught. */
+	git_oid inbox_base, inbox_tip;
+	int have_inbox_base, inbox_tip_seen;
 	int backfilled;      /* items older than old_last were given (a rebuild, not a rebase) */
 } follow;
 
@@ -82,8 +87,10 @@ int hj_follow_add_range(follow *f, uint64_t seq, size_t begin, uint64_t want);
  * delivered as dropped. */
 int hj_follow_fill_from_inbox(follow *f, hj_gitrepo *repo);
 
-/* meta inbox_n: the deliveries this node has taken (0 before any). */
-int hj_follow_inbox_taken(uint64_t *out, hj_db *db);
-int hj_follow_inbox_taken_set(hj_db *db, uint64_t n);
+/* meta inbox_n (the deliveries this node has taken, 0 before any) and
+ * inbox_commit into f; and, in the caller's transaction, both after what
+ * this follow took. */
+int hj_follow_inbox_load(follow *f);
+int hj_follow_inbox_save(const follow *f);
 
 #endif

@@ -11,8 +11,9 @@
  * node; the hub's inbox refs are rebuilt from its registry when a crash
  * left them behind; an inbox behind the hub feed, or a delivery that is
  * not what the entry signed for, is refused with nothing followed, and the
- * next sync with the real inbox follows; a node enrolled after its union
- * had history is given it, at its place in the hub order.
+ * next sync with the real inbox follows, as is an inbox rewritten below
+ * what the node took; a node enrolled after its union had history is
+ * given it, at its place in the hub order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -203,6 +204,44 @@ static void test_foreign_delivery_is_refused(void **state)
 	assert_int_equal(followed_of(v->xn, "hd"), 0);
 }
 
+/* An inbox whose deliveries below what the node took were replaced (the
+ * chain no longer passes through the commit it remembered) is refused,
+ * and only what is new is read otherwise. */
+static void test_rewritten_inbox_is_refused(void **state)
+{
+	world *v = *state;
+	ut_world *w = v->w;
+	hj_sync_report rep;
+	hj_gitrepo *r = NULL;
+	ut_must(w->cz, ut_apply_op(w->cz, NULL, 10), NULL, 0);
+	ut_must(w->hd, ut_apply_op(w->hd, NULL, 11), NULL, 0);
+	assert_int_equal(ut_sequence(w->hub, w->cz), 1);
+	assert_int_equal(ut_sequence(w->hub, w->hd), 1);
+	OK(ut_follow(v->xn, w->hub, &rep));
+	char *base = ut_text(v->xn->db, "SELECT value FROM meta WHERE key = 'inbox_commit'", NULL);
+	assert_int_equal(strncmp(base, "1 ", 2), 0); /* delivery 1 and its commit */
+	free(base);
+	ut_must(w->cz, ut_apply_op(w->cz, NULL, 12), NULL, 0);
+	assert_int_equal(ut_sequence(w->hub, w->cz), 1);
+	ut_fetch(v->xn, w->hub);
+	/* The same count, another history: hd's change set as delivery 1. */
+	OK(hj_node_repo_open(&r, v->xn));
+	OK(hj_gitrepo_ref_delete(r, "refs/huiji/incoming/inbox/xn"));
+	size_t l1 = 0, l2 = 0;
+	uint8_t *a = ut_changeset(w->hd, 1, &l1), *b = ut_changeset(w->cz, 2, &l2);
+	hj_feed_item it[2] = {{a, l1, 1, 1}, {b, l2, 2, 2}};
+	OK(hj_gitfeed_append(r, "refs/huiji/incoming/inbox/xn", "inbox:xn", it, 2));
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(hj_sync_follow(v->xn, r, &rep), HJ_ECORRUPT);
+	assert_non_null(strstr(hj_error_last(), "the hub rewrote this node's inbox below delivery 1"));
+	OK(hj_gitrepo_ref_delete(r, "refs/huiji/incoming/inbox/xn"));
+	hj_gitrepo_close(r);
+	free(a);
+	free(b);
+	OK(ut_follow(v->xn, w->hub, &rep));
+	assert_int_equal(followed_of(v->xn, "cz"), 2);
+}
+
 /* A node enrolled after its union had history is given that history (its
  * backfill), in hub order: here a second node of 城中区, one that never
  * synced and one that followed the hub before it was enrolled (its
@@ -259,6 +298,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hub_repairs_its_inboxes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inbox_behind_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_delivery_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewritten_inbox_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_node_is_backfilled, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -381,6 +381,12 @@ done:
 	return rc;
 }
 
+const hj_hub_delivery *hj_hub_entry_enc_inbox(const hj_hub_entry_enc *enc, size_t *n)
+{
+	*n = enc->ninbox;
+	return enc->inbox;
+}
+
 int hj_hub_entry_enc_backfill(hj_hub_entry_enc *enc, const char *node, uint64_t n)
 {
 	int rc = hj_hub_entry_enc_deliver(enc, node, n);

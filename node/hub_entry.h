@@ -79,6 +79,9 @@ int hj_hub_entry_enc_verdict(hj_hub_entry_enc *enc, const hj_verdict *v);
  * count is then `n`. Once per node per change set; ignored before v3. */
 int hj_hub_entry_enc_deliver(hj_hub_entry_enc *enc, const char *node, uint64_t n);
 
+/* v3: the inbox counts of the entry so far, sorted by node (*n of them). */
+const hj_hub_delivery *hj_hub_entry_enc_inbox(const hj_hub_entry_enc *enc, size_t *n);
+
 /* v3: deliveries made outside any change set of the entry (a node's
  * backfill, sync/inbox.c): `node`'s inbox count is then `n`. Between
  * change sets only. */

@@ -45,11 +45,19 @@ int hj_follow_from_feed(const follow *f, const item *it)
 
 /* A backfilled change set an entry followed before this sync sequenced. */
 typedef struct older {
+	uint8_t hash[32]; /* first: sorted and searched as by_hash */
 	uint64_t k;
-	uint8_t hash[32];
 	item it; /* bytes in hand; the rest from its entry (find_older) */
 	int found;
 } older;
+
+/* An item's hash and index: this sync's items sorted by hash, built at
+ * the first backfilled delivery (a late node's first sync meets
+ * thousands of them among every include of the hub order). */
+typedef struct by_hash {
+	uint8_t hash[32];
+	size_t i;
+} by_hash;
 
 typedef struct take {
 	follow *f;
@@ -58,7 +66,28 @@ typedef struct take {
 	uint64_t taken; /* last delivery matched */
 	older *older;
 	size_t nolder, older_cap;
+	by_hash *index;
 } take;
+
+static int cmp_hash(const void *a, const void *b)
+{
+	return memcmp(a, b, 32); /* both structs begin with the hash */
+}
+
+static int build_index(take *t)
+{
+	follow *f = t->f;
+	if (t->index || !f->nitems)
+		return 0;
+	if (!(t->index = malloc(f->nitems * sizeof *t->index)))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	for (size_t i = 0; i < f->nitems; i++) {
+		memcpy(t->index[i].hash, f->items[i].hash, 32);
+		t->index[i].i = i;
+	}
+	qsort(t->index, f->nitems, sizeof *t->index, cmp_hash);
+	return 0;
+}
 
 /* Is this item another node's, its change set not in hand yet, with
  * hash h? */
@@ -84,12 +113,14 @@ static int take_bytes(item *it, const uint8_t *bytes, size_t len)
 static int backfill(take *t, uint64_t k, const uint8_t h[32], const uint8_t *bytes, size_t len)
 {
 	follow *f = t->f;
-	size_t end = f->ranges[t->r].begin;
-	for (size_t i = 0; i < end; i++)
-		if (wanted(f, &f->items[i], h)) {
-			t->taken = k;
-			return take_bytes(&f->items[i], bytes, len);
-		}
+	int rc = build_index(t);
+	if (rc)
+		return rc;
+	const by_hash *x = f->nitems ? bsearch(h, t->index, f->nitems, sizeof *t->index, cmp_hash) : NULL;
+	if (x && x->i < f->ranges[t->r].begin && wanted(f, &f->items[x->i], h)) {
+		t->taken = k;
+		return take_bytes(&f->items[x->i], bytes, len);
+	}
 	if (t->nolder == t->older_cap) {
 		size_t cap = t->older_cap ? 2 * t->older_cap : 16;
 		older *p = realloc(t->older, cap * sizeof *p);
@@ -168,17 +199,18 @@ static int on_older_entry(void *vctx, uint64_t seq, const git_oid *commit, const
 	hj_envelope_free(&e);
 	if (rc == HJ_ENOTFOUND)
 		return 0; /* one of the hub's own change sets */
+	if (rc)
+		return rc;
 	for (size_t i = 0; !rc && i < ent.ninclude; i++) {
 		const hj_hub_include *x = &ent.include[i];
-		for (size_t j = 0; !rc && j < sc->t->nolder; j++) {
-			older *o = &sc->t->older[j];
-			if (o->found || memcmp(o->hash, x->hash, 32) != 0)
-				continue;
+		older *o = bsearch(x->hash, sc->t->older, sc->t->nolder, sizeof *o, cmp_hash);
+		if (o && !o->found) {
 			uint8_t held[32];
 			o->found = 1;
 			sc->found++;
-			if ((rc = hj_followed_hash(held, f->n->db, x->node, x->seq)) != HJ_ENOTFOUND)
-				break; /* held already (from every feed, before the inbox), or an error */
+			rc = hj_followed_hash(held, f->n->db, x->node, x->seq);
+			if (rc != HJ_ENOTFOUND) /* held already (from every feed, before the inbox), or an error */
+				continue;
 			item *it = hj_follow_new_item(f);
 			hj_buf vt = HJ_BUF_INIT;
 			if (!it) {
@@ -214,6 +246,7 @@ static int find_older(follow *f, hj_gitrepo *repo, take *t)
 	git_oid tip;
 	uint64_t tipseq;
 	scan sc = {f, t, 0};
+	qsort(t->older, t->nolder, sizeof *t->older, cmp_hash); /* hash first, as by_hash */
 	snprintf(ref, sizeof ref, "refs/huiji/incoming/hub/%s", f->hub);
 	int rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip);
 	if (!rc && (rc = hj_gitfeed_walk(repo, &tip, f->hub, 0, on_older_entry, &sc)) > 0)
@@ -232,7 +265,7 @@ int hj_follow_fill_from_inbox(follow *f, hj_gitrepo *repo)
 	char ref[200], label[200];
 	git_oid tip;
 	uint64_t tipseq = 0;
-	take t = {f, 0, 0, f->inbox_n, NULL, 0, 0};
+	take t = {f, 0, 0, f->inbox_n, NULL, 0, 0, NULL};
 	int rc = 0;
 	if (f->inbox_want > f->inbox_n) {
 		snprintf(ref, sizeof ref, "refs/huiji/incoming/inbox/%s", f->n->id);
@@ -259,6 +292,7 @@ int hj_follow_fill_from_inbox(follow *f, hj_gitrepo *repo)
 		for (size_t i = 0; i < t.nolder; i++)
 			free(t.older[i].it.bytes);
 		free(t.older);
+		free(t.index);
 		if (rc)
 			return rc;
 	}

@@ -180,6 +180,13 @@ static int repair_one(hj_db *db, hj_gitrepo *repo, const char *node, uint64_t wa
 	return rc;
 }
 
+int hj_inbox_repair(hj_node *hub, hj_gitrepo *repo, const char *node)
+{
+	int64_t want = 0;
+	int rc = hj_db_get_int(hub->db, "SELECT coalesce(max(n), 0) FROM inbox WHERE node = :n", ":n", node, &want);
+	return rc ? rc : repair_one(hub->db, repo, node, (uint64_t)want);
+}
+
 int hj_inbox_repair_all(hj_node *hub, hj_gitrepo *repo)
 {
 	sqlite3_stmt *st = hj_db_stmt(hub->db, "SELECT node, max(n) FROM inbox GROUP BY node ORDER BY node");

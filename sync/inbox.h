@@ -48,4 +48,7 @@ int hj_inbox_backfill(hj_node *hub, hj_hub_entry_enc *enc, uint64_t hub_seq);
  * the table (someone else wrote it). */
 int hj_inbox_repair_all(hj_node *hub, hj_gitrepo *repo);
 
+/* The same for one node (after a round: the nodes its entry delivered to). */
+int hj_inbox_repair(hj_node *hub, hj_gitrepo *repo, const char *node);
+
 #endif

@@ -4,6 +4,7 @@
 #include "application.h"
 #include "error.h"
 #include "fold.h"
+#include "person_seal.h"
 #include "idnum.h"
 #include "phone.h"
 
@@ -37,23 +38,28 @@ int hj_application_op(hj_json **out, const hj_node *n, const hj_application *a)
 		return rc;
 	hj_node_person_key(n, idno, key);
 
-	hj_json *op = hj_json_new(HJ_JOBJ), *person = hj_json_new(HJ_JOBJ);
-	if (!op || !person) {
-		hj_json_free(op);
-		hj_json_free(person);
-		return hj_error_set(HJ_ENOMEM, "out of memory");
-	}
-	if (hj_json_set_str(person, "key", key) || hj_json_set_str(person, "name", a->name) ||
-	    hj_json_set_str(person, "id_number", idno) || hj_json_set_str(person, "phone", phone) ||
-	    hj_json_set_str(person, "plate", empty(a->plate) ? NULL : a->plate) ||
+	/* The personal fields travel sealed to the nodes that hold the record
+	 * (person_seal.h); the key, which the hub checks against the number
+	 * it opens, stays outside. */
+	const char *unit = empty(a->union_id) ? n->union_id : a->union_id;
+	hj_json *op = hj_json_new(HJ_JOBJ), *fields = hj_json_new(HJ_JOBJ), *person = NULL;
+	if (!op || !fields || hj_json_set_str(fields, "name", a->name) || hj_json_set_str(fields, "id_number", idno) ||
+	    hj_json_set_str(fields, "phone", phone) ||
+	    hj_json_set_str(fields, "plate", empty(a->plate) ? NULL : a->plate) ||
 	    hj_json_set_str(op, "op", "member.apply") || hj_json_set_int(op, "v", HJ_OP_VERSION) ||
-	    hj_json_set_str(op, "union", empty(a->union_id) ? n->union_id : a->union_id) ||
-	    hj_json_set_str(op, "group", a->group) || hj_json_set_str(op, "channel", a->channel) ||
+	    hj_json_set_str(op, "union", unit) || hj_json_set_str(op, "group", a->group) ||
+	    hj_json_set_str(op, "channel", a->channel) ||
 	    hj_json_set_str(op, "platform", empty(a->platform) ? NULL : a->platform) ||
 	    hj_json_set_str(op, "on", a->on)) {
 		hj_json_free(op);
-		hj_json_free(person);
+		hj_json_free(fields);
 		return hj_error_set(HJ_ENOMEM, "out of memory");
+	}
+	rc = hj_person_seal(&person, n, key, fields, unit);
+	hj_json_free(fields);
+	if (rc) {
+		hj_json_free(op);
+		return rc;
 	}
 	if (hj_json_set(op, "person", person)) { /* takes person even on failure */
 		hj_json_free(op);

@@ -18,10 +18,23 @@
 
 /* Versions this huiji understands. An op or payload with a higher "v", or an
  * op name it does not know, stops the fold with HJ_EVERSION. */
+/* 2: personal fields sealed (person_seal.h): an older huiji stops at
+ * such an op with "upgrade huiji" instead of misreading it. */
 #ifndef HJ_OP_VERSION /* a test build may raise it: see tests/meson.build */
-#define HJ_OP_VERSION 1
+#define HJ_OP_VERSION 2
 #endif
 #define HJ_PAYLOAD_VERSION 1
+
+/* What a fold may open sealed personal fields with (person_seal.h): the
+ * recipient id this node unseals as and its X25519 key pair. */
+/* The recipient id the hub unseals as (its node id differs per province). */
+#define HJ_SEAL_HUB "hub"
+
+typedef struct hj_unsealer {
+	char id[65];
+	uint8_t pk[32];
+	uint8_t sk[32];
+} hj_unsealer;
 
 typedef struct hj_foldctx {
 	const char *actor; /* node id that signed the change set */
@@ -53,6 +66,11 @@ typedef struct hj_foldctx {
 	 * applied or not known), and where to count checks taken on its word. */
 	const char *hub_reason;
 	uint64_t *pkey_on_hub_word;
+	/* NULL: sealed personal fields stay shut (an auditor without the audit
+	 * key); the real-name checks of such an op take the hub's word and
+	 * count in sealed_on_hub_word. */
+	const hj_unsealer *unseal;
+	uint64_t *sealed_on_hub_word;
 } hj_foldctx;
 
 typedef struct hj_verdict {
@@ -132,6 +150,11 @@ int hj_fold_transfer_snapshot(hj_json **out, hj_db *db, const char *member_id);
 int hj_fold_check_person(hj_db *db, const hj_foldctx *ctx, const hj_json *person, const char *on, hj_verdict *v);
 /* The person row from a person object; 0 or an error. */
 int hj_fold_person_upsert(hj_db *db, const hj_json *person, const char *opid);
+/* A sealed person (person_seal.h) this fold may not open: at the hub a
+ * verdict ("invalid": every seal must include the hub), elsewhere the
+ * hub's verdict taken and counted (ctx->sealed_on_hub_word). `key`, when
+ * given, must still be a person key. 1 = rejected (v set), 0 = go on. */
+int hj_fold_person_shut(const hj_foldctx *ctx, const char *opname, const char *key, hj_verdict *v);
 /* Membership `id` exists, the actor has authority over its union, and its
  * status is `want` ("live": applied or active). 0 go on, 1 rejected, <0
  * error. */

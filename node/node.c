@@ -6,6 +6,7 @@
  * public key recorded in the registry must match the secret key on disk.
  */
 #include "node.h"
+#include "seal.h"
 #include "error.h"
 #include "person_key.h"
 #include "rules.h"
@@ -109,11 +110,20 @@ void hj_node_close(hj_node *n)
 	if (!n)
 		return;
 	hj_db_close(n->db);
+	sodium_memzero(&n->unsealer, sizeof n->unsealer);
 	sodium_free(n->sk);
 	sodium_free(n->person_secret);
 	free(n->union_id);
 	free(n->dir);
 	free(n);
+}
+
+/* What it opens sealed fields with: the hub's seals name it "hub". */
+static void set_unsealer(hj_node *n)
+{
+	snprintf(n->unsealer.id, sizeof n->unsealer.id, "%s", n->is_root ? HJ_SEAL_HUB : n->id);
+	if (hj_seal_pk_from_node(n->unsealer.pk, n->pk) || hj_seal_sk_from_node(n->unsealer.sk, n->sk))
+		memset(&n->unsealer, 0, sizeof n->unsealer); /* an id of "": opens nothing */
 }
 
 static hj_node *node_alloc(const char *dir)
@@ -269,6 +279,7 @@ int hj_node_create(hj_node **out, const hj_node_init_opts *o)
 	snprintf(n->id, sizeof n->id, "%s", o->node);
 	n->union_id = strdup(o->union_id);
 	n->is_root = o->is_root;
+	set_unsealer(n);
 	if (!n->union_id)
 		rc = hj_error_set(HJ_ENOMEM, "out of memory");
 done:
@@ -338,6 +349,7 @@ int hj_node_open(hj_node **out, const char *dir)
 		goto done;
 	rc = 0;
 	n->is_root = v && strcmp(v, "root") == 0;
+	set_unsealer(n);
 done:
 	free(v);
 	free(dbpath);
@@ -367,4 +379,5 @@ void hj_node_foldctx(const hj_node *n, uint64_t seq, uint32_t index, hj_foldctx 
 	ctx->self_is_root = n->is_root;
 	ctx->rules = HJ_RULES_VERSION; /* own work not yet sequenced; a replay of the hub order sets the entry's */
 	ctx->person_secret = n->person_secret;
+	ctx->unseal = &n->unsealer;
 }

@@ -26,6 +26,7 @@ typedef struct hj_node {
 	uint8_t pk[32];
 	uint8_t *sk;            /* 64 bytes, sodium_malloc */
 	uint8_t *person_secret; /* 32 bytes, sodium_malloc */
+	hj_unsealer unsealer;   /* what this node opens sealed fields with (person_seal.h) */
 } hj_node;
 
 typedef struct hj_node_init_opts {

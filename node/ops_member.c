@@ -9,6 +9,7 @@
  * unions, never personal data, because verdicts travel to the hub feed.
  */
 #include "fold.h"
+#include "person_seal.h"
 #include "error.h"
 #include "idnum.h"
 #include "phone.h"
@@ -106,10 +107,10 @@ static int membership_date(char **out, hj_db *db, const hj_foldctx *ctx, const c
 int hj_fold_person_upsert(hj_db *db, const hj_json *person, const char *opid)
 {
 	sqlite3_stmt *st = hj_db_stmt(db,
-		"INSERT INTO person(person_key, name, id_number, phone, plate, updated_op) "
-		"VALUES (:k, :name, :idno, :phone, :plate, :op) "
+		"INSERT INTO person(person_key, name, id_number, phone, plate, seal, updated_op) "
+		"VALUES (:k, :name, :idno, :phone, :plate, :seal, :op) "
 		"ON CONFLICT(person_key) DO UPDATE SET name = excluded.name, id_number = excluded.id_number, "
-		"phone = excluded.phone, plate = excluded.plate, updated_op = excluded.updated_op");
+		"phone = excluded.phone, plate = excluded.plate, seal = excluded.seal, updated_op = excluded.updated_op");
 	if (!st)
 		return HJ_ERROR;
 	int rc = (hj_db_bind_text(st, ":k", hj_json_get_str(person, "key")) ||
@@ -117,27 +118,64 @@ int hj_fold_person_upsert(hj_db *db, const hj_json *person, const char *opid)
 		  hj_db_bind_text(st, ":idno", hj_json_get_str(person, "id_number")) ||
 		  hj_db_bind_text(st, ":phone", hj_json_get_str(person, "phone")) ||
 		  hj_db_bind_text(st, ":plate", hj_json_get_str(person, "plate")) ||
-		  hj_db_bind_text(st, ":op", opid))
+		  hj_db_bind_text(st, ":seal", hj_json_get_str(person, "seal")) || hj_db_bind_text(st, ":op", opid))
 			 ? HJ_ERROR
 			 : hj_db_step(db, st);
 	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
 }
 
-static int person_update(hj_db *db, const hj_json *op, const char *key, const char *opid)
+/* `fields` holds what the update changes (phone, plate, name); NULL: it
+ * was sealed and this node may not open it, so the row's fields are no
+ * longer known here. `seal`: the update's commitment, NULL for plaintext. */
+static int person_update(hj_db *db, const hj_json *fields, const char *seal, const char *key, const char *opid)
 {
-	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE person SET phone = coalesce(:ph, phone), plate = coalesce(:pl, plate), "
-					  "name = coalesce(:n, name), updated_op = :op WHERE person_key = :k");
+	sqlite3_stmt *st = hj_db_stmt(db, fields ? "UPDATE person SET phone = coalesce(:ph, phone), plate = "
+						   "coalesce(:pl, plate), name = coalesce(:n, name), seal = coalesce(:s, "
+						   "seal), updated_op = :op WHERE person_key = :k"
+						 : "UPDATE person SET name = '', id_number = '', phone = NULL, plate = NULL, "
+						   "seal = :s, updated_op = :op WHERE person_key = :k");
 	if (!st)
 		return HJ_ERROR;
-	int rc = (hj_db_bind_text(st, ":ph", hj_json_get_str(op, "phone")) ||
-		  hj_db_bind_text(st, ":pl", hj_json_get_str(op, "plate")) ||
-		  hj_db_bind_text(st, ":n", hj_json_get_str(op, "name")) || hj_db_bind_text(st, ":op", opid) ||
-		  hj_db_bind_text(st, ":k", key))
-			 ? HJ_ERROR
-			 : hj_db_step(db, st);
+	int rc = (fields && (hj_db_bind_text(st, ":ph", hj_json_get_str(fields, "phone")) ||
+			     hj_db_bind_text(st, ":pl", hj_json_get_str(fields, "plate")) ||
+			     hj_db_bind_text(st, ":n", hj_json_get_str(fields, "name")))) ||
+			 hj_db_bind_text(st, ":s", seal) || hj_db_bind_text(st, ":op", opid) ||
+			 hj_db_bind_text(st, ":k", key)
+		     ? HJ_ERROR
+		     : hj_db_step(db, st);
 	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
+}
+
+/* What a member.update changes of the person: the op itself (plaintext),
+ * or its "sealed" object opened (*fields owned in *own, NULL when this
+ * node may not open it). HJ_ECORRUPT: a seal that does not open. */
+static int update_fields(const hj_json **fields, hj_json **own, char seal[65], const hj_foldctx *ctx,
+			 const hj_json *op)
+{
+	const hj_json *sealed = hj_json_get(op, "sealed");
+	*own = NULL;
+	seal[0] = '\0';
+	*fields = op;
+	if (!sealed)
+		return 0;
+	int rc = hj_person_open_fields(own, seal, ctx, sealed);
+	*fields = *own;
+	return rc;
+}
+
+int hj_fold_person_shut(const hj_foldctx *ctx, const char *opname, const char *key, hj_verdict *v)
+{
+	if (key && !hj_is_hex64(key))
+		return hj_reject(v, "invalid", "person key must be 64 lower-case hex digits"), 1;
+	if (ctx->unseal && strcmp(ctx->unseal->id, HJ_SEAL_HUB) == 0)
+		return hj_reject(v, "invalid", "%s: personal fields not sealed to the hub", opname), 1;
+	if (ctx->sealed_on_hub_word)
+		(*ctx->sealed_on_hub_word)++;
+	if (ctx->hub_reason)
+		return hj_reject(v, ctx->hub_reason, "%s: as the hub decided (sealed fields)", opname), 1;
+	return 0;
 }
 
 int hj_fold_person_refresh(hj_db *db, const hj_foldctx *ctx, const hj_json *op)
@@ -154,22 +192,37 @@ int hj_fold_person_refresh(hj_db *db, const hj_foldctx *ctx, const hj_json *op)
 	if ((rc = hj_db_get_int(db, "SELECT count(*) FROM person WHERE person_key = :k", ":k", key, &held)) || !held)
 		return rc;
 	hj_fold_op_id(opid, sizeof opid, ctx);
-	if (strcmp(name, "member.apply") == 0)
-		return hj_fold_person_upsert(db, person, opid);
-	if (strcmp(name, "member.update") == 0 &&
-	    (hj_json_get_str(op, "phone") || hj_json_get_str(op, "plate") || hj_json_get_str(op, "name")))
-		return person_update(db, op, key, opid);
-	return 0;
+	if (strcmp(name, "member.apply") == 0) {
+		hj_json *view = NULL;
+		int readable;
+		if ((rc = hj_person_view(&view, &readable, ctx, person)) == 0)
+			rc = hj_fold_person_upsert(db, view, opid);
+		hj_json_free(view);
+		return rc == HJ_ECORRUPT ? 0 : rc; /* a bad seal was the hub's to reject */
+	}
+	if (strcmp(name, "member.update") != 0)
+		return 0;
+	const hj_json *fields;
+	hj_json *own = NULL;
+	char seal[65];
+	if ((rc = update_fields(&fields, &own, seal, ctx, op)) == 0 &&
+	    (hj_json_get(op, "sealed") || hj_json_get_str(op, "phone") || hj_json_get_str(op, "plate") ||
+	     hj_json_get_str(op, "name")))
+		rc = person_update(db, fields, seal[0] ? seal : NULL, key, opid);
+	hj_json_free(own);
+	return rc == HJ_ECORRUPT ? 0 : rc;
 }
 
-int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)
+/* member.apply with its person as this fold reads it (`person`, a view:
+ * hj_person_view; `readable` 0 when sealed and shut here). */
+static int apply_as(hj_db *db, const hj_foldctx *ctx, const hj_json *op, const hj_json *person, int readable,
+		    hj_verdict *v)
 {
 	const char *unit = hj_json_get_str(op, "union");
 	const char *grp = hj_json_get_str(op, "group");
 	const char *chan = hj_json_get_str(op, "channel");
 	const char *plat = hj_json_get_str(op, "platform");
 	const char *on = hj_json_get_str(op, "on");
-	const hj_json *person = hj_json_get(op, "person");
 	char opid[160];
 	int rc;
 
@@ -189,9 +242,8 @@ int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 		return rc;
 	if (plat && (rc = vocab_has(db, "SELECT count(*) FROM platform WHERE code = :c", plat)) <= 0)
 		return rc < 0 ? rc : hj_reject(v, "invalid", "member.apply: unknown platform");
-	if (!person || person->type != HJ_JOBJ)
-		return hj_reject(v, "invalid", "member.apply: person object required");
-	if ((rc = hj_fold_check_person(db, ctx, person, on, v)))
+	if (readable ? (rc = hj_fold_check_person(db, ctx, person, on, v))
+		     : (rc = hj_fold_person_shut(ctx, "member.apply", hj_json_get_str(person, "key"), v)))
 		return rc < 0 ? rc : 0;
 	if (hj_rules_future_date(ctx, "application date", on, v))
 		return 0;
@@ -241,6 +293,22 @@ int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 		     : hj_db_step(db, st);
 	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
+}
+
+int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)
+{
+	const hj_json *person = hj_json_get(op, "person");
+	hj_json *view = NULL;
+	int readable = 1, rc;
+	if (!person || person->type != HJ_JOBJ)
+		return hj_reject(v, "invalid", "member.apply: person object required");
+	rc = hj_person_view(&view, &readable, ctx, person);
+	if (rc == HJ_ECORRUPT)
+		return hj_reject(v, "invalid", "member.apply: %s", hj_error_last());
+	if (!rc)
+		rc = apply_as(db, ctx, op, view, readable, v);
+	hj_json_free(view);
+	return rc;
 }
 
 /* Shared preamble of the ops that name an existing membership: it exists,
@@ -335,19 +403,43 @@ int hj_fold_member_decide(hj_db *db, const hj_foldctx *ctx, const hj_json *op, h
 	return rc < 0 ? rc : 0;
 }
 
+static int update_as(hj_db *db, const hj_foldctx *ctx, const hj_json *op, const char *id, const char *grp,
+		     const char *plat, const hj_json *fields, const char *seal, hj_verdict *v);
+
 int hj_fold_member_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)
 {
 	const char *id = hj_json_get_str(op, "member");
-	const char *phone = hj_json_get_str(op, "phone");
-	const char *plate = hj_json_get_str(op, "plate");
 	const char *grp = hj_json_get_str(op, "group");
 	const char *plat = hj_json_get_str(op, "platform");
-	const char *name = hj_json_get_str(op, "name");
+	const hj_json *fields;
+	hj_json *own = NULL;
+	char seal[65];
+	int rc = update_fields(&fields, &own, seal, ctx, op);
+	if (rc == HJ_ECORRUPT)
+		return hj_reject(v, "invalid", "member.update: %s", hj_error_last());
+	if (rc)
+		return rc;
+	rc = update_as(db, ctx, op, id, grp, plat, fields, seal[0] ? seal : NULL, v);
+	hj_json_free(own);
+	return rc;
+}
+
+/* member.update with the personal fields it changes (`fields`: the op,
+ * the opened seal, or NULL when shut here). */
+static int update_as(hj_db *db, const hj_foldctx *ctx, const hj_json *op, const char *id, const char *grp,
+		     const char *plat, const hj_json *fields, const char *seal, hj_verdict *v)
+{
+	const char *phone = fields ? hj_json_get_str(fields, "phone") : NULL;
+	const char *plate = fields ? hj_json_get_str(fields, "plate") : NULL;
+	const char *name = fields ? hj_json_get_str(fields, "name") : NULL;
+	int personal = seal || phone || plate || name;
 	char norm[12], opid[160];
 	int rc;
 
-	if (!phone && !plate && !grp && !plat && !name)
+	if (!personal && !grp && !plat)
 		return hj_reject(v, "invalid", "member.update: nothing to change");
+	if (!fields && hj_fold_person_shut(ctx, "member.update", NULL, v))
+		return 0;
 	if (phone && (hj_phone_normalise(norm, phone) || strcmp(norm, phone) != 0))
 		return hj_reject(v, "invalid_phone", "member.update: phone is not a normalised mainland mobile number");
 	if (plate && (!plate[0] || strlen(plate) > 32))
@@ -386,9 +478,7 @@ int hj_fold_member_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, h
 	hj_db_release(db, st);
 	if (rc < 0)
 		return rc;
-	if (!phone && !plate && !name)
-		return 0;
-	return person_update(db, op, pkey, opid);
+	return personal ? person_update(db, fields, seal, pkey, opid) : 0;
 }
 
 int hj_fold_member_leave(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)

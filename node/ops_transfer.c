@@ -15,6 +15,7 @@
  * record from it.
  */
 #include "fold.h"
+#include "person_seal.h"
 #include "error.h"
 #include "idnum.h"
 #include "rules.h"
@@ -154,17 +155,36 @@ static int offer(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict
  * whole province (the hub, an auditor) can see that the person holds an
  * active record elsewhere; a county records the request and the hub
  * decides. */
+static int request_as(hj_db *db, const hj_foldctx *ctx, const hj_json *op, const hj_json *person, int readable,
+		      hj_verdict *v);
+
 static int request(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)
 {
-	const char *to = hj_json_get_str(op, "to"), *on = hj_json_get_str(op, "on");
 	const hj_json *person = hj_json_get(op, "person");
+	hj_json *view = NULL;
+	int readable = 1;
+	if (!hj_json_get_str(op, "to") || !person || person->type != HJ_JOBJ)
+		return hj_reject(v, "invalid", "member.transfer_request: person and to are required");
+	int rc = hj_person_view(&view, &readable, ctx, person);
+	if (rc == HJ_ECORRUPT)
+		return hj_reject(v, "invalid", "member.transfer_request: %s", hj_error_last());
+	if (!rc)
+		rc = request_as(db, ctx, op, view, readable, v);
+	hj_json_free(view);
+	return rc;
+}
+
+/* The request with its person as this fold reads it (hj_person_view). */
+static int request_as(hj_db *db, const hj_foldctx *ctx, const hj_json *op, const hj_json *person, int readable,
+		      hj_verdict *v)
+{
+	const char *to = hj_json_get_str(op, "to"), *on = hj_json_get_str(op, "on");
 	const char *key = hj_json_get_str(person, "key");
 	char opid[160];
 	int rc;
-	if (!to || !person || person->type != HJ_JOBJ)
-		return hj_reject(v, "invalid", "member.transfer_request: person and to are required");
-	if ((rc = union_exists(db, "member.transfer_request", to, v)) ||
-	    (rc = hj_fold_authority(db, ctx, to, v)) || (rc = hj_fold_check_person(db, ctx, person, on, v)))
+	if ((rc = union_exists(db, "member.transfer_request", to, v)) || (rc = hj_fold_authority(db, ctx, to, v)) ||
+	    (rc = readable ? hj_fold_check_person(db, ctx, person, on, v)
+			   : hj_fold_person_shut(ctx, "member.transfer_request", key, v)))
 		return rc < 0 ? rc : 0;
 	sqlite3_stmt *st = hj_db_stmt(db, "SELECT id, union_id FROM membership WHERE person_key = :k AND "
 					  "status IN ('applied', 'active')");

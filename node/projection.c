@@ -38,6 +38,21 @@ static const char *const v3_columns[] = {
 	"decided_by, by_hub, to_member, snapshot",
 };
 
+/* The v4 state digest (rules >= 4): v3's, but a person row set by a
+ * sealed op (person_seal.h) is digested by its commitment, not its fields,
+ * so every node computes it whether or not it may open the seal. */
+#define V4_SEALED(col) "CASE WHEN seal IS NULL THEN " col " END AS " col
+static const char *const v4_columns[] = {
+	"id, name, kind, region, parent, created_op, updated_op",
+	"id, pubkey, union_id, role, enrolled_op",
+	"person_key, " V4_SEALED("name") ", " V4_SEALED("id_number") ", " V4_SEALED("phone") ", " V4_SEALED("plate")
+	", updated_op, seal",
+	"id, person_key, union_id, grp, channel, platform, status, applied_on, applied_by, decided_on, decided_by, "
+	"reason, left_on, joined_on, from_member",
+	"id, kind, person_key, from_member, from_union, to_union, status, opened_on, opened_by, decided_on, "
+	"decided_by, by_hub, to_member, snapshot",
+};
+
 static void put_escaped(hj_buf *b, const char *s)
 {
 	for (; *s; s++) {
@@ -131,7 +146,7 @@ int hj_projection_digest_for(hj_db *db, uint32_t rules, uint8_t out[32])
 {
 	crypto_generichash_state st;
 	crypto_generichash_init(&st, NULL, 0, 32);
-	int rc = rows_of(db, rules >= 3 ? v3_columns : v1_columns, digest_row, &st);
+	int rc = rows_of(db, rules >= 4 ? v4_columns : rules >= 3 ? v3_columns : v1_columns, digest_row, &st);
 	crypto_generichash_final(&st, out, 32);
 	return rc;
 }

@@ -27,11 +27,15 @@
  *        belongs in a name).
  *   3  + transfers of a membership record (ops_transfer.c: the hand-down),
  *        and the state digest v3, covering them (projection.h).
+ *   4  + personal fields sealed (person_seal.h): at the hub a seal that
+ *        does not open, does not match its commitment or is not sealed to
+ *        the hub is "invalid"; the state digest v4 covers a sealed person
+ *        row by its commitment.
  * Each version only adds refusals, so an op a later version applied is
  * applied by an earlier one too.
  */
 #ifndef HJ_RULES_VERSION /* a test build may pin it: see tests/meson.build */
-#define HJ_RULES_VERSION 3
+#define HJ_RULES_VERSION 4
 #endif
 
 /* A date may lie this far past "now" (ms): time zones, and a clerk

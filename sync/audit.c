@@ -328,6 +328,7 @@ static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uin
 	ctx.now_ms = a->at.at_ms ? a->at.at_ms : e->created_at;
 	ctx.person_secret = a->person_secret;
 	ctx.pkey_on_hub_word = &a->rep->pkey_on_hub_word;
+	ctx.sealed_on_hub_word = &a->rep->sealed_on_hub_word;
 	for (size_t i = 0; i < ops->count; i++) {
 		const char *reason = "?";
 		int hub_ok = hj_hub_verdict_at(verdicts, i, &reason, NULL);

@@ -35,6 +35,7 @@ typedef struct hj_audit_report {
 	 * no person key, and took on the hub's word; 0 when given one. */
 	int person_key_given;
 	uint64_t pkey_on_hub_word;
+	uint64_t sealed_on_hub_word; /* real-name checks of sealed fields this audit could not open */
 	size_t nproblems;
 	char *problems[HJ_AUDIT_MAX_PROBLEMS]; /* owned; hj_audit_report_free */
 } hj_audit_report;

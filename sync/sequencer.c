@@ -132,6 +132,7 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	ctx.rules = r->enc.rules;
 	ctx.now_ms = r->enc.at_ms;
 	ctx.person_secret = r->hub->person_secret;
+	ctx.unseal = &r->hub->unsealer; /* every seal must open for the hub */
 	hj_followed_rules at = {r->enc.rules, r->enc.at_ms};
 	for (size_t i = 0; i < ops->count; i++) {
 		ctx.index = (uint32_t)i;

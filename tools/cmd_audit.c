@@ -62,6 +62,7 @@ static void print_report(const cli *c, const hj_audit_report *rep, const char *u
 			  hj_json_set_int(o, "pending", (int64_t)rep->pending) ||
 			  hj_json_set_bool(o, "person_key_given", rep->person_key_given) ||
 			  hj_json_set_int(o, "person_key_checks_on_hub_word", (int64_t)rep->pkey_on_hub_word) ||
+			  hj_json_set_int(o, "sealed_checks_on_hub_word", (int64_t)rep->sealed_on_hub_word) ||
 			  hj_json_set(o, "discrepancies", probs)))
 			o = (hj_json_free(o), NULL);
 		cli_json_line(o);
@@ -75,6 +76,9 @@ static void print_report(const cli *c, const hj_audit_report *rep, const char *u
 		if (rep->pkey_on_hub_word)
 			printf("  %" PRIu64 " person-key checks taken on the hub's word (give --person-key to recompute "
 			       "them)\n", rep->pkey_on_hub_word);
+		if (rep->sealed_on_hub_word)
+			printf("  %" PRIu64 " real-name checks of sealed personal fields taken on the hub's word (an "
+			       "audit-key holder recomputes them)\n", rep->sealed_on_hub_word);
 		printf("%s\n", rep->nproblems ? "audit FAILED" : "audit passed: every record verifies and every "
 								"verdict and digest follows");
 	}

@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 #include "application.h"
+#include "person_seal.h"
 #include "error.h"
 #include "idnum.h"
 #include "mask.h"
@@ -154,6 +155,28 @@ static const cli_opt update_opts[] = {
 };
 
 /* approve, reject, leave, update: one op naming a membership. */
+/* member update: the personal fields it changes travel sealed to the
+ * nodes holding the record (person_seal.h). Nothing personal: no seal. */
+static int seal_update(hj_json *op, const hj_node *n, const cli *c, const char *phone)
+{
+	char *unit = NULL;
+	hj_json *f = hj_json_new(HJ_JOBJ);
+	int rc = !f || hj_json_set_str(f, "phone", cli_get(c, "phone") ? phone : NULL) ||
+			 hj_json_set_str(f, "plate", cli_get(c, "plate")) || hj_json_set_str(f, "name", cli_get(c, "name"))
+		     ? HJ_ENOMEM
+		     : 0;
+	if (!rc && f->count) {
+		rc = hj_db_get_text(&unit, n->db, "SELECT union_id FROM membership WHERE id = :id", ":id",
+				    cli_get(c, "member"));
+		rc = rc == HJ_ENOTFOUND ? 0 : rc; /* the fold says unknown_member */
+		if (!rc)
+			rc = hj_person_seal_set(op, n, f, unit ? unit : n->union_id);
+	}
+	free(unit);
+	hj_json_free(f);
+	return rc == HJ_ENOMEM ? hj_error_set(HJ_ENOMEM, "out of memory") : rc;
+}
+
 static int member_change(int argc, char **argv, const char *opname)
 {
 	cli c;
@@ -186,14 +209,16 @@ static int member_change(int argc, char **argv, const char *opname)
 		hj_node_close(n);
 		return cli_fail(rc);
 	}
-	if (upd)
-		bad = bad || hj_json_set_str(op, "person", pkey) ||
-		      hj_json_set_str(op, "phone", cli_get(&c, "phone") ? phone : NULL) ||
-		      hj_json_set_str(op, "plate", cli_get(&c, "plate")) ||
-		      hj_json_set_str(op, "group", cli_get(&c, "group")) ||
-		      hj_json_set_str(op, "platform", cli_get(&c, "platform")) ||
-		      hj_json_set_str(op, "name", cli_get(&c, "name"));
-	else
+	if (upd) {
+		bad = bad || hj_json_set_str(op, "person", pkey) || hj_json_set_str(op, "group", cli_get(&c, "group")) ||
+		      hj_json_set_str(op, "platform", cli_get(&c, "platform"));
+		if (!bad && (rc = seal_update(op, n, &c, phone))) {
+			hj_json_free(op);
+			free(pkey);
+			hj_node_close(n);
+			return cli_fail(rc);
+		}
+	} else
 		bad = bad || hj_json_set_str(op, "on", on) ||
 		      hj_json_set_str(op, "reason", cli_get(&c, "reason"));
 	free(pkey);

@@ -170,6 +170,28 @@ hj_json *ut_apply_op(const hj_node *n, const char *union_id, int who)
 	return op;
 }
 
+hj_json *ut_plain_apply_op(const hj_node *n, const char *union_id, int who)
+{
+	char id[19], phone[24], name[32], key[65];
+	ut_person_id(id, who);
+	snprintf(phone, sizeof phone, "138%08d", who % 100000000);
+	snprintf(name, sizeof name, "测试%d", who);
+	hj_node_person_key(n, id, key);
+	hj_json *op = ut_op("member.apply", "union", union_id ? union_id : n->union_id, "group", "truck_driver",
+			    "channel", "mobile_window", "platform", "yunmanman", "on", "2024-03-01", NULL);
+	hj_json *person = ut_op("x", "key", key, "name", name, "id_number", id, "phone", phone, NULL);
+	assert_int_equal(hj_json_set_int(op, "v", 1), 0);
+	/* ut_op names its object: a person object has no "op" or "v". */
+	hj_json *p = hj_json_new(HJ_JOBJ);
+	assert_non_null(p);
+	for (size_t i = 0; i < person->count; i++)
+		if (strcmp(person->keys[i], "op") && strcmp(person->keys[i], "v"))
+			assert_int_equal(hj_json_set_str(p, person->keys[i], person->items[i]->s), 0);
+	hj_json_free(person);
+	assert_int_equal(hj_json_set(op, "person", p), 0);
+	return op;
+}
+
 int ut_run(hj_node *n, hj_json *op, hj_verdict *v, char *id_out, size_t idsz, uint64_t *seq_out)
 {
 	hj_batch b;

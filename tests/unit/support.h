@@ -95,6 +95,10 @@ hj_json *ut_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * truck_driver, mobile_window, yunmanman) in `union_id` (NULL: n's own)
  * on 2024-03-01, built by hj_application_op with n's person key. */
 hj_json *ut_apply_op(const hj_node *n, const char *union_id, int who);
+/* The same application as a huiji before sealing wrote it (op v1, the
+ * person's fields in plaintext): old history, and tests that craft a
+ * field the command line would refuse. */
+hj_json *ut_plain_apply_op(const hj_node *n, const char *union_id, int who);
 /* The fake ID number of person `who` (what ut_apply_op puts in). */
 void ut_person_id(char out[19], int who);
 /* The person key of fake person number `who` under n's person secret. */

@@ -346,7 +346,7 @@ static void test_subtree(void **state)
 	ut_must(f->cz, decide("member.approve", "cz:1:0"), NULL, 0);
 	ut_must(f->cz, ut_op("member.leave", "member", "cz:1:0", "on", "2024-05-01", "reason", "voluntary", NULL), NULL, 0);
 	ut_must(f->hd, ut_apply_op(f->hd, NULL, 7), NULL, 0); /* hd:1:0, person 7 */
-	hj_json *op = ut_apply_op(f->hd, NULL, 1);
+	hj_json *op = ut_plain_apply_op(f->hd, NULL, 1); /* plaintext: see test_subtree_sealed */
 	assert_int_equal(hj_json_set_str((hj_json *)hj_json_get(op, "person"), "phone", "13655556666"), 0);
 	ut_must(f->hd, op, NULL, 0); /* hd:2:0 */
 	assert_int_equal(ut_sequence(f->hub, f->cz), 3);

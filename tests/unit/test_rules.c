@@ -60,21 +60,34 @@ static void test_cst_date(void **state)
 
 /* cz's application for person `who`, its person key replaced by the key
  * of person `key_of` (a forged key: the hub cannot find the duplicate). */
-static hj_json *forged_apply(const hj_node *cz, int who, int key_of)
+static hj_json *forged_op(const hj_node *cz, int who, int key_of, int plain)
 {
 	char key[65];
-	hj_json *op = ut_apply_op(cz, NULL, who);
+	hj_json *op = plain ? ut_plain_apply_op(cz, NULL, who) : ut_apply_op(cz, NULL, who);
 	ut_person_key(key, cz, key_of);
 	assert_int_equal(hj_json_set_str((hj_json *)hj_json_get(op, "person"), "key", key), 0);
 	return op;
 }
 
+static hj_json *forged_apply(const hj_node *cz, int who, int key_of)
+{
+	return forged_op(cz, who, key_of, 0);
+}
+
+/* As a huiji before sealing wrote it: the old province's history. */
+static hj_json *forged_plain(const hj_node *cz, int who, int key_of)
+{
+	return forged_op(cz, who, key_of, 1);
+}
+
 static hj_foldctx ctx_at(const ut_world *w, uint32_t rules, const uint8_t *secret)
 {
 	static uint64_t seq = 100;
-	hj_foldctx c = {.actor = "cz", .seq = seq++, .rules = rules, .now_ms = NOW_MS, .person_secret = secret};
+	/* The hub opens the seal; without the person secret it is an auditor
+	 * without the keys (who opens nothing either). */
+	hj_foldctx c = {.actor = "cz", .seq = seq++, .rules = rules, .now_ms = NOW_MS, .person_secret = secret,
+			.unseal = secret ? &w->hub->unsealer : NULL};
 	return c;
-	(void)w;
 }
 
 static void test_person_key(void **state)
@@ -94,17 +107,28 @@ static void test_person_key(void **state)
 	hj_json_free(op);
 	/* No secret (an auditor without the person key): the hub's verdict
 	 * stands and is counted. */
-	op = forged_apply(w->cz, 3, 4);
-	c = ctx_at(w, 2, NULL);
-	c.pkey_on_hub_word = &on_word;
-	c.hub_reason = "person_key_mismatch";
-	assert_int_equal(hj_fold_op(w->hub->db, &c, op, &v), 0);
-	assert_string_equal(v.reason, "person_key_mismatch");
-	c.hub_reason = NULL;
-	assert_int_equal(hj_fold_op(w->hub->db, &c, op, &v), 0);
-	assert_true(v.applied);
-	assert_int_equal(on_word, 2);
-	hj_json_free(op);
+	char key[65];
+	for (int sealed = 0; sealed < 2; sealed++) {
+		/* Plaintext history counts the person-key checks; a sealed op
+		 * it cannot open, every real-name check at once. */
+		uint64_t seal_word = 0;
+		on_word = 0;
+		op = sealed ? ut_apply_op(w->cz, NULL, 13) : ut_plain_apply_op(w->cz, NULL, 3);
+		ut_person_key(key, w->cz, sealed ? 14 : 4);
+		assert_int_equal(hj_json_set_str((hj_json *)hj_json_get(op, "person"), "key", key), 0);
+		c = ctx_at(w, 2, NULL);
+		c.pkey_on_hub_word = &on_word;
+		c.sealed_on_hub_word = &seal_word;
+		c.hub_reason = "person_key_mismatch";
+		assert_int_equal(hj_fold_op(w->hub->db, &c, op, &v), 0);
+		assert_string_equal(v.reason, "person_key_mismatch");
+		c.hub_reason = NULL;
+		assert_int_equal(hj_fold_op(w->hub->db, &c, op, &v), 0);
+		assert_true(v.applied);
+		assert_int_equal(sealed ? seal_word : on_word, 2);
+		assert_int_equal(sealed ? on_word : seal_word, 0);
+		hj_json_free(op);
+	}
 	/* An honest key passes. */
 	op = ut_apply_op(w->cz, NULL, 5);
 	c = ctx_at(w, 2, w->hub->person_secret);
@@ -164,10 +188,10 @@ static void test_dates(void **state)
 static void test_names(void **state)
 {
 	ut_world *w = *state;
-	hj_json *op = ut_apply_op(w->cz, NULL, 40);
+	hj_json *op = ut_plain_apply_op(w->cz, NULL, 40); /* a name the command line refuses */
 	assert_int_equal(hj_json_set_str((hj_json *)hj_json_get(op, "person"), "name", "张\001三"), 0);
 	fold_expect(w, 2, op, "invalid", NULL);
-	op = ut_apply_op(w->cz, NULL, 40);
+	op = ut_plain_apply_op(w->cz, NULL, 40);
 	assert_int_equal(hj_json_set_str((hj_json *)hj_json_get(op, "person"), "name", "张\001三"), 0);
 	fold_expect(w, 1, op, NULL, NULL);
 	hj_verdict v;
@@ -252,9 +276,9 @@ static void test_old_province_upgrades(void **state)
 	hj_sync_report srep;
 	hj_replay_stats st;
 	uint64_t on_word = 0;
-	ut_must(w->cz, ut_apply_op(w->cz, NULL, 20), NULL, 0); /* honest */
-	commit_as_old_county(w->cz, forged_apply(w->cz, 21, 22));
-	hj_json *future = ut_apply_op(w->cz, NULL, 23);
+	ut_must(w->cz, ut_plain_apply_op(w->cz, NULL, 20), NULL, 0); /* honest */
+	commit_as_old_county(w->cz, forged_plain(w->cz, 21, 22));
+	hj_json *future = ut_plain_apply_op(w->cz, NULL, 23);
 	assert_int_equal(hj_json_set_str(future, "on", "2099-01-01"), 0);
 	commit_as_old_county(w->cz, future);
 	sequence_as(w, w->cz, 1, &rep);
@@ -268,8 +292,8 @@ static void test_old_province_upgrades(void **state)
 	assert_int_equal(ut_int(w->hub->db, "SELECT count(*) FROM followed WHERE node = 'cz' AND rules = 1", NULL), 3);
 
 	/* The upgrade: the hub writes v2 under rules 2 from here on. */
-	commit_as_old_county(w->cz, forged_apply(w->cz, 24, 25));
-	future = ut_apply_op(w->cz, NULL, 26);
+	commit_as_old_county(w->cz, forged_plain(w->cz, 24, 25));
+	future = ut_plain_apply_op(w->cz, NULL, 26);
 	assert_int_equal(hj_json_set_str(future, "on", "2099-01-01"), 0);
 	commit_as_old_county(w->cz, future);
 	sequence_as(w, w->cz, 0, &rep);

@@ -29,6 +29,7 @@
 #include "followed.h"
 #include "projection.h"
 #include "replay.h"
+#include "person_seal.h"
 #include "support.h"
 #include "verify.h"
 
@@ -372,6 +373,55 @@ static void test_subtree(void **state)
 	assert_status(f->hd->db, "cz:1:0", NULL);
 }
 
+/* test_subtree with the fields sealed (person_seal.h): hd's application
+ * and update are sealed to the hub, hd and the nodes above qh-hd, not to
+ * cz, which holds person 1's row from its own (left) record. cz keeps the
+ * record and the hub's seal and updated_op but no longer the fields
+ * (name, number '' and phone, plate NULL: not known here); the hub holds
+ * them in plaintext (the audits elsewhere check both digest the same). */
+static void test_subtree_sealed(void **state)
+{
+	fixture *f = *state;
+	hj_replay_stats st;
+	int rebuilt;
+	char k1[65], hd2[UT_ID_SZ];
+	ut_must(f->cz, ut_apply_op(f->cz, NULL, 1), NULL, 0);
+	ut_must(f->cz, decide("member.approve", "cz:1:0"), NULL, 0);
+	ut_must(f->cz, ut_op("member.leave", "member", "cz:1:0", "on", "2024-05-01", "reason", "voluntary", NULL), NULL, 0);
+	ut_must(f->hd, ut_apply_op(f->hd, NULL, 1), hd2, sizeof hd2); /* person 1 again, at hd */
+	ut_must(f->hd, decide("member.approve", hd2), NULL, 0);
+	assert_int_equal(ut_sequence(f->hub, f->cz), 3);
+	assert_int_equal(ut_sequence(f->hub, f->hd), 2);
+	assert_int_equal(follow(f->cz, f->hub, &st, &rebuilt), 0);
+	assert_rebuild_equal(f->cz);
+	ut_person_key(k1, f->cz, 1);
+	char *shut = ut_text(f->cz->db, "SELECT name || '|' || id_number || '|' || coalesce(phone, 'null') || '|' || "
+				      "updated_op || '|' || seal FROM person WHERE person_key = ?1", k1);
+	char *hub = ut_text(f->hub->db, "SELECT '|' || '|' || 'null' || '|' || updated_op || '|' || seal FROM person "
+				      "WHERE person_key = ?1", k1);
+	assert_string_equal(shut, hub);
+	assert_non_null(strstr(shut, "|hd:1:0|"));
+	free(shut);
+	free(hub);
+	char *name = ut_text(f->hub->db, "SELECT name FROM person WHERE person_key = ?1", k1);
+	assert_string_equal(name, "测试1");
+	free(name);
+	/* An update hd seals: the hub opens it, cz cannot, both agree. */
+	hj_json *upd = ut_op("member.update", "member", hd2, "person", k1, NULL);
+	hj_json *fields = ut_json("{\"phone\":\"13655556666\"}");
+	assert_int_equal(hj_person_seal_set(upd, f->hd, fields, "qh-hd"), 0);
+	hj_json_free(fields);
+	ut_must(f->hd, upd, NULL, 0);
+	assert_int_equal(ut_sequence(f->hub, f->hd), 1);
+	assert_int_equal(follow(f->cz, f->hub, &st, &rebuilt), 0);
+	char *phone = ut_text(f->hub->db, "SELECT phone FROM person WHERE person_key = ?1", k1);
+	assert_string_equal(phone, "13655556666");
+	free(phone);
+	assert_int_equal(ut_int(f->cz->db, "SELECT count(*) FROM person WHERE person_key = ?1 AND phone IS NULL AND "
+					   "seal = (SELECT seal FROM person WHERE person_key = ?1)", k1), 1);
+	assert_rebuild_equal(f->cz);
+}
+
 /* The same person applied for offline in two counties: the first in the
  * hub order wins; the other county's application is rejected by the hub
  * and disappears from it on the rebase. */
@@ -575,6 +625,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_inverse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_inverse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subtree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subtree_sealed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_across_counties, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_mode_checks_verdicts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signatures, setup, teardown),

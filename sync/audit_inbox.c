@@ -161,7 +161,7 @@ typedef struct ref_walk {
 /* "<node> seq <seq>" of the change set delivery `st` names. */
 static void want_name(char *out, size_t outsz, sqlite3_stmt *st)
 {
-	snprintf(out, outsz, "%s seq %" PRId64 " (sequenced by hub entry %" PRId64 ")", hj_db_col_text(st, 1),
+	snprintf(out, outsz, "%s seq %" PRId64 ", sequenced by hub entry %" PRId64, hj_db_col_text(st, 1),
 		 (int64_t)sqlite3_column_int64(st, 2), (int64_t)sqlite3_column_int64(st, 3));
 }
 
@@ -193,7 +193,7 @@ static int walk_one(void *ctx, uint64_t seq, const git_oid *commit, const uint8_
 		snprintf(held, sizeof held, "%s seq %" PRIu64, e.node, e.seq);
 		hj_envelope_free(&e);
 	}
-	hj_audit_problem(w->ib->rep, "%s delivery %" PRIu64 " is %s, but the re-fold delivers %s there (a change set "
+	hj_audit_problem(w->ib->rep, "%s delivery %" PRIu64 " is %s, but the re-fold delivers %s (a change set "
 		"withheld, added or reordered)", w->ref, seq, held, want);
 	w->differs = 1;
 	return 1;

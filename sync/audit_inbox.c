@@ -234,8 +234,8 @@ static int check_ref(hj_audit_inbox *ib, hj_gitrepo *repo, const char *node, uin
 	else
 		snprintf(name, sizeof name, "?");
 	rc = rc < 0 ? rc : 0;
-	hj_audit_problem(ib->rep, "%s holds %" PRIu64 " deliveries, the hub entries count %" PRIu64 ": delivery %" PRIu64
-		" (%s) withheld", ref, w.held, want, w.held + 1, name);
+	hj_audit_problem(ib->rep, "%s holds %" PRIu64 " deliveries, the re-fold delivers %" PRIu64 " up to the last hub "
+		"entry: delivery %" PRIu64 " (%s) withheld", ref, w.held, want, w.held + 1, name);
 done:
 	hj_db_release(ib->db, w.want);
 	return rc;

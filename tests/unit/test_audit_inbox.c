@@ -11,7 +11,8 @@
  * withheld), one holding another node's change set, and an entry whose
  * counts are wrong, missing a node or naming one it gave nothing (each
  * re-signed with the hub's key, so only the counts are wrong) are each
- * named.
+ * named; a change set the re-fold cannot fold stops the derivation there,
+ * said once and without false findings.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -245,6 +246,33 @@ static void test_wrong_entry_counts_are_found(void **state)
 	}
 }
 
+/* cz's last change set (in entry E) with one byte changed in the
+ * repository: the re-fold cannot fold it, so what the hub delivered from
+ * E on is not derived — said once, with no finding about inboxes (what
+ * was derived before E still matches). */
+static void test_lost_change_set_stops_the_derivation(void **state)
+{
+	world *v = *state;
+	hj_audit_report rep;
+	char want[160];
+	size_t len = 0;
+	uint64_t seq = last_seq(v->w->cz), entry = last_seq(v->w->hub);
+	uint8_t *cs = ut_changeset(v->w->cz, seq, &len);
+	cs[len - 80] ^= 0x01; /* inside the payload, before the signature */
+	hj_feed_item it = {cs, len, seq, 1000};
+	rewrite_tail(v, "refs/huiji/feeds/cz", "cz", &it, 1);
+	rewrite_tail(v, "refs/huiji/sequenced/cz", "cz", &it, 1);
+	free(cs);
+	audit(v, &rep);
+	snprintf(want, sizeof want, "cz seq %" PRIu64 ": the bytes in the repository differ from what hub entry %" PRIu64,
+		 seq, entry);
+	assert_true(has_problem(&rep, want));
+	assert_false(has_problem(&rep, "inbox"));
+	assert_int_equal(rep.inbox_unchecked_from, entry);
+	assert_int_equal(rep.deliveries, DELIVERIES - 2); /* all but E's two */
+	hj_audit_report_free(&rep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +280,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_withheld_delivery_is_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_delivery_is_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_entry_counts_are_found, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_change_set_stops_the_derivation, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -422,6 +422,7 @@ static int check_include(audit *a, const hj_hub_include *inc, uint64_t hub_seq)
 	if (!f || inc->seq > f->n || inc->seq == 0) {
 		hj_audit_problem(a->rep, "hub entry %" PRIu64 " sequences %s seq %" PRIu64 ", which is not in the "
 			"repository (dropped or rewound feed)", hub_seq, inc->node, inc->seq);
+		hj_audit_inbox_lost(&a->ib, hub_seq);
 		return 0;
 	}
 	if (a->hub_gap)

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 
 #define I_HUB "bench-inbox-hub"
-#define I_PER_CITY 10 /* counties a city: about what a province has */
+#define I_PER_CITY 10 /* counties a city (quick: 4): about what a province has */
 #define I_OPS 5       /* member.apply ops a change set */
 #define I_ID_MAX 32
 
@@ -32,7 +32,7 @@ typedef struct iprov {
 	char dir[PATH_MAX], hub_dir[PATH_MAX], hub_git[PATH_MAX];
 	char url[PATH_MAX + 64]; /* the nodes' hub URL: git:// when git daemon is up, else hub_git */
 	hj_node *hub, *city, **county;
-	int n, cities;
+	int n, per_city, cities;
 } iprov;
 
 /* How the fetches reach the hub: git:// through git daemon (the smart
@@ -42,11 +42,12 @@ typedef struct iprov {
 enum { T_NET, T_LOCAL, T_N };
 
 typedef struct ires {
-	int n, sets;                      /* counties; change sets each in round 1 */
+	int n, per_city, sets;            /* counties, counties a city, change sets each in round 1 */
 	uint64_t first[T_N][W_N][S_N];    /* received bytes into an empty replica */
 	uint64_t steady[T_N][W_N][S_N];   /* into that replica after round 2 */
+	uint64_t floor[T_N][W_N][S_N];    /* new objects only: the least round 2's fetch could bring */
 	uint64_t objs[T_N][W_N][S_N];     /* objects the first fetch received */
-	uint64_t check_pack, check_recv;  /* hj_transport_fetch, county after set, git://: .pack bytes written */
+	uint64_t check_pack, check_own;   /* county after set, git://: .pack bytes of hj_transport_fetch, of ours */
 	double secs;                      /* the whole case, set-up included */
 } ires;
 
@@ -168,13 +169,21 @@ static int check_transport(uint64_t *out, const char *path, const char *url, con
 	return rc ? rc : pack_bytes(out, path);
 }
 
+/* p->dir/replica-<t>-<who>-<set>: where measure() fetches into. */
+static int replica_path(char out[PATH_MAX], const iprov *p, int t, int w, int s)
+{
+	char name[64];
+	snprintf(name, sizeof name, "replica-%d-%d-%d", t, w, s);
+	return path_join2(out, p->dir, name);
+}
+
 /* Every fetch of one measurement: both nodes, all three sets, over
  * `url`, into the replicas replica-<t>-<who>-<set> under the province
  * (made by the first measurement, fetched into again by the second). */
 static int measure(iprov *p, int t, const char *url, uint64_t bytes[W_N][S_N], uint64_t objs[W_N][S_N])
 {
 	const char *who[W_N] = {NULL, I_CITY_NODE};
-	char cz[I_ID_MAX], path[PATH_MAX], name[64], buf[2][400];
+	char cz[I_ID_MAX], path[PATH_MAX], buf[2][400];
 	const char *sp[3];
 	uint64_t ignored[W_N][S_N];
 	int rc = 0;
@@ -185,10 +194,91 @@ static int measure(iprov *p, int t, const char *url, uint64_t bytes[W_N][S_N], u
 	for (int w = 0; !rc && w < W_N; w++)
 		for (int s = 0; !rc && s < S_N; s++) {
 			size_t k = specs_of(sp, buf, s, who[w]);
-			snprintf(name, sizeof name, "replica-%d-%d-%d", t, w, s);
-			if (!(rc = path_join2(path, p->dir, name)))
+			if (!(rc = replica_path(path, p, t, w, s)))
 				rc = fetch_bytes(&bytes[w][s], &objs[w][s], path, url, sp, k);
 		}
+	return rc;
+}
+
+static int git_failed(const char *what, const char *path)
+{
+	return hj_error_set(HJ_ERROR, "inbox bench: %s %s: %s", what, path, hj_git_message());
+}
+
+/* What an incremental fetch of set s into `replica` must bring at least:
+ * a pack of the objects the hub's refs of the set reach now and the
+ * replica's refs do not, built in process by libgit2's packbuilder from
+ * the hub repository. Against it the measured fetch shows what the
+ * negotiation costs (libgit2 1.5.1 stops sending haves at the hub's first
+ * ACK, so the hub resends the history of every ref it was not told of). */
+static int new_only_bytes(uint64_t *out, git_repository *hub, const char *replica, int s, const char *id)
+{
+	hj_gitrepo *r = NULL;
+	git_revwalk *walk = NULL;
+	git_packbuilder *pb = NULL;
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	git_buf buf = {0};
+	char names[3][200];
+	int rc = 0, k = 0;
+	snprintf(names[k++], sizeof names[0], "refs/huiji/hub/*");
+	if (s == S_BEFORE)
+		snprintf(names[k++], sizeof names[0], "refs/huiji/sequenced/*");
+	if (s == S_AFTER) {
+		snprintf(names[k++], sizeof names[0], "refs/huiji/sequenced/%s", id);
+		hj_inbox_ref(names[k++], sizeof names[0], id);
+	}
+	if (git_revwalk_new(&walk, hub) < 0 || git_packbuilder_new(&pb, hub) < 0) {
+		rc = git_failed("packbuilder for", replica);
+		goto done;
+	}
+	for (int i = 0; !rc && i < k; i++) {
+		git_oid tip;
+		int e = strchr(names[i], '*') ? git_revwalk_push_glob(walk, names[i])
+					      : git_reference_name_to_id(&tip, hub, names[i]);
+		if (e == 0 && !strchr(names[i], '*'))
+			e = git_revwalk_push(walk, &tip);
+		if (e < 0 && e != GIT_ENOTFOUND) /* a node's inbox is made at its first delivery */
+			rc = git_failed("walk", names[i]);
+	}
+	if (rc || (rc = hj_gitrepo_open(&r, replica, 0)))
+		goto done;
+	if (git_reference_iterator_new(&it, hj_gitrepo_git(r)) < 0)
+		rc = git_failed("refs of", replica);
+	while (!rc && git_reference_next(&ref, it) == 0) {
+		const git_oid *tip = git_reference_target(ref);
+		if (tip && git_revwalk_hide(walk, tip) < 0)
+			rc = git_failed("hide a tip of", replica);
+		git_reference_free(ref);
+	}
+	if (!rc && (git_packbuilder_insert_walk(pb, walk) < 0 || git_packbuilder_write_buf(&buf, pb) < 0))
+		rc = git_failed("pack the new objects for", replica);
+	*out = rc ? 0 : buf.size;
+done:
+	git_buf_dispose(&buf);
+	git_reference_iterator_free(it);
+	git_packbuilder_free(pb);
+	git_revwalk_free(walk);
+	hj_gitrepo_close(r);
+	return rc;
+}
+
+/* new_only_bytes of every replica measure() made, before round 2's
+ * fetches move their refs. */
+static int measure_floor(iprov *p, uint64_t floor[T_N][W_N][S_N])
+{
+	hj_gitrepo *hub = NULL;
+	char cz[I_ID_MAX], path[PATH_MAX];
+	const char *who[W_N] = {cz, I_CITY_NODE};
+	int rc = hj_gitrepo_open(&hub, p->hub_git, 0);
+	county_id(cz, 0);
+	for (int t = strncmp(p->url, "git://", 6) == 0 ? T_NET : T_LOCAL; !rc && t < T_N; t++)
+		for (int w = 0; !rc && w < W_N; w++)
+			for (int s = 0; !rc && s < S_N; s++) {
+				if (!(rc = replica_path(path, p, t, w, s)))
+					rc = new_only_bytes(&floor[t][w][s], hj_gitrepo_git(hub), path, s, who[w]);
+			}
+	hj_gitrepo_close(hub);
 	return rc;
 }
 
@@ -222,7 +312,7 @@ static int prov_enrol(iprov *p)
 	}
 	for (int i = 0; i < p->n; i++) {
 		county_union(id, i);
-		city_union(parent, i / I_PER_CITY);
+		city_union(parent, i / p->per_city);
 		snprintf(name, sizeof name, "测试县总工会 %d", i);
 		ops[k++] = org_op_kind(id, name, "county", parent);
 		ops[k++] = enrol_node_op(p->county[i], id);
@@ -245,12 +335,13 @@ static int prov_enrol(iprov *p)
 
 /* Directories, the hub (root bootstrap, hub.git without the hook: every
  * push is over a local path), N counties and the city node, enrolled. */
-static int prov_setup(iprov *p, const char *parent, int port, int n)
+static int prov_setup(iprov *p, const char *parent, int port, int n, int per_city)
 {
 	char name[32], sub[PATH_MAX], hubkey[65], pkfile[PATH_MAX], id[I_ID_MAX], uid[I_ID_MAX];
 	int rc;
 	p->n = n;
-	p->cities = (n + I_PER_CITY - 1) / I_PER_CITY;
+	p->per_city = per_city;
+	p->cities = (n + per_city - 1) / per_city;
 	snprintf(name, sizeof name, "province-%d", n);
 	if ((rc = path_join2(p->dir, parent, name)) || (rc = path_join2(p->hub_dir, p->dir, "hub")) ||
 	    (rc = path_join2(p->hub_git, p->hub_dir, "hub.git")) || (rc = path_join2(pkfile, p->hub_dir, "person.key")))
@@ -332,7 +423,7 @@ done:
 static int prov_verify(iprov *p, int per_county)
 {
 	hj_node *who[2] = {p->county[0], p->city};
-	int64_t want[2] = {per_county, (int64_t)per_county * (p->n < I_PER_CITY ? p->n : I_PER_CITY)};
+	int64_t want[2] = {per_county, (int64_t)per_county * (p->n < p->per_city ? p->n : p->per_city)};
 	int rc = 0;
 	for (int w = 0; !rc && w < 2; w++) {
 		hj_sync_report sr;
@@ -362,15 +453,15 @@ static int measure_all(iprov *p, uint64_t bytes[T_N][W_N][S_N], uint64_t objs[T_
  * fetches, the cross-check, round 2 (one change set each), the steady
  * fetches, then the real syncs that prove the after set suffices. The
  * province lives in parent/province-<n>, which git daemon serves. */
-static int one_case(bench *b, const char *parent, int port, int n, int sets, ires *res)
+static int one_case(bench *b, const char *parent, int port, int n, int per_city, int sets, ires *res)
 {
 	iprov p = {0};
 	char path[PATH_MAX], cz[I_ID_MAX], buf[2][400];
 	const char *sp[3];
 	double t0 = now_s();
 	int rc;
-	res->n = n, res->sets = sets;
-	if ((rc = prov_setup(&p, parent, port, n)))
+	res->n = n, res->per_city = per_city, res->sets = sets;
+	if ((rc = prov_setup(&p, parent, port, n, per_city)))
 		goto done;
 	b->keys = p.county[0]; /* the province's person secret, the same at every node */
 	if ((rc = prov_round(b, &p, sets)))
@@ -379,11 +470,12 @@ static int one_case(bench *b, const char *parent, int port, int n, int sets, ire
 		goto done;
 	county_id(cz, 0);
 	size_t k = specs_of(sp, buf, S_AFTER, cz);
-	res->check_recv = res->first[T_NET][W_COUNTY][S_AFTER];
 	if (port > 0 && ((rc = path_join2(path, p.dir, "check-transport")) ||
-			 (rc = check_transport(&res->check_pack, path, p.url, sp, k))))
+			 (rc = check_transport(&res->check_pack, path, p.url, sp, k)) ||
+			 (rc = replica_path(path, &p, T_NET, W_COUNTY, S_AFTER)) || (rc = pack_bytes(&res->check_own, path))))
 		goto done;
-	if ((rc = prov_round(b, &p, 1)) || (rc = measure_all(&p, res->steady, NULL)))
+	if ((rc = prov_round(b, &p, 1)) || (rc = measure_floor(&p, res->floor)) ||
+	    (rc = measure_all(&p, res->steady, NULL)))
 		goto done;
 	rc = prov_verify(&p, (sets + 1) * I_OPS);
 done:
@@ -404,43 +496,48 @@ static void print_irow(const ires *r, int t, int w)
 	if (w == W_COUNTY)
 		snprintf(label, sizeof label, "county (1 of %d)", r->n);
 	else
-		snprintf(label, sizeof label, "city node (%d counties)", r->n < I_PER_CITY ? r->n : I_PER_CITY);
-	const uint64_t *f = r->first[t][w], *st = r->steady[t][w];
-	printf("  %4d  %-23s %-10s %10" PRIu64 " %9" PRIu64 " %6.1fx %9" PRIu64 "   %8" PRIu64 " %7" PRIu64 " %6.1fx\n",
-	       r->n, label, t == T_NET ? "git://" : "local path", f[S_BEFORE], f[S_AFTER],
-	       ratio_of(f[S_BEFORE], f[S_AFTER]), f[S_HUB], st[S_BEFORE], st[S_AFTER], ratio_of(st[S_BEFORE], st[S_AFTER]));
+		snprintf(label, sizeof label, "city node (%d counties)", r->n < r->per_city ? r->n : r->per_city);
+	const uint64_t *f = r->first[t][w], *st = r->steady[t][w], *fl = r->floor[t][w];
+	printf("  %4d  %-23s %-6s %9" PRIu64 " %8" PRIu64 " %6.1fx %8" PRIu64 " | %8" PRIu64 " %8" PRIu64 " %7" PRIu64
+	       " %6.1fx %6.1fx\n",
+	       r->n, label, t == T_NET ? "git://" : "path", f[S_BEFORE], f[S_AFTER], ratio_of(f[S_BEFORE], f[S_AFTER]),
+	       f[S_HUB], st[S_BEFORE], fl[S_BEFORE], st[S_AFTER], ratio_of(st[S_BEFORE], st[S_AFTER]),
+	       ratio_of(fl[S_BEFORE], st[S_AFTER]));
 }
 
 static void print_inbox(const ires *res, int nn, const char *no_net, double secs)
 {
 	const ires *big = &res[nn - 1];
+	int net = !no_net[0];
 	printf("\n10. bytes a node fetches per sync, before the inbox (hub feed + every node's sequenced history)\n"
 	       "    and after (hub feed + its own sequenced history + its inbox): libgit2's received_bytes for a\n"
 	       "    fetch into an empty replica (first sync), then into the same replica after one more round\n"
 	       "    (steady); %d change sets of %d applications a county, then 1 more each; %d counties a city;\n"
 	       "    %.1f s with set-up\n",
-	       big->sets, I_OPS, I_PER_CITY, secs);
-	int net = !no_net[0];
+	       big->sets, I_OPS, big->per_city, secs);
 	if (!net)
 		printf("    (git daemon did not start: %s; only the local path is measured)\n", no_net);
-	printf("  %4s  %-23s %-10s %10s %9s %7s %9s   %8s %7s %7s\n", "N", "node", "transport", "first:bef.", "after",
-	       "ratio", "hub feed", "st.:bef.", "after", "ratio");
+	printf("  %4s  %-23s %-6s %9s %8s %7s %8s | %8s %8s %7s %7s %7s\n", "N", "node", "via", "1st: bef.", "after",
+	       "ratio", "hub feed", "st.: bef.", "new only", "after", "ratio", "r. new");
 	for (int i = 0; i < nn; i++) {
 		if (net)
 			for (int w = 0; w < W_N; w++)
 				print_irow(&res[i], T_NET, w);
 		print_irow(&res[i], T_LOCAL, W_COUNTY);
 	}
-	printf("    bytes; ratio = before / after; hub feed: its refspec alone (part of both sets). git:// is the\n"
-	       "    smart protocol through git daemon (the hub sends what the refspecs ask for); a local path is\n"
-	       "    libgit2 1.5.1's local transport, which packs every ref the hub has whatever the refspecs\n"
-	       "    name (its feeds, every sequenced ref and inbox): there the inbox saves nothing.\n");
+	printf("    bytes; ratio = before / after. hub feed: its refspec alone (in both sets). new only: the pack of\n"
+	       "    just the objects round 2 added to the before set's refs (libgit2's packbuilder on the hub), the\n"
+	       "    least that fetch could bring (libgit2 1.5.1 stops sending haves at the hub's first ACK, so the\n"
+	       "    hub resends whole histories of refs it was not told of); r. new = new only / after. git:// is\n"
+	       "    git daemon's smart protocol; path is a local hub path, libgit2's local transport, which packs\n"
+	       "    every ref the hub has (feeds, sequenced refs, inboxes) whatever the refspecs name: there\n"
+	       "    the inbox saves nothing, and every county's change sets land in each county's replica.\n");
 	if (net)
-		printf("    Objects of the county's first git:// fetch at N = %d: before %" PRIu64 ", after %" PRIu64 ".\n"
-		       "    Cross-check: hj_transport_fetch (huiji's watched child) of the county's after set over\n"
-		       "    git:// wrote %" PRIu64 " bytes of packs (received_bytes: %" PRIu64 ").\n",
+		printf("    County, first git:// fetch, N = %d: %" PRIu64 " objects before, %" PRIu64 " after; with the after\n"
+		       "    set huiji's own transport (hj_transport_fetch) wrote %" PRIu64 " bytes of pack, the fetch\n"
+		       "    above %" PRIu64 " (received_bytes %" PRIu64 ": the pack and the protocol's framing).\n",
 		       big->n, big->objs[T_NET][W_COUNTY][S_BEFORE], big->objs[T_NET][W_COUNTY][S_AFTER], big->check_pack,
-		       big->check_recv);
+		       big->check_own, big->first[T_NET][W_COUNTY][S_AFTER]);
 	printf("    County 0 and the city node then synced (hj_sync) with nothing pending and no full fetch,\n"
 	       "    the county holding its own members, the city node its counties'.");
 	for (int i = 0; i < nn; i++)
@@ -451,9 +548,9 @@ static void print_inbox(const ires *res, int nn, const char *no_net, double secs
 int bench_inbox(bench *b, int quick)
 {
 	static const int n_default[] = {25, 50, 100};
-	static const int n_quick[] = {10};
+	static const int n_quick[] = {8};
 	const int *ns = quick ? n_quick : n_default;
-	int nn = quick ? 1 : 3, sets = quick ? 3 : 20, rc = 0;
+	int nn = quick ? 1 : 3, sets = quick ? 3 : 20, per_city = quick ? 4 : I_PER_CITY, rc = 0;
 	ires res[3];
 	syncb *d = calloc(1, sizeof *d); /* for git daemon: root, log, port */
 	double t0 = now_s();
@@ -467,11 +564,10 @@ int bench_inbox(bench *b, int quick)
 		goto done;
 	}
 	char no_net[256] = "";
-	int net = daemon_start(d) == 0;
-	if (!net)
+	if (daemon_start(d) != 0)
 		snprintf(no_net, sizeof no_net, "%s", hj_error_last());
 	for (int i = 0; !rc && i < nn; i++)
-		rc = one_case(b, d->root, net ? d->port : 0, ns[i], sets, &res[i]);
+		rc = one_case(b, d->root, no_net[0] ? 0 : d->port, ns[i], per_city, sets, &res[i]);
 	daemon_stop(d);
 	if (!rc)
 		print_inbox(res, nn, no_net, now_s() - t0);

@@ -548,8 +548,9 @@ static void print_inbox(const ires *res, int nn, const char *no_net, double secs
 	       "    least that fetch could bring (libgit2 1.5.1 stops sending haves at the hub's first ACK, so the\n"
 	       "    hub resends whole histories of refs it was not told of); r. new = new only / after. git:// is\n"
 	       "    git daemon's smart protocol; path is a local hub path, libgit2's local transport, which packs\n"
-	       "    every ref the hub has (feeds, sequenced refs, inboxes) whatever the refspecs name: there\n"
-	       "    the inbox saves nothing, and every county's change sets land in each county's replica.\n");
+	       "    every ref the hub has (feeds, sequenced refs, inboxes) less what the replica's refs reach,\n"
+	       "    whatever the refspecs name: there the inbox saves nothing, and every county's change sets\n"
+	       "    land in each county's replica.\n");
 	if (net)
 		printf("    County, first git:// fetch, N = %d: %" PRIu64 " objects before, %" PRIu64 " after; with the after\n"
 		       "    set huiji's own transport (hj_transport_fetch) wrote %" PRIu64 " bytes of pack, the fetch\n"

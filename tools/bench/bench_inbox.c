@@ -191,7 +191,10 @@ static int measure(iprov *p, int t, const char *url, uint64_t bytes[W_N][S_N], u
 	who[W_COUNTY] = cz;
 	if (!objs)
 		objs = ignored;
-	for (int w = 0; !rc && w < W_N; w++)
+	/* Over the local path the sets do not matter (see T_LOCAL): the
+	 * county alone shows it, and the city node's copies of the whole
+	 * province would only cost time. */
+	for (int w = 0; !rc && w < (t == T_LOCAL ? 1 : W_N); w++)
 		for (int s = 0; !rc && s < S_N; s++) {
 			size_t k = specs_of(sp, buf, s, who[w]);
 			if (!(rc = replica_path(path, p, t, w, s)))
@@ -264,7 +267,9 @@ done:
 }
 
 /* new_only_bytes of every replica measure() made, before round 2's
- * fetches move their refs. */
+ * fetches move their refs. The local-path replicas' refs are the git://
+ * ones' (same refspecs, same hub), so their floor is computed only when
+ * git:// was not measured. */
 static int measure_floor(iprov *p, uint64_t floor[T_N][W_N][S_N])
 {
 	hj_gitrepo *hub = NULL;
@@ -272,12 +277,14 @@ static int measure_floor(iprov *p, uint64_t floor[T_N][W_N][S_N])
 	const char *who[W_N] = {cz, I_CITY_NODE};
 	int rc = hj_gitrepo_open(&hub, p->hub_git, 0);
 	county_id(cz, 0);
-	for (int t = strncmp(p->url, "git://", 6) == 0 ? T_NET : T_LOCAL; !rc && t < T_N; t++)
-		for (int w = 0; !rc && w < W_N; w++)
-			for (int s = 0; !rc && s < S_N; s++) {
-				if (!(rc = replica_path(path, p, t, w, s)))
-					rc = new_only_bytes(&floor[t][w][s], hj_gitrepo_git(hub), path, s, who[w]);
-			}
+	int t = strncmp(p->url, "git://", 6) == 0 ? T_NET : T_LOCAL;
+	for (int w = 0; !rc && w < (t == T_LOCAL ? 1 : W_N); w++)
+		for (int s = 0; !rc && s < S_N; s++) {
+			if (!(rc = replica_path(path, p, t, w, s)))
+				rc = new_only_bytes(&floor[t][w][s], hj_gitrepo_git(hub), path, s, who[w]);
+		}
+	if (t == T_NET)
+		memcpy(floor[T_LOCAL], floor[T_NET], sizeof floor[T_NET]);
 	hj_gitrepo_close(hub);
 	return rc;
 }

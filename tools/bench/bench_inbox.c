@@ -4,10 +4,11 @@
  * fetched until issue 8) and after it (the hub feed, its own sequenced
  * history and its inbox: sync/sync.c's attempt), side by side in one
  * province built in process: a hub, N counties in cities of I_PER_CITY,
- * and one city node. Bytes are libgit2's received_bytes for a fetch over
- * a local path into a bare replica: an empty one (a first sync), then the
- * same one after one more round (the steady state). Sizes, not times, so
- * one round.
+ * and one city node. Bytes are libgit2's received_bytes for a fetch
+ * through git daemon (and, for the county, over the local path) into a
+ * bare replica: an empty one (a first sync), then the same one after one
+ * more round (the steady state), beside the least that second fetch
+ * could bring. Sizes, not times, so one round (tools/bench/README.md §10).
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 
@@ -248,12 +249,15 @@ static int new_only_bytes(uint64_t *out, git_repository *hub, const char *replic
 		goto done;
 	if (git_reference_iterator_new(&it, hj_gitrepo_git(r)) < 0)
 		rc = git_failed("refs of", replica);
-	while (!rc && git_reference_next(&ref, it) == 0) {
+	int e = 0;
+	while (!rc && (e = git_reference_next(&ref, it)) == 0) {
 		const git_oid *tip = git_reference_target(ref);
 		if (tip && git_revwalk_hide(walk, tip) < 0)
 			rc = git_failed("hide a tip of", replica);
 		git_reference_free(ref);
 	}
+	if (!rc && e != GIT_ITEROVER)
+		rc = git_failed("read the refs of", replica);
 	if (!rc && (git_packbuilder_insert_walk(pb, walk) < 0 || git_packbuilder_write_buf(&buf, pb) < 0))
 		rc = git_failed("pack the new objects for", replica);
 	*out = rc ? 0 : buf.size;
@@ -340,8 +344,9 @@ static int prov_enrol(iprov *p)
 	return rc;
 }
 
-/* Directories, the hub (root bootstrap, hub.git without the hook: every
- * push is over a local path), N counties and the city node, enrolled. */
+/* Directories, the hub (root bootstrap, hub.git without the hook), N
+ * counties and the city node, their hub URL p->url (git:// when port > 0),
+ * enrolled. */
 static int prov_setup(iprov *p, const char *parent, int port, int n, int per_city)
 {
 	char name[32], sub[PATH_MAX], hubkey[65], pkfile[PATH_MAX], id[I_ID_MAX], uid[I_ID_MAX];
@@ -377,9 +382,9 @@ static int prov_setup(iprov *p, const char *parent, int port, int n, int per_cit
 		if (!(rc = path_join2(sub, p->dir, id)) && !(rc = hj_node_create(out, &o)))
 			rc = hj_db_exec((*out)->db, "PRAGMA synchronous=OFF"); /* untimed set-up */
 	}
-	if (!rc && (rc = hj_db_exec(p->hub->db, "PRAGMA synchronous=OFF")))
+	if (rc || (rc = hj_db_exec(p->hub->db, "PRAGMA synchronous=OFF")))
 		return rc;
-	return rc ? rc : prov_enrol(p);
+	return prov_enrol(p);
 }
 
 static void prov_close(iprov *p)

@@ -3,6 +3,7 @@
  * round, written to git after its COMMIT, repaired from the registry.
  */
 #include "inbox.h"
+#include "envelope.h"
 #include "error.h"
 #include "killpoint.h"
 
@@ -135,7 +136,7 @@ static void batch_clear(batch *b)
  * followed rows (the bytes it sequenced). */
 static int batch_read(batch *b, hj_db *db, const char *node, uint64_t from)
 {
-	sqlite3_stmt *st = hj_db_stmt(db, "SELECT i.n, f.envelope, f.hub_at FROM inbox i JOIN followed f ON "
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT i.n, f.envelope FROM inbox i JOIN followed f ON "
 					  "f.node = i.src_node AND f.seq = i.src_seq WHERE i.node = :n AND i.n > :f "
 					  "ORDER BY i.n LIMIT 500"); /* REPAIR_BATCH */
 	if (!st)
@@ -155,8 +156,15 @@ static int batch_read(batch *b, hj_db *db, const char *node, uint64_t from)
 			break;
 		}
 		memcpy(b->bytes[b->n], p, len);
-		int64_t at = sqlite3_column_int64(st, 2);
-		b->it[b->n] = (hj_feed_item){b->bytes[b->n], len, n, at > 0 ? at : 0};
+		/* The commit's time is the envelope's, as in every feed, so a copy
+		 * made by reading the chain (localfetch.c) has the same ids. */
+		hj_envelope e;
+		if ((rc = hj_envelope_decode(&e, b->bytes[b->n], len))) {
+			free(b->bytes[b->n]);
+			break;
+		}
+		b->it[b->n] = (hj_feed_item){b->bytes[b->n], len, n, e.created_at};
+		hj_envelope_free(&e);
 		b->n++;
 		rc = 0;
 	}

@@ -7,8 +7,8 @@
  * An inbox is a feed in gitfeed.h's format for the pseudo-node
  * "inbox:<node>": delivery n is commit n, its blob the delivered change
  * set's envelope unchanged (so it stays verifiable end to end: signed by
- * its author, its hash in the hub entry that sequenced it), its time the
- * entry's. Only the hub writes it (the hook refuses pushes outside
+ * its author, its hash in the hub entry that sequenced it), its commit
+ * time the envelope's (as in every feed: the ids depend on the bytes only). Only the hub writes it (the hook refuses pushes outside
  * refs/huiji/feeds/); written after the round's COMMIT and before the hub
  * feed, and repaired at the start of every pass, like the sequenced refs.
  */

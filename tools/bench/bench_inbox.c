@@ -13,6 +13,7 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 
 #include "bench.h"
+#include "localfetch.h"
 #include "inbox.h"
 
 #include <dirent.h>
@@ -38,8 +39,8 @@ typedef struct iprov {
 
 /* How the fetches reach the hub: git:// through git daemon (the smart
  * protocol: the hub sends what the refspecs want), and the local path
- * (libgit2's local transport, which a hub URL that is a path or file://
- * takes: it packs every ref the hub has, whatever the refspecs say). */
+ * (huiji's local fetch, sync/localfetch.c: libgit2's local transport
+ * would pack every ref the hub has, whatever the refspecs say). */
 enum { T_NET, T_LOCAL, T_N };
 
 typedef struct ires {
@@ -100,6 +101,8 @@ static int count_progress(const git_indexer_progress *stats, void *payload)
  * does (no tags, no FETCH_HEAD, no pruning), but in this process so that
  * libgit2's own count of the bytes it received can be read afterwards
  * (git_remote_stats). */
+static int pack_bytes(uint64_t *out, const char *path);
+
 static int fetch_bytes(uint64_t *bytes, uint64_t *objs, const char *path, const char *url, const char *const *specs,
 		       size_t nspecs)
 {
@@ -110,6 +113,16 @@ static int fetch_bytes(uint64_t *bytes, uint64_t *objs, const char *path, const 
 	int rc = hj_gitrepo_open(&r, path, 1);
 	if (rc)
 		return rc;
+	if (hj_localfetch_is_local(url)) {
+		/* What huiji's sync does with a hub on this machine (sync/
+		 * localfetch.c): the bytes are the packs it writes. */
+		uint64_t before = 0, after = 0;
+		if (!(rc = pack_bytes(&before, path)) && !(rc = hj_localfetch(r, url, specs, nspecs)))
+			rc = pack_bytes(&after, path);
+		*bytes = after - before;
+		*objs = 0;
+		goto done;
+	}
 	if (git_remote_create_anonymous(&remote, hj_gitrepo_git(r), url) < 0) {
 		rc = hj_error_set(HJ_ERROR, "inbox bench: remote %s: %s", url, hj_git_message());
 		goto done;
@@ -192,9 +205,8 @@ static int measure(iprov *p, int t, const char *url, uint64_t bytes[W_N][S_N], u
 	who[W_COUNTY] = cz;
 	if (!objs)
 		objs = ignored;
-	/* Over the local path the sets do not matter (see T_LOCAL): the
-	 * county alone shows it, and the city node's copies of the whole
-	 * province would only cost time. */
+	/* Over the local path the county alone: the city node adds time,
+	 * not a different answer. */
 	for (int w = 0; !rc && w < (t == T_LOCAL ? 1 : W_N); w++)
 		for (int s = 0; !rc && s < S_N; s++) {
 			size_t k = specs_of(sp, buf, s, who[w]);
@@ -559,10 +571,9 @@ static void print_inbox(const ires *res, int nn, const char *no_net, double secs
 	       "    just the objects round 2 added to the before set's refs (libgit2's packbuilder on the hub), the\n"
 	       "    least that fetch could bring (libgit2 1.5.1 stops sending haves at the hub's first ACK, so the\n"
 	       "    hub resends whole histories of refs it was not told of); r. new = new only / after. git:// is\n"
-	       "    git daemon's smart protocol; path is a local hub path, libgit2's local transport, which packs\n"
-	       "    every ref the hub has (feeds, sequenced refs, inboxes) less what the replica's refs reach,\n"
-	       "    whatever the refspecs name: there the inbox saves nothing, and every county's change sets\n"
-	       "    land in each county's replica.\n");
+	       "    git daemon's smart protocol; path is a local hub path, fetched by huiji's local fetch\n"
+	       "    (sync/localfetch.c: only the named refs' feeds; bytes = the packs it wrote), because\n"
+	       "    libgit2's local transport packs every ref the hub has whatever the refspecs name.\n");
 	if (net)
 		printf("    County, first git:// fetch, N = %d: %" PRIu64 " objects before, %" PRIu64 " after; with the after\n"
 		       "    set huiji's own transport (hj_transport_fetch) wrote %" PRIu64 " bytes of pack, the fetch\n"

@@ -1,6 +1,7 @@
 /*
  * audit.c — re-derive the hub's registry and every published verdict and
- * digest from the signed feeds.
+ * digest from the signed feeds (and, with audit_inbox.c, every inbox
+ * delivery).
  */
 #include "audit.h"
 #include "audit_int.h"
@@ -48,6 +49,7 @@ typedef struct audit {
 	hj_followed_rules at;
 	uint32_t last_rules;
 	const uint8_t *person_secret; /* NULL: person-key checks on the hub's word */
+	hj_audit_inbox ib; /* the deliveries the re-fold derives (audit_inbox.c) */
 } audit;
 
 void hj_audit_problem(hj_audit_report *rep, const char *fmt, ...)
@@ -315,11 +317,13 @@ static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uin
 	if (!ops) {
 		hj_audit_problem(a->rep, "%s seq %" PRIu64 ": payload unreadable: %s", e->node, e->seq, hj_error_last());
 		rc = rc == HJ_EVERSION ? rc : 0;
+		hj_audit_inbox_lost(&a->ib, hub_seq);
 		goto done;
 	}
 	if (judge && verdicts && hj_hub_verdicts_check(verdicts, ops->count)) {
 		hj_audit_problem(a->rep, "hub entry %" PRIu64 ": %zu verdicts for %s seq %" PRIu64 " which has %zu ops", hub_seq,
 			verdicts->count, e->node, e->seq, ops->count);
+		hj_audit_inbox_lost(&a->ib, hub_seq);
 		goto done;
 	}
 	ctx.actor = e->node;
@@ -334,7 +338,7 @@ static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uin
 		int hub_ok = hj_hub_verdict_at(verdicts, i, &reason, NULL);
 		ctx.index = (uint32_t)i;
 		ctx.hub_reason = judge && !hub_ok ? reason : NULL;
-		if ((rc = hj_fold_op(a->db, &ctx, ops->items[i], &v)))
+		if ((rc = hj_audit_inbox_touch(&a->ib, ops->items[i])) || (rc = hj_fold_op(a->db, &ctx, ops->items[i], &v)))
 			goto done;
 		a->rep->ops++;
 		if (!judge)
@@ -374,11 +378,13 @@ static int check_cs(audit *a, feed *f, uint64_t seq, const uint8_t *want, const 
 			f->known[seq - 1] = 1;
 		}
 		a->lost++;
+		hj_audit_inbox_lost(&a->ib, hub_seq);
 		return 0;
 	}
 	if (want && memcmp(f->hash[seq - 1], want, 32) != 0) {
 		hj_audit_problem(a->rep, "%s seq %" PRIu64 ": the bytes in the repository differ from what hub entry %"
 			PRIu64 " signed (tampered)", node, seq, hub_seq);
+		hj_audit_inbox_lost(&a->ib, hub_seq);
 		return 0;
 	}
 	int rc = hj_enrolled_key(pk, a->db, node);
@@ -387,16 +393,22 @@ static int check_cs(audit *a, feed *f, uint64_t seq, const uint8_t *want, const 
 	if (rc) {
 		hj_audit_problem(a->rep, "%s seq %" PRIu64 " was sequenced but %s was not enrolled at that point", node,
 			seq, node);
+		hj_audit_inbox_lost(&a->ib, hub_seq);
 		return 0;
 	}
 	/* Chain from the previous sequenced change set of this feed. */
 	prev_of(f, seq - 1, bytes, len, prev);
 	if ((rc = hj_feed_check(&e, bytes, len, node, pk, seq - 1, prev))) {
 		hj_audit_problem(a->rep, "%s", hj_error_last());
+		hj_audit_inbox_lost(&a->ib, hub_seq);
 		return 0;
 	}
 	a->rep->change_sets++;
+	hj_audit_inbox_collect(&a->ib, want != NULL); /* its deliveries, as the hub derived them */
 	rc = fold_ops(a, &e, verdicts, hub_seq, want != NULL);
+	if (!rc)
+		rc = hj_audit_inbox_deliver(&a->ib, hub_seq, node, seq, f->hash[seq - 1]);
+	hj_audit_inbox_collect(&a->ib, 0);
 	hj_envelope_free(&e);
 	return rc;
 }
@@ -411,6 +423,7 @@ static int check_include(audit *a, const hj_hub_include *inc, uint64_t hub_seq)
 	if (!f || inc->seq > f->n || inc->seq == 0) {
 		hj_audit_problem(a->rep, "hub entry %" PRIu64 " sequences %s seq %" PRIu64 ", which is not in the "
 			"repository (dropped or rewound feed)", hub_seq, inc->node, inc->seq);
+		hj_audit_inbox_lost(&a->ib, hub_seq);
 		return 0;
 	}
 	if (a->hub_gap)
@@ -439,6 +452,7 @@ static int check_hub_entry(audit *a, const hj_envelope *e)
 	if ((rc = hj_hub_entry_find(&op, ops)) || (op && (rc = hj_hub_entry_decode(&ent, op)))) {
 		hj_audit_problem(a->rep, "hub entry %" PRIu64 ": %s", e->seq, hj_error_last());
 		rc = rc == HJ_EVERSION ? rc : 0;
+		hj_audit_inbox_lost(&a->ib, e->seq);
 		goto done;
 	}
 	if (!op) {
@@ -454,9 +468,10 @@ static int check_hub_entry(audit *a, const hj_envelope *e)
 	a->last_rules = ent.rules;
 	a->at.rules = ent.rules;
 	a->at.at_ms = ent.at_ms;
+	rc = hj_audit_inbox_begin(&a->ib, ent.v, e->seq);
 	for (size_t i = 0; !rc && i < ent.ninclude; i++)
 		rc = check_include(a, &ent.include[i], e->seq);
-	if (rc)
+	if (rc || (rc = hj_audit_inbox_check_entry(&a->ib, &ent, e->seq)))
 		goto done;
 	uint8_t digest[32];
 	char dhex[65], shex[65];
@@ -520,6 +535,7 @@ static int refold(audit *a, const feed *hub, const uint8_t hub_pk[32])
 		if (!hub->bytes[s]) {
 			hj_audit_problem(a->rep, "hub entry %zu: damaged or missing in the repository (its change set "
 				"cannot be read; the hub entries after it are still checked)", s + 1);
+			hj_audit_inbox_lost(&a->ib, s + 1);
 			a->hub_gap = 1;
 			a->lost++;
 			continue;
@@ -589,7 +605,8 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 	if (rc == HJ_ENET && !local)
 		rc = hj_error_wrap(rc, "fetching %s failed as a whole (if the hub's repository holds a damaged object, "
 				   "audit a copy of its directory to have the damaged records named): ", url);
-	if (rc || (rc = hj_scratch_open(&a.db)) || (rc = find_hub(&a, repo, url)))
+	if (rc || (rc = hj_scratch_open(&a.db)) || (rc = find_hub(&a, repo, url)) ||
+	    (rc = hj_audit_inbox_init(&a.ib, rep, a.db, rep->hub)))
 		goto done;
 	char hubref[160];
 	snprintf(hubref, sizeof hubref, "refs/huiji/hub/%s", rep->hub);
@@ -617,11 +634,12 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 	if ((rc = refold(&a, &hub, hub_pk)))
 		goto done;
 	int64_t nodes = 0;
-	if ((rc = check_pending(&a)) ||
+	if ((rc = check_pending(&a)) || (rc = hj_audit_inbox_check_refs(&a.ib, repo)) ||
 	    (rc = hj_db_get_int(a.db, "SELECT count(*) FROM node", NULL, NULL, &nodes)))
 		goto done;
 	rep->nodes = (uint64_t)nodes;
 done:
+	hj_audit_inbox_free(&a.ib);
 	feed_free(&hub);
 	for (size_t i = 0; i < a.nfeeds; i++)
 		feed_free(&a.feeds[i]);

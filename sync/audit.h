@@ -31,6 +31,12 @@ typedef struct hj_audit_report {
 	uint64_t verdicts;      /* verdicts checked */
 	uint64_t digests;       /* state digests checked */
 	uint64_t pending;       /* change sets in feeds not yet sequenced */
+	/* Inbox deliveries the re-fold derived and held to the v3 entries'
+	 * counts and to refs/huiji/inbox/<node>; from hub entry
+	 * inbox_unchecked_from on (0: none) the re-fold lacked what the hub
+	 * folded, so what it delivered was not derived. */
+	uint64_t deliveries;
+	uint64_t inbox_unchecked_from;
 	/* Person-key checks (rules 2) the re-fold could not recompute, having
 	 * no person key, and took on the hub's word; 0 when given one. */
 	int person_key_given;

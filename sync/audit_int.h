@@ -1,11 +1,18 @@
 /*
- * audit_int.h — what audit.c and audit_import.c share: recording a
- * finding, and copying a local repository object by object.
+ * audit_int.h — what audit.c, audit_import.c and audit_inbox.c share:
+ * recording a finding, copying a local repository object by object, and
+ * deriving the hub's inbox deliveries during the re-fold.
  */
 #ifndef HJ_AUDIT_INT_H
 #define HJ_AUDIT_INT_H
 
+#include "db.h"
+#include "deliver.h"
 #include "gitrepo.h"
+#include "hub_entry.h"
+#include "json.h"
+
+#include <stdint.h>
 
 /* audit.h's report, by name only (audit.h includes nothing of this). */
 struct hj_audit_report;
@@ -18,5 +25,45 @@ void hj_audit_problem(struct hj_audit_report *rep, const char *fmt, ...) __attri
  * refs/huiji/. Damage is a finding in rep; the return is an error only
  * when the copy could not be made at all. */
 int hj_audit_import_local(struct hj_audit_report *rep, const char *src, hj_gitrepo *dst);
+
+/* The deliveries the re-fold derives (audit_inbox.c), into the scratch
+ * registry's tables inbox, touch, inbox_node and followed (positions and
+ * hashes only) by sync/inbox.c's own functions. Once the re-fold lacks
+ * something the hub folded (a lost entry, a change set it could not
+ * fold), what the hub delivered after is unknown: the checks stop there
+ * (rep->inbox_unchecked_from) and what was derived before is still held
+ * to the refs. */
+typedef struct hj_audit_inbox {
+	struct hj_audit_report *rep;
+	hj_db *db;
+	const char *hub;    /* the hub's node id (never given an inbox) */
+	int off;            /* derivation stopped (hj_audit_inbox_lost) */
+	int v3;             /* the entry being re-folded is v3: it delivers */
+	int collect;        /* the change set being folded is that entry's */
+	hj_idset touched;   /* the unions its ops touched so far */
+} hj_audit_inbox;
+
+/* 0 or an error (the scratch registry's index). */
+int hj_audit_inbox_init(hj_audit_inbox *ib, struct hj_audit_report *rep, hj_db *db, const char *hub);
+void hj_audit_inbox_free(hj_audit_inbox *ib);
+/* The re-fold lacks what hub entry hub_seq (or one before) sequenced. */
+void hj_audit_inbox_lost(hj_audit_inbox *ib, uint64_t hub_seq);
+/* A hub entry of format `version` begins: a v3 one first begins the
+ * inbox of every node enrolled since (its backfill). */
+int hj_audit_inbox_begin(hj_audit_inbox *ib, int64_t version, uint64_t hub_seq);
+/* A change set of that entry is about to be folded (on) or was not. */
+void hj_audit_inbox_collect(hj_audit_inbox *ib, int on);
+/* Before each op of it is folded: the unions it touches. */
+int hj_audit_inbox_touch(hj_audit_inbox *ib, const hj_json *op);
+/* It was folded: record its place in the hub order and deliver it. */
+int hj_audit_inbox_deliver(hj_audit_inbox *ib, uint64_t hub_seq, const char *node, uint64_t seq,
+			   const uint8_t hash[32]);
+/* The entry's includes are folded: its "inbox" counts must be exactly
+ * what it delivered in the re-fold (a finding per node that differs);
+ * counts rep->deliveries. */
+int hj_audit_inbox_check_entry(hj_audit_inbox *ib, const hj_hub_entry *ent, uint64_t hub_seq);
+/* After the re-fold: each node's refs/huiji/inbox/<node> in `repo` holds
+ * its derived deliveries, in order, by hash (longer is fine). */
+int hj_audit_inbox_check_refs(hj_audit_inbox *ib, hj_gitrepo *repo);
 
 #endif

@@ -3,6 +3,7 @@
  * round, written to git after its COMMIT, repaired from the registry.
  */
 #include "inbox.h"
+#include "envelope.h"
 #include "error.h"
 #include "killpoint.h"
 
@@ -59,7 +60,7 @@ int hj_inbox_deliver(hj_db *db, hj_hub_entry_enc *enc, const hj_idset *unions, i
 		rc = hj_recipients_of(&to, db, unions, src_node);
 	for (size_t i = 0; !rc && i < to.n; i++) {
 		int64_t n = 0;
-		if (!(rc = deliver_one(db, to.id[i], hub_seq, src_node, src_seq, &n)))
+		if (!(rc = deliver_one(db, to.id[i], hub_seq, src_node, src_seq, &n)) && enc)
 			rc = hj_hub_entry_enc_deliver(enc, to.id[i], (uint64_t)n);
 	}
 	hj_idset_free(&to);
@@ -67,42 +68,48 @@ int hj_inbox_deliver(hj_db *db, hj_hub_entry_enc *enc, const hj_idset *unions, i
 }
 
 /* One node's backfill: what touched its union's subtree, or everyone. */
-static int backfill_one(hj_node *hub, hj_hub_entry_enc *enc, uint64_t hub_seq, const char *node, const char *org)
+static int backfill_one(hj_db *db, const char *hub, hj_hub_entry_enc *enc, uint64_t hub_seq, const char *node,
+			const char *org)
 {
 	int64_t n = 0;
 	int rc = 0;
-	sqlite3_stmt *st = hj_db_stmt(hub->db,
+	sqlite3_stmt *st = hj_db_stmt(db,
 		"WITH RECURSIVE down(id) AS (SELECT :u UNION SELECT o.id FROM org o JOIN down ON o.parent = down.id) "
 		"SELECT f.node, f.seq FROM followed f WHERE f.node <> :x AND f.node <> :hub AND EXISTS (SELECT 1 FROM "
 		"touch t WHERE t.pos = f.pos AND (t.union_id = '" HJ_TOUCH_ALL "' OR t.union_id IN down)) ORDER BY f.pos");
 	if (!st || hj_db_bind_text(st, ":u", org) || hj_db_bind_text(st, ":x", node) ||
-	    hj_db_bind_text(st, ":hub", hub->id))
+	    hj_db_bind_text(st, ":hub", hub))
 		rc = HJ_ERROR;
 	/* A second statement inserts meanwhile: the cache hands out another. */
-	while (!rc && (rc = hj_db_step(hub->db, st)) == 1)
-		rc = deliver_one(hub->db, node, hub_seq, (const char *)sqlite3_column_text(st, 0),
+	while (!rc && (rc = hj_db_step(db, st)) == 1)
+		rc = deliver_one(db, node, hub_seq, (const char *)sqlite3_column_text(st, 0),
 				 (uint64_t)sqlite3_column_int64(st, 1), &n);
-	hj_db_release(hub->db, st);
+	hj_db_release(db, st);
 	if (rc < 0)
 		return rc;
-	if (n && (rc = hj_hub_entry_enc_backfill(enc, node, (uint64_t)n)))
+	if (n && enc && (rc = hj_hub_entry_enc_backfill(enc, node, (uint64_t)n)))
 		return rc;
-	st = hj_db_stmt(hub->db, "INSERT INTO inbox_node(node, since) VALUES (:n, :s)");
+	st = hj_db_stmt(db, "INSERT INTO inbox_node(node, since) VALUES (:n, :s)");
 	rc = !st || hj_db_bind_text(st, ":n", node) || hj_db_bind_int(st, ":s", (int64_t)hub_seq) ? HJ_ERROR
-												 : hj_db_step(hub->db, st);
-	hj_db_release(hub->db, st);
+												 : hj_db_step(db, st);
+	hj_db_release(db, st);
 	return rc < 0 ? rc : 0;
 }
 
 int hj_inbox_backfill(hj_node *hub, hj_hub_entry_enc *enc, uint64_t hub_seq)
 {
+	return hj_inbox_backfill_db(hub->db, hub->id, enc, hub_seq);
+}
+
+int hj_inbox_backfill_db(hj_db *db, const char *hub, hj_hub_entry_enc *enc, uint64_t hub_seq)
+{
 	char *node = NULL, *org = NULL;
 	int rc;
 	/* One new node at a time: the query sees the row the last one added. */
-	while (!(rc = hj_db_get_text(&node, hub->db, "SELECT min(id) FROM node WHERE role = 'union' AND id NOT IN "
-						    "(SELECT node FROM inbox_node) AND id <> :x", ":x", hub->id))) {
-		if (!(rc = hj_db_get_text(&org, hub->db, "SELECT union_id FROM node WHERE id = :x", ":x", node)))
-			rc = backfill_one(hub, enc, hub_seq, node, org);
+	while (!(rc = hj_db_get_text(&node, db, "SELECT min(id) FROM node WHERE role = 'union' AND id NOT IN "
+						"(SELECT node FROM inbox_node) AND id <> :x", ":x", hub))) {
+		if (!(rc = hj_db_get_text(&org, db, "SELECT union_id FROM node WHERE id = :x", ":x", node)))
+			rc = backfill_one(db, hub, enc, hub_seq, node, org);
 		free(node);
 		free(org);
 		node = org = NULL;
@@ -129,7 +136,7 @@ static void batch_clear(batch *b)
  * followed rows (the bytes it sequenced). */
 static int batch_read(batch *b, hj_db *db, const char *node, uint64_t from)
 {
-	sqlite3_stmt *st = hj_db_stmt(db, "SELECT i.n, f.envelope, f.hub_at FROM inbox i JOIN followed f ON "
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT i.n, f.envelope FROM inbox i JOIN followed f ON "
 					  "f.node = i.src_node AND f.seq = i.src_seq WHERE i.node = :n AND i.n > :f "
 					  "ORDER BY i.n LIMIT 500"); /* REPAIR_BATCH */
 	if (!st)
@@ -149,8 +156,15 @@ static int batch_read(batch *b, hj_db *db, const char *node, uint64_t from)
 			break;
 		}
 		memcpy(b->bytes[b->n], p, len);
-		int64_t at = sqlite3_column_int64(st, 2);
-		b->it[b->n] = (hj_feed_item){b->bytes[b->n], len, n, at > 0 ? at : 0};
+		/* The commit's time is the envelope's, as in every feed, so a copy
+		 * made by reading the chain (localfetch.c) has the same ids. */
+		hj_envelope e;
+		if ((rc = hj_envelope_decode(&e, b->bytes[b->n], len))) {
+			free(b->bytes[b->n]);
+			break;
+		}
+		b->it[b->n] = (hj_feed_item){b->bytes[b->n], len, n, e.created_at};
+		hj_envelope_free(&e);
 		b->n++;
 		rc = 0;
 	}

@@ -7,8 +7,8 @@
  * An inbox is a feed in gitfeed.h's format for the pseudo-node
  * "inbox:<node>": delivery n is commit n, its blob the delivered change
  * set's envelope unchanged (so it stays verifiable end to end: signed by
- * its author, its hash in the hub entry that sequenced it), its time the
- * entry's. Only the hub writes it (the hook refuses pushes outside
+ * its author, its hash in the hub entry that sequenced it), its commit
+ * time the envelope's (as in every feed: the ids depend on the bytes only). Only the hub writes it (the hook refuses pushes outside
  * refs/huiji/feeds/); written after the round's COMMIT and before the hub
  * feed, and repaired at the start of every pass, like the sequenced refs.
  */
@@ -30,7 +30,9 @@ void hj_inbox_label(char *out, size_t outsz, const char *node);
 /* The change set the hub order holds at `pos` touched `unions` (table
  * touch, for the backfill of nodes enrolled later); then deliver it
  * (src_node, src_seq, sequenced by entry hub_seq) to every node that
- * holds one of them: one inbox row each, and its count into the entry.
+ * holds one of them: one inbox row each, and its count into the entry
+ * (enc NULL: into the table only — the auditor, sync/audit_inbox.c,
+ * re-derives them on its own registry and reads the table).
  * In the sequencer's transaction (a change set taken back out rolls them
  * back). */
 int hj_inbox_deliver(hj_db *db, hj_hub_entry_enc *enc, const hj_idset *unions, int64_t pos, uint64_t hub_seq,
@@ -42,6 +44,12 @@ int hj_inbox_deliver(hj_db *db, hj_hub_entry_enc *enc, const hj_idset *unions, i
  * (entry hub_seq). Nodes enrolled before the inbox began hold that
  * history already (schema/011). */
 int hj_inbox_backfill(hj_node *hub, hj_hub_entry_enc *enc, uint64_t hub_seq);
+
+/* The same on any registry `db` whose hub is `hub` (never given a
+ * backfill); enc NULL: the deliveries go into the table only. The auditor
+ * runs it on its re-fold at each v3 entry, as the sequencer at each
+ * round. */
+int hj_inbox_backfill_db(hj_db *db, const char *hub, hj_hub_entry_enc *enc, uint64_t hub_seq);
 
 /* Bring every node's inbox ref up to the table: append the deliveries it
  * lacks, in batches, one pack each. HJ_ECORRUPT if a ref holds more than

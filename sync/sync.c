@@ -8,6 +8,7 @@
 #include "error.h"
 #include "feed.h"
 #include "inbox.h"
+#include "localfetch.h"
 #include "outbox.h"
 #include "followed.h"
 #include "replica.h"
@@ -82,6 +83,14 @@ static int collect_oid(void *ctx, uint64_t seq, const git_oid *commit, const uin
 	return 0;
 }
 
+/* A hub on this machine is read feed by feed (localfetch.h): libgit2's
+ * local transport would copy the whole province. */
+static int fetch(hj_gitrepo *repo, const char *url, const char *const *specs, size_t n, const hj_net_opts *net)
+{
+	return hj_localfetch_is_local(url) ? hj_localfetch(repo, url, specs, n)
+					   : hj_transport_fetch(repo, url, specs, n, net);
+}
+
 static void sleep_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -116,7 +125,7 @@ static int meet_own_fork(hj_node *n, hj_gitrepo *repo, const char *url, const hj
 	int rc = hj_gitrepo_ref_delete(repo, theirs_ref);
 	if (rc && rc != HJ_ENOTFOUND)
 		return rc;
-	rc = hj_transport_fetch(repo, url, specs, 1, &o->net);
+	rc = fetch(repo, url, specs, 1, &o->net);
 	if (!rc && !(rc = hj_gitfeed_tip(repo, theirs_ref, &tipseq, &tip)) && tipseq)
 		rc = hj_gitfeed_walk(repo, &tip, n->id, 0, collect_oid, &theirs);
 	if (rc) {
@@ -212,7 +221,7 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 
 	if (all_feeds)
 		specs[nspecs++] = "+refs/huiji/sequenced/*:refs/huiji/incoming/feeds/*";
-	return hj_transport_fetch(repo, url, specs, nspecs, &o->net);
+	return fetch(repo, url, specs, nspecs, &o->net);
 }
 
 /* Remove *.lock files below `dir` (recursively). */

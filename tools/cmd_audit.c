@@ -60,6 +60,8 @@ static void print_report(const cli *c, const hj_audit_report *rep, const char *u
 			  hj_json_set_int(o, "ops", (int64_t)rep->ops) || hj_json_set_int(o, "verdicts", (int64_t)rep->verdicts) ||
 			  hj_json_set_int(o, "digests", (int64_t)rep->digests) ||
 			  hj_json_set_int(o, "pending", (int64_t)rep->pending) ||
+			  hj_json_set_int(o, "deliveries", (int64_t)rep->deliveries) ||
+			  hj_json_set_int(o, "inbox_unchecked_from", (int64_t)rep->inbox_unchecked_from) ||
 			  hj_json_set_bool(o, "person_key_given", rep->person_key_given) ||
 			  hj_json_set_int(o, "person_key_checks_on_hub_word", (int64_t)rep->pkey_on_hub_word) ||
 			  hj_json_set_int(o, "sealed_checks_on_hub_word", (int64_t)rep->sealed_on_hub_word) ||
@@ -73,6 +75,11 @@ static void print_report(const cli *c, const hj_audit_report *rep, const char *u
 		       url, rep->hub, rep->hub_key, rep->hub_key_pinned ? "pinned by --hub-key" : "as enrolled in its change set 1",
 		       rep->nodes, rep->feeds, rep->hub_entries, rep->change_sets, rep->ops, rep->verdicts, rep->digests,
 		       rep->pending);
+		printf("  %" PRIu64 " inbox deliveries checked (entry counts and refs/huiji/inbox/)", rep->deliveries);
+		if (rep->inbox_unchecked_from)
+			printf(", none derived from hub entry %" PRIu64 " on (the re-fold lacks what the hub folded there)",
+			       rep->inbox_unchecked_from);
+		printf("\n");
 		if (rep->pkey_on_hub_word)
 			printf("  %" PRIu64 " person-key checks taken on the hub's word (give --person-key to recompute "
 			       "them)\n", rep->pkey_on_hub_word);

@@ -271,9 +271,11 @@ class Province:
                 raise AssertionError("verify failed on %s: %r" % (n, r))
 
     def check_audit(self, url=None):
-        """`huiji audit` (pinned hub key) passes: exit 0, no DISCREPANCY."""
+        """`huiji audit` (pinned hub key) passes: exit 0, no DISCREPANCY, and
+        it says how many inbox deliveries it checked."""
         r = self.audit(url)
-        if r.rc != 0 or "audit passed" not in r.out or "DISCREPANCY" in r.out:
+        if (r.rc != 0 or "audit passed" not in r.out or "DISCREPANCY" in r.out or
+                not re.search(r"\n  \d+ inbox deliveries checked", r.out)):
             raise AssertionError("audit should pass: %r" % r)
         return r
 

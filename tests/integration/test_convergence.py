@@ -774,7 +774,12 @@ class Sim:
         pv = self.pv
         self.check("(c)", pv.check_verify, *NODES, P.HUB)
         for url in [None] + ([pv.daemon.url] if self.transport == "daemon" else []):
-            self.check("(c)", pv.check_audit, url)
+            r = self.check("(c)", pv.check_audit, url)
+            # Every delivery the hub made was derived again and checked.
+            m = re.search(r"\n  (\d+) inbox deliveries checked", r.out)
+            made = H.query(pv.hub_db, "SELECT count(*) FROM inbox")[0][0]
+            if int(m.group(1)) != made:
+                self.fail("(c) the audit checked %s inbox deliveries, the hub made %d" % (m.group(1), made))
         self.check("(c)", pv.check_no_quarantine)
         for c in NODES:
             self.check("(c)", pv.check_sequenced_once, c)

@@ -2,6 +2,7 @@
 """test_privacy.py — a county holds only its own people (issue 8 item 4).
 
 What it proves: after a province of four counties syncs (over git daemon,
+and again with the hub a path on the same machine,
 each county several rounds, one county's person applying at another and
 refused as a duplicate, the hub deciding), every object of every county's
 replica — inflated by git, and every change-set envelope inflated again —
@@ -40,12 +41,15 @@ def needles(person):
 
 
 class PrivacyTest(unittest.TestCase):
+    TRANSPORT = "daemon"
+
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="hj-privacy-")
         self.p = P.Province(self.tmp).make_hub(COUNTIES)
-        self.p.start_daemon()
+        if self.TRANSPORT == "daemon":
+            self.p.start_daemon()
         for c in COUNTIES:
-            self.p.add_county(c, "daemon")
+            self.p.add_county(c, self.TRANSPORT)
         self.fakes = H.Fakes(8008)
 
     def tearDown(self):
@@ -131,6 +135,13 @@ class PrivacyTest(unittest.TestCase):
         # The hub holds everyone (and sees the duplicate).
         self.assertEqual(H.query(p.hub_db, "SELECT count(*) FROM person")[0][0],
                          sum(len(v) for v in people.values()))
+
+
+class PrivacyOverPathTest(PrivacyTest):
+    """The hub on this machine (a path): libgit2's local transport would
+    copy every object the hub holds, whatever the refspecs; the local
+    fetch reads only the refs the sync names (sync/localfetch.c)."""
+    TRANSPORT = "path"
 
 
 if __name__ == "__main__":

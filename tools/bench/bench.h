@@ -23,7 +23,9 @@
  *      change log, beside HJ_HUB_ENTRY_MAX_BYTES (bench_entry.c);
  *   8. what a transfer costs at a county and the hub (bench_transfer.c);
  *   9. sealing and opening a person's fields beside raw crypto_box_seal
- *      and crypto_box_seal_open (bench_seal.c).
+ *      and crypto_box_seal_open (bench_seal.c);
+ *  10. the bytes a county and a city node fetch per sync before and
+ *      after the inbox, in a province of N counties (bench_inbox.c).
  *
  * Why: the machines huiji runs and is built on are small and shared, so an
  * absolute rate means little on its own. Every figure is the median of
@@ -253,5 +255,10 @@ int bench_transfers(bench *b, int quick);
 /* bench_seal.c: section 9, sealing and opening a person's fields beside raw
  * crypto_box_seal / crypto_box_seal_open, and the bytes it adds */
 int bench_seal(const sizes *z);
+
+/* bench_inbox.c: section 10, the bytes a node fetches per sync before and
+ * after the inbox (hub feed + every sequenced ref, against hub feed + its
+ * own sequenced ref + its inbox), in provinces of 25, 50, 100 counties */
+int bench_inbox(bench *b, int quick);
 
 #endif

@@ -15,13 +15,14 @@ static const sync_sizes sync_quick = {1000, 1};
 
 static void usage(void)
 {
-	printf("usage: huiji-bench [--quick] [--sync | --no-sync | --entries | --transfers | --seal] [--changesets N] [--dir PARENT] [--keep]\n"
+	printf("usage: huiji-bench [--quick] [--sync | --no-sync | --entries | --transfers | --seal | --inbox] [--changesets N] [--dir PARENT] [--keep]\n"
 	       "  --quick        small counts for CI smoke runs (whole run < 20 s)\n"
 	       "  --sync         only the replication figures (sections 4-8: push, hub, audit, entry size, transfers)\n"
 	       "  --no-sync      only the local figures (sections 1-3)\n"
 	       "  --entries      only section 7: the largest hub entry of the worst inputs\n"
 	       "  --transfers    only section 8: what a transfer costs at a county and the hub\n"
 	       "  --seal         only section 9: sealing and opening personal fields beside raw crypto_box_seal\n"
+	       "  --inbox        only section 10: bytes a county fetches per sync, before and after the inbox\n"
 	       "  --changesets N change sets the county pushes in 4-6 (default 10000, quick 1000)\n"
 	       "  --dir PARENT   make the scratch node directory under PARENT (default $TMPDIR or /tmp);\n"
 	       "                 put it on the disk you care about: single-op commits are fsync-bound\n"
@@ -34,33 +35,36 @@ typedef struct bench_opts {
 	const sync_sizes *sz;
 	sync_sizes custom; /* sz points here after --changesets */
 	const char *parent;
-	int local, repl, entries, keep, transfers, seal;
+	int local, repl, entries, keep, transfers, seal, inbox;
 } bench_opts;
 
 /* -1: run; otherwise the exit code (after --help or a bad argument). */
 static int parse_args(bench_opts *o, int argc, char **argv)
 {
 	int nsets = 0;
-	*o = (bench_opts){&sizes_default, &sync_default, {0, 0}, getenv("TMPDIR"), 1, 1, 1, 0, 1, 1};
+	*o = (bench_opts){&sizes_default, &sync_default, {0, 0}, getenv("TMPDIR"), 1, 1, 1, 0, 1, 1, 1};
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--quick") == 0) {
 			o->z = &sizes_quick;
 			o->sz = &sync_quick;
 		} else if (strcmp(argv[i], "--sync") == 0) {
-			o->local = o->seal = 0;
+			o->local = o->seal = o->inbox = 0;
 			o->repl = o->entries = 1;
 		} else if (strcmp(argv[i], "--no-sync") == 0) {
-			o->repl = o->entries = o->transfers = o->seal = 0;
+			o->repl = o->entries = o->transfers = o->seal = o->inbox = 0;
 			o->local = 1;
 		} else if (strcmp(argv[i], "--entries") == 0) {
-			o->local = o->repl = o->transfers = o->seal = 0;
+			o->local = o->repl = o->transfers = o->seal = o->inbox = 0;
 			o->entries = 1;
 		} else if (strcmp(argv[i], "--transfers") == 0) {
-			o->local = o->repl = o->entries = o->seal = 0;
+			o->local = o->repl = o->entries = o->seal = o->inbox = 0;
 			o->transfers = 1;
 		} else if (strcmp(argv[i], "--seal") == 0) {
-			o->local = o->repl = o->entries = o->transfers = 0;
+			o->local = o->repl = o->entries = o->transfers = o->inbox = 0;
 			o->seal = 1;
+		} else if (strcmp(argv[i], "--inbox") == 0) {
+			o->local = o->repl = o->entries = o->transfers = o->seal = 0;
+			o->inbox = 1;
 		} else if (strcmp(argv[i], "--keep") == 0) {
 			o->keep = 1;
 		} else if (strcmp(argv[i], "--changesets") == 0 && i + 1 < argc) {
@@ -143,6 +147,8 @@ int main(int argc, char **argv)
 		rc = bench_transfers(&b, z == &sizes_quick);
 	if (!rc && opt.seal)
 		rc = bench_seal(z);
+	if (!rc && opt.inbox)
+		rc = bench_inbox(&b, z == &sizes_quick);
 	spawner_stop();
 
 	sqlite3_finalize(b.raw_ins);

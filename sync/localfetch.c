@@ -1,0 +1,153 @@
+/*
+ * localfetch.c — the refs a sync names, copied from a hub repository on
+ * this machine feed by feed (localfetch.h says why).
+ */
+#include "localfetch.h"
+#include "envelope.h"
+#include "error.h"
+#include "inbox.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH 500 /* change sets per pack written */
+
+int hj_localfetch_is_local(const char *url)
+{
+	return !strstr(url, "://") || strncmp(url, "file://", 7) == 0;
+}
+
+typedef struct copy {
+	hj_gitrepo *dst;
+	const char *dst_ref, *label;
+	hj_feed_item it[BATCH];
+	uint8_t *bytes[BATCH];
+	size_t n;
+} copy;
+
+static int flush(copy *c)
+{
+	int rc = c->n ? hj_gitfeed_append(c->dst, c->dst_ref, c->label, c->it, c->n) : 0;
+	for (size_t i = 0; i < c->n; i++)
+		free(c->bytes[i]);
+	c->n = 0;
+	return rc;
+}
+
+static int on_cs(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	copy *c = ctx;
+	hj_envelope e;
+	(void)commit;
+	/* The commit's time is the envelope's (gitfeed.h), so the copy gets
+	 * the hub's commit id and the next fetch reads only what is new. */
+	int rc = hj_envelope_decode(&e, bytes, len);
+	if (rc)
+		return hj_error_wrap(rc, "%s seq %" PRIu64 ": ", c->label, seq);
+	int64_t at = e.created_at;
+	hj_envelope_free(&e);
+	if (!(c->bytes[c->n] = malloc(len)))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	memcpy(c->bytes[c->n], bytes, len);
+	c->it[c->n] = (hj_feed_item){c->bytes[c->n], len, seq, at};
+	return ++c->n == BATCH ? flush(c) : 0;
+}
+
+/* Make dst_ref hold src's feed `label` up to `tip`. */
+static int copy_feed(hj_gitrepo *dst, hj_gitrepo *src, const git_oid *tip, const char *label, const char *dst_ref)
+{
+	uint64_t have = 0, want = 0;
+	git_oid base;
+	copy *c = calloc(1, sizeof *c);
+	int rc = c ? hj_gitfeed_tip(dst, dst_ref, &have, &base) : hj_error_set(HJ_ENOMEM, "out of memory");
+	if (!rc)
+		rc = hj_gitfeed_commit_seq(&want, src, tip, label);
+	if (rc)
+		goto done;
+	*c = (copy){.dst = dst, .dst_ref = dst_ref, .label = label};
+	if (have && git_oid_equal(&base, tip))
+		goto done; /* up to date */
+	rc = have && have <= want ? hj_gitfeed_walk_since(src, tip, label, &base, have, on_cs, c) : HJ_ECONFLICT;
+	if (rc == HJ_ECONFLICT) { /* rewritten (or shorter): written again, as a forced fetch does */
+		for (size_t i = 0; i < c->n; i++)
+			free(c->bytes[i]);
+		c->n = 0;
+		if ((rc = have ? hj_gitrepo_ref_delete(dst, dst_ref) : 0) == 0)
+			rc = hj_gitfeed_walk(src, tip, label, 0, on_cs, c);
+	}
+	if (!rc)
+		rc = flush(c);
+done:
+	if (c)
+		for (size_t i = 0; i < c->n; i++)
+			free(c->bytes[i]);
+	free(c);
+	return rc;
+}
+
+typedef struct spec {
+	hj_gitrepo *dst, *src;
+	const char *src_prefix, *dst_prefix; /* globs: the part before '*' */
+	int rc;
+} spec;
+
+static int on_ref(void *ctx, const char *name, const git_oid *target)
+{
+	spec *s = ctx;
+	char label[300], dst_ref[600];
+	const char *rest = name + strlen(s->src_prefix);
+	const char *last = strrchr(name, '/') + 1;
+	if (strncmp(name, "refs/huiji/inbox/", 17) == 0)
+		hj_inbox_label(label, sizeof label, last);
+	else
+		snprintf(label, sizeof label, "%s", last);
+	snprintf(dst_ref, sizeof dst_ref, "%s%s", s->dst_prefix, rest);
+	s->rc = copy_feed(s->dst, s->src, target, label, dst_ref);
+	return s->rc ? 1 : 0;
+}
+
+/* One forced refspec "+SRC:DST". */
+static int fetch_spec(hj_gitrepo *dst, hj_gitrepo *src, const char *refspec)
+{
+	char buf[600], *colon;
+	if (refspec[0] != '+' || strlen(refspec) >= sizeof buf || !(colon = strchr(refspec, ':')))
+		return hj_error_set(HJ_EINVALID, "local fetch: refspec '%s' is not +SRC:DST", refspec);
+	snprintf(buf, sizeof buf, "%s", refspec + 1);
+	colon = strchr(buf, ':');
+	*colon = '\0';
+	const char *from = buf, *to = colon + 1;
+	size_t fl = strlen(from), tl = strlen(to);
+	int glob = fl > 1 && from[fl - 1] == '*';
+	if (glob != (tl > 1 && to[tl - 1] == '*'))
+		return hj_error_set(HJ_EINVALID, "local fetch: refspec '%s' globs one side only", refspec);
+	spec s = {dst, src, from, to, 0};
+	if (glob) {
+		buf[fl - 1] = '\0'; /* the prefixes, '*' cut off */
+		((char *)to)[tl - 1] = '\0';
+		char pattern[600];
+		snprintf(pattern, sizeof pattern, "%s*", from);
+		int rc = hj_gitrepo_ref_foreach(src, pattern, on_ref, &s);
+		return s.rc ? s.rc : rc;
+	}
+	git_oid tip;
+	int rc = hj_gitrepo_ref_get(&tip, src, from);
+	if (rc == HJ_ENOTFOUND)
+		return 0; /* the hub has no such ref yet */
+	s.src_prefix = from; /* rest = "" */
+	return rc ? rc : (on_ref(&s, from, &tip), s.rc);
+}
+
+int hj_localfetch(hj_gitrepo *r, const char *url, const char *const *refspecs, size_t nspecs)
+{
+	hj_gitrepo *src = NULL;
+	const char *path = strncmp(url, "file://", 7) == 0 ? url + 7 : url;
+	int rc = hj_gitrepo_open(&src, path, 0);
+	if (rc)
+		return rc == HJ_ENOTFOUND ? hj_error_set(HJ_ENET, "no hub repository at %s", path) : rc;
+	for (size_t i = 0; !rc && i < nspecs; i++)
+		rc = fetch_spec(r, src, refspecs[i]);
+	hj_gitrepo_close(src);
+	return rc;
+}

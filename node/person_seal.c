@@ -28,8 +28,11 @@ static int add_to(rcpt *r, const char *id, const uint8_t ed_pk[32])
 	if (r->n == HJ_SEAL_RECIPIENTS_MAX)
 		return hj_error_set(HJ_ETOOBIG, "more than %d nodes hold this record", HJ_SEAL_RECIPIENTS_MAX);
 	snprintf(r->id[r->n], sizeof r->id[r->n], "%s", id);
+	/* A key that is no curve point cannot open a seal (nor sign): such a
+	 * node is left out; the hub never is. */
 	if (hj_seal_pk_from_node(r->to[r->n].pk, ed_pk))
-		return hj_error_set(HJ_ECORRUPT, "node %s: its key cannot receive a seal", id);
+		return strcmp(id, HJ_SEAL_HUB) == 0 ? hj_error_set(HJ_EINVALID, "the hub's key cannot receive a seal")
+						     : 0;
 	r->to[r->n].id = r->id[r->n];
 	r->n++;
 	return 0;

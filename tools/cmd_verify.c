@@ -3,6 +3,7 @@
  * `huiji log` (show the feed to an auditor, ops decoded).
  */
 #include "cli.h"
+#include "person_seal.h"
 #include "error.h"
 #include "feed.h"
 #include "mask.h"
@@ -66,7 +67,35 @@ static void mask_op(hj_json *op)
 
 typedef struct log_ctx {
 	int json, reveal;
+	const hj_node *n;
 } log_ctx;
+
+/* Show a sealed object's fields in `into` (person_seal.h): this node opens
+ * its own seals; one it may not open stays as it is. "sealed" is then
+ * replaced by its commitment. */
+static void open_into(hj_json *into, const hj_foldctx *ctx)
+{
+	const hj_json *sealed = hj_json_get(into, "sealed");
+	hj_json *f = NULL;
+	char commit[65];
+	if (!sealed || hj_person_open_fields(&f, commit, ctx, sealed) || !f)
+		return;
+	for (size_t i = 0; i < f->count; i++)
+		if (f->items[i]->type == HJ_JSTR)
+			hj_json_set_str(into, f->keys[i], f->items[i]->s);
+	hj_json_set_str(into, "sealed", commit);
+	hj_json_free(f);
+}
+
+static void open_op(hj_json *op, const hj_node *n)
+{
+	hj_foldctx ctx;
+	hj_node_foldctx(n, 0, 0, &ctx);
+	hj_json *p = (hj_json *)hj_json_get(op, "person");
+	if (p && p->type == HJ_JOBJ)
+		open_into(p, &ctx);
+	open_into(op, &ctx);
+}
 
 static int log_one(void *vctx, const hj_envelope *e, const uint8_t *bytes, size_t len)
 {
@@ -77,9 +106,11 @@ static int log_one(void *vctx, const hj_envelope *e, const uint8_t *bytes, size_
 	if (rc)
 		return hj_error_wrap(rc, "%s seq %" PRIu64 ": ", e->node, e->seq);
 	hj_json *ops = (hj_json *)hj_json_get(payload, "ops");
-	if (ops && ops->type == HJ_JARR && !lc->reveal)
-		for (size_t i = 0; i < ops->count; i++)
+	for (size_t i = 0; ops && ops->type == HJ_JARR && i < ops->count; i++) {
+		open_op(ops->items[i], lc->n);
+		if (!lc->reveal)
 			mask_op(ops->items[i]);
+	}
 	hj_hex_encode(hash, e->hash, 32);
 	hj_hex_encode(prev, e->prev, 32);
 	if (lc->json) {
@@ -123,7 +154,7 @@ int cmd_log(int argc, char **argv)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
-	log_ctx lc = {cli_flag(&c, "json"), cli_flag(&c, "reveal")};
+	log_ctx lc = {cli_flag(&c, "json"), cli_flag(&c, "reveal"), n};
 	/* The log is shown only as far as it verifies: an auditor must never
 	 * read an entry that is not what the node signed. */
 	rc = hj_feed_verify(n->db, n->id, n->pk, log_one, &lc);

@@ -114,7 +114,7 @@ static int fetch_spec(hj_gitrepo *dst, hj_gitrepo *src, const char *refspec)
 	char buf[600], *colon;
 	if (refspec[0] != '+' || strlen(refspec) >= sizeof buf || !(colon = strchr(refspec, ':')))
 		return hj_error_set(HJ_EINVALID, "local fetch: refspec '%s' is not +SRC:DST", refspec);
-	snprintf(buf, sizeof buf, "%s", refspec + 1);
+	memcpy(buf, refspec + 1, strlen(refspec)); /* with its NUL; checked shorter than buf */
 	colon = strchr(buf, ':');
 	*colon = '\0';
 	const char *from = buf, *to = colon + 1;
@@ -124,10 +124,11 @@ static int fetch_spec(hj_gitrepo *dst, hj_gitrepo *src, const char *refspec)
 		return hj_error_set(HJ_EINVALID, "local fetch: refspec '%s' globs one side only", refspec);
 	spec s = {dst, src, from, to, 0};
 	if (glob) {
-		buf[fl - 1] = '\0'; /* the prefixes, '*' cut off */
+		/* The glob is `from` as given; the prefixes are it without '*'. */
+		char pattern[sizeof buf];
+		memcpy(pattern, from, fl + 1);
+		buf[fl - 1] = '\0';
 		((char *)to)[tl - 1] = '\0';
-		char pattern[600];
-		snprintf(pattern, sizeof pattern, "%s*", from);
 		int rc = hj_gitrepo_ref_foreach(src, pattern, on_ref, &s);
 		return s.rc ? s.rc : rc;
 	}

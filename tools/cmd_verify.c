@@ -36,7 +36,7 @@ int cmd_verify(int argc, char **argv)
 
 static const cli_opt log_opts[] = {
 	{"json", 0, "one JSON object per change set"},
-	{"reveal", 0, "show personal fields unmasked"},
+	{"reveal", 0, "show personal fields unmasked (sealed ones opened beside their seal)"},
 	{NULL, 0, NULL},
 };
 
@@ -70,9 +70,8 @@ typedef struct log_ctx {
 	const hj_node *n;
 } log_ctx;
 
-/* Show a sealed object's fields in `into` (person_seal.h): this node opens
- * its own seals; one it may not open stays as it is. "sealed" is then
- * replaced by its commitment. */
+/* Show a sealed object's fields in `into` (person_seal.h), beside it:
+ * this node opens its own seals; one it may not open stays shut. */
 static void open_into(hj_json *into, const hj_foldctx *ctx)
 {
 	const hj_json *sealed = hj_json_get(into, "sealed");
@@ -80,10 +79,9 @@ static void open_into(hj_json *into, const hj_foldctx *ctx)
 	char commit[65];
 	if (!sealed || hj_person_open_fields(&f, commit, ctx, sealed) || !f)
 		return;
-	for (size_t i = 0; i < f->count; i++)
+	for (size_t i = 0; i < f->count; i++) /* beside the sealed object, which stays as signed */
 		if (f->items[i]->type == HJ_JSTR)
 			hj_json_set_str(into, f->keys[i], f->items[i]->s);
-	hj_json_set_str(into, "sealed", commit);
 	hj_json_free(f);
 }
 

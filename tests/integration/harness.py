@@ -419,10 +419,29 @@ def county_rows(db_path, union):
         con.close()
 
 
+PERSONAL_FIELDS = ("name", "id_number", "phone", "plate")
+
+
+def shut_view(rows, shut_keys):
+    """Person rows as a node that may not open their seals holds them
+    (node/person_seal.h): name and id_number '', phone and plate NULL."""
+    out = []
+    for r in rows:
+        if r.get("person_key") in shut_keys:
+            r = dict(r, name="", id_number="", phone=None, plate=None)
+        out.append(r)
+    return out
+
+
 def rows_diff(mine, theirs, label="county", other="hub"):
     """Where two county_rows() readings differ: [] if equal, else one line
-    per table that differs, with a few rows found only on each side."""
+    per table that differs, with a few rows found only on each side. A
+    person row `mine` holds shut (sealed, not to it: name '' and a seal) is
+    compared by its key, seal and updated_op only."""
     out = []
+    shut = {r["person_key"] for r in mine.get("person", []) if r.get("seal") and r.get("name") == ""}
+    if shut:
+        theirs = dict(theirs, person=shut_view(theirs.get("person", []), shut))
     for table in mine.keys() | theirs.keys():
         a = [tuple(r.items()) for r in mine.get(table, [])]
         b = [tuple(r.items()) for r in theirs.get(table, [])]

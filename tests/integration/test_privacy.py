@@ -13,9 +13,10 @@ rows equal the hub's, it verifies. Before the inbox (refs/huiji/inbox/)
 each county fetched every node's sequenced feed, and this test found every
 other county's people in every replica.
 
-Not yet here: the hub repository. It holds the change sets as the
-counties signed them, in plaintext, until personal fields travel sealed
-(node/seal.c is built; sealing the ops is issue 8's next step).
+And the hub repository holds nobody in plaintext: the counties' change
+sets carry the personal fields sealed (node/person_seal.h). (A person's
+fields inside a transfer's snapshot are not sealed yet; this province
+moves nobody.)
 """
 
 import os
@@ -132,9 +133,16 @@ class PrivacyTest(unittest.TestCase):
             own = H.query(os.path.join(d, "registry.db"), "SELECT id_number FROM person")
             self.assertEqual(sorted(x for x, in own), sorted(w.id_number for w in people[c]))
             self.assertTrue(reg)
-        # The hub holds everyone (and sees the duplicate).
+        # The hub holds everyone (and sees the duplicate) in its registry ...
         self.assertEqual(H.query(p.hub_db, "SELECT count(*) FROM person")[0][0],
                          sum(len(v) for v in people.values()))
+        # ... and nobody in plaintext in its repository, which every county
+        # and anyone who can reach the hub may fetch: the fields travel
+        # sealed (node/person_seal.h).
+        everyone = [who for c in COUNTIES for who in people[c]]
+        found = ["%s in the hub repository" % H.mask_id(who.id_number)
+                 for hay in self.blobs(p.hub_repo) for who in everyone for needle in needles(who) if needle in hay]
+        self.assertEqual(found[:5], [], "%d finds" % len(found))
 
 
 class PrivacyOverPathTest(PrivacyTest):

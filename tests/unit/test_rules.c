@@ -24,6 +24,7 @@
 #include "outbox.h"
 #include "rules.h"
 #include "sequencer.h"
+#include "seal.h"
 #include "support.h"
 
 /* 2026-12-01 00:00 UTC = 08:00 in China. */
@@ -135,6 +136,59 @@ static void test_person_key(void **state)
 	assert_int_equal(hj_fold_op(w->hub->db, &c, op, &v), 0);
 	assert_true(v.applied);
 	hj_json_free(op);
+}
+
+/* Rules 4 at the hub: a seal must open for the hub and match its
+ * commitment; a county that seals only to itself, or swaps in another
+ * seal's ciphertext, is refused "invalid" (and names no personal data). */
+static void test_sealed_at_the_hub(void **state)
+{
+	ut_world *w = *state;
+	hj_verdict v;
+	hj_foldctx c = ctx_at(w, 4, w->hub->person_secret);
+	char id[19];
+	ut_person_id(id, 60);
+	/* Sealed to cz alone. */
+	hj_json *op = ut_plain_apply_op(w->cz, NULL, 60), *fields = hj_json_new(HJ_JOBJ);
+	hj_json *person = (hj_json *)hj_json_get(op, "person");
+	assert_int_equal(hj_json_set_str(fields, "name", hj_json_get_str(person, "name")), 0);
+	assert_int_equal(hj_json_set_str(fields, "id_number", id), 0);
+	assert_int_equal(hj_json_set_str(fields, "phone", hj_json_get_str(person, "phone")), 0);
+	hj_buf plain = HJ_BUF_INIT;
+	assert_int_equal(hj_json_write(&plain, fields), 0);
+	hj_seal_to only = {"cz", {0}};
+	assert_int_equal(hj_seal_pk_from_node(only.pk, w->cz->pk), 0);
+	hj_json *sealed = NULL;
+	assert_int_equal(hj_seal_json(&sealed, plain.data, plain.len, &only, 1), 0);
+	hj_json *np = hj_json_new(HJ_JOBJ);
+	assert_int_equal(hj_json_set_str(np, "key", hj_json_get_str(person, "key")), 0);
+	assert_int_equal(hj_json_set(np, "sealed", sealed), 0);
+	assert_int_equal(hj_json_set(op, "person", np), 0);
+	assert_int_equal(hj_json_set_int(op, "v", 2), 0);
+	assert_int_equal(hj_fold_op(w->hub->db, &c, op, &v), 0);
+	assert_false(v.applied);
+	assert_string_equal(v.reason, "invalid");
+	assert_non_null(strstr(v.detail, "not sealed to the hub"));
+	assert_null(strstr(v.detail, id));
+	hj_json_free(op);
+	/* A proper seal whose ciphertext is another seal's: it does not open. */
+	op = ut_apply_op(w->cz, NULL, 61);
+	hj_json *other = ut_apply_op(w->cz, NULL, 62);
+	hj_json *s1 = (hj_json *)hj_json_get(hj_json_get(op, "person"), "sealed");
+	const char *ct2 = hj_json_get_str(hj_json_get(hj_json_get(other, "person"), "sealed"), "ct");
+	assert_int_equal(hj_json_set_str(s1, "ct", ct2), 0);
+	assert_int_equal(hj_fold_op(w->hub->db, &c, op, &v), 0);
+	assert_false(v.applied);
+	assert_string_equal(v.reason, "invalid");
+	hj_json_free(op);
+	hj_json_free(other);
+	/* The honest one applies, and the hub holds the fields it opened. */
+	op = ut_apply_op(w->cz, NULL, 63);
+	assert_int_equal(hj_fold_op(w->hub->db, &c, op, &v), 0);
+	assert_true(v.applied);
+	hj_json_free(op);
+	hj_json_free(fields);
+	hj_buf_free(&plain);
 }
 
 static void fold_expect(const ut_world *w, uint32_t rules, hj_json *op, const char *reason, char *id_out)
@@ -360,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_cst_date),
 		cmocka_unit_test_setup_teardown(test_person_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sealed_at_the_hub, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_province_upgrades, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_county_clock_ahead, setup, teardown),

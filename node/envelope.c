@@ -454,6 +454,14 @@ done:
 	return rc;
 }
 
+int hj_envelope_created_at(int64_t *out, const uint8_t *bytes, size_t len)
+{
+	struct env_view v;
+	int rc = env_parse(&v, bytes, len);
+	*out = rc ? 0 : v.created_at;
+	return rc;
+}
+
 int hj_envelope_decode(hj_envelope *out, const uint8_t *bytes, size_t len)
 {
 	struct env_view v;

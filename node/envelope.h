@@ -68,6 +68,11 @@ int hj_envelope_encode(hj_buf *out, const char *node, uint64_t seq,
  * owns nothing. */
 int hj_envelope_decode(hj_envelope *out, const uint8_t *bytes, size_t len);
 
+/* The envelope's created_at, from its header alone (the payload is
+ * neither inflated nor copied): what a feed commit's time is made of.
+ * Structural problems as hj_envelope_decode. */
+int hj_envelope_created_at(int64_t *out, const uint8_t *bytes, size_t len);
+
 /* Check that the envelope's key id is that of `pk` (HJ_EBADSIG "signed by key
  * id X, expected Y"), then the Ed25519 signature over bytes[0 .. len-64)
  * (HJ_EBADSIG). Structural problems => HJ_ECORRUPT/HJ_EVERSION/HJ_ETOOBIG as

@@ -5,6 +5,8 @@
  * the recipients are read from the registry the sealing node holds.
  */
 #include "person_seal.h"
+#include "deliver.h"
+#include "enrolled.h"
 #include "error.h"
 #include "hex.h"
 #include "seal.h"
@@ -38,25 +40,25 @@ static int add_to(rcpt *r, const char *id, const uint8_t ed_pk[32])
 	return 0;
 }
 
-/* Nodes of `sql` (id, pubkey hex; bound :u) into r. */
-static int add_rows(rcpt *r, hj_db *db, const char *sql, const char *org)
+/* Each node of `ids` (enrolled: deliver.h's set) into r, by its key. */
+static int add_nodes(rcpt *r, hj_db *db, const hj_idset *ids)
 {
-	sqlite3_stmt *st = hj_db_stmt(db, sql);
-	int rc = !st || (org && hj_db_bind_text(st, ":u", org)) ? HJ_ERROR : 0;
-	while (!rc && (rc = hj_db_step(db, st)) == 1) {
+	int rc = 0;
+	for (size_t i = 0; !rc && i < ids->n; i++) {
 		uint8_t pk[32];
-		const char *hex = (const char *)sqlite3_column_text(st, 1);
-		rc = !hex || hj_hex_decode(pk, 32, hex) ? hj_error_set(HJ_ECORRUPT, "node key is not 64 hex digits")
-							  : add_to(r, (const char *)sqlite3_column_text(st, 0), pk);
+		if (!(rc = hj_enrolled_key(pk, db, ids->id[i])))
+			rc = add_to(r, ids->id[i], pk);
 	}
-	hj_db_release(db, st);
-	return rc < 0 ? rc : 0;
+	return rc;
 }
 
+/* The hub, the author, every enrolled auditor, and the union nodes at or
+ * above `org` (the ones the hub delivers its records to: deliver.h). */
 static int recipients(rcpt *r, const hj_node *n, const char *org)
 {
 	uint8_t hub_pk[32];
 	char *hex = NULL;
+	hj_idset ids = {0}, unions = {0};
 	int rc = 0;
 	r->n = 0;
 	if (n->is_root) {
@@ -66,15 +68,20 @@ static int recipients(rcpt *r, const hj_node *n, const char *org)
 		return rc && rc != HJ_ENOTFOUND ? rc : hj_error_set(HJ_EINVALID, "no hub key in this node (init --hub-key)");
 	}
 	free(hex);
-	if ((rc = add_to(r, HJ_SEAL_HUB, hub_pk)) || (!n->is_root && (rc = add_to(r, n->id, n->pk))) ||
-	    (rc = add_rows(r, n->db, "SELECT id, pubkey FROM node WHERE role = 'auditor' ORDER BY id", NULL)))
+	if ((rc = add_to(r, HJ_SEAL_HUB, hub_pk)) || (!n->is_root && (rc = add_to(r, n->id, n->pk))))
 		return rc;
-	return org ? add_rows(r, n->db,
-			      "WITH RECURSIVE up(id) AS (SELECT :u UNION SELECT o.parent FROM org o JOIN up ON "
-			      "o.id = up.id WHERE o.parent IS NOT NULL) SELECT n.id, n.pubkey FROM node n JOIN up ON "
-			      "n.union_id = up.id WHERE n.role = 'union' ORDER BY n.id",
-			      org)
-		   : 0;
+	sqlite3_stmt *st = hj_db_stmt(n->db, "SELECT id FROM node WHERE role = 'auditor' ORDER BY id");
+	rc = st ? 0 : HJ_ERROR;
+	while (!rc && (rc = hj_db_step(n->db, st)) == 1)
+		rc = hj_idset_add(&ids, (const char *)sqlite3_column_text(st, 0));
+	hj_db_release(n->db, st);
+	if (rc >= 0 && org && !(rc = hj_idset_add(&unions, org)))
+		rc = hj_recipients_of(&ids, n->db, &unions, ""); /* "": the author is in already */
+	if (rc >= 0)
+		rc = add_nodes(r, n->db, &ids);
+	hj_idset_free(&ids);
+	hj_idset_free(&unions);
+	return rc < 0 ? rc : 0;
 }
 
 int hj_person_seal_set(hj_json *obj, const hj_node *n, const hj_json *fields, const char *org)

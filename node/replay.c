@@ -187,9 +187,16 @@ static int replay_followed(hj_db *target, const hj_node *n, int64_t after_pos, i
 
 	if ((rc = hj_followed_last(n->db, n->id, own_done, (uint8_t[32]){0})))
 		return rc;
-	/* Own statements, not the cache: the fold uses the cache meanwhile. */
-	if (sqlite3_prepare_v2(n->db->h, "SELECT node, seq, hash, envelope, verdicts, rules, hub_at FROM followed "
-					 "WHERE pos > ?1 ORDER BY hub_seq, idx, pos", -1, &q, NULL) != SQLITE_OK)
+	/* Own statements, not the cache: the fold uses the cache meanwhile.
+	 * The whole order by hub position (a backfill is appended after rows
+	 * it precedes); what a rebase folds (after_pos > 0) was appended in
+	 * hub order — a backfill makes the caller rebuild instead — so its
+	 * rows are read by rowid range, costing what is new, not the table. */
+	const char *sql = after_pos > 0 ? "SELECT node, seq, hash, envelope, verdicts, rules, hub_at FROM followed "
+					  "WHERE pos > ?1 ORDER BY pos"
+					: "SELECT node, seq, hash, envelope, verdicts, rules, hub_at FROM followed "
+					  "WHERE pos > ?1 ORDER BY hub_seq, idx, pos";
+	if (sqlite3_prepare_v2(n->db->h, sql, -1, &q, NULL) != SQLITE_OK)
 		return hj_db_error(n->db, "replay");
 	if (sqlite3_bind_int64(q, 1, after_pos) != SQLITE_OK) {
 		rc = hj_db_error(n->db, "replay");

@@ -54,6 +54,25 @@ static int ops_known(const hj_json *ops)
 	return 1;
 }
 
+int hj_follow_item_of(item *it, uint64_t hub_seq, const hj_hub_entry *ent, size_t i)
+{
+	const hj_hub_include *x = &ent->include[i];
+	hj_buf vt = HJ_BUF_INIT;
+	int rc = 0;
+	it->hub_seq = hub_seq;
+	snprintf(it->node, sizeof it->node, "%s", x->node);
+	it->seq = x->seq;
+	memcpy(it->hash, x->hash, 32);
+	it->rules.rules = ent->rules;
+	it->rules.at_ms = ent->at_ms;
+	it->legacy = ent->v < 3;
+	it->idx = (uint32_t)i;
+	if (x->verdicts && !(rc = hj_json_write(&vt, x->verdicts)))
+		it->verdicts = (char *)hj_buf_detach(&vt, NULL);
+	hj_buf_free(&vt);
+	return rc;
+}
+
 /* A sequence entry: one item per change set it includes, bytes fetched
  * later from the node's feed (fill_items). */
 static int follow_entry(follow *f, uint64_t seq, const hj_json *op)
@@ -79,24 +98,12 @@ static int follow_entry(follow *f, uint64_t seq, const hj_json *op)
 		f->newest_at = ent.at_ms;
 	size_t begin = f->nitems;
 	for (size_t i = 0; !rc && i < ent.ninclude; i++) {
-		const hj_hub_include *x = &ent.include[i];
-		hj_buf vt = HJ_BUF_INIT;
 		item *it = hj_follow_new_item(f);
 		if (!it) {
 			rc = hj_error_set(HJ_ENOMEM, "out of memory");
 			break;
 		}
-		it->hub_seq = seq;
-		snprintf(it->node, sizeof it->node, "%s", x->node);
-		it->seq = x->seq;
-		memcpy(it->hash, x->hash, 32);
-		it->rules.rules = ent.rules;
-		it->rules.at_ms = ent.at_ms;
-		it->legacy = ent.v < 3;
-		it->idx = (uint32_t)i;
-		if (x->verdicts && !(rc = hj_json_write(&vt, x->verdicts)))
-			it->verdicts = (char *)hj_buf_detach(&vt, NULL);
-		hj_buf_free(&vt);
+		rc = hj_follow_item_of(it, seq, &ent, i);
 	}
 	uint64_t want = 0;
 	if (!rc && hj_hub_entry_inbox(&ent, f->n->id, &want))
@@ -242,31 +249,42 @@ static int hub_node(char **out, hj_node *n, hj_gitrepo *repo)
 	return 0;
 }
 
-/* The commit of the entry followed last, as the sync that followed it
- * remembered it: "<seq> <commit hex>" in meta hub_feed_commit. Only a value
- * for f->last counts (an older huiji may have followed more since). */
-static int load_followed_commit(follow *f)
+int hj_follow_meta_commit(hj_db *db, const char *key, uint64_t seq, git_oid *out, int *have)
 {
 	char *v = NULL, *end;
-	int rc = hj_meta_get(&v, f->n->db, "hub_feed_commit");
+	int rc = hj_meta_get(&v, db, key);
+	*have = 0;
 	if (rc)
 		return rc == HJ_ENOTFOUND ? 0 : rc;
-	unsigned long long seq = strtoull(v, &end, 10);
-	if (end != v && *end == ' ' && seq == f->last && strlen(end + 1) == GIT_OID_HEXSZ &&
-	    git_oid_fromstr(&f->last_commit, end + 1) == 0)
-		f->have_commit = 1;
+	unsigned long long at = strtoull(v, &end, 10);
+	if (end != v && *end == ' ' && at == seq && strlen(end + 1) == GIT_OID_HEXSZ &&
+	    git_oid_fromstr(out, end + 1) == 0)
+		*have = 1;
 	free(v);
 	return 0;
+}
+
+int hj_follow_meta_commit_set(hj_db *db, const char *key, uint64_t seq, const git_oid *commit)
+{
+	char v[32 + GIT_OID_HEXSZ + 1], hex[GIT_OID_HEXSZ + 1];
+	git_oid_tostr(hex, sizeof hex, commit);
+	snprintf(v, sizeof v, "%" PRIu64 " %s", seq, hex);
+	return hj_meta_set(db, key, v);
+}
+
+/* The commit of the entry followed last, as the sync that followed it
+ * remembered it (meta hub_feed_commit). Only a value for f->last counts
+ * (an older huiji may have followed more since). */
+static int load_followed_commit(follow *f)
+{
+	return hj_follow_meta_commit(f->n->db, "hub_feed_commit", f->last, &f->last_commit, &f->have_commit);
 }
 
 /* Remember the commit of the entry followed last (in the caller's
  * transaction), so the next sync checks the hub's chain by one id. */
 static int save_followed_commit(const follow *f)
 {
-	char v[32 + GIT_OID_HEXSZ + 1], hex[GIT_OID_HEXSZ + 1];
-	git_oid_tostr(hex, sizeof hex, &f->last_commit);
-	snprintf(v, sizeof v, "%" PRIu64 " %s", f->last, hex);
-	return hj_meta_set(f->n->db, "hub_feed_commit", v);
+	return hj_follow_meta_commit_set(f->n->db, "hub_feed_commit", f->last, &f->last_commit);
 }
 
 /* What a rewritten hub feed no longer holds: scanned up to the entry

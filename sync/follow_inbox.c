@@ -165,20 +165,14 @@ static int on_delivery(void *vctx, uint64_t k, const git_oid *commit, const uint
 		i++;
 	if (i == g->end)
 		return backfill(t, k, h, bytes, len);
-	item *it = &f->items[i];
-	if (!(it->bytes = malloc(len)))
-		return hj_error_set(HJ_ENOMEM, "out of memory");
-	memcpy(it->bytes, bytes, len);
-	it->len = len;
 	t->next = i + 1;
 	t->taken = k;
-	return 0;
+	return take_bytes(&f->items[i], bytes, len);
 }
 
 typedef struct scan {
 	follow *f;
 	take *t;
-	size_t found;
 } scan;
 
 /* Each entry followed before this sync: its includes that are backfilled
@@ -207,29 +201,17 @@ static int on_older_entry(void *vctx, uint64_t seq, const git_oid *commit, const
 		if (o && !o->found) {
 			uint8_t held[32];
 			o->found = 1;
-			sc->found++;
 			rc = hj_followed_hash(held, f->n->db, x->node, x->seq);
 			if (rc != HJ_ENOTFOUND) /* held already (from every feed, before the inbox), or an error */
 				continue;
 			item *it = hj_follow_new_item(f);
-			hj_buf vt = HJ_BUF_INIT;
 			if (!it) {
 				rc = hj_error_set(HJ_ENOMEM, "out of memory");
 				break;
 			}
-			*it = o->it;
+			*it = o->it; /* its bytes */
 			o->it.bytes = NULL;
-			it->hub_seq = seq;
-			snprintf(it->node, sizeof it->node, "%s", x->node);
-			it->seq = x->seq;
-			memcpy(it->hash, x->hash, 32);
-			it->rules.rules = ent.rules;
-			it->rules.at_ms = ent.at_ms;
-			it->idx = (uint32_t)i;
-			rc = x->verdicts ? hj_json_write(&vt, x->verdicts) : 0;
-			if (!rc && x->verdicts)
-				it->verdicts = (char *)hj_buf_detach(&vt, NULL);
-			hj_buf_free(&vt);
+			rc = hj_follow_item_of(it, seq, &ent, i);
 			f->backfilled = 1;
 		}
 	}
@@ -245,7 +227,7 @@ static int find_older(follow *f, hj_gitrepo *repo, take *t)
 	char ref[200];
 	git_oid tip;
 	uint64_t tipseq;
-	scan sc = {f, t, 0};
+	scan sc = {f, t};
 	qsort(t->older, t->nolder, sizeof *t->older, cmp_hash); /* hash first, as by_hash */
 	snprintf(ref, sizeof ref, "refs/huiji/incoming/hub/%s", f->hub);
 	int rc = hj_gitfeed_tip(repo, ref, &tipseq, &tip);
@@ -301,7 +283,8 @@ int hj_follow_fill_from_inbox(follow *f, hj_gitrepo *repo)
 	return 0;
 }
 
-/* Deliveries this node has taken from its inbox (meta inbox_n, 0 before). */
+/* Deliveries this node has taken from its inbox (meta inbox_n, 0 before),
+ * and the commit of the last (meta inbox_commit). */
 int hj_follow_inbox_load(follow *f)
 {
 	char *v = NULL, *end = NULL;
@@ -313,27 +296,17 @@ int hj_follow_inbox_load(follow *f)
 			rc = hj_error_set(HJ_ECORRUPT, "meta inbox_n is not a number");
 	}
 	free(v);
-	v = NULL;
-	if (rc == HJ_ENOTFOUND)
-		rc = 0;
-	if (!rc && (rc = hj_meta_get(&v, f->n->db, "inbox_commit")) == 0) {
-		unsigned long long n = strtoull(v, &end, 10);
-		if (end != v && *end == ' ' && n == f->inbox_n && strlen(end + 1) == GIT_OID_HEXSZ &&
-		    git_oid_fromstr(&f->inbox_base, end + 1) == 0)
-			f->have_inbox_base = 1;
-	}
-	free(v);
-	return rc == HJ_ENOTFOUND ? 0 : rc;
+	if (rc && rc != HJ_ENOTFOUND)
+		return rc;
+	return hj_follow_meta_commit(f->n->db, "inbox_commit", f->inbox_n, &f->inbox_base, &f->have_inbox_base);
 }
 
 int hj_follow_inbox_save(const follow *f)
 {
-	char v[32 + GIT_OID_HEXSZ + 1], hex[GIT_OID_HEXSZ + 1];
+	char v[32];
 	int rc;
 	snprintf(v, sizeof v, "%" PRIu64, f->inbox_want);
 	if ((rc = hj_meta_set(f->n->db, "inbox_n", v)) || !f->inbox_tip_seen)
 		return rc;
-	git_oid_tostr(hex, sizeof hex, &f->inbox_tip);
-	snprintf(v, sizeof v, "%" PRIu64 " %s", f->inbox_want, hex);
-	return hj_meta_set(f->n->db, "inbox_commit", v);
+	return hj_follow_meta_commit_set(f->n->db, "inbox_commit", f->inbox_want, &f->inbox_tip);
 }

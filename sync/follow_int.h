@@ -9,6 +9,7 @@
 
 #include "followed.h"
 #include "gitfeed.h"
+#include "hub_entry.h"
 #include "node.h"
 
 #include <stddef.h>
@@ -73,6 +74,16 @@ typedef struct follow {
 
 /* A new zeroed item at the end of f->items, or NULL (out of memory). */
 item *hj_follow_new_item(follow *f);
+
+/* Fill `it` as include i of entry `ent` (hub seq hub_seq) names it: its
+ * change set, position, rules and verdicts; its bytes come later. */
+int hj_follow_item_of(item *it, uint64_t hub_seq, const hj_hub_entry *ent, size_t i);
+
+/* A commit remembered in meta `key` as "<seq> <commit hex>": *have = 1
+ * with *out when it is there for `seq` (a value for another seq does not
+ * count); and remembering one, in the caller's transaction. */
+int hj_follow_meta_commit(hj_db *db, const char *key, uint64_t seq, git_oid *out, int *have);
+int hj_follow_meta_commit_set(hj_db *db, const char *key, uint64_t seq, const git_oid *commit);
 
 /* Is the item read from its author's sequenced ref? This node's own, and
  * any of an entry from before the inbox. */

@@ -158,13 +158,12 @@ static int batch_read(batch *b, hj_db *db, const char *node, uint64_t from)
 		memcpy(b->bytes[b->n], p, len);
 		/* The commit's time is the envelope's, as in every feed, so a copy
 		 * made by reading the chain (localfetch.c) has the same ids. */
-		hj_envelope e;
-		if ((rc = hj_envelope_decode(&e, b->bytes[b->n], len))) {
+		int64_t at = 0;
+		if ((rc = hj_envelope_created_at(&at, b->bytes[b->n], len))) {
 			free(b->bytes[b->n]);
 			break;
 		}
-		b->it[b->n] = (hj_feed_item){b->bytes[b->n], len, n, e.created_at};
-		hj_envelope_free(&e);
+		b->it[b->n] = (hj_feed_item){b->bytes[b->n], len, n, at};
 		b->n++;
 		rc = 0;
 	}

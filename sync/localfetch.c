@@ -27,27 +27,30 @@ typedef struct copy {
 	size_t n;
 } copy;
 
-static int flush(copy *c)
+static void drop(copy *c)
 {
-	int rc = c->n ? hj_gitfeed_append(c->dst, c->dst_ref, c->label, c->it, c->n) : 0;
 	for (size_t i = 0; i < c->n; i++)
 		free(c->bytes[i]);
 	c->n = 0;
+}
+
+static int flush(copy *c)
+{
+	int rc = c->n ? hj_gitfeed_append(c->dst, c->dst_ref, c->label, c->it, c->n) : 0;
+	drop(c);
 	return rc;
 }
 
 static int on_cs(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
 {
 	copy *c = ctx;
-	hj_envelope e;
+	int64_t at = 0;
 	(void)commit;
 	/* The commit's time is the envelope's (gitfeed.h), so the copy gets
 	 * the hub's commit id and the next fetch reads only what is new. */
-	int rc = hj_envelope_decode(&e, bytes, len);
+	int rc = hj_envelope_created_at(&at, bytes, len);
 	if (rc)
 		return hj_error_wrap(rc, "%s seq %" PRIu64 ": ", c->label, seq);
-	int64_t at = e.created_at;
-	hj_envelope_free(&e);
 	if (!(c->bytes[c->n] = malloc(len)))
 		return hj_error_set(HJ_ENOMEM, "out of memory");
 	memcpy(c->bytes[c->n], bytes, len);
@@ -71,9 +74,7 @@ static int copy_feed(hj_gitrepo *dst, hj_gitrepo *src, const git_oid *tip, const
 		goto done; /* up to date */
 	rc = have && have <= want ? hj_gitfeed_walk_since(src, tip, label, &base, have, on_cs, c) : HJ_ECONFLICT;
 	if (rc == HJ_ECONFLICT) { /* rewritten (or shorter): written again, as a forced fetch does */
-		for (size_t i = 0; i < c->n; i++)
-			free(c->bytes[i]);
-		c->n = 0;
+		drop(c);
 		if ((rc = have ? hj_gitrepo_ref_delete(dst, dst_ref) : 0) == 0)
 			rc = hj_gitfeed_walk(src, tip, label, 0, on_cs, c);
 	}
@@ -81,8 +82,7 @@ static int copy_feed(hj_gitrepo *dst, hj_gitrepo *src, const git_oid *tip, const
 		rc = flush(c);
 done:
 	if (c)
-		for (size_t i = 0; i < c->n; i++)
-			free(c->bytes[i]);
+		drop(c);
 	free(c);
 	return rc;
 }

@@ -555,19 +555,17 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_se
 			goto rollback;
 	*more = r.enc.count >= HJ_SEQ_MAX_INCLUDE || r.full;
 	/* An entry with nothing included may still begin a node's inbox. */
-	size_t ndelivered = 0;
-	hj_hub_entry_enc_inbox(&r.enc, &ndelivered);
-	if ((r.enc.count || ndelivered) &&
+	size_t ndl = 0;
+	const hj_hub_delivery *dl = hj_hub_entry_enc_inbox(&r.enc, &ndl);
+	if ((r.enc.count || ndl) &&
 	    ((rc = write_entry(&r)) || (rc = hj_followed_rules_set(hub->db, r.enc.rules))))
 		goto rollback;
 	hj_killpoint("hub-before-commit");
 	if ((rc = hj_db_exec(hub->db, "COMMIT")))
 		goto rollback; /* SQLite may leave it open after a failed COMMIT */
 	hj_killpoint("hub-committed");
-	rep->entries += r.enc.count > 0 || ndelivered > 0;
+	rep->entries += r.enc.count > 0 || ndl > 0;
 	rc = write_tips(repo, &r); /* after COMMIT: a crash before is repaired by the next pass */
-	size_t ndl = 0;
-	const hj_hub_delivery *dl = hj_hub_entry_enc_inbox(&r.enc, &ndl);
 	for (size_t i = 0; !rc && i < ndl; i++) /* before the hub feed names them */
 		rc = hj_inbox_repair(hub, repo, dl[i].node);
 	for (size_t i = 0; !rc && i < r.nsquats; i++)

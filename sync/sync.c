@@ -168,7 +168,7 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 {
 	hj_remote_ref *refs = NULL;
 	size_t nrefs = 0;
-	char myref[160], outref[160], seqref[160], inboxref[160], seqspec[400], inboxspec[400];
+	char myref[160], outref[160], inboxref[160], seqspec[400], inboxspec[400];
 	const char *specs[4] = {"+refs/huiji/hub/*:refs/huiji/incoming/hub/*"};
 	size_t nspecs = 1;
 	uint64_t remote_seq = 0;
@@ -176,9 +176,8 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 
 	snprintf(myref, sizeof myref, "refs/huiji/feeds/%s", n->id);
 	snprintf(outref, sizeof outref, "refs/huiji/outgoing/%s", n->id);
-	snprintf(seqref, sizeof seqref, "refs/huiji/sequenced/%s", n->id);
 	hj_inbox_ref(inboxref, sizeof inboxref, n->id);
-	snprintf(seqspec, sizeof seqspec, "+%s:refs/huiji/incoming/feeds/%s", seqref, n->id);
+	snprintf(seqspec, sizeof seqspec, "+refs/huiji/sequenced/%s:refs/huiji/incoming/feeds/%s", n->id, n->id);
 	snprintf(inboxspec, sizeof inboxspec, "+%s:refs/huiji/incoming/inbox/%s", inboxref, n->id);
 	if ((rc = hj_transport_ls(&refs, &nrefs, repo, url, "refs/huiji/", &o->net)))
 		return rc;

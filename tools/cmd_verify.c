@@ -85,6 +85,24 @@ static void open_into(hj_json *into, const hj_foldctx *ctx)
 	hj_json_free(f);
 }
 
+/* The text log names a seal by its commitment and recipients instead of
+ * ~600 bytes of hex (--json keeps it as signed). */
+static void summarise_seals(hj_json *op)
+{
+	hj_json *p = (hj_json *)hj_json_get(op, "person");
+	hj_json *targets[2] = {p, op};
+	for (int t = 0; t < 2; t++) {
+		const hj_json *sealed = targets[t] ? hj_json_get(targets[t], "sealed") : NULL;
+		const hj_json *to = sealed ? hj_json_get(sealed, "to") : NULL;
+		const char *c = sealed ? hj_json_get_str(sealed, "c") : NULL;
+		char line[120];
+		if (!c || !to || to->type != HJ_JARR)
+			continue;
+		snprintf(line, sizeof line, "commitment %.16s…, %zu recipient%s", c, to->count, to->count == 1 ? "" : "s");
+		hj_json_set_str(targets[t], "sealed", line);
+	}
+}
+
 static void open_op(hj_json *op, const hj_node *n)
 {
 	hj_foldctx ctx;
@@ -131,6 +149,7 @@ static int log_one(void *vctx, const hj_envelope *e, const uint8_t *bytes, size_
 		       hash, prev, len, e->payload_len);
 		for (size_t i = 0; ops && ops->type == HJ_JARR && i < ops->count; i++) {
 			hj_buf_reset(&b);
+			summarise_seals(ops->items[i]);
 			hj_json_write(&b, ops->items[i]);
 			printf("  [%zu] %s\n", i, b.data ? (const char *)b.data : "");
 		}

@@ -37,6 +37,7 @@
 #ifndef HJ_BENCH_H
 #define HJ_BENCH_H
 
+#include "application.h"
 #include "audit.h"
 #include "batch.h"
 #include "buf.h"
@@ -195,9 +196,9 @@ void rm_rf(const char *path);
 /* bench_node.c */
 int fake_next(bench *b, fake *p);
 hj_json *op_new(const char *name);
-hj_json *apply_op_in(const fake *p, const char *union_id);
+hj_json *apply_op_in(const hj_node *signer, const fake *p, const char *union_id);
 void ops_free(hj_json **ops, int from, int n);
-int ops_build(bench *b, hj_json **ops, int n);
+int ops_build(bench *b, const hj_node *signer, hj_json **ops, int n);
 int commit_ops(hj_node *n, hj_json **ops, int nops);
 int root_bootstrap(hj_node *n);
 hj_json *county_org_op(void);

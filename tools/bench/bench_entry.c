@@ -157,9 +157,9 @@ int bench_commit_list(bench *b, hj_node *n, const char *union_id, uint64_t first
 	for (int i = 0; !rc && i < count; i += per) {
 		int k = count - i < per ? count - i : per;
 		for (int j = 0; j < k; j++) {
-			if ((rc = fake_next(b, &f)) || !(ops[j] = apply_op_in(&f, union_id))) {
+			if ((rc = fake_next(b, &f)) || !(ops[j] = apply_op_in(n, &f, union_id))) {
 				ops_free(ops, 0, j);
-				return rc ? rc : hj_error_set(HJ_ENOMEM, "out of memory");
+				return rc ? rc : hj_error_wrap(HJ_ERROR, "member.apply: ");
 			}
 		}
 		rc = commit_ops(n, ops, k);

@@ -66,7 +66,7 @@ static int crypto_run(crypto_fx *f, int kind, int iters, double *rate)
 static int crypto_fx_init(crypto_fx *f, bench *b, hj_buf *payload)
 {
 	hj_json *ops = hj_json_new(HJ_JARR), *op[1];
-	int rc = ops ? ops_build(b, op, 1) : hj_error_set(HJ_ENOMEM, "out of memory");
+	int rc = ops ? ops_build(b, b->node, op, 1) : hj_error_set(HJ_ENOMEM, "out of memory");
 	if (rc || (rc = hj_json_append(ops, op[0])) || (rc = hj_payload_encode(payload, ops))) {
 		hj_json_free(ops);
 		return rc;

@@ -39,25 +39,17 @@ hj_json *op_new(const char *name)
 	return op;
 }
 
-/* member.apply into `union_id` as tools/cmd_member.c builds it. */
-hj_json *apply_op_in(const fake *p, const char *union_id)
+/* member.apply into `union_id` signed by `signer`, built as tools/cmd_member.c
+ * builds it: hj_application_op, so the personal fields are sealed to the
+ * nodes the signer's registry says hold the record (node/person_seal.h).
+ * The person key it computes is the signer's province's, as fake_next's. */
+hj_json *apply_op_in(const hj_node *signer, const fake *p, const char *union_id)
 {
-	hj_json *op = op_new("member.apply"), *person = hj_json_new(HJ_JOBJ);
-	if (!op || !person || hj_json_set_str(op, "union", union_id) ||
-	    hj_json_set_str(op, "group", "truck_driver") || hj_json_set_str(op, "channel", "platform_app") ||
-	    hj_json_set_str(op, "platform", "yunmanman") || hj_json_set_str(op, "on", BENCH_ON) ||
-	    hj_json_set_str(person, "key", p->key) || hj_json_set_str(person, "name", p->name) ||
-	    hj_json_set_str(person, "id_number", p->idno) || hj_json_set_str(person, "phone", p->phone) ||
-	    hj_json_set_str(person, "plate", p->plate) || hj_json_set(op, "person", person)) {
-		hj_json_free(op);
-		return NULL;
-	}
-	return op;
-}
-
-static hj_json *apply_op(const fake *p)
-{
-	return apply_op_in(p, BENCH_COUNTY);
+	const hj_application a = {.name = p->name, .id_number = p->idno, .phone = p->phone, .group = "truck_driver",
+				  .channel = "platform_app", .on = BENCH_ON, .platform = "yunmanman",
+				  .plate = p->plate, .union_id = union_id};
+	hj_json *op = NULL;
+	return hj_application_op(&op, signer, &a) ? NULL : op;
 }
 
 void ops_free(hj_json **ops, int from, int n)
@@ -66,15 +58,16 @@ void ops_free(hj_json **ops, int from, int n)
 		hj_json_free(ops[i]);
 }
 
-/* n member.apply ops of new fake people; on failure none are left. */
-int ops_build(bench *b, hj_json **ops, int n)
+/* n member.apply ops of new fake people into the county union, signed by
+ * `signer`; on failure none are left. */
+int ops_build(bench *b, const hj_node *signer, hj_json **ops, int n)
 {
 	fake p;
 	for (int i = 0; i < n; i++) {
 		int rc = fake_next(b, &p);
-		if (rc || !(ops[i] = apply_op(&p))) {
+		if (rc || !(ops[i] = apply_op_in(signer, &p, BENCH_COUNTY))) {
 			ops_free(ops, 0, i);
-			return rc ? rc : hj_error_set(HJ_ENOMEM, "out of memory");
+			return rc ? rc : hj_error_wrap(HJ_ERROR, "member.apply: ");
 		}
 	}
 	return 0;
@@ -207,7 +200,7 @@ static int raw_insert(bench *b, const fake *p)
 static int run_huiji(bench *b, int n, int per_set, double *rate)
 {
 	hj_json **ops = calloc((size_t)n, sizeof *ops);
-	int rc = ops ? ops_build(b, ops, n) : hj_error_set(HJ_ENOMEM, "out of memory");
+	int rc = ops ? ops_build(b, b->node, ops, n) : hj_error_set(HJ_ENOMEM, "out of memory");
 	if (rc)
 		goto done;
 	double t0 = now_s();
@@ -281,7 +274,7 @@ int bench_bytes(bench *b)
 		int n = counts[c];
 		hj_json *arr = hj_json_new(HJ_JARR), **ops = calloc((size_t)n, sizeof *ops);
 		hj_buf payload = HJ_BUF_INIT, env = HJ_BUF_INIT;
-		rc = arr && ops ? ops_build(b, ops, n) : hj_error_set(HJ_ENOMEM, "out of memory");
+		rc = arr && ops ? ops_build(b, b->node, ops, n) : hj_error_set(HJ_ENOMEM, "out of memory");
 		for (int i = 0; !rc && i < n; i++)
 			if ((rc = hj_json_append(arr, ops[i])))
 				ops_free(ops, i + 1, n);

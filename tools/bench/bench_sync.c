@@ -48,7 +48,7 @@ static int county_commit(bench *b, hj_node *cty, int count)
 	b->keys = cty; /* person keys under the province's secret */
 	for (int i = 0; !rc && i < count; i += 1000) {
 		int k = count - i < 1000 ? count - i : 1000;
-		if ((rc = ops_build(b, ops, k)))
+		if ((rc = ops_build(b, cty, ops, k)))
 			break;
 		for (int j = 0; j < k; j++)
 			if ((rc = commit_ops(cty, ops + j, 1))) {

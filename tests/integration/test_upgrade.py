@@ -251,12 +251,12 @@ class UpgradeTest(unittest.TestCase):
         self.apply(CZ, held)
         ops = [H.parse_envelope(e)["payload"]["ops"][0] for _, _, e, _ in H.changelog(p.db(CZ))[-2:]]
         for op in ops:
-            self.assertEqual(op.get("v"), 2, op)
+            self.assertGreaterEqual(op.get("v"), 2, op)  # op version 2 sealed applications
             self.assertIn("sealed", op["person"], "the upgraded county seals the personal fields: %r" % op)
             self.assertNotIn("id_number", op["person"], op)
         p.ok("sync", d=p.dirs[CZ])
         p.hub_run()
-        self.assertEqual(self.last_hub_entry()["rules"], 4, "the upgraded hub decides by rules 4")
+        self.assertGreaterEqual(self.last_hub_entry()["rules"], 4, "the upgraded hub decides by rules 4 or later")
         cz_seq = len(H.changelog(p.db(CZ)))
         delivered = H.query(p.hub_db, "SELECT count(*) FROM inbox WHERE node = ? AND src_node = ? AND src_seq = ?",
                             (CB, CZ, cz_seq))[0][0]

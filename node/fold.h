@@ -19,9 +19,10 @@
 /* Versions this huiji understands. An op or payload with a higher "v", or an
  * op name it does not know, stops the fold with HJ_EVERSION. */
 /* 2: personal fields sealed (person_seal.h): an older huiji stops at
- * such an op with "upgrade huiji" instead of misreading it. */
+ * such an op with "upgrade huiji" instead of misreading it.
+ * 3: the person inside a transfer's snapshot sealed too (transfer_seal.h). */
 #ifndef HJ_OP_VERSION /* a test build may raise it: see tests/meson.build */
-#define HJ_OP_VERSION 2
+#define HJ_OP_VERSION 3
 #endif
 #define HJ_PAYLOAD_VERSION 1
 

@@ -68,9 +68,8 @@ static int check_held(hj_db *db, const hj_foldctx *ctx, const char *opname, cons
 		if (rc > 0)
 			hj_reject(v, "transfer_open", "%s: %s is under an open transfer; decide or withdraw it first", opname,
 				  member);
-	} else if (!hj_transfer_snapshot_matches(db, member, snap, &rc) && !rc) {
-		hj_reject(v, "invalid", "%s: the snapshot of %s is not the registry's", opname, member);
-		rc = 1;
+	} else {
+		rc = hj_transfer_snapshot_check(db, ctx, opname, member, snap, v);
 	}
 	hj_mrow_free(&m);
 	return rc;

@@ -99,10 +99,7 @@ static int request_record(hj_db *db, const hj_foldctx *ctx, const hj_json *op, c
 		return hj_reject(v, "invalid", "member.transfer_accept: %s is not the requested person's record", member), 1;
 	if ((rc = hj_fold_member_target(db, ctx, "member.transfer_accept", member, "active", v)))
 		return rc;
-	if (!hj_transfer_snapshot_matches(db, member, snap, &rc) && !rc)
-		return hj_reject(v, "invalid", "member.transfer_accept: the snapshot of %s is not the registry's",
-				 member), 1;
-	return rc;
+	return hj_transfer_snapshot_check(db, ctx, "member.transfer_accept", member, snap, v);
 }
 
 /* The receiving side must not already hold another live record of the

@@ -53,8 +53,9 @@ static int add_nodes(rcpt *r, hj_db *db, const hj_idset *ids)
 }
 
 /* The hub, the author, every enrolled auditor, and the union nodes at or
- * above `org` (the ones the hub delivers its records to: deliver.h). */
-static int recipients(rcpt *r, const hj_node *n, const char *org)
+ * above each of the norgs unions (the ones the hub delivers their records
+ * to: deliver.h). */
+static int recipients(rcpt *r, const hj_node *n, const char *const *orgs, size_t norgs)
 {
 	uint8_t hub_pk[32];
 	char *hex = NULL;
@@ -75,7 +76,9 @@ static int recipients(rcpt *r, const hj_node *n, const char *org)
 	while (!rc && (rc = hj_db_step(n->db, st)) == 1)
 		rc = hj_idset_add(&ids, (const char *)sqlite3_column_text(st, 0));
 	hj_db_release(n->db, st);
-	if (rc >= 0 && org && !(rc = hj_idset_add(&unions, org)))
+	for (size_t i = 0; rc >= 0 && i < norgs; i++)
+		rc = orgs[i] ? hj_idset_add(&unions, orgs[i]) : 0;
+	if (rc >= 0 && unions.n)
 		rc = hj_recipients_of(&ids, n->db, &unions, ""); /* "": the author is in already */
 	if (rc >= 0)
 		rc = add_nodes(r, n->db, &ids);
@@ -86,11 +89,17 @@ static int recipients(rcpt *r, const hj_node *n, const char *org)
 
 int hj_person_seal_set(hj_json *obj, const hj_node *n, const hj_json *fields, const char *org)
 {
+	return hj_person_seal_set_for(obj, n, fields, &org, 1);
+}
+
+int hj_person_seal_set_for(hj_json *obj, const hj_node *n, const hj_json *fields, const char *const *orgs,
+			   size_t norgs)
+{
 	hj_buf plain = HJ_BUF_INIT;
 	hj_json *sealed = NULL;
 	rcpt *r = calloc(1, sizeof *r);
 	int rc = r ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
-	if (!rc && !(rc = recipients(r, n, org)) && !(rc = hj_json_write(&plain, fields)))
+	if (!rc && !(rc = recipients(r, n, orgs, norgs)) && !(rc = hj_json_write(&plain, fields)))
 		rc = hj_seal_json(&sealed, plain.data, plain.len, r->to, r->n);
 	if (!rc && hj_json_set(obj, "sealed", sealed)) /* takes it, even on failure */
 		rc = hj_error_set(HJ_ENOMEM, "out of memory");

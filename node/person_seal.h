@@ -15,6 +15,8 @@
 #include "json.h"
 #include "node.h"
 
+#include <stddef.h>
+
 /* Seal `fields` (a JSON object of personal fields) for a record of union
  * `org`, by node n: *out = a new {"sealed":{...}} object, or with `key`
  * {"key":K,"sealed":{...}}. HJ_EINVALID when the hub's key is unknown. */
@@ -22,6 +24,11 @@ int hj_person_seal(hj_json **out, const hj_node *n, const char *key, const hj_js
 
 /* Set obj's "sealed" to `fields` sealed as above (member.update's). */
 int hj_person_seal_set(hj_json *obj, const hj_node *n, const hj_json *fields, const char *org);
+
+/* The same for the nodes of several unions at once (a transfer's
+ * snapshot: both ends, transfer_seal.h); a NULL entry is skipped. */
+int hj_person_seal_set_for(hj_json *obj, const hj_node *n, const hj_json *fields, const char *const *orgs,
+			   size_t norgs);
 
 /* A person object as this fold reads it: *out = a new object with "key",
  * "name", "id_number", "phone", "plate" and, for a sealed one, "seal"

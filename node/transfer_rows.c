@@ -3,6 +3,7 @@
  */
 #include "transfer_rows.h"
 #include "error.h"
+#include "person_seal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,8 +149,9 @@ static int shut_fields(hj_json *want, const hj_json *given)
 	return rc ? hj_error_set(HJ_ENOMEM, "out of memory") : 0;
 }
 
-/* The op's snapshot equals the registry's for member `id`? 1 yes, 0 no. */
-int hj_transfer_snapshot_matches(hj_db *db, const char *id, const hj_json *given, int *rc)
+/* A plaintext snapshot (op version 2 and before) equals the registry's
+ * for member `id`, byte for byte? 1 yes, 0 no. */
+static int plain_matches(hj_db *db, const char *id, const hj_json *given, int *rc)
 {
 	hj_json *want = NULL;
 	hj_buf a = HJ_BUF_INIT, b = HJ_BUF_INIT;
@@ -163,13 +165,120 @@ int hj_transfer_snapshot_matches(hj_db *db, const char *id, const hj_json *given
 	return same;
 }
 
+static int same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The record's fields of a snapshot, beside "person". */
+static const char *const record_keys[] = {"person_op", "union", "group", "channel", "platform", "joined_on"};
+static const char *const person_fields[] = {"name", "id_number", "phone", "plate"};
+
+/* A sealed snapshot (transfer_seal.h) in exactly its form: the record's
+ * keys as strings, a person of "key", an optional "seal", "sealed". */
+static int sealed_form(const hj_json *given)
+{
+	const hj_json *gp = hj_json_get(given, "person");
+	for (size_t i = 0; i < given->count; i++) {
+		int known = strcmp(given->keys[i], "person") == 0;
+		for (size_t k = 0; !known && k < sizeof record_keys / sizeof *record_keys; k++)
+			known = strcmp(given->keys[i], record_keys[k]) == 0 && given->items[i]->type == HJ_JSTR;
+		if (!known)
+			return 0;
+	}
+	size_t want = 2 + (hj_json_get(gp, "seal") != NULL);
+	return gp->count == want && (want == 2 || hj_is_hex64(hj_json_get_str(gp, "seal"))) &&
+	       hj_json_get(gp, "sealed")->type == HJ_JOBJ;
+}
+
+/* A sealed snapshot against the registry: the record and the person's key
+ * and seal as they are; the fields opened where this node may open both
+ * the snapshot and the row, else taken on the hub's word (the hub opens
+ * every seal: one not sealed to it is invalid there). */
+static int sealed_check(hj_db *db, const hj_foldctx *ctx, const char *opname, const char *id, const hj_json *given,
+			hj_verdict *v)
+{
+	hj_json *want = NULL, *view = NULL;
+	int readable = 0, rc = 0, same = sealed_form(given);
+	if (same && (rc = hj_fold_transfer_snapshot(&want, db, id)))
+		return rc;
+	const hj_json *wp = hj_json_get(want, "person"), *gp = hj_json_get(given, "person");
+	for (size_t k = 0; same && k < sizeof record_keys / sizeof *record_keys; k++)
+		same = same_str(hj_json_get_str(want, record_keys[k]), hj_json_get_str(given, record_keys[k]));
+	same = same && same_str(hj_json_get_str(wp, "key"), hj_json_get_str(gp, "key")) &&
+	       same_str(hj_json_get_str(wp, "seal"), hj_json_get_str(gp, "seal"));
+	if (same && (rc = hj_person_view(&view, &readable, ctx, gp)) == HJ_ECORRUPT) {
+		rc = hj_reject(v, "invalid", "%s: the snapshot's %s", opname, hj_error_last()) + 1;
+		goto done;
+	}
+	const char *held_name = hj_json_get_str(wp, "name");
+	int row_shut = hj_json_get_str(wp, "seal") && held_name && !held_name[0];
+	if (rc || !same)
+		goto done;
+	if (!readable || row_shut) {
+		rc = hj_fold_person_shut(ctx, opname, hj_json_get_str(gp, "key"), v);
+		goto done;
+	}
+	for (size_t f = 0; same && f < sizeof person_fields / sizeof *person_fields; f++)
+		same = same_str(hj_json_get_str(wp, person_fields[f]), hj_json_get_str(view, person_fields[f]));
+done:
+	if (!rc && !same)
+		rc = hj_reject(v, "invalid", "%s: the snapshot of %s is not the registry's", opname, id) + 1;
+	hj_json_free(want);
+	hj_json_free(view);
+	return rc;
+}
+
+int hj_transfer_snapshot_check(hj_db *db, const hj_foldctx *ctx, const char *opname, const char *id,
+			       const hj_json *given, hj_verdict *v)
+{
+	const hj_json *gp = hj_json_get(given, "person");
+	if (hj_json_get(gp, "sealed"))
+		return sealed_check(db, ctx, opname, id, given, v);
+	int rc = 0;
+	if (!plain_matches(db, id, given, &rc) && !rc)
+		return hj_reject(v, "invalid", "%s: the snapshot of %s is not the registry's", opname, id) + 1;
+	return rc;
+}
+
 int hj_transfer_snapshot_shape(const hj_json *snap)
 {
 	const hj_json *person = hj_json_get(snap, "person");
+	const hj_json *sealed = hj_json_get(person, "sealed");
 	return snap && snap->type == HJ_JOBJ && hj_json_get_str(snap, "union") && hj_json_get_str(snap, "group") &&
 	       hj_json_get_str(snap, "channel") && person && person->type == HJ_JOBJ &&
-	       hj_is_hex64(hj_json_get_str(person, "key")) && hj_json_get_str(person, "name") &&
-	       hj_json_get_str(person, "id_number");
+	       hj_is_hex64(hj_json_get_str(person, "key")) &&
+	       (sealed ? sealed_form(snap) : hj_json_get_str(person, "name") && hj_json_get_str(person, "id_number"));
+}
+
+/* The person row a node builds from a snapshot: a plaintext one as it is;
+ * a sealed one opened (shut where this node may not open it, or where its
+ * wrap for this node does not open: the hub checked its own and the
+ * commitment), keeping the registry row's seal. */
+static int snapshot_person(hj_json **out, const hj_foldctx *ctx, const hj_json *person)
+{
+	*out = NULL;
+	if (!hj_json_get(person, "sealed"))
+		return 0;
+	hj_json *view = NULL, *row = hj_json_new(HJ_JOBJ);
+	int readable = 0;
+	int rc = row ? hj_person_view(&view, &readable, ctx, person) : hj_error_set(HJ_ENOMEM, "out of memory");
+	if (rc == HJ_ECORRUPT)
+		rc = 0, readable = 0;
+	if (!rc && (hj_json_set_str(row, "key", hj_json_get_str(person, "key")) ||
+		    hj_json_set_str(row, "seal", hj_json_get_str(person, "seal"))))
+		rc = hj_error_set(HJ_ENOMEM, "out of memory");
+	for (size_t f = 0; !rc && readable && f < sizeof person_fields / sizeof *person_fields; f++)
+		if (hj_json_set_str(row, person_fields[f], hj_json_get_str(view, person_fields[f])))
+			rc = hj_error_set(HJ_ENOMEM, "out of memory");
+	if (!rc && !readable && (hj_json_set_str(row, "name", "") || hj_json_set_str(row, "id_number", "")))
+		rc = hj_error_set(HJ_ENOMEM, "out of memory");
+	hj_json_free(view);
+	if (rc)
+		hj_json_free(row);
+	else
+		*out = row;
+	return rc;
 }
 
 /* The new record in the receiving union, from the snapshot. */
@@ -185,7 +294,11 @@ int hj_transfer_start_record(hj_db *db, const hj_foldctx *ctx, const hj_json *sn
 	/* The row as the registry holding the person has it, down to the op
 	 * that last wrote it: every node's rows are the hub's. */
 	const char *person_op = hj_json_get_str(snap, "person_op");
-	if (rc || (!held && (rc = hj_fold_person_upsert(db, person, person_op ? person_op : opid))))
+	hj_json *row = NULL;
+	if (!rc && !held && !(rc = snapshot_person(&row, ctx, person)))
+		rc = hj_fold_person_upsert(db, row ? row : person, person_op ? person_op : opid);
+	hj_json_free(row);
+	if (rc)
 		return rc;
 	sqlite3_stmt *st = hj_db_stmt(db, "INSERT INTO membership(id, person_key, union_id, grp, channel, platform, "
 					  "status, applied_on, applied_by, decided_on, decided_by, joined_on, from_member) "

@@ -25,9 +25,13 @@ int hj_mrow_get(hj_mrow *m, hj_db *db, const char *id);
  * everything; a county its own subtree. 1, 0 or an error. */
 int hj_transfer_keeps_union(hj_db *db, const hj_foldctx *ctx, const char *u);
 
-/* Is `given` the registry's snapshot of member `id`? 1 yes, 0 no (*rc an
- * error, if any). */
-int hj_transfer_snapshot_matches(hj_db *db, const char *id, const hj_json *given, int *rc);
+/* Is `given` the registry's snapshot of member `id`? A plaintext one (op
+ * version 2 and before) byte for byte; a sealed one (transfer_seal.h) by
+ * its record, key and seal, and its fields where this node may open them
+ * (else on the hub's word: hj_fold_person_shut). 0 go on, 1 rejected
+ * (`opname` in the detail), <0 error. */
+int hj_transfer_snapshot_check(hj_db *db, const hj_foldctx *ctx, const char *opname, const char *id,
+			       const hj_json *given, hj_verdict *v);
 
 /* Has `snap` the fields a new record is built from? */
 int hj_transfer_snapshot_shape(const hj_json *snap);

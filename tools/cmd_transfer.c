@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "application.h"
 #include "error.h"
+#include "transfer_seal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +38,9 @@ int cmd_member_hand_down(int argc, char **argv)
 	const char *on = cli_date(&c, today, &given);
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
-	/* The snapshot is what the registry holds now: the fold checks it is. */
-	rc = hj_fold_transfer_snapshot(&snap, n->db, cli_get(&c, "member"));
+	/* The snapshot is what the registry holds now (the fold checks it is),
+	 * its person sealed to both ends. */
+	rc = hj_transfer_snapshot_sealed(&snap, n, cli_get(&c, "member"), cli_get(&c, "to"));
 	if (rc == HJ_ENOTFOUND)
 		rc = 0; /* not held here: the fold refuses it as unknown_member */
 	if (!rc && (!(op = cli_op_new("member.hand_down")) || hj_json_set_str(op, "member", cli_get(&c, "member")) ||
@@ -147,7 +149,7 @@ static hj_json *transfer_op(const cli *c, hj_node *n, const char *on, int *rc)
 	if (!*rc && cli_flag(c, "request"))
 		*rc = request_person(&extra, c, n, on);
 	else if (!*rc && !cli_flag(c, "withdraw")) {
-		*rc = hj_fold_transfer_snapshot(&extra, n->db, cli_get(c, "member"));
+		*rc = hj_transfer_snapshot_sealed(&extra, n, cli_get(c, "member"), cli_get(c, "to"));
 		if (*rc == HJ_ENOTFOUND)
 			*rc = 0; /* not held here: the fold refuses it as unknown_member */
 	}
@@ -203,15 +205,16 @@ static const cli_opt decide_opts[] = {
  * snapshot; an offer's needs nothing more. */
 static int accept_extra(hj_json *op, hj_node *n, const char *transfer)
 {
-	char *kind = NULL, *member = NULL;
+	char *kind = NULL, *member = NULL, *to = NULL;
 	hj_json *snap = NULL;
 	int rc = hj_db_get_text(&kind, n->db, "SELECT kind FROM transfer WHERE id = :t", ":t", transfer);
 	if (rc)
 		return rc == HJ_ENOTFOUND ? 0 : rc; /* the fold says unknown_transfer */
 	if (strcmp(kind, "request") == 0 &&
+	    !(rc = hj_db_get_text(&to, n->db, "SELECT to_union FROM transfer WHERE id = :t", ":t", transfer)) &&
 	    !(rc = hj_db_get_text(&member, n->db, "SELECT m.id FROM membership m JOIN transfer t ON t.person_key = "
 				  "m.person_key WHERE t.id = :t AND m.status = 'active'", ":t", transfer)) &&
-	    !(rc = hj_fold_transfer_snapshot(&snap, n->db, member))) {
+	    !(rc = hj_transfer_snapshot_sealed(&snap, n, member, to))) {
 		if (hj_json_set_str(op, "member", member)) {
 			rc = hj_error_set(HJ_ENOMEM, "out of memory");
 		} else {
@@ -223,6 +226,7 @@ static int accept_extra(hj_json *op, hj_node *n, const char *transfer)
 		rc = 0; /* no such record here: the fold refuses it (unknown_member), a verdict, not an error */
 	free(kind);
 	free(member);
+	free(to);
 	hj_json_free(snap);
 	return rc;
 }

@@ -1020,7 +1020,7 @@ class TestLogJson(NodeTestCase):
                           a["person"]["plate"]), (p.name, p.id_number, p.phone, p.plate))
         self.assertRegex(a["person"]["key"], r"^[0-9a-f]{64}$")
         self.assertEqual(revealed[5]["payload"]["ops"][1]["member"], m2)
-        self.assertEqual(revealed[6]["payload"]["ops"][0], {"op": "member.approve", "v": 2, "member": m1,
+        self.assertEqual(revealed[6]["payload"]["ops"][0], {"op": "member.approve", "v": 3, "member": m1,
                                                            "on": "2024-03-02"})
         self.assertEqual(revealed[7]["payload"]["ops"][0]["phone"], newphone)
         self.assertEqual(revealed[8]["payload"]["ops"][0]["reason"], "lapsed")

@@ -14,10 +14,13 @@ each county fetched every node's sequenced feed, and this test found every
 other county's people in every replica.
 
 And the hub repository holds nobody in plaintext: the counties' change
-sets carry the personal fields sealed (node/person_seal.h). (A person's
-fields inside a transfer's snapshot are not sealed yet; this province
-moves nobody.)
+sets carry the personal fields sealed (node/person_seal.h), the person
+inside a transfer's snapshot too (node/transfer_seal.h): one of xn-cd's
+members moves to xn-cz by offer and acceptance, and is then xn-cz's own
+(opened there from the sealed snapshot) and still nobody else's.
 """
+
+import re
 
 import os
 import shutil
@@ -110,12 +113,28 @@ class PrivacyTest(unittest.TestCase):
         self.round()
         v = H.query(p.hub_db, "SELECT count(*) FROM followed WHERE verdicts LIKE '%duplicate_member%'")[0][0]
         self.assertEqual(v, 1)
+        # One of xn-cd's members moves to xn-cz: offered, accepted.
+        moved = people["xn-cd"][1]
+        cd_db = os.path.join(p.dirs["xn-cd"], "registry.db")
+        (member,), = H.query(cd_db, "SELECT m.id FROM membership m JOIN person p ON p.person_key = m.person_key "
+                                    "WHERE p.id_number = ?", (moved.id_number,))
+        out = p.ok("member", "transfer", "--member", member, "--to", P.UNION["xn-cz"], d=p.dirs["xn-cd"]).out
+        t = re.match(r"transfer (\S+) opened: ", out).group(1)
+        self.round()
+        p.ok("member", "accept", "--transfer", t, d=p.dirs["xn-cz"])
+        self.round()
+        people["xn-cz"].append(moved)  # xn-cz's own now, xn-cd's still (its record ended 'transferred')
+        cz_db = os.path.join(p.dirs["xn-cz"], "registry.db")
+        self.assertEqual(H.query(cz_db, "SELECT p.name FROM membership m JOIN person p ON p.person_key = m.person_key "
+                                        "WHERE m.union_id = ? AND m.status = 'active' AND p.id_number = ?",
+                                 (P.UNION["xn-cz"], moved.id_number)), [(moved.name,)])
 
         for c in COUNTIES:
             d = p.dirs[c]
             p.check_rows(c)
             p.ok("verify", d=d)
-            theirs = [(o, who) for o in COUNTIES if o != c for who in people[o] if who is not shared]
+            theirs = [(o, who) for o in COUNTIES if o != c for who in people[o]
+                      if who is not shared and who not in people[c]]
             self.assertGreater(len(theirs), 0)
             repo = os.path.join(d, "replica.git")
             haystacks = [("replica object", b) for b in self.blobs(repo)]
@@ -135,11 +154,12 @@ class PrivacyTest(unittest.TestCase):
             self.assertTrue(reg)
         # The hub holds everyone (and sees the duplicate) in its registry ...
         self.assertEqual(H.query(p.hub_db, "SELECT count(*) FROM person")[0][0],
-                         sum(len(v) for v in people.values()))
+                         sum(len(v) for v in people.values()) - 1)  # the moved one counted twice
         # ... and nobody in plaintext in its repository, which every county
         # and anyone who can reach the hub may fetch: the fields travel
         # sealed (node/person_seal.h).
         everyone = [who for c in COUNTIES for who in people[c]]
+        self.assertIn(moved, everyone)
         found = ["%s in the hub repository" % H.mask_id(who.id_number)
                  for hay in self.blobs(p.hub_repo) for who in everyone for needle in needles(who) if needle in hay]
         self.assertEqual(found[:5], [], "%d finds" % len(found))

@@ -44,7 +44,7 @@ Covered:
     feed rewritten from SQLite, the hub's objects fetched again;
   - versions: a hub entry with an op from a newer huiji stops a county's
     sync with "upgrade huiji" after applying everything before it; a
-    huiji built with HJ_OP_VERSION=3 (huiji-next) continues past it.
+    huiji built with HJ_OP_VERSION=4 (huiji-next) continues past it.
 
 Every test has its own temporary directory and its own git daemon
 (gitserver.py), its province from province.py, all waits are bounded
@@ -1126,9 +1126,9 @@ class TestVersions(SyncSecurityCase):
         self.ok(self.sync(CZ))
         self.hub_run()
         before = H.county_rows(hub_db, UNION[CZ])
-        # The hub (a newer huiji) publishes an op of version 3 ...
+        # The hub (a newer huiji) publishes an op of version 4 ...
         r = self.forge("append", "--dir", self.hub, "--payload",
-                       '{"v":1,"ops":[{"op":"org.update","v":3,"id":"qh-xn","name":"西宁市总工会（新）"}]}')
+                       '{"v":1,"ops":[{"op":"org.update","v":4,"id":"qh-xn","name":"西宁市总工会（新）"}]}')
         new_seq = int(r.out.split()[1])
         # ... and goes on: a later hub op.
         self.ok(self.huiji("org", "create", "--id", "qh-xn-cz-2", "--name", "南山街道工会", "--kind", "township",

@@ -366,7 +366,7 @@ static void test_payload_encode(void **state)
 	assert_int_equal(hj_json_append(ops, ut_op("member.leave", "member", "a:1:0", "reason", "lapsed", NULL)), 0);
 	assert_int_equal(hj_payload_encode(&out, ops), 0);
 	assert_string_equal((const char *)out.data,
-			    "{\"v\":1,\"ops\":[{\"op\":\"member.leave\",\"v\":2,\"member\":\"a:1:0\",\"reason\":\"lapsed\"}]}");
+			    "{\"v\":1,\"ops\":[{\"op\":\"member.leave\",\"v\":3,\"member\":\"a:1:0\",\"reason\":\"lapsed\"}]}");
 	hj_buf_free(&out);
 	hj_json_free(ops);
 }

@@ -21,7 +21,10 @@
 #include "outbox.h"
 #include "projection.h"
 #include "rules.h"
+#include "person_seal.h"
+#include "seal.h"
 #include "support.h"
+#include "transfer_seal.h"
 
 /* The province, and cz holding the org tree (a first sync). */
 static int setup(void **state)
@@ -46,14 +49,20 @@ static void admitted(hj_node *n, int who, char id[UT_ID_SZ])
 	ut_must(n, ut_op("member.approve", "member", id, "on", "2024-03-05", NULL), NULL, 0);
 }
 
-/* member.hand_down of `member` to `to`, with the snapshot the registry of
- * n gives (or `snap` as given). */
-static hj_json *hand_down(hj_node *n, const char *member, const char *to, const char *on)
+/* member.hand_down of `member` to `to`, with the snapshot n signs (the
+ * person sealed to both ends, transfer_seal.h), or the plaintext one of op
+ * version 2 and before. */
+static hj_json *hand_down_as(hj_node *n, const char *member, const char *to, const char *on, int sealed)
 {
 	hj_json *op = ut_op("member.hand_down", "member", member, "to", to, "on", on, NULL), *snap = NULL;
-	UT_OK(hj_fold_transfer_snapshot(&snap, n->db, member));
+	UT_OK(sealed ? hj_transfer_snapshot_sealed(&snap, n, member, to) : hj_fold_transfer_snapshot(&snap, n->db, member));
 	assert_int_equal(hj_json_set(op, "snapshot", snap), 0);
 	return op;
+}
+
+static hj_json *hand_down(hj_node *n, const char *member, const char *to, const char *on)
+{
+	return hand_down_as(n, member, to, on, 1);
 }
 
 static char *col(hj_db *db, const char *sql, const char *arg)
@@ -127,8 +136,9 @@ static void test_hand_down_refusals(void **state)
 	/* An application not yet approved is not a record to move. */
 	ut_must(w->cz, ut_apply_op(w->cz, NULL, 2), app, sizeof app);
 	expect_refused(w->cz, hand_down(w->cz, app, "qh-xn-cz-a", "2024-06-01"), "not_active");
-	/* A snapshot that is not the registry's (a phone changed by hand). */
-	hj_json *op = hand_down(w->cz, m, "qh-xn-cz-a", "2024-06-01");
+	/* A snapshot that is not the registry's (a phone changed by hand, in
+	 * the plaintext form of op version 2; sealed: test_sealed_snapshot_refusals). */
+	hj_json *op = hand_down_as(w->cz, m, "qh-xn-cz-a", "2024-06-01", 0);
 	hj_json *person = (hj_json *)hj_json_get(hj_json_get(op, "snapshot"), "person");
 	assert_int_equal(hj_json_set_str(person, "phone", "13900000000"), 0);
 	expect_refused(w->cz, op, "invalid");
@@ -164,6 +174,7 @@ static void test_nested_node_receives_the_record(void **state)
 	hj_replay_stats st;
 	hj_node *town = ut_county(w->dir, "cza", "qh-xn-cz-a", w->hub);
 	ut_enroll(w->hub, town);
+	assert_int_equal(ut_follow(w->cz, w->hub, &srep), 0); /* cz knows the town: it seals to it */
 	admitted(w->cz, 7, old);
 	ut_must(w->cz, hand_down(w->cz, old, "qh-xn-cz-a", "2024-06-01"), nid, sizeof nid);
 	assert_int_equal(ut_sequence(w->hub, w->cz), 3);
@@ -230,7 +241,7 @@ static void test_audit_of_a_hand_down(void **state)
 static hj_json *offer_op(hj_node *n, const char *member, const char *to)
 {
 	hj_json *op = ut_op("member.transfer_offer", "member", member, "to", to, "on", "2024-06-01", NULL), *snap = NULL;
-	UT_OK(hj_fold_transfer_snapshot(&snap, n->db, member));
+	UT_OK(hj_transfer_snapshot_sealed(&snap, n, member, to));
 	assert_int_equal(hj_json_set(op, "snapshot", snap), 0);
 	return op;
 }
@@ -332,7 +343,7 @@ static void test_request_accepted_by_the_holding_county(void **state)
 	/* cz accepts, naming the record and signing its snapshot. */
 	hj_json *acc = decide_op("member.transfer_accept", t), *snap = NULL;
 	assert_int_equal(hj_json_set_str(acc, "member", m), 0);
-	UT_OK(hj_fold_transfer_snapshot(&snap, w->cz->db, m));
+	UT_OK(hj_transfer_snapshot_sealed(&snap, w->cz, m, "qh-hd"));
 	assert_int_equal(hj_json_set(acc, "snapshot", snap), 0);
 	ut_must(w->cz, acc, nid, sizeof nid);
 	assert_int_equal(ut_int(w->cz->db, "SELECT count(*) FROM membership WHERE id = ?1", nid), 0); /* hd's now */
@@ -404,6 +415,129 @@ static void test_withdrawal_races_an_acceptance(void **state)
 	free(v);
 }
 
+/* ---- the person inside a snapshot travels sealed (op version 3) ---- */
+
+/* The offer's bytes name nobody; hd, given it, opens the person and builds
+ * the hub's person row (the seal the registry row came from, not the
+ * snapshot's); the plaintext form of op version 2 still folds. */
+static void test_sealed_snapshot_moves_the_person(void **state)
+{
+	ut_world *w = *state;
+	char m[UT_ID_SZ], t[UT_ID_SZ], nid[UT_ID_SZ], idno[19];
+	admitted(w->cz, 5, m);
+	ut_person_id(idno, 5);
+	char *name = col(w->cz->db, "SELECT p.name FROM person p JOIN membership m ON m.person_key = p.person_key "
+				    "WHERE m.id = ?1", m);
+	char *seal = col(w->cz->db, "SELECT p.seal FROM person p JOIN membership m ON m.person_key = p.person_key "
+				    "WHERE m.id = ?1", m);
+	hj_json *op = offer_op(w->cz, m, "qh-hd");
+	hj_buf b = HJ_BUF_INIT;
+	assert_int_equal(hj_json_write(&b, op), 0);
+	hj_buf_put_u8(&b, 0);
+	assert_null(strstr((const char *)b.data, idno));
+	assert_null(strstr((const char *)b.data, name));
+	assert_non_null(strstr((const char *)b.data, seal)); /* the row's seal, beside the new one */
+	hj_buf_free(&b);
+	ut_must(w->cz, op, t, sizeof t);
+	all_agree(w);
+	ut_must(w->hd, decide_op("member.transfer_accept", t), nid, sizeof nid);
+	all_agree(w);
+	assert_col(w->hd->db, "SELECT p.name FROM person p JOIN membership m ON m.person_key = p.person_key WHERE m.id = ?1",
+		   nid, name);
+	assert_col(w->hd->db, "SELECT p.id_number FROM person p JOIN membership m ON m.person_key = p.person_key "
+			      "WHERE m.id = ?1", nid, idno);
+	assert_col(w->hd->db, "SELECT p.seal FROM person p JOIN membership m ON m.person_key = p.person_key WHERE m.id = ?1",
+		   nid, seal);
+	assert_col(w->hub->db, "SELECT p.seal FROM person p JOIN membership m ON m.person_key = p.person_key "
+			       "WHERE m.id = ?1", nid, seal);
+	/* Back to cz in the plaintext form of op version 2: still taken. */
+	char back[UT_ID_SZ];
+	hj_json *plain = ut_op("member.transfer_offer", "member", nid, "to", "qh-xn-cz", "on", "2024-06-03", NULL), *snap = NULL;
+	UT_OK(hj_fold_transfer_snapshot(&snap, w->hd->db, nid));
+	assert_int_equal(hj_json_set(plain, "snapshot", snap), 0);
+	assert_int_equal(hj_json_set_int(plain, "v", 2), 0);
+	ut_must(w->hd, plain, back, sizeof back);
+	all_agree(w);
+	assert_col(w->hub->db, "SELECT status FROM transfer WHERE id = ?1", back, "open");
+	free(name);
+	free(seal);
+}
+
+/* A sealed snapshot the hub must refuse, folded as the hub folds cz's op:
+ * invalid, its detail naming nobody. */
+static void hub_refuses(ut_world *w, hj_json *op, const char *detail, const char *idno)
+{
+	hj_verdict v;
+	hj_foldctx c = {.actor = "cz", .seq = 90, .rules = HJ_RULES_VERSION, .person_secret = w->hub->person_secret,
+			.unseal = &w->hub->unsealer};
+	assert_int_equal(hj_fold_op(w->hub->db, &c, op, &v), 0);
+	if (v.applied || strcmp(v.reason, "invalid") != 0 || !strstr(v.detail, detail))
+		fail_msg("%s: %s (%s); wanted invalid: ...%s...", v.applied ? "applied" : "rejected", v.reason, v.detail, detail);
+	assert_null(strstr(v.detail, idno));
+	hj_json_free(op);
+}
+
+static hj_json *snap_person(hj_json *op)
+{
+	return (hj_json *)hj_json_get(hj_json_get(op, "snapshot"), "person");
+}
+
+static void test_sealed_snapshot_refusals(void **state)
+{
+	ut_world *w = *state;
+	char m[UT_ID_SZ], idno[19];
+	admitted(w->cz, 6, m);
+	all_agree(w);
+	ut_person_id(idno, 6);
+	/* Sealed to cz alone: the hub cannot check it. */
+	hj_json *op = offer_op(w->cz, m, "qh-hd"), *fields = hj_json_new(HJ_JOBJ), *sealed = NULL;
+	char *name = col(w->cz->db, "SELECT name FROM person WHERE id_number = ?1", idno);
+	char *phone = col(w->cz->db, "SELECT phone FROM person WHERE id_number = ?1", idno);
+	assert_int_equal(hj_json_set_str(fields, "name", name) || hj_json_set_str(fields, "id_number", idno) ||
+			 hj_json_set_str(fields, "phone", phone), 0);
+	hj_buf plain = HJ_BUF_INIT;
+	assert_int_equal(hj_json_write(&plain, fields), 0);
+	hj_seal_to only = {"cz", {0}};
+	assert_int_equal(hj_seal_pk_from_node(only.pk, w->cz->pk), 0);
+	assert_int_equal(hj_seal_json(&sealed, plain.data, plain.len, &only, 1), 0);
+	assert_int_equal(hj_json_set(snap_person(op), "sealed", sealed), 0);
+	hub_refuses(w, op, "not sealed to the hub", idno);
+	/* Sealed to the hub, but another phone than the registry's. */
+	op = offer_op(w->cz, m, "qh-hd");
+	assert_int_equal(hj_json_set_str(fields, "phone", "13900000000"), 0);
+	hj_buf_reset(&plain);
+	assert_int_equal(hj_json_write(&plain, fields), 0);
+	assert_int_equal(hj_person_seal_set(snap_person(op), w->cz, fields, "qh-hd"), 0);
+	hub_refuses(w, op, "is not the registry's", idno);
+	/* The row's seal misnamed; a key the form does not have; a ciphertext
+	 * from another seal (it does not open). */
+	op = offer_op(w->cz, m, "qh-hd");
+	assert_int_equal(hj_json_set_str(snap_person(op), "seal", "ab" "00000000000000000000000000000000000000000000000000000000000000"), 0);
+	hub_refuses(w, op, "is not the registry's", idno);
+	op = offer_op(w->cz, m, "qh-hd");
+	assert_int_equal(hj_json_set_str(snap_person(op), "name", name), 0);
+	hub_refuses(w, op, "a snapshot of the member is required", idno);
+	op = offer_op(w->cz, m, "qh-hd");
+	hj_json *other = offer_op(w->cz, m, "qh-xn-cz-a");
+	const char *ct = hj_json_get_str(hj_json_get(snap_person(other), "sealed"), "ct");
+	assert_int_equal(hj_json_set_str((hj_json *)hj_json_get(snap_person(op), "sealed"), "ct", ct), 0);
+	hub_refuses(w, op, "the snapshot's sealed personal fields", idno);
+	hj_json_free(other);
+	/* The honest one is taken. */
+	hj_verdict v;
+	hj_foldctx c = {.actor = "cz", .seq = 91, .rules = HJ_RULES_VERSION, .person_secret = w->hub->person_secret,
+			.unseal = &w->hub->unsealer};
+	op = offer_op(w->cz, m, "qh-hd");
+	assert_int_equal(hj_fold_op(w->hub->db, &c, op, &v), 0);
+	if (!v.applied)
+		fail_msg("the honest snapshot: %s (%s)", v.reason, v.detail);
+	hj_json_free(op);
+	hj_json_free(fields);
+	hj_buf_free(&plain);
+	free(name);
+	free(phone);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +549,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_request_accepted_by_the_holding_county, setup2, teardown),
 		cmocka_unit_test_setup_teardown(test_declines_withdrawals_and_the_hub, setup2, teardown),
 		cmocka_unit_test_setup_teardown(test_withdrawal_races_an_acceptance, setup2, teardown),
+		cmocka_unit_test_setup_teardown(test_sealed_snapshot_moves_the_person, setup2, teardown),
+		cmocka_unit_test_setup_teardown(test_sealed_snapshot_refusals, setup2, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

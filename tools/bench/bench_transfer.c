@@ -12,6 +12,7 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 
 #include "bench.h"
+#include "transfer_seal.h"
 
 #define T_UNION_BELOW "bench-township-below-a"
 
@@ -38,10 +39,12 @@ static int commit_each(hj_node *n, char **ids, int count, make_fn make, void *ct
 	return rc;
 }
 
-static hj_json *with_snapshot(hj_node *n, hj_json *op, const char *id)
+/* The snapshot as `huiji member transfer` signs it: the person sealed to
+ * both ends (transfer_seal.h). */
+static hj_json *with_snapshot(hj_node *n, hj_json *op, const char *id, const char *to)
 {
 	hj_json *snap = NULL;
-	if (!op || hj_fold_transfer_snapshot(&snap, n->db, id) || hj_json_set(op, "snapshot", snap)) {
+	if (!op || hj_transfer_snapshot_sealed(&snap, n, id, to) || hj_json_set(op, "snapshot", snap)) {
 		hj_json_free(op);
 		return NULL;
 	}
@@ -67,13 +70,14 @@ static hj_json *make_move(hj_node *n, const char *id, void *ctx)
 {
 	const char *name = ctx;
 	int offer = strcmp(name, "member.transfer_offer") == 0;
+	const char *to = offer ? E_UNION_B : T_UNION_BELOW;
 	hj_json *op = op_new(name);
-	if (op && (hj_json_set_str(op, "member", id) || hj_json_set_str(op, "to", offer ? E_UNION_B : T_UNION_BELOW) ||
+	if (op && (hj_json_set_str(op, "member", id) || hj_json_set_str(op, "to", to) ||
 		   hj_json_set_str(op, "on", BENCH_ON))) {
 		hj_json_free(op);
 		return NULL;
 	}
-	return with_snapshot(n, op, id);
+	return with_snapshot(n, op, id, to);
 }
 
 static hj_json *make_accept(hj_node *n, const char *id, void *ctx)

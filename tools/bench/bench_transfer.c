@@ -12,6 +12,7 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 
 #include "bench.h"
+#include "person_seal.h"
 #include "transfer_seal.h"
 
 #define T_UNION_BELOW "bench-township-below-a"
@@ -51,17 +52,20 @@ static hj_json *with_snapshot(hj_node *n, hj_json *op, const char *id, const cha
 	return op;
 }
 
+/* A new plate, sealed as `huiji member update --plate` seals it
+ * (tools/cmd_member.c: the changed fields to the record's holders). */
 static hj_json *make_update(hj_node *n, const char *id, void *ctx)
 {
 	char *key = NULL;
-	hj_json *op = op_new("member.update");
+	hj_json *op = op_new("member.update"), *f = hj_json_new(HJ_JOBJ);
 	(void)ctx;
-	if (!op || hj_db_get_text(&key, n->db, "SELECT person_key FROM membership WHERE id = :id", ":id", id) ||
+	if (!op || !f || hj_db_get_text(&key, n->db, "SELECT person_key FROM membership WHERE id = :id", ":id", id) ||
 	    hj_json_set_str(op, "member", id) || hj_json_set_str(op, "person", key) ||
-	    hj_json_set_str(op, "plate", "青A00001")) {
+	    hj_json_set_str(f, "plate", "青A00001") || hj_person_seal_set(op, n, f, E_UNION_A)) {
 		hj_json_free(op);
 		op = NULL;
 	}
+	hj_json_free(f);
 	free(key);
 	return op;
 }

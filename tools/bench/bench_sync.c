@@ -385,7 +385,7 @@ static void sync_print(const syncb *s, int net, const char *why_no_net)
 		   sratio(s, r, sizeof r, M_RAW_FILE, M_STOCK_FILE, "stock git push"));
 	print_srow(s, M_PUSH_FILE, "huiji hj_transport_push, whole feed at once", n, 0,
 		   sratio(s, r, sizeof r, M_PUSH_FILE, M_STOCK_FILE, "stock git push"));
-	snprintf(label, sizeof label, "huiji hj_sync (chunks of 500), local path");
+	snprintf(label, sizeof label, "huiji hj_sync (256 KiB chunks), local path");
 	print_srow(s, M_SYNC_FILE, label, n, 0, sratio(s, r, sizeof r, M_SYNC_FILE, M_STOCK_FILE, "stock git push"));
 	if (net) {
 		print_srow(s, M_STOCK_NET, "stock git push, git:// (git daemon)", n, 0, "(baseline)");
@@ -407,7 +407,7 @@ static void sync_print(const syncb *s, int net, const char *why_no_net)
 		    "(watchdog child + heartbeat pipe)");
 	print_sratio("  hj_sync vs hj_transport_push, local path",
 		    paired_ratio_n(s->v[M_SYNC_FILE], s->v[M_PUSH_FILE], s->done[M_SYNC_FILE]),
-		    "(ls, 500-change-set chunks, fetch, follow)");
+		    "(ls, push chunks of 256 KiB, fetch, follow)");
 	if (net)
 		print_sratio("  hj_sync vs hj_transport_push, git://",
 			    paired_ratio_n(s->v[M_SYNC_NET], s->v[M_PUSH_NET], s->done[M_SYNC_NET]),

@@ -251,7 +251,7 @@ class UpgradeTest(unittest.TestCase):
         self.apply(CZ, held)
         ops = [H.parse_envelope(e)["payload"]["ops"][0] for _, _, e, _ in H.changelog(p.db(CZ))[-2:]]
         for op in ops:
-            self.assertGreaterEqual(op.get("v"), 2, op)  # op version 2 sealed applications
+            self.assertGreaterEqual(op.get("v"), 2, op)  # sealed since op version 2
             self.assertIn("sealed", op["person"], "the upgraded county seals the personal fields: %r" % op)
             self.assertNotIn("id_number", op["person"], op)
         p.ok("sync", d=p.dirs[CZ])
@@ -261,6 +261,8 @@ class UpgradeTest(unittest.TestCase):
         delivered = H.query(p.hub_db, "SELECT count(*) FROM inbox WHERE node = ? AND src_node = ? AND src_seq = ?",
                             (CB, CZ, cz_seq))[0][0]
         self.assertEqual(delivered, 1, "CZ's sealed application for CB's member is delivered to CB")
+        vd = H.query(p.hub_db, "SELECT verdicts FROM followed WHERE node = ? AND seq = ?", (CZ, cz_seq))[0][0]
+        self.assertEqual((H.verdict_at(vd, 0) or ("applied",))[0], "duplicate_member", vd)
 
         # CB, not upgraded, syncs: it pushes its work and stops at the first
         # entry of the upgraded hub with the upgrade message; nothing of its

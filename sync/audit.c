@@ -49,6 +49,7 @@ typedef struct audit {
 	hj_followed_rules at;
 	uint32_t last_rules;
 	const uint8_t *person_secret; /* NULL: person-key checks on the hub's word */
+	hj_audit_key key;  /* the audit key: seals it opens (audit_key.c) */
 	hj_audit_inbox ib; /* the deliveries the re-fold derives (audit_inbox.c) */
 } audit;
 
@@ -333,14 +334,18 @@ static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uin
 	ctx.person_secret = a->person_secret;
 	ctx.pkey_on_hub_word = &a->rep->pkey_on_hub_word;
 	ctx.sealed_on_hub_word = &a->rep->sealed_on_hub_word;
+	ctx.unseal = hj_audit_key_unsealer(&a->key);
 	for (size_t i = 0; i < ops->count; i++) {
 		const char *reason = "?";
 		int hub_ok = hj_hub_verdict_at(verdicts, i, &reason, NULL);
 		ctx.index = (uint32_t)i;
 		ctx.hub_reason = judge && !hub_ok ? reason : NULL;
+		hj_audit_key_count(&a->key, ops->items[i]);
 		if ((rc = hj_audit_inbox_touch(&a->ib, ops->items[i])) || (rc = hj_fold_op(a->db, &ctx, ops->items[i], &v)))
 			goto done;
 		a->rep->ops++;
+		if (v.applied)
+			hj_audit_key_enrolled(&a->key, ops->items[i]);
 		if (!judge)
 			continue;
 		if (strcmp(e->node, a->rep->hub) != 0) /* a county's: the hub gave a verdict (v2: NULL = all ok) */
@@ -582,6 +587,12 @@ static int find_hub(audit *a, hj_gitrepo *repo, const char *url)
 int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
 	     const char *workdir, const hj_net_opts *net)
 {
+	return hj_audit_with_key(rep, url, hub_key_hex, person_secret, NULL, workdir, net);
+}
+
+int hj_audit_with_key(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
+		      const uint8_t *audit_sk, const char *workdir, const hj_net_opts *net)
+{
 	audit a = {0};
 	hj_gitrepo *repo = NULL;
 	feed hub = {0};
@@ -593,6 +604,8 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 	a.last_rules = 1;
 	a.person_secret = person_secret;
 	rep->person_key_given = person_secret != NULL;
+	if ((rc = hj_audit_key_init(&a.key, rep, audit_sk)))
+		return rc;
 	static const char *const specs[] = {"+refs/huiji/*:refs/huiji/*"};
 	int local = !strstr(url, "://") || strncmp(url, "file://", 7) == 0;
 	if ((rc = hj_gitrepo_open(&repo, workdir, 1)))
@@ -631,7 +644,9 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 		goto done;
 	}
 	hj_hex_encode(rep->hub_key, hub_pk, 32);
-	if ((rc = refold(&a, &hub, hub_pk)))
+	/* A key no auditor holds gives no verdict; but where the re-fold was
+	 * cut short by a finding, that finding is the answer. */
+	if ((rc = refold(&a, &hub, hub_pk)) || (!rep->nproblems && (rc = hj_audit_key_check(&a.key))))
 		goto done;
 	int64_t nodes = 0;
 	if ((rc = check_pending(&a)) || (rc = hj_audit_inbox_check_refs(&a.ib, repo)) ||
@@ -639,6 +654,7 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 		goto done;
 	rep->nodes = (uint64_t)nodes;
 done:
+	hj_audit_key_free(&a.key);
 	hj_audit_inbox_free(&a.ib);
 	feed_free(&hub);
 	for (size_t i = 0; i < a.nfeeds; i++)

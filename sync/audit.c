@@ -1,7 +1,8 @@
 /*
  * audit.c — re-derive the hub's registry and every published verdict and
  * digest from the signed feeds (and, with audit_inbox.c, every inbox
- * delivery).
+ * delivery; with audit_key.c and the audit key, every real-name check of
+ * the sealed fields wrapped to it).
  */
 #include "audit.h"
 #include "audit_int.h"

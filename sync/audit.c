@@ -306,6 +306,23 @@ static int hub_key_from_feed(const feed *hub, uint8_t pk[32])
 	return rc ? hj_error_set(rc, "the hub feed does not enrol the hub in change set 1") : 0;
 }
 
+/* The re-fold's verdict v on op i of e is not the hub's (hub_reason NULL:
+ * applied). With a seal wrapped to the audit key at stake, say what an
+ * honest hub may still have seen: an author can wrap one data key to the
+ * hub and another to the auditor (seal.c), and each judges what opens for
+ * it; either way the hub's word is not borne out. */
+static void verdict_problem(audit *a, const hj_envelope *e, size_t i, const char *hub_reason, const hj_verdict *v,
+			    int sealed)
+{
+	int shut = sealed && ((hub_reason && strcmp(hub_reason, "invalid") == 0) ||
+			      (!v->applied && strcmp(v->reason, "invalid") == 0));
+	hj_audit_problem(a->rep, "%s seq %" PRIu64 " op %zu: the hub says %s, the re-fold says %s%s%s%s%s", e->node,
+		e->seq, i, hub_reason ? hub_reason : "applied", v->applied ? "applied" : v->reason,
+		v->applied ? "" : " (", v->applied ? "" : v->detail, v->applied ? "" : ")",
+		shut ? " [sealed to the audit key: a seal whose author wrapped the hub and the auditor different "
+		       "keys opens for only one of them]" : "");
+}
+
 /* Fold e's ops; with `judge`, each verdict must be the hub's (verdicts
  * NULL: all applied, the hub's own ops). Without, the hub's verdicts are
  * unknown (their hub entry is lost) and only the state is rebuilt. */
@@ -341,7 +358,7 @@ static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uin
 		int hub_ok = hj_hub_verdict_at(verdicts, i, &reason, NULL);
 		ctx.index = (uint32_t)i;
 		ctx.hub_reason = judge && !hub_ok ? reason : NULL;
-		hj_audit_key_count(&a->key, ops->items[i]);
+		int sealed = hj_audit_key_count(&a->key, ops->items[i]);
 		if ((rc = hj_audit_inbox_touch(&a->ib, ops->items[i])) || (rc = hj_fold_op(a->db, &ctx, ops->items[i], &v)))
 			goto done;
 		a->rep->ops++;
@@ -352,9 +369,7 @@ static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uin
 		if (strcmp(e->node, a->rep->hub) != 0) /* a county's: the hub gave a verdict (v2: NULL = all ok) */
 			a->rep->verdicts++;
 		if (v.applied != hub_ok || (!hub_ok && strcmp(reason, v.reason) != 0))
-			hj_audit_problem(a->rep, "%s seq %" PRIu64 " op %zu: the hub says %s, the re-fold says %s%s%s%s",
-				e->node, e->seq, i, hub_ok ? "applied" : reason, v.applied ? "applied" : v.reason,
-				v.applied ? "" : " (", v.applied ? "" : v.detail, v.applied ? "" : ")");
+			verdict_problem(a, e, i, hub_ok ? NULL : reason, &v, sealed);
 	}
 done:
 	hj_json_free(payload);

@@ -85,9 +85,9 @@ int hj_audit_key_init(hj_audit_key *k, struct hj_audit_report *rep, const uint8_
 void hj_audit_key_free(hj_audit_key *k);
 /* What the fold opens seals with (NULL: no key given), borrowed. */
 const hj_unsealer *hj_audit_key_unsealer(const hj_audit_key *k);
-/* Before an op is folded: its seals wrapped to the auditor are counted
- * (rep->sealed_to_audit_key). */
-void hj_audit_key_count(hj_audit_key *k, const hj_json *op);
+/* Before an op is folded: its seals wrapped to the auditor, counted into
+ * rep->sealed_to_audit_key; returns how many (0: none, or no key). */
+int hj_audit_key_count(hj_audit_key *k, const hj_json *op);
 /* An op the re-fold applied: the auditor's enrolment names its id. */
 void hj_audit_key_enrolled(hj_audit_key *k, const hj_json *op);
 /* After the re-fold: HJ_EINVALID (message set) when no node enrolled as

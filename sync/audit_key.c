@@ -72,24 +72,26 @@ static int wrapped_to(const hj_json *s, const char *id)
 /* Every object named "sealed" anywhere in the op (an application's
  * person, an update's fields, a transfer's person): counted when wrapped
  * to this auditor. */
-static void count_in(hj_audit_key *k, const hj_json *v)
+static int count_in(const hj_audit_key *k, const hj_json *v)
 {
+	int n = 0;
 	if (v->type != HJ_JOBJ && v->type != HJ_JARR)
-		return;
+		return 0;
 	for (size_t i = 0; i < v->count; i++) {
 		const hj_json *c = v->items[i];
-		if (v->type == HJ_JOBJ && strcmp(v->keys[i], "sealed") == 0 && c->type == HJ_JOBJ) {
-			k->rep->sealed_to_audit_key += (uint64_t)wrapped_to(c, k->unseal.id);
-			continue;
-		}
-		count_in(k, c);
+		if (v->type == HJ_JOBJ && strcmp(v->keys[i], "sealed") == 0 && c->type == HJ_JOBJ)
+			n += wrapped_to(c, k->unseal.id);
+		else
+			n += count_in(k, c);
 	}
+	return n;
 }
 
-void hj_audit_key_count(hj_audit_key *k, const hj_json *op)
+int hj_audit_key_count(hj_audit_key *k, const hj_json *op)
 {
-	if (k->given && k->unseal.id[0])
-		count_in(k, op);
+	int n = k->given && k->unseal.id[0] ? count_in(k, op) : 0;
+	k->rep->sealed_to_audit_key += (uint64_t)n;
+	return n;
 }
 
 void hj_audit_key_enrolled(hj_audit_key *k, const hj_json *op)

@@ -18,7 +18,7 @@
 
 int hj_audit_key_init(hj_audit_key *k, struct hj_audit_report *rep, const uint8_t *sk)
 {
-	uint8_t seed[32], pk[32], check[64];
+	uint8_t seed[32], pk[32], check_pk[32], check[64];
 	memset(k, 0, sizeof *k);
 	k->rep = rep;
 	if (!sk)
@@ -29,7 +29,7 @@ int hj_audit_key_init(hj_audit_key *k, struct hj_audit_report *rep, const uint8_
 	 * whose halves disagree is not a key pair, and no seal opens with it. */
 	crypto_sign_ed25519_sk_to_seed(seed, sk);
 	crypto_sign_ed25519_sk_to_pk(pk, sk);
-	int bad = crypto_sign_seed_keypair(check + 32, check, seed) != 0 || sodium_memcmp(check, sk, 64) != 0;
+	int bad = crypto_sign_seed_keypair(check_pk, check, seed) != 0 || sodium_memcmp(check, sk, 64) != 0;
 	sodium_memzero(seed, sizeof seed);
 	sodium_memzero(check, sizeof check);
 	if (bad || hj_seal_pk_from_node(k->unseal.pk, pk) || hj_seal_sk_from_node(k->unseal.sk, sk)) {

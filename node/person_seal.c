@@ -152,7 +152,9 @@ int hj_person_open_fields(hj_json **out, char commit[65], const hj_foldctx *ctx,
 	}
 	if (rc == HJ_EBADSIG)
 		rc = hj_error_set(HJ_ECORRUPT, "sealed personal fields do not open: %s", hj_error_last());
-	if (!rc && (rc = hj_json_parse(out, (const char *)plain.data, plain.len)) == 0 && (*out)->type != HJ_JOBJ)
+	if (rc)
+		goto done;
+	if ((rc = hj_json_parse(out, (const char *)plain.data, plain.len)) == 0 && (*out)->type != HJ_JOBJ)
 		rc = HJ_ECORRUPT;
 	if (rc && rc != HJ_ENOMEM) {
 		hj_json_free(*out);

@@ -35,6 +35,10 @@ typedef struct hj_unsealer {
 	char id[65];
 	uint8_t pk[32];
 	uint8_t sk[32];
+	/* Where this node keeps the wraps the hub gave it (rewrap.h, table
+	 * seal_wrap), tried when a seal has none for it; NULL: none (the
+	 * hub, which every seal names). */
+	hj_db *wraps;
 } hj_unsealer;
 
 typedef struct hj_foldctx {

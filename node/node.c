@@ -124,6 +124,8 @@ static void set_unsealer(hj_node *n)
 	snprintf(n->unsealer.id, sizeof n->unsealer.id, "%s", n->is_root ? HJ_SEAL_HUB : n->id);
 	if (hj_seal_pk_from_node(n->unsealer.pk, n->pk) || hj_seal_sk_from_node(n->unsealer.sk, n->sk))
 		memset(&n->unsealer, 0, sizeof n->unsealer); /* an id of "": opens nothing */
+	else if (!n->is_root)
+		n->unsealer.wraps = n->db;
 }
 
 static hj_node *node_alloc(const char *dir)

@@ -9,6 +9,7 @@
 #include "enrolled.h"
 #include "error.h"
 #include "hex.h"
+#include "rewrap.h"
 #include "seal.h"
 
 #include <sodium.h>
@@ -142,13 +143,18 @@ int hj_person_open_fields(hj_json **out, char commit[65], const hj_foldctx *ctx,
 	if (!ctx->unseal || !ctx->unseal->id[0])
 		goto done; /* this fold opens nothing */
 	rc = hj_unseal(&plain, s, ctx->unseal->id, ctx->unseal->pk, ctx->unseal->sk);
+	/* Not sealed to this node: perhaps the hub re-wrapped it for it. */
+	if (rc == HJ_ENOTFOUND && ctx->unseal->wraps)
+		rc = hj_rewrap_open(&plain, ctx->unseal->wraps, s, ctx->unseal->pk, ctx->unseal->sk);
 	if (rc == HJ_ENOTFOUND) {
-		rc = 0; /* not sealed to this node */
+		rc = 0; /* not for this node */
 		goto done;
 	}
 	if (rc == HJ_EBADSIG)
 		rc = hj_error_set(HJ_ECORRUPT, "sealed personal fields do not open: %s", hj_error_last());
-	if (!rc && (rc = hj_json_parse(out, (const char *)plain.data, plain.len)) == 0 && (*out)->type != HJ_JOBJ)
+	if (rc)
+		goto done;
+	if ((rc = hj_json_parse(out, (const char *)plain.data, plain.len)) == 0 && (*out)->type != HJ_JOBJ)
 		rc = HJ_ECORRUPT;
 	if (rc && rc != HJ_ENOMEM) {
 		hj_json_free(*out);

@@ -21,7 +21,7 @@
  *   to  1..32 pairs [recipient id, crypto_box_seal(k, recipient's X25519
  *       public key)] (80 bytes each), strictly increasing by id (bytewise),
  *       so one set of recipients has one encoding. An id is 1..64 bytes of
- *       printable ASCII without space (0x21..0x7e): a node id, or "audit".
+ *       printable ASCII without space (0x21..0x7e): a node id, or "hub".
  *
  * Opening: find my wrap, crypto_box_seal_open it to k, decrypt ct, recompute
  * c from k and the plaintext and compare (constant time). Every failure is
@@ -48,8 +48,10 @@
  *   such as crypto_box_seal (Thormarker, "On using the same key pair for
  *   Ed25519 and an X25519 based KEM", IACR ePrint 2021/509); the cost is
  *   one secret guarding both, so rotating or losing a node key does both.
- *   The audit committee signs nothing, so its key is a plain X25519 pair
- *   (hj_seal_keypair).
+ *   The audit committee's key is the same: an enrolled auditor node's
+ *   (person_seal.c wraps to every one; `huiji audit --audit-key` opens
+ *   with its secret key, sync/audit_key.c). hj_seal_keypair makes a plain
+ *   X25519 pair for tests and the benchmark.
  * - crypto_box_seal is anonymous (no sender key): the author is named by
  *   the signature on the op, not here.
  * - Secrets (k, the plaintext held while re-wrapping) live on the stack and

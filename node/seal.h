@@ -1,7 +1,8 @@
 /*
  * seal.h — sealed personal fields: one ciphertext of a person's fields
  * (name, ID number, phone, plate) readable only by the recipients it names
- * (the hub, the audit committee, a node a transfer delivers to), with a
+ * (the hub, the audit committee's auditor nodes, the nodes that hold the
+ * record, a node the hub re-wraps it for: rewrap.h), with a
  * commitment the signed op carries so an author cannot show two recipients
  * different data. The byte format and the reasons for it are in seal.c.
  *
@@ -49,7 +50,9 @@ typedef struct hj_sealed {
 	} to[HJ_SEAL_RECIPIENTS_MAX];
 } hj_sealed;
 
-/* A fresh X25519 key pair (the audit committee's key). 0 or HJ_ERROR. */
+/* A fresh X25519 key pair (tests, the benchmark: nodes, the audit
+ * committee's auditor node among them, use their node keys converted). 0
+ * or HJ_ERROR. */
 int hj_seal_keypair(uint8_t pk[32], uint8_t sk[32]);
 
 /* A node's X25519 keys, converted from its Ed25519 keys (node.h: pk, sk).

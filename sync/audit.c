@@ -1,7 +1,8 @@
 /*
  * audit.c — re-derive the hub's registry and every published verdict and
  * digest from the signed feeds (and, with audit_inbox.c, every inbox
- * delivery).
+ * delivery; with audit_key.c and the audit key, every real-name check of
+ * the sealed fields wrapped to it).
  */
 #include "audit.h"
 #include "audit_int.h"
@@ -49,6 +50,7 @@ typedef struct audit {
 	hj_followed_rules at;
 	uint32_t last_rules;
 	const uint8_t *person_secret; /* NULL: person-key checks on the hub's word */
+	hj_audit_key key;  /* the audit key: seals it opens (audit_key.c) */
 	hj_audit_inbox ib; /* the deliveries the re-fold derives (audit_inbox.c) */
 } audit;
 
@@ -304,6 +306,23 @@ static int hub_key_from_feed(const feed *hub, uint8_t pk[32])
 	return rc ? hj_error_set(rc, "the hub feed does not enrol the hub in change set 1") : 0;
 }
 
+/* The re-fold's verdict v on op i of e is not the hub's (hub_reason NULL:
+ * applied). With a seal wrapped to the audit key at stake, say what an
+ * honest hub may still have seen: an author can wrap one data key to the
+ * hub and another to the auditor (seal.c), and each judges what opens for
+ * it; either way the hub's word is not borne out. */
+static void verdict_problem(audit *a, const hj_envelope *e, size_t i, const char *hub_reason, const hj_verdict *v,
+			    int sealed)
+{
+	int shut = sealed && ((hub_reason && strcmp(hub_reason, "invalid") == 0) ||
+			      (!v->applied && strcmp(v->reason, "invalid") == 0));
+	hj_audit_problem(a->rep, "%s seq %" PRIu64 " op %zu: the hub says %s, the re-fold says %s%s%s%s%s", e->node,
+		e->seq, i, hub_reason ? hub_reason : "applied", v->applied ? "applied" : v->reason,
+		v->applied ? "" : " (", v->applied ? "" : v->detail, v->applied ? "" : ")",
+		shut ? " [sealed to the audit key: a seal whose author wrapped the hub and the auditor different "
+		       "keys opens for only one of them]" : "");
+}
+
 /* Fold e's ops; with `judge`, each verdict must be the hub's (verdicts
  * NULL: all applied, the hub's own ops). Without, the hub's verdicts are
  * unknown (their hub entry is lost) and only the state is rebuilt. */
@@ -333,22 +352,24 @@ static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uin
 	ctx.person_secret = a->person_secret;
 	ctx.pkey_on_hub_word = &a->rep->pkey_on_hub_word;
 	ctx.sealed_on_hub_word = &a->rep->sealed_on_hub_word;
+	ctx.unseal = hj_audit_key_unsealer(&a->key);
 	for (size_t i = 0; i < ops->count; i++) {
 		const char *reason = "?";
 		int hub_ok = hj_hub_verdict_at(verdicts, i, &reason, NULL);
 		ctx.index = (uint32_t)i;
 		ctx.hub_reason = judge && !hub_ok ? reason : NULL;
+		int sealed = hj_audit_key_count(&a->key, ops->items[i]);
 		if ((rc = hj_audit_inbox_touch(&a->ib, ops->items[i])) || (rc = hj_fold_op(a->db, &ctx, ops->items[i], &v)))
 			goto done;
 		a->rep->ops++;
+		if (v.applied)
+			hj_audit_key_enrolled(&a->key, ops->items[i]);
 		if (!judge)
 			continue;
 		if (strcmp(e->node, a->rep->hub) != 0) /* a county's: the hub gave a verdict (v2: NULL = all ok) */
 			a->rep->verdicts++;
 		if (v.applied != hub_ok || (!hub_ok && strcmp(reason, v.reason) != 0))
-			hj_audit_problem(a->rep, "%s seq %" PRIu64 " op %zu: the hub says %s, the re-fold says %s%s%s%s",
-				e->node, e->seq, i, hub_ok ? "applied" : reason, v.applied ? "applied" : v.reason,
-				v.applied ? "" : " (", v.applied ? "" : v.detail, v.applied ? "" : ")");
+			verdict_problem(a, e, i, hub_ok ? NULL : reason, &v, sealed);
 	}
 done:
 	hj_json_free(payload);
@@ -582,6 +603,12 @@ static int find_hub(audit *a, hj_gitrepo *repo, const char *url)
 int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
 	     const char *workdir, const hj_net_opts *net)
 {
+	return hj_audit_with_key(rep, url, hub_key_hex, person_secret, NULL, workdir, net);
+}
+
+int hj_audit_with_key(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
+		      const uint8_t *audit_sk, const char *workdir, const hj_net_opts *net)
+{
 	audit a = {0};
 	hj_gitrepo *repo = NULL;
 	feed hub = {0};
@@ -593,6 +620,8 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 	a.last_rules = 1;
 	a.person_secret = person_secret;
 	rep->person_key_given = person_secret != NULL;
+	if ((rc = hj_audit_key_init(&a.key, rep, audit_sk)))
+		return rc;
 	static const char *const specs[] = {"+refs/huiji/*:refs/huiji/*"};
 	int local = !strstr(url, "://") || strncmp(url, "file://", 7) == 0;
 	if ((rc = hj_gitrepo_open(&repo, workdir, 1)))
@@ -631,7 +660,9 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 		goto done;
 	}
 	hj_hex_encode(rep->hub_key, hub_pk, 32);
-	if ((rc = refold(&a, &hub, hub_pk)))
+	/* A key no auditor holds gives no verdict; but where the re-fold was
+	 * cut short by a finding, that finding is the answer. */
+	if ((rc = refold(&a, &hub, hub_pk)) || (!rep->nproblems && (rc = hj_audit_key_check(&a.key))))
 		goto done;
 	int64_t nodes = 0;
 	if ((rc = check_pending(&a)) || (rc = hj_audit_inbox_check_refs(&a.ib, repo)) ||
@@ -639,6 +670,7 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
 		goto done;
 	rep->nodes = (uint64_t)nodes;
 done:
+	hj_audit_key_free(&a.key);
 	hj_audit_inbox_free(&a.ib);
 	feed_free(&hub);
 	for (size_t i = 0; i < a.nfeeds; i++)

@@ -42,6 +42,15 @@ typedef struct hj_audit_report {
 	int person_key_given;
 	uint64_t pkey_on_hub_word;
 	uint64_t sealed_on_hub_word; /* real-name checks of sealed fields this audit could not open */
+	/* With the audit key (hj_audit_with_key): the enrolled auditor it is
+	 * (its node id), and the sealed objects of re-folded ops wrapped to
+	 * it, which the re-fold opened where it needed them and recomputed
+	 * the real-name (and, given the person key, person-key) checks of.
+	 * sealed_on_hub_word then counts only checks of seals not wrapped to
+	 * it (made before it was enrolled, or by an author that left it out). */
+	int audit_key_given;
+	char auditor[HJ_NODE_ID_MAX + 1];
+	uint64_t sealed_to_audit_key;
 	size_t nproblems;
 	char *problems[HJ_AUDIT_MAX_PROBLEMS]; /* owned; hj_audit_report_free */
 } hj_audit_report;
@@ -56,6 +65,19 @@ typedef struct hj_audit_report {
  * error if it could not run at all. */
 int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
 	     const char *workdir, const hj_net_opts *net);
+
+/* hj_audit holding the audit key: audit_sk is the 64-byte Ed25519 secret
+ * key of an enrolled auditor node (its secret.key, node.h), NULL for
+ * none. The re-fold opens every seal wrapped to that auditor (from its
+ * enrolment in the hub order on) and recomputes the checks the hub made
+ * of the sealed fields; a seal wrapped to it that does not open or match
+ * its commitment is judged as the hub must judge it ("invalid"), so a hub
+ * verdict saying otherwise is a discrepancy naming the change set.
+ * HJ_EINVALID (no report: never a passing verdict) when audit_sk is not a
+ * consistent key pair or no node enrolled as an auditor has its public
+ * key. Otherwise as hj_audit. */
+int hj_audit_with_key(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
+		      const uint8_t *audit_sk, const char *workdir, const hj_net_opts *net);
 void hj_audit_report_free(hj_audit_report *rep);
 
 #endif

@@ -51,7 +51,7 @@ int hj_audit_inbox_begin(hj_audit_inbox *ib, int64_t version, uint64_t hub_seq)
 	/* The round's start: every node enrolled and not yet begun is given
 	 * its backfill before the entry includes anything (sequencer.c
 	 * one_round). */
-	return hj_inbox_backfill_db(ib->db, ib->hub, NULL, hub_seq);
+	return hj_inbox_backfill_db(ib->db, ib->hub, NULL, NULL, hub_seq);
 }
 
 void hj_audit_inbox_collect(hj_audit_inbox *ib, int on)
@@ -93,7 +93,7 @@ int hj_audit_inbox_deliver(hj_audit_inbox *ib, uint64_t hub_seq, const char *nod
 		goto done;
 	}
 	if (!(rc = hj_db_get_int(ib->db, "SELECT max(pos) FROM followed", NULL, NULL, &pos)))
-		rc = hj_inbox_deliver(ib->db, NULL, &ib->touched, pos, hub_seq, node, seq);
+		rc = hj_inbox_deliver(ib->db, NULL, &ib->touched, pos, hub_seq, node, seq, NULL, NULL);
 done:
 	hj_audit_inbox_collect(ib, 0);
 	return rc;

@@ -1,13 +1,15 @@
 /*
- * audit_int.h — what audit.c, audit_import.c and audit_inbox.c share:
- * recording a finding, copying a local repository object by object, and
- * deriving the hub's inbox deliveries during the re-fold.
+ * audit_int.h — what audit.c, audit_import.c, audit_inbox.c and
+ * audit_key.c share: recording a finding, copying a local repository
+ * object by object, deriving the hub's inbox deliveries during the
+ * re-fold, and opening seals with the audit key.
  */
 #ifndef HJ_AUDIT_INT_H
 #define HJ_AUDIT_INT_H
 
 #include "db.h"
 #include "deliver.h"
+#include "fold.h"
 #include "gitrepo.h"
 #include "hub_entry.h"
 #include "json.h"
@@ -65,5 +67,31 @@ int hj_audit_inbox_check_entry(hj_audit_inbox *ib, const hj_hub_entry *ent, uint
 /* After the re-fold: each node's refs/huiji/inbox/<node> in `repo` holds
  * its derived deliveries, in order, by hash (longer is fine). */
 int hj_audit_inbox_check_refs(hj_audit_inbox *ib, hj_gitrepo *repo);
+
+/* The audit key during the re-fold (audit_key.c). Its secrets are
+ * wiped by hj_audit_key_free. */
+typedef struct hj_audit_key {
+	struct hj_audit_report *rep;
+	int given;
+	char ed_hex[65];    /* its Ed25519 public key, as node.enroll names it */
+	hj_unsealer unseal; /* X25519 pair; id "" until its enrolment is folded */
+	char other[HJ_NODE_ID_MAX + 1]; /* the node enrolled with it, not as auditor */
+	char other_role[16];
+} hj_audit_key;
+
+/* sk: a node secret key (64 bytes), or NULL for an audit without one.
+ * 0, or HJ_EINVALID when its two halves are not one key pair. */
+int hj_audit_key_init(hj_audit_key *k, struct hj_audit_report *rep, const uint8_t *sk);
+void hj_audit_key_free(hj_audit_key *k);
+/* What the fold opens seals with (NULL: no key given), borrowed. */
+const hj_unsealer *hj_audit_key_unsealer(const hj_audit_key *k);
+/* Before an op is folded: its seals wrapped to the auditor, counted into
+ * rep->sealed_to_audit_key; returns how many (0: none, or no key). */
+int hj_audit_key_count(hj_audit_key *k, const hj_json *op);
+/* An op the re-fold applied: the auditor's enrolment names its id. */
+void hj_audit_key_enrolled(hj_audit_key *k, const hj_json *op);
+/* After the re-fold: HJ_EINVALID (message set) when no node enrolled as
+ * an auditor holds the key. */
+int hj_audit_key_check(const hj_audit_key *k);
 
 #endif

@@ -20,6 +20,7 @@
 #include "followed.h"
 #include "hub_entry.h"
 #include "inbox.h"
+#include "wraps.h"
 #include "outbox.h"
 #include "projection.h"
 #include "replay.h"
@@ -555,6 +556,11 @@ int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 	if ((rc = hj_db_exec(n->db, "BEGIN IMMEDIATE")))
 		goto done;
 	in_tx = 1;
+	/* The wraps the hub gave this node, before the fold that opens with them. */
+	char wraps[200];
+	snprintf(wraps, sizeof wraps, "refs/huiji/incoming/wraps/%s", n->id);
+	if ((rc = hj_rewrap_take(n, repo, wraps, &rep->wraps_refused)))
+		goto done;
 	int64_t old_last_pos = 0;
 	uint64_t old_own_done = 0;
 	uint8_t ignored[32];

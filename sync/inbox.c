@@ -6,6 +6,7 @@
 #include "envelope.h"
 #include "error.h"
 #include "killpoint.h"
+#include "wraps.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -45,7 +46,7 @@ static int deliver_one(hj_db *db, const char *node, uint64_t hub_seq, const char
 }
 
 int hj_inbox_deliver(hj_db *db, hj_hub_entry_enc *enc, const hj_idset *unions, int64_t pos, uint64_t hub_seq,
-		     const char *src_node, uint64_t src_seq)
+		     const char *src_node, uint64_t src_seq, const hj_unsealer *hub, const hj_json *ops)
 {
 	hj_idset to = {0};
 	int rc = 0;
@@ -62,28 +63,35 @@ int hj_inbox_deliver(hj_db *db, hj_hub_entry_enc *enc, const hj_idset *unions, i
 		int64_t n = 0;
 		if (!(rc = deliver_one(db, to.id[i], hub_seq, src_node, src_seq, &n)) && enc)
 			rc = hj_hub_entry_enc_deliver(enc, to.id[i], (uint64_t)n);
+		if (!rc && hub && ops)
+			rc = hj_rewrap_deliver(db, hub, to.id[i], ops, hub_seq, NULL);
 	}
 	hj_idset_free(&to);
 	return rc;
 }
 
 /* One node's backfill: what touched its union's subtree, or everyone. */
-static int backfill_one(hj_db *db, const char *hub, hj_hub_entry_enc *enc, uint64_t hub_seq, const char *node,
-			const char *org)
+static int backfill_one(hj_db *db, const char *hub, const hj_unsealer *seal, hj_hub_entry_enc *enc,
+			uint64_t hub_seq, const char *node, const char *org)
 {
 	int64_t n = 0;
 	int rc = 0;
 	sqlite3_stmt *st = hj_db_stmt(db,
 		"WITH RECURSIVE down(id) AS (SELECT :u UNION SELECT o.id FROM org o JOIN down ON o.parent = down.id) "
-		"SELECT f.node, f.seq FROM followed f WHERE f.node <> :x AND f.node <> :hub AND EXISTS (SELECT 1 FROM "
+		"SELECT f.node, f.seq, f.envelope FROM followed f WHERE f.node <> :x AND f.node <> :hub AND EXISTS (SELECT 1 FROM "
 		"touch t WHERE t.pos = f.pos AND (t.union_id = '" HJ_TOUCH_ALL "' OR t.union_id IN down)) ORDER BY f.pos");
 	if (!st || hj_db_bind_text(st, ":u", org) || hj_db_bind_text(st, ":x", node) ||
 	    hj_db_bind_text(st, ":hub", hub))
 		rc = HJ_ERROR;
 	/* A second statement inserts meanwhile: the cache hands out another. */
-	while (!rc && (rc = hj_db_step(db, st)) == 1)
+	while (!rc && (rc = hj_db_step(db, st)) == 1) {
 		rc = deliver_one(db, node, hub_seq, (const char *)sqlite3_column_text(st, 0),
 				 (uint64_t)sqlite3_column_int64(st, 1), &n);
+		/* Sealed before this node was enrolled: the hub re-wraps. */
+		if (!rc && seal)
+			rc = hj_rewrap_deliver_envelope(db, seal, node, sqlite3_column_blob(st, 2),
+							(size_t)sqlite3_column_bytes(st, 2), hub_seq, NULL);
+	}
 	hj_db_release(db, st);
 	if (rc < 0)
 		return rc;
@@ -98,10 +106,11 @@ static int backfill_one(hj_db *db, const char *hub, hj_hub_entry_enc *enc, uint6
 
 int hj_inbox_backfill(hj_node *hub, hj_hub_entry_enc *enc, uint64_t hub_seq)
 {
-	return hj_inbox_backfill_db(hub->db, hub->id, enc, hub_seq);
+	return hj_inbox_backfill_db(hub->db, hub->id, &hub->unsealer, enc, hub_seq);
 }
 
-int hj_inbox_backfill_db(hj_db *db, const char *hub, hj_hub_entry_enc *enc, uint64_t hub_seq)
+int hj_inbox_backfill_db(hj_db *db, const char *hub, const hj_unsealer *seal, hj_hub_entry_enc *enc,
+			 uint64_t hub_seq)
 {
 	char *node = NULL, *org = NULL;
 	int rc;
@@ -109,7 +118,7 @@ int hj_inbox_backfill_db(hj_db *db, const char *hub, hj_hub_entry_enc *enc, uint
 	while (!(rc = hj_db_get_text(&node, db, "SELECT min(id) FROM node WHERE role = 'union' AND id NOT IN "
 						"(SELECT node FROM inbox_node) AND id <> :x", ":x", hub))) {
 		if (!(rc = hj_db_get_text(&org, db, "SELECT union_id FROM node WHERE id = :x", ":x", node)))
-			rc = backfill_one(db, hub, enc, hub_seq, node, org);
+			rc = backfill_one(db, hub, seal, enc, hub_seq, node, org);
 		free(node);
 		free(org);
 		node = org = NULL;

@@ -33,10 +33,12 @@ void hj_inbox_label(char *out, size_t outsz, const char *node);
  * holds one of them: one inbox row each, and its count into the entry
  * (enc NULL: into the table only — the auditor, sync/audit_inbox.c,
  * re-derives them on its own registry and reads the table).
+ * With the hub's unsealer and the change set's ops, also the wraps each
+ * recipient needs for seals that do not name it (wraps.h; NULL: none).
  * In the sequencer's transaction (a change set taken back out rolls them
  * back). */
 int hj_inbox_deliver(hj_db *db, hj_hub_entry_enc *enc, const hj_idset *unions, int64_t pos, uint64_t hub_seq,
-		     const char *src_node, uint64_t src_seq);
+		     const char *src_node, uint64_t src_seq, const hj_unsealer *hub, const hj_json *ops);
 
 /* Begin the inbox of every union node enrolled since the last round: give
  * it, in hub order, every change set sequenced so far that touched its
@@ -46,10 +48,12 @@ int hj_inbox_deliver(hj_db *db, hj_hub_entry_enc *enc, const hj_idset *unions, i
 int hj_inbox_backfill(hj_node *hub, hj_hub_entry_enc *enc, uint64_t hub_seq);
 
 /* The same on any registry `db` whose hub is `hub` (never given a
- * backfill); enc NULL: the deliveries go into the table only. The auditor
- * runs it on its re-fold at each v3 entry, as the sequencer at each
- * round. */
-int hj_inbox_backfill_db(hj_db *db, const char *hub, hj_hub_entry_enc *enc, uint64_t hub_seq);
+ * backfill); enc NULL: the deliveries go into the table only; seal NULL:
+ * no wraps (the hub's unsealer re-wraps what the node was not sealed). The
+ * auditor runs it on its re-fold at each v3 entry, as the sequencer at
+ * each round. */
+int hj_inbox_backfill_db(hj_db *db, const char *hub, const hj_unsealer *seal, hj_hub_entry_enc *enc,
+			 uint64_t hub_seq);
 
 /* Bring every node's inbox ref up to the table: append the deliveries it
  * lacks, in batches, one pack each. HJ_ECORRUPT if a ref holds more than

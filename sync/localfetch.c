@@ -6,6 +6,7 @@
 #include "envelope.h"
 #include "error.h"
 #include "inbox.h"
+#include "wraps.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ int hj_localfetch_is_local(const char *url)
 typedef struct copy {
 	hj_gitrepo *dst;
 	const char *dst_ref, *label;
+	int untimed; /* a wraps feed: items are no envelopes, commit time 0 */
 	hj_feed_item it[BATCH];
 	uint8_t *bytes[BATCH];
 	size_t n;
@@ -48,7 +50,7 @@ static int on_cs(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t *
 	(void)commit;
 	/* The commit's time is the envelope's (gitfeed.h), so the copy gets
 	 * the hub's commit id and the next fetch reads only what is new. */
-	int rc = hj_envelope_created_at(&at, bytes, len);
+	int rc = c->untimed ? 0 : hj_envelope_created_at(&at, bytes, len);
 	if (rc)
 		return hj_error_wrap(rc, "%s seq %" PRIu64 ": ", c->label, seq);
 	if (!(c->bytes[c->n] = malloc(len)))
@@ -59,7 +61,8 @@ static int on_cs(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t *
 }
 
 /* Make dst_ref hold src's feed `label` up to `tip`. */
-static int copy_feed(hj_gitrepo *dst, hj_gitrepo *src, const git_oid *tip, const char *label, const char *dst_ref)
+static int copy_feed(hj_gitrepo *dst, hj_gitrepo *src, const git_oid *tip, const char *label, const char *dst_ref,
+		     int untimed)
 {
 	uint64_t have = 0, want = 0;
 	git_oid base;
@@ -69,7 +72,7 @@ static int copy_feed(hj_gitrepo *dst, hj_gitrepo *src, const git_oid *tip, const
 		rc = hj_gitfeed_commit_seq(&want, src, tip, label);
 	if (rc)
 		goto done;
-	*c = (copy){.dst = dst, .dst_ref = dst_ref, .label = label};
+	*c = (copy){.dst = dst, .dst_ref = dst_ref, .label = label, .untimed = untimed};
 	if (have && git_oid_equal(&base, tip))
 		goto done; /* up to date */
 	rc = have && have <= want ? hj_gitfeed_walk_since(src, tip, label, &base, have, on_cs, c) : HJ_ECONFLICT;
@@ -99,12 +102,15 @@ static int on_ref(void *ctx, const char *name, const git_oid *target)
 	char label[300], dst_ref[600];
 	const char *rest = name + strlen(s->src_prefix);
 	const char *last = strrchr(name, '/') + 1;
+	int wraps = strncmp(name, "refs/huiji/wraps/", 17) == 0;
 	if (strncmp(name, "refs/huiji/inbox/", 17) == 0)
 		hj_inbox_label(label, sizeof label, last);
+	else if (wraps)
+		hj_rewrap_label(label, sizeof label, last);
 	else
 		snprintf(label, sizeof label, "%s", last);
 	snprintf(dst_ref, sizeof dst_ref, "%s%s", s->dst_prefix, rest);
-	s->rc = copy_feed(s->dst, s->src, target, label, dst_ref);
+	s->rc = copy_feed(s->dst, s->src, target, label, dst_ref, wraps);
 	return s->rc ? 1 : 0;
 }
 

@@ -21,6 +21,7 @@
 #include "followed.h"
 #include "hub_entry.h"
 #include "inbox.h"
+#include "wraps.h"
 #include "killpoint.h"
 #include "lockfile.h"
 #include "quarantine.h"
@@ -150,7 +151,8 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 				     vtext.len ? (const char *)vtext.data : NULL)) ||
 	    (r->enc.version >= 3 &&
 	     ((rc = hj_db_get_int(r->hub->db, "SELECT max(pos) FROM followed", NULL, NULL, &pos)) ||
-	      (rc = hj_inbox_deliver(r->hub->db, &r->enc, &touched, pos, r->hub_seq, e->node, e->seq)))) ||
+	      (rc = hj_inbox_deliver(r->hub->db, &r->enc, &touched, pos, r->hub_seq, e->node, e->seq,
+					&r->hub->unsealer, ops)))) ||
 	    (rc = hj_hub_entry_enc_add(&r->enc, e->node, e->seq, e->hash)))
 		goto done;
 	r->rep->change_sets++;
@@ -567,7 +569,8 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_se
 	rep->entries += r.enc.count > 0 || ndl > 0;
 	rc = write_tips(repo, &r); /* after COMMIT: a crash before is repaired by the next pass */
 	for (size_t i = 0; !rc && i < ndl; i++) /* before the hub feed names them */
-		rc = hj_inbox_repair(hub, repo, dl[i].node);
+		if (!(rc = hj_rewrap_repair(hub, repo, dl[i].node))) /* wraps before what they open */
+			rc = hj_inbox_repair(hub, repo, dl[i].node);
 	for (size_t i = 0; !rc && i < r.nsquats; i++)
 		rc = hj_quarantine_set_aside(repo, r.squats[i].node, &r.squats[i].commit);
 	goto done;
@@ -631,6 +634,8 @@ static int take_sequencer_lock(hj_gitrepo *repo)
 static int publish_locked(hj_node *hub, hj_gitrepo *repo)
 {
 	int rc = hj_seqref_repair_all(hub, repo);
+	if (!rc)
+		rc = hj_rewrap_repair_all(hub, repo);
 	if (!rc)
 		rc = hj_inbox_repair_all(hub, repo);
 	return rc ? rc : hj_outbox_flush(hub, repo, NULL);

@@ -8,6 +8,7 @@
 #include "error.h"
 #include "feed.h"
 #include "inbox.h"
+#include "wraps.h"
 #include "localfetch.h"
 #include "outbox.h"
 #include "followed.h"
@@ -160,7 +161,7 @@ static int meet_own_fork(hj_node *n, hj_gitrepo *repo, const char *url, const hj
 }
 
 /* One attempt: settle what the hub has, push what it lacks, fetch the
- * hub feed, this node's sequenced history and its inbox — and every
+ * hub feed, this node's sequenced history, its inbox and its wraps — and every
  * node's sequenced history only when `all_feeds` (entries from before the
  * inbox, follow.c). */
 static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_opts *o, const oid_list *own,
@@ -168,8 +169,8 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 {
 	hj_remote_ref *refs = NULL;
 	size_t nrefs = 0;
-	char myref[160], outref[160], inboxref[160], seqspec[400], inboxspec[400];
-	const char *specs[4] = {"+refs/huiji/hub/*:refs/huiji/incoming/hub/*"};
+	char myref[160], outref[160], inboxref[160], wrapsref[160], seqspec[400], inboxspec[400], wrapsspec[400];
+	const char *specs[5] = {"+refs/huiji/hub/*:refs/huiji/incoming/hub/*"};
 	size_t nspecs = 1;
 	uint64_t remote_seq = 0;
 	int rc;
@@ -179,6 +180,8 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 	hj_inbox_ref(inboxref, sizeof inboxref, n->id);
 	snprintf(seqspec, sizeof seqspec, "+refs/huiji/sequenced/%s:refs/huiji/incoming/feeds/%s", n->id, n->id);
 	snprintf(inboxspec, sizeof inboxspec, "+%s:refs/huiji/incoming/inbox/%s", inboxref, n->id);
+	hj_rewrap_ref(wrapsref, sizeof wrapsref, n->id);
+	snprintf(wrapsspec, sizeof wrapsspec, "+%s:refs/huiji/incoming/wraps/%s", wrapsref, n->id);
 	if ((rc = hj_transport_ls(&refs, &nrefs, repo, url, "refs/huiji/", &o->net)))
 		return rc;
 	/* Named whether or not the listing above showed them: the hub may
@@ -188,6 +191,7 @@ static int attempt(hj_node *n, hj_gitrepo *repo, const char *url, const hj_sync_
 	if (!all_feeds)
 		specs[nspecs++] = seqspec;
 	specs[nspecs++] = inboxspec;
+	specs[nspecs++] = wrapsspec;
 	for (size_t i = 0; i < nrefs; i++) {
 		if (strcmp(refs[i].name, myref) != 0)
 			continue;

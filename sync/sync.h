@@ -69,6 +69,9 @@ typedef struct hj_sync_report {
 	/* This computer's clock against the hub's entry times (follow.c):
 	 * how far ahead / behind it was seen, ms; 0 when within a day. */
 	int64_t clock_ahead_ms, clock_behind_ms;
+	/* Items of this node's wraps ref (wraps.h) that did not read: the
+	 * fields they would open stay shut; no verdict depends on them. */
+	int wraps_refused;
 } hj_sync_report;
 
 /* Returns 0 (synced), HJ_ENET (offline after all retries: nothing lost),

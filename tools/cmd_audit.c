@@ -1,8 +1,11 @@
 /*
  * cmd_audit.c — `huiji audit REPO-OR-URL`: an auditor's check of a hub
  * repository. Needs no node: it works in a temporary directory.
+ * --audit-key names the audit committee's key: the secret.key of its
+ * enrolled auditor node (or that node's directory), so the sealed
+ * real-name checks are recomputed instead of taken on the hub's word.
  * Exit 0: everything follows from the signed records; 1: discrepancies
- * (each named); 2: the audit could not run.
+ * (each named); 2: the audit could not run (a key no auditor holds too).
  */
 #include "audit.h"
 #include "cli.h"
@@ -16,11 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const cli_opt opts[] = {
 	{"hub-key", 1, "pin the hub's public key (hex) instead of reading it from the hub feed"},
 	{"person-key", 1, "the province's person-key file: recompute the hub's person-key checks"},
+	{"audit-key", 1, "an enrolled auditor node's secret.key (or its directory): open the seals wrapped to it "
+			 "and recompute their real-name checks"},
 	{"json", 0, "print the summary as JSON"},
 	{"idle-timeout-ms", 1, "over git://: no progress for this long ends the fetch (default 20000)"},
 	{NULL, 0, NULL},
@@ -39,6 +45,32 @@ static int read_person_key(uint8_t **out, const char *path)
 	if (rc) {
 		sodium_free(*out);
 		*out = NULL;
+	}
+	return rc;
+}
+
+/* The audit key: a node secret key file (node.h's secret.key: hex, mode
+ * 0600), or a node directory holding one. In locked memory, wiped after
+ * use. *out NULL when none is named. */
+static int read_audit_key(uint8_t **out, const char *path)
+{
+	char file[4200];
+	struct stat sb;
+	*out = NULL;
+	if (!path)
+		return 0;
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		snprintf(file, sizeof file, "%s/secret.key", path);
+	else
+		snprintf(file, sizeof file, "%s", path);
+	if (sodium_init() < 0 || !(*out = sodium_malloc(crypto_sign_SECRETKEYBYTES)))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	int rc = hj_node_read_secret(file, *out, crypto_sign_SECRETKEYBYTES);
+	if (rc) {
+		sodium_free(*out);
+		*out = NULL;
+		/* A malformed key file is the caller's mistake, not a failed check. */
+		rc = hj_error_wrap(rc == HJ_ECORRUPT ? HJ_EINVALID : rc, "--audit-key: ");
 	}
 	return rc;
 }
@@ -65,6 +97,9 @@ static void print_report(const cli *c, const hj_audit_report *rep, const char *u
 			  hj_json_set_bool(o, "person_key_given", rep->person_key_given) ||
 			  hj_json_set_int(o, "person_key_checks_on_hub_word", (int64_t)rep->pkey_on_hub_word) ||
 			  hj_json_set_int(o, "sealed_checks_on_hub_word", (int64_t)rep->sealed_on_hub_word) ||
+			  hj_json_set_bool(o, "audit_key_given", rep->audit_key_given) ||
+			  hj_json_set_str(o, "auditor", rep->auditor) ||
+			  hj_json_set_int(o, "sealed_opened_with_audit_key", (int64_t)rep->sealed_to_audit_key) ||
 			  hj_json_set(o, "discrepancies", probs)))
 			o = (hj_json_free(o), NULL);
 		cli_json_line(o);
@@ -83,9 +118,18 @@ static void print_report(const cli *c, const hj_audit_report *rep, const char *u
 		if (rep->pkey_on_hub_word)
 			printf("  %" PRIu64 " person-key checks taken on the hub's word (give --person-key to recompute "
 			       "them)\n", rep->pkey_on_hub_word);
-		if (rep->sealed_on_hub_word)
-			printf("  %" PRIu64 " real-name checks of sealed personal fields taken on the hub's word (an "
-			       "audit-key holder recomputes them)\n", rep->sealed_on_hub_word);
+		if (rep->audit_key_given && rep->auditor[0])
+			printf("  audit key of auditor %s: %" PRIu64 " sealed records wrapped to it opened, their real-name "
+			       "checks recomputed\n", rep->auditor, rep->sealed_to_audit_key);
+		else if (rep->audit_key_given)
+			printf("  audit key: no auditor enrolled with it in what could be re-folded (nothing opened)\n");
+		if (rep->sealed_on_hub_word && rep->audit_key_given)
+			printf("  %" PRIu64 " real-name checks of sealed personal fields taken on the hub's word (not "
+			       "wrapped to the audit key: sealed before its auditor was enrolled, or without it)\n",
+			       rep->sealed_on_hub_word);
+		else if (rep->sealed_on_hub_word)
+			printf("  %" PRIu64 " real-name checks of sealed personal fields taken on the hub's word (give "
+			       "--audit-key to recompute them)\n", rep->sealed_on_hub_word);
 		printf("%s\n", rep->nproblems ? "audit FAILED" : "audit passed: every record verifies and every "
 								"verdict and digest follows");
 	}
@@ -107,7 +151,7 @@ int cmd_audit(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if (!url)
-		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji audit REPO-OR-URL [--hub-key PK]"));
+		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji audit REPO-OR-URL [--hub-key PK] [--person-key FILE] [--audit-key FILE|DIR]"));
 	hj_net_opts net;
 	hj_net_opts_default(&net);
 	const char *idle = cli_get(&c, "idle-timeout-ms");
@@ -118,16 +162,22 @@ int cmd_audit(int argc, char **argv)
 			return cli_fail(hj_error_set(HJ_EINVALID, "audit: --idle-timeout-ms must be an integer >= 1"));
 		net.idle_timeout_ms = (int)x;
 	}
-	uint8_t *secret = NULL;
+	uint8_t *secret = NULL, *akey = NULL;
 	if ((rc = read_person_key(&secret, cli_get(&c, "person-key"))))
 		return cli_fail(rc);
+	if ((rc = read_audit_key(&akey, cli_get(&c, "audit-key")))) {
+		sodium_free(secret);
+		return cli_fail(rc);
+	}
 	if (!mkdtemp(tmpl)) {
 		sodium_free(secret);
+		sodium_free(akey);
 		return cli_fail(hj_error_set(HJ_ERROR, "cannot make a temporary directory"));
 	}
 	snprintf(repo, sizeof repo, "%s/hub.git", tmpl);
-	rc = hj_audit(&rep, url, cli_get(&c, "hub-key"), secret, repo, &net);
+	rc = hj_audit_with_key(&rep, url, cli_get(&c, "hub-key"), secret, akey, repo, &net);
 	sodium_free(secret);
+	sodium_free(akey);
 	char why[1024]; /* the audit's message outlives the clean-up's */
 	snprintf(why, sizeof why, "%s", hj_error_last());
 	if (hj_dir_remove(tmpl)) {

@@ -12,8 +12,11 @@ date is refused, and a county whose clock runs a year ahead (libfaketime)
 is judged by the hub's time and told so; a driver's record moves from one
 county to another and keeps its join date; a coverage table is printed, and
 an auditor checks the whole history over git://, once more with the person
-key to recompute every person-key check. Each county is given, through its
-inbox, only the change sets that touch its unions.
+key to recompute every person-key check, and then the audit committee,
+whose auditor node the hub enrolled before the first application (so every
+seal is wrapped to it), with its audit key too: every sealed real-name
+check recomputed, none taken on the hub's word. Each county is given,
+through its inbox, only the change sets that touch its unions.
 
 Run via tools/demo (which builds first). Leaves everything in a directory
 it prints at the end, so you can keep exploring with huiji.
@@ -107,6 +110,15 @@ def main():
     url = "git://127.0.0.1:%d/hub.git" % port
     try:
         print("    hub repository served by git daemon at " + url)
+
+        step("The audit committee's node (审计委员会): its key, enrolled as an auditor before any application")
+        audit_dir = os.path.join(work, "audit")
+        out = huiji("init", "--dir", audit_dir, "--node", "qh-audit", "--union", "qh", "--hub", url,
+                    "--hub-key", hub_key, "--person-key", os.path.join(hub, "person.key"), quiet=True).stdout
+        pk = [l.split()[-1] for l in out.splitlines() if l.startswith("public key")][0]
+        huiji("node", "enroll", "--dir", hub, "--node", "qh-audit", "--pubkey", pk, "--union", "qh",
+              "--role", "auditor")
+        print("    every seal made from now on is wrapped to it too (its secret key is the audit key)")
 
         step("Four county nodes: init, enrolment at the hub, a first sync while the link is up")
         for node, org, name, _ in COUNTIES:
@@ -236,18 +248,22 @@ def main():
         for node in ["hub"] + [c[0] for c in COUNTIES]:
             huiji("verify", "--dir", os.path.join(work, node))
         huiji("audit", url, "--hub-key", hub_key)
-        print("    and with the province's person key (sealed fields would need the audit key):")
+        print("    and with the province's person key (the sealed fields still need the audit key):")
         huiji("audit", url, "--hub-key", hub_key, "--person-key", os.path.join(hub, "person.key"))
+        print("    and by the audit committee with its audit key: every sealed real-name check recomputed:")
+        huiji("audit", url, "--hub-key", hub_key, "--person-key", os.path.join(hub, "person.key"),
+              "--audit-key", os.path.join(audit_dir, "secret.key"))
     finally:
         daemon.terminate()
         daemon.wait(timeout=10)
 
     print("\nThe demo province is in %s:" % work)
-    print("  hub/ (hub.git is the served repository), %s" % ", ".join(c[0] + "/" for c in COUNTIES))
+    print("  hub/ (hub.git is the served repository), %s, audit/ (the audit committee's key)"
+          % ", ".join(c[0] + "/" for c in COUNTIES))
     print("Keep exploring, e.g.:")
     print("  %s member list --dir %s/xn-cz" % (HUIJI, work))
     print("  %s log --dir %s/hub --json | head" % (HUIJI, work))
-    print("  %s audit %s/hub/hub.git" % (HUIJI, work))
+    print("  %s audit %s/hub/hub.git --audit-key %s/audit" % (HUIJI, work, work))
     print("  git daemon --base-path=%s/hub --export-all --enable=receive-pack --listen=127.0.0.1 --port=9418 %s/hub"
           % (work, work))
 

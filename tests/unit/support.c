@@ -418,6 +418,7 @@ void ut_push(const hj_node *county, const hj_node *hub)
 typedef struct mirror {
 	hj_feed_item *items;
 	size_t n, cap;
+	int untimed; /* a wraps feed (sync/wraps.h): no envelopes, commit time 0 */
 } mirror;
 
 static int collect(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
@@ -430,20 +431,25 @@ static int collect(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t
 		m->items = realloc(m->items, m->cap * sizeof *m->items);
 		assert_non_null(m->items);
 	}
-	MUST(hj_envelope_decode(&e, bytes, len));
+	int64_t at = 0;
+	if (!m->untimed) {
+		MUST(hj_envelope_decode(&e, bytes, len));
+		at = e.created_at;
+		hj_envelope_free(&e);
+	}
 	uint8_t *copy = malloc(len);
 	assert_non_null(copy);
 	memcpy(copy, bytes, len);
-	m->items[m->n++] = (hj_feed_item){copy, len, seq, e.created_at};
-	hj_envelope_free(&e);
+	m->items[m->n++] = (hj_feed_item){copy, len, seq, at};
 	return 0;
 }
 
-void ut_mirror(hj_gitrepo *from, const char *from_ref, hj_gitrepo *to, const char *to_ref, const char *node)
+static void mirror_feed(hj_gitrepo *from, const char *from_ref, hj_gitrepo *to, const char *to_ref, const char *node,
+			int untimed)
 {
 	uint64_t have = 0, tipseq = 0;
 	git_oid tip;
-	mirror m = {0};
+	mirror m = {.untimed = untimed};
 	int rc = hj_gitfeed_tip(to, to_ref, &have, &tip);
 	if (rc == HJ_ENOTFOUND)
 		have = 0;
@@ -460,6 +466,11 @@ void ut_mirror(hj_gitrepo *from, const char *from_ref, hj_gitrepo *to, const cha
 	for (size_t i = 0; i < m.n; i++)
 		free((void *)m.items[i].bytes);
 	free(m.items);
+}
+
+void ut_mirror(hj_gitrepo *from, const char *from_ref, hj_gitrepo *to, const char *to_ref, const char *node)
+{
+	mirror_feed(from, from_ref, to, to_ref, node, 0);
 }
 
 typedef struct fetch {
@@ -499,6 +510,10 @@ static void fetch_refs(const hj_node *county, const hj_node *hub, int all)
 	snprintf(to_ref, sizeof to_ref, "refs/huiji/incoming/inbox/%s", county->id);
 	snprintf(label, sizeof label, "inbox:%s", county->id);
 	ut_mirror(f.from, from_ref, f.to, to_ref, label);
+	snprintf(from_ref, sizeof from_ref, "refs/huiji/wraps/%s", county->id);
+	snprintf(to_ref, sizeof to_ref, "refs/huiji/incoming/wraps/%s", county->id);
+	snprintf(label, sizeof label, "wraps:%s", county->id);
+	mirror_feed(f.from, from_ref, f.to, to_ref, label, 1);
 	hj_gitrepo_close(f.to);
 	hj_gitrepo_close(f.from);
 }

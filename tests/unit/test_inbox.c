@@ -252,7 +252,8 @@ static void test_late_node_is_backfilled(void **state)
 	ut_world *w = v->w;
 	hj_sync_report rep;
 	hj_replay_stats st;
-	char mid[UT_ID_SZ];
+	char mid[UT_ID_SZ], idno[19];
+	ut_person_id(idno, 7);
 	ut_must(w->cz, ut_apply_op(w->cz, NULL, 7), mid, sizeof mid);
 	ut_must(w->hd, ut_apply_op(w->hd, NULL, 8), NULL, 0);
 	assert_int_equal(ut_sequence(w->hub, w->cz), 1);
@@ -280,12 +281,26 @@ static void test_late_node_is_backfilled(void **state)
 		assert_int_equal(rep.rebuilt, i); /* the early one folded below what it had */
 		assert_int_equal(ut_int(n->db, "SELECT count(*) FROM membership WHERE status = 'active'", NULL), 1);
 		OK(ut_rebuild_compare(n, &st));
+		/* cz sealed her before either was enrolled: the hub re-wrapped
+		 * the key for each (sync/wraps.c), so each reads her. */
+		assert_int_equal(ut_int(n->db, "SELECT count(*) FROM person WHERE id_number = ?1", idno), 1);
+		assert_int_equal(ut_int(n->db, "SELECT count(*) FROM seal_wrap", NULL), 1);
 	}
-	/* And from now on both are given cz's work as it is sequenced. */
+	/* And from now on both are given cz's work as it is sequenced, cz
+	 * still not knowing them (it has not synced): re-wrapped too. */
 	ut_must(w->cz, ut_apply_op(w->cz, NULL, 9), NULL, 0);
 	assert_int_equal(ut_sequence(w->hub, w->cz), 1);
 	OK(ut_follow(late, w->hub, &rep));
 	assert_int_equal(followed_of(late, "cz"), 3);
+	ut_person_id(idno, 9);
+	assert_int_equal(ut_int(late->db, "SELECT count(*) FROM person WHERE id_number = ?1", idno), 1);
+	/* A wrap that does not open (here: the hub's wrap of another seal
+	 * under this one's name) is passed over, never believed: the row is
+	 * rebuilt the same, the good wrap opening it. */
+	OK(hj_db_exec(late->db, "INSERT INTO seal_wrap(seal, wrap) SELECT p.seal, w.wrap FROM person p, seal_wrap w "
+				"WHERE w.seal <> p.seal"));
+	OK(ut_rebuild_compare(late, &st));
+	assert_int_equal(ut_int(late->db, "SELECT count(*) FROM person WHERE name = ''", NULL), 0);
 	hj_node_close(late);
 	hj_node_close(early);
 }

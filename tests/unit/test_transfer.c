@@ -205,6 +205,41 @@ static void test_nested_node_receives_the_record(void **state)
 	hj_node_close(town);
 }
 
+/* The same when cz did not know the township's node yet (it had not
+ * synced since the enrolment): its seal does not name it, and the hub,
+ * delivering the hand-down, re-wraps the key for it (sync/wraps.c). */
+static void test_receiver_the_author_did_not_know(void **state)
+{
+	ut_world *w = *state;
+	char old[UT_ID_SZ], nid[UT_ID_SZ], idno[19];
+	hj_sync_report srep;
+	hj_replay_stats st;
+	hj_node *town = ut_county(w->dir, "cza", "qh-xn-cz-a", w->hub);
+	ut_enroll(w->hub, town);
+	admitted(w->cz, 8, old);
+	ut_must(w->cz, hand_down(w->cz, old, "qh-xn-cz-a", "2024-06-01"), nid, sizeof nid);
+	assert_int_equal(ut_sequence(w->hub, w->cz), 3);
+	assert_int_equal(ut_int(w->hub->db, "SELECT count(*) FROM rewrap WHERE node = 'cza'", NULL), 1);
+	assert_int_equal(ut_follow(town, w->hub, &srep), 0);
+	assert_int_equal(srep.wraps_refused, 0);
+	ut_person_id(idno, 8);
+	assert_col(town->db, "SELECT id_number FROM person", NULL, idno);
+	char *mine = col(town->db, "SELECT name || phone || seal FROM person", NULL);
+	char *hubs = col(w->hub->db, "SELECT name || phone || seal FROM person WHERE id_number = ?1", idno);
+	assert_string_equal(mine, hubs);
+	free(mine);
+	free(hubs);
+	UT_OK(ut_rebuild_compare(town, &st));
+	/* Without the wrap the township holds the record, its person shut. */
+	UT_OK(hj_db_exec(town->db, "DELETE FROM seal_wrap"));
+	UT_OK(hj_db_exec(town->db, "BEGIN"));
+	UT_OK(hj_projection_clear(town->db));
+	UT_OK(hj_replay(town->db, town, 0, &st));
+	UT_OK(hj_db_exec(town->db, "COMMIT"));
+	assert_col(town->db, "SELECT name || id_number || coalesce(phone, 'none') FROM person", NULL, "none");
+	hj_node_close(town);
+}
+
 /* Every digest of the province checks out (v3 from rules 3 on). */
 static void test_audit_of_a_hand_down(void **state)
 {
@@ -544,6 +579,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hand_down_moves_the_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hand_down_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nested_node_receives_the_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receiver_the_author_did_not_know, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_of_a_hand_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offer_accepted_by_the_other_county, setup2, teardown),
 		cmocka_unit_test_setup_teardown(test_request_accepted_by_the_holding_county, setup2, teardown),

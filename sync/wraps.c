@@ -1,0 +1,275 @@
+/*
+ * wraps.c — the hub's re-wraps, recorded with the deliveries and written
+ * to refs/huiji/wraps/<node>; a county's intake of its own (wraps.h).
+ */
+#include "wraps.h"
+#include "enrolled.h"
+#include "envelope.h"
+#include "error.h"
+#include "hex.h"
+#include "rewrap.h"
+#include "seal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAIRS_PER_ITEM 2000 /* ~232 bytes each: within HJ_REWRAP_ITEM_MAX */
+#define REPAIR_BATCH 16     /* items per pack a repair writes: bounded memory */
+
+void hj_rewrap_ref(char *out, size_t outsz, const char *node)
+{
+	snprintf(out, outsz, "refs/huiji/wraps/%s", node);
+}
+
+void hj_rewrap_label(char *out, size_t outsz, const char *node)
+{
+	snprintf(out, outsz, "wraps:%s", node);
+}
+
+/* ---- the hub ---- */
+
+/* One rewrap row of `to` from `pairs` (emptied after). */
+static int flush_pairs(hj_db *db, const char *to, uint64_t hub_seq, hj_json *pairs, int *added)
+{
+	hj_buf body = HJ_BUF_INIT;
+	int64_t n = 0;
+	int rc = hj_json_write(&body, pairs);
+	if (!rc)
+		rc = hj_db_get_int(db, "SELECT coalesce(max(n), 0) + 1 FROM rewrap WHERE node = :n", ":n", to, &n);
+	sqlite3_stmt *st = rc ? NULL : hj_db_stmt(db, "INSERT INTO rewrap(node, n, hub_seq, body) VALUES (:n, :k, :h, :b)");
+	if (!rc && !st)
+		rc = HJ_ERROR;
+	if (!rc) {
+		hj_buf_put_u8(&body, 0);
+		rc = hj_db_bind_text(st, ":n", to) || hj_db_bind_int(st, ":k", n) || hj_db_bind_int(st, ":h", (int64_t)hub_seq) ||
+			     hj_db_bind_text(st, ":b", (const char *)body.data)
+			     ? HJ_ERROR
+			     : hj_db_step(db, st);
+		hj_db_release(db, st);
+		rc = rc < 0 ? rc : 0;
+	}
+	hj_buf_free(&body);
+	for (size_t i = 0; i < pairs->count; i++)
+		hj_json_free(pairs->items[i]);
+	pairs->count = 0;
+	if (!rc && added)
+		(*added)++;
+	return rc;
+}
+
+int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const hj_json *ops, uint64_t hub_seq,
+		      int *added)
+{
+	uint8_t ed[32], x[32];
+	int rc = hj_enrolled_key(ed, db, to);
+	if (rc)
+		return rc == HJ_ENOTFOUND ? 0 : rc;
+	if (hj_seal_pk_from_node(x, ed))
+		return 0; /* no curve point: no seal was ever for it */
+	hj_json *pairs = hj_json_new(HJ_JARR);
+	if (!pairs)
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < ops->count; i++) {
+		rc = hj_rewrap_op(pairs, ops->items[i], hub, to, x);
+		if (!rc && pairs->count >= PAIRS_PER_ITEM)
+			rc = flush_pairs(db, to, hub_seq, pairs, added);
+	}
+	if (!rc && pairs->count)
+		rc = flush_pairs(db, to, hub_seq, pairs, added);
+	hj_json_free(pairs);
+	return rc;
+}
+
+int hj_rewrap_deliver_envelope(hj_db *db, const hj_unsealer *hub, const char *to, const uint8_t *bytes, size_t len,
+			       uint64_t hub_seq, int *added)
+{
+	hj_envelope e;
+	hj_json *payload = NULL;
+	int rc = hj_envelope_decode(&e, bytes, len);
+	if (rc)
+		return rc == HJ_ENOMEM ? rc : 0; /* the hub sequenced it: it decodes; if not, nothing to give */
+	const hj_json *ops = NULL;
+	if (!(rc = hj_json_parse(&payload, (const char *)e.payload, e.payload_len)))
+		ops = hj_fold_payload_ops(payload, &rc);
+	rc = ops ? hj_rewrap_deliver(db, hub, to, ops, hub_seq, added) : (rc == HJ_ENOMEM ? rc : 0);
+	hj_json_free(payload);
+	hj_envelope_free(&e);
+	return rc;
+}
+
+typedef struct batch {
+	hj_feed_item it[REPAIR_BATCH];
+	char *body[REPAIR_BATCH];
+	size_t n;
+} batch;
+
+static void batch_clear(batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->body[i]);
+	b->n = 0;
+}
+
+static int batch_read(batch *b, hj_db *db, const char *node, uint64_t from)
+{
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT n, body FROM rewrap WHERE node = :n AND n > :f ORDER BY n LIMIT 16");
+	if (!st)
+		return HJ_ERROR;
+	int rc = hj_db_bind_text(st, ":n", node) || hj_db_bind_int(st, ":f", (int64_t)from) ? HJ_ERROR : 0;
+	while (!rc && (rc = hj_db_step(db, st)) == 1) {
+		uint64_t n = (uint64_t)sqlite3_column_int64(st, 0);
+		if (n != from + b->n + 1) {
+			rc = hj_error_set(HJ_ECORRUPT, "wraps of %s: item %" PRIu64 " is missing", node, from + b->n + 1);
+			break;
+		}
+		if ((rc = hj_db_col_dup(&b->body[b->n], st, 1)))
+			break;
+		b->it[b->n] = (hj_feed_item){(const uint8_t *)b->body[b->n], strlen(b->body[b->n]), n, 0};
+		b->n++;
+	}
+	hj_db_release(db, st);
+	return rc < 0 ? rc : 0;
+}
+
+static int repair_one(hj_db *db, hj_gitrepo *repo, const char *node, uint64_t want)
+{
+	char ref[200], label[200];
+	uint64_t tip = 0;
+	batch *b = calloc(1, sizeof *b);
+	int rc = b ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
+	hj_rewrap_ref(ref, sizeof ref, node);
+	hj_rewrap_label(label, sizeof label, node);
+	if (!rc && (rc = hj_gitfeed_tip(repo, ref, &tip, NULL)) == 0 && tip > want)
+		rc = hj_error_set(HJ_ECORRUPT, "%s holds %" PRIu64 " items, the hub made %" PRIu64, ref, tip, want);
+	while (!rc && tip < want) {
+		if (!(rc = batch_read(b, db, node, tip)) && !b->n)
+			rc = hj_error_set(HJ_ECORRUPT, "wraps of %s: item %" PRIu64 " is missing", node, tip + 1);
+		if (!rc)
+			rc = hj_gitfeed_append(repo, ref, label, b->it, b->n);
+		tip += b->n;
+		batch_clear(b);
+	}
+	free(b);
+	return rc;
+}
+
+int hj_rewrap_repair(hj_node *hub, hj_gitrepo *repo, const char *node)
+{
+	int64_t want = 0;
+	int rc = hj_db_get_int(hub->db, "SELECT coalesce(max(n), 0) FROM rewrap WHERE node = :n", ":n", node, &want);
+	return rc || !want ? rc : repair_one(hub->db, repo, node, (uint64_t)want);
+}
+
+int hj_rewrap_repair_all(hj_node *hub, hj_gitrepo *repo)
+{
+	char *node = NULL, *prev = strdup("");
+	int rc = prev ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
+	/* One node at a time, by name: no list held while the repair reads. */
+	while (!rc && !(rc = hj_db_get_text(&node, hub->db, "SELECT min(node) FROM rewrap WHERE node > :x", ":x", prev)) &&
+	       !(rc = hj_rewrap_repair(hub, repo, node))) {
+		free(prev);
+		prev = node;
+		node = NULL;
+	}
+	free(node);
+	free(prev);
+	return rc == HJ_ENOTFOUND ? 0 : rc;
+}
+
+/* ---- the county ---- */
+
+typedef struct take {
+	hj_db *db;
+	int *refused;
+} take;
+
+static int is_hex(const char *s, size_t n)
+{
+	size_t i = 0;
+	for (; s && s[i] && i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s && i == n && !s[i];
+}
+
+/* One item's pairs into seal_wrap; a malformed item is passed over. */
+static int on_item(void *vctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
+{
+	take *t = vctx;
+	hj_json *pairs = NULL;
+	(void)seq;
+	(void)commit;
+	int rc = len <= HJ_REWRAP_ITEM_MAX ? hj_json_parse(&pairs, (const char *)bytes, len) : HJ_ETOOBIG;
+	if (rc == HJ_ENOMEM)
+		return rc;
+	int ok = !rc && pairs->type == HJ_JARR;
+	for (size_t i = 0; ok && i < pairs->count; i++) {
+		const hj_json *p = pairs->items[i];
+		ok = p->type == HJ_JARR && p->count == 2 && p->items[0]->type == HJ_JSTR && p->items[1]->type == HJ_JSTR &&
+		     is_hex(p->items[0]->s, 64) && is_hex(p->items[1]->s, HJ_SEAL_WRAP_HEX);
+	}
+	rc = 0;
+	for (size_t i = 0; ok && !rc && i < pairs->count; i++) {
+		sqlite3_stmt *st = hj_db_stmt(t->db, "INSERT OR IGNORE INTO seal_wrap(seal, wrap) VALUES (:s, :w)");
+		rc = !st || hj_db_bind_text(st, ":s", pairs->items[i]->items[0]->s) ||
+				     hj_db_bind_text(st, ":w", pairs->items[i]->items[1]->s)
+			     ? HJ_ERROR
+			     : hj_db_step(t->db, st);
+		hj_db_release(t->db, st);
+		rc = rc < 0 ? rc : 0;
+	}
+	if (!ok)
+		(*t->refused)++;
+	hj_json_free(pairs);
+	return rc;
+}
+
+/* The item count and commit taken last (meta wraps_commit "<n> <oid>"). */
+static int taken(hj_db *db, uint64_t *n, git_oid *commit, int *have)
+{
+	char *v = NULL, *end;
+	int rc = hj_meta_get(&v, db, "wraps_commit");
+	*have = 0;
+	if (rc)
+		return rc == HJ_ENOTFOUND ? 0 : rc;
+	unsigned long long at = strtoull(v, &end, 10);
+	if (end != v && *end == ' ' && strlen(end + 1) == GIT_OID_HEXSZ && git_oid_fromstr(commit, end + 1) == 0) {
+		*n = at;
+		*have = 1;
+	}
+	free(v);
+	return 0;
+}
+
+int hj_rewrap_take(hj_node *n, hj_gitrepo *repo, const char *ref, int *refused)
+{
+	char label[200], v[32 + GIT_OID_HEXSZ + 1], hex[GIT_OID_HEXSZ + 1];
+	git_oid tip, base;
+	uint64_t tipn = 0, basen = 0;
+	int have = 0;
+	take t = {n->db, refused};
+	hj_rewrap_label(label, sizeof label, n->id);
+	int rc = hj_gitfeed_tip(repo, ref, &tipn, &tip);
+	if (rc == HJ_ECORRUPT) {
+		(*refused)++;
+		return 0;
+	}
+	if (rc || !tipn || (rc = taken(n->db, &basen, &base, &have)))
+		return rc;
+	if (have && git_oid_equal(&base, &tip))
+		return 0;
+	rc = have && basen <= tipn ? hj_gitfeed_walk_since(repo, &tip, label, &base, basen, on_item, &t) : HJ_ECONFLICT;
+	if (rc == HJ_ECONFLICT) /* rewritten or new: read whole (seal_wrap keeps what it has) */
+		rc = hj_gitfeed_walk(repo, &tip, label, 0, on_item, &t);
+	if (rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND) {
+		(*refused)++;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	git_oid_tostr(hex, sizeof hex, &tip);
+	snprintf(v, sizeof v, "%" PRIu64 " %s", tipn, hex);
+	return hj_meta_set(n->db, "wraps_commit", v);
+}

@@ -2,7 +2,7 @@
  * bench_inbox.c — section 10: the bytes a node fetches per sync, before
  * the inbox (the hub feed and every node's sequenced history: what sync
  * fetched until issue 8) and after it (the hub feed, its own sequenced
- * history and its inbox: sync/sync.c's attempt), side by side in one
+ * history, its inbox and its wraps: sync/sync.c's attempt), side by side in one
  * province built in process: a hub, N counties in cities of I_PER_CITY,
  * and one city node. Bytes are libgit2's received_bytes for a fetch
  * through git daemon (and, for the county, over the local path) into a
@@ -15,6 +15,7 @@
 #include "bench.h"
 #include "localfetch.h"
 #include "inbox.h"
+#include "wraps.h"
 
 #include <dirent.h>
 #include <unistd.h>
@@ -75,19 +76,22 @@ static hj_json *org_op_kind(const char *id, const char *name, const char *kind, 
 
 /* The refspecs of set `s` for node `id`, named as sync.c's attempt names
  * them (and the before set as sync named it until the inbox). */
-static size_t specs_of(const char *sp[3], char buf[2][400], int s, const char *id)
+static size_t specs_of(const char *sp[4], char buf[3][400], int s, const char *id)
 {
-	char inbox[200];
+	char inbox[200], wraps[200];
 	size_t k = 0;
 	sp[k++] = "+refs/huiji/hub/*:refs/huiji/incoming/hub/*";
 	if (s == S_BEFORE)
 		sp[k++] = "+refs/huiji/sequenced/*:refs/huiji/incoming/feeds/*";
 	if (s == S_AFTER) {
 		hj_inbox_ref(inbox, sizeof inbox, id);
+		hj_rewrap_ref(wraps, sizeof wraps, id);
 		snprintf(buf[0], sizeof buf[0], "+refs/huiji/sequenced/%s:refs/huiji/incoming/feeds/%s", id, id);
 		snprintf(buf[1], sizeof buf[1], "+%s:refs/huiji/incoming/inbox/%s", inbox, id);
+		snprintf(buf[2], sizeof buf[2], "+%s:refs/huiji/incoming/wraps/%s", wraps, id);
 		sp[k++] = buf[0];
 		sp[k++] = buf[1];
+		sp[k++] = buf[2];
 	}
 	return k;
 }
@@ -245,8 +249,8 @@ static int replica_path(char out[PATH_MAX], const iprov *p, int t, int w, int s)
 static int measure(iprov *p, int t, const char *url, uint64_t bytes[W_N][S_N], uint64_t objs[W_N][S_N])
 {
 	const char *who[W_N] = {NULL, I_CITY_NODE};
-	char cz[I_ID_MAX], path[PATH_MAX], buf[2][400];
-	const char *sp[3];
+	char cz[I_ID_MAX], path[PATH_MAX], buf[3][400];
+	const char *sp[4];
 	uint64_t ignored[W_N][S_N];
 	int rc = 0;
 	county_id(cz, 0);
@@ -283,7 +287,7 @@ static int new_only_bytes(uint64_t *out, git_repository *hub, const char *replic
 	git_reference_iterator *it = NULL;
 	git_reference *ref;
 	git_buf buf = {0};
-	char names[3][200];
+	char names[4][200];
 	int rc = 0, k = 0;
 	snprintf(names[k++], sizeof names[0], "refs/huiji/hub/*");
 	if (s == S_BEFORE)
@@ -291,6 +295,7 @@ static int new_only_bytes(uint64_t *out, git_repository *hub, const char *replic
 	if (s == S_AFTER) {
 		snprintf(names[k++], sizeof names[0], "refs/huiji/sequenced/%s", id);
 		hj_inbox_ref(names[k++], sizeof names[0], id);
+		hj_rewrap_ref(names[k++], sizeof names[0], id);
 	}
 	if (git_revwalk_new(&walk, hub) < 0 || git_packbuilder_new(&pb, hub) < 0) {
 		rc = git_failed("packbuilder for", replica);
@@ -542,8 +547,8 @@ static int measure_all(iprov *p, uint64_t bytes[T_N][W_N][S_N], uint64_t objs[T_
 static int one_case(bench *b, const char *parent, int port, int n, int per_city, int sets, ires *res)
 {
 	iprov p = {0};
-	char path[PATH_MAX], cz[I_ID_MAX], buf[2][400];
-	const char *sp[3];
+	char path[PATH_MAX], cz[I_ID_MAX], buf[3][400];
+	const char *sp[4];
 	double t0 = now_s();
 	int rc;
 	res->n = n, res->per_city = per_city, res->sets = sets;

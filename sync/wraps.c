@@ -7,6 +7,7 @@
 #include "envelope.h"
 #include "error.h"
 #include "hex.h"
+#include "killpoint.h"
 #include "rewrap.h"
 #include "seal.h"
 
@@ -146,8 +147,8 @@ static int repair_one(hj_db *db, hj_gitrepo *repo, const char *node, uint64_t wa
 	while (!rc && tip < want) {
 		if (!(rc = batch_read(b, db, node, tip)) && !b->n)
 			rc = hj_error_set(HJ_ECORRUPT, "wraps of %s: item %" PRIu64 " is missing", node, tip + 1);
-		if (!rc)
-			rc = hj_gitfeed_append(repo, ref, label, b->it, b->n);
+		if (!rc && !(rc = hj_gitfeed_append(repo, ref, label, b->it, b->n)))
+			hj_killpoint("hub-wraps-written");
 		tip += b->n;
 		batch_clear(b);
 	}

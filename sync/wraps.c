@@ -7,7 +7,6 @@
 #include "envelope.h"
 #include "error.h"
 #include "hex.h"
-#include "killpoint.h"
 #include "rewrap.h"
 #include "seal.h"
 
@@ -17,7 +16,7 @@
 #include <string.h>
 
 #define PAIRS_PER_ITEM 2000 /* ~232 bytes each: within HJ_REWRAP_ITEM_MAX */
-#define REPAIR_BATCH 16     /* items per pack a repair writes: bounded memory */
+#define REPAIR_BATCH 16     /* items per pack a repair writes: bounded memory (16 x 512 KiB) */
 
 void hj_rewrap_ref(char *out, size_t outsz, const char *node)
 {
@@ -100,60 +99,38 @@ int hj_rewrap_deliver_envelope(hj_db *db, const hj_unsealer *hub, const char *to
 	return rc;
 }
 
-typedef struct batch {
-	hj_feed_item it[REPAIR_BATCH];
-	char *body[REPAIR_BATCH];
-	size_t n;
-} batch;
+typedef struct source {
+	hj_db *db;
+	const char *node;
+} source;
 
-static void batch_clear(batch *b)
+/* hj_gitfeed_source: the node's wraps after `from`, REPAIR_BATCH at most. */
+static int next_batch(void *vctx, uint64_t from, hj_feed_batch *b)
 {
-	for (size_t i = 0; i < b->n; i++)
-		free(b->body[i]);
-	b->n = 0;
-}
-
-static int batch_read(batch *b, hj_db *db, const char *node, uint64_t from)
-{
-	sqlite3_stmt *st = hj_db_stmt(db, "SELECT n, body FROM rewrap WHERE node = :n AND n > :f ORDER BY n LIMIT 16");
+	source *s = vctx;
+	sqlite3_stmt *st = hj_db_stmt(s->db, "SELECT n, body FROM rewrap WHERE node = :n AND n > :f ORDER BY n "
+					     "LIMIT 16"); /* REPAIR_BATCH */
 	if (!st)
 		return HJ_ERROR;
-	int rc = hj_db_bind_text(st, ":n", node) || hj_db_bind_int(st, ":f", (int64_t)from) ? HJ_ERROR : 0;
-	while (!rc && (rc = hj_db_step(db, st)) == 1) {
+	int rc = hj_db_bind_text(st, ":n", s->node) || hj_db_bind_int(st, ":f", (int64_t)from) ? HJ_ERROR : 0;
+	while (!rc && (rc = hj_db_step(s->db, st)) == 1) {
 		uint64_t n = (uint64_t)sqlite3_column_int64(st, 0);
-		if (n != from + b->n + 1) {
-			rc = hj_error_set(HJ_ECORRUPT, "wraps of %s: item %" PRIu64 " is missing", node, from + b->n + 1);
-			break;
-		}
-		if ((rc = hj_db_col_dup(&b->body[b->n], st, 1)))
-			break;
-		b->it[b->n] = (hj_feed_item){(const uint8_t *)b->body[b->n], strlen(b->body[b->n]), n, 0};
-		b->n++;
+		rc = n != from + b->n + 1 ? hj_error_set(HJ_ECORRUPT, "wraps of %s: item %" PRIu64 " is missing", s->node,
+							  from + b->n + 1)
+					  : hj_feed_batch_add(b, sqlite3_column_text(st, 1),
+							      (size_t)sqlite3_column_bytes(st, 1), n, 0);
 	}
-	hj_db_release(db, st);
+	hj_db_release(s->db, st);
 	return rc < 0 ? rc : 0;
 }
 
 static int repair_one(hj_db *db, hj_gitrepo *repo, const char *node, uint64_t want)
 {
 	char ref[200], label[200];
-	uint64_t tip = 0;
-	batch *b = calloc(1, sizeof *b);
-	int rc = b ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
+	source s = {db, node};
 	hj_rewrap_ref(ref, sizeof ref, node);
 	hj_rewrap_label(label, sizeof label, node);
-	if (!rc && (rc = hj_gitfeed_tip(repo, ref, &tip, NULL)) == 0 && tip > want)
-		rc = hj_error_set(HJ_ECORRUPT, "%s holds %" PRIu64 " items, the hub made %" PRIu64, ref, tip, want);
-	while (!rc && tip < want) {
-		if (!(rc = batch_read(b, db, node, tip)) && !b->n)
-			rc = hj_error_set(HJ_ECORRUPT, "wraps of %s: item %" PRIu64 " is missing", node, tip + 1);
-		if (!rc && !(rc = hj_gitfeed_append(repo, ref, label, b->it, b->n)))
-			hj_killpoint("hub-wraps-written");
-		tip += b->n;
-		batch_clear(b);
-	}
-	free(b);
-	return rc;
+	return hj_gitfeed_catch_up(repo, ref, label, want, next_batch, &s, "hub-wraps-written");
 }
 
 int hj_rewrap_repair(hj_node *hub, hj_gitrepo *repo, const char *node)

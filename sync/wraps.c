@@ -99,6 +99,71 @@ int hj_rewrap_deliver_envelope(hj_db *db, const hj_unsealer *hub, const char *to
 	return rc;
 }
 
+/* Each enrolled auditor's id in turn, by name, to `fn`. */
+static int each_auditor(hj_db *db, int (*fn)(hj_db *, const char *, void *), void *ctx)
+{
+	char *node = NULL, *prev = strdup("");
+	int rc = prev ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
+	while (!rc && !(rc = hj_db_get_text(&node, db, "SELECT min(id) FROM node WHERE role = 'auditor' AND id > :x",
+					    ":x", prev)) &&
+	       !(rc = fn(db, node, ctx))) {
+		free(prev);
+		prev = node;
+		node = NULL;
+	}
+	free(node);
+	free(prev);
+	return rc == HJ_ENOTFOUND ? 0 : rc;
+}
+
+typedef struct for_auditor {
+	const hj_unsealer *hub;
+	const hj_json *ops;
+	uint64_t hub_seq;
+} for_auditor;
+
+static int rewrap_for(hj_db *db, const char *node, void *vctx)
+{
+	for_auditor *f = vctx;
+	return hj_rewrap_deliver(db, f->hub, node, f->ops, f->hub_seq, NULL);
+}
+
+int hj_rewrap_auditors(hj_db *db, const hj_unsealer *hub, const hj_json *ops, uint64_t hub_seq)
+{
+	for_auditor f = {hub, ops, hub_seq};
+	return each_auditor(db, rewrap_for, &f);
+}
+
+/* The history sequenced so far, re-wrapped for an auditor new to the
+ * hub's table. */
+static int backfill_for(hj_db *db, const char *node, void *vctx)
+{
+	for_auditor *f = vctx;
+	int64_t done = 0;
+	int rc = hj_db_get_int(db, "SELECT count(*) FROM rewrap_node WHERE node = :n", ":n", node, &done);
+	if (rc || done)
+		return rc;
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT envelope FROM followed ORDER BY pos");
+	rc = st ? 0 : HJ_ERROR;
+	while (!rc && (rc = hj_db_step(db, st)) == 1)
+		rc = hj_rewrap_deliver_envelope(db, f->hub, node, sqlite3_column_blob(st, 0),
+						(size_t)sqlite3_column_bytes(st, 0), f->hub_seq, NULL);
+	hj_db_release(db, st);
+	if (rc < 0)
+		return rc;
+	st = hj_db_stmt(db, "INSERT INTO rewrap_node(node, since) VALUES (:n, :s)");
+	rc = !st || hj_db_bind_text(st, ":n", node) || hj_db_bind_int(st, ":s", (int64_t)f->hub_seq) ? HJ_ERROR
+												      : hj_db_step(db, st);
+	hj_db_release(db, st);
+	return rc < 0 ? rc : 0;
+}
+
+int hj_rewrap_backfill_auditors(hj_db *db, const hj_unsealer *hub, uint64_t hub_seq)
+{
+	for_auditor f = {hub, NULL, hub_seq};
+	return each_auditor(db, backfill_for, &f);
+}
+
 typedef struct source {
 	hj_db *db;
 	const char *node;
@@ -138,6 +203,24 @@ int hj_rewrap_repair(hj_node *hub, hj_gitrepo *repo, const char *node)
 	int64_t want = 0;
 	int rc = hj_db_get_int(hub->db, "SELECT coalesce(max(n), 0) FROM rewrap WHERE node = :n", ":n", node, &want);
 	return rc || !want ? rc : repair_one(hub->db, repo, node, (uint64_t)want);
+}
+
+typedef struct repair_ctx {
+	hj_node *hub;
+	hj_gitrepo *repo;
+} repair_ctx;
+
+static int repair_for(hj_db *db, const char *node, void *vctx)
+{
+	repair_ctx *c = vctx;
+	(void)db;
+	return hj_rewrap_repair(c->hub, c->repo, node);
+}
+
+int hj_rewrap_repair_auditors(hj_node *hub, hj_gitrepo *repo)
+{
+	repair_ctx c = {hub, repo};
+	return each_auditor(hub->db, repair_for, &c);
 }
 
 int hj_rewrap_repair_all(hj_node *hub, hj_gitrepo *repo)
@@ -223,18 +306,23 @@ static int taken(hj_db *db, uint64_t *n, git_oid *commit, int *have)
 
 int hj_rewrap_take(hj_node *n, hj_gitrepo *repo, const char *ref, int *refused)
 {
+	return hj_rewrap_take_db(n->db, n->id, repo, ref, refused);
+}
+
+int hj_rewrap_take_db(hj_db *db, const char *node, hj_gitrepo *repo, const char *ref, int *refused)
+{
 	char label[200], v[32 + GIT_OID_HEXSZ + 1], hex[GIT_OID_HEXSZ + 1];
 	git_oid tip, base;
 	uint64_t tipn = 0, basen = 0;
 	int have = 0;
-	take t = {n->db, refused};
-	hj_rewrap_label(label, sizeof label, n->id);
+	take t = {db, refused};
+	hj_rewrap_label(label, sizeof label, node);
 	int rc = hj_gitfeed_tip(repo, ref, &tipn, &tip);
 	if (rc == HJ_ECORRUPT) {
 		(*refused)++;
 		return 0;
 	}
-	if (rc || !tipn || (rc = taken(n->db, &basen, &base, &have)))
+	if (rc || !tipn || (rc = taken(db, &basen, &base, &have)))
 		return rc;
 	if (have && git_oid_equal(&base, &tip))
 		return 0;
@@ -249,5 +337,5 @@ int hj_rewrap_take(hj_node *n, hj_gitrepo *repo, const char *ref, int *refused)
 		return rc;
 	git_oid_tostr(hex, sizeof hex, &tip);
 	snprintf(v, sizeof v, "%" PRIu64 " %s", tipn, hex);
-	return hj_meta_set(n->db, "wraps_commit", v);
+	return hj_meta_set(db, "wraps_commit", v);
 }

@@ -31,7 +31,7 @@ void hj_rewrap_label(char *out, size_t outsz, const char *node)
 /* ---- the hub ---- */
 
 /* One rewrap row of `to` from `pairs` (emptied after). */
-static int flush_pairs(hj_db *db, const char *to, uint64_t hub_seq, hj_json *pairs, int *added)
+static int flush_pairs(hj_db *db, const char *to, uint64_t hub_seq, hj_json *pairs)
 {
 	hj_buf body = HJ_BUF_INIT;
 	int64_t n = 0;
@@ -54,13 +54,10 @@ static int flush_pairs(hj_db *db, const char *to, uint64_t hub_seq, hj_json *pai
 	for (size_t i = 0; i < pairs->count; i++)
 		hj_json_free(pairs->items[i]);
 	pairs->count = 0;
-	if (!rc && added)
-		(*added)++;
 	return rc;
 }
 
-int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const hj_json *ops, uint64_t hub_seq,
-		      int *added)
+int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const hj_json *ops, uint64_t hub_seq)
 {
 	uint8_t ed[32], x[32];
 	int rc = hj_enrolled_key(ed, db, to);
@@ -74,16 +71,16 @@ int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const h
 	for (size_t i = 0; !rc && i < ops->count; i++) {
 		rc = hj_rewrap_op(pairs, ops->items[i], hub, to, x);
 		if (!rc && pairs->count >= PAIRS_PER_ITEM)
-			rc = flush_pairs(db, to, hub_seq, pairs, added);
+			rc = flush_pairs(db, to, hub_seq, pairs);
 	}
 	if (!rc && pairs->count)
-		rc = flush_pairs(db, to, hub_seq, pairs, added);
+		rc = flush_pairs(db, to, hub_seq, pairs);
 	hj_json_free(pairs);
 	return rc;
 }
 
 int hj_rewrap_deliver_envelope(hj_db *db, const hj_unsealer *hub, const char *to, const uint8_t *bytes, size_t len,
-			       uint64_t hub_seq, int *added)
+			       uint64_t hub_seq)
 {
 	hj_envelope e;
 	hj_json *payload = NULL;
@@ -93,27 +90,36 @@ int hj_rewrap_deliver_envelope(hj_db *db, const hj_unsealer *hub, const char *to
 	const hj_json *ops = NULL;
 	if (!(rc = hj_json_parse(&payload, (const char *)e.payload, e.payload_len)))
 		ops = hj_fold_payload_ops(payload, &rc);
-	rc = ops ? hj_rewrap_deliver(db, hub, to, ops, hub_seq, added) : (rc == HJ_ENOMEM ? rc : 0);
+	rc = ops ? hj_rewrap_deliver(db, hub, to, ops, hub_seq) : (rc == HJ_ENOMEM ? rc : 0);
 	hj_json_free(payload);
 	hj_envelope_free(&e);
 	return rc;
 }
 
-/* Each enrolled auditor's id in turn, by name, to `fn`. */
-static int each_auditor(hj_db *db, int (*fn)(hj_db *, const char *, void *), void *ctx)
+/* Each id `sql` gives in turn (the least above :x, NULL when none), to
+ * `fn`; a failed lookup or fn's error stops it. */
+static int each_id(hj_db *db, const char *sql, int (*fn)(hj_db *, const char *, void *), void *ctx)
 {
 	char *node = NULL, *prev = strdup("");
 	int rc = prev ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
-	while (!rc && !(rc = hj_db_get_text(&node, db, "SELECT min(id) FROM node WHERE role = 'auditor' AND id > :x",
-					    ":x", prev)) &&
-	       !(rc = fn(db, node, ctx))) {
+	while (!rc) {
+		int found = hj_db_get_text(&node, db, sql, ":x", prev);
+		if (found == HJ_ENOTFOUND)
+			break;
+		if ((rc = found) || (rc = fn(db, node, ctx)))
+			break;
 		free(prev);
 		prev = node;
 		node = NULL;
 	}
 	free(node);
 	free(prev);
-	return rc == HJ_ENOTFOUND ? 0 : rc;
+	return rc;
+}
+
+static int each_auditor(hj_db *db, int (*fn)(hj_db *, const char *, void *), void *ctx)
+{
+	return each_id(db, "SELECT min(id) FROM node WHERE role = 'auditor' AND id > :x", fn, ctx);
 }
 
 typedef struct for_auditor {
@@ -125,7 +131,7 @@ typedef struct for_auditor {
 static int rewrap_for(hj_db *db, const char *node, void *vctx)
 {
 	for_auditor *f = vctx;
-	return hj_rewrap_deliver(db, f->hub, node, f->ops, f->hub_seq, NULL);
+	return hj_rewrap_deliver(db, f->hub, node, f->ops, f->hub_seq);
 }
 
 int hj_rewrap_auditors(hj_db *db, const hj_unsealer *hub, const hj_json *ops, uint64_t hub_seq)
@@ -147,7 +153,7 @@ static int backfill_for(hj_db *db, const char *node, void *vctx)
 	rc = st ? 0 : HJ_ERROR;
 	while (!rc && (rc = hj_db_step(db, st)) == 1)
 		rc = hj_rewrap_deliver_envelope(db, f->hub, node, sqlite3_column_blob(st, 0),
-						(size_t)sqlite3_column_bytes(st, 0), f->hub_seq, NULL);
+						(size_t)sqlite3_column_bytes(st, 0), f->hub_seq);
 	hj_db_release(db, st);
 	if (rc < 0)
 		return rc;
@@ -225,18 +231,9 @@ int hj_rewrap_repair_auditors(hj_node *hub, hj_gitrepo *repo)
 
 int hj_rewrap_repair_all(hj_node *hub, hj_gitrepo *repo)
 {
-	char *node = NULL, *prev = strdup("");
-	int rc = prev ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
+	repair_ctx c = {hub, repo};
 	/* One node at a time, by name: no list held while the repair reads. */
-	while (!rc && !(rc = hj_db_get_text(&node, hub->db, "SELECT min(node) FROM rewrap WHERE node > :x", ":x", prev)) &&
-	       !(rc = hj_rewrap_repair(hub, repo, node))) {
-		free(prev);
-		prev = node;
-		node = NULL;
-	}
-	free(node);
-	free(prev);
-	return rc == HJ_ENOTFOUND ? 0 : rc;
+	return each_id(hub->db, "SELECT min(node) FROM rewrap WHERE node > :x", repair_for, &c);
 }
 
 /* ---- the county ---- */

@@ -31,13 +31,12 @@ void hj_rewrap_label(char *out, size_t outsz, const char *node);
 
 /* The wraps node `to` needs for the ops of one change set delivered to it
  * by entry hub_seq (none: no row), re-wrapped with the hub's unsealer. In
- * the sequencer's transaction. *added (may be NULL) counts the rows. */
-int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const hj_json *ops, uint64_t hub_seq,
-		      int *added);
+ * the sequencer's transaction. */
+int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const hj_json *ops, uint64_t hub_seq);
 
 /* The same for a change set as its envelope bytes (a backfill). */
 int hj_rewrap_deliver_envelope(hj_db *db, const hj_unsealer *hub, const char *to, const uint8_t *bytes, size_t len,
-			       uint64_t hub_seq, int *added);
+			       uint64_t hub_seq);
 
 /* The audit committee's auditor nodes read every feed but may be
  * enrolled after history was sealed: each round re-wraps its change sets'

@@ -140,9 +140,12 @@ int hj_person_open_fields(hj_json **out, char commit[65], const hj_foldctx *ctx,
 		goto done;
 	}
 	hj_hex_encode(commit, s->commit, 32);
-	if (!ctx->unseal || !ctx->unseal->id[0])
+	if (!ctx->unseal || (!ctx->unseal->id[0] && !ctx->unseal->wraps))
 		goto done; /* this fold opens nothing */
-	rc = hj_unseal(&plain, s, ctx->unseal->id, ctx->unseal->pk, ctx->unseal->sk);
+	/* No id yet (an auditor before the re-fold reaches its enrolment):
+	 * only the hub's re-wraps for it. */
+	rc = ctx->unseal->id[0] ? hj_unseal(&plain, s, ctx->unseal->id, ctx->unseal->pk, ctx->unseal->sk)
+				: HJ_ENOTFOUND;
 	/* Not sealed to this node: perhaps the hub re-wrapped it for it. */
 	if (rc == HJ_ENOTFOUND && ctx->unseal->wraps)
 		rc = hj_rewrap_open(&plain, ctx->unseal->wraps, s, ctx->unseal->pk, ctx->unseal->sk);

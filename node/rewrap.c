@@ -36,8 +36,14 @@ int hj_rewrap_op(hj_json *pairs, const hj_json *op, const hj_unsealer *hub, cons
 			return hj_error_set(HJ_ENOMEM, "out of memory");
 		/* Malformed, already wrapped to it, or not opening for the hub:
 		 * nothing to give (the fold judged the op by the same seal). */
-		if (hj_sealed_decode(s, obj) || hj_sealed_wrap(s, to_id) ||
-		    hj_seal_rewrap(wrap, s, hub->id, hub->pk, hub->sk, to_xpk))
+		if (hj_sealed_decode(s, obj) || hj_sealed_wrap(s, to_id))
+			continue;
+		int w = hj_seal_rewrap(wrap, s, hub->id, hub->pk, hub->sk, to_xpk);
+		if (w == HJ_ENOMEM) {
+			rc = w;
+			break;
+		}
+		if (w)
 			continue;
 		hj_json *pair = hj_json_new(HJ_JARR);
 		hj_hex_encode(commit, s->commit, 32);

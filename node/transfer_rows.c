@@ -263,8 +263,10 @@ static int snapshot_person(hj_json **out, const hj_foldctx *ctx, const hj_json *
 	hj_json *view = NULL, *row = hj_json_new(HJ_JOBJ);
 	int readable = 0;
 	int rc = row ? hj_person_view(&view, &readable, ctx, person) : hj_error_set(HJ_ENOMEM, "out of memory");
-	if (rc == HJ_ECORRUPT)
-		rc = 0, readable = 0;
+	if (rc == HJ_ECORRUPT) { /* not for this node to open after all */
+		rc = 0;
+		readable = 0;
+	}
 	if (!rc && (hj_json_set_str(row, "key", hj_json_get_str(person, "key")) ||
 		    hj_json_set_str(row, "seal", hj_json_get_str(person, "seal"))))
 		rc = hj_error_set(HJ_ENOMEM, "out of memory");

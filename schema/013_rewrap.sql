@@ -17,6 +17,15 @@ CREATE TABLE rewrap (
   PRIMARY KEY (node, n)
 ) WITHOUT ROWID;
 
+-- Hub: the auditor nodes whose history it has re-wrapped (every sealed
+-- change set sequenced before the round it first saw them in; after, each
+-- round's). An auditor is given no inbox: it reads every feed, and its
+-- wraps ref, for `huiji audit --audit-key`.
+CREATE TABLE rewrap_node (
+  node      TEXT PRIMARY KEY,
+  since     INTEGER NOT NULL         -- the hub entry of that backfill
+) WITHOUT ROWID;
+
 -- County: the wraps taken from its refs/huiji/wraps/<self>, by seal
 -- commitment; the fold tries them where the seal has no wrap for it. A
 -- wrap that does not open is tried and passed over, never believed.

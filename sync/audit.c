@@ -660,6 +660,8 @@ int hj_audit_with_key(hj_audit_report *rep, const char *url, const char *hub_key
 		goto done;
 	}
 	hj_hex_encode(rep->hub_key, hub_pk, 32);
+	if ((rc = hj_audit_key_wraps(&a.key, a.db, repo, hub.bytes, hub.len, hub.n)))
+		goto done;
 	/* A key no auditor holds gives no verdict; but where the re-fold was
 	 * cut short by a finding, that finding is the answer. */
 	if ((rc = refold(&a, &hub, hub_pk)) || (!rep->nproblems && (rc = hj_audit_key_check(&a.key))))

@@ -46,11 +46,15 @@ typedef struct hj_audit_report {
 	 * (its node id), and the sealed objects of re-folded ops wrapped to
 	 * it, which the re-fold opened where it needed them and recomputed
 	 * the real-name (and, given the person key, person-key) checks of.
-	 * sealed_on_hub_word then counts only checks of seals not wrapped to
-	 * it (made before it was enrolled, or by an author that left it out). */
+	 * sealed_on_hub_word then counts only checks of seals neither wrapped
+	 * to it nor re-wrapped for it by the hub (sync/wraps.h: seals made
+	 * before it was enrolled, or by an author that left it out, which the
+	 * hub gives it in refs/huiji/wraps/<auditor>); audit_wraps_refused
+	 * counts items of that ref that did not read. */
 	int audit_key_given;
 	char auditor[HJ_NODE_ID_MAX + 1];
 	uint64_t sealed_to_audit_key;
+	uint64_t audit_wraps_refused;
 	size_t nproblems;
 	char *problems[HJ_AUDIT_MAX_PROBLEMS]; /* owned; hj_audit_report_free */
 } hj_audit_report;

@@ -94,4 +94,13 @@ void hj_audit_key_enrolled(hj_audit_key *k, const hj_json *op);
  * an auditor holds the key. */
 int hj_audit_key_check(const hj_audit_key *k);
 
+/* Before the re-fold: the hub's re-wraps for the auditor holding the key
+ * (refs/huiji/wraps/<auditor>, found by its enrolment in the hub's
+ * change sets `hub`, n of them), taken into db's seal_wrap so the re-fold
+ * opens seals made before that auditor was enrolled. Advisory: the
+ * enrolment is found again when folded, and a wrap opens only what its
+ * seal's commitment names. 0 or an error. */
+int hj_audit_key_wraps(hj_audit_key *k, hj_db *db, hj_gitrepo *repo, uint8_t *const *hub, const size_t *len,
+		       size_t n);
+
 #endif

@@ -11,6 +11,8 @@
 #include "error.h"
 #include "hex.h"
 #include "seal.h"
+#include "envelope.h"
+#include "wraps.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -123,4 +125,48 @@ int hj_audit_key_check(const hj_audit_key *k)
 				    "not as an auditor: no audit verdict", k->ed_hex, k->other, k->other_role);
 	return hj_error_set(HJ_EINVALID, "--audit-key: no auditor is enrolled with its public key %.16s… in this "
 			    "hub's order: no audit verdict", k->ed_hex);
+}
+
+/* The id the hub's change set `bytes` enrols this key as an auditor
+ * under, into id (left as it is when none). */
+static void enrolment_in(const hj_audit_key *k, const uint8_t *bytes, size_t len, char id[HJ_NODE_ID_MAX + 1])
+{
+	hj_envelope e;
+	hj_json *payload = NULL;
+	if (!bytes || hj_envelope_decode(&e, bytes, len))
+		return;
+	if (hj_json_parse(&payload, (const char *)e.payload, e.payload_len) == 0) {
+		const hj_json *ops = hj_json_get(payload, "ops");
+		for (size_t i = 0; ops && ops->type == HJ_JARR && i < ops->count; i++) {
+			const hj_json *op = ops->items[i];
+			const char *name = hj_json_get_str(op, "op"), *node = hj_json_get_str(op, "node");
+			const char *pubkey = hj_json_get_str(op, "pubkey"), *role = hj_json_get_str(op, "role");
+			if (name && node && pubkey && role && strcmp(name, "node.enroll") == 0 &&
+			    strcmp(role, "auditor") == 0 && strcmp(pubkey, k->ed_hex) == 0 && strlen(node) <= HJ_NODE_ID_MAX)
+				snprintf(id, HJ_NODE_ID_MAX + 1, "%s", node);
+		}
+	}
+	hj_json_free(payload);
+	hj_envelope_free(&e);
+}
+
+int hj_audit_key_wraps(hj_audit_key *k, hj_db *db, hj_gitrepo *repo, uint8_t *const *hub, const size_t *len,
+		       size_t n)
+{
+	char id[HJ_NODE_ID_MAX + 1] = "", ref[200];
+	int refused = 0;
+	if (!k->given)
+		return 0;
+	for (size_t i = 0; i < n && !id[0]; i++)
+		enrolment_in(k, hub[i], len[i], id);
+	if (!id[0])
+		return 0; /* not enrolled: hj_audit_key_check says so after the re-fold */
+	hj_rewrap_ref(ref, sizeof ref, id);
+	int rc = hj_rewrap_take_db(db, id, repo, ref, &refused);
+	if (rc == HJ_ENOTFOUND)
+		rc = 0; /* no wraps ref: nothing re-wrapped for it */
+	if (!rc)
+		k->unseal.wraps = db;
+	k->rep->audit_wraps_refused = (uint64_t)refused;
+	return rc;
 }

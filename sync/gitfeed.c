@@ -16,6 +16,7 @@
 #include "error.h"
 #include "gitfeed_int.h"
 #include "giterr.h"
+#include "killpoint.h"
 
 #include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
@@ -521,5 +522,46 @@ int hj_gitfeed_append(hj_gitrepo *r, const char *ref, const char *node, const hj
 done:
 	batch_close(&b);
 	hj_gitfeed_objs_free(&o);
+	return rc;
+}
+
+int hj_feed_batch_add(hj_feed_batch *b, const void *bytes, size_t len, uint64_t seq, int64_t created_at)
+{
+	if (b->n == HJ_FEED_BATCH)
+		return hj_error_set(HJ_ETOOBIG, "feed batch full");
+	if (!(b->own[b->n] = malloc(len ? len : 1)))
+		return hj_error_set(HJ_ENOMEM, "out of memory");
+	memcpy(b->own[b->n], bytes, len);
+	b->it[b->n] = (hj_feed_item){b->own[b->n], len, seq, created_at};
+	b->n++;
+	return 0;
+}
+
+void hj_feed_batch_clear(hj_feed_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->own[i]);
+	b->n = 0;
+}
+
+int hj_gitfeed_catch_up(hj_gitrepo *r, const char *ref, const char *label, uint64_t want, hj_gitfeed_source next,
+			void *ctx, const char *killpoint)
+{
+	uint64_t tip = 0;
+	hj_feed_batch *b = calloc(1, sizeof *b);
+	int rc = b ? hj_gitfeed_tip(r, ref, &tip, NULL) : hj_error_set(HJ_ENOMEM, "out of memory");
+	if (!rc && tip > want)
+		rc = hj_error_set(HJ_ECORRUPT, "%s holds %" PRIu64 " items, the hub made %" PRIu64, ref, tip, want);
+	while (!rc && tip < want) {
+		if (!(rc = next(ctx, tip, b)) && (!b->n || b->it[0].seq != tip + 1))
+			rc = hj_error_set(HJ_ECORRUPT, "%s: item %" PRIu64 " is missing from the hub's registry", ref, tip + 1);
+		if (!rc && !(rc = hj_gitfeed_append(r, ref, label, b->it, b->n)))
+			hj_killpoint(killpoint);
+		tip += b->n;
+		hj_feed_batch_clear(b);
+	}
+	if (b)
+		hj_feed_batch_clear(b);
+	free(b);
 	return rc;
 }

@@ -36,6 +36,32 @@ typedef struct hj_feed_item {
 int hj_gitfeed_append(hj_gitrepo *r, const char *ref, const char *node,
 		      const hj_feed_item *items, size_t n);
 
+/* Items to append, owning copies of their bytes: up to HJ_FEED_BATCH. */
+#define HJ_FEED_BATCH 500
+typedef struct hj_feed_batch {
+	hj_feed_item it[HJ_FEED_BATCH];
+	uint8_t *own[HJ_FEED_BATCH];
+	size_t n;
+} hj_feed_batch;
+
+/* A copy of len bytes as the next item (seq, created_at as for an
+ * append). HJ_ETOOBIG when full, HJ_ENOMEM. */
+int hj_feed_batch_add(hj_feed_batch *b, const void *bytes, size_t len, uint64_t seq, int64_t created_at);
+void hj_feed_batch_clear(hj_feed_batch *b);
+
+/* Where hj_gitfeed_catch_up reads what a ref lacks: fill `b` (empty) with
+ * the items after `after`, in order (none: there are none). 0 or an
+ * error. */
+typedef int (*hj_gitfeed_source)(void *ctx, uint64_t after, hj_feed_batch *b);
+
+/* Bring `ref` (feed `label`), a function of a table the caller reads
+ * through `next`, up to `want` items: append what it lacks, a batch (one
+ * pack) at a time, naming kill point `killpoint` after each. HJ_ECORRUPT
+ * if the ref holds more than `want` (someone else wrote it) or the table
+ * has a gap. The inboxes and the wraps refs are such feeds. */
+int hj_gitfeed_catch_up(hj_gitrepo *r, const char *ref, const char *label, uint64_t want, hj_gitfeed_source next,
+			void *ctx, const char *killpoint);
+
 /* The tip of `ref`: *seq_out = 0 and a zero oid if the ref does not exist.
  * The seq comes from the tip commit's message "huiji <node> <seq>\n",
  * strictly parsed (HJ_ECORRUPT otherwise). Either out pointer may be NULL. */

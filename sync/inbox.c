@@ -5,16 +5,12 @@
 #include "inbox.h"
 #include "envelope.h"
 #include "error.h"
-#include "killpoint.h"
 #include "wraps.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Deliveries appended per pack: bounds the memory a repair holds. */
-#define REPAIR_BATCH 500
 
 void hj_inbox_ref(char *out, size_t outsz, const char *node)
 {
@@ -64,7 +60,7 @@ int hj_inbox_deliver(hj_db *db, hj_hub_entry_enc *enc, const hj_idset *unions, i
 		if (!(rc = deliver_one(db, to.id[i], hub_seq, src_node, src_seq, &n)) && enc)
 			rc = hj_hub_entry_enc_deliver(enc, to.id[i], (uint64_t)n);
 		if (!rc && hub && ops)
-			rc = hj_rewrap_deliver(db, hub, to.id[i], ops, hub_seq, NULL);
+			rc = hj_rewrap_deliver(db, hub, to.id[i], ops, hub_seq);
 	}
 	hj_idset_free(&to);
 	return rc;
@@ -90,7 +86,7 @@ static int backfill_one(hj_db *db, const char *hub, const hj_unsealer *seal, hj_
 		/* Sealed before this node was enrolled: the hub re-wraps. */
 		if (!rc && seal)
 			rc = hj_rewrap_deliver_envelope(db, seal, node, sqlite3_column_blob(st, 2),
-							(size_t)sqlite3_column_bytes(st, 2), hub_seq, NULL);
+							(size_t)sqlite3_column_bytes(st, 2), hub_seq);
 	}
 	hj_db_release(db, st);
 	if (rc < 0)
@@ -128,78 +124,48 @@ int hj_inbox_backfill_db(hj_db *db, const char *hub, const hj_unsealer *seal, hj
 	return rc == HJ_ENOTFOUND ? 0 : rc;
 }
 
-typedef struct batch {
-	hj_feed_item it[REPAIR_BATCH];
-	uint8_t *bytes[REPAIR_BATCH];
-	size_t n;
-} batch;
+typedef struct source {
+	hj_db *db;
+	const char *node;
+} source;
 
-static void batch_clear(batch *b)
+/* hj_gitfeed_source: deliveries after `from` to the node, up to
+ * HJ_FEED_BATCH, from the hub's followed rows (the bytes it sequenced). */
+static int next_batch(void *vctx, uint64_t from, hj_feed_batch *b)
 {
-	for (size_t i = 0; i < b->n; i++)
-		free(b->bytes[i]);
-	b->n = 0;
-}
-
-/* Deliveries after `from` to `node`, up to REPAIR_BATCH, from the hub's
- * followed rows (the bytes it sequenced). */
-static int batch_read(batch *b, hj_db *db, const char *node, uint64_t from)
-{
-	sqlite3_stmt *st = hj_db_stmt(db, "SELECT i.n, f.envelope FROM inbox i JOIN followed f ON "
-					  "f.node = i.src_node AND f.seq = i.src_seq WHERE i.node = :n AND i.n > :f "
-					  "ORDER BY i.n LIMIT 500"); /* REPAIR_BATCH */
+	source *s = vctx;
+	sqlite3_stmt *st = hj_db_stmt(s->db, "SELECT i.n, f.envelope FROM inbox i JOIN followed f ON "
+					     "f.node = i.src_node AND f.seq = i.src_seq WHERE i.node = :n AND i.n > :f "
+					     "ORDER BY i.n LIMIT 500"); /* HJ_FEED_BATCH */
 	if (!st)
 		return HJ_ERROR;
-	int rc = hj_db_bind_text(st, ":n", node) || hj_db_bind_int(st, ":f", (int64_t)from) ? HJ_ERROR : 0;
-	while (!rc && (rc = hj_db_step(db, st)) == 1) {
+	int rc = hj_db_bind_text(st, ":n", s->node) || hj_db_bind_int(st, ":f", (int64_t)from) ? HJ_ERROR : 0;
+	while (!rc && (rc = hj_db_step(s->db, st)) == 1) {
 		uint64_t n = (uint64_t)sqlite3_column_int64(st, 0);
 		size_t len = (size_t)sqlite3_column_bytes(st, 1);
-		const void *p = sqlite3_column_blob(st, 1);
+		const uint8_t *p = sqlite3_column_blob(st, 1);
+		int64_t at = 0;
 		if (n != from + b->n + 1 || !p || !len) {
-			rc = hj_error_set(HJ_ECORRUPT, "inbox of %s: delivery %" PRIu64 " has no change set", node,
+			rc = hj_error_set(HJ_ECORRUPT, "inbox of %s: delivery %" PRIu64 " has no change set", s->node,
 					  from + b->n + 1);
 			break;
 		}
-		if (!(b->bytes[b->n] = malloc(len))) {
-			rc = hj_error_set(HJ_ENOMEM, "out of memory");
-			break;
-		}
-		memcpy(b->bytes[b->n], p, len);
 		/* The commit's time is the envelope's, as in every feed, so a copy
 		 * made by reading the chain (localfetch.c) has the same ids. */
-		int64_t at = 0;
-		if ((rc = hj_envelope_created_at(&at, b->bytes[b->n], len))) {
-			free(b->bytes[b->n]);
-			break;
-		}
-		b->it[b->n] = (hj_feed_item){b->bytes[b->n], len, n, at};
-		b->n++;
-		rc = 0;
+		if (!(rc = hj_envelope_created_at(&at, p, len)))
+			rc = hj_feed_batch_add(b, p, len, n, at);
 	}
-	hj_db_release(db, st);
+	hj_db_release(s->db, st);
 	return rc < 0 ? rc : 0;
 }
 
 static int repair_one(hj_db *db, hj_gitrepo *repo, const char *node, uint64_t want)
 {
 	char ref[200], label[200];
-	uint64_t tip = 0;
-	batch *b = calloc(1, sizeof *b);
-	int rc = b ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
+	source s = {db, node};
 	hj_inbox_ref(ref, sizeof ref, node);
 	hj_inbox_label(label, sizeof label, node);
-	if (!rc && (rc = hj_gitfeed_tip(repo, ref, &tip, NULL)) == 0 && tip > want)
-		rc = hj_error_set(HJ_ECORRUPT, "%s holds %" PRIu64 " deliveries, the hub made %" PRIu64, ref, tip, want);
-	while (!rc && tip < want) {
-		if (!(rc = batch_read(b, db, node, tip)) && !b->n)
-			rc = hj_error_set(HJ_ECORRUPT, "inbox of %s: delivery %" PRIu64 " is missing", node, tip + 1);
-		if (!rc && !(rc = hj_gitfeed_append(repo, ref, label, b->it, b->n)))
-			hj_killpoint("hub-inbox-written");
-		tip += b->n;
-		batch_clear(b);
-	}
-	free(b);
-	return rc;
+	return hj_gitfeed_catch_up(repo, ref, label, want, next_batch, &s, "hub-inbox-written");
 }
 
 int hj_inbox_repair(hj_node *hub, hj_gitrepo *repo, const char *node)

@@ -152,7 +152,8 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	    (r->enc.version >= 3 &&
 	     ((rc = hj_db_get_int(r->hub->db, "SELECT max(pos) FROM followed", NULL, NULL, &pos)) ||
 	      (rc = hj_inbox_deliver(r->hub->db, &r->enc, &touched, pos, r->hub_seq, e->node, e->seq,
-					&r->hub->unsealer, ops)))) ||
+					&r->hub->unsealer, ops)) ||
+	      (rc = hj_rewrap_auditors(r->hub->db, &r->hub->unsealer, ops, r->hub_seq)))) ||
 	    (rc = hj_hub_entry_enc_add(&r->enc, e->node, e->seq, e->hash)))
 		goto done;
 	r->rep->change_sets++;
@@ -550,7 +551,8 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_se
 	if ((rc = hj_feed_last(hub->db, &r.hub_seq, last_hash)))
 		goto rollback;
 	r.hub_seq++;
-	if (r.enc.version >= 3 && (rc = hj_inbox_backfill(hub, &r.enc, r.hub_seq)))
+	if (r.enc.version >= 3 && ((rc = hj_inbox_backfill(hub, &r.enc, r.hub_seq)) ||
+				   (rc = hj_rewrap_backfill_auditors(hub->db, &hub->unsealer, r.hub_seq))))
 		goto rollback;
 	for (size_t i = 0; i < nfeeds && r.enc.count < HJ_SEQ_MAX_INCLUDE && !r.full; i++)
 		if ((rc = read_feed(&r, repo, feeds[i])))
@@ -571,6 +573,8 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_se
 	for (size_t i = 0; !rc && i < ndl; i++) /* before the hub feed names them */
 		if (!(rc = hj_rewrap_repair(hub, repo, dl[i].node))) /* wraps before what they open */
 			rc = hj_inbox_repair(hub, repo, dl[i].node);
+	if (!rc)
+		rc = hj_rewrap_repair_auditors(hub, repo);
 	for (size_t i = 0; !rc && i < r.nsquats; i++)
 		rc = hj_quarantine_set_aside(repo, r.squats[i].node, &r.squats[i].commit);
 	goto done;

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #define PAIRS_PER_ITEM 2000 /* ~232 bytes each: within HJ_REWRAP_ITEM_MAX */
-#define REPAIR_BATCH 16     /* items per pack a repair writes: bounded memory */
+#define REPAIR_BATCH 16     /* items per pack a repair writes: bounded memory (16 x 512 KiB) */
 
 void hj_rewrap_ref(char *out, size_t outsz, const char *node)
 {
@@ -31,7 +31,7 @@ void hj_rewrap_label(char *out, size_t outsz, const char *node)
 /* ---- the hub ---- */
 
 /* One rewrap row of `to` from `pairs` (emptied after). */
-static int flush_pairs(hj_db *db, const char *to, uint64_t hub_seq, hj_json *pairs, int *added)
+static int flush_pairs(hj_db *db, const char *to, uint64_t hub_seq, hj_json *pairs)
 {
 	hj_buf body = HJ_BUF_INIT;
 	int64_t n = 0;
@@ -54,13 +54,10 @@ static int flush_pairs(hj_db *db, const char *to, uint64_t hub_seq, hj_json *pai
 	for (size_t i = 0; i < pairs->count; i++)
 		hj_json_free(pairs->items[i]);
 	pairs->count = 0;
-	if (!rc && added)
-		(*added)++;
 	return rc;
 }
 
-int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const hj_json *ops, uint64_t hub_seq,
-		      int *added)
+int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const hj_json *ops, uint64_t hub_seq)
 {
 	uint8_t ed[32], x[32];
 	int rc = hj_enrolled_key(ed, db, to);
@@ -74,16 +71,16 @@ int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const h
 	for (size_t i = 0; !rc && i < ops->count; i++) {
 		rc = hj_rewrap_op(pairs, ops->items[i], hub, to, x);
 		if (!rc && pairs->count >= PAIRS_PER_ITEM)
-			rc = flush_pairs(db, to, hub_seq, pairs, added);
+			rc = flush_pairs(db, to, hub_seq, pairs);
 	}
 	if (!rc && pairs->count)
-		rc = flush_pairs(db, to, hub_seq, pairs, added);
+		rc = flush_pairs(db, to, hub_seq, pairs);
 	hj_json_free(pairs);
 	return rc;
 }
 
 int hj_rewrap_deliver_envelope(hj_db *db, const hj_unsealer *hub, const char *to, const uint8_t *bytes, size_t len,
-			       uint64_t hub_seq, int *added)
+			       uint64_t hub_seq)
 {
 	hj_envelope e;
 	hj_json *payload = NULL;
@@ -93,66 +90,118 @@ int hj_rewrap_deliver_envelope(hj_db *db, const hj_unsealer *hub, const char *to
 	const hj_json *ops = NULL;
 	if (!(rc = hj_json_parse(&payload, (const char *)e.payload, e.payload_len)))
 		ops = hj_fold_payload_ops(payload, &rc);
-	rc = ops ? hj_rewrap_deliver(db, hub, to, ops, hub_seq, added) : (rc == HJ_ENOMEM ? rc : 0);
+	rc = ops ? hj_rewrap_deliver(db, hub, to, ops, hub_seq) : (rc == HJ_ENOMEM ? rc : 0);
 	hj_json_free(payload);
 	hj_envelope_free(&e);
 	return rc;
 }
 
-typedef struct batch {
-	hj_feed_item it[REPAIR_BATCH];
-	char *body[REPAIR_BATCH];
-	size_t n;
-} batch;
-
-static void batch_clear(batch *b)
+/* Each id `sql` gives in turn (the least above :x, NULL when none), to
+ * `fn`; a failed lookup or fn's error stops it. */
+static int each_id(hj_db *db, const char *sql, int (*fn)(hj_db *, const char *, void *), void *ctx)
 {
-	for (size_t i = 0; i < b->n; i++)
-		free(b->body[i]);
-	b->n = 0;
+	char *node = NULL, *prev = strdup("");
+	int rc = prev ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
+	while (!rc) {
+		int found = hj_db_get_text(&node, db, sql, ":x", prev);
+		if (found == HJ_ENOTFOUND)
+			break;
+		if ((rc = found) || (rc = fn(db, node, ctx)))
+			break;
+		free(prev);
+		prev = node;
+		node = NULL;
+	}
+	free(node);
+	free(prev);
+	return rc;
 }
 
-static int batch_read(batch *b, hj_db *db, const char *node, uint64_t from)
+static int each_auditor(hj_db *db, int (*fn)(hj_db *, const char *, void *), void *ctx)
 {
-	sqlite3_stmt *st = hj_db_stmt(db, "SELECT n, body FROM rewrap WHERE node = :n AND n > :f ORDER BY n LIMIT 16");
+	return each_id(db, "SELECT min(id) FROM node WHERE role = 'auditor' AND id > :x", fn, ctx);
+}
+
+typedef struct for_auditor {
+	const hj_unsealer *hub;
+	const hj_json *ops;
+	uint64_t hub_seq;
+} for_auditor;
+
+static int rewrap_for(hj_db *db, const char *node, void *vctx)
+{
+	for_auditor *f = vctx;
+	return hj_rewrap_deliver(db, f->hub, node, f->ops, f->hub_seq);
+}
+
+int hj_rewrap_auditors(hj_db *db, const hj_unsealer *hub, const hj_json *ops, uint64_t hub_seq)
+{
+	for_auditor f = {hub, ops, hub_seq};
+	return each_auditor(db, rewrap_for, &f);
+}
+
+/* The history sequenced so far, re-wrapped for an auditor new to the
+ * hub's table. */
+static int backfill_for(hj_db *db, const char *node, void *vctx)
+{
+	for_auditor *f = vctx;
+	int64_t done = 0;
+	int rc = hj_db_get_int(db, "SELECT count(*) FROM rewrap_node WHERE node = :n", ":n", node, &done);
+	if (rc || done)
+		return rc;
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT envelope FROM followed ORDER BY pos");
+	rc = st ? 0 : HJ_ERROR;
+	while (!rc && (rc = hj_db_step(db, st)) == 1)
+		rc = hj_rewrap_deliver_envelope(db, f->hub, node, sqlite3_column_blob(st, 0),
+						(size_t)sqlite3_column_bytes(st, 0), f->hub_seq);
+	hj_db_release(db, st);
+	if (rc < 0)
+		return rc;
+	st = hj_db_stmt(db, "INSERT INTO rewrap_node(node, since) VALUES (:n, :s)");
+	rc = !st || hj_db_bind_text(st, ":n", node) || hj_db_bind_int(st, ":s", (int64_t)f->hub_seq) ? HJ_ERROR
+												      : hj_db_step(db, st);
+	hj_db_release(db, st);
+	return rc < 0 ? rc : 0;
+}
+
+int hj_rewrap_backfill_auditors(hj_db *db, const hj_unsealer *hub, uint64_t hub_seq)
+{
+	for_auditor f = {hub, NULL, hub_seq};
+	return each_auditor(db, backfill_for, &f);
+}
+
+typedef struct source {
+	hj_db *db;
+	const char *node;
+} source;
+
+/* hj_gitfeed_source: the node's wraps after `from`, REPAIR_BATCH at most. */
+static int next_batch(void *vctx, uint64_t from, hj_feed_batch *b)
+{
+	source *s = vctx;
+	sqlite3_stmt *st = hj_db_stmt(s->db, "SELECT n, body FROM rewrap WHERE node = :n AND n > :f ORDER BY n "
+					     "LIMIT 16"); /* REPAIR_BATCH */
 	if (!st)
 		return HJ_ERROR;
-	int rc = hj_db_bind_text(st, ":n", node) || hj_db_bind_int(st, ":f", (int64_t)from) ? HJ_ERROR : 0;
-	while (!rc && (rc = hj_db_step(db, st)) == 1) {
+	int rc = hj_db_bind_text(st, ":n", s->node) || hj_db_bind_int(st, ":f", (int64_t)from) ? HJ_ERROR : 0;
+	while (!rc && (rc = hj_db_step(s->db, st)) == 1) {
 		uint64_t n = (uint64_t)sqlite3_column_int64(st, 0);
-		if (n != from + b->n + 1) {
-			rc = hj_error_set(HJ_ECORRUPT, "wraps of %s: item %" PRIu64 " is missing", node, from + b->n + 1);
-			break;
-		}
-		if ((rc = hj_db_col_dup(&b->body[b->n], st, 1)))
-			break;
-		b->it[b->n] = (hj_feed_item){(const uint8_t *)b->body[b->n], strlen(b->body[b->n]), n, 0};
-		b->n++;
+		rc = n != from + b->n + 1 ? hj_error_set(HJ_ECORRUPT, "wraps of %s: item %" PRIu64 " is missing", s->node,
+							  from + b->n + 1)
+					  : hj_feed_batch_add(b, sqlite3_column_text(st, 1),
+							      (size_t)sqlite3_column_bytes(st, 1), n, 0);
 	}
-	hj_db_release(db, st);
+	hj_db_release(s->db, st);
 	return rc < 0 ? rc : 0;
 }
 
 static int repair_one(hj_db *db, hj_gitrepo *repo, const char *node, uint64_t want)
 {
 	char ref[200], label[200];
-	uint64_t tip = 0;
-	batch *b = calloc(1, sizeof *b);
-	int rc = b ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
+	source s = {db, node};
 	hj_rewrap_ref(ref, sizeof ref, node);
 	hj_rewrap_label(label, sizeof label, node);
-	if (!rc && (rc = hj_gitfeed_tip(repo, ref, &tip, NULL)) == 0 && tip > want)
-		rc = hj_error_set(HJ_ECORRUPT, "%s holds %" PRIu64 " items, the hub made %" PRIu64, ref, tip, want);
-	while (!rc && tip < want) {
-		if (!(rc = batch_read(b, db, node, tip)) && !b->n)
-			rc = hj_error_set(HJ_ECORRUPT, "wraps of %s: item %" PRIu64 " is missing", node, tip + 1);
-		if (!rc)
-			rc = hj_gitfeed_append(repo, ref, label, b->it, b->n);
-		tip += b->n;
-		batch_clear(b);
-	}
-	free(b);
-	return rc;
+	return hj_gitfeed_catch_up(repo, ref, label, want, next_batch, &s, "hub-wraps-written");
 }
 
 int hj_rewrap_repair(hj_node *hub, hj_gitrepo *repo, const char *node)
@@ -162,20 +211,29 @@ int hj_rewrap_repair(hj_node *hub, hj_gitrepo *repo, const char *node)
 	return rc || !want ? rc : repair_one(hub->db, repo, node, (uint64_t)want);
 }
 
+typedef struct repair_ctx {
+	hj_node *hub;
+	hj_gitrepo *repo;
+} repair_ctx;
+
+static int repair_for(hj_db *db, const char *node, void *vctx)
+{
+	repair_ctx *c = vctx;
+	(void)db;
+	return hj_rewrap_repair(c->hub, c->repo, node);
+}
+
+int hj_rewrap_repair_auditors(hj_node *hub, hj_gitrepo *repo)
+{
+	repair_ctx c = {hub, repo};
+	return each_auditor(hub->db, repair_for, &c);
+}
+
 int hj_rewrap_repair_all(hj_node *hub, hj_gitrepo *repo)
 {
-	char *node = NULL, *prev = strdup("");
-	int rc = prev ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
+	repair_ctx c = {hub, repo};
 	/* One node at a time, by name: no list held while the repair reads. */
-	while (!rc && !(rc = hj_db_get_text(&node, hub->db, "SELECT min(node) FROM rewrap WHERE node > :x", ":x", prev)) &&
-	       !(rc = hj_rewrap_repair(hub, repo, node))) {
-		free(prev);
-		prev = node;
-		node = NULL;
-	}
-	free(node);
-	free(prev);
-	return rc == HJ_ENOTFOUND ? 0 : rc;
+	return each_id(hub->db, "SELECT min(node) FROM rewrap WHERE node > :x", repair_for, &c);
 }
 
 /* ---- the county ---- */
@@ -245,18 +303,23 @@ static int taken(hj_db *db, uint64_t *n, git_oid *commit, int *have)
 
 int hj_rewrap_take(hj_node *n, hj_gitrepo *repo, const char *ref, int *refused)
 {
+	return hj_rewrap_take_db(n->db, n->id, repo, ref, refused);
+}
+
+int hj_rewrap_take_db(hj_db *db, const char *node, hj_gitrepo *repo, const char *ref, int *refused)
+{
 	char label[200], v[32 + GIT_OID_HEXSZ + 1], hex[GIT_OID_HEXSZ + 1];
 	git_oid tip, base;
 	uint64_t tipn = 0, basen = 0;
 	int have = 0;
-	take t = {n->db, refused};
-	hj_rewrap_label(label, sizeof label, n->id);
+	take t = {db, refused};
+	hj_rewrap_label(label, sizeof label, node);
 	int rc = hj_gitfeed_tip(repo, ref, &tipn, &tip);
 	if (rc == HJ_ECORRUPT) {
 		(*refused)++;
 		return 0;
 	}
-	if (rc || !tipn || (rc = taken(n->db, &basen, &base, &have)))
+	if (rc || !tipn || (rc = taken(db, &basen, &base, &have)))
 		return rc;
 	if (have && git_oid_equal(&base, &tip))
 		return 0;
@@ -271,5 +334,5 @@ int hj_rewrap_take(hj_node *n, hj_gitrepo *repo, const char *ref, int *refused)
 		return rc;
 	git_oid_tostr(hex, sizeof hex, &tip);
 	snprintf(v, sizeof v, "%" PRIu64 " %s", tipn, hex);
-	return hj_meta_set(n->db, "wraps_commit", v);
+	return hj_meta_set(db, "wraps_commit", v);
 }

@@ -31,18 +31,26 @@ void hj_rewrap_label(char *out, size_t outsz, const char *node);
 
 /* The wraps node `to` needs for the ops of one change set delivered to it
  * by entry hub_seq (none: no row), re-wrapped with the hub's unsealer. In
- * the sequencer's transaction. *added (may be NULL) counts the rows. */
-int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const hj_json *ops, uint64_t hub_seq,
-		      int *added);
+ * the sequencer's transaction. */
+int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const hj_json *ops, uint64_t hub_seq);
 
 /* The same for a change set as its envelope bytes (a backfill). */
 int hj_rewrap_deliver_envelope(hj_db *db, const hj_unsealer *hub, const char *to, const uint8_t *bytes, size_t len,
-			       uint64_t hub_seq, int *added);
+			       uint64_t hub_seq);
 
-/* Bring node's wraps ref (or every node's) up to the table. HJ_ECORRUPT
+/* The audit committee's auditor nodes read every feed but may be
+ * enrolled after history was sealed: each round re-wraps its change sets'
+ * seals for every enrolled auditor they do not name, and the first round
+ * that sees an auditor re-wraps all history before it (table
+ * rewrap_node). In the sequencer's transaction. */
+int hj_rewrap_auditors(hj_db *db, const hj_unsealer *hub, const hj_json *ops, uint64_t hub_seq);
+int hj_rewrap_backfill_auditors(hj_db *db, const hj_unsealer *hub, uint64_t hub_seq);
+
+/* Bring node's wraps ref (or every node's, or every auditor's) up to the table. HJ_ECORRUPT
  * if a ref holds more than the table. */
 int hj_rewrap_repair(hj_node *hub, hj_gitrepo *repo, const char *node);
 int hj_rewrap_repair_all(hj_node *hub, hj_gitrepo *repo);
+int hj_rewrap_repair_auditors(hj_node *hub, hj_gitrepo *repo);
 
 /* County: take the wraps fetched into `ref` (what sync names
  * refs/huiji/incoming/wraps/<self>) that are new since the last time
@@ -51,5 +59,9 @@ int hj_rewrap_repair_all(hj_node *hub, hj_gitrepo *repo);
  * counted in *refused (fields stay shut, no verdict changes), a failed
  * write is an error. */
 int hj_rewrap_take(hj_node *n, hj_gitrepo *repo, const char *ref, int *refused);
+
+/* The same into any registry `db` for node `node`'s wraps (an auditor's,
+ * read by the audit into its re-fold). */
+int hj_rewrap_take_db(hj_db *db, const char *node, hj_gitrepo *repo, const char *ref, int *refused);
 
 #endif

@@ -100,6 +100,7 @@ static void print_report(const cli *c, const hj_audit_report *rep, const char *u
 			  hj_json_set_bool(o, "audit_key_given", rep->audit_key_given) ||
 			  hj_json_set_str(o, "auditor", rep->auditor) ||
 			  hj_json_set_int(o, "sealed_opened_with_audit_key", (int64_t)rep->sealed_to_audit_key) ||
+			  hj_json_set_int(o, "audit_wraps_unreadable", (int64_t)rep->audit_wraps_refused) ||
 			  hj_json_set(o, "discrepancies", probs)))
 			o = (hj_json_free(o), NULL);
 		cli_json_line(o);
@@ -119,14 +120,17 @@ static void print_report(const cli *c, const hj_audit_report *rep, const char *u
 			printf("  %" PRIu64 " person-key checks taken on the hub's word (give --person-key to recompute "
 			       "them)\n", rep->pkey_on_hub_word);
 		if (rep->audit_key_given && rep->auditor[0])
-			printf("  audit key of auditor %s: %" PRIu64 " sealed records wrapped to it opened, their real-name "
-			       "checks recomputed\n", rep->auditor, rep->sealed_to_audit_key);
+			printf("  audit key of auditor %s: %" PRIu64 " sealed records wrapped to it opened, and those the "
+			       "hub re-wrapped for it, their real-name checks recomputed\n", rep->auditor,
+			       rep->sealed_to_audit_key);
+		if (rep->audit_wraps_refused)
+			printf("  %" PRIu64 " items of refs/huiji/wraps/%s did not read (the seals they would open are "
+			       "counted below)\n", rep->audit_wraps_refused, rep->auditor);
 		else if (rep->audit_key_given)
 			printf("  audit key: no auditor enrolled with it in what could be re-folded (nothing opened)\n");
 		if (rep->sealed_on_hub_word && rep->audit_key_given)
 			printf("  %" PRIu64 " real-name checks of sealed personal fields taken on the hub's word (not "
-			       "wrapped to the audit key: sealed before its auditor was enrolled, or without it)\n",
-			       rep->sealed_on_hub_word);
+			       "wrapped to the audit key, nor re-wrapped for it by the hub)\n", rep->sealed_on_hub_word);
 		else if (rep->sealed_on_hub_word)
 			printf("  %" PRIu64 " real-name checks of sealed personal fields taken on the hub's word (give "
 			       "--audit-key to recompute them)\n", rep->sealed_on_hub_word);

@@ -68,6 +68,16 @@ static void clock_warning(const hj_sync_report *rep)
 			(long long)(rep->clock_behind_ms / day));
 }
 
+/* Items of this node's wraps ref that did not read (sync/wraps.h): the
+ * fields they would open stay unread here; nothing else depends on them. */
+static void wraps_warning(const hj_sync_report *rep)
+{
+	if (rep->wraps_refused)
+		fprintf(stderr, "huiji: warning: %d items of this node's refs/huiji/wraps/ from the hub did not read; "
+			"the personal fields they would open stay unread here (tell the hub's operator)\n",
+			rep->wraps_refused);
+}
+
 /* Exactly one outcome line for every ending of a sync that ran: "synced:
  * …" on stdout, or, when it did not complete, "huiji: offline: …" /
  * "upgrade needed: …" / "refused: …" / "failed: …" on stderr, the reason
@@ -99,6 +109,7 @@ static int outcome(hj_node *n, int rc, const hj_sync_report *rep)
 		fprintf(stderr, "huiji: warning: %s is not recorded for huiji status: %s\n",
 			rc ? "the failed attempt" : "the sync time", hj_error_last());
 	clock_warning(rep);
+	wraps_warning(rep);
 	if (rc)
 		hj_error_set(rc, "%s", msg);
 	else if (rep->rejected)

@@ -234,6 +234,23 @@ def main():
             db.close()
         hubdb.close()
 
+        step("A new laptop for 城中区's mobile joining window, enrolled now: given its union's history, sealed "
+             "before it existed, and the keys to read it (the hub re-wraps them: refs/huiji/wraps/)")
+        window = os.path.join(work, "xn-cz-window")
+        out = huiji("init", "--dir", window, "--node", "xn-cz-window", "--union", "qh-xn-cz", "--hub", url,
+                    "--hub-key", hub_key, "--person-key", os.path.join(hub, "person.key"), quiet=True).stdout
+        pk = [l.split()[-1] for l in out.splitlines() if l.startswith("public key")][0]
+        huiji("node", "enroll", "--dir", hub, "--node", "xn-cz-window", "--pubkey", pk, "--union", "qh-xn-cz",
+              quiet=True)
+        huiji("sync", "--dir", window, quiet=True)
+        huiji("hub", "run", "--dir", hub, "--once", quiet=True)
+        huiji("sync", "--dir", window, quiet=True)
+        db = sqlite3.connect(os.path.join(window, "registry.db"))
+        held, read = db.execute("SELECT count(*), count(nullif(name, '')) FROM person").fetchone()
+        db.close()
+        print("    it holds %d people of 城中区 and reads %d of them (masked below)" % (held, read))
+        huiji("member", "list", "--dir", window)
+
         step("Coverage at the hub: members by county and worker group against survey targets")
         targets = os.path.join(work, "targets.csv")
         with open(targets, "w") as f:

@@ -150,15 +150,28 @@ static void test_honest_clean_with_key(void **state)
 }
 
 /* (a) A seal made before the auditor was enrolled is not wrapped to it:
+ * the hub re-wraps its key for the auditor (refs/huiji/wraps/aud,
+ * sync/wraps.c), so the audit opens it too; without that ref it is
  * counted on the hub's word, apart from the ones it opened. */
 static void test_sealed_before_enrolment_counted_apart(void **state)
 {
 	fx *f = *state;
 	hj_audit_report rep;
 	apply_some(f, 2);
+	assert_int_equal(ut_int(f->w->hub->db, "SELECT count(*) FROM rewrap WHERE node = ?1", AUD), 1);
 	OK(audit(f, &rep, f->ask, f->w->hub->person_secret));
 	assert_int_equal(rep.nproblems, 0);
 	assert_string_equal(rep.auditor, AUD);
+	assert_int_equal(rep.sealed_to_audit_key, 2);
+	assert_int_equal(rep.sealed_on_hub_word, 0);
+	assert_int_equal(rep.audit_wraps_refused, 0);
+	hj_audit_report_free(&rep);
+	hj_gitrepo *r = NULL;
+	OK(hj_node_repo_open(&r, f->w->hub));
+	OK(hj_gitrepo_ref_delete(r, "refs/huiji/wraps/" AUD));
+	hj_gitrepo_close(r);
+	OK(audit(f, &rep, f->ask, f->w->hub->person_secret));
+	assert_int_equal(rep.nproblems, 0);
 	assert_int_equal(rep.sealed_to_audit_key, 2);
 	assert_int_equal(rep.sealed_on_hub_word, 1);
 	hj_audit_report_free(&rep);

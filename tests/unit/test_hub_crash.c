@@ -396,6 +396,43 @@ static void test_killed_around_the_inbox(void **state)
 	hj_node_close(xn);
 }
 
+/* A city node enrolled after cz had history (cz's seals do not name it):
+ * its backfill carries re-wraps. A pass killed before, between and after
+ * the wraps and inbox writes is published again; the city reads every
+ * person it holds and its wraps ref holds each item once. A new city node
+ * each time, so each pass has wraps to write. */
+static void test_killed_around_the_wraps(void **state)
+{
+	ut_world *w = *state;
+	static const char *const points[] = {"hub-committed", "hub-wraps-written:1", "hub-inbox-written:1"};
+	hj_sync_report srep;
+	work(w, 60);
+	ut_sequence(w->hub, NULL);
+	for (size_t i = 0; i < sizeof points / sizeof *points; i++) {
+		char id[16], ref[64];
+		snprintf(id, sizeof id, "xn%zu", i);
+		snprintf(ref, sizeof ref, "refs/huiji/wraps/%s", id);
+		hj_node *xn = ut_county(w->dir, id, "qh-xn", w->hub);
+		ut_enroll(w->hub, xn);
+		work(w, (int)i + 61);
+		crash_at(w, points[i]);
+		hj_gitrepo *r = hub_repo(w);
+		OK(hj_hub_publish(w->hub, r));
+		uint64_t tip = 0;
+		OK(hj_gitfeed_tip(r, ref, &tip, NULL));
+		hj_gitrepo_close(r);
+		assert_true(tip > 0);
+		assert_int_equal((int64_t)tip, ut_int(w->hub->db, "SELECT count(*) FROM rewrap WHERE node = ?1", id));
+		OK(ut_follow(xn, w->hub, &srep));
+		assert_recovered(w);
+		OK(ut_follow(xn, w->hub, &srep));
+		assert_int_equal(srep.wraps_refused, 0);
+		assert_true(ut_int(xn->db, "SELECT count(*) FROM person", NULL) >= 2);
+		assert_int_equal(ut_int(xn->db, "SELECT count(*) FROM person WHERE name = ''", NULL), 0);
+		hj_node_close(xn);
+	}
+}
+
 /* A hub command (here org.create) run after a pass was killed past its
  * COMMIT publishes through hj_hub_publish, as the CLI does: the sequenced
  * refs move before the hub feed does, so the hub feed never names a
@@ -429,6 +466,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hub_feed_behind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_at_each_point, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_around_the_inbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_killed_around_the_wraps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hub_command_after_crash, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

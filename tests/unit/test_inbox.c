@@ -305,6 +305,39 @@ static void test_late_node_is_backfilled(void **state)
 	hj_node_close(early);
 }
 
+/* The wraps ref is unsigned (sync/wraps.h): items that are not wraps —
+ * malformed, oversized — are passed over and counted, and the follow
+ * goes on with every verdict as it was. */
+static void test_bad_wraps_are_passed_over(void **state)
+{
+	world *v = *state;
+	ut_world *w = v->w;
+	hj_sync_report rep;
+	hj_gitrepo *r = NULL;
+	ut_must(w->cz, ut_apply_op(w->cz, NULL, 30), NULL, 0);
+	assert_int_equal(ut_sequence(w->hub, w->cz), 1);
+	size_t big = (512u << 10) + 1;
+	char *huge = malloc(big);
+	assert_non_null(huge);
+	memset(huge, ' ', big);
+	huge[0] = '[';
+	huge[big - 1] = ']';
+	const char *bad = "[[\"zz\",\"00\"]]";
+	uint64_t tip = 0;
+	OK(hj_node_repo_open(&r, w->hub));
+	OK(hj_gitfeed_tip(r, "refs/huiji/wraps/xn", &tip, NULL));
+	assert_int_equal(tip, 1); /* cz did not know xn: the hub re-wrapped its seal */
+	hj_feed_item items[] = {{(const uint8_t *)bad, strlen(bad), 2, 0}, {(const uint8_t *)huge, big, 3, 0}};
+	OK(hj_gitfeed_append(r, "refs/huiji/wraps/xn", "wraps:xn", items, 2));
+	hj_gitrepo_close(r);
+	free(huge);
+	OK(ut_follow(v->xn, w->hub, &rep));
+	assert_int_equal(rep.wraps_refused, 2);
+	assert_int_equal(ut_int(v->xn->db, "SELECT count(*) FROM seal_wrap", NULL), 1); /* the hub's own */
+	assert_int_equal(followed_of(v->xn, "cz"), 1);
+	assert_int_equal(ut_int(v->xn->db, "SELECT count(*) FROM person WHERE name <> ''", NULL), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +348,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_foreign_delivery_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewritten_inbox_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_node_is_backfilled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_wraps_are_passed_over, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,7 @@ static const sync_sizes sync_quick = {1000, 1};
 static void usage(void)
 {
 	printf("usage: huiji-bench [--quick] [--sync | --no-sync | --entries | --transfers | --seal | --inbox] [--changesets N] [--dir PARENT] [--keep]\n"
-	       "  --quick        small counts for CI smoke runs (whole run < 20 s)\n"
+	       "  --quick        small counts for CI smoke runs (whole run ~25 s)\n"
 	       "  --sync         only the replication figures (sections 4-8: push, hub, audit, entry size, transfers)\n"
 	       "  --no-sync      only the local figures (sections 1-3)\n"
 	       "  --entries      only section 7: the largest hub entry of the worst inputs\n"

@@ -6,13 +6,16 @@
 -- it opens only to the plaintext the signed commitment names, or fails.
 --
 -- Hub: what it gave each node, in order (refs/huiji/wraps/<node> is
--- rebuilt from it after a crash, as the inbox is; its commits carry time
--- 0, so a copy has the same ids). `body`: JSON [[commitment hex, wrap
--- hex], ...] for one delivery.
+-- rebuilt from it after a crash, as the inbox is). `body`: JSON
+-- [[commitment hex, wrap hex], ...] for one delivery; `at`: its commit's
+-- time, the entry's, as recent as what it opens (git's negotiation offers
+-- the newest commits first: a chain dated 1970 was never offered, and
+-- every fetch brought the whole ref again).
 CREATE TABLE rewrap (
   node      TEXT NOT NULL,
   n         INTEGER NOT NULL,        -- 1, 2, 3 ... per node
   hub_seq   INTEGER NOT NULL,        -- the entry whose deliveries needed it
+  at        INTEGER NOT NULL,        -- that entry's time, ms
   body      TEXT NOT NULL,
   PRIMARY KEY (node, n)
 ) WITHOUT ROWID;

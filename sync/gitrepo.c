@@ -178,6 +178,18 @@ int hj_gitrepo_has_commit(hj_gitrepo *r, const git_oid *id)
 	return hj_git_error(rc, "look up commit %s", git_oid_tostr_s(id));
 }
 
+int hj_gitrepo_commit_time(int64_t *out, hj_gitrepo *r, const git_oid *id)
+{
+	git_commit *c = NULL;
+	int rc = git_commit_lookup(&c, r->repo, id);
+	if (rc == 0)
+		*out = (int64_t)git_commit_time(c);
+	git_commit_free(c);
+	if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC)
+		return hj_error_set(HJ_ENOTFOUND, "no commit %s", git_oid_tostr_s(id));
+	return rc < 0 ? hj_git_error(rc, "look up commit %s", git_oid_tostr_s(id)) : 0;
+}
+
 int hj_gitrepo_write_object(git_oid *out, hj_gitrepo *r, const void *data, size_t len, git_object_t type)
 {
 	git_odb *odb = NULL;

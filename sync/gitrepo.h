@@ -68,6 +68,10 @@ int hj_gitrepo_ref_foreach(hj_gitrepo *r, const char *glob, hj_gitrepo_ref_cb cb
  * type), negative if the object database cannot be read. */
 int hj_gitrepo_has_commit(hj_gitrepo *r, const git_oid *id);
 
+/* The commit time of `id` (seconds since the epoch). HJ_ENOTFOUND if it
+ * is not a commit here. */
+int hj_gitrepo_commit_time(int64_t *out, hj_gitrepo *r, const git_oid *id);
+
 /* Write one object (loose, or into whatever backend the odb picks) and
  * hand back its id. */
 int hj_gitrepo_write_object(git_oid *out, hj_gitrepo *r, const void *data, size_t len, git_object_t type);

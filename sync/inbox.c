@@ -60,7 +60,7 @@ int hj_inbox_deliver(hj_db *db, hj_hub_entry_enc *enc, const hj_idset *unions, i
 		if (!(rc = deliver_one(db, to.id[i], hub_seq, src_node, src_seq, &n)) && enc)
 			rc = hj_hub_entry_enc_deliver(enc, to.id[i], (uint64_t)n);
 		if (!rc && hub && ops)
-			rc = hj_rewrap_deliver(db, hub, to.id[i], ops, hub_seq);
+			rc = hj_rewrap_deliver(db, hub, to.id[i], ops, hub_seq, enc ? enc->at_ms : 0);
 	}
 	hj_idset_free(&to);
 	return rc;
@@ -86,7 +86,8 @@ static int backfill_one(hj_db *db, const char *hub, const hj_unsealer *seal, hj_
 		/* Sealed before this node was enrolled: the hub re-wraps. */
 		if (!rc && seal)
 			rc = hj_rewrap_deliver_envelope(db, seal, node, sqlite3_column_blob(st, 2),
-							(size_t)sqlite3_column_bytes(st, 2), hub_seq);
+							(size_t)sqlite3_column_bytes(st, 2), hub_seq,
+							enc ? enc->at_ms : 0);
 	}
 	hj_db_release(db, st);
 	if (rc < 0)

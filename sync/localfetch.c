@@ -21,9 +21,9 @@ int hj_localfetch_is_local(const char *url)
 }
 
 typedef struct copy {
-	hj_gitrepo *dst;
+	hj_gitrepo *dst, *src;
 	const char *dst_ref, *label;
-	int untimed; /* a wraps feed: items are no envelopes, commit time 0 */
+	int untimed; /* a wraps feed: items are no envelopes; the commit's time is copied */
 	hj_feed_item it[BATCH];
 	uint8_t *bytes[BATCH];
 	size_t n;
@@ -47,10 +47,11 @@ static int on_cs(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t *
 {
 	copy *c = ctx;
 	int64_t at = 0;
-	(void)commit;
 	/* The commit's time is the envelope's (gitfeed.h), so the copy gets
 	 * the hub's commit id and the next fetch reads only what is new. */
-	int rc = c->untimed ? 0 : hj_envelope_created_at(&at, bytes, len);
+	int rc = c->untimed ? hj_gitrepo_commit_time(&at, c->src, commit) : hj_envelope_created_at(&at, bytes, len);
+	if (c->untimed && !rc)
+		at *= 1000;
 	if (rc)
 		return hj_error_wrap(rc, "%s seq %" PRIu64 ": ", c->label, seq);
 	if (!(c->bytes[c->n] = malloc(len)))
@@ -72,7 +73,7 @@ static int copy_feed(hj_gitrepo *dst, hj_gitrepo *src, const git_oid *tip, const
 		rc = hj_gitfeed_commit_seq(&want, src, tip, label);
 	if (rc)
 		goto done;
-	*c = (copy){.dst = dst, .dst_ref = dst_ref, .label = label, .untimed = untimed};
+	*c = (copy){.dst = dst, .src = src, .dst_ref = dst_ref, .label = label, .untimed = untimed};
 	if (have && git_oid_equal(&base, tip))
 		goto done; /* up to date */
 	rc = have && have <= want ? hj_gitfeed_walk_since(src, tip, label, &base, have, on_cs, c) : HJ_ECONFLICT;

@@ -153,7 +153,7 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	     ((rc = hj_db_get_int(r->hub->db, "SELECT max(pos) FROM followed", NULL, NULL, &pos)) ||
 	      (rc = hj_inbox_deliver(r->hub->db, &r->enc, &touched, pos, r->hub_seq, e->node, e->seq,
 					&r->hub->unsealer, ops)) ||
-	      (rc = hj_rewrap_auditors(r->hub->db, &r->hub->unsealer, ops, r->hub_seq)))) ||
+	      (rc = hj_rewrap_auditors(r->hub->db, &r->hub->unsealer, ops, r->hub_seq, r->enc.at_ms)))) ||
 	    (rc = hj_hub_entry_enc_add(&r->enc, e->node, e->seq, e->hash)))
 		goto done;
 	r->rep->change_sets++;
@@ -552,7 +552,7 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_se
 		goto rollback;
 	r.hub_seq++;
 	if (r.enc.version >= 3 && ((rc = hj_inbox_backfill(hub, &r.enc, r.hub_seq)) ||
-				   (rc = hj_rewrap_backfill_auditors(hub->db, &hub->unsealer, r.hub_seq))))
+				   (rc = hj_rewrap_backfill_auditors(hub->db, &hub->unsealer, r.hub_seq, r.enc.at_ms))))
 		goto rollback;
 	for (size_t i = 0; i < nfeeds && r.enc.count < HJ_SEQ_MAX_INCLUDE && !r.full; i++)
 		if ((rc = read_feed(&r, repo, feeds[i])))

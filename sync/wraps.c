@@ -31,20 +31,20 @@ void hj_rewrap_label(char *out, size_t outsz, const char *node)
 /* ---- the hub ---- */
 
 /* One rewrap row of `to` from `pairs` (emptied after). */
-static int flush_pairs(hj_db *db, const char *to, uint64_t hub_seq, hj_json *pairs)
+static int flush_pairs(hj_db *db, const char *to, uint64_t hub_seq, int64_t at, hj_json *pairs)
 {
 	hj_buf body = HJ_BUF_INIT;
 	int64_t n = 0;
 	int rc = hj_json_write(&body, pairs);
 	if (!rc)
 		rc = hj_db_get_int(db, "SELECT coalesce(max(n), 0) + 1 FROM rewrap WHERE node = :n", ":n", to, &n);
-	sqlite3_stmt *st = rc ? NULL : hj_db_stmt(db, "INSERT INTO rewrap(node, n, hub_seq, body) VALUES (:n, :k, :h, :b)");
+	sqlite3_stmt *st = rc ? NULL : hj_db_stmt(db, "INSERT INTO rewrap(node, n, hub_seq, at, body) VALUES (:n, :k, :h, :at, :b)");
 	if (!rc && !st)
 		rc = HJ_ERROR;
 	if (!rc) {
 		hj_buf_put_u8(&body, 0);
 		rc = hj_db_bind_text(st, ":n", to) || hj_db_bind_int(st, ":k", n) || hj_db_bind_int(st, ":h", (int64_t)hub_seq) ||
-			     hj_db_bind_text(st, ":b", (const char *)body.data)
+			     hj_db_bind_int(st, ":at", at) || hj_db_bind_text(st, ":b", (const char *)body.data)
 			     ? HJ_ERROR
 			     : hj_db_step(db, st);
 		hj_db_release(db, st);
@@ -57,7 +57,8 @@ static int flush_pairs(hj_db *db, const char *to, uint64_t hub_seq, hj_json *pai
 	return rc;
 }
 
-int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const hj_json *ops, uint64_t hub_seq)
+int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const hj_json *ops, uint64_t hub_seq,
+		      int64_t at_ms)
 {
 	uint8_t ed[32], x[32];
 	int rc = hj_enrolled_key(ed, db, to);
@@ -71,16 +72,16 @@ int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const h
 	for (size_t i = 0; !rc && i < ops->count; i++) {
 		rc = hj_rewrap_op(pairs, ops->items[i], hub, to, x);
 		if (!rc && pairs->count >= PAIRS_PER_ITEM)
-			rc = flush_pairs(db, to, hub_seq, pairs);
+			rc = flush_pairs(db, to, hub_seq, at_ms, pairs);
 	}
 	if (!rc && pairs->count)
-		rc = flush_pairs(db, to, hub_seq, pairs);
+		rc = flush_pairs(db, to, hub_seq, at_ms, pairs);
 	hj_json_free(pairs);
 	return rc;
 }
 
 int hj_rewrap_deliver_envelope(hj_db *db, const hj_unsealer *hub, const char *to, const uint8_t *bytes, size_t len,
-			       uint64_t hub_seq)
+			       uint64_t hub_seq, int64_t at_ms)
 {
 	hj_envelope e;
 	hj_json *payload = NULL;
@@ -90,7 +91,7 @@ int hj_rewrap_deliver_envelope(hj_db *db, const hj_unsealer *hub, const char *to
 	const hj_json *ops = NULL;
 	if (!(rc = hj_json_parse(&payload, (const char *)e.payload, e.payload_len)))
 		ops = hj_fold_payload_ops(payload, &rc);
-	rc = ops ? hj_rewrap_deliver(db, hub, to, ops, hub_seq) : (rc == HJ_ENOMEM ? rc : 0);
+	rc = ops ? hj_rewrap_deliver(db, hub, to, ops, hub_seq, at_ms) : (rc == HJ_ENOMEM ? rc : 0);
 	hj_json_free(payload);
 	hj_envelope_free(&e);
 	return rc;
@@ -126,17 +127,18 @@ typedef struct for_auditor {
 	const hj_unsealer *hub;
 	const hj_json *ops;
 	uint64_t hub_seq;
+	int64_t at_ms;
 } for_auditor;
 
 static int rewrap_for(hj_db *db, const char *node, void *vctx)
 {
 	for_auditor *f = vctx;
-	return hj_rewrap_deliver(db, f->hub, node, f->ops, f->hub_seq);
+	return hj_rewrap_deliver(db, f->hub, node, f->ops, f->hub_seq, f->at_ms);
 }
 
-int hj_rewrap_auditors(hj_db *db, const hj_unsealer *hub, const hj_json *ops, uint64_t hub_seq)
+int hj_rewrap_auditors(hj_db *db, const hj_unsealer *hub, const hj_json *ops, uint64_t hub_seq, int64_t at_ms)
 {
-	for_auditor f = {hub, ops, hub_seq};
+	for_auditor f = {hub, ops, hub_seq, at_ms};
 	return each_auditor(db, rewrap_for, &f);
 }
 
@@ -153,7 +155,7 @@ static int backfill_for(hj_db *db, const char *node, void *vctx)
 	rc = st ? 0 : HJ_ERROR;
 	while (!rc && (rc = hj_db_step(db, st)) == 1)
 		rc = hj_rewrap_deliver_envelope(db, f->hub, node, sqlite3_column_blob(st, 0),
-						(size_t)sqlite3_column_bytes(st, 0), f->hub_seq);
+						(size_t)sqlite3_column_bytes(st, 0), f->hub_seq, f->at_ms);
 	hj_db_release(db, st);
 	if (rc < 0)
 		return rc;
@@ -164,9 +166,9 @@ static int backfill_for(hj_db *db, const char *node, void *vctx)
 	return rc < 0 ? rc : 0;
 }
 
-int hj_rewrap_backfill_auditors(hj_db *db, const hj_unsealer *hub, uint64_t hub_seq)
+int hj_rewrap_backfill_auditors(hj_db *db, const hj_unsealer *hub, uint64_t hub_seq, int64_t at_ms)
 {
-	for_auditor f = {hub, NULL, hub_seq};
+	for_auditor f = {hub, NULL, hub_seq, at_ms};
 	return each_auditor(db, backfill_for, &f);
 }
 
@@ -179,7 +181,7 @@ typedef struct source {
 static int next_batch(void *vctx, uint64_t from, hj_feed_batch *b)
 {
 	source *s = vctx;
-	sqlite3_stmt *st = hj_db_stmt(s->db, "SELECT n, body FROM rewrap WHERE node = :n AND n > :f ORDER BY n "
+	sqlite3_stmt *st = hj_db_stmt(s->db, "SELECT n, body, at FROM rewrap WHERE node = :n AND n > :f ORDER BY n "
 					     "LIMIT 16"); /* REPAIR_BATCH */
 	if (!st)
 		return HJ_ERROR;
@@ -189,7 +191,8 @@ static int next_batch(void *vctx, uint64_t from, hj_feed_batch *b)
 		rc = n != from + b->n + 1 ? hj_error_set(HJ_ECORRUPT, "wraps of %s: item %" PRIu64 " is missing", s->node,
 							  from + b->n + 1)
 					  : hj_feed_batch_add(b, sqlite3_column_text(st, 1),
-							      (size_t)sqlite3_column_bytes(st, 1), n, 0);
+							      (size_t)sqlite3_column_bytes(st, 1), n,
+							      sqlite3_column_int64(st, 2));
 	}
 	hj_db_release(s->db, st);
 	return rc < 0 ? rc : 0;

@@ -9,8 +9,8 @@
  *
  * A wraps ref is a feed in gitfeed.h's format for the pseudo-node
  * "wraps:<node>": item n is rewrap row n, its blob the JSON text
- * [[commitment, wrap], ...], its commit time 0 (the ids depend on the
- * bytes only).
+ * [[commitment, wrap], ...], its commit time the time of the entry that
+ * delivered what it opens (stored with it: the ids are the table's).
  */
 #ifndef HJ_WRAPS_H
 #define HJ_WRAPS_H
@@ -32,19 +32,20 @@ void hj_rewrap_label(char *out, size_t outsz, const char *node);
 /* The wraps node `to` needs for the ops of one change set delivered to it
  * by entry hub_seq (none: no row), re-wrapped with the hub's unsealer. In
  * the sequencer's transaction. */
-int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const hj_json *ops, uint64_t hub_seq);
+int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const hj_json *ops, uint64_t hub_seq,
+		      int64_t at_ms);
 
 /* The same for a change set as its envelope bytes (a backfill). */
 int hj_rewrap_deliver_envelope(hj_db *db, const hj_unsealer *hub, const char *to, const uint8_t *bytes, size_t len,
-			       uint64_t hub_seq);
+			       uint64_t hub_seq, int64_t at_ms);
 
 /* The audit committee's auditor nodes read every feed but may be
  * enrolled after history was sealed: each round re-wraps its change sets'
  * seals for every enrolled auditor they do not name, and the first round
  * that sees an auditor re-wraps all history before it (table
  * rewrap_node). In the sequencer's transaction. */
-int hj_rewrap_auditors(hj_db *db, const hj_unsealer *hub, const hj_json *ops, uint64_t hub_seq);
-int hj_rewrap_backfill_auditors(hj_db *db, const hj_unsealer *hub, uint64_t hub_seq);
+int hj_rewrap_auditors(hj_db *db, const hj_unsealer *hub, const hj_json *ops, uint64_t hub_seq, int64_t at_ms);
+int hj_rewrap_backfill_auditors(hj_db *db, const hj_unsealer *hub, uint64_t hub_seq, int64_t at_ms);
 
 /* Bring node's wraps ref (or every node's, or every auditor's) up to the table. HJ_ECORRUPT
  * if a ref holds more than the table. */

@@ -418,12 +418,12 @@ void ut_push(const hj_node *county, const hj_node *hub)
 typedef struct mirror {
 	hj_feed_item *items;
 	size_t n, cap;
-	int untimed; /* a wraps feed (sync/wraps.h): no envelopes, commit time 0 */
+	int untimed; /* a wraps feed (sync/wraps.h): no envelopes, the commit's own time */
+	hj_gitrepo *from;
 } mirror;
 
 static int collect(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
 {
-	(void)commit;
 	mirror *m = ctx;
 	hj_envelope e;
 	if (m->n == m->cap) {
@@ -432,7 +432,10 @@ static int collect(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t
 		assert_non_null(m->items);
 	}
 	int64_t at = 0;
-	if (!m->untimed) {
+	if (m->untimed) {
+		MUST(hj_gitrepo_commit_time(&at, m->from, commit));
+		at *= 1000;
+	} else {
 		MUST(hj_envelope_decode(&e, bytes, len));
 		at = e.created_at;
 		hj_envelope_free(&e);
@@ -449,7 +452,7 @@ static void mirror_feed(hj_gitrepo *from, const char *from_ref, hj_gitrepo *to, 
 {
 	uint64_t have = 0, tipseq = 0;
 	git_oid tip;
-	mirror m = {.untimed = untimed};
+	mirror m = {.untimed = untimed, .from = from};
 	int rc = hj_gitfeed_tip(to, to_ref, &have, &tip);
 	if (rc == HJ_ENOTFOUND)
 		have = 0;

@@ -181,6 +181,26 @@ done:
 	return rc;
 }
 
+/* Does a member op carry a person's fields in plaintext: an application's
+ * or request's person, an update's new name, phone or plate, a snapshot's
+ * person? From op version 3 every one of them is sealed (person_seal.h,
+ * transfer_seal.h), so a client that sends them in the clear is refused
+ * rather than read (its bytes are in the hub's repository all the same:
+ * the verdict says so to its operator). */
+static int plaintext_person(const char *name, const hj_json *op)
+{
+	static const char *const fields[] = {"name", "id_number", "phone", "plate"};
+	if (strncmp(name, "member.", 7) != 0)
+		return 0;
+	const hj_json *people[] = {hj_json_get(op, "person"), hj_json_get(hj_json_get(op, "snapshot"), "person"),
+				   strcmp(name, "member.update") == 0 ? op : NULL};
+	for (size_t p = 0; p < sizeof people / sizeof *people; p++)
+		for (size_t f = 0; people[p] && people[p]->type == HJ_JOBJ && f < sizeof fields / sizeof *fields; f++)
+			if (hj_json_get(people[p], fields[f]))
+				return 1;
+	return 0;
+}
+
 int hj_fold_op(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)
 {
 	memset(v, 0, sizeof *v);
@@ -195,6 +215,9 @@ int hj_fold_op(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *
 	if (!fn || ver > HJ_OP_VERSION)
 		return hj_error_set(HJ_EVERSION, "op %.40s version %lld is newer than this huiji: "
 				    "upgrade huiji to read entries from the hub", name, (long long)ver);
+	if (ver >= HJ_OP_SEALED_ONLY && plaintext_person(name, op))
+		return hj_reject(v, "invalid", "%s: personal fields in plaintext (from op version %d they travel "
+				 "sealed)", name, HJ_OP_SEALED_ONLY);
 	int rc = hj_db_exec(db, "SAVEPOINT fold_op");
 	if (rc)
 		return rc;

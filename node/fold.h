@@ -25,6 +25,8 @@
 #define HJ_OP_VERSION 3
 #endif
 #define HJ_PAYLOAD_VERSION 1
+/* From this op version a member op's personal fields must be sealed. */
+#define HJ_OP_SEALED_ONLY 3
 
 /* What a fold may open sealed personal fields with (person_seal.h): the
  * recipient id this node unseals as and its X25519 key pair. */

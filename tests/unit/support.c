@@ -170,6 +170,12 @@ hj_json *ut_apply_op(const hj_node *n, const char *union_id, int who)
 	return op;
 }
 
+hj_json *ut_v2(hj_json *op)
+{
+	assert_int_equal(hj_json_set_int(op, "v", 2), 0);
+	return op;
+}
+
 hj_json *ut_plain_apply_op(const hj_node *n, const char *union_id, int who)
 {
 	char id[19], phone[24], name[32], key[65];

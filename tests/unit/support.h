@@ -99,6 +99,9 @@ hj_json *ut_apply_op(const hj_node *n, const char *union_id, int who);
  * person's fields in plaintext): old history, and tests that craft a
  * field the command line would refuse. */
 hj_json *ut_plain_apply_op(const hj_node *n, const char *union_id, int who);
+/* op as op version 2 signed it (returned): personal fields in plaintext
+ * are read, not refused as from op version 3 (fold.h HJ_OP_SEALED_ONLY). */
+hj_json *ut_v2(hj_json *op);
 /* The fake ID number of person `who` (what ut_apply_op puts in). */
 void ut_person_id(char out[19], int who);
 /* The person key of fake person number `who` under n's person secret. */

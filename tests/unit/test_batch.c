@@ -301,7 +301,8 @@ static void test_county_records_undo(void **state)
 	ut_must(c, ut_op("member.approve", "member", "cz:1:0", "on", "2024-03-02", NULL), NULL, 0);
 	char key[65];
 	ut_person_key(key, c, 1);
-	ut_must(c, ut_op("member.update", "member", "cz:1:0", "person", key, "phone", "13912345678", NULL), NULL, 0);
+	ut_must(c, ut_v2(ut_op("member.update", "member", "cz:1:0", "person", key, "phone", "13912345678", NULL)), NULL,
+		0);
 	assert_int_equal(count(c->db, "undo"), 3);
 	assert_int_equal(ut_int(c->db, "SELECT min(seq) FROM undo", NULL), 1);
 	assert_int_equal(ut_int(c->db, "SELECT max(seq) FROM undo", NULL), 3);

@@ -226,7 +226,7 @@ static hj_json *base_op(const fixture *f, const char *base)
 	if (strcmp(base, "reject") == 0)
 		return ut_op("member.reject", "member", M_A, "on", "2024-03-05", "reason", "证件过期", NULL);
 	if (strcmp(base, "update") == 0)
-		return ut_op("member.update", "member", M_B, "person", tok(f, "K_B"), "phone", "13700000000", NULL);
+		return ut_v2(ut_op("member.update", "member", M_B, "person", tok(f, "K_B"), "phone", "13700000000", NULL));
 	if (strcmp(base, "leave") == 0)
 		return ut_op("member.leave", "member", M_B, "on", "2024-06-01", "reason", "voluntary", NULL);
 	if (strcmp(base, "org.create") == 0)
@@ -559,8 +559,8 @@ static void test_update_rows(void **state)
 	hj_verdict v;
 	/* member.update: membership fields and the person row; unnamed
 	 * fields stay (coalesce). */
-	hj_json *op = ut_op("member.update", "member", M_B, "person", tok(f, "K_B"), "phone", "13700000000", "group",
-			    "courier", "name", "张四", NULL);
+	hj_json *op = ut_v2(ut_op("member.update", "member", M_B, "person", tok(f, "K_B"), "phone", "13700000000",
+				  "group", "courier", "name", "张四", NULL));
 	assert_int_equal(ut_fold(f->db, "cz", 4, 2, op, &v), 0);
 	assert_true(v.applied);
 	hj_json_free(op);

@@ -138,7 +138,7 @@ static void test_hand_down_refusals(void **state)
 	expect_refused(w->cz, hand_down(w->cz, app, "qh-xn-cz-a", "2024-06-01"), "not_active");
 	/* A snapshot that is not the registry's (a phone changed by hand, in
 	 * the plaintext form of op version 2; sealed: test_sealed_snapshot_refusals). */
-	hj_json *op = hand_down_as(w->cz, m, "qh-xn-cz-a", "2024-06-01", 0);
+	hj_json *op = ut_v2(hand_down_as(w->cz, m, "qh-xn-cz-a", "2024-06-01", 0));
 	hj_json *person = (hj_json *)hj_json_get(hj_json_get(op, "snapshot"), "person");
 	assert_int_equal(hj_json_set_str(person, "phone", "13900000000"), 0);
 	expect_refused(w->cz, op, "invalid");
@@ -200,7 +200,7 @@ static void test_nested_node_receives_the_record(void **state)
 	UT_OK(ut_rebuild_compare(town, &st));
 	/* The township works on the record it received. */
 	char *pk = col(town->db, "SELECT person_key FROM membership WHERE id = ?1", nid);
-	ut_must(town, ut_op("member.update", "member", nid, "person", pk, "phone", "13912345678", NULL), NULL, 0);
+	ut_must(town, ut_v2(ut_op("member.update", "member", nid, "person", pk, "phone", "13912345678", NULL)), NULL, 0);
 	free(pk);
 	hj_node_close(town);
 }
@@ -372,7 +372,7 @@ static void test_request_accepted_by_the_holding_county(void **state)
 	all_agree(w);
 	assert_col(w->cz->db, "SELECT kind || ' ' || status FROM transfer WHERE id = ?1", t, "request open");
 	char *pk = col(w->cz->db, "SELECT person_key FROM membership WHERE id = ?1", m);
-	expect_refused(w->cz, ut_op("member.update", "member", m, "person", pk, "phone", "13911112222", NULL),
+	expect_refused(w->cz, ut_v2(ut_op("member.update", "member", m, "person", pk, "phone", "13911112222", NULL)),
 		       "transfer_open");
 	free(pk);
 	/* cz accepts, naming the record and signing its snapshot. */
@@ -498,6 +498,44 @@ static void test_sealed_snapshot_moves_the_person(void **state)
 	free(seal);
 }
 
+/* From op version 3 a member op's personal fields must be sealed: a
+ * modified client's plaintext application, update, request or snapshot
+ * is refused wherever it is folded, its detail naming nobody; the same
+ * ops as version 2 signed them are read. */
+static void test_plaintext_refused_from_op_version_3(void **state)
+{
+	ut_world *w = *state;
+	char m[UT_ID_SZ], idno[19];
+	admitted(w->cz, 9, m);
+	ut_person_id(idno, 41);
+	char *pk = col(w->cz->db, "SELECT person_key FROM membership WHERE id = ?1", m);
+	hj_json *plain_req = ut_op("member.transfer_request", "to", "qh-xn-cz", "on", "2024-06-01", NULL);
+	hj_json *app = ut_plain_apply_op(w->hd, NULL, 41), *copy = NULL;
+	hj_buf b = HJ_BUF_INIT;
+	assert_int_equal(hj_json_write(&b, hj_json_get(app, "person")), 0);
+	assert_int_equal(hj_json_parse(&copy, (const char *)b.data, b.len), 0);
+	hj_buf_free(&b);
+	hj_json_free(app);
+	assert_int_equal(hj_json_set(plain_req, "person", copy), 0);
+	hj_json *ops[] = {
+		ut_plain_apply_op(w->cz, NULL, 41),
+		ut_op("member.update", "member", m, "person", pk, "phone", "13911112222", NULL),
+		plain_req,
+		hand_down_as(w->cz, m, "qh-xn-cz-a", "2024-06-01", 0),
+	};
+	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+		hj_verdict v;
+		assert_int_equal(hj_json_set_int(ops[i], "v", 3), 0);
+		UT_OK(ut_run(w->cz, ops[i], &v, NULL, 0, NULL));
+		if (v.applied || strcmp(v.reason, "invalid") != 0 || !strstr(v.detail, "personal fields in plaintext"))
+			fail_msg("op %zu: %s %s (%s)", i, v.applied ? "applied" : "rejected", v.reason, v.detail);
+		assert_null(strstr(v.detail, idno));
+	}
+	/* As version 2 signed it, the application is read. */
+	ut_must(w->cz, ut_v2(ut_plain_apply_op(w->cz, NULL, 42)), NULL, 0);
+	free(pk);
+}
+
 /* A sealed snapshot the hub must refuse, folded as the hub folds cz's op:
  * invalid, its detail naming nobody. */
 static void hub_refuses(ut_world *w, hj_json *op, const char *detail, const char *idno)
@@ -551,7 +589,7 @@ static void test_sealed_snapshot_refusals(void **state)
 	hub_refuses(w, op, "is not the registry's", idno);
 	op = offer_op(w->cz, m, "qh-hd");
 	assert_int_equal(hj_json_set_str(snap_person(op), "name", name), 0);
-	hub_refuses(w, op, "a snapshot of the member is required", idno);
+	hub_refuses(w, op, "personal fields in plaintext", idno);
 	op = offer_op(w->cz, m, "qh-hd");
 	hj_json *other = offer_op(w->cz, m, "qh-xn-cz-a");
 	const char *ct = hj_json_get_str(hj_json_get(snap_person(other), "sealed"), "ct");
@@ -587,6 +625,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_withdrawal_races_an_acceptance, setup2, teardown),
 		cmocka_unit_test_setup_teardown(test_sealed_snapshot_moves_the_person, setup2, teardown),
 		cmocka_unit_test_setup_teardown(test_sealed_snapshot_refusals, setup2, teardown),
+		cmocka_unit_test_setup_teardown(test_plaintext_refused_from_op_version_3, setup2, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

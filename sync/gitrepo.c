@@ -228,6 +228,38 @@ int hj_gitrepo_refresh(hj_gitrepo *r)
 
 /* ---- config ---- */
 
+int hj_gitrepo_config_set_int(hj_gitrepo *r, const char *name, int value)
+{
+	git_config *cfg = NULL;
+	int rc = git_repository_config(&cfg, r->repo);
+	if (rc == 0)
+		rc = git_config_set_int32(cfg, name, value);
+	git_config_free(cfg);
+	return rc < 0 ? hj_git_error(rc, "set config %s", name) : 0;
+}
+
+int hj_gitrepo_config_get_int(hj_gitrepo *r, const char *name, int *value)
+{
+	git_config *cfg = NULL, *snap = NULL;
+	int32_t v = 0;
+	int rc = git_repository_config(&cfg, r->repo);
+	if (rc == 0)
+		rc = git_config_snapshot(&snap, cfg);
+	if (rc == 0 && (rc = git_config_get_int32(&v, snap, name)) < 0 && rc != GIT_ENOTFOUND) {
+		int b = 0;
+		if ((rc = git_config_get_bool(&b, snap, name)) == 0)
+			v = b;
+	}
+	git_config_free(snap);
+	git_config_free(cfg);
+	if (rc == GIT_ENOTFOUND)
+		return HJ_ENOTFOUND;
+	if (rc < 0)
+		return hj_git_error(rc, "read config %s", name);
+	*value = (int)v;
+	return 0;
+}
+
 int hj_gitrepo_config_set_bool(hj_gitrepo *r, const char *name, int value)
 {
 	git_config *cfg = NULL;

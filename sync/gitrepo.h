@@ -89,5 +89,9 @@ int hj_gitrepo_refresh(hj_gitrepo *r);
 
 /* Set a boolean in the repository's own config file ("receive.denyDeletes"). */
 int hj_gitrepo_config_set_bool(hj_gitrepo *r, const char *name, int value);
+int hj_gitrepo_config_set_int(hj_gitrepo *r, const char *name, int value);
+/* *value = the integer setting `name` (a boolean reads as 1 or 0);
+ * HJ_ENOTFOUND when unset. */
+int hj_gitrepo_config_get_int(hj_gitrepo *r, const char *name, int *value);
 
 #endif

@@ -197,6 +197,20 @@ int hj_hook_install(const char *repo_path, const char *huiji_path, const char *h
 	return 0;
 }
 
+int hj_hub_repo_no_autogc(hj_gitrepo *repo)
+{
+	int autogc = 1, gcauto = 1;
+	int rc = hj_gitrepo_config_get_int(repo, "receive.autogc", &autogc);
+	if (rc && rc != HJ_ENOTFOUND)
+		return rc;
+	if ((rc == HJ_ENOTFOUND || autogc) && (rc = hj_gitrepo_config_set_bool(repo, "receive.autogc", 0)))
+		return rc;
+	rc = hj_gitrepo_config_get_int(repo, "gc.auto", &gcauto);
+	if (rc && rc != HJ_ENOTFOUND)
+		return rc;
+	return rc == HJ_ENOTFOUND || gcauto ? hj_gitrepo_config_set_int(repo, "gc.auto", 0) : 0;
+}
+
 int hj_hub_repo_setup(const hj_node *hub, const char *huiji_path)
 {
 	hj_gitrepo *repo = NULL;
@@ -207,7 +221,7 @@ int hj_hub_repo_setup(const hj_node *hub, const char *huiji_path)
 		goto done;
 	if ((rc = hj_gitrepo_config_set_bool(repo, "daemon.receivepack", 1)) ||
 	    (rc = hj_gitrepo_config_set_bool(repo, "receive.denyNonFastForwards", 1)) ||
-	    (rc = hj_gitrepo_config_set_bool(repo, "receive.denyDeletes", 1))) {
+	    (rc = hj_gitrepo_config_set_bool(repo, "receive.denyDeletes", 1)) || (rc = hj_hub_repo_no_autogc(repo))) {
 		rc = hj_error_wrap(rc, "configuring %s: ", path);
 		goto done;
 	}

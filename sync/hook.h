@@ -42,4 +42,13 @@ int hj_hook_install(const char *repo_path, const char *huiji_path, const char *h
  * the hub directory. */
 int hj_hub_repo_setup(const hj_node *hub, const char *huiji_path);
 
+/* The hub repository's git must not gc on its own: receive-pack runs `git
+ * gc --auto` after a push once packs pile up (gc.autoPackLimit), and that
+ * repack deletes a hub pass's fresh pack before its ref names it ("target
+ * OID ... doesn't exist") and `pack-refs` locks the refs the pass writes.
+ * huiji repacks the hub itself (outbox.c). Sets receive.autogc false and
+ * gc.auto 0 where they are not; the sequencer checks at every pass (hubs
+ * set up before this). */
+int hj_hub_repo_no_autogc(hj_gitrepo *repo);
+
 #endif

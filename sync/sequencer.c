@@ -20,6 +20,7 @@
 #include "projection.h"
 #include "followed.h"
 #include "hub_entry.h"
+#include "hook.h"
 #include "inbox.h"
 #include "wraps.h"
 #include "killpoint.h"
@@ -611,7 +612,8 @@ static int clear_ref_locks(hj_gitrepo *repo, const char *dir, int64_t min_age_s)
  * would fail every later write of that ref: it is removed. A feed ref's
  * lock is git receive-pack's and may be live, so only one older than
  * FEED_LOCK_STALE_S goes (a killed receive-pack's would refuse that
- * county's every push). The hub's own feed ref has the outbox's lock and
+ * county's every push). The inboxes and the wraps refs are the
+ * sequencer's alone too. The hub's own feed ref has the outbox's lock and
  * clean-up. Returns the fd to close, or < 0. */
 static int take_sequencer_lock(hj_gitrepo *repo)
 {
@@ -621,7 +623,8 @@ static int take_sequencer_lock(hj_gitrepo *repo)
 	if (fd < 0)
 		return fd;
 	if ((rc = clear_ref_locks(repo, "refs/huiji/sequenced", 0)) ||
-	    (rc = clear_ref_locks(repo, "refs/huiji/feeds", FEED_LOCK_STALE_S))) {
+	    (rc = clear_ref_locks(repo, "refs/huiji/inbox", 0)) || (rc = clear_ref_locks(repo, "refs/huiji/wraps", 0)) ||
+	    (rc = clear_ref_locks(repo, "refs/huiji/feeds", FEED_LOCK_STALE_S)) || (rc = hj_hub_repo_no_autogc(repo))) {
 		close(fd);
 		return rc;
 	}

@@ -543,6 +543,29 @@ static void test_malformed_tip(void **state)
 	git_treebuilder_free(tb);
 }
 
+/* The hub repository's git never gcs on its own: a `git gc --auto` that
+ * receive-pack starts after a county's push repacked away a pass's fresh
+ * pack ("target OID ... doesn't exist") and locked its refs (pack-refs),
+ * failing hub runs in the faults and convergence suites. Set up so; a hub
+ * set up before is set so by its next pass. */
+static void test_hub_repo_never_autogcs(void **state)
+{
+	province *p = *state;
+	int v = -1;
+	OK(hj_gitrepo_config_get_int(p->repo, "receive.autogc", &v));
+	assert_int_equal(v, 0);
+	OK(hj_gitrepo_config_get_int(p->repo, "gc.auto", &v));
+	assert_int_equal(v, 0);
+	OK(hj_gitrepo_config_set_bool(p->repo, "receive.autogc", 1));
+	OK(hj_gitrepo_config_set_int(p->repo, "gc.auto", 6700));
+	hj_seq_report rep;
+	OK(hj_hub_sequence(p->hub, p->repo, &rep));
+	OK(hj_gitrepo_config_get_int(p->repo, "receive.autogc", &v));
+	assert_int_equal(v, 0);
+	OK(hj_gitrepo_config_get_int(p->repo, "gc.auto", &v));
+	assert_int_equal(v, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +575,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fork_and_rewind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_waiting_and_squatter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_tip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hub_repo_never_autogcs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

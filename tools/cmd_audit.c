@@ -123,11 +123,11 @@ static void print_report(const cli *c, const hj_audit_report *rep, const char *u
 			printf("  audit key of auditor %s: %" PRIu64 " sealed records wrapped to it opened, and those the "
 			       "hub re-wrapped for it, their real-name checks recomputed\n", rep->auditor,
 			       rep->sealed_to_audit_key);
+		else if (rep->audit_key_given)
+			printf("  audit key: no auditor enrolled with it in what could be re-folded (nothing opened)\n");
 		if (rep->audit_wraps_refused)
 			printf("  %" PRIu64 " items of refs/huiji/wraps/%s did not read (the seals they would open are "
 			       "counted below)\n", rep->audit_wraps_refused, rep->auditor);
-		else if (rep->audit_key_given)
-			printf("  audit key: no auditor enrolled with it in what could be re-folded (nothing opened)\n");
 		if (rep->sealed_on_hub_word && rep->audit_key_given)
 			printf("  %" PRIu64 " real-name checks of sealed personal fields taken on the hub's word (not "
 			       "wrapped to the audit key, nor re-wrapped for it by the hub)\n", rep->sealed_on_hub_word);

@@ -69,6 +69,7 @@ class AuditKeyCase(H.Case):
             self.assertEqual(r.rc, 0, r)
             self.assertIn("audit passed", r.out)
             self.assertIn("audit key of auditor %s: 2 sealed records wrapped to it opened" % AUD, r.out)
+            self.assertNotIn("no auditor enrolled with it", r.out)  # one line for the key, not two that disagree
             self.assertNotIn("hub's word", r.out)
             self.assertNoPersonalData(r)
         j = json.loads(self.audit("--audit-key", key, "--json").out.splitlines()[-1])

@@ -3,7 +3,6 @@
  * this machine feed by feed (localfetch.h says why).
  */
 #include "localfetch.h"
-#include "envelope.h"
 #include "error.h"
 #include "inbox.h"
 #include "wraps.h"
@@ -13,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH 500 /* change sets per pack written */
-
 int hj_localfetch_is_local(const char *url)
 {
 	return !strstr(url, "://") || strncmp(url, "file://", 7) == 0;
@@ -23,23 +20,13 @@ int hj_localfetch_is_local(const char *url)
 typedef struct copy {
 	hj_gitrepo *dst, *src;
 	const char *dst_ref, *label;
-	int untimed; /* a wraps feed: items are no envelopes; the commit's time is copied */
-	hj_feed_item it[BATCH];
-	uint8_t *bytes[BATCH];
-	size_t n;
+	hj_feed_batch b;
 } copy;
-
-static void drop(copy *c)
-{
-	for (size_t i = 0; i < c->n; i++)
-		free(c->bytes[i]);
-	c->n = 0;
-}
 
 static int flush(copy *c)
 {
-	int rc = c->n ? hj_gitfeed_append(c->dst, c->dst_ref, c->label, c->it, c->n) : 0;
-	drop(c);
+	int rc = c->b.n ? hj_gitfeed_append(c->dst, c->dst_ref, c->label, c->b.it, c->b.n) : 0;
+	hj_feed_batch_clear(&c->b);
 	return rc;
 }
 
@@ -47,23 +34,20 @@ static int on_cs(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t *
 {
 	copy *c = ctx;
 	int64_t at = 0;
-	/* The commit's time is the envelope's (gitfeed.h), so the copy gets
-	 * the hub's commit id and the next fetch reads only what is new. */
-	int rc = c->untimed ? hj_gitrepo_commit_time(&at, c->src, commit) : hj_envelope_created_at(&at, bytes, len);
-	if (c->untimed && !rc)
-		at *= 1000;
+	/* The copy takes the source commit's time (its seconds are all a
+	 * commit id holds: gitfeed.h), so it gets the hub's commit id — for a
+	 * feed of envelopes as for the wraps — and the next fetch reads only
+	 * what is new. */
+	int rc = hj_gitrepo_commit_time(&at, c->src, commit);
 	if (rc)
 		return hj_error_wrap(rc, "%s seq %" PRIu64 ": ", c->label, seq);
-	if (!(c->bytes[c->n] = malloc(len)))
-		return hj_error_set(HJ_ENOMEM, "out of memory");
-	memcpy(c->bytes[c->n], bytes, len);
-	c->it[c->n] = (hj_feed_item){c->bytes[c->n], len, seq, at};
-	return ++c->n == BATCH ? flush(c) : 0;
+	if ((rc = hj_feed_batch_add(&c->b, bytes, len, seq, at * 1000)))
+		return rc;
+	return c->b.n == HJ_FEED_BATCH ? flush(c) : 0;
 }
 
 /* Make dst_ref hold src's feed `label` up to `tip`. */
-static int copy_feed(hj_gitrepo *dst, hj_gitrepo *src, const git_oid *tip, const char *label, const char *dst_ref,
-		     int untimed)
+static int copy_feed(hj_gitrepo *dst, hj_gitrepo *src, const git_oid *tip, const char *label, const char *dst_ref)
 {
 	uint64_t have = 0, want = 0;
 	git_oid base;
@@ -73,12 +57,15 @@ static int copy_feed(hj_gitrepo *dst, hj_gitrepo *src, const git_oid *tip, const
 		rc = hj_gitfeed_commit_seq(&want, src, tip, label);
 	if (rc)
 		goto done;
-	*c = (copy){.dst = dst, .src = src, .dst_ref = dst_ref, .label = label, .untimed = untimed};
+	c->dst = dst;
+	c->src = src;
+	c->dst_ref = dst_ref;
+	c->label = label;
 	if (have && git_oid_equal(&base, tip))
 		goto done; /* up to date */
 	rc = have && have <= want ? hj_gitfeed_walk_since(src, tip, label, &base, have, on_cs, c) : HJ_ECONFLICT;
 	if (rc == HJ_ECONFLICT) { /* rewritten (or shorter): written again, as a forced fetch does */
-		drop(c);
+		hj_feed_batch_clear(&c->b);
 		if ((rc = have ? hj_gitrepo_ref_delete(dst, dst_ref) : 0) == 0)
 			rc = hj_gitfeed_walk(src, tip, label, 0, on_cs, c);
 	}
@@ -86,7 +73,7 @@ static int copy_feed(hj_gitrepo *dst, hj_gitrepo *src, const git_oid *tip, const
 		rc = flush(c);
 done:
 	if (c)
-		drop(c);
+		hj_feed_batch_clear(&c->b);
 	free(c);
 	return rc;
 }
@@ -103,15 +90,14 @@ static int on_ref(void *ctx, const char *name, const git_oid *target)
 	char label[300], dst_ref[600];
 	const char *rest = name + strlen(s->src_prefix);
 	const char *last = strrchr(name, '/') + 1;
-	int wraps = strncmp(name, "refs/huiji/wraps/", 17) == 0;
 	if (strncmp(name, "refs/huiji/inbox/", 17) == 0)
 		hj_inbox_label(label, sizeof label, last);
-	else if (wraps)
+	else if (strncmp(name, "refs/huiji/wraps/", 17) == 0)
 		hj_rewrap_label(label, sizeof label, last);
 	else
 		snprintf(label, sizeof label, "%s", last);
 	snprintf(dst_ref, sizeof dst_ref, "%s%s", s->dst_prefix, rest);
-	s->rc = copy_feed(s->dst, s->src, target, label, dst_ref, wraps);
+	s->rc = copy_feed(s->dst, s->src, target, label, dst_ref);
 	return s->rc ? 1 : 0;
 }
 

@@ -424,41 +424,33 @@ void ut_push(const hj_node *county, const hj_node *hub)
 typedef struct mirror {
 	hj_feed_item *items;
 	size_t n, cap;
-	int untimed; /* a wraps feed (sync/wraps.h): no envelopes, the commit's own time */
 	hj_gitrepo *from;
 } mirror;
 
 static int collect(void *ctx, uint64_t seq, const git_oid *commit, const uint8_t *bytes, size_t len)
 {
 	mirror *m = ctx;
-	hj_envelope e;
+	int64_t at = 0;
 	if (m->n == m->cap) {
 		m->cap = m->cap ? 2 * m->cap : 16;
 		m->items = realloc(m->items, m->cap * sizeof *m->items);
 		assert_non_null(m->items);
 	}
-	int64_t at = 0;
-	if (m->untimed) {
-		MUST(hj_gitrepo_commit_time(&at, m->from, commit));
-		at *= 1000;
-	} else {
-		MUST(hj_envelope_decode(&e, bytes, len));
-		at = e.created_at;
-		hj_envelope_free(&e);
-	}
+	/* The source commit's time, as sync/localfetch.c copies it: the
+	 * mirror's commits are the hub's. */
+	MUST(hj_gitrepo_commit_time(&at, m->from, commit));
 	uint8_t *copy = malloc(len);
 	assert_non_null(copy);
 	memcpy(copy, bytes, len);
-	m->items[m->n++] = (hj_feed_item){copy, len, seq, at};
+	m->items[m->n++] = (hj_feed_item){copy, len, seq, at * 1000};
 	return 0;
 }
 
-static void mirror_feed(hj_gitrepo *from, const char *from_ref, hj_gitrepo *to, const char *to_ref, const char *node,
-			int untimed)
+void ut_mirror(hj_gitrepo *from, const char *from_ref, hj_gitrepo *to, const char *to_ref, const char *node)
 {
 	uint64_t have = 0, tipseq = 0;
 	git_oid tip;
-	mirror m = {.untimed = untimed, .from = from};
+	mirror m = {.from = from};
 	int rc = hj_gitfeed_tip(to, to_ref, &have, &tip);
 	if (rc == HJ_ENOTFOUND)
 		have = 0;
@@ -475,11 +467,6 @@ static void mirror_feed(hj_gitrepo *from, const char *from_ref, hj_gitrepo *to, 
 	for (size_t i = 0; i < m.n; i++)
 		free((void *)m.items[i].bytes);
 	free(m.items);
-}
-
-void ut_mirror(hj_gitrepo *from, const char *from_ref, hj_gitrepo *to, const char *to_ref, const char *node)
-{
-	mirror_feed(from, from_ref, to, to_ref, node, 0);
 }
 
 typedef struct fetch {
@@ -522,7 +509,7 @@ static void fetch_refs(const hj_node *county, const hj_node *hub, int all)
 	snprintf(from_ref, sizeof from_ref, "refs/huiji/wraps/%s", county->id);
 	snprintf(to_ref, sizeof to_ref, "refs/huiji/incoming/wraps/%s", county->id);
 	snprintf(label, sizeof label, "wraps:%s", county->id);
-	mirror_feed(f.from, from_ref, f.to, to_ref, label, 1);
+	ut_mirror(f.from, from_ref, f.to, to_ref, label);
 	hj_gitrepo_close(f.to);
 	hj_gitrepo_close(f.from);
 }

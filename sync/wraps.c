@@ -30,30 +30,32 @@ void hj_rewrap_label(char *out, size_t outsz, const char *node)
 
 /* ---- the hub ---- */
 
-/* One rewrap row of `to` from `pairs` (emptied after). */
-static int flush_pairs(hj_db *db, const char *to, uint64_t hub_seq, int64_t at, hj_json *pairs)
+/* One rewrap row of `to` from *pairs, which starts again empty. */
+static int flush_pairs(hj_db *db, const char *to, uint64_t hub_seq, int64_t at, hj_json **pairs)
 {
 	hj_buf body = HJ_BUF_INIT;
 	int64_t n = 0;
-	int rc = hj_json_write(&body, pairs);
+	int rc = hj_json_write(&body, *pairs);
 	if (!rc)
 		rc = hj_db_get_int(db, "SELECT coalesce(max(n), 0) + 1 FROM rewrap WHERE node = :n", ":n", to, &n);
-	sqlite3_stmt *st = rc ? NULL : hj_db_stmt(db, "INSERT INTO rewrap(node, n, hub_seq, at, body) VALUES (:n, :k, :h, :at, :b)");
+	sqlite3_stmt *st = rc ? NULL
+			      : hj_db_stmt(db, "INSERT INTO rewrap(node, n, hub_seq, at, body) VALUES (:n, :k, :h, :at, :b)");
 	if (!rc && !st)
 		rc = HJ_ERROR;
 	if (!rc) {
 		hj_buf_put_u8(&body, 0);
-		rc = hj_db_bind_text(st, ":n", to) || hj_db_bind_int(st, ":k", n) || hj_db_bind_int(st, ":h", (int64_t)hub_seq) ||
-			     hj_db_bind_int(st, ":at", at) || hj_db_bind_text(st, ":b", (const char *)body.data)
+		rc = hj_db_bind_text(st, ":n", to) || hj_db_bind_int(st, ":k", n) ||
+			     hj_db_bind_int(st, ":h", (int64_t)hub_seq) || hj_db_bind_int(st, ":at", at) ||
+			     hj_db_bind_text(st, ":b", (const char *)body.data)
 			     ? HJ_ERROR
 			     : hj_db_step(db, st);
 		hj_db_release(db, st);
 		rc = rc < 0 ? rc : 0;
 	}
 	hj_buf_free(&body);
-	for (size_t i = 0; i < pairs->count; i++)
-		hj_json_free(pairs->items[i]);
-	pairs->count = 0;
+	hj_json_free(*pairs);
+	if (!(*pairs = hj_json_new(HJ_JARR)) && !rc)
+		rc = hj_error_set(HJ_ENOMEM, "out of memory");
 	return rc;
 }
 
@@ -72,10 +74,10 @@ int hj_rewrap_deliver(hj_db *db, const hj_unsealer *hub, const char *to, const h
 	for (size_t i = 0; !rc && i < ops->count; i++) {
 		rc = hj_rewrap_op(pairs, ops->items[i], hub, to, x);
 		if (!rc && pairs->count >= PAIRS_PER_ITEM)
-			rc = flush_pairs(db, to, hub_seq, at_ms, pairs);
+			rc = flush_pairs(db, to, hub_seq, at_ms, &pairs);
 	}
 	if (!rc && pairs->count)
-		rc = flush_pairs(db, to, hub_seq, at_ms, pairs);
+		rc = flush_pairs(db, to, hub_seq, at_ms, &pairs);
 	hj_json_free(pairs);
 	return rc;
 }

@@ -36,11 +36,13 @@ int hj_application_op(hj_json **out, const hj_node *n, const hj_application *a)
 	 * accepts nothing else. */
 	if ((rc = hj_idnum_normalise(idno, a->id_number, NULL)) || (rc = hj_phone_normalise(phone, a->phone)))
 		return rc;
-	hj_node_person_key(n, idno, key);
+	/* A hub names the person key; a county holds no person secret and
+	 * names none: the hub derives it when it opens the seal (fold_key.c). */
+	int keyed = hj_node_person_key(n, idno, key);
 
 	/* The personal fields travel sealed to the nodes that hold the record
-	 * (person_seal.h); the key, which the hub checks against the number
-	 * it opens, stays outside. */
+	 * (person_seal.h); a key, which the hub checks against the number it
+	 * opens, stays outside. */
 	const char *unit = empty(a->union_id) ? n->union_id : a->union_id;
 	hj_json *op = hj_json_new(HJ_JOBJ), *fields = hj_json_new(HJ_JOBJ), *person = NULL;
 	if (!op || !fields || hj_json_set_str(fields, "name", a->name) || hj_json_set_str(fields, "id_number", idno) ||
@@ -55,7 +57,7 @@ int hj_application_op(hj_json **out, const hj_node *n, const hj_application *a)
 		hj_json_free(fields);
 		return hj_error_set(HJ_ENOMEM, "out of memory");
 	}
-	rc = hj_person_seal(&person, n, key, fields, unit);
+	rc = hj_person_seal(&person, n, keyed ? key : NULL, fields, unit);
 	hj_json_free(fields);
 	if (rc) {
 		hj_json_free(op);

@@ -2,8 +2,9 @@
  * application.h — a membership application as a clerk or a platform's
  * list gives it, turned into a member.apply op: fields checked and
  * normalised (ID number by hj_idnum_normalise: spaces, full-width digits,
- * upper-case X, 15 digits upgraded to 18; phone 11 digits), the person_key
- * computed with the province's secret. Shared by `member apply` and
+ * upper-case X, 15 digits upgraded to 18; phone 11 digits), sealed, and
+ * keyed by the person key where this node holds the person secret (a hub;
+ * a county's the hub keys). Shared by `member apply` and
  * `import platform`, so both build exactly the same op.
  */
 #ifndef HJ_APPLICATION_H

@@ -120,7 +120,7 @@ int hj_batch_commit(hj_batch *b, uint64_t *seq_out)
 			const uint8_t *env = sqlite3_column_blob(st, 0);
 			int len = sqlite3_column_bytes(st, 0);
 			rc = env && len > 0 ? hj_followed_append(b->node->db, &b->rules, b->seq, b->node->id, b->seq, hash,
-								 env, (size_t)len, NULL)
+								 env, (size_t)len, NULL, NULL)
 					    : hj_error_set(HJ_ECORRUPT, "seq %" PRIu64 ": empty envelope", b->seq);
 		}
 		hj_db_release(b->node->db, st);

@@ -8,6 +8,7 @@
  */
 #include "deliver.h"
 #include "error.h"
+#include "fold.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,20 +132,45 @@ static int add_opener_touch(hj_idset *u, hj_db *db, const char *transfer)
 	return rc < 0 ? rc : 0;
 }
 
-int hj_touch_add_op(hj_idset *u, hj_db *db, const hj_json *op)
+int hj_touch_keyed_after(const hj_json *op)
+{
+	const char *name = hj_json_get_str(op, "op");
+	return name && hj_fold_keyless(op) && !hj_json_get_str(hj_json_get(op, "person"), "key") &&
+	       (strcmp(name, "member.apply") == 0 || strcmp(name, "member.transfer_request") == 0);
+}
+
+/* member.update's person: the key it names (op version 3 and before), else
+ * its record's. */
+static int add_updated(hj_idset *u, hj_db *db, const hj_json *op)
+{
+	const char *person = hj_json_get_str(op, "person");
+	char *key = NULL;
+	if (person || !hj_json_get_str(op, "member"))
+		return add_holders_of(u, db, person);
+	int rc = hj_db_get_text(&key, db, "SELECT person_key FROM membership WHERE id = :id", ":id",
+				hj_json_get_str(op, "member"));
+	if (rc == HJ_ENOTFOUND)
+		return 0;
+	if (!rc)
+		rc = add_holders_of(u, db, key);
+	free(key);
+	return rc;
+}
+
+int hj_touch_add_op(hj_idset *u, hj_db *db, const hj_json *op, const char *person_key)
 {
 	const char *name = hj_json_get_str(op, "op");
 	const char *transfer = hj_json_get_str(op, "transfer");
-	const char *person = hj_json_get_str(op, "person"); /* member.update: the person's key */
+	const char *key = person_key ? person_key : hj_json_get_str(hj_json_get(op, "person"), "key");
 	int rc;
 	if (!name || strncmp(name, "member.", 7) != 0)
 		return hj_idset_add(u, HJ_TOUCH_ALL);
 	if (strcmp(name, "member.apply") == 0) {
-		if ((rc = add_holders_of(u, db, hj_json_get_str(hj_json_get(op, "person"), "key"))))
+		if ((rc = add_holders_of(u, db, key)))
 			return rc;
 		return add_union(u, hj_json_get_str(op, "union"));
 	}
-	if (strcmp(name, "member.update") == 0 && (rc = add_holders_of(u, db, person)))
+	if (strcmp(name, "member.update") == 0 && (rc = add_updated(u, db, op)))
 		return rc;
 	if (strncmp(name, "member.transfer_", 16) == 0 && transfer) {
 		if ((rc = add_opener_touch(u, db, transfer)) ||
@@ -158,6 +184,6 @@ int hj_touch_add_op(hj_idset *u, hj_db *db, const hj_json *op)
 		return add_union_of(u, db,
 				    "SELECT union_id FROM membership WHERE person_key = :k AND status = 'active' "
 				    "ORDER BY id LIMIT 1",
-				    hj_json_get_str(hj_json_get(op, "person"), "key"));
+				    key);
 	return add_union_of(u, db, "SELECT union_id FROM membership WHERE id = :k", hj_json_get_str(op, "member"));
 }

@@ -32,7 +32,13 @@ void hj_idset_free(hj_idset *s);
  * for an op outside member.* (the tree and the nodes are held
  * everywhere), else the unions whose rows it reads or changes. 0 or an
  * error (a failed lookup is never "nothing"). */
-int hj_touch_add_op(hj_idset *unions, hj_db *db, const hj_json *op);
+int hj_touch_add_op(hj_idset *unions, hj_db *db, const hj_json *op, const char *person_key);
+/* person_key above: the key the hub's fold gave an op that names none
+ * (fold.h hj_verdict.person_key; an auditor: the entry's), NULL to read
+ * the op's own. Such an application or request is judged after it is
+ * folded, when its key is known (this says which): neither changes which
+ * unions hold the person's records, so the answer is the one before. */
+int hj_touch_keyed_after(const hj_json *op);
 
 /* The nodes to give a change set that touched `unions`: every enrolled
  * union node whose union is one of them or above one, every one for

@@ -20,13 +20,17 @@
  * op name it does not know, stops the fold with HJ_EVERSION. */
 /* 2: personal fields sealed (person_seal.h): an older huiji stops at
  * such an op with "upgrade huiji" instead of misreading it.
- * 3: the person inside a transfer's snapshot sealed too (transfer_seal.h). */
+ * 3: the person inside a transfer's snapshot sealed too (transfer_seal.h).
+ * 4: a member op of a node without the person secret names no person
+ *    key: the hub derives it (fold_key.c). */
 #ifndef HJ_OP_VERSION /* a test build may raise it: see tests/meson.build */
-#define HJ_OP_VERSION 3
+#define HJ_OP_VERSION 4
 #endif
 #define HJ_PAYLOAD_VERSION 1
 /* From this op version a member op's personal fields must be sealed. */
 #define HJ_OP_SEALED_ONLY 3
+/* From this op version a member op names no person key (fold_key.c). */
+#define HJ_OP_KEYLESS 4
 
 /* What a fold may open sealed personal fields with (person_seal.h): the
  * recipient id this node unseals as and its X25519 key pair. */
@@ -73,6 +77,13 @@ typedef struct hj_foldctx {
 	 * applied or not known), and where to count checks taken on its word. */
 	const char *hub_reason;
 	uint64_t *pkey_on_hub_word;
+	/* The person key the hub's entry published for this op (hub_entry.h,
+	 * entry v4), NULL when none or not known to this fold; and whether
+	 * this fold may mint a provisional key where it has neither the
+	 * person secret nor the hub's key: a node's own work not yet
+	 * sequenced (fold_key.c). */
+	const char *hub_person_key;
+	int provisional_keys;
 	/* NULL: sealed personal fields stay shut (an auditor without the audit
 	 * key); the real-name checks of such an op take the hub's word and
 	 * count in sealed_on_hub_word. */
@@ -88,6 +99,12 @@ typedef struct hj_verdict {
 	 * a county that does not hold it can still say: for duplicate_member
 	 * the union already holding the person; "" otherwise. */
 	char holder[65];
+	/* The person key this fold gave an op that names none (op version 4:
+	 * derived, or the record's), "" otherwise: what the hub publishes
+	 * for it in its entry, so nodes without the person secret hold the
+	 * same key (fold_key.c). Set for a rejection too when it came after
+	 * the key (a duplicate), so a re-fold reaches the same verdict. */
+	char person_key[65];
 } hj_verdict;
 
 /* Fold one op. Returns 0 with *v filled (applied or rejected), or a
@@ -162,6 +179,24 @@ int hj_fold_person_upsert(hj_db *db, const hj_json *person, const char *opid);
  * hub's verdict taken and counted (ctx->sealed_on_hub_word). `key`, when
  * given, must still be a person key. 1 = rejected (v set), 0 = go on. */
 int hj_fold_person_shut(const hj_foldctx *ctx, const char *opname, const char *key, hj_verdict *v);
+/* --- person keys (fold_key.c) --- */
+
+/* Is this an op of op version 4 or later, which may name no person key
+ * (its author, a county, holds no person secret)? */
+int hj_fold_keyless(const hj_json *op);
+/* The person key of an op's person in this fold, into out and v->person_key:
+ * derived from `idno` (the opened ID number, NULL when shut) with the
+ * person secret where this fold has it, else `held` (the key of the
+ * record this node holds, NULL when none), else the hub's published key,
+ * else (own unsequenced work) a provisional key from the op's position.
+ * A hub key that is not the one this fold derives or holds rejects
+ * (person_key_mismatch); none at all rejects (invalid). 0 go on, 1
+ * rejected. */
+int hj_fold_person_key(char out[65], const hj_foldctx *ctx, const char *idno, const char *held, hj_verdict *v);
+/* The op's own person key ("key" in `person`) is well-formed, or absent
+ * from an op of version 4. 0 go on, 1 rejected. */
+int hj_fold_key_form(const hj_json *op, const hj_json *person, const char *opname, hj_verdict *v);
+
 /* Membership `id` exists, the actor has authority over its union, and its
  * status is `want` ("live": applied or active). 0 go on, 1 rejected, <0
  * error. */

@@ -10,17 +10,18 @@
 #include <string.h>
 
 int hj_followed_append(hj_db *db, const hj_followed_rules *rules, uint64_t hub_seq, const char *node, uint64_t seq,
-		       const uint8_t hash[32], const uint8_t *envelope, size_t len, const char *verdicts)
+		       const uint8_t hash[32], const uint8_t *envelope, size_t len, const char *verdicts, const char *keys)
 {
 	sqlite3_stmt *st = hj_db_stmt(db, "INSERT INTO followed(pos, hub_seq, node, seq, hash, envelope, verdicts, rules, "
-					  "hub_at) VALUES ((SELECT coalesce(max(pos), 0) + 1 FROM followed), :h, :n, :s, "
-					  ":hash, :e, :v, :r, :at)");
+					  "hub_at, keys) VALUES ((SELECT coalesce(max(pos), 0) + 1 FROM followed), :h, :n, "
+					  ":s, :hash, :e, :v, :r, :at, :keys)");
 	if (!st)
 		return HJ_ERROR;
 	int rc = (hj_db_bind_int(st, ":h", (int64_t)hub_seq) || hj_db_bind_text(st, ":n", node) ||
 	    hj_db_bind_int(st, ":s", (int64_t)seq) || hj_db_bind_blob(st, ":hash", hash, 32) ||
 	    hj_db_bind_blob(st, ":e", envelope, len) || hj_db_bind_text(st, ":v", verdicts) ||
-	    hj_db_bind_int(st, ":r", rules->rules ? rules->rules : 1) || hj_db_bind_int(st, ":at", rules->at_ms))
+	    hj_db_bind_int(st, ":r", rules->rules ? rules->rules : 1) || hj_db_bind_int(st, ":at", rules->at_ms) ||
+	    hj_db_bind_text(st, ":keys", keys))
 		     ? HJ_ERROR
 		     : hj_db_step(db, st);
 	hj_db_release(db, st);

@@ -19,9 +19,11 @@ typedef struct hj_followed_rules {
 } hj_followed_rules;
 
 /* Append a change set to the hub order (inside the caller's transaction).
- * verdicts: JSON text, or NULL when every op applied. */
+ * verdicts: JSON text, or NULL when every op applied; keys: the person
+ * keys the hub gave its ops (hub entry v4, JSON text), or NULL. */
 int hj_followed_append(hj_db *db, const hj_followed_rules *rules, uint64_t hub_seq, const char *node, uint64_t seq,
-		       const uint8_t hash[32], const uint8_t *envelope, size_t len, const char *verdicts);
+		       const uint8_t hash[32], const uint8_t *envelope, size_t len, const char *verdicts,
+		       const char *keys);
 
 /* The rules of the last hub entry this node followed or (the hub) wrote,
  * meta "hub_rules" (1 before any): what the hub's own change sets are

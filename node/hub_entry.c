@@ -97,6 +97,22 @@
  *                      was given from what it was not meant to have, and
  *                      an inbox behind the hub feed from a complete one.
  *
+ * Format, entry version 4 (op "v":4). As v3, with "key_scheme" after "at"
+ * and one more key in an include, after "rejected", left out when empty:
+ *
+ *   key_scheme int     the person-key scheme of "keys" (hub_entry.h
+ *                      HJ_PERSON_KEY_SCHEME: 1, keyed BLAKE2b-256 of the
+ *                      normalised ID number); higher is HJ_EVERSION
+ *   keys      array    [[index, key], ...], indices strictly rising, each
+ *                      < the change set's op count, key 64 lower-case hex:
+ *                      the person key the hub's fold gave each op that
+ *                      names none (op version 4: an application, a
+ *                      request, an update, a transfer's snapshot;
+ *                      fold_key.c), rejected ones included when the key
+ *                      came before the verdict (a duplicate). County
+ *                      laptops hold no person secret: their records take
+ *                      their keys from here. ~75 bytes per such op.
+ *
  * Room for what later issues add (witness signatures, key events,
  * per-union state digests): each comes as a new key of the op under a
  * new entry version; a reader refuses any key not listed here (HJ_ECORRUPT, or
@@ -118,7 +134,7 @@
  * writes besides it ('{"v":1,"ops":[{"op":"hub.sequence","v":2,"rules":R,
  * "at":T,"include":' and ',"state":"<64 hex>"}]}'), with room for the
  * widest numbers. */
-#define ENTRY_FRAME_BYTES 200
+#define ENTRY_FRAME_BYTES 240
 
 void hj_hub_entry_enc_init(hj_hub_entry_enc *enc, int64_t at_ms)
 {
@@ -136,6 +152,7 @@ void hj_hub_entry_enc_free(hj_hub_entry_enc *enc)
 	hj_json_free(enc->pending);
 	free(enc->inbox);
 	free(enc->pinbox);
+	hj_json_free(enc->pkeys);
 	hj_hub_entry_enc keep = *enc;
 	memset(enc, 0, sizeof *enc);
 	enc->max_bytes = keep.max_bytes;
@@ -159,6 +176,8 @@ void hj_hub_entry_enc_discard(hj_hub_entry_enc *enc)
 	enc->pending = NULL;
 	enc->npending = 0;
 	enc->npinbox = 0;
+	hj_json_free(enc->pkeys);
+	enc->pkeys = NULL;
 }
 
 /* Room one inbox pair takes: ["node",n] and a comma, n at its widest. */
@@ -266,7 +285,7 @@ int hj_hub_entry_enc_verdict(hj_hub_entry_enc *enc, const hj_verdict *v)
 	if (!enc->pending && !(enc->pending = hj_json_new(HJ_JARR)))
 		return hj_error_set(HJ_ENOMEM, "out of memory");
 	if (enc->version >= 2)
-		return enc_verdict_v2(enc, v);
+		return (rc = enc_verdict_v2(enc, v)) ? rc : hj_hub_entry_enc_key(enc, enc->npending - 1, v);
 	enc->npending++;
 	if (v->applied) {
 		rc = hj_json_append(enc->pending, hj_json_str("ok"));
@@ -314,6 +333,9 @@ int hj_hub_entry_enc_add(hj_hub_entry_enc *enc, const char *node, uint64_t seq, 
 		rc = (hj_json_free(enc->pending), 0);
 	enc->pending = NULL;
 	enc->npending = 0;
+	if (!rc && enc->pkeys) /* v4; taken even on failure */
+		rc = hj_json_set(inc, "keys", enc->pkeys);
+	enc->pkeys = NULL;
 	if (rc) {
 		hj_json_free(inc);
 		goto done;
@@ -361,8 +383,8 @@ int hj_hub_entry_enc_finish(hj_buf *out, const hj_hub_entry_enc *enc, const uint
 			      HJ_PAYLOAD_VERSION);
 	else
 		hj_buf_printf(out, "{\"v\":%d,\"ops\":[{\"op\":\"" HJ_HUB_ENTRY_OP "\",\"v\":%d,\"rules\":%" PRIu32
-			      ",\"at\":%" PRId64 ",\"include\":", HJ_PAYLOAD_VERSION, enc->version, enc->rules,
-			      enc->at_ms);
+			      ",\"at\":%" PRId64 "%s,\"include\":", HJ_PAYLOAD_VERSION, enc->version, enc->rules,
+			      enc->at_ms, enc->version >= 4 ? ",\"key_scheme\":1" : "");
 	if ((rc = out->rc ? out->rc : hj_json_write(out, enc->include ? enc->include : &empty)))
 		goto done;
 	for (size_t i = 0; enc->version >= 3 && i < enc->ninbox; i++) /* ids need no escaping */
@@ -587,13 +609,14 @@ static int include_decode(hj_hub_include *out, const hj_json *x, size_t i, int64
 {
 	static const char *const keys1[] = {"node", "seq", "hash", "verdicts", NULL};
 	static const char *const keys2[] = {"node", "seq", "hash", "rejected", NULL};
+	static const char *const keys4[] = {"node", "seq", "hash", "rejected", "keys", NULL};
 	const char *node, *hash, *bad;
 	const hj_json *verdicts = NULL;
 	int64_t seq = 0;
 	int rc;
 	if (!x || x->type != HJ_JOBJ)
 		return hj_error_set(HJ_ECORRUPT, "include %zu: not an object", i);
-	if ((bad = unknown_key(x, v < 2 ? keys1 : keys2)))
+	if ((bad = unknown_key(x, v < 2 ? keys1 : v < 4 ? keys2 : keys4)))
 		return hj_error_set(HJ_ECORRUPT, "include %zu: unknown field \"%.40s\"", i, bad);
 	if (!(node = hj_json_get_str(x, "node")) || hj_node_id_check(node))
 		return hj_error_set(HJ_ECORRUPT, "include %zu: \"node\" is not a node id", i);
@@ -611,6 +634,8 @@ static int include_decode(hj_hub_include *out, const hj_json *x, size_t i, int64
 	} else {
 		rc = 0;
 	}
+	if (!rc && (out->keys = hj_json_get(x, "keys")))
+		rc = hj_hub_keys_check(out->keys, HJ_HUB_NOPS_ANY);
 	if (rc)
 		return hj_error_wrap(rc, "include %zu: ", i);
 	snprintf(out->node, sizeof out->node, "%s", node);
@@ -662,15 +687,22 @@ static int head_decode(hj_hub_entry *out, const hj_json *op)
 	static const char *const keys1[] = {"op", "v", "include", "state", NULL};
 	static const char *const keys2[] = {"op", "v", "rules", "at", "include", "state", NULL};
 	static const char *const keys3[] = {"op", "v", "rules", "at", "include", "inbox", "state", NULL};
+	static const char *const keys4[] = {"op", "v", "rules", "at", "key_scheme", "include", "inbox", "state", NULL};
 	const char *bad;
-	int64_t rules = 1;
+	int64_t rules = 1, scheme = 0;
 	if (hj_json_get_int(op, "v", &out->v) || out->v < 1)
 		return hj_error_set(HJ_ECORRUPT, "\"v\" is not an integer >= 1");
 	if (out->v > HJ_HUB_ENTRY_VERSION)
 		return hj_error_set(HJ_EVERSION, "op " HJ_HUB_ENTRY_OP " version %lld is newer than this huiji: "
 				    "upgrade huiji to read entries from the hub", (long long)out->v);
-	if ((bad = unknown_key(op, out->v < 2 ? keys1 : out->v < 3 ? keys2 : keys3)))
+	if ((bad = unknown_key(op, out->v < 2 ? keys1 : out->v < 3 ? keys2 : out->v < 4 ? keys3 : keys4)))
 		return hj_error_set(HJ_ECORRUPT, "unknown field \"%.40s\"", bad);
+	if (out->v >= 4 && (hj_json_get_int(op, "key_scheme", &scheme) || scheme < 1))
+		return hj_error_set(HJ_ECORRUPT, "\"key_scheme\" is not an integer >= 1");
+	if (scheme > HJ_PERSON_KEY_SCHEME)
+		return hj_error_set(HJ_EVERSION, "hub entry's person keys are in scheme %lld, newer than this huiji's "
+				    "%d: upgrade huiji to read entries from the hub", (long long)scheme,
+				    HJ_PERSON_KEY_SCHEME);
 	if (out->v >= 2) {
 		if (hj_json_get_int(op, "rules", &rules) || rules < 1)
 			return hj_error_set(HJ_ECORRUPT, "\"rules\" is not an integer >= 1");

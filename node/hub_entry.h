@@ -18,11 +18,16 @@
 #define HJ_HUB_ENTRY_OP "hub.sequence"
 /* Entry format versions this huiji reads; it writes the highest. 1: every
  * op's verdict spelt out; 2: rules version, time, compact verdicts; 3: the
- * inbox counts (the format comment in hub_entry.c). A test build may pin
- * it (tests/meson.build). */
+ * inbox counts; 4: the person keys the hub gave ops that name none
+ * (hub_entry_keys.c) (the format comment in hub_entry.c). A test build may
+ * pin it (tests/meson.build). */
 #ifndef HJ_HUB_ENTRY_VERSION
-#define HJ_HUB_ENTRY_VERSION 3
+#define HJ_HUB_ENTRY_VERSION 4
 #endif
+/* The person-key scheme a v4 entry's keys are in (person_key.h): 1, BLAKE2b-256
+ * of the normalised ID number keyed with the national person secret. A
+ * reader refuses a newer one (upgrade huiji). */
+#define HJ_PERSON_KEY_SCHEME 1
 /* Change sets per entry: keeps an entry < 1 MiB. The sequencer stops a
  * round here; a decoder refuses more. */
 #define HJ_HUB_MAX_INCLUDE 2000
@@ -64,6 +69,7 @@ typedef struct hj_hub_entry_enc {
 	size_t ninbox, inbox_cap;
 	hj_hub_delivery *pinbox; /* private: deliveries of the change set being added */
 	size_t npinbox, pinbox_cap;
+	hj_json *pkeys;   /* private, v4: person keys of the change set being added */
 } hj_hub_entry_enc;
 
 /* Zero it for the newest format, deciding under HJ_RULES_VERSION at
@@ -99,6 +105,11 @@ void hj_hub_entry_enc_discard(hj_hub_entry_enc *enc);
  * valid UTF-8. */
 int hj_hub_entry_enc_verdicts_text(hj_buf *out, const hj_hub_entry_enc *enc);
 
+/* v4: the person keys given since the last add, exactly as the entry will
+ * hold them ([[index, key], ...], what `followed.keys` stores); nothing
+ * when there are none (store NULL). */
+int hj_hub_entry_enc_keys_text(hj_buf *out, const hj_hub_entry_enc *enc);
+
 /* Add change set (node, seq, hash) with the verdicts given since the last
  * add. Returns 0; HJ_ETOOBIG past HJ_HUB_MAX_INCLUDE change sets or when
  * the payload would pass enc->max_bytes (the entry is unchanged, the
@@ -123,6 +134,9 @@ typedef struct hj_hub_include {
 	 * compact rejections (NULL: every op applied). Read with
 	 * hj_hub_verdict_at; stored as is in followed.verdicts. */
 	const hj_json *verdicts;
+	/* v4: the person keys the hub gave its ops, [[index, key], ...]
+	 * (NULL: none); read with hj_hub_key_at, stored in followed.keys. */
+	const hj_json *keys;
 } hj_hub_include;
 
 typedef struct hj_hub_entry {
@@ -188,5 +202,19 @@ int hj_hub_rejection_next(const hj_json *verdicts, size_t *cursor, size_t *op, c
 
 /* How many ops of a checked array were rejected (NULL: 0). */
 size_t hj_hub_verdicts_rejected(const hj_json *verdicts);
+
+/* v4 person keys (hub_entry_keys.c). Check a key list as decoded or
+ * parsed from followed.keys: [index, key] pairs, indices strictly rising
+ * and < nops (HJ_HUB_NOPS_ANY: not known here), keys 64 lower-case hex;
+ * else HJ_ECORRUPT naming the element. */
+int hj_hub_keys_check(const hj_json *keys, size_t nops);
+/* Parse and check a followed row's keys text (NULL: none; *out NULL). */
+int hj_hub_keys_parse(hj_json **out, const char *text, size_t nops);
+/* The key the list gives op i, or NULL (borrowed from the list). */
+const char *hj_hub_key_at(const hj_json *keys, size_t i);
+
+/* Encoder side, for hub_entry.c: record v's key (v4, when it has one) as
+ * op `index`'s; 0 or HJ_ENOMEM. */
+int hj_hub_entry_enc_key(hj_hub_entry_enc *enc, size_t index, const hj_verdict *v);
 
 #endif

@@ -175,19 +175,26 @@ done:
 	return rc;
 }
 
-/* The keys: the person key (given, or fresh for a node without a hub) and a
- * fresh signing key pair, both written as 0600 secret files. */
+/* The keys: a fresh signing key pair and, for a hub (a node without a
+ * hub of its own), the person key (given: the national one, or fresh),
+ * written as 0600 secret files. A county holds no person key: the hub
+ * keys its applications (fold_key.c), and a key on a laptop would turn
+ * every published person key back into an ID number. */
 static int node_init_keys(hj_node *n, struct node_init *ni, const hj_node_init_opts *o)
 {
 	int rc = 0;
 
+	if (o->person_key_file && o->hub_url) {
+		rc = hj_error_set(HJ_EINVALID, "a county holds no person key (it stays at the hub, which keys every "
+				  "application): leave out --person-key");
+		goto done;
+	}
 	if (o->person_key_file) {
 		if ((rc = hj_node_read_secret(o->person_key_file, n->person_secret, 32)))
 			goto done;
 	} else if (o->hub_url) {
-		rc = hj_error_set(HJ_EINVALID, "--person-key FILE is required with --hub: "
-				  "counties must share the province's person key to find duplicates");
-		goto done;
+		sodium_free(n->person_secret);
+		n->person_secret = NULL;
 	} else {
 		randombytes_buf(n->person_secret, 32);
 	}
@@ -195,9 +202,9 @@ static int node_init_keys(hj_node *n, struct node_init *ni, const hj_node_init_o
 	if ((rc = write_secret(ni->skpath, n->sk, crypto_sign_SECRETKEYBYTES)))
 		goto done;
 	ni->made_sk = 1;
-	if ((rc = write_secret(ni->ppath, n->person_secret, 32)))
+	if (n->person_secret && (rc = write_secret(ni->ppath, n->person_secret, 32)))
 		goto done;
-	ni->made_p = 1;
+	ni->made_p = n->person_secret != NULL;
 done:
 	return rc;
 }
@@ -320,9 +327,14 @@ int hj_node_open(hj_node **out, const char *dir)
 	}
 	if ((rc = hj_db_open(&n->db, dbpath, 0)) || (rc = hj_schema_migrate(n->db)))
 		goto done;
-	if ((rc = hj_node_read_secret(skpath, n->sk, crypto_sign_SECRETKEYBYTES)) ||
-	    (rc = hj_node_read_secret(ppath, n->person_secret, 32)))
+	if ((rc = hj_node_read_secret(skpath, n->sk, crypto_sign_SECRETKEYBYTES)))
 		goto done;
+	if (stat(ppath, &sb) != 0 && errno == ENOENT) { /* a county (person.key deleted from older ones) */
+		sodium_free(n->person_secret);
+		n->person_secret = NULL;
+	} else if ((rc = hj_node_read_secret(ppath, n->person_secret, 32))) {
+		goto done;
+	}
 	crypto_sign_ed25519_sk_to_pk(n->pk, n->sk);
 	char pkhex[65];
 	hj_hex_encode(pkhex, n->pk, 32);
@@ -365,9 +377,13 @@ done:
 	return rc;
 }
 
-void hj_node_person_key(const hj_node *n, const char *idnum_norm, char out[65])
+int hj_node_person_key(const hj_node *n, const char *idnum_norm, char out[65])
 {
+	out[0] = '\0';
+	if (!n->person_secret)
+		return 0;
 	hj_person_key_derive(out, n->person_secret, idnum_norm);
+	return 1;
 }
 
 void hj_node_foldctx(const hj_node *n, uint64_t seq, uint32_t index, hj_foldctx *ctx)
@@ -382,4 +398,5 @@ void hj_node_foldctx(const hj_node *n, uint64_t seq, uint32_t index, hj_foldctx 
 	ctx->rules = HJ_RULES_VERSION; /* own work not yet sequenced; a replay of the hub order sets the entry's */
 	ctx->person_secret = n->person_secret;
 	ctx->unseal = &n->unsealer;
+	ctx->provisional_keys = 1; /* own work: until the hub keys it (fold_key.c) */
 }

@@ -4,7 +4,7 @@
  * Layout of a node directory D:
  *   D/registry.db   SQLite registry (projection + change log + local state)
  *   D/secret.key    Ed25519 secret key, hex, mode 0600 (refused otherwise)
- *   D/person.key    the province's person-key secret, hex, mode 0600
+ *   D/person.key    hubs only: the national person-key secret, hex, mode 0600
  *   D/replica.git   bare git repository holding the feeds (sync/)
  * Secrets live in sodium_malloc'd memory and are wiped on close.
  */
@@ -25,7 +25,7 @@ typedef struct hj_node {
 	int is_root;           /* a root node (hub) acts anywhere, enrols nodes */
 	uint8_t pk[32];
 	uint8_t *sk;            /* 64 bytes, sodium_malloc */
-	uint8_t *person_secret; /* 32 bytes, sodium_malloc */
+	uint8_t *person_secret; /* 32 bytes, sodium_malloc; NULL at a county (fold_key.c) */
 	hj_unsealer unsealer;   /* what this node opens sealed fields with (person_seal.h) */
 } hj_node;
 
@@ -36,7 +36,7 @@ typedef struct hj_node_init_opts {
 	int is_root;
 	const char *hub_url;         /* county: where its hub is */
 	const char *hub_key;         /* county: the hub's public key, hex */
-	const char *person_key_file; /* county: the province's person-key file */
+	const char *person_key_file; /* hub: the national person-key file (NULL: a fresh one); a county takes none */
 } hj_node_init_opts;
 
 /* Make a new node directory. Refuses (HJ_EEXISTS) if D already holds a
@@ -48,13 +48,14 @@ int hj_node_create(hj_node **out, const hj_node_init_opts *o);
 int hj_node_open(hj_node **out, const char *dir);
 void hj_node_close(hj_node *n); /* accepts NULL */
 
-/* person_key = hex(BLAKE2b-256 keyed with the province secret, over the
- * normalised 18-character ID number). out has 65 bytes. */
 /* Read a secret file of `len` bytes as hex (the person key, a signing
  * key); refused when others may read it. 0 or an error naming the path. */
 int hj_node_read_secret(const char *path, uint8_t *out, size_t len);
 
-void hj_node_person_key(const hj_node *n, const char *idnum_norm, char out[65]);
+/* The person key of a normalised ID number (person_key.h) into out (65
+ * bytes): 1 where this node holds the person secret (a hub), else 0 with
+ * out "" (a county: the hub keys its ops). */
+int hj_node_person_key(const hj_node *n, const char *idnum_norm, char out[65]);
 
 /* Path inside the node directory (malloc'd; DESTRUCTOR: free). */
 char *hj_node_path(const hj_node *n, const char *name);

@@ -68,7 +68,7 @@ int hj_fold_check_person(hj_db *db, const hj_foldctx *ctx, const hj_json *person
 	char norm[12];
 	int y, m, d, rc;
 
-	if (!hj_is_hex64(key))
+	if (key && !hj_is_hex64(key)) /* none: op version 4 (hj_fold_key_form) */
 		return hj_reject(v, "invalid", "person key must be 64 lower-case hex digits"), 1;
 	if (!name || !name[0] || strlen(name) > 64)
 		return hj_reject(v, "invalid", "name is required (at most 64 bytes)"), 1;
@@ -88,7 +88,7 @@ int hj_fold_check_person(hj_db *db, const hj_foldctx *ctx, const hj_json *person
 		return hj_reject(v, "invalid_phone", "%s", phone ? "phone is not a normalised mainland mobile number" : "phone is required"), 1;
 	if (plate && (!plate[0] || strlen(plate) > 32))
 		return hj_reject(v, "invalid", "plate must be 1-32 bytes"), 1;
-	return hj_rules_person_key(ctx, key, idno, v);
+	return key ? hj_rules_person_key(ctx, key, idno, v) : 0;
 }
 
 /* A membership's date column (applied_on, decided_on) for the date-order
@@ -184,6 +184,8 @@ int hj_fold_person_refresh(hj_db *db, const hj_foldctx *ctx, const hj_json *op)
 	const hj_json *person = hj_json_get(op, "person");
 	const char *key = name && strcmp(name, "member.apply") == 0 ? hj_json_get_str(person, "key")
 								 : hj_json_get_str(op, "person");
+	if (!key && hj_fold_keyless(op))
+		key = ctx->hub_person_key; /* the hub's entry names it (fold_key.c) */
 	char opid[160];
 	int64_t held = 0;
 	int rc;
@@ -195,7 +197,10 @@ int hj_fold_person_refresh(hj_db *db, const hj_foldctx *ctx, const hj_json *op)
 	if (strcmp(name, "member.apply") == 0) {
 		hj_json *view = NULL;
 		int readable;
-		if ((rc = hj_person_view(&view, &readable, ctx, person)) == 0)
+		if ((rc = hj_person_view(&view, &readable, ctx, person)) == 0 && !hj_json_get_str(view, "key") &&
+		    hj_json_set_str(view, "key", key))
+			rc = hj_error_set(HJ_ENOMEM, "out of memory");
+		if (!rc)
 			rc = hj_fold_person_upsert(db, view, opid);
 		hj_json_free(view);
 		return rc == HJ_ECORRUPT ? 0 : rc; /* a bad seal was the hub's to reject */
@@ -213,9 +218,34 @@ int hj_fold_person_refresh(hj_db *db, const hj_foldctx *ctx, const hj_json *op)
 	return rc == HJ_ECORRUPT ? 0 : rc;
 }
 
+/* An open application or active membership of person key `k` (by_number:
+ * of a person row holding ID number `k`) rejects as duplicate_member,
+ * naming where it is. 0 (v set or not) or an error. */
+static int duplicate(hj_db *db, const char *k, int by_number, hj_verdict *v)
+{
+	sqlite3_stmt *st = hj_db_stmt(db, by_number ? "SELECT m.id, m.status, m.union_id, coalesce(o.name, m.union_id) "
+		"FROM membership m LEFT JOIN org o ON o.id = m.union_id WHERE m.person_key IN (SELECT person_key "
+		"FROM person WHERE id_number = :k) AND m.status IN ('applied', 'active') ORDER BY m.id"
+						    : "SELECT m.id, m.status, m.union_id, coalesce(o.name, m.union_id) "
+		"FROM membership m LEFT JOIN org o ON o.id = m.union_id "
+		"WHERE m.person_key = :k AND m.status IN ('applied', 'active')");
+	if (!st)
+		return HJ_ERROR;
+	int rc = hj_db_bind_text(st, ":k", k);
+	if (!rc && (rc = hj_db_step(db, st)) == 1) {
+		int active = strcmp(hj_db_col_text(st, 1), "active") == 0;
+		hj_reject(v, "duplicate_member", "person already %s %s in %s (%s)",
+			  active ? "holds active membership" : "has open application", hj_db_col_text(st, 0),
+			  hj_db_col_text(st, 3), hj_db_col_text(st, 2));
+		snprintf(v->holder, sizeof v->holder, "%s", hj_db_col_text(st, 2));
+	}
+	hj_db_release(db, st);
+	return rc < 0 ? rc : 0;
+}
+
 /* member.apply with its person as this fold reads it (`person`, a view:
  * hj_person_view; `readable` 0 when sealed and shut here). */
-static int apply_as(hj_db *db, const hj_foldctx *ctx, const hj_json *op, const hj_json *person, int readable,
+static int apply_as(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_json *person, int readable,
 		    hj_verdict *v)
 {
 	const char *unit = hj_json_get_str(op, "union");
@@ -257,25 +287,23 @@ static int apply_as(hj_db *db, const hj_foldctx *ctx, const hj_json *op, const h
 	if ((rc = hj_fold_authority(db, ctx, unit, v)))
 		return rc < 0 ? rc : 0;
 
+	char kbuf[65];
 	const char *key = hj_json_get_str(person, "key");
+	if (!key) { /* op version 4: the hub's key, derived here or published */
+		if (hj_fold_person_key(kbuf, ctx, readable ? hj_json_get_str(person, "id_number") : NULL, NULL, v))
+			return 0;
+		if (hj_json_set_str(person, "key", kbuf))
+			return hj_error_set(HJ_ENOMEM, "out of memory");
+		key = kbuf;
+	}
 	if (!ctx->trust_hub) {
-		sqlite3_stmt *st = hj_db_stmt(db,
-			"SELECT m.id, m.status, m.union_id, coalesce(o.name, m.union_id) "
-			"FROM membership m LEFT JOIN org o ON o.id = m.union_id "
-			"WHERE m.person_key = :k AND m.status IN ('applied', 'active')");
-		if (!st)
-			return HJ_ERROR;
-		if (!(rc = hj_db_bind_text(st, ":k", key)) && (rc = hj_db_step(db, st)) == 1) {
-			int active = strcmp(hj_db_col_text(st, 1), "active") == 0;
-			hj_reject(v, "duplicate_member", "person already %s %s in %s (%s)",
-				  active ? "holds active membership" : "has open application",
-				  hj_db_col_text(st, 0), hj_db_col_text(st, 3), hj_db_col_text(st, 2));
-			snprintf(v->holder, sizeof v->holder, "%s", hj_db_col_text(st, 2));
-			rc = 0;
-		}
-		hj_db_release(db, st);
-		if (rc != 0 || v->reason[0])
-			return rc < 0 ? rc : 0;
+		if ((rc = duplicate(db, key, 0, v)) ||
+		    /* A provisional key matches no one: the numbers held here do. */
+		    (ctx->provisional_keys && readable && !v->reason[0] &&
+		     (rc = duplicate(db, hj_json_get_str(person, "id_number"), 1, v))))
+			return rc;
+		if (v->reason[0])
+			return 0;
 	}
 
 	hj_fold_op_id(opid, sizeof opid, ctx);
@@ -302,6 +330,8 @@ int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj
 	int readable = 1, rc;
 	if (!person || person->type != HJ_JOBJ)
 		return hj_reject(v, "invalid", "member.apply: person object required");
+	if (hj_fold_key_form(op, person, "member.apply", v))
+		return 0;
 	rc = hj_person_view(&view, &readable, ctx, person);
 	if (rc == HJ_ECORRUPT)
 		return hj_reject(v, "invalid", "member.apply: %s", hj_error_last());
@@ -455,17 +485,24 @@ static int update_as(hj_db *db, const hj_foldctx *ctx, const hj_json *op, const 
 	if ((rc = hj_fold_member_target(db, ctx, "member.update", id, "live", v)) ||
 	    (rc = frozen(db, ctx, "member.update", id, v)))
 		return rc < 0 ? rc : 0;
-	/* The op names the person too, so a county holding that person's row
-	 * (from an earlier membership) keeps it current (hj_fold_person_refresh). */
+	/* The op names the person too (op version 4 from a county: the hub's
+	 * entry does), so a county holding that person's row from an earlier
+	 * membership keeps it current (hj_fold_person_refresh). */
 	const char *pkey = hj_json_get_str(op, "person");
-	char *actual = NULL;
+	char *actual = NULL, kbuf[65];
 	rc = hj_db_get_text(&actual, db, "SELECT person_key FROM membership WHERE id = :id", ":id", id);
 	if (rc < 0 && rc != HJ_ENOTFOUND)
 		return rc; /* a failed lookup is not a mismatch */
 	int same = pkey && actual && strcmp(pkey, actual) == 0;
+	if (!pkey && hj_fold_keyless(op) && actual && !hj_json_get(op, "person"))
+		same = (rc = hj_fold_person_key(kbuf, ctx, NULL, actual, v)) == 0;
 	free(actual);
+	if (rc == 1)
+		return 0;
 	if (!same)
 		return hj_reject(v, "invalid", "member.update: \"person\" must be the membership's person key");
+	if (!pkey)
+		pkey = kbuf;
 
 	hj_fold_op_id(opid, sizeof opid, ctx);
 	sqlite3_stmt *st = hj_db_stmt(db, "UPDATE membership SET grp = coalesce(:g, grp), "

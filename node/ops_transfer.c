@@ -75,10 +75,30 @@ static int check_held(hj_db *db, const hj_foldctx *ctx, const char *opname, cons
 	return rc;
 }
 
+/* The person key of what moves: the snapshot's own, else (op version 4)
+ * the record's where held, the hub's published one where not. */
+static int moved_key(char out[65], hj_db *db, const hj_foldctx *ctx, const hj_json *snap, const char *member,
+		     int held, hj_verdict *v)
+{
+	const char *own = hj_json_get_str(hj_json_get(snap, "person"), "key");
+	char *row = NULL;
+	int rc;
+	if (own) {
+		snprintf(out, 65, "%s", own);
+		return 0;
+	}
+	if (held && (rc = hj_db_get_text(&row, db, "SELECT person_key FROM membership WHERE id = :m", ":m", member)))
+		return rc == HJ_ENOTFOUND ? hj_error_set(HJ_ECORRUPT, "membership %s vanished", member) : rc;
+	rc = hj_fold_person_key(out, ctx, NULL, row, v);
+	free(row);
+	return rc;
+}
+
 /* The shared part of a hand-down and an offer: member, target, snapshot;
  * the member checked where held (a node holding only the receiving union,
- * following the hub, takes the hub's word). *held says which. */
-static int open_checks(hj_db *db, const hj_foldctx *ctx, const hj_json *op, int *held, hj_verdict *v)
+ * following the hub, takes the hub's word). *held says which; key: the
+ * person's (moved_key). */
+static int open_checks(hj_db *db, const hj_foldctx *ctx, const hj_json *op, int *held, char key[65], hj_verdict *v)
 {
 	const char *opname = hj_json_get_str(op, "op");
 	const char *member = hj_json_get_str(op, "member");
@@ -95,9 +115,13 @@ static int open_checks(hj_db *db, const hj_foldctx *ctx, const hj_json *op, int 
 		return hj_reject(v, "unknown_member", "%s: no membership %s", opname, member), 1;
 	if (!hj_transfer_snapshot_shape(snap))
 		return hj_reject(v, "invalid", "%s: a snapshot of the member is required", opname), 1;
+	if (hj_fold_key_form(op, hj_json_get(snap, "person"), opname, v))
+		return 1;
 	if ((rc = union_exists(db, opname, to, v)))
 		return rc;
-	return *held ? check_held(db, ctx, opname, member, to, hj_json_get_str(op, "on"), snap, v) : 0;
+	if (*held && (rc = check_held(db, ctx, opname, member, to, hj_json_get_str(op, "on"), snap, v)))
+		return rc;
+	return moved_key(key, db, ctx, snap, member, *held, v);
 }
 
 int hj_fold_member_hand_down(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)
@@ -105,11 +129,11 @@ int hj_fold_member_hand_down(hj_db *db, const hj_foldctx *ctx, const hj_json *op
 	const char *member = hj_json_get_str(op, "member"), *to = hj_json_get_str(op, "to");
 	const char *on = hj_json_get_str(op, "on");
 	const hj_json *snap = hj_json_get(op, "snapshot");
-	char opid[160];
+	char opid[160], key[65];
 	int held = 0, rc;
 	if (preamble(ctx, "member.hand_down", on, v))
 		return 0;
-	if ((rc = open_checks(db, ctx, op, &held, v)))
+	if ((rc = open_checks(db, ctx, op, &held, key, v)))
 		return rc < 0 ? rc : 0;
 	/* One step inside one node's subtree: the actor answers for both. */
 	if ((rc = hj_fold_authority(db, ctx, to, v)) || (!held && (rc = hj_fold_authority(db, ctx,
@@ -117,7 +141,7 @@ int hj_fold_member_hand_down(hj_db *db, const hj_foldctx *ctx, const hj_json *op
 		return rc < 0 ? rc : 0;
 	hj_fold_op_id(opid, sizeof opid, ctx);
 	hj_transfer_row t = {
-		.id = opid, .kind = "hand_down", .person_key = hj_json_get_str(hj_json_get(snap, "person"), "key"),
+		.id = opid, .kind = "hand_down", .person_key = key,
 		.from_member = member, .from_union = hj_json_get_str(snap, "union"), .to_union = to,
 		.status = "accepted", .opened_on = on, .opened_by = ctx->actor, .decided_on = on,
 		.decided_by = ctx->actor, .to_member = opid, .snapshot = snap,
@@ -126,7 +150,7 @@ int hj_fold_member_hand_down(hj_db *db, const hj_foldctx *ctx, const hj_json *op
 		return rc;
 	if ((rc = hj_transfer_keeps_union(db, ctx, to)) <= 0)
 		return rc;
-	return hj_transfer_start_record(db, ctx, snap, to, on, member, opid);
+	return hj_transfer_start_record(db, ctx, snap, key, to, on, member, opid);
 }
 
 /* member.transfer_offer {member, to, on, snapshot}: the holding union
@@ -136,13 +160,13 @@ static int offer(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict
 	const char *member = hj_json_get_str(op, "member"), *to = hj_json_get_str(op, "to");
 	const char *on = hj_json_get_str(op, "on");
 	const hj_json *snap = hj_json_get(op, "snapshot");
-	char opid[160];
+	char opid[160], key[65];
 	int held = 0, rc;
-	if ((rc = open_checks(db, ctx, op, &held, v)))
+	if ((rc = open_checks(db, ctx, op, &held, key, v)))
 		return rc < 0 ? rc : 0;
 	hj_fold_op_id(opid, sizeof opid, ctx);
 	hj_transfer_row t = {
-		.id = opid, .kind = "offer", .person_key = hj_json_get_str(hj_json_get(snap, "person"), "key"),
+		.id = opid, .kind = "offer", .person_key = key,
 		.from_member = member, .from_union = hj_json_get_str(snap, "union"), .to_union = to,
 		.status = "open", .opened_on = on, .opened_by = ctx->actor, .snapshot = snap,
 	};
@@ -164,6 +188,8 @@ static int request(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdi
 	int readable = 1;
 	if (!hj_json_get_str(op, "to") || !person || person->type != HJ_JOBJ)
 		return hj_reject(v, "invalid", "member.transfer_request: person and to are required");
+	if (hj_fold_key_form(op, person, "member.transfer_request", v))
+		return 0;
 	int rc = hj_person_view(&view, &readable, ctx, person);
 	if (rc == HJ_ECORRUPT)
 		return hj_reject(v, "invalid", "member.transfer_request: %s", hj_error_last());
@@ -179,17 +205,28 @@ static int request_as(hj_db *db, const hj_foldctx *ctx, const hj_json *op, const
 {
 	const char *to = hj_json_get_str(op, "to"), *on = hj_json_get_str(op, "on");
 	const char *key = hj_json_get_str(person, "key");
-	char opid[160];
+	char opid[160], kbuf[65];
 	int rc;
 	if ((rc = union_exists(db, "member.transfer_request", to, v)) || (rc = hj_fold_authority(db, ctx, to, v)) ||
 	    (rc = readable ? hj_fold_check_person(db, ctx, person, on, v)
 			   : hj_fold_person_shut(ctx, "member.transfer_request", key, v)))
 		return rc < 0 ? rc : 0;
-	sqlite3_stmt *st = hj_db_stmt(db, "SELECT id, union_id FROM membership WHERE person_key = :k AND "
-					  "status IN ('applied', 'active')");
+	if (!key) { /* op version 4: the hub's key, derived here or published */
+		if (hj_fold_person_key(kbuf, ctx, readable ? hj_json_get_str(person, "id_number") : NULL, NULL, v))
+			return 0;
+		key = kbuf;
+	}
+	/* A provisional key (own work) matches no one: the numbers held here do. */
+	int by_number = ctx->provisional_keys && readable;
+	sqlite3_stmt *st = hj_db_stmt(db, by_number ? "SELECT id, union_id FROM membership WHERE (person_key = :k OR "
+						      "person_key IN (SELECT person_key FROM person WHERE id_number = :n)) "
+						      "AND status IN ('applied', 'active') ORDER BY id"
+						    : "SELECT id, union_id FROM membership WHERE person_key = :k AND "
+						      "status IN ('applied', 'active')");
 	if (!st)
 		return HJ_ERROR;
-	rc = hj_db_bind_text(st, ":k", key);
+	rc = hj_db_bind_text(st, ":k", key) ||
+	     (by_number && hj_db_bind_text(st, ":n", hj_json_get_str(person, "id_number")));
 	if (!rc)
 		rc = hj_db_step(db, st);
 	int refused = 0;

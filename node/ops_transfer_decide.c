@@ -85,7 +85,10 @@ static int request_record(hj_db *db, const hj_foldctx *ctx, const hj_json *op, c
 	if (!member || !hj_transfer_snapshot_shape(snap))
 		return hj_reject(v, "invalid", "member.transfer_accept: a request's acceptance names the member and "
 				 "signs its snapshot"), 1;
-	if (strcmp(hj_json_get_str(hj_json_get(snap, "person"), "key"), t->person_key) != 0)
+	const char *key = hj_json_get_str(hj_json_get(snap, "person"), "key");
+	if (hj_fold_key_form(op, hj_json_get(snap, "person"), "member.transfer_accept", v))
+		return 1;
+	if (key && strcmp(key, t->person_key) != 0) /* none (op version 4): the record below says whose it is */
 		return hj_reject(v, "invalid", "member.transfer_accept: the snapshot is not of the requested person"), 1;
 	int rc = hj_mrow_get(&m, db, member);
 	if (rc == HJ_ENOTFOUND)
@@ -155,7 +158,7 @@ static int accept(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_transf
 				    req ? snap : NULL)) ||
 	    (rc = hj_transfer_end_record(db, member, on)))
 		return rc;
-	return keeps ? hj_transfer_start_record(db, ctx, snap, t->to_union, on, member, opid) : 0;
+	return keeps ? hj_transfer_start_record(db, ctx, snap, t->person_key, t->to_union, on, member, opid) : 0;
 }
 
 /* Decline (the side that did not open it) or withdraw (the side that

@@ -43,7 +43,7 @@ int hj_replay_key(hj_db *db, const hj_node *n, const char *node, uint8_t pk[32])
 
 /* Does this county hold the rows `op` touches? (SUBTREE mode.) 1 yes,
  * 0 no, negative when the lookup failed — which must not skip the op. */
-static int county_holds(hj_db *db, const hj_node *n, const hj_json *op)
+static int county_holds(hj_db *db, const hj_node *n, const hj_json *op, const char *hub_key)
 {
 	const char *name = hj_json_get_str(op, "op");
 	if (!name || strncmp(name, "member.", 7) != 0)
@@ -65,8 +65,9 @@ static int county_holds(hj_db *db, const hj_node *n, const hj_json *op)
 	}
 	if (strcmp(name, "member.transfer_request") == 0) {
 		/* The receiving union, and the one holding the person's record. */
+		const char *key = hj_json_get_str(hj_json_get(op, "person"), "key");
 		rc = hj_db_get_int(db, "SELECT count(*) FROM membership WHERE person_key = :k AND status = 'active'", ":k",
-				   hj_json_get_str(hj_json_get(op, "person"), "key"), &k);
+				   key ? key : hub_key, &k);
 		if (rc || k)
 			return rc ? rc : 1;
 		return !to ? 0 : strcmp(to, n->union_id) == 0 ? 1 : hj_org_in_subtree(db, to, n->union_id);
@@ -89,7 +90,7 @@ static int county_holds(hj_db *db, const hj_node *n, const hj_json *op)
  * this huiji's, "now" its created_at); else the rules its hub entry
  * decided it under. */
 static int replay_one(hj_db *target, const hj_node *n, const hj_envelope *e, const hj_json *verdicts,
-		      const hj_followed_rules *rules, int full, int pending, hj_replay_stats *st)
+		      const hj_json *keys, const hj_followed_rules *rules, int full, int pending, hj_replay_stats *st)
 {
 	hj_json *payload = NULL;
 	const hj_json *entry = NULL;
@@ -103,7 +104,8 @@ static int replay_one(hj_db *target, const hj_node *n, const hj_envelope *e, con
 		goto done;
 	/* The hub's sequence entries carry no registry ops of their own. */
 	if ((rc = hj_hub_entry_find(&entry, ops)) || entry ||
-	    (verdicts && (rc = hj_hub_verdicts_check(verdicts, ops->count)))) {
+	    (verdicts && (rc = hj_hub_verdicts_check(verdicts, ops->count))) ||
+	    (keys && (rc = hj_hub_keys_check(keys, ops->count)))) {
 		if (rc)
 			hj_error_wrap(rc, "%s seq %" PRIu64 ": ", e->node, e->seq);
 		goto done;
@@ -111,6 +113,7 @@ static int replay_one(hj_db *target, const hj_node *n, const hj_envelope *e, con
 	hj_node_foldctx(n, e->seq, 0, &ctx);
 	ctx.actor = e->node;
 	ctx.trust_hub = !full && !pending;
+	ctx.provisional_keys = pending;
 	ctx.now_ms = rules && rules->at_ms ? rules->at_ms : e->created_at;
 	if (rules)
 		ctx.rules = rules->rules;
@@ -118,8 +121,9 @@ static int replay_one(hj_db *target, const hj_node *n, const hj_envelope *e, con
 		const char *hub_reason = "?";
 		int hub_ok = hj_hub_verdict_at(verdicts, i, &hub_reason, NULL);
 		ctx.index = (uint32_t)i;
+		ctx.hub_person_key = hj_hub_key_at(keys, i);
 		int holds = 1;
-		if (!full && !pending && hub_ok && (holds = county_holds(target, n, ops->items[i])) < 0) {
+		if (!full && !pending && hub_ok && (holds = county_holds(target, n, ops->items[i], ctx.hub_person_key)) < 0) {
 			rc = holds;
 			goto done;
 		}
@@ -182,7 +186,7 @@ static int replay_followed(hj_db *target, const hj_node *n, int64_t after_pos, i
 {
 	sqlite3_stmt *q = NULL;
 	hj_envelope e;
-	hj_json *verdicts = NULL;
+	hj_json *verdicts = NULL, *keys = NULL;
 	int rc = 0;
 
 	if ((rc = hj_followed_last(n->db, n->id, own_done, (uint8_t[32]){0})))
@@ -192,9 +196,9 @@ static int replay_followed(hj_db *target, const hj_node *n, int64_t after_pos, i
 	 * it precedes); what a rebase folds (after_pos > 0) was appended in
 	 * hub order — a backfill makes the caller rebuild instead — so its
 	 * rows are read by rowid range, costing what is new, not the table. */
-	const char *sql = after_pos > 0 ? "SELECT node, seq, hash, envelope, verdicts, rules, hub_at FROM followed "
+	const char *sql = after_pos > 0 ? "SELECT node, seq, hash, envelope, verdicts, rules, hub_at, keys FROM followed "
 					  "WHERE pos > ?1 ORDER BY pos"
-					: "SELECT node, seq, hash, envelope, verdicts, rules, hub_at FROM followed "
+					: "SELECT node, seq, hash, envelope, verdicts, rules, hub_at, keys FROM followed "
 					  "WHERE pos > ?1 ORDER BY hub_seq, idx, pos";
 	if (sqlite3_prepare_v2(n->db->h, sql, -1, &q, NULL) != SQLITE_OK)
 		return hj_db_error(n->db, "replay");
@@ -215,6 +219,9 @@ static int replay_followed(hj_db *target, const hj_node *n, int64_t after_pos, i
 			break;
 		rc = hj_hub_verdicts_parse(&verdicts, sqlite3_column_type(q, 4) == SQLITE_NULL ? NULL : hj_db_col_text(q, 4),
 					   HJ_HUB_NOPS_ANY);
+		if (!rc)
+			rc = hj_hub_keys_parse(&keys, sqlite3_column_type(q, 7) == SQLITE_NULL ? NULL : hj_db_col_text(q, 7),
+					       HJ_HUB_NOPS_ANY);
 		if (rc)
 			hj_error_wrap(rc, "followed %s seq %" PRIu64 ": ", node, seq);
 		hj_followed_rules rules = {(uint32_t)sqlite3_column_int64(q, 5), sqlite3_column_int64(q, 6)};
@@ -222,9 +229,10 @@ static int replay_followed(hj_db *target, const hj_node *n, int64_t after_pos, i
 			rc = hj_error_set(HJ_EVERSION, "followed %s seq %" PRIu64 ": decided under rules version %" PRIu32
 					  ", unknown to this huiji: upgrade huiji", node, seq, rules.rules);
 		if (!rc)
-			rc = replay_one(target, n, &e, verdicts, &rules, n->is_root, 0, st);
+			rc = replay_one(target, n, &e, verdicts, keys, &rules, n->is_root, 0, st);
 		hj_json_free(verdicts);
-		verdicts = NULL;
+		hj_json_free(keys);
+		verdicts = keys = NULL;
 		hj_envelope_free(&e);
 		if (rc)
 			break;
@@ -262,7 +270,7 @@ static int replay_pending(hj_db *target, const hj_node *n, uint64_t own_done, in
 			hj_envelope_free(&e);
 			break;
 		}
-		rc = replay_one(target, n, &e, NULL, NULL, n->is_root, 1, st);
+		rc = replay_one(target, n, &e, NULL, NULL, NULL, n->is_root, 1, st);
 		hj_envelope_free(&e);
 		if (!rc)
 			rc = hj_undo_end(target, sess, seq);

@@ -175,7 +175,8 @@ static const char *const record_keys[] = {"person_op", "union", "group", "channe
 static const char *const person_fields[] = {"name", "id_number", "phone", "plate"};
 
 /* A sealed snapshot (transfer_seal.h) in exactly its form: the record's
- * keys as strings, a person of "key", an optional "seal", "sealed". */
+ * keys as strings, a person of "sealed" with an optional "key" (none from
+ * a county, op version 4: hj_fold_key_form) and "seal". */
 static int sealed_form(const hj_json *given)
 {
 	const hj_json *gp = hj_json_get(given, "person");
@@ -186,8 +187,10 @@ static int sealed_form(const hj_json *given)
 		if (!known)
 			return 0;
 	}
-	size_t want = 2 + (hj_json_get(gp, "seal") != NULL);
-	return gp->count == want && (want == 2 || hj_is_hex64(hj_json_get_str(gp, "seal"))) &&
+	const hj_json *seal = hj_json_get(gp, "seal"), *key = hj_json_get(gp, "key");
+	size_t want = 1 + (seal != NULL) + (key != NULL);
+	return gp->count == want && (!seal || hj_is_hex64(hj_json_get_str(gp, "seal"))) &&
+	       (!key || hj_is_hex64(hj_json_get_str(gp, "key"))) && hj_json_get(gp, "sealed") &&
 	       hj_json_get(gp, "sealed")->type == HJ_JOBJ;
 }
 
@@ -205,7 +208,7 @@ static int sealed_check(hj_db *db, const hj_foldctx *ctx, const char *opname, co
 	const hj_json *wp = hj_json_get(want, "person"), *gp = hj_json_get(given, "person");
 	for (size_t k = 0; same && k < sizeof record_keys / sizeof *record_keys; k++)
 		same = same_str(hj_json_get_str(want, record_keys[k]), hj_json_get_str(given, record_keys[k]));
-	same = same && same_str(hj_json_get_str(wp, "key"), hj_json_get_str(gp, "key")) &&
+	same = same && (!hj_json_get(gp, "key") || same_str(hj_json_get_str(wp, "key"), hj_json_get_str(gp, "key"))) &&
 	       same_str(hj_json_get_str(wp, "seal"), hj_json_get_str(gp, "seal"));
 	if (same && (rc = hj_person_view(&view, &readable, ctx, gp)) == HJ_ECORRUPT) {
 		rc = hj_reject(v, "invalid", "%s: the snapshot's %s", opname, hj_error_last()) + 1;
@@ -247,15 +250,16 @@ int hj_transfer_snapshot_shape(const hj_json *snap)
 	const hj_json *sealed = hj_json_get(person, "sealed");
 	return snap && snap->type == HJ_JOBJ && hj_json_get_str(snap, "union") && hj_json_get_str(snap, "group") &&
 	       hj_json_get_str(snap, "channel") && person && person->type == HJ_JOBJ &&
-	       hj_is_hex64(hj_json_get_str(person, "key")) &&
-	       (sealed ? sealed_form(snap) : hj_json_get_str(person, "name") && hj_json_get_str(person, "id_number"));
+	       (sealed ? sealed_form(snap)
+		       : hj_is_hex64(hj_json_get_str(person, "key")) && hj_json_get_str(person, "name") &&
+				 hj_json_get_str(person, "id_number"));
 }
 
 /* The person row a node builds from a snapshot: a plaintext one as it is;
  * a sealed one opened (shut where this node may not open it, or where its
  * wrap for this node does not open: the hub checked its own and the
  * commitment), keeping the registry row's seal. */
-static int snapshot_person(hj_json **out, const hj_foldctx *ctx, const hj_json *person)
+static int snapshot_person(hj_json **out, const hj_foldctx *ctx, const hj_json *person, const char *key)
 {
 	*out = NULL;
 	if (!hj_json_get(person, "sealed"))
@@ -267,7 +271,7 @@ static int snapshot_person(hj_json **out, const hj_foldctx *ctx, const hj_json *
 		rc = 0;
 		readable = 0;
 	}
-	if (!rc && (hj_json_set_str(row, "key", hj_json_get_str(person, "key")) ||
+	if (!rc && (hj_json_set_str(row, "key", key) ||
 		    hj_json_set_str(row, "seal", hj_json_get_str(person, "seal"))))
 		rc = hj_error_set(HJ_ENOMEM, "out of memory");
 	for (size_t f = 0; !rc && readable && f < sizeof person_fields / sizeof *person_fields; f++)
@@ -284,20 +288,19 @@ static int snapshot_person(hj_json **out, const hj_foldctx *ctx, const hj_json *
 }
 
 /* The new record in the receiving union, from the snapshot. */
-int hj_transfer_start_record(hj_db *db, const hj_foldctx *ctx, const hj_json *snap, const char *to, const char *on,
-			const char *from, const char *opid)
+int hj_transfer_start_record(hj_db *db, const hj_foldctx *ctx, const hj_json *snap, const char *key, const char *to,
+			     const char *on, const char *from, const char *opid)
 {
 	const hj_json *person = hj_json_get(snap, "person");
 	int64_t held = 0;
-	int rc = hj_db_get_int(db, "SELECT count(*) FROM person WHERE person_key = :k", ":k",
-			       hj_json_get_str(person, "key"), &held);
+	int rc = hj_db_get_int(db, "SELECT count(*) FROM person WHERE person_key = :k", ":k", key, &held);
 	/* A person already held keeps its row (it is as current as the
 	 * registry); one arriving is taken from the snapshot. */
 	/* The row as the registry holding the person has it, down to the op
 	 * that last wrote it: every node's rows are the hub's. */
 	const char *person_op = hj_json_get_str(snap, "person_op");
 	hj_json *row = NULL;
-	if (!rc && !held && !(rc = snapshot_person(&row, ctx, person)))
+	if (!rc && !held && !(rc = snapshot_person(&row, ctx, person, key)))
 		rc = hj_fold_person_upsert(db, row ? row : person, person_op ? person_op : opid);
 	hj_json_free(row);
 	if (rc)
@@ -307,7 +310,7 @@ int hj_transfer_start_record(hj_db *db, const hj_foldctx *ctx, const hj_json *sn
 					  "VALUES (:id, :k, :u, :g, :c, :p, 'active', :on, :by, :on, :by, :j, :from)");
 	if (!st)
 		return HJ_ERROR;
-	rc = (hj_db_bind_text(st, ":id", opid) || hj_db_bind_text(st, ":k", hj_json_get_str(person, "key")) ||
+	rc = (hj_db_bind_text(st, ":id", opid) || hj_db_bind_text(st, ":k", key) ||
 	      hj_db_bind_text(st, ":u", to) || hj_db_bind_text(st, ":g", hj_json_get_str(snap, "group")) ||
 	      hj_db_bind_text(st, ":c", hj_json_get_str(snap, "channel")) ||
 	      hj_db_bind_text(st, ":p", hj_json_get_str(snap, "platform")) || hj_db_bind_text(st, ":on", on) ||

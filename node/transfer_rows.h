@@ -37,9 +37,10 @@ int hj_transfer_snapshot_check(hj_db *db, const hj_foldctx *ctx, const char *opn
 int hj_transfer_snapshot_shape(const hj_json *snap);
 
 /* The new record in union `to`, from the snapshot, continuing `from`
- * (the person row from the snapshot if not held). */
-int hj_transfer_start_record(hj_db *db, const hj_foldctx *ctx, const hj_json *snap, const char *to, const char *on,
-			     const char *from, const char *opid);
+ * (the person row from the snapshot if not held), for the person of key
+ * `key` (the snapshot's, or the one this fold gave it: fold_key.c). */
+int hj_transfer_start_record(hj_db *db, const hj_foldctx *ctx, const hj_json *snap, const char *key, const char *to,
+			     const char *on, const char *from, const char *opid);
 
 /* The old record ends 'transferred' on `on` (no-op where not held). */
 int hj_transfer_end_record(hj_db *db, const char *member, const char *on);

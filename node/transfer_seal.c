@@ -39,7 +39,9 @@ int hj_transfer_snapshot_sealed(hj_json **out, const hj_node *n, const char *mem
 	person = hj_json_new(HJ_JOBJ);
 	/* "seal": the commitment the registry row came from, so a node that
 	 * builds the row from this snapshot builds the hub's row. */
-	if (!plain || !person || hj_json_set_str(person, "key", hj_json_get_str(held, "key")) ||
+	/* "key" only from a hub: a county's may still be provisional, and the
+	 * hub knows the record's (fold_key.c). */
+	if (!plain || !person || (n->person_secret && hj_json_set_str(person, "key", hj_json_get_str(held, "key"))) ||
 	    hj_json_set_str(person, "seal", hj_json_get_str(held, "seal"))) {
 		rc = hj_error_set(HJ_ENOMEM, "out of memory");
 		goto done;

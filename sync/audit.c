@@ -6,6 +6,7 @@
  */
 #include "audit.h"
 #include "audit_int.h"
+#include "deliver.h"
 #include "enrolled.h"
 #include "error.h"
 #include "feed.h"
@@ -326,7 +327,8 @@ static void verdict_problem(audit *a, const hj_envelope *e, size_t i, const char
 /* Fold e's ops; with `judge`, each verdict must be the hub's (verdicts
  * NULL: all applied, the hub's own ops). Without, the hub's verdicts are
  * unknown (their hub entry is lost) and only the state is rebuilt. */
-static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uint64_t hub_seq, int judge)
+static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, const hj_json *keys, uint64_t hub_seq,
+		    int judge)
 {
 	hj_json *payload = NULL;
 	hj_foldctx ctx = {0};
@@ -345,6 +347,12 @@ static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uin
 		hj_audit_inbox_lost(&a->ib, hub_seq);
 		goto done;
 	}
+	if (judge && keys && hj_hub_keys_check(keys, ops->count)) {
+		hj_audit_problem(a->rep, "hub entry %" PRIu64 ": person keys for %s seq %" PRIu64 ": %s", hub_seq, e->node,
+				 e->seq, hj_error_last());
+		hj_audit_inbox_lost(&a->ib, hub_seq);
+		goto done;
+	}
 	ctx.actor = e->node;
 	ctx.seq = e->seq;
 	ctx.rules = a->at.rules;
@@ -358,8 +366,16 @@ static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, uin
 		int hub_ok = hj_hub_verdict_at(verdicts, i, &reason, NULL);
 		ctx.index = (uint32_t)i;
 		ctx.hub_reason = judge && !hub_ok ? reason : NULL;
+		ctx.hub_person_key = hj_hub_key_at(keys, i);
 		int sealed = hj_audit_key_count(&a->key, ops->items[i]);
-		if ((rc = hj_audit_inbox_touch(&a->ib, ops->items[i])) || (rc = hj_fold_op(a->db, &ctx, ops->items[i], &v)))
+		/* Deliveries judged as include_one judges them (deliver.h), with
+		 * the key the hub gave the op: a fold that took the hub's verdict
+		 * on sealed fields stops before it keys the op. */
+		int after = hj_touch_keyed_after(ops->items[i]);
+		if ((!after && (rc = hj_audit_inbox_touch(&a->ib, ops->items[i], NULL))) ||
+		    (rc = hj_fold_op(a->db, &ctx, ops->items[i], &v)) ||
+		    (after && (rc = hj_audit_inbox_touch(&a->ib, ops->items[i],
+							 v.person_key[0] ? v.person_key : ctx.hub_person_key))))
 			goto done;
 		a->rep->ops++;
 		if (v.applied)
@@ -379,7 +395,8 @@ done:
 /* County change set `seq` of f: its bytes must be those hub entry
  * `hub_seq` signed (want; NULL when that entry is lost), it must chain and
  * verify under its node's key, and its ops fold to the hub's verdicts. */
-static int check_cs(audit *a, feed *f, uint64_t seq, const uint8_t *want, const hj_json *verdicts, uint64_t hub_seq)
+static int check_cs(audit *a, feed *f, uint64_t seq, const uint8_t *want, const hj_json *verdicts,
+		    const hj_json *keys, uint64_t hub_seq)
 {
 	const char *node = f->node;
 	const uint8_t *bytes = f->bytes[seq - 1];
@@ -426,7 +443,7 @@ static int check_cs(audit *a, feed *f, uint64_t seq, const uint8_t *want, const 
 	}
 	a->rep->change_sets++;
 	hj_audit_inbox_collect(&a->ib, want != NULL); /* its deliveries, as the hub derived them */
-	rc = fold_ops(a, &e, verdicts, hub_seq, want != NULL);
+	rc = fold_ops(a, &e, verdicts, keys, hub_seq, want != NULL);
 	if (!rc)
 		rc = hj_audit_inbox_deliver(&a->ib, hub_seq, node, seq, f->hash[seq - 1]);
 	hj_audit_inbox_collect(&a->ib, 0);
@@ -449,13 +466,13 @@ static int check_include(audit *a, const hj_hub_include *inc, uint64_t hub_seq)
 	}
 	if (a->hub_gap)
 		while (!rc && f->included + 1 < inc->seq)
-			rc = check_cs(a, f, f->included + 1, NULL, NULL, hub_seq);
+			rc = check_cs(a, f, f->included + 1, NULL, NULL, NULL, hub_seq);
 	if (rc)
 		return rc;
 	if (inc->seq != f->included + 1)
 		hj_audit_problem(a->rep, "hub entry %" PRIu64 " sequences %s seq %" PRIu64 " after seq %" PRIu64
 			" (a change set dropped or reordered)", hub_seq, inc->node, inc->seq, f->included);
-	return check_cs(a, f, inc->seq, inc->hash, inc->verdicts, hub_seq);
+	return check_cs(a, f, inc->seq, inc->hash, inc->verdicts, inc->keys, hub_seq);
 }
 
 static int check_hub_entry(audit *a, const hj_envelope *e)
@@ -479,7 +496,7 @@ static int check_hub_entry(audit *a, const hj_envelope *e)
 	if (!op) {
 		a->at.rules = a->last_rules;
 		a->at.at_ms = 0;
-		rc = fold_ops(a, e, NULL, e->seq, 1); /* the hub's own ops */
+		rc = fold_ops(a, e, NULL, NULL, e->seq, 1); /* the hub's own ops */
 		goto done;
 	}
 	if (ent.rules < a->last_rules)

@@ -60,10 +60,9 @@ void hj_audit_inbox_collect(hj_audit_inbox *ib, int on)
 	ib->collect = on && ib->v3;
 }
 
-int hj_audit_inbox_touch(hj_audit_inbox *ib, const hj_json *op)
+int hj_audit_inbox_touch(hj_audit_inbox *ib, const hj_json *op, const char *person_key)
 {
-	/* Before the op is folded, as include_one judges it. */
-	return ib->collect ? hj_touch_add_op(&ib->touched, ib->db, op) : 0;
+	return ib->collect ? hj_touch_add_op(&ib->touched, ib->db, op, person_key) : 0;
 }
 
 int hj_audit_inbox_deliver(hj_audit_inbox *ib, uint64_t hub_seq, const char *node, uint64_t seq,

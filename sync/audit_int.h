@@ -55,8 +55,9 @@ void hj_audit_inbox_lost(hj_audit_inbox *ib, uint64_t hub_seq);
 int hj_audit_inbox_begin(hj_audit_inbox *ib, int64_t version, uint64_t hub_seq);
 /* A change set of that entry is about to be folded (on) or was not. */
 void hj_audit_inbox_collect(hj_audit_inbox *ib, int on);
-/* Before each op of it is folded: the unions it touches. */
-int hj_audit_inbox_touch(hj_audit_inbox *ib, const hj_json *op);
+/* Each op of it, before it is folded (after, with the key the fold gave
+ * it, for an op hj_touch_keyed_after names): the unions it touches. */
+int hj_audit_inbox_touch(hj_audit_inbox *ib, const hj_json *op, const char *person_key);
 /* It was folded: record its place in the hub order and deliver it. */
 int hj_audit_inbox_deliver(hj_audit_inbox *ib, uint64_t hub_seq, const char *node, uint64_t seq,
 			   const uint8_t hash[32]);

@@ -71,6 +71,9 @@ int hj_follow_item_of(item *it, uint64_t hub_seq, const hj_hub_entry *ent, size_
 	if (x->verdicts && !(rc = hj_json_write(&vt, x->verdicts)))
 		it->verdicts = (char *)hj_buf_detach(&vt, NULL);
 	hj_buf_free(&vt);
+	if (!rc && x->keys && !(rc = hj_json_write(&vt, x->keys)))
+		it->keys = (char *)hj_buf_detach(&vt, NULL);
+	hj_buf_free(&vt);
 	return rc;
 }
 
@@ -480,7 +483,7 @@ static int record_followed(follow *f, hj_sync_report *rep)
 		if (it->drop)
 			continue;
 		if ((rc = hj_followed_append(n->db, &it->rules, it->hub_seq, it->node, it->seq, it->hash, it->bytes,
-					     it->len, it->verdicts)) ||
+					     it->len, it->verdicts, it->keys)) ||
 		    (it->idx && (rc = set_idx(n->db, it))))
 			return rc;
 		f->kept++;
@@ -584,6 +587,7 @@ done:
 	for (size_t i = 0; i < f.nitems; i++) { /* every item owns its bytes and verdicts */
 		free(f.items[i].bytes);
 		free(f.items[i].verdicts);
+		free(f.items[i].keys);
 	}
 	free(f.items);
 	free(f.ranges);

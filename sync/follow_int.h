@@ -23,6 +23,7 @@ typedef struct item {
 	uint8_t *bytes; /* owned */
 	size_t len;
 	char *verdicts; /* owned JSON text, NULL = all ok */
+	char *keys;     /* owned JSON text: the person keys its entry gave (v4), NULL = none */
 	hj_followed_rules rules; /* what its hub entry decided it under */
 	int legacy;     /* its entry is from before the inbox (v1, v2) */
 	int drop;       /* another node's, not delivered here: not ours to hold */

@@ -107,7 +107,7 @@ static const char *reason_of(int code)
 static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, size_t len)
 {
 	hj_json *payload = NULL;
-	hj_buf vtext = HJ_BUF_INIT;
+	hj_buf vtext = HJ_BUF_INIT, ktext = HJ_BUF_INIT;
 	hj_idset touched = {0};
 	int64_t pos = 0;
 	hj_foldctx ctx;
@@ -138,18 +138,25 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	hj_followed_rules at = {r->enc.rules, r->enc.at_ms};
 	for (size_t i = 0; i < ops->count; i++) {
 		ctx.index = (uint32_t)i;
-		/* Who must be given it: judged before the op changes the rows. */
-		if (r->enc.version >= 3 && (rc = hj_touch_add_op(&touched, r->hub->db, ops->items[i])))
+		/* Who must be given it: judged before the op changes the rows;
+		 * an op naming no person key, once the fold has given it one
+		 * (hj_touch_keyed_after). */
+		int after = hj_touch_keyed_after(ops->items[i]);
+		if (r->enc.version >= 3 && !after && (rc = hj_touch_add_op(&touched, r->hub->db, ops->items[i], NULL)))
 			goto done;
 		if ((rc = hj_fold_op(r->hub->db, &ctx, ops->items[i], &v)))
+			goto done;
+		if (r->enc.version >= 3 && after &&
+		    (rc = hj_touch_add_op(&touched, r->hub->db, ops->items[i], v.person_key[0] ? v.person_key : NULL)))
 			goto done;
 		nrejected += !v.applied;
 		if ((rc = hj_hub_entry_enc_verdict(&r->enc, &v)))
 			goto done;
 	}
-	if ((rc = hj_hub_entry_enc_verdicts_text(&vtext, &r->enc)) ||
+	if ((rc = hj_hub_entry_enc_verdicts_text(&vtext, &r->enc)) || (rc = hj_hub_entry_enc_keys_text(&ktext, &r->enc)) ||
 	    (rc = hj_followed_append(r->hub->db, &at, r->hub_seq, e->node, e->seq, e->hash, bytes, len,
-				     vtext.len ? (const char *)vtext.data : NULL)) ||
+				     vtext.len ? (const char *)vtext.data : NULL,
+				     ktext.len ? (const char *)ktext.data : NULL)) ||
 	    (r->enc.version >= 3 &&
 	     ((rc = hj_db_get_int(r->hub->db, "SELECT max(pos) FROM followed", NULL, NULL, &pos)) ||
 	      (rc = hj_inbox_deliver(r->hub->db, &r->enc, &touched, pos, r->hub_seq, e->node, e->seq,
@@ -167,6 +174,7 @@ done:
 	hj_idset_free(&touched);
 	hj_json_free(payload);
 	hj_buf_free(&vtext);
+	hj_buf_free(&ktext);
 	return rc;
 }
 

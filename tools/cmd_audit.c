@@ -117,8 +117,10 @@ static void print_report(const cli *c, const hj_audit_report *rep, const char *u
 			       rep->inbox_unchecked_from);
 		printf("\n");
 		if (rep->pkey_on_hub_word)
-			printf("  %" PRIu64 " person-key checks taken on the hub's word (give --person-key to recompute "
-			       "them)\n", rep->pkey_on_hub_word);
+			printf("  %" PRIu64 " person-key checks taken on the hub's word (%s)\n", rep->pkey_on_hub_word,
+			       !rep->person_key_given ? "give --person-key to recompute them"
+			       : rep->audit_key_given ? "their ID numbers sealed to no key given here"
+						      : "their ID numbers are sealed: give --audit-key too");
 		if (rep->audit_key_given && rep->auditor[0])
 			printf("  audit key of auditor %s: %" PRIu64 " sealed records wrapped to it opened, and those the "
 			       "hub re-wrapped for it, their real-name checks recomputed\n", rep->auditor,

@@ -201,8 +201,10 @@ static int member_change(int argc, char **argv, const char *opname)
 	hj_json *op = cli_op_new(opname);
 	int bad = !op || hj_json_set_str(op, "member", cli_get(&c, "member"));
 	char *pkey = NULL;
-	/* Not found: the op goes ahead and the fold says unknown_member. */
-	if (upd && (rc = hj_db_get_text(&pkey, n->db, "SELECT person_key FROM membership WHERE id = :id", ":id",
+	/* The person's key only from a hub: a county's may be provisional,
+	 * and the hub's entry names it (fold_key.c). Not found: the op goes
+	 * ahead and the fold says unknown_member. */
+	if (upd && n->person_secret && (rc = hj_db_get_text(&pkey, n->db, "SELECT person_key FROM membership WHERE id = :id", ":id",
 					cli_get(&c, "member"))) &&
 	    rc != HJ_ENOTFOUND) {
 		hj_json_free(op);

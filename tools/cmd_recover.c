@@ -9,7 +9,8 @@
  * node's key, oldest first. Their ops are re-issued here, not copied: each
  * old change set becomes one new change set of this node, signed by this
  * node, folded by the same rules as if typed now (a rule may refuse an op
- * today: it is reported, never recorded). The ids the old node minted in
+ * today: it is reported, never recorded), their personal fields re-sealed
+ * for this node. The ids the old node minted in
  * those change sets (a membership id is "<node>:<seq>:<index>", fold.c)
  * are mapped to the ids the re-issued ops mint here, and every later op
  * naming one is rewritten to the new id. An op that names an id the old
@@ -26,6 +27,7 @@
 #include "envelope.h"
 #include "error.h"
 #include "hex.h"
+#include "person_seal.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -93,6 +95,45 @@ static int map_id(const recovery *r, const char *id, int *minted_here, char **to
 	return rc == HJ_ENOTFOUND ? 0 : rc;
 }
 
+/* The old node sealed its ops' personal fields to the nodes it knew, not
+ * to this one: re-seal them for this node (the old node's key opens them),
+ * so it reads the records it re-issues, and finds a duplicate among them
+ * by the number before the hub does (a county holds no person key:
+ * fold_key.c). What does not open here is carried as it is. A transfer's
+ * snapshot is carried as it is (its seal names both ends already). */
+static int reseal(const recovery *r, hj_json *op)
+{
+	const char *name = hj_json_get_str(op, "op");
+	hj_json *target = NULL;
+	char *org = NULL;
+	int rc = 0;
+	if (!name)
+		return 0;
+	if (strcmp(name, "member.apply") == 0 || strcmp(name, "member.transfer_request") == 0) {
+		const char *u = hj_json_get_str(op, strcmp(name, "member.apply") == 0 ? "union" : "to");
+		target = (hj_json *)hj_json_get(op, "person");
+		if (!(org = strdup(u ? u : r->n->union_id)))
+			return hj_error_set(HJ_ENOMEM, "out of memory");
+	} else if (strcmp(name, "member.update") == 0 && hj_json_get_str(op, "member")) {
+		target = op;
+		rc = hj_db_get_text(&org, r->n->db, "SELECT union_id FROM membership WHERE id = :id", ":id",
+				    hj_json_get_str(op, "member"));
+		if (rc == HJ_ENOTFOUND)
+			return 0; /* the fold says unknown_member */
+	}
+	const hj_json *sealed = target && target->type == HJ_JOBJ ? hj_json_get(target, "sealed") : NULL;
+	hj_json *fields = NULL;
+	char commit[65];
+	hj_foldctx ctx = {.unseal = &r->old->unsealer};
+	if (!rc && sealed && org && (rc = hj_person_open_fields(&fields, commit, &ctx, sealed)) == HJ_ECORRUPT)
+		rc = 0;
+	if (!rc && fields)
+		rc = hj_person_seal_set(target, r->n, fields, org);
+	hj_json_free(fields);
+	free(org);
+	return rc;
+}
+
 /* One op of old change set `seq`, index `i`: rewritten, folded into `b`. */
 static int carry_op(recovery *r, hj_batch *b, const hj_json *op, uint64_t seq, size_t i)
 {
@@ -122,6 +163,8 @@ static int carry_op(recovery *r, hj_batch *b, const hj_json *op, uint64_t seq, s
 	}
 	rc = to ? hj_json_set_str(copy, "member", to) : 0;
 	free(to);
+	if (!rc)
+		rc = reseal(r, copy);
 	if (rc) {
 		hj_json_free(copy);
 		return rc;

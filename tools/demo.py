@@ -16,7 +16,8 @@ key to recompute every person-key check, and then the audit committee,
 whose auditor node the hub enrolled before the first application (so every
 seal is wrapped to it), with its audit key too: every sealed real-name
 check recomputed, none taken on the hub's word. Each county is given,
-through its inbox, only the change sets that touch its unions.
+through its inbox, only the change sets that touch its unions, and holds
+no person key: the hub keys its applications and publishes the keys.
 
 Run via tools/demo (which builds first). Leaves everything in a directory
 it prints at the end, so you can keep exploring with huiji.
@@ -114,7 +115,7 @@ def main():
         step("The audit committee's node (审计委员会): its key, enrolled as an auditor before any application")
         audit_dir = os.path.join(work, "audit")
         out = huiji("init", "--dir", audit_dir, "--node", "qh-audit", "--union", "qh", "--hub", url,
-                    "--hub-key", hub_key, "--person-key", os.path.join(hub, "person.key"), quiet=True).stdout
+                    "--hub-key", hub_key, quiet=True).stdout
         pk = [l.split()[-1] for l in out.splitlines() if l.startswith("public key")][0]
         huiji("node", "enroll", "--dir", hub, "--node", "qh-audit", "--pubkey", pk, "--union", "qh",
               "--role", "auditor")
@@ -123,11 +124,14 @@ def main():
         step("Four county nodes: init, enrolment at the hub, a first sync while the link is up")
         for node, org, name, _ in COUNTIES:
             out = huiji("init", "--dir", os.path.join(work, node), "--node", node, "--union", org, "--hub", url,
-                        "--hub-key", hub_key, "--person-key", os.path.join(hub, "person.key"), quiet=True).stdout
+                        "--hub-key", hub_key, quiet=True).stdout
             pk = [l.split()[-1] for l in out.splitlines() if l.startswith("public key")][0]
             huiji("node", "enroll", "--dir", hub, "--node", node, "--pubkey", pk, "--union", org)
         for node, *_ in COUNTIES:
             huiji("sync", "--dir", os.path.join(work, node))
+        held = [n for n, *_ in COUNTIES if os.path.exists(os.path.join(work, n, "person.key"))]
+        print("    no county holds the national person key (%d of %d do): the hub keys every application"
+              % (len(held), len(COUNTIES)))
 
         step("Offline: each county enrols drivers and riders at windows, platforms and inspection stations")
         twice = fakes.person(region="630121")  # applies in 大通 and again in 城中
@@ -231,6 +235,10 @@ def main():
             sent = hubdb.execute("SELECT count(*) FROM inbox WHERE node = ?", (node,)).fetchone()[0]
             print("    %s holds %d of the province's %d people; of other nodes' change sets, the %d its inbox "
                   "delivered (the hub delivered %d)" % (node, people, province, given, sent))
+            keyed = db.execute("SELECT count(*) FROM followed WHERE node = ? AND keys IS NOT NULL", (node,)).fetchone()[0]
+            mine = db.execute("SELECT count(*) FROM followed WHERE node = ?", (node,)).fetchone()[0]
+            print("      its records carry the keys the hub's entries gave them (%d of its %d sequenced change sets "
+                  "keyed by the hub)" % (keyed, mine))
             db.close()
         hubdb.close()
 
@@ -238,7 +246,7 @@ def main():
              "before it existed, and the keys to read it (the hub re-wraps them: refs/huiji/wraps/)")
         window = os.path.join(work, "xn-cz-window")
         out = huiji("init", "--dir", window, "--node", "xn-cz-window", "--union", "qh-xn-cz", "--hub", url,
-                    "--hub-key", hub_key, "--person-key", os.path.join(hub, "person.key"), quiet=True).stdout
+                    "--hub-key", hub_key, quiet=True).stdout
         pk = [l.split()[-1] for l in out.splitlines() if l.startswith("public key")][0]
         huiji("node", "enroll", "--dir", hub, "--node", "xn-cz-window", "--pubkey", pk, "--union", "qh-xn-cz",
               quiet=True)

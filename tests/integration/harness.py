@@ -453,6 +453,18 @@ def rows_diff(mine, theirs, label="county", other="hub"):
     return sorted(out)
 
 
+def person_key_of(person, keys, i):
+    """The person key op i gave its person: the one it names (a hub's op,
+    or one from before op version 4), else the one the hub's entry
+    published for it (a followed row's keys text, hub_entry_keys.c)."""
+    if person and person.get("key"):
+        return person["key"]
+    for idx, key in (json.loads(keys) if keys else []):
+        if idx == i:
+            return key
+    return None
+
+
 def verdict_at(verdicts, i):
     """The hub's verdict of op i from a followed row's verdict text (either
     form, hub_entry.c): None when applied, else (reason, detail) — v1's
@@ -607,9 +619,11 @@ def write_person_key(path, seed):
 FAKE_HUB_KEY = "58" + "66" * 31
 
 
-def make_county(d, node, union, person_key, hub_key=FAKE_HUB_KEY, hub="/nonexistent/hub.git"):
-    r = run(["init", "--node", node, "--union", union, "--hub", hub, "--hub-key", hub_key,
-             "--person-key", person_key], d)
+def make_county(d, node, union, person_key=None, hub_key=FAKE_HUB_KEY, hub="/nonexistent/hub.git"):
+    """`huiji init` of a county. person_key is ignored: a county holds none
+    (the hub keys its applications); the argument stays for the callers
+    that still name the province's file."""
+    r = run(["init", "--node", node, "--union", union, "--hub", hub, "--hub-key", hub_key], d)
     if r.rc != 0:
         raise HuijiError("county init failed: %r" % r)
     n = Node(d)

@@ -93,8 +93,13 @@ class Province:
         """`huiji init` of a county node (not enrolled): (directory, public key)."""
         d = d or os.path.join(self.tmp, node)
         r = self.ok("init", "--node", node, "--union", union or UNION[node], "--hub", url, "--hub-key",
-                    self.hub_key, "--person-key", self.person_key, d=d)
+                    self.hub_key, *self.county_init_args(), d=d)
         return d, re.search(r"^public key: ([0-9a-f]{64})$", r.out, re.M).group(1)
+
+    def county_init_args(self):
+        """More arguments for a county's `init`: none (a county holds no
+        person key); a province run by an older huiji gives its own."""
+        return []
 
     def enroll(self, node, pubkey, union=None):
         return self.ok("node", "enroll", "--node", node, "--pubkey", pubkey, "--union", union or UNION[node],

@@ -869,7 +869,9 @@ class Sim:
             sj = json.loads(snap)
             if (kind, st, tm, decided) != ("hand_down", "accepted", tid, opened):
                 probs.append("transfer %s is %s/%s to_member %s decided %s" % (tid, kind, st, tm, decided))
-            if sj.get("union") != fu or sj["person"]["key"] != pk:
+            # A county's snapshot names no person key (op version 4): the
+            # record it moved does (below), and the hub gave the new one.
+            if sj.get("union") != fu or sj["person"].get("key", pk) != pk:
                 probs.append("transfer %s: its snapshot is not of %s's union and person" % (tid, fm))
             old, new = ms.get(fm), ms.get(tid)
             if not held(fu) and not held(tu):
@@ -943,18 +945,19 @@ class Sim:
             status[mid] = st
             return len(live[pk]) <= 1
         moves = {"member.approve": "active", "member.reject": "rejected", "member.leave": "left"}
-        for p, node, seq, env, verdicts in H.query(self.pv.hub_db, "SELECT pos, node, seq, envelope, verdicts "
-                                                                   "FROM followed ORDER BY pos"):
+        for p, node, seq, env, verdicts, keys in H.query(self.pv.hub_db, "SELECT pos, node, seq, envelope, "
+                                                                         "verdicts, keys FROM followed ORDER BY pos"):
             for i, op in enumerate(H.parse_envelope(env)["payload"].get("ops", [])):
                 name, oid = op.get("op"), "%s:%d:%d" % (node, seq, i)
                 if H.verdict_at(verdicts, i) or not str(name).startswith("member."):
                     continue
                 if name == "member.apply":
-                    ok = put(oid, "applied", op["person"]["key"])
+                    ok = put(oid, "applied", H.person_key_of(op["person"], keys, i))
                 elif name in moves:
                     ok = put(op["member"], moves[name])
                 elif name == "member.hand_down":
-                    ok = put(op["member"], "transferred") and put(oid, "active", op["snapshot"]["person"]["key"])
+                    ok = put(op["member"], "transferred") and put(oid, "active",
+                                                                  H.person_key_of(op["snapshot"]["person"], keys, i))
                 else:
                     continue
                 if not ok:

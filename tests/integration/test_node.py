@@ -173,8 +173,7 @@ class TestInit(NodeTestCase):
         attempts = [
             ["init", "--node", "qh-hub", "--union", "qh", "--union-name", "青海省总工会", "--region", "63"],
             ["init", "--node", "other", "--union", "qh2", "--union-name", "别的总工会"],
-            ["init", "--node", "qh-xn-cz", "--union", "qh-xn-cz", "--hub", "/x/hub.git", "--hub-key", "cd" * 32,
-             "--person-key", n.person_key],
+            ["init", "--node", "qh-xn-cz", "--union", "qh-xn-cz", "--hub", "/x/hub.git", "--hub-key", "cd" * 32],
         ]
         for a in attempts:
             with self.subTest(args=a):
@@ -239,10 +238,11 @@ class TestInit(NodeTestCase):
         self.assertEqual(opts.get("--union"), "qh-xn-cz")
         self.assertEqual(opts.get("--pubkey"), c.pubkey())
         self.assertRegex(opts["--pubkey"], r"^[0-9a-f]{64}$")
-        for f in (c.secret, c.person_key):
-            self.assertEqual(os.stat(f).st_mode & 0o777, 0o600, f)
-        with open(pk) as a, open(c.person_key) as b:
-            self.assertEqual(a.read().strip(), b.read().strip(), "county must keep the province's person key")
+        self.assertEqual(os.stat(c.secret).st_mode & 0o777, 0o600, c.secret)
+        # The person key stays at the hub: a county laptop holds none.
+        self.assertFalse(os.path.exists(c.person_key), "a county holds no person key")
+        with open(pk) as a, open(hub.person_key) as b:
+            self.assertEqual(a.read().strip(), b.read().strip(), "the hub keeps the national person key it was given")
         self.assertEqual(H.query(c.db, "PRAGMA journal_mode")[0][0], "wal")
         self.assertEqual(H.query(c.db, "SELECT value FROM meta WHERE key = 'hub_key'")[0][0], hub.pubkey())
         self.assertEqual(c.changelog(), [])
@@ -271,16 +271,18 @@ class TestInit(NodeTestCase):
         os.close(fd)
         d = self.path("cz")
         base = ["init", "--node", "qh-xn-cz", "--union", "qh-xn-cz", "--hub", "/x/hub.git"]
+        root = ["init", "--node", "qh-hub", "--union", "qh", "--union-name", "青海省总工会"]
         cases = [
-            ("no hub key", base + ["--person-key", pk], ()),
-            ("short hub key", base + ["--hub-key", "ab" * 31, "--person-key", pk], ()),
-            ("non-hex hub key", base + ["--hub-key", "zz" * 32, "--person-key", pk], ()),
-            ("no person key", base + ["--hub-key", "ab" * 32], ("--person-key",)),
-            ("person key readable by others", base + ["--hub-key", "ab" * 32, "--person-key", loose], (loose,)),
-            ("person key too short", base + ["--hub-key", "ab" * 32, "--person-key", short], (short,)),
-            ("missing person key file", base + ["--hub-key", "ab" * 32, "--person-key", self.path("nope")], ()),
-            ("bad node id", ["init", "--node", "QH XN", "--union", "qh-xn-cz", "--hub", "/x", "--hub-key", "ab" * 32,
-                             "--person-key", pk], ()),
+            ("no hub key", base, ()),
+            ("short hub key", base + ["--hub-key", "ab" * 31], ()),
+            ("non-hex hub key", base + ["--hub-key", "zz" * 32], ()),
+            # The person key stays at the hub: a county given one refuses it.
+            ("a county given the person key", base + ["--hub-key", "ab" * 32, "--person-key", pk], ("--person-key",)),
+            ("hub person key readable by others", root + ["--person-key", loose], (loose,)),
+            ("hub person key too short", root + ["--person-key", short], (short,)),
+            ("missing hub person key file", root + ["--person-key", self.path("nope")], ()),
+            ("bad node id", ["init", "--node", "QH XN", "--union", "qh-xn-cz", "--hub", "/x", "--hub-key", "ab" * 32],
+             ()),
             ("root without union name", ["init", "--node", "qh-hub", "--union", "qh"], ()),
             ("no node", ["init", "--union", "qh", "--union-name", "青海省总工会"], ()),
         ]
@@ -290,7 +292,8 @@ class TestInit(NodeTestCase):
                 self.assertRefused(r, mentions=mentions)
                 for f in ("registry.db", "secret.key", "person.key", "registry.db-wal"):
                     self.assertFalse(os.path.exists(os.path.join(d, f)), "%s left behind by: %s" % (f, label))
-        c, _ = H.make_county(d, "qh-xn-cz", "qh-xn-cz", pk)
+        c, _ = H.make_county(d, "qh-xn-cz", "qh-xn-cz")
+        self.assertFalse(os.path.exists(os.path.join(d, "person.key")), "a county holds no person key")
         self.assertVerifies(c)
 
 
@@ -1020,7 +1023,7 @@ class TestLogJson(NodeTestCase):
                           a["person"]["plate"]), (p.name, p.id_number, p.phone, p.plate))
         self.assertRegex(a["person"]["key"], r"^[0-9a-f]{64}$")
         self.assertEqual(revealed[5]["payload"]["ops"][1]["member"], m2)
-        self.assertEqual(revealed[6]["payload"]["ops"][0], {"op": "member.approve", "v": 3, "member": m1,
+        self.assertEqual(revealed[6]["payload"]["ops"][0], {"op": "member.approve", "v": 4, "member": m1,
                                                            "on": "2024-03-02"})
         self.assertEqual(revealed[7]["payload"]["ops"][0]["phone"], newphone)
         self.assertEqual(revealed[8]["payload"]["ops"][0]["reason"], "lapsed")

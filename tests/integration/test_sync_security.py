@@ -55,6 +55,7 @@ Run:  meson test -C build sync_security
       (or HUIJI_BIN=… HUIJI_FORGE=… HUIJI_NEXT=… python3 test_sync_security.py)
 """
 
+import hashlib
 import json
 import os
 import random
@@ -1064,11 +1065,33 @@ class TestAudit(SyncSecurityCase):
         self.ok(self.sync(node))
         return seq, h
 
+    def hub_keys(self, node, seq):
+        """The "keys" an honest hub entry gives change set `seq` of `node`:
+        the national key of the number of each application that names none
+        (a county names none; it holds the number, the test the key)."""
+        d = self.counties[node]
+        env = H.parse_envelope(H.query(os.path.join(d, "registry.db"), "SELECT envelope FROM changelog WHERE seq = ?",
+                                       (seq,))[0][0])
+        with open(os.path.join(self.hub, "person.key")) as f:
+            secret = bytes.fromhex(f.read().strip())
+        keys = []
+        for i, op in enumerate(env["payload"]["ops"]):
+            if op["op"] == "member.apply" and "key" not in op["person"]:
+                idno = H.query(os.path.join(d, "registry.db"), "SELECT p.id_number FROM person p JOIN membership m "
+                               "ON m.person_key = p.person_key WHERE m.id = ?", ("%s:%d:%d" % (node, seq, i),))[0][0]
+                keys.append([i, hashlib.blake2b(idno.encode(), digest_size=32, key=secret).hexdigest()])
+        return keys
+
     def hand_written_entry(self, include, state):
-        """A sequence entry in today's format (v2: every op applied unless
-        an include lists it under "rejected")."""
-        op = {"op": "hub.sequence", "v": 2, "rules": RULES, "at": int(time.time() * 1000), "include": include,
-              "state": state}
+        """A sequence entry in today's format (v4: every op applied unless
+        an include lists it under "rejected"; the person keys an honest hub
+        gives the ops that name none)."""
+        for inc in include:
+            keys = self.hub_keys(inc["node"], inc["seq"])
+            if keys:
+                inc["keys"] = keys
+        op = {"op": "hub.sequence", "v": 4, "rules": RULES, "at": int(time.time() * 1000), "key_scheme": 1,
+              "include": include, "state": state}
         payload = json.dumps({"v": 1, "ops": [op]}, separators=(",", ":"), ensure_ascii=False)
         self.forge("append", "--dir", self.hub, "--payload", payload)
 
@@ -1092,7 +1115,12 @@ class TestAudit(SyncSecurityCase):
         self.hand_written_entry([{"node": CZ, "seq": seq, "hash": h}], digest)
         r, lines = self.assertAuditFinds(r"%s seq %d op 0: the hub says applied, the re-fold says duplicate"
                                          % (CZ, seq))
-        self.assertEqual(len(lines), 1, "only the verdict is wrong: %r" % lines)
+        # The verdict, and what follows from it: the hub must give the
+        # holder's union a rejected application of its member (its inbox,
+        # entry v3 and later), and the hand-written entry gave it nothing.
+        verdicts = [x for x in lines if "inbox" not in x and "deliver" not in x]
+        self.assertEqual(len(verdicts), 1, "only the verdict is wrong: %r" % lines)
+        self.assertTrue(any("delivers nothing to %s" % CB in x for x in lines), lines)
 
     def test_hand_edited_state_digest(self):
         self.build_province(False)
@@ -1126,9 +1154,9 @@ class TestVersions(SyncSecurityCase):
         self.ok(self.sync(CZ))
         self.hub_run()
         before = H.county_rows(hub_db, UNION[CZ])
-        # The hub (a newer huiji) publishes an op of version 4 ...
+        # The hub (a newer huiji) publishes an op of version 5 ...
         r = self.forge("append", "--dir", self.hub, "--payload",
-                       '{"v":1,"ops":[{"op":"org.update","v":4,"id":"qh-xn","name":"西宁市总工会（新）"}]}')
+                       '{"v":1,"ops":[{"op":"org.update","v":5,"id":"qh-xn","name":"西宁市总工会（新）"}]}')
         new_seq = int(r.out.split()[1])
         # ... and goes on: a later hub op.
         self.ok(self.huiji("org", "create", "--id", "qh-xn-cz-2", "--name", "南山街道工会", "--kind", "township",

@@ -106,6 +106,10 @@ class Province(P.Province):
     def run(self, *args, d=None, timeout=120, exe=None):
         return H.run(list(args), d, timeout=timeout, exe=exe or self.exe)
 
+    def county_init_args(self):
+        # A huiji before op version 4 gave every county the person key.
+        return ["--person-key", self.person_key] if self.exe else []
+
 
 CZ, CB = "xn-cz", "xn-cb"
 
@@ -179,15 +183,20 @@ class UpgradeTest(unittest.TestCase):
         st = H.query(p.db(CB), "SELECT count(*) FROM membership WHERE applied_on = '2031-05-01'")[0][0]
         self.assertEqual(st, 1, "the application the old hub applied stays applied")
 
-        # It continues: new work, sequenced in the newest entry (v3, with the
-        # inbox) under rules 2 or later.
+        # It continues: new work, sequenced in the newest entry (v4, with the
+        # inbox and the person keys) under rules 2 or later. CZ's operator
+        # deletes the person key from its laptop, as the README says: its
+        # next application names no key and the hub's entry gives one; CB
+        # keeps its copy and goes on naming keys the hub checks.
+        os.remove(os.path.join(p.dirs[CZ], "person.key"))
         self.apply(CZ, self.fakes.person(region=P.REGION[CZ]))
         refused = self.apply(CB, self.fakes.person(region=P.REGION[CB]), on="2031-05-01", ok=False)
         self.assertNotEqual(refused.rc, 0)
         self.assertIn("future_date", refused.err + refused.out)
         self.round()
         entry = self.last_hub_entry()
-        self.assertEqual(entry["v"], 3, entry)
+        self.assertEqual(entry["v"], 4, entry)
+        self.assertEqual([len(i.get("keys", [])) for i in entry["include"] if i["node"] == CZ], [1], entry)
         self.assertGreaterEqual(entry["rules"], 2, entry)
         self.assertGreater(entry["at"], 0)
         for node in (CZ, CB):
@@ -207,7 +216,10 @@ class UpgradeTest(unittest.TestCase):
                                 r"the hub's word")
         r = p.run("audit", p.hub_repo, "--hub-key", p.hub_key, "--person-key", p.person_key)
         self.assertEqual(r.rc, 0, r)
-        self.assertNotIn("person-key checks taken on the hub's word", r.out)
+        # The person key recomputes every key it can: CB's plaintext-era and
+        # keyed ops; CZ's keyless application needs its sealed number.
+        self.assertIn("1 person-key checks taken on the hub's word (their ID numbers are sealed: give --audit-key "
+                      "too)", r.out)
 
         # A county still on the old huiji is told to upgrade.
         self.apply(CZ, self.fakes.person(region=P.REGION[CZ]))

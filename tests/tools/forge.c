@@ -160,7 +160,7 @@ static int forge_append(hj_node *n, const char *payload, const uint8_t pk[32], c
 		rc = hj_followed_rules_now(&rules, n->db);
 		if (!rc)
 			rc = hj_followed_append(n->db, &rules, last + 1, n->id, last + 1, hash, env,
-						(size_t)sqlite3_column_bytes(st, 0), NULL);
+						(size_t)sqlite3_column_bytes(st, 0), NULL, NULL);
 		hj_db_release(n->db, st);
 		if (rc)
 			goto rollback;

@@ -19,6 +19,7 @@
 #include "fsutil.h"
 #include "idnum.h"
 #include "outbox.h"
+#include "person_key.h"
 #include "projection.h"
 #include "verify.h"
 
@@ -148,11 +149,14 @@ void ut_person_id(char out[19], int who)
 	ut_fake_id(out, 1990, 1 + who % 12, 1 + who % 28, who % 1000);
 }
 
+/* The person secret of the hub made last (ut_hub): counties hold none. */
+static uint8_t national[32];
+
 void ut_person_key(char out[65], const hj_node *n, int who)
 {
 	char id[19];
 	ut_person_id(id, who);
-	hj_node_person_key(n, id, out);
+	hj_person_key_derive(out, n->person_secret ? n->person_secret : national, id);
 }
 
 hj_json *ut_apply_op(const hj_node *n, const char *union_id, int who)
@@ -182,7 +186,7 @@ hj_json *ut_plain_apply_op(const hj_node *n, const char *union_id, int who)
 	ut_person_id(id, who);
 	snprintf(phone, sizeof phone, "138%08d", who % 100000000);
 	snprintf(name, sizeof name, "测试%d", who);
-	hj_node_person_key(n, id, key);
+	ut_person_key(key, n, who);
 	hj_json *op = ut_op("member.apply", "union", union_id ? union_id : n->union_id, "group", "truck_driver",
 			    "channel", "mobile_window", "platform", "yunmanman", "on", "2024-03-01", NULL);
 	hj_json *person = ut_op("x", "key", key, "name", name, "id_number", id, "phone", phone, NULL);
@@ -313,6 +317,7 @@ hj_node *ut_hub(const char *dir, const char *node, const char *union_id, const c
 	hj_node_init_opts o = {.dir = d, .node = node, .union_id = union_id, .is_root = 1};
 	MUST(hj_node_create(&n, &o));
 	free(d);
+	memcpy(national, n->person_secret, sizeof national);
 	/* Change set 1 of a province, as tools/cmd_init.c writes it. */
 	hj_json *boot[2] = {ut_op("org.create", "id", union_id, "name", name, "kind", "province", "region", "63", NULL),
 			    ut_enroll_op(node, n->pk, union_id, "hub")};
@@ -348,15 +353,12 @@ void ut_province(hj_node *hub)
 hj_node *ut_county(const char *dir, const char *node, const char *union_id, const hj_node *hub)
 {
 	hj_node *n = NULL;
-	char *d = join(dir, node), *pkey = hj_node_path(hub, "person.key"), *url = hj_node_repo_path(hub), hubkey[65];
+	char *d = join(dir, node), *url = hj_node_repo_path(hub), hubkey[65];
 	assert_non_null(url);
 	hj_hex_encode(hubkey, hub->pk, 32);
-	hj_node_init_opts o = {
-		.dir = d, .node = node, .union_id = union_id, .hub_url = url, .hub_key = hubkey, .person_key_file = pkey,
-	};
+	hj_node_init_opts o = {.dir = d, .node = node, .union_id = union_id, .hub_url = url, .hub_key = hubkey};
 	MUST(hj_node_create(&n, &o));
 	free(d);
-	free(pkey);
 	free(url);
 	return n;
 }

@@ -58,7 +58,7 @@ hj_node *ut_root(const char *dir);
  *      └─ qh-hd (city)  */
 void ut_province(hj_node *hub);
 /* A county node `node` acting for `union_id` in D/<node>, following `hub`
- * (its key and person key; its hub_url is the hub's real repository, so
+ * (its key; no person key, which stays at the hub; its hub_url is the hub's real repository, so
  * hj_sync works over the local path). CONSTRUCTOR: hj_node_close. */
 hj_node *ut_county(const char *dir, const char *node, const char *union_id, const hj_node *hub);
 /* The province the node/ suites start from: in a fresh ut_tmpdir, the
@@ -104,7 +104,8 @@ hj_json *ut_plain_apply_op(const hj_node *n, const char *union_id, int who);
 hj_json *ut_v2(hj_json *op);
 /* The fake ID number of person `who` (what ut_apply_op puts in). */
 void ut_person_id(char out[19], int who);
-/* The person key of fake person number `who` under n's person secret. */
+/* The person key of fake person number `who` under n's person secret (a
+ * county holds none: the hub's made last, which keys its work). */
 void ut_person_key(char out[65], const hj_node *n, int who);
 
 /* One command: a batch of one op. Commits if applied (the change set's seq

@@ -401,12 +401,15 @@ static void test_damaged_hub_entry(void **state)
 	print_problems(&rep);
 	assert_int_equal(count_problems(&rep, "hub entry 3: damaged or missing in the repository"), 1);
 	/* Entry 4 is still checked: its two change sets verify and fold to
-	 * its verdicts, seq 1..3 folded before them (their verdicts lost with
-	 * entry 3), and its state digest is the re-fold's. */
+	 * its verdicts, seq 1..3 folded before them. Their verdicts and the
+	 * person keys the hub gave them (entry v4) were lost with entry 3, so
+	 * the re-fold cannot rebuild their records, and entry 4's digest
+	 * differs, saying why — not a verdict of entry 4 in doubt. */
 	assert_int_equal(rep.hub_entries, 3);
 	assert_int_equal(rep.change_sets, NAPPS + 2);
 	assert_int_equal(rep.digests, 1);
-	assert_int_equal(count_problems(&rep, "hub entry 4"), 0);
+	assert_int_equal(count_problems(&rep, "hub entry 4"), 1);
+	assert_int_equal(count_problems(&rep, "(the re-fold lacks the damaged records named above)"), 1);
 	assert_int_equal(count_problems(&rep, CTY " seq"), 0);
 	assert_int_equal(rep.pending, 0);
 	hj_audit_report_free(&rep);

@@ -11,7 +11,8 @@
  * auditor was enrolled is counted apart; (b) a hub that lied about a
  * sealed real-name check — it accepted an application whose sealed ID
  * number is invalid, or whose person key is not the number's, or rejected
- * an honest one as "invalid" — audits clean without the key (the check
+ * an honest one as "invalid", or published a person key that is not the
+ * number's — audits clean without the key (the check
  * counted as taken on its word) and is caught with it, the discrepancy
  * naming the change set and no personal data; (c) a key no auditor is
  * enrolled with (a stranger's, a county's, a broken pair) gives an error
@@ -36,6 +37,7 @@
 #include "outbox.h"
 #include "person_seal.h"
 #include "support.h"
+#include "person_key.h"
 
 #define OK UT_OK
 #define AUD "aud"
@@ -188,7 +190,7 @@ static uint64_t forged_apply(fx *f, int who, const char *idno, const char *key)
 	char pk[65];
 	hj_json *op = ut_apply_op(cz, NULL, who), *person = NULL;
 	hj_json *fields = ut_json("{\"name\":\"测试%d\",\"id_number\":\"%s\",\"phone\":\"138%08d\"}", who, idno, who);
-	hj_node_person_key(cz, idno, pk);
+	hj_person_key_derive(pk, f->w->hub->person_secret, idno); /* a forger may name one: the hub checks it */
 	OK(hj_person_seal(&person, cz, key ? key : pk, fields, cz->union_id));
 	OK(hj_json_set(op, "person", person));
 	hj_json *payload = ut_json("{\"v\":1,\"ops\":[]}");
@@ -281,6 +283,51 @@ static void test_hub_accepted_wrong_person_key(void **state)
 	hj_audit_report_free(&rep);
 }
 
+/* (b) The hub published a person key that is not the ID number's for an
+ * application that names none (op version 4: the county holds no person
+ * secret, so the entry's key is the record's key everywhere): caught only
+ * by an auditor holding both the person key and the audit key, which
+ * derives the key from the number it opens; without them it is counted as
+ * taken on the hub's word. */
+static void test_hub_published_wrong_key(void **state)
+{
+	fx *f = *state;
+	hj_audit_report rep;
+	char msg[200];
+	hj_json *op = ut_apply_op(f->w->cz, NULL, 6);
+	assert_null(hj_json_get(hj_json_get(op, "person"), "key")); /* a county names none */
+	ut_must(f->w->cz, op, NULL, 0);
+	uint64_t seq = (uint64_t)ut_int(f->w->cz->db, "SELECT max(seq) FROM changelog", NULL);
+	uint8_t honest[32];
+	memcpy(honest, f->w->hub->person_secret, 32);
+	randombytes_buf(f->w->hub->person_secret, 32); /* a hub keying under another secret */
+	assert_int_equal(ut_sequence(f->w->hub, f->w->cz), 1);
+	memcpy(f->w->hub->person_secret, honest, 32);
+	char idno[19], right[65];
+	ut_person_id(idno, 6);
+	hj_person_key_derive(right, honest, idno);
+	assert_int_equal(ut_int(f->w->hub->db, "SELECT count(*) FROM membership WHERE person_key = ?1", right), 0);
+	char *keys = ut_text(f->w->hub->db, "SELECT keys FROM followed WHERE node = 'cz' ORDER BY seq DESC LIMIT 1", NULL);
+	assert_non_null(keys); /* the entry published one, the wrong one */
+	assert_null(strstr(keys, right));
+	free(keys);
+
+	OK(audit(f, &rep, NULL, NULL));
+	assert_int_equal(rep.nproblems, 0);
+	assert_true(rep.pkey_on_hub_word >= 1);
+	hj_audit_report_free(&rep);
+	OK(audit(f, &rep, NULL, honest)); /* the person key alone cannot see the number */
+	assert_int_equal(rep.nproblems, 0);
+	hj_audit_report_free(&rep);
+
+	OK(audit(f, &rep, f->ask, honest));
+	snprintf(msg, sizeof msg, "cz seq %" PRIu64 " op 0: the hub says applied, the re-fold says person_key_mismatch",
+		 seq);
+	assert_true(has_problem(&rep, msg));
+	hj_audit_report_free(&rep);
+	sodium_memzero(honest, sizeof honest);
+}
+
 /* (b) The hub rejected an honest application as "invalid" (a hub whose
  * seals "do not open": a wrong key under its id); a rejection changes
  * no state, so its digest holds. */
@@ -371,6 +418,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sealed_before_enrolment_counted_apart, setup_late, teardown),
 		cmocka_unit_test_setup_teardown(test_hub_accepted_invalid_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hub_accepted_wrong_person_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hub_published_wrong_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hub_rejected_honest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seal_not_opening_for_auditor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_of_no_auditor, setup, teardown),

@@ -93,15 +93,16 @@ static int64_t quarantined(hj_node *hub, const char *node, const char *reason)
 	return ut_int(hub->db, sql, node);
 }
 
-/* Ten change sets of twenty duplicates each (~800 bytes in entry v2): at
- * 2,000 bytes an entry holds two of them, so the round writes several entries, each within the bound,
- * and every change set is sequenced exactly once. */
+/* Ten change sets of twenty duplicates each (~2,200 bytes in entry v4:
+ * each rejection carries the person key the hub gave it): at 5,000 bytes
+ * an entry holds two of them, so the round writes several entries, each
+ * within the bound, and every change set is sequenced exactly once. */
 static void test_split_by_bytes(void **state)
 {
 	ut_world *w = *state;
 	hj_seq_report rep;
 	hj_sync_report srep;
-	const size_t cap = 2000;
+	const size_t cap = 5000;
 	for (int k = 0; k < 10; k++)
 		apply_many(w->cz, 1 + k * PER_CS);
 	assert_int_equal(ut_sequence(w->hub, w->cz), 10);
@@ -134,16 +135,16 @@ static void test_too_big_alone(void **state)
 	hj_seq_report rep;
 	apply_many(w->cz, 1);
 	assert_int_equal(ut_sequence(w->hub, w->cz), 1);
-	apply_many(w->hd, 1); /* twenty duplicate_member verdicts, ~800 bytes */
-	sequence_capped(w, w->hd, 600, &rep);
+	apply_many(w->hd, 1); /* twenty duplicate_member verdicts and their keys, ~2,200 bytes */
+	sequence_capped(w, w->hd, 1900, &rep);
 	assert_int_equal(rep.quarantined, 1);
 	assert_int_equal(rep.change_sets, 0);
 	assert_int_equal(quarantined(w->hub, "hd", "too_big"), 1);
 	/* Nothing of it was folded. */
 	assert_int_equal(ut_int(w->hub->db, "SELECT count(*) FROM membership WHERE union_id = 'qh-hd'", NULL), 0);
 	/* The province goes on: cz's next change set is sequenced. */
-	apply_many(w->cz, 100);
-	sequence_capped(w, w->cz, 600, &rep);
+	apply_many(w->cz, 100); /* twenty applied: their keys, ~1,500 bytes */
+	sequence_capped(w, w->cz, 1900, &rep);
 	assert_int_equal(rep.change_sets, 1);
 	assert_int_equal(rep.quarantined, 0);
 }

@@ -480,7 +480,8 @@ static answers ask(int64_t n)
 	int64_t pending = 0;
 	assert_int_equal(hj_node_open(&hub, hub_orig), 0);
 	assert_int_equal(hj_node_open(&cty, cty_orig), 0);
-	hj_foldctx ctx = {.actor = "cty", .seq = 9, .index = 0};
+	hj_foldctx ctx = {.actor = "cty", .seq = 9, .index = 0, .person_secret = hub->person_secret,
+			  .unseal = &hub->unsealer}; /* the hub keys the application it opens */
 	int saved = next_person;
 	next_person = 2000;
 	hj_json *op = apply_op(cty);

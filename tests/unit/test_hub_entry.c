@@ -348,12 +348,12 @@ static void test_malformed(void **state)
 		assert_int_equal(hj_hub_entry_parse(&e, text, strlen(text)), HJ_ECORRUPT); /* not JSON */
 	}
 	/* A newer op version: the reader must be upgraded; not corrupt. */
-	expect_refused("\"op\":\"hub.sequence\",\"v\":4,", GOOD_INC, STATE, HJ_EVERSION,
-		       "op hub.sequence version 4 is newer than this huiji: upgrade huiji to read entries from the hub");
+	expect_refused("\"op\":\"hub.sequence\",\"v\":5,", GOOD_INC, STATE, HJ_EVERSION,
+		       "op hub.sequence version 5 is newer than this huiji: upgrade huiji to read entries from the hub");
 	/* ... even with fields this huiji does not know: they are the newer
 	 * version's, not corruption. */
-	expect_refused("\"op\":\"hub.sequence\",\"v\":4,\"quorum\":[],", "{}", "", HJ_EVERSION,
-		       "op hub.sequence version 4 is newer than this huiji: upgrade huiji to read entries from the hub");
+	expect_refused("\"op\":\"hub.sequence\",\"v\":5,\"quorum\":[],", "{}", "", HJ_EVERSION,
+		       "op hub.sequence version 5 is newer than this huiji: upgrade huiji to read entries from the hub");
 }
 
 static void test_verdict_counts(void **state)
@@ -520,7 +520,8 @@ static void test_v3_inbox(void **state)
 	fill(h2, H2);
 	fill(st, ST);
 	hj_hub_entry_enc_init(&enc, 5);
-	assert_int_equal(enc.version, 3);
+	assert_int_equal(enc.version, 4);
+	enc.version = 3; /* the v3 format, as a hub of the last op version wrote it */
 	enc.rules = 3;
 	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &ok), 0);
 	assert_int_equal(hj_hub_entry_enc_deliver(&enc, "xn-b", 1), 0);
@@ -593,6 +594,65 @@ static void test_v3_malformed(void **state)
 	/* A v2 entry has no inbox. */
 	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":2,\"at\":5,", INC3 ",\"inbox\":[[\"xn-a\",1]]", STATE,
 		       HJ_ECORRUPT, "unknown field \"inbox\"");
+}
+
+/* v4: the person keys the hub gave ops that name none, per include, and
+ * the scheme they are in. */
+#define HEAD4 "\"op\":\"hub.sequence\",\"v\":4,\"rules\":4,\"at\":5,\"key_scheme\":1,"
+#define INC4(keys) "[{\"node\":\"xn-cz\",\"seq\":4,\"hash\":\"" H1 "\",\"keys\":" keys "}]"
+static void test_v4_keys(void **state)
+{
+	hj_hub_entry_enc enc;
+	hj_hub_entry e;
+	hj_buf out = HJ_BUF_INIT, kt = HJ_BUF_INIT;
+	uint8_t h1[32], st[32];
+	hj_verdict ok = ok_v(), keyed = ok_v(), dup = dup_v("qh-hd");
+	(void)state;
+	fill(h1, H1);
+	fill(st, ST);
+	snprintf(keyed.person_key, sizeof keyed.person_key, "%s", ST);
+	snprintf(dup.person_key, sizeof dup.person_key, "%s", H1);
+	hj_hub_entry_enc_init(&enc, 5);
+	assert_int_equal(enc.version, 4);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &ok), 0);    /* op 0: names its own key */
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &keyed), 0); /* op 1: keyed by the hub */
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &dup), 0);   /* op 2: a duplicate, keyed first */
+	assert_int_equal(hj_hub_entry_enc_keys_text(&kt, &enc), 0);
+	assert_string_equal((const char *)kt.data, "[[1,\"" ST "\"],[2,\"" H1 "\"]]");
+	assert_int_equal(hj_hub_entry_enc_add(&enc, "xn-cz", 4, h1), 0);
+	assert_int_equal(hj_hub_entry_enc_finish(&out, &enc, st), 0);
+	assert_non_null(strstr((const char *)out.data, "\"key_scheme\":1,"));
+	assert_int_equal(hj_hub_entry_parse(&e, (const char *)out.data, out.len), 0);
+	assert_int_equal(e.ninclude, 1);
+	assert_null(hj_hub_key_at(e.include[0].keys, 0));
+	assert_string_equal(hj_hub_key_at(e.include[0].keys, 1), ST);
+	assert_string_equal(hj_hub_key_at(e.include[0].keys, 2), H1);
+	assert_null(hj_hub_key_at(e.include[0].keys, 3));
+	assert_int_equal(hj_hub_keys_check(e.include[0].keys, 3), 0);
+	assert_int_equal(hj_hub_keys_check(e.include[0].keys, 2), HJ_ECORRUPT); /* index 2 of 2 ops */
+	hj_hub_entry_free(&e);
+	hj_hub_entry_enc_free(&enc);
+	hj_buf_free(&out);
+	hj_buf_free(&kt);
+
+	expect_refused(HEAD4, INC4("[[0,\"" H1 "\"]]"), STATE, 0, NULL);
+	expect_refused(HEAD4, INC4("[]"), STATE, HJ_ECORRUPT,
+		       "include 0: keys: not an array of 1.. pairs (none is said by leaving it out)");
+	expect_refused(HEAD4, INC4("[[1,\"" H1 "\"],[1,\"" H1 "\"]]"), STATE, HJ_ECORRUPT,
+		       "include 0: keys 1: op index 1 is not rising or not below 18446744073709551615 ops");
+	expect_refused(HEAD4, INC4("[[0,\"" H1 "0\"]]"), STATE, HJ_ECORRUPT,
+		       "include 0: keys 0: not 64 lower-case hex digits");
+	expect_refused(HEAD4, INC4("[[0,\"ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB\"]]"), STATE,
+		       HJ_ECORRUPT, "include 0: keys 0: not 64 lower-case hex digits");
+	expect_refused(HEAD4, INC4("[[\"0\",\"" H1 "\"]]"), STATE, HJ_ECORRUPT, "include 0: keys 0: not [index, key]");
+	/* The scheme: required, and a newer one needs a newer huiji. */
+	expect_refused("\"op\":\"hub.sequence\",\"v\":4,\"rules\":4,\"at\":5,", INC3, STATE, HJ_ECORRUPT,
+		       "\"key_scheme\" is not an integer >= 1");
+	expect_refused("\"op\":\"hub.sequence\",\"v\":4,\"rules\":4,\"at\":5,\"key_scheme\":2,", INC3, STATE,
+		       HJ_EVERSION, "hub entry's person keys are in scheme 2, newer than this huiji's 1: upgrade huiji to "
+		       "read entries from the hub");
+	/* A v3 entry has no keys. */
+	expect_refused(HEAD3, INC4("[[0,\"" H1 "\"]]"), STATE, HJ_ECORRUPT, "include 0: unknown field \"keys\"");
 }
 
 /* The worst honest change set (2,000 ops, every one a duplicate) costs
@@ -723,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_v2_malformed),
 		cmocka_unit_test(test_v3_inbox),
 		cmocka_unit_test(test_v3_malformed),
+		cmocka_unit_test(test_v4_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -422,7 +422,8 @@ static void test_declines_withdrawals_and_the_hub(void **state)
 	expect_refused(w->hd, request_op(w->hd, 3, "qh-hd"), "invalid");
 	hj_verdict v;
 	hj_json *nobody = request_op(w->hd, 77, "qh-hd");
-	hj_foldctx c = {.actor = "hd", .seq = 60, .rules = HJ_RULES_VERSION, .person_secret = w->hub->person_secret};
+	hj_foldctx c = {.actor = "hd", .seq = 60, .rules = HJ_RULES_VERSION, .person_secret = w->hub->person_secret,
+			.unseal = &w->hub->unsealer};
 	assert_int_equal(hj_fold_op(w->hub->db, &c, nobody, &v), 0);
 	assert_string_equal(v.reason, "unknown_member");
 	hj_json_free(nobody);

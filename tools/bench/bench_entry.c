@@ -89,11 +89,11 @@ int bench_prov_setup(entry_prov *p, const char *parent, const char *name)
 {
 	hj_gitrepo *repo = NULL;
 	hj_sync_report srep;
-	char hubkey[65], pkfile[PATH_MAX];
+	char hubkey[65];
 	int rc;
 	if ((rc = path_join2(p->dir, parent, name)) || (rc = path_join2(p->hub_dir, p->dir, "hub")) ||
 	    (rc = path_join2(p->a_dir, p->dir, "a")) || (rc = path_join2(p->b_dir, p->dir, "b")) ||
-	    (rc = path_join2(p->hub_git, p->hub_dir, "hub.git")) || (rc = path_join2(pkfile, p->hub_dir, "person.key")))
+	    (rc = path_join2(p->hub_git, p->hub_dir, "hub.git")))
 		return rc;
 	if (mkdir(p->dir, 0700) != 0)
 		return hj_error_set(HJ_ERROR, "%s: %s", p->dir, strerror(errno));
@@ -103,7 +103,7 @@ int bench_prov_setup(entry_prov *p, const char *parent, const char *name)
 		return rc;
 	hj_hex_encode(hubkey, p->hub->pk, 32);
 	hj_node_init_opts ao = {.dir = p->a_dir, .node = E_NODE_A, .union_id = E_UNION_A,
-				.hub_url = p->hub_git, .hub_key = hubkey, .person_key_file = pkfile};
+				.hub_url = p->hub_git, .hub_key = hubkey};
 	hj_node_init_opts bo = ao;
 	bo.dir = p->b_dir, bo.node = E_NODE_B, bo.union_id = E_UNION_B;
 	if ((rc = hj_node_create(&p->a, &ao)) || (rc = hj_node_create(&p->b, &bo)))

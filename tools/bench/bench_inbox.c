@@ -414,14 +414,14 @@ static int prov_enrol(iprov *p)
  * enrolled. */
 static int prov_setup(iprov *p, const char *parent, int port, int n, int per_city)
 {
-	char name[32], sub[PATH_MAX], hubkey[65], pkfile[PATH_MAX], id[I_ID_MAX], uid[I_ID_MAX];
+	char name[32], sub[PATH_MAX], hubkey[65], id[I_ID_MAX], uid[I_ID_MAX];
 	int rc;
 	p->n = n;
 	p->per_city = per_city;
 	p->cities = (n + per_city - 1) / per_city;
 	snprintf(name, sizeof name, "province-%d", n);
 	if ((rc = path_join2(p->dir, parent, name)) || (rc = path_join2(p->hub_dir, p->dir, "hub")) ||
-	    (rc = path_join2(p->hub_git, p->hub_dir, "hub.git")) || (rc = path_join2(pkfile, p->hub_dir, "person.key")))
+	    (rc = path_join2(p->hub_git, p->hub_dir, "hub.git")))
 		return rc;
 	if (port > 0)
 		snprintf(p->url, sizeof p->url, "git://127.0.0.1:%d/%s/hub/hub.git", port, name);
@@ -443,7 +443,7 @@ static int prov_setup(iprov *p, const char *parent, int port, int n, int per_cit
 		else
 			snprintf(id, sizeof id, "%s", I_CITY_NODE), city_union(uid, 0);
 		hj_node_init_opts o = {.dir = sub, .node = id, .union_id = uid, .hub_url = p->url,
-				       .hub_key = hubkey, .person_key_file = pkfile};
+				       .hub_key = hubkey};
 		if (!(rc = path_join2(sub, p->dir, id)) && !(rc = hj_node_create(out, &o)))
 			rc = hj_db_exec((*out)->db, "PRAGMA synchronous=OFF"); /* untimed set-up */
 	}

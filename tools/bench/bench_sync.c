@@ -93,16 +93,15 @@ static int sync_setup(syncb *s)
 	hj_node *hub = NULL, *cty = NULL;
 	hj_sync_opts so;
 	hj_sync_report srep;
-	char hubkey[65], pkfile[PATH_MAX];
+	char hubkey[65];
 	int rc;
 
 	hj_node_init_opts ho = {.dir = s->hub_tmpl, .node = SYNC_HUB, .union_id = BENCH_ROOT_UNION, .is_root = 1};
-	if ((rc = hj_node_create(&hub, &ho)) || (rc = root_bootstrap(hub)) || (rc = hub_repo_setup(s, hub)) ||
-	    (rc = path_join2(pkfile, s->hub_tmpl, "person.key")))
+	if ((rc = hj_node_create(&hub, &ho)) || (rc = root_bootstrap(hub)) || (rc = hub_repo_setup(s, hub)))
 		goto done;
 	hj_hex_encode(hubkey, hub->pk, 32);
 	hj_node_init_opts co = {.dir = s->county_tmpl, .node = SYNC_NODE, .union_id = BENCH_COUNTY,
-				.hub_url = s->hub_git, .hub_key = hubkey, .person_key_file = pkfile};
+				.hub_url = s->hub_git, .hub_key = hubkey};
 	if ((rc = hj_node_create(&cty, &co)) || (rc = hub_enrol_county(hub, cty)) || (rc = flush_node(hub)))
 		goto done;
 	memcpy(s->county_pk, cty->pk, 32);

@@ -43,6 +43,8 @@ static int hub_run(int argc, char **argv)
 		       " rejected), %" PRIu64 " quarantined, %" PRIu64 " feeds waiting for enrolment\n",
 		       rep.entries, rep.change_sets, rep.ops, rep.rejected, rep.quarantined, rep.waiting);
 		fflush(stdout);
+		if ((rc = cli_peer_warnings(hub))) /* a peer never fails the pass; it is said */
+			break;
 		if (cli_flag(&c, "once"))
 			break;
 		sleep((unsigned)interval);
@@ -126,7 +128,9 @@ int cmd_hub(int argc, char **argv)
 		return hub_run(argc - 1, argv + 1);
 	if (strcmp(sub, "quarantine") == 0)
 		return hub_quarantine(argc - 1, argv + 1);
-	return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji hub init|run|quarantine [--help]"));
+	if (strcmp(sub, "peer") == 0 || strcmp(sub, "peers") == 0)
+		return (sub[4] ? cmd_hub_peers : cmd_hub_peer)(argc - 1, argv + 1);
+	return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji hub init|run|quarantine|peer|peers [--help]"));
 }
 
 static const cli_opt hook_opts[] = {{NULL, 0, NULL}};

@@ -23,7 +23,7 @@ static const cli_opt opts[] = {
 	{"region", 1, "root only: region code of the root union"},
 	{"hub", 1, "county: URL or path of the hub repository"},
 	{"hub-key", 1, "county: the hub's public key (hex)"},
-	{"person-key", 1, "county: the province's person.key file"},
+	{"person-key", 1, "the person.key file: a county's province's; a hub's, the national key every hub shares"},
 	{NULL, 0, NULL},
 };
 

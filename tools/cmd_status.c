@@ -43,17 +43,31 @@ static int count_rejected(hj_node *n, int64_t *out)
 	return rc < 0 ? rc : 0;
 }
 
-static int print_rejected(hj_node *n)
+/* A duplicate_province holder "<province>/<union>" said with the
+ * province's name, as this node's peer table has it (province.peer). */
+static void print_province_holder(hj_node *n, FILE *f, const char *holder)
 {
-	sqlite3_stmt *st = hj_db_stmt(n->db, rejected_sql);
+	char prov[65], *name = NULL;
+	const char *slash = strchr(holder, '/');
+	snprintf(prov, sizeof prov, "%.*s", slash ? (int)(slash - holder) : (int)strlen(holder), holder);
+	if (hj_db_get_text(&name, n->db, "SELECT name FROM peer WHERE province = :p", ":p", prov))
+		name = NULL;
+	fprintf(f, ": held in province %s%s%s%s%s%s", prov, name ? " (" : "", name ? name : "", name ? ")" : "",
+		slash ? ", union " : "", slash ? slash + 1 : "");
+	free(name);
+}
+
+int cli_print_rejected(hj_node *n, FILE *f, int64_t newest)
+{
+	int64_t total = 0, seen = 0;
+	int rc = newest ? count_rejected(n, &total) : 0;
+	sqlite3_stmt *st = rc ? NULL : hj_db_stmt(n->db, rejected_sql);
 	if (!st)
-		return HJ_ERROR;
-	int rc = hj_db_bind_text(st, ":n", n->id);
-	if (rc) {
+		return rc ? rc : HJ_ERROR;
+	if ((rc = hj_db_bind_text(st, ":n", n->id))) {
 		hj_db_release(n->db, st);
 		return rc;
 	}
-	printf("rejected by the hub (needs attention):\n");
 	while ((rc = hj_db_step(n->db, st)) == 1) {
 		hj_json *vd = NULL;
 		if (hj_hub_verdicts_parse(&vd, hj_db_col_text(st, 2), HJ_HUB_NOPS_ANY) || !vd)
@@ -64,8 +78,15 @@ static int print_rejected(hj_node *n)
 			/* The code always; then the v1 sentence, or what a compact
 			 * verdict names: the union already holding the person. */
 			int holder = strcmp(reason, "duplicate_member") == 0 && detail[0] && !strchr(detail, ' ');
-			printf("  %s:%lld:%zu  %s%s%s\n", n->id, (long long)sqlite3_column_int64(st, 0), op, reason,
-			       detail[0] ? (holder ? ": held by " : ": ") : "", detail);
+			int province = strcmp(reason, "duplicate_province") == 0 && detail[0] && !strchr(detail, ' ');
+			if (newest && seen++ < total - newest)
+				continue;
+			fprintf(f, "  %s:%lld:%zu  %s", n->id, (long long)sqlite3_column_int64(st, 0), op, reason);
+			if (province)
+				print_province_holder(n, f, detail);
+			else
+				fprintf(f, "%s%s", detail[0] ? (holder ? ": held by " : ": ") : "", detail);
+			fprintf(f, "\n");
 		}
 		hj_json_free(vd);
 	}
@@ -129,8 +150,10 @@ int cmd_status(int argc, char **argv)
 			       (long long)pending);
 		else
 			printf("quarantine  %lld change sets (huiji hub quarantine)\n", (long long)quarantined);
-		if (rejected)
-			rc = print_rejected(n);
+		if (rejected) {
+			printf("rejected by the hub (needs attention):\n");
+			rc = cli_print_rejected(n, stdout, 0);
+		}
 	}
 done:
 	free(last_sync);

@@ -632,6 +632,18 @@ static void test_v2_compact(void **state)
 	assert_int_equal(hj_hub_entry_enc_verdicts_text(&vt, &enc), 0);
 	assert_string_equal((const char *)vt.data, "[[0,\"duplicate_member\",\"\"]]");
 	hj_buf_free(&vt);
+	/* duplicate_province (rules 5): "<province>/<union>", two ids, kept;
+	 * three parts or an empty one are not. */
+	hj_verdict two = dup_v("ah/ah-hf-yh"), three = dup_v("ah/ah-hf/yh"), half = dup_v("ah/");
+	hj_hub_entry_enc_free(&enc);
+	hj_hub_entry_enc_init(&enc, 1);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &two), 0);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &three), 0);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &half), 0);
+	assert_int_equal(hj_hub_entry_enc_verdicts_text(&vt, &enc), 0);
+	assert_string_equal((const char *)vt.data, "[[0,\"duplicate_member\",\"ah/ah-hf-yh\"],[1,\"duplicate_member\",\"\"],"
+						   "[2,\"duplicate_member\",\"\"]]");
+	hj_buf_free(&vt);
 	hj_hub_entry_enc_free(&enc);
 	hj_buf_free(&out);
 }
@@ -675,6 +687,8 @@ static void test_v2_malformed(void **state)
 	expect_refused(HEAD2, INC2(",\"rejected\":[[0,\"Invalid\",\"\"]]"), STATE, HJ_ECORRUPT,
 		       "include 0: rejected 0: reason is not 1..31 bytes of [a-z0-9_]");
 	expect_refused(HEAD2, INC2(",\"rejected\":[[0,\"invalid\",\"Qh Xn\"]]"), STATE, HJ_ECORRUPT,
+		       "include 0: rejected 0: holder is neither \"\" nor an id");
+	expect_refused(HEAD2, INC2(",\"rejected\":[[0,\"invalid\",\"/ah\"]]"), STATE, HJ_ECORRUPT,
 		       "include 0: rejected 0: holder is neither \"\" nor an id");
 	expect_refused(HEAD2, INC2(",\"rejected\":[[0,\"invalid\"]]"), STATE, HJ_ECORRUPT,
 		       "include 0: rejected 0: not [index, reason, holder]");

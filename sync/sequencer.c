@@ -680,7 +680,7 @@ int hj_hub_sequence_opts(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, h
 	if (!hub->is_root)
 		return hj_error_set(HJ_EINVALID, "%s is not a hub node", hub->id);
 	hj_peer_report peers; /* each peer's outcome is in peer_state */
-	if ((rc = hj_peer_follow_all(&peers, hub, NULL))) /* before the lock: a slow peer holds no hub command */
+	if ((rc = hj_peer_follow_all(&peers, hub, o ? o->peer_net : NULL))) /* before the lock: a slow peer holds no hub command */
 		return rc;
 	if ((lock = take_sequencer_lock(repo)) < 0)
 		return lock;

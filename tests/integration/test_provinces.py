@@ -12,7 +12,8 @@ Qinghai county is refused by the qh hub `duplicate_province`, naming
 province ah and the union holding him, and the qh county's sync says so;
 a person not in ah is accepted; both hubs audit clean, the qh audit
 saying it took that one verdict on the hub's word; the qh hub verifies.
-A peer whose daemon is down, or whose hub feed was tampered with, fails
+A peer whose daemon is down, silent (SIGSTOP: `hub run --peer-timeout`
+bounds the wait) or whose hub feed was tampered with, fails
 nothing of the other hub's pass: its counties' work is sequenced, the
 failure is reported (`hub run`, `hub peers`) and the last good registry
 of the peer stays byte for byte (~15 s).
@@ -24,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
@@ -210,6 +212,16 @@ class ProvincesTest(unittest.TestCase):
         self.assertNotIn("warning", hr.err)
         self.assertEqual(qh.peers()["ah"]["problem"], "")
         good = slurp(qh.peer_db("ah"))
+        # A peer that answers nothing (its daemon stopped dead): the pass
+        # waits no longer than --peer-timeout, and goes on.
+        ah.daemon.pause()
+        t0 = time.monotonic()
+        hr = qh.ok("hub", "run", "--once", "--peer-timeout", "2", d=qh.hub)
+        took = time.monotonic() - t0
+        ah.daemon.resume()
+        self.assertIn("warning: peer ah not followed", hr.err)
+        self.assertLess(took, H.scaled(20), "a silent peer held the pass %.1f s" % took)
+        self.assertEqual(slurp(qh.peer_db("ah")), good)
         # A tampered hub feed: refused, reported, the last good registry kept.
         self.tamper_hub_feed(ah)
         qh.ok(*H.apply_args(self.fakes.person(region="630103")), d=qh.cdir)

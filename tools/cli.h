@@ -95,6 +95,9 @@ int cli_peer_warnings(hj_node *hub);
  * f, with what each names (the union, or the province and union, holding
  * the person); newest > 0: only the newest that many. */
 int cli_print_rejected(hj_node *n, FILE *f, int64_t newest);
+/* The hub's rejection of this node's op `opid` as one line on f: 1 said,
+ * 0 not one (not this node's, not sequenced, or applied), <0 error. */
+int cli_print_rejection_of(hj_node *n, FILE *f, const char *opid);
 
 
 

@@ -57,6 +57,37 @@ static void print_province_holder(hj_node *n, FILE *f, const char *holder)
 	free(name);
 }
 
+int cli_print_rejection_of(hj_node *n, FILE *f, const char *opid)
+{
+	char node[HJ_NODE_ID_MAX + 2];
+	unsigned long long seq = 0;
+	size_t idx = 0;
+	int used = 0;
+	if (sscanf(opid, "%65[^:]:%llu:%zu%n", node, &seq, &idx, &used) != 3 || opid[used] || strcmp(node, n->id) != 0)
+		return 0;
+	sqlite3_stmt *st = hj_db_stmt(n->db, "SELECT verdicts FROM followed WHERE node = :n AND seq = :s");
+	if (!st)
+		return HJ_ERROR;
+	int rc = hj_db_bind_text(st, ":n", n->id) || hj_db_bind_int(st, ":s", (int64_t)seq) ? HJ_ERROR : hj_db_step(n->db, st);
+	hj_json *vd = NULL;
+	const char *reason = NULL, *detail = NULL;
+	if (rc == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+	    hj_hub_verdicts_parse(&vd, hj_db_col_text(st, 0), HJ_HUB_NOPS_ANY) == 0 && vd &&
+	    !hj_hub_verdict_at(vd, idx, &reason, &detail) && reason) {
+		detail = detail ? detail : "";
+		fprintf(f, "huiji: %s was rejected by the hub: %s", opid, reason);
+		if (strcmp(reason, "duplicate_province") == 0 && detail[0] && !strchr(detail, ' '))
+			print_province_holder(n, f, detail);
+		else if (detail[0])
+			fprintf(f, "%s%s", strcmp(reason, "duplicate_member") == 0 && !strchr(detail, ' ') ? ": held by " : ": ",
+				detail);
+		fprintf(f, "\n");
+	}
+	hj_json_free(vd);
+	hj_db_release(n->db, st);
+	return rc < 0 ? rc : reason != NULL;
+}
+
 int cli_print_rejected(hj_node *n, FILE *f, int64_t newest)
 {
 	int64_t total = 0, seen = 0;

@@ -163,6 +163,10 @@ class ProvincesTest(unittest.TestCase):
         self.assertIn("province ah (安徽省总工会), union ah-hf-yh", s.err)
         for secret in (driver.id_number, driver.phone, driver.name):
             self.assertNotIn(secret, s.err + s.out)
+        r = qh.run("member", "show", "--member", "xn-cz:1:0", d=qh.cdir)
+        self.assertEqual(r.rc, 2, r)  # not found, as before; now saying why
+        self.assertIn("xn-cz:1:0 was rejected by the hub: duplicate_province: held in province ah (安徽省总工会), "
+                      "union ah-hf-yh", r.err)
         st = qh.ok("status", d=qh.cdir)
         self.assertIn("duplicate_province: held in province ah (安徽省总工会), union ah-hf-yh", st.out)
         # The hub: refused with province and union named, the newcomer taken.

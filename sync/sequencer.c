@@ -542,12 +542,12 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_se
 		return rc;
 	r.hub = hub;
 	r.rep = rep;
-	if ((rc = hj_peer_lookup_open(&r.peers, hub->db, hub->dir)))
-		goto done;
 	/* The entry's time: the date rules' "now" for all it includes, and its
 	 * envelope's created_at. */
 	hj_hub_entry_enc_init(&r.enc, hj_clock_ms());
 	r.enc.max_bytes = o && o->max_entry_bytes ? o->max_entry_bytes : HJ_HUB_ENTRY_MAX_BYTES;
+	if ((rc = hj_peer_lookup_open(&r.peers, hub->db, hub->dir)))
+		goto done;
 	if (o && o->entry_version == 1) {
 		r.enc.version = 1;
 		r.enc.rules = 1;

@@ -132,7 +132,7 @@ int cmd_status(int argc, char **argv)
 	uint64_t seq;
 	uint8_t hash[32];
 	char hex[65], pk[65];
-	int64_t members = 0, open = 0, orgs = 0, pending = 0, quarantined = 0, rejected = 0;
+	int64_t members = 0, open = 0, orgs = 0, pending = 0, quarantined = 0, rejected = 0, peers = 0, peers_failing = 0;
 	char *last_sync = NULL, *last_fail = NULL, *hub_url = NULL;
 	int rc = cli_parse(&c, "status", opts, argc, argv);
 	if (rc)
@@ -144,7 +144,10 @@ int cmd_status(int argc, char **argv)
 	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM membership WHERE status = 'applied'", NULL, NULL, &open)) ||
 	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM org", NULL, NULL, &orgs)) ||
 	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM quarantine", NULL, NULL, &quarantined)) ||
-	    (rc = count_rejected(n, &rejected)))
+	    (rc = count_rejected(n, &rejected)) ||
+	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM peer", NULL, NULL, &peers)) ||
+	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM peer_state WHERE failed_at IS NOT NULL", NULL, NULL,
+				&peers_failing)))
 		goto done;
 	/* Unset meta keys print as "never"/"(none)"; a failed read fails. */
 	if ((rc = hj_pending_count(&pending, n)) ||
@@ -164,6 +167,7 @@ int cmd_status(int argc, char **argv)
 			  hj_json_set_int(o, "open_applications", open) || hj_json_set_int(o, "orgs", orgs) ||
 			  hj_json_set_int(o, "pending_change_sets", pending) || hj_json_set_int(o, "rejected_ops", rejected) ||
 			  hj_json_set_int(o, "quarantined", quarantined) || hj_json_set_str(o, "hub", hub_url) ||
+			  hj_json_set_int(o, "peers", peers) || hj_json_set_int(o, "peers_failing", peers_failing) ||
 			  hj_json_set_str(o, "last_sync", last_sync) || hj_json_set_str(o, "last_sync_failure", last_fail)))
 			o = (hj_json_free(o), NULL);
 		rc = cli_json_line(o);
@@ -181,6 +185,9 @@ int cmd_status(int argc, char **argv)
 			       (long long)pending);
 		else
 			printf("quarantine  %lld change sets (huiji hub quarantine)\n", (long long)quarantined);
+		if (n->is_root && peers)
+			printf("peers       %lld provinces followed, %lld failing at the last attempt (huiji hub peers)\n",
+			       (long long)peers, (long long)peers_failing);
 		if (rejected) {
 			printf("rejected by the hub (needs attention):\n");
 			rc = cli_print_rejected(n, stdout, 0);

@@ -237,6 +237,7 @@ class ProvincesTest(unittest.TestCase):
         self.assertEqual(slurp(qh.peer_db("ah")), good)
         r = qh.ok("hub", "peers", d=qh.hub)
         self.assertIn("FAILED", r.out)
+        self.assertIn("1 provinces followed, 1 failing", qh.ok("status", d=qh.hub).out)
         if os.environ.get("HUIJI_SHOW"):
             print(hr.err, r.out)
 

@@ -32,6 +32,7 @@ static const struct {
 	{"member.transfer_accept", hj_fold_transfer_decide},
 	{"member.transfer_decline", hj_fold_transfer_decide},
 	{"member.transfer_withdraw", hj_fold_transfer_decide},
+	{"province.peer", hj_fold_province_peer},
 };
 
 int hj_is_hex64(const char *s)

@@ -47,6 +47,8 @@ typedef struct hj_unsealer {
 	hj_db *wraps;
 } hj_unsealer;
 
+struct hj_peer_lookup; /* peer_dup.h */
+
 typedef struct hj_foldctx {
 	const char *actor; /* node id that signed the change set */
 	uint64_t seq;      /* its seq in that node's feed */
@@ -89,6 +91,10 @@ typedef struct hj_foldctx {
 	 * count in sealed_on_hub_word. */
 	const hj_unsealer *unseal;
 	uint64_t *sealed_on_hub_word;
+	/* The other provinces' registries (peer_dup.h): the hub's sequencer
+	 * looks applicants up there. NULL (a re-fold): the hub's
+	 * duplicate_province is taken on its word. */
+	struct hj_peer_lookup *peers;
 } hj_foldctx;
 
 typedef struct hj_verdict {
@@ -144,6 +150,7 @@ int hj_org_in_subtree(hj_db *db, const char *org, const char *ancestor);
 int hj_fold_org_create(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
 int hj_fold_org_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
 int hj_fold_node_enroll(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+int hj_fold_province_peer(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v); /* ops_peer.c */
 int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
 int hj_fold_member_decide(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
 int hj_fold_member_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);

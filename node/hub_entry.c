@@ -78,7 +78,9 @@
  *                      node-id rule) naming what the op conflicts with —
  *                      for duplicate_member the union holding the person,
  *                      so a county that does not hold that union's rows
- *                      can still say where the person is. The sentence v1
+ *                      can still say where the person is; from rules 5,
+ *                      for duplicate_province "<province>/<union>", two
+ *                      ids (node/peer_dup.h). The sentence v1
  *                      carried is derived from these at display time.
  *
  * So an entry costs ~90 bytes per change set plus ~30 per rejected op
@@ -263,6 +265,20 @@ static int pinbox_merge(hj_hub_entry_enc *enc)
 	return 0;
 }
 
+/* A holder a v2 verdict may carry: an id, or (duplicate_province, rules
+ * 5) two ids "<province>/<union>", 64 bytes at most. */
+static int holder_ok(const char *s)
+{
+	char a[65];
+	const char *slash = strchr(s, '/');
+	if (!slash)
+		return hj_node_id_check(s) == 0;
+	if (strlen(s) > 64 || slash == s)
+		return 0;
+	snprintf(a, sizeof a, "%.*s", (int)(slash - s), s);
+	return hj_node_id_check(a) == 0 && hj_node_id_check(slash + 1) == 0;
+}
+
 /* v2: a rejection [index, reason, holder]; an applied op adds nothing. */
 static int enc_verdict_v2(hj_hub_entry_enc *enc, const hj_verdict *v)
 {
@@ -271,7 +287,7 @@ static int enc_verdict_v2(hj_hub_entry_enc *enc, const hj_verdict *v)
 		return 0;
 	/* The holder is what a reader may display beside the code: an id, or
 	 * nothing — never a reason to stop the hub. */
-	const char *holder = v->holder[0] && hj_node_id_check(v->holder) == 0 ? v->holder : "";
+	const char *holder = v->holder[0] && holder_ok(v->holder) ? v->holder : "";
 	hj_json *rej = hj_json_new(HJ_JARR);
 	if (rej && (hj_json_append(rej, hj_json_int((int64_t)index)) || hj_json_append(rej, hj_json_str(v->reason)) ||
 		    hj_json_append(rej, hj_json_str(holder))))
@@ -482,7 +498,7 @@ static int check_compact(const hj_json *rej, size_t nops)
 			return hj_error_set(HJ_ECORRUPT, "rejected %zu: reason is not 1..%zu bytes of [a-z0-9_]", i,
 					    REASON_MAX);
 		const hj_json *h = x->items[2];
-		if (h->type != HJ_JSTR || (h->slen && (strlen(h->s) != h->slen || hj_node_id_check(h->s))))
+		if (h->type != HJ_JSTR || (h->slen && (strlen(h->s) != h->slen || !holder_ok(h->s))))
 			return hj_error_set(HJ_ECORRUPT, "rejected %zu: holder is neither \"\" nor an id", i);
 		prev = at;
 	}

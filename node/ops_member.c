@@ -9,6 +9,7 @@
  * unions, never personal data, because verdicts travel to the hub feed.
  */
 #include "fold.h"
+#include "peer_dup.h"
 #include "person_seal.h"
 #include "error.h"
 #include "idnum.h"
@@ -305,6 +306,8 @@ static int apply_as(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_json
 		if (v->reason[0])
 			return 0;
 	}
+	if ((rc = hj_fold_peer_duplicate(db, ctx, key, v))) /* rules 5: active in a peer province */
+		return rc < 0 ? rc : 0;
 
 	hj_fold_op_id(opid, sizeof opid, ctx);
 	if ((rc = hj_fold_person_upsert(db, person, opid)))

@@ -122,6 +122,7 @@ static int replay_one(hj_db *target, const hj_node *n, const hj_envelope *e, con
 		int hub_ok = hj_hub_verdict_at(verdicts, i, &hub_reason, NULL);
 		ctx.index = (uint32_t)i;
 		ctx.hub_person_key = hj_hub_key_at(keys, i);
+		ctx.hub_reason = full && !pending && !hub_ok ? hub_reason : NULL; /* duplicate_province: its word */
 		int holds = 1;
 		if (!full && !pending && hub_ok && (holds = county_holds(target, n, ops->items[i], ctx.hub_person_key)) < 0) {
 			rc = holds;

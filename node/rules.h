@@ -31,11 +31,15 @@
  *        does not open, does not match its commitment or is not sealed to
  *        the hub is "invalid"; the state digest v4 covers a sealed person
  *        row by its commitment.
+ *   5  + an application of a person holding an active membership in a
+ *        province this hub follows as a peer is "duplicate_province"
+ *        (peer_dup.h); a re-fold holds no peer registry and takes that
+ *        verdict on the hub's word.
  * Each version only adds refusals, so an op a later version applied is
  * applied by an earlier one too.
  */
 #ifndef HJ_RULES_VERSION /* a test build may pin it: see tests/meson.build */
-#define HJ_RULES_VERSION 4
+#define HJ_RULES_VERSION 5
 #endif
 
 /* A date may lie this far past "now" (ms): time zones, and a clerk

@@ -386,6 +386,8 @@ static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, con
 			a->rep->verdicts++;
 		if (v.applied != hub_ok || (!hub_ok && strcmp(reason, v.reason) != 0))
 			verdict_problem(a, e, i, hub_ok ? NULL : reason, &v, sealed);
+		else if (!hub_ok && strcmp(reason, "duplicate_province") == 0)
+			a->rep->peer_on_hub_word++; /* judged against a peer registry no re-fold holds */
 	}
 done:
 	hj_json_free(payload);
@@ -586,6 +588,8 @@ static int refold(audit *a, const feed *hub, const uint8_t hub_pk[32])
 			break;
 		}
 		a->rep->hub_entries++;
+		a->rep->hub_seq = s + 1;
+		hj_hex_encode(a->rep->hub_head, hub->hash[s], 32);
 		rc = check_hub_entry(a, &e);
 		hj_envelope_free(&e);
 		if (rc)
@@ -617,14 +621,47 @@ static int find_hub(audit *a, hj_gitrepo *repo, const char *url)
 	return 0;
 }
 
+/* The registry as re-folded, with its position, into a new file. */
+static int keep_registry(hj_db *db, const hj_audit_report *rep, const char *path)
+{
+	char seq[24];
+	snprintf(seq, sizeof seq, "%" PRIu64, rep->hub_seq);
+	int rc = hj_meta_set(db, "peer_hub", rep->hub);
+	if (!rc && !(rc = hj_meta_set(db, "peer_hub_seq", seq)))
+		rc = hj_meta_set(db, "peer_head", rep->hub_head);
+	sqlite3_stmt *st = rc ? NULL : hj_db_stmt(db, "VACUUM INTO :path");
+	if (!rc && !st)
+		rc = HJ_ERROR;
+	if (!rc && !(rc = hj_db_bind_text(st, ":path", path)))
+		rc = hj_db_step(db, st);
+	if (st)
+		hj_db_release(db, st);
+	return rc < 0 ? rc : 0;
+}
+
+static int audit_run(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
+		     const uint8_t *audit_sk, const char *workdir, const hj_net_opts *net, const char *keep);
+
 int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
 	     const char *workdir, const hj_net_opts *net)
 {
-	return hj_audit_with_key(rep, url, hub_key_hex, person_secret, NULL, workdir, net);
+	return audit_run(rep, url, hub_key_hex, person_secret, NULL, workdir, net, NULL);
+}
+
+int hj_audit_keep(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
+		  const char *workdir, const hj_net_opts *net, const char *keep_path)
+{
+	return audit_run(rep, url, hub_key_hex, person_secret, NULL, workdir, net, keep_path);
 }
 
 int hj_audit_with_key(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
 		      const uint8_t *audit_sk, const char *workdir, const hj_net_opts *net)
+{
+	return audit_run(rep, url, hub_key_hex, person_secret, audit_sk, workdir, net, NULL);
+}
+
+static int audit_run(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
+		     const uint8_t *audit_sk, const char *workdir, const hj_net_opts *net, const char *keep)
 {
 	audit a = {0};
 	hj_gitrepo *repo = NULL;
@@ -688,6 +725,8 @@ int hj_audit_with_key(hj_audit_report *rep, const char *url, const char *hub_key
 	    (rc = hj_db_get_int(a.db, "SELECT count(*) FROM node", NULL, NULL, &nodes)))
 		goto done;
 	rep->nodes = (uint64_t)nodes;
+	if (keep && !rep->nproblems)
+		rc = keep_registry(a.db, rep, keep);
 done:
 	hj_audit_key_free(&a.key);
 	hj_audit_inbox_free(&a.ib);

@@ -55,6 +55,13 @@ typedef struct hj_audit_report {
 	char auditor[HJ_NODE_ID_MAX + 1];
 	uint64_t sealed_to_audit_key;
 	uint64_t audit_wraps_refused;
+	/* duplicate_province verdicts (rules 5, node/peer_dup.h) taken on the
+	 * hub's word: judged against a peer province's registry at a position
+	 * this re-fold does not hold. */
+	uint64_t peer_on_hub_word;
+	/* The hub feed's last change set re-folded: its seq and hash (hex). */
+	uint64_t hub_seq;
+	char hub_head[65];
 	size_t nproblems;
 	char *problems[HJ_AUDIT_MAX_PROBLEMS]; /* owned; hj_audit_report_free */
 } hj_audit_report;
@@ -82,6 +89,14 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
  * key. Otherwise as hj_audit. */
 int hj_audit_with_key(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
 		      const uint8_t *audit_sk, const char *workdir, const hj_net_opts *net);
+/* hj_audit that also keeps the re-folded registry (a peer province's,
+ * sync/peer.h): when the audit ran and found no discrepancy, the registry
+ * is written to the new file `keep_path` (which must not exist) with meta
+ * peer_hub (the hub's id), peer_hub_seq and peer_head (rep->hub_seq,
+ * rep->hub_head); otherwise nothing is written. The caller fsyncs and
+ * installs it. */
+int hj_audit_keep(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
+		  const char *workdir, const hj_net_opts *net, const char *keep_path);
 void hj_audit_report_free(hj_audit_report *rep);
 
 #endif

@@ -17,6 +17,8 @@
 #include "feed.h"
 #include "fold.h"
 #include "outbox.h"
+#include "peer.h"
+#include "peer_dup.h"
 #include "projection.h"
 #include "followed.h"
 #include "hub_entry.h"
@@ -57,6 +59,7 @@ typedef struct round {
 	size_t ntips;
 	struct tip *squats;    /* squatted feeds (commit = their seq 1) to set aside after COMMIT */
 	size_t nsquats;
+	hj_peer_lookup *peers; /* the peer provinces' registries (node/peer_dup.h) */
 } round;
 
 static int quarantine(round *r, uint64_t seq, const char *reason, const char *detail, const uint8_t *bytes,
@@ -135,6 +138,7 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	ctx.now_ms = r->enc.at_ms;
 	ctx.person_secret = r->hub->person_secret;
 	ctx.unseal = &r->hub->unsealer; /* every seal must open for the hub */
+	ctx.peers = r->peers;
 	hj_followed_rules at = {r->enc.rules, r->enc.at_ms};
 	for (size_t i = 0; i < ops->count; i++) {
 		ctx.index = (uint32_t)i;
@@ -144,7 +148,8 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 		int after = hj_touch_keyed_after(ops->items[i]);
 		if (r->enc.version >= 3 && !after && (rc = hj_touch_add_op(&touched, r->hub->db, ops->items[i], NULL)))
 			goto done;
-		if ((rc = hj_fold_op(r->hub->db, &ctx, ops->items[i], &v)))
+		if ((rc = hj_fold_op(r->hub->db, &ctx, ops->items[i], &v)) ||
+		    (rc = hj_peer_lookup_note(r->peers, r->hub->db, &ctx, &v)))
 			goto done;
 		if (r->enc.version >= 3 && after &&
 		    (rc = hj_touch_add_op(&touched, r->hub->db, ops->items[i], v.person_key[0] ? v.person_key : NULL)))
@@ -549,6 +554,8 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_se
 	 * envelope's created_at. */
 	hj_hub_entry_enc_init(&r.enc, hj_clock_ms());
 	r.enc.max_bytes = o && o->max_entry_bytes ? o->max_entry_bytes : HJ_HUB_ENTRY_MAX_BYTES;
+	if ((rc = hj_peer_lookup_open(&r.peers, hub->db, hub->dir)))
+		goto done;
 	if (o && o->entry_version == 1) {
 		r.enc.version = 1;
 		r.enc.rules = 1;
@@ -596,6 +603,7 @@ done:
 	hj_hub_entry_enc_free(&r.enc);
 	free(r.tips);
 	free(r.squats);
+	hj_peer_lookup_free(r.peers);
 	return rc;
 }
 
@@ -679,6 +687,9 @@ int hj_hub_sequence_opts(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, h
 	memset(rep, 0, sizeof *rep);
 	if (!hub->is_root)
 		return hj_error_set(HJ_EINVALID, "%s is not a hub node", hub->id);
+	hj_peer_report peers; /* each peer's outcome is in peer_state */
+	if ((rc = hj_peer_follow_all(&peers, hub, o ? o->peer_net : NULL))) /* before the lock: a slow peer holds no hub command */
+		return rc;
 	if ((lock = take_sequencer_lock(repo)) < 0)
 		return lock;
 	if ((rc = publish_locked(hub, repo)))

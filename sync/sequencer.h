@@ -16,6 +16,7 @@
 #include "gitfeed.h"
 #include "hub_entry.h"
 #include "node.h"
+#include "transport.h"
 
 #define HJ_SEQ_MAX_INCLUDE HJ_HUB_MAX_INCLUDE /* change sets per entry: keeps an entry < 1 MiB */
 
@@ -33,6 +34,9 @@ typedef struct hj_seq_opts {
 	/* 0: the newest format and rules. 1: entry v1 under rules 1, what
 	 * huiji wrote before rules versions (tests build an old province). */
 	int entry_version;
+	/* How long following each peer province may take (sync/peer.h);
+	 * NULL: its defaults. */
+	const hj_net_opts *peer_net;
 } hj_seq_opts;
 
 /* One pass over all feeds until nothing new is left. Crash-safe: the hub's

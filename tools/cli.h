@@ -10,6 +10,8 @@
 #include "clock.h" /* hj_clock_today: the date an op records (the fold never reads the clock) */
 #include "node.h"
 
+#include <stdio.h>
+
 #define CLI_MAX_OPTS 24
 
 typedef struct cli_opt {
@@ -85,6 +87,17 @@ int cmd_member_transfer(int argc, char **argv);
 int cmd_member_decide_transfer(int argc, char **argv, int accept);
 int cmd_member_transfers(int argc, char **argv);
 int cli_member_history(hj_node *n, const char *member);
+/* cmd_peer.c: hub peer, hub peers; the peers the last pass failed to follow, on stderr */
+int cmd_hub_peer(int argc, char **argv);
+int cmd_hub_peers(int argc, char **argv);
+int cli_peer_warnings(hj_node *hub);
+/* cmd_status.c: the hub's rejections of this node's own ops, one a line on
+ * f, with what each names (the union, or the province and union, holding
+ * the person); newest > 0: only the newest that many. */
+int cli_print_rejected(hj_node *n, FILE *f, int64_t newest);
+/* The hub's rejection of this node's op `opid` as one line on f: 1 said,
+ * 0 not one (not this node's, not sequenced, or applied), <0 error. */
+int cli_print_rejection_of(hj_node *n, FILE *f, const char *opid);
 
 
 

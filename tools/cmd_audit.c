@@ -101,6 +101,7 @@ static void print_report(const cli *c, const hj_audit_report *rep, const char *u
 			  hj_json_set_str(o, "auditor", rep->auditor) ||
 			  hj_json_set_int(o, "sealed_opened_with_audit_key", (int64_t)rep->sealed_to_audit_key) ||
 			  hj_json_set_int(o, "audit_wraps_unreadable", (int64_t)rep->audit_wraps_refused) ||
+			  hj_json_set_int(o, "peer_verdicts_on_hub_word", (int64_t)rep->peer_on_hub_word) ||
 			  hj_json_set(o, "discrepancies", probs)))
 			o = (hj_json_free(o), NULL);
 		cli_json_line(o);
@@ -136,6 +137,9 @@ static void print_report(const cli *c, const hj_audit_report *rep, const char *u
 		else if (rep->sealed_on_hub_word)
 			printf("  %" PRIu64 " real-name checks of sealed personal fields taken on the hub's word (give "
 			       "--audit-key to recompute them)\n", rep->sealed_on_hub_word);
+		if (rep->peer_on_hub_word)
+			printf("  %" PRIu64 " duplicate_province verdicts taken on the hub's word (judged against its copy "
+			       "of a peer province's registry, which this audit does not hold)\n", rep->peer_on_hub_word);
 		printf("%s\n", rep->nproblems ? "audit FAILED" : "audit passed: every record verifies and every "
 								"verdict and digest follows");
 	}

@@ -19,6 +19,7 @@
 static const cli_opt run_opts[] = {
 	{"once", 0, "one pass, then exit"},
 	{"interval", 1, "seconds between passes (default 10)"},
+	{"peer-timeout", 1, "seconds following one peer province may take (default 120)"},
 	{NULL, 0, NULL},
 };
 
@@ -34,15 +35,23 @@ static int hub_run(int argc, char **argv)
 	int interval = cli_get(&c, "interval") ? atoi(cli_get(&c, "interval")) : 10;
 	if (interval < 1)
 		return cli_fail(hj_error_set(HJ_EINVALID, "hub run: --interval must be >= 1"));
+	hj_net_opts peer_net = {0};
+	hj_seq_opts so = {.peer_net = cli_get(&c, "peer-timeout") ? &peer_net : NULL};
+	int pt = so.peer_net ? atoi(cli_get(&c, "peer-timeout")) : 0;
+	if (so.peer_net && (pt < 1 || pt > 3600))
+		return cli_fail(hj_error_set(HJ_EINVALID, "hub run: --peer-timeout must be 1-3600 seconds"));
+	peer_net.connect_timeout_ms = peer_net.idle_timeout_ms = peer_net.total_timeout_ms = pt * 1000;
 	if ((rc = cli_open_node(&c, &hub)) || (rc = hj_node_repo_open(&repo, hub)))
 		goto done;
 	for (;;) {
-		if ((rc = hj_hub_sequence(hub, repo, &rep)))
+		if ((rc = hj_hub_sequence_opts(hub, repo, &so, &rep)))
 			break;
 		printf("hub: %" PRIu64 " sequence entries, %" PRIu64 " change sets, %" PRIu64 " ops (%" PRIu64
 		       " rejected), %" PRIu64 " quarantined, %" PRIu64 " feeds waiting for enrolment\n",
 		       rep.entries, rep.change_sets, rep.ops, rep.rejected, rep.quarantined, rep.waiting);
 		fflush(stdout);
+		if ((rc = cli_peer_warnings(hub))) /* a peer never fails the pass; it is said */
+			break;
 		if (cli_flag(&c, "once"))
 			break;
 		sleep((unsigned)interval);
@@ -126,7 +135,9 @@ int cmd_hub(int argc, char **argv)
 		return hub_run(argc - 1, argv + 1);
 	if (strcmp(sub, "quarantine") == 0)
 		return hub_quarantine(argc - 1, argv + 1);
-	return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji hub init|run|quarantine [--help]"));
+	if (strcmp(sub, "peer") == 0 || strcmp(sub, "peers") == 0)
+		return (sub[4] ? cmd_hub_peers : cmd_hub_peer)(argc - 1, argv + 1);
+	return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji hub init|run|quarantine|peer|peers [--help]"));
 }
 
 static const cli_opt hook_opts[] = {{NULL, 0, NULL}};

@@ -321,8 +321,8 @@ static int member_query(int argc, char **argv, int show)
 			       hj_db_col_text(st, 2), hj_db_col_text(st, 3), hj_db_col_text(st, 5), name, idno, phone);
 		}
 	}
-	if (rc == 0 && show && rows == 0)
-		rc = hj_error_set(HJ_ENOTFOUND, "no membership %s", cli_get(&c, "member"));
+	if (rc == 0 && show && rows == 0 && (rc = cli_print_rejection_of(n, stderr, cli_get(&c, "member"))) >= 0)
+		rc = hj_error_set(HJ_ENOTFOUND, "no membership %s%s", cli_get(&c, "member"), rc ? " (rejected)" : "");
 done:
 	hj_db_release(n->db, st);
 	hj_node_close(n);

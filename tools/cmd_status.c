@@ -43,17 +43,62 @@ static int count_rejected(hj_node *n, int64_t *out)
 	return rc < 0 ? rc : 0;
 }
 
-static int print_rejected(hj_node *n)
+/* A duplicate_province holder "<province>/<union>" said with the
+ * province's name, as this node's peer table has it (province.peer). */
+static void print_province_holder(hj_node *n, FILE *f, const char *holder)
 {
-	sqlite3_stmt *st = hj_db_stmt(n->db, rejected_sql);
+	char prov[65], *name = NULL;
+	const char *slash = strchr(holder, '/');
+	snprintf(prov, sizeof prov, "%.*s", slash ? (int)(slash - holder) : (int)strlen(holder), holder);
+	if (hj_db_get_text(&name, n->db, "SELECT name FROM peer WHERE province = :p", ":p", prov))
+		name = NULL;
+	fprintf(f, ": held in province %s%s%s%s%s%s", prov, name ? " (" : "", name ? name : "", name ? ")" : "",
+		slash ? ", union " : "", slash ? slash + 1 : "");
+	free(name);
+}
+
+int cli_print_rejection_of(hj_node *n, FILE *f, const char *opid)
+{
+	char node[HJ_NODE_ID_MAX + 2];
+	unsigned long long seq = 0;
+	size_t idx = 0;
+	int used = 0;
+	if (sscanf(opid, "%65[^:]:%llu:%zu%n", node, &seq, &idx, &used) != 3 || opid[used] || strcmp(node, n->id) != 0)
+		return 0;
+	sqlite3_stmt *st = hj_db_stmt(n->db, "SELECT verdicts FROM followed WHERE node = :n AND seq = :s");
 	if (!st)
 		return HJ_ERROR;
-	int rc = hj_db_bind_text(st, ":n", n->id);
-	if (rc) {
+	int rc = hj_db_bind_text(st, ":n", n->id) || hj_db_bind_int(st, ":s", (int64_t)seq) ? HJ_ERROR : hj_db_step(n->db, st);
+	hj_json *vd = NULL;
+	const char *reason = NULL, *detail = NULL;
+	if (rc == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+	    hj_hub_verdicts_parse(&vd, hj_db_col_text(st, 0), HJ_HUB_NOPS_ANY) == 0 && vd &&
+	    !hj_hub_verdict_at(vd, idx, &reason, &detail) && reason) {
+		detail = detail ? detail : "";
+		fprintf(f, "huiji: %s was rejected by the hub: %s", opid, reason);
+		if (strcmp(reason, "duplicate_province") == 0 && detail[0] && !strchr(detail, ' '))
+			print_province_holder(n, f, detail);
+		else if (detail[0])
+			fprintf(f, "%s%s", strcmp(reason, "duplicate_member") == 0 && !strchr(detail, ' ') ? ": held by " : ": ",
+				detail);
+		fprintf(f, "\n");
+	}
+	hj_json_free(vd);
+	hj_db_release(n->db, st);
+	return rc < 0 ? rc : reason != NULL;
+}
+
+int cli_print_rejected(hj_node *n, FILE *f, int64_t newest)
+{
+	int64_t total = 0, seen = 0;
+	int rc = newest ? count_rejected(n, &total) : 0;
+	sqlite3_stmt *st = rc ? NULL : hj_db_stmt(n->db, rejected_sql);
+	if (!st)
+		return rc ? rc : HJ_ERROR;
+	if ((rc = hj_db_bind_text(st, ":n", n->id))) {
 		hj_db_release(n->db, st);
 		return rc;
 	}
-	printf("rejected by the hub (needs attention):\n");
 	while ((rc = hj_db_step(n->db, st)) == 1) {
 		hj_json *vd = NULL;
 		if (hj_hub_verdicts_parse(&vd, hj_db_col_text(st, 2), HJ_HUB_NOPS_ANY) || !vd)
@@ -64,8 +109,15 @@ static int print_rejected(hj_node *n)
 			/* The code always; then the v1 sentence, or what a compact
 			 * verdict names: the union already holding the person. */
 			int holder = strcmp(reason, "duplicate_member") == 0 && detail[0] && !strchr(detail, ' ');
-			printf("  %s:%lld:%zu  %s%s%s\n", n->id, (long long)sqlite3_column_int64(st, 0), op, reason,
-			       detail[0] ? (holder ? ": held by " : ": ") : "", detail);
+			int province = strcmp(reason, "duplicate_province") == 0 && detail[0] && !strchr(detail, ' ');
+			if (newest && seen++ < total - newest)
+				continue;
+			fprintf(f, "  %s:%lld:%zu  %s", n->id, (long long)sqlite3_column_int64(st, 0), op, reason);
+			if (province)
+				print_province_holder(n, f, detail);
+			else
+				fprintf(f, "%s%s", detail[0] ? (holder ? ": held by " : ": ") : "", detail);
+			fprintf(f, "\n");
 		}
 		hj_json_free(vd);
 	}
@@ -80,7 +132,7 @@ int cmd_status(int argc, char **argv)
 	uint64_t seq;
 	uint8_t hash[32];
 	char hex[65], pk[65];
-	int64_t members = 0, open = 0, orgs = 0, pending = 0, quarantined = 0, rejected = 0;
+	int64_t members = 0, open = 0, orgs = 0, pending = 0, quarantined = 0, rejected = 0, peers = 0, peers_failing = 0;
 	char *last_sync = NULL, *last_fail = NULL, *hub_url = NULL;
 	int rc = cli_parse(&c, "status", opts, argc, argv);
 	if (rc)
@@ -92,7 +144,10 @@ int cmd_status(int argc, char **argv)
 	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM membership WHERE status = 'applied'", NULL, NULL, &open)) ||
 	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM org", NULL, NULL, &orgs)) ||
 	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM quarantine", NULL, NULL, &quarantined)) ||
-	    (rc = count_rejected(n, &rejected)))
+	    (rc = count_rejected(n, &rejected)) ||
+	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM peer", NULL, NULL, &peers)) ||
+	    (rc = hj_db_get_int(n->db, "SELECT count(*) FROM peer_state WHERE failed_at IS NOT NULL", NULL, NULL,
+				&peers_failing)))
 		goto done;
 	/* Unset meta keys print as "never"/"(none)"; a failed read fails. */
 	if ((rc = hj_pending_count(&pending, n)) ||
@@ -112,6 +167,7 @@ int cmd_status(int argc, char **argv)
 			  hj_json_set_int(o, "open_applications", open) || hj_json_set_int(o, "orgs", orgs) ||
 			  hj_json_set_int(o, "pending_change_sets", pending) || hj_json_set_int(o, "rejected_ops", rejected) ||
 			  hj_json_set_int(o, "quarantined", quarantined) || hj_json_set_str(o, "hub", hub_url) ||
+			  hj_json_set_int(o, "peers", peers) || hj_json_set_int(o, "peers_failing", peers_failing) ||
 			  hj_json_set_str(o, "last_sync", last_sync) || hj_json_set_str(o, "last_sync_failure", last_fail)))
 			o = (hj_json_free(o), NULL);
 		rc = cli_json_line(o);
@@ -129,8 +185,13 @@ int cmd_status(int argc, char **argv)
 			       (long long)pending);
 		else
 			printf("quarantine  %lld change sets (huiji hub quarantine)\n", (long long)quarantined);
-		if (rejected)
-			rc = print_rejected(n);
+		if (n->is_root && peers)
+			printf("peers       %lld provinces followed, %lld failing at the last attempt (huiji hub peers)\n",
+			       (long long)peers, (long long)peers_failing);
+		if (rejected) {
+			printf("rejected by the hub (needs attention):\n");
+			rc = cli_print_rejected(n, stdout, 0);
+		}
 	}
 done:
 	free(last_sync);

@@ -113,8 +113,8 @@ static int outcome(hj_node *n, int rc, const hj_sync_report *rep)
 	if (rc)
 		hj_error_set(rc, "%s", msg);
 	else if (rep->rejected)
-		fprintf(stderr, "huiji: the hub rejected %" PRIu64 " of this node's ops: see huiji status\n",
-			rep->rejected);
+		fprintf(stderr, "huiji: the hub rejected %" PRIu64 " of this node's ops (huiji status lists all):\n",
+			rep->rejected), cli_print_rejected(n, stderr, (int64_t)rep->rejected);
 	return cli_fail(rc);
 }
 

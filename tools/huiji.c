@@ -24,7 +24,7 @@ static const struct {
 	{"log", cmd_log, "show the feed, ops decoded [--json]"},
 	{"sync", cmd_sync, "push this node's feed, fetch the hub's, rebase"},
 	{"recover", cmd_recover, "--from OLD_DIR: re-issue a forked copy's unsequenced work at this new node"},
-	{"hub", cmd_hub, "init|run|quarantine: the provincial hub"},
+	{"hub", cmd_hub, "init|run|quarantine|peer|peers: the provincial hub"},
 	{"audit", cmd_audit, "check a hub repository from its signed records (no node needed)"},
 	{"hook", cmd_hook, "pre-receive: the hub repository's guard (run by git)"},
 };

@@ -692,6 +692,18 @@ static void test_v2_compact(void **state)
 	assert_int_equal(hj_hub_entry_enc_verdicts_text(&vt, &enc), 0);
 	assert_string_equal((const char *)vt.data, "[[0,\"duplicate_member\",\"\"]]");
 	hj_buf_free(&vt);
+	/* duplicate_province (rules 5): "<province>/<union>", two ids, kept;
+	 * three parts or an empty one are not. */
+	hj_verdict two = dup_v("ah/ah-hf-yh"), three = dup_v("ah/ah-hf/yh"), half = dup_v("ah/");
+	hj_hub_entry_enc_free(&enc);
+	hj_hub_entry_enc_init(&enc, 1);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &two), 0);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &three), 0);
+	assert_int_equal(hj_hub_entry_enc_verdict(&enc, &half), 0);
+	assert_int_equal(hj_hub_entry_enc_verdicts_text(&vt, &enc), 0);
+	assert_string_equal((const char *)vt.data, "[[0,\"duplicate_member\",\"ah/ah-hf-yh\"],[1,\"duplicate_member\",\"\"],"
+						   "[2,\"duplicate_member\",\"\"]]");
+	hj_buf_free(&vt);
 	hj_hub_entry_enc_free(&enc);
 	hj_buf_free(&out);
 }
@@ -710,8 +722,8 @@ static void test_v2_malformed(void **state)
 		       "\"rules\" is not an integer >= 1");
 	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":0,\"at\":5,", INC2(""), STATE, HJ_ECORRUPT,
 		       "\"rules\" is not an integer >= 1");
-	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":5,\"at\":5,", INC2(""), STATE, HJ_EVERSION,
-		       "hub entry decided under rules version 5, newer than this huiji's 4: upgrade huiji to read "
+	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":6,\"at\":5,", INC2(""), STATE, HJ_EVERSION,
+		       "hub entry decided under rules version 6, newer than this huiji's 5: upgrade huiji to read "
 		       "entries from the hub");
 	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":2,", INC2(""), STATE, HJ_ECORRUPT,
 		       "\"at\" is not an integer >= 1");
@@ -735,6 +747,8 @@ static void test_v2_malformed(void **state)
 	expect_refused(HEAD2, INC2(",\"rejected\":[[0,\"Invalid\",\"\"]]"), STATE, HJ_ECORRUPT,
 		       "include 0: rejected 0: reason is not 1..31 bytes of [a-z0-9_]");
 	expect_refused(HEAD2, INC2(",\"rejected\":[[0,\"invalid\",\"Qh Xn\"]]"), STATE, HJ_ECORRUPT,
+		       "include 0: rejected 0: holder is neither \"\" nor an id");
+	expect_refused(HEAD2, INC2(",\"rejected\":[[0,\"invalid\",\"/ah\"]]"), STATE, HJ_ECORRUPT,
 		       "include 0: rejected 0: holder is neither \"\" nor an id");
 	expect_refused(HEAD2, INC2(",\"rejected\":[[0,\"invalid\"]]"), STATE, HJ_ECORRUPT,
 		       "include 0: rejected 0: not [index, reason, holder]");

@@ -363,6 +363,13 @@ int hj_node_open(hj_node **out, const char *dir)
 		goto done;
 	rc = 0;
 	n->is_root = v && strcmp(v, "root") == 0;
+	/* A hub keys every county's application: without its person key it
+	 * would sign "no person key" verdicts on a missing file. */
+	if (n->is_root && !n->person_secret) {
+		rc = hj_error_set(HJ_ENOTFOUND, "%s: a hub without person.key (its national person key): restore the file",
+				  dir);
+		goto done;
+	}
 	set_unsealer(n);
 done:
 	free(v);

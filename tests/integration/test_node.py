@@ -220,6 +220,15 @@ class TestInit(NodeTestCase):
                     self.assertEqual(r.out, "", "printed output although the key was refused: %r" % r)
             self.assertUnchanged(n, before, "while %s had mode %o" % (key, mode))
             os.chmod(key, 0o600)
+        # A hub whose person key is gone keys nothing: it refuses to open,
+        # never signs "no person key" verdicts (a county opens without one).
+        os.rename(n.person_key, n.person_key + ".away")
+        for a in commands:
+            with self.subTest(person_key="missing", args=a):
+                r = n.run(*a)
+                self.assertRefused(r, secrets=(p2.id_number, p2.phone, p2.name), mentions=("person.key",))
+        self.assertUnchanged(n, before, "while person.key was missing")
+        os.rename(n.person_key + ".away", n.person_key)
         self.assertVerifies(n)
         n.apply(p2, union="qh-xn-cz")
 

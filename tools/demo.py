@@ -18,6 +18,9 @@ seal is wrapped to it), with its audit key too: every sealed real-name
 check recomputed, none taken on the hub's word. Each county is given,
 through its inbox, only the change sets that touch its unions, and holds
 no person key: the hub keys its applications and publishes the keys.
+A second province (安徽) peers with Qinghai: each hub audits the other's
+repository before it trusts it, and a driver admitted in Qinghai who
+applies in Anhui is refused there, the province and union named.
 
 Run via tools/demo (which builds first). Leaves everything in a directory
 it prints at the end, so you can keep exploring with huiji.
@@ -36,6 +39,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 from harness import Fakes  # noqa: E402  (fake people: valid ID numbers, never real ones)
+from demo_peer import second_province  # noqa: E402  (the second province, 安徽)
 
 HUIJI = os.environ.get("HUIJI_BIN", os.path.join(TOP, "build", "tools", "huiji"))
 COUNTIES = [  # node id, org id, name, region code (GB/T 2260, 2022)
@@ -109,6 +113,7 @@ def main():
           "--kind", "industry", "--parent", "qh-xn", "--region", "6301")
     daemon, port = start_daemon(hub)
     url = "git://127.0.0.1:%d/hub.git" % port
+    ah_daemon = None
     try:
         print("    hub repository served by git daemon at " + url)
 
@@ -259,6 +264,8 @@ def main():
         print("    it holds %d people of 城中区 and reads %d of them (masked below)" % (held, read))
         huiji("member", "list", "--dir", window)
 
+        ah_daemon = second_province(work, huiji, step, start_daemon, hub, hub_key, url, fakes)
+
         step("Coverage at the hub: members by county and worker group against survey targets")
         targets = os.path.join(work, "targets.csv")
         with open(targets, "w") as f:
@@ -279,8 +286,10 @@ def main():
         huiji("audit", url, "--hub-key", hub_key, "--person-key", os.path.join(hub, "person.key"),
               "--audit-key", os.path.join(audit_dir, "secret.key"))
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=10)
+        for d in (daemon, ah_daemon):
+            if d:
+                d.terminate()
+                d.wait(timeout=10)
 
     print("\nThe demo province is in %s:" % work)
     print("  hub/ (hub.git is the served repository), %s, audit/ (the audit committee's key)"

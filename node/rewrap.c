@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Where an op carries sealed personal fields. */
-static const hj_json *sealed_at(const hj_json *op, int which)
+const hj_json *hj_rewrap_sealed_at(const hj_json *op, int which)
 {
 	switch (which) {
 	case 0:
@@ -27,8 +26,8 @@ int hj_rewrap_op(hj_json *pairs, const hj_json *op, const hj_unsealer *hub, cons
 {
 	hj_sealed *s = NULL;
 	int rc = 0;
-	for (int which = 0; !rc && which < 3; which++) {
-		const hj_json *obj = sealed_at(op, which);
+	for (int which = 0; !rc && which < HJ_REWRAP_PLACES; which++) {
+		const hj_json *obj = hj_rewrap_sealed_at(op, which);
 		char wrap[HJ_SEAL_WRAP_HEX + 1], commit[65];
 		if (!obj)
 			continue;

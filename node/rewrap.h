@@ -16,6 +16,12 @@
 #include "json.h"
 #include "seal.h"
 
+/* Where an op carries sealed objects: which = 0 an application's or
+ * request's person, 1 an update's fields, 2 a snapshot's person (NULL
+ * where it has none). What the hub re-wraps, and the audit holds it to. */
+#define HJ_REWRAP_PLACES 3
+const hj_json *hj_rewrap_sealed_at(const hj_json *op, int which);
+
 /* Append [commitment hex, wrap hex] to the array `pairs` for every sealed
  * object of `op` (an application's or request's person, an update's
  * fields, a snapshot's person) without a wrap for `to_id`, the data key

@@ -53,6 +53,7 @@ typedef struct audit {
 	const uint8_t *person_secret; /* NULL: person-key checks on the hub's word */
 	hj_audit_key key;  /* the audit key: seals it opens (audit_key.c) */
 	hj_audit_inbox ib; /* the deliveries the re-fold derives (audit_inbox.c) */
+	hj_audit_wraps wr; /* the seals re-folded, for the hub's re-wraps (audit_wraps.c) */
 } audit;
 
 void hj_audit_problem(hj_audit_report *rep, const char *fmt, ...)
@@ -380,6 +381,11 @@ static int fold_ops(audit *a, const hj_envelope *e, const hj_json *verdicts, con
 		a->rep->ops++;
 		if (v.applied)
 			hj_audit_key_enrolled(&a->key, ops->items[i]);
+		/* Its seals, which the hub re-wraps where it delivers them (one
+		 * it found invalid may not open for it). */
+		if (judge && (hub_ok || strcmp(reason, "invalid") != 0) &&
+		    (rc = hj_audit_wraps_op(&a->wr, e->node, e->seq, ops->items[i])))
+			goto done;
 		if (!judge)
 			continue;
 		if (strcmp(e->node, a->rep->hub) != 0) /* a county's: the hub gave a verdict (v2: NULL = all ok) */
@@ -509,6 +515,7 @@ static int check_hub_entry(audit *a, const hj_envelope *e)
 	a->at.rules = ent.rules;
 	a->at.at_ms = ent.at_ms;
 	rc = hj_audit_inbox_begin(&a->ib, ent.v, e->seq);
+	hj_audit_wraps_entry(&a->wr, ent.v, e->seq);
 	for (size_t i = 0; !rc && i < ent.ninclude; i++)
 		rc = check_include(a, &ent.include[i], e->seq);
 	if (rc || (rc = hj_audit_inbox_check_entry(&a->ib, &ent, e->seq)))
@@ -689,7 +696,7 @@ static int audit_run(hj_audit_report *rep, const char *url, const char *hub_key_
 		rc = hj_error_wrap(rc, "fetching %s failed as a whole (if the hub's repository holds a damaged object, "
 				   "audit a copy of its directory to have the damaged records named): ", url);
 	if (rc || (rc = hj_scratch_open(&a.db)) || (rc = find_hub(&a, repo, url)) ||
-	    (rc = hj_audit_inbox_init(&a.ib, rep, a.db, rep->hub)))
+	    (rc = hj_audit_inbox_init(&a.ib, rep, a.db, rep->hub)) || (rc = hj_audit_wraps_init(&a.wr, rep, a.db)))
 		goto done;
 	char hubref[160];
 	snprintf(hubref, sizeof hubref, "refs/huiji/hub/%s", rep->hub);
@@ -722,6 +729,7 @@ static int audit_run(hj_audit_report *rep, const char *url, const char *hub_key_
 		goto done;
 	int64_t nodes = 0;
 	if ((rc = check_pending(&a)) || (rc = hj_audit_inbox_check_refs(&a.ib, repo)) ||
+	    (rc = hj_audit_wraps_check(&a.wr, repo, rep->inbox_unchecked_from)) ||
 	    (rc = hj_db_get_int(a.db, "SELECT count(*) FROM node", NULL, NULL, &nodes)))
 		goto done;
 	rep->nodes = (uint64_t)nodes;

@@ -37,6 +37,9 @@ typedef struct hj_audit_report {
 	 * folded, so what it delivered was not derived. */
 	uint64_t deliveries;
 	uint64_t inbox_unchecked_from;
+	/* Seals delivered to a union node without naming it, held to the
+	 * wrap the hub gave it (refs/huiji/wraps/<node>, entries v4 on). */
+	uint64_t wraps_checked;
 	/* Person-key checks (rules 2) the re-fold could not recompute, having
 	 * no person key, and took on the hub's word; 0 when given one. */
 	int person_key_given;

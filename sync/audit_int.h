@@ -69,6 +69,30 @@ int hj_audit_inbox_check_entry(hj_audit_inbox *ib, const hj_hub_entry *ent, uint
  * its derived deliveries, in order, by hash (longer is fine). */
 int hj_audit_inbox_check_refs(hj_audit_inbox *ib, hj_gitrepo *repo);
 
+/* The hub's re-wraps held to the deliveries (audit_wraps.c): the seals
+ * of every change set re-folded, into the scratch registry's tables
+ * audit_seal and audit_seal_to; `from`: the first hub entry of format 4
+ * (a hub that re-wraps at every delivery; 0: none yet). */
+typedef struct hj_audit_wraps {
+	struct hj_audit_report *rep;
+	hj_db *db;
+	uint64_t from;
+} hj_audit_wraps;
+
+int hj_audit_wraps_init(hj_audit_wraps *w, struct hj_audit_report *rep, hj_db *db);
+/* A hub entry of format `version` begins. */
+void hj_audit_wraps_entry(hj_audit_wraps *w, int64_t version, uint64_t hub_seq);
+/* Op `op` of change set (node, seq), which the hub did not find invalid:
+ * its seals and whom each names. */
+int hj_audit_wraps_op(hj_audit_wraps *w, const char *node, uint64_t seq, const hj_json *op);
+/* After the re-fold and the inbox check: every union node's
+ * refs/huiji/wraps/<node> holds a wrap of each seal delivered to it (by
+ * entries from w->from, before `until`, 0: all) that does not name it,
+ * and none of a change set not delivered to it (not asked when `until`
+ * is set); a finding for each that differs (counted in
+ * rep->wraps_checked). */
+int hj_audit_wraps_check(hj_audit_wraps *w, hj_gitrepo *repo, uint64_t until);
+
 /* The audit key during the re-fold (audit_key.c). Its secrets are
  * wiped by hj_audit_key_free. */
 typedef struct hj_audit_key {

@@ -93,6 +93,7 @@ static void print_report(const cli *c, const hj_audit_report *rep, const char *u
 			  hj_json_set_int(o, "digests", (int64_t)rep->digests) ||
 			  hj_json_set_int(o, "pending", (int64_t)rep->pending) ||
 			  hj_json_set_int(o, "deliveries", (int64_t)rep->deliveries) ||
+			  hj_json_set_int(o, "wraps_checked", (int64_t)rep->wraps_checked) ||
 			  hj_json_set_int(o, "inbox_unchecked_from", (int64_t)rep->inbox_unchecked_from) ||
 			  hj_json_set_bool(o, "person_key_given", rep->person_key_given) ||
 			  hj_json_set_int(o, "person_key_checks_on_hub_word", (int64_t)rep->pkey_on_hub_word) ||
@@ -117,6 +118,9 @@ static void print_report(const cli *c, const hj_audit_report *rep, const char *u
 			printf(", none derived from hub entry %" PRIu64 " on (the re-fold lacks what the hub folded there)",
 			       rep->inbox_unchecked_from);
 		printf("\n");
+		if (rep->wraps_checked)
+			printf("  %" PRIu64 " re-wraps checked (each seal delivered to a node it does not name, against "
+			       "refs/huiji/wraps/)\n", rep->wraps_checked);
 		if (rep->pkey_on_hub_word)
 			printf("  %" PRIu64 " person-key checks taken on the hub's word (%s)\n", rep->pkey_on_hub_word,
 			       !rep->person_key_given ? "give --person-key to recompute them"

@@ -20,12 +20,12 @@ members moves to xn-cz by offer and acceptance, and is then xn-cz's own
 (opened there from the sealed snapshot) and still nobody else's. A second
 node of xn-cz's union, enrolled last, is given the union's history sealed
 before anyone knew of it and reads those people through the hub's
-re-wraps (refs/huiji/wraps/): it holds them all, and nobody else.
+re-wraps (refs/huiji/wraps/): it holds them all, and nobody else; the
+audit holds those re-wraps to what the hub delivered it.
 """
 
-import re
-
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -177,6 +177,11 @@ class PrivacyTest(unittest.TestCase):
         found = ["%s in the hub repository" % H.mask_id(who.id_number)
                  for hay in self.blobs(p.hub_repo) for who in everyone for needle in needles(who) if needle in hay]
         self.assertEqual(found[:5], [], "%d finds" % len(found))
+        # The audit holds the re-wraps the late node was given to what the
+        # hub delivered it (sync/audit_wraps.c): none withheld, none extra.
+        r = p.check_audit()
+        checked = re.search(r"\n  (\d+) re-wraps checked", r.out)
+        self.assertTrue(checked and int(checked.group(1)) > 0, r.out)
 
 
 class PrivacyOverPathTest(PrivacyTest):

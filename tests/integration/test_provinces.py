@@ -17,6 +17,16 @@ bounds the wait) or whose hub feed was tampered with, fails
 nothing of the other hub's pass: its counties' work is sequenced, the
 failure is reported (`hub run`, `hub peers`) and the last good registry
 of the peer stays byte for byte (~15 s).
+
+And a record that moves across (~8 s): a qh county offers a member to an
+ah union (`--to-province`, refused for a province not enrolled); ah's
+pass takes it in, ah's county sees it and accepts; ah's hub and county
+hold the new active record (join date kept, from_member naming qh's,
+the person readable at the receiving county), qh's hub and county the
+old one `transferred`; both audit clean and verify; no plaintext of the
+person in either hub repository. A decline there frees the record here.
+A withdrawal in qh racing an acceptance in ah (qh's daemon down during
+ah's pass) is an operator conflict both hubs report.
 """
 
 import json

@@ -12,7 +12,9 @@
  * counts are wrong, missing a node or naming one it gave nothing (each
  * re-signed with the hub's key, so only the counts are wrong) are each
  * named; a change set the re-fold cannot fold stops the derivation there,
- * said once and without false findings.
+ * said once and without false findings; the hub's re-wraps are held to
+ * the deliveries: one withheld and one given to a node never delivered the
+ * record are each named.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -192,6 +194,38 @@ static void test_foreign_delivery_is_found(void **state)
 	hj_audit_report_free(&rep);
 }
 
+/* The re-wraps (sync/audit_wraps.c): cz2, enrolled late, was given A
+ * (its backfill) and E, whose seals do not name it; the hub wrapped each
+ * for it. Clean: each is checked. Its last wraps item dropped: withheld.
+ * A wrap of cz2's given to hd, which was never delivered A or E: a leak. */
+static void test_rewraps_are_held_to_the_deliveries(void **state)
+{
+	world *v = *state;
+	hj_audit_report rep;
+	int64_t items = ut_int(v->w->hub->db, "SELECT count(*) FROM rewrap WHERE node = 'cz2'", NULL);
+	assert_true(items >= 2);
+	audit(v, &rep);
+	assert_int_equal(rep.nproblems, 0);
+	assert_true(rep.wraps_checked >= 2);
+	hj_audit_report_free(&rep);
+
+	char *body = ut_text(v->w->hub->db, "SELECT body FROM rewrap WHERE node = 'cz2' ORDER BY n LIMIT 1", NULL);
+	assert_non_null(body);
+	hj_feed_item it = {(const uint8_t *)body, strlen(body), 1, 1000};
+	hj_gitrepo *r = NULL;
+	OK(hj_node_repo_open(&r, v->w->hub));
+	OK(hj_gitfeed_append(r, "refs/huiji/wraps/hd", "wraps:hd", &it, 1));
+	hj_gitrepo_close(r);
+	free(body);
+	rewrite_tail(v, "refs/huiji/wraps/cz2", "wraps:cz2", NULL, 0);
+	audit(v, &rep);
+	assert_true(has_problem(&rep, "refs/huiji/wraps/cz2: no wrap of seal "));
+	assert_true(has_problem(&rep, "the hub withheld what opens a record it gave"));
+	assert_true(has_problem(&rep, "refs/huiji/wraps/hd holds the key to seal "));
+	assert_true(has_problem(&rep, "of no change set delivered to it"));
+	hj_audit_report_free(&rep);
+}
+
 /* The hub's last entry (E) with its "inbox" text `from` replaced by
  * `to`, signed again with the hub's key at the same seq over the same
  * parent: a valid entry whose only fault is the counts. */
@@ -279,6 +313,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_clean_province_audits_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_withheld_delivery_is_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_delivery_is_found, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewraps_are_held_to_the_deliveries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_entry_counts_are_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_change_set_stops_the_derivation, setup, teardown),
 	};

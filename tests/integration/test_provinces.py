@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import unittest
+import zlib
 
 sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -241,6 +242,92 @@ class ProvincesTest(unittest.TestCase):
         if os.environ.get("HUIJI_SHOW"):
             print(hr.err, r.out)
 
+
+    def blobs(self, repo):
+        """Every object of a repository, inflated; change-set envelopes also
+        with their payload inflated (as tests/integration/test_privacy.py)."""
+        r = subprocess.run(["git", "--git-dir", repo, "cat-file", "--batch-all-objects", "--batch"],
+                           capture_output=True, check=True, timeout=H.scaled(120))
+        out, data, i = [], r.stdout, 0
+        while i < len(data):
+            nl = data.index(b"\n", i)
+            _, kind, size = data[i:nl].split()
+            body = data[nl + 1:nl + 1 + int(size)]
+            i = nl + 1 + int(size) + 1
+            out.append(body)
+            if kind == b"blob" and body[:4] == b"HJCS":
+                n = body[6]
+                plen = int.from_bytes(body[7 + n + 56:7 + n + 60], "little")
+                payload = body[7 + n + 60:7 + n + 60 + plen]
+                out.append(zlib.decompress(payload) if body[5] & 1 else payload)
+        return out
+
+    def one_active_per_position(self, prov):
+        """At every hub position of `prov`, each person holds at most one
+        active record (the hub's registry re-folded step by step is what
+        verify checks; here: the end state and the transfer rows)."""
+        rows = H.query(prov.hub_db, "SELECT person_key, count(*) FROM membership WHERE status = 'active' "
+                       "GROUP BY person_key HAVING count(*) > 1")
+        self.assertEqual(rows, [])
+
+    def test_transfer_across_provinces(self):
+        qh, ah = self.qh, self.ah
+        self.enrol_peers()
+        driver = self.fakes.person(region="630103")
+        qh.ok(*H.apply_args(driver, approve=True), d=qh.cdir)
+        qh.round()
+        # ah's own member (and ah's first entry: transfers need rules 3).
+        ah.ok(*H.apply_args(self.fakes.person(region="340102"), approve=True), d=ah.cdir)
+        ah.round()
+        ((member, joined),) = H.query(qh.hub_db, "SELECT id, joined_on FROM membership WHERE status = 'active'")
+        ah.hub_run()  # ah holds qh's registry
+        # Not a peer: refused at the command line.
+        r = qh.run("member", "transfer", "--member", member, "--to", "ah-hf-yh", "--to-province", "zz",
+                   "--on", "2024-06-01", d=qh.cdir)
+        self.assertEqual(r.rc, 2, r)  # usage: not a peer
+        self.assertIn("not an enrolled peer", r.err)
+        r = qh.ok("member", "transfer", "--member", member, "--to", "ah-hf-yh", "--to-province", "ah",
+                  "--on", "2024-06-01", d=qh.cdir)
+        tid = r.out.split()[1]
+        qh.round()
+        self.assertEqual(H.query(qh.hub_db, "SELECT kind, to_union, status FROM transfer"),
+                         [("province_out", "ah/ah-hf-yh", "open")])
+        # ah's pass follows qh and takes the offer in; its county sees it.
+        hr, _ = ah.round()
+        self.assertNotIn("warning", hr.err)
+        local = "qh/" + tid
+        self.assertEqual(H.query(ah.hub_db, "SELECT id, kind, from_member, to_union, status FROM transfer"),
+                         [(local, "province_in", "qh/" + member, "ah-hf-yh", "open")])
+        self.assertIn(local, ah.ok("member", "transfers", d=ah.cdir).out)
+        ah.ok("member", "accept", "--transfer", local, "--on", "2024-06-03", d=ah.cdir)
+        ah.round()
+        moved = "SELECT id, status, joined_on, from_member FROM membership WHERE from_member IS NOT NULL"
+        ((new_id, status, kept, frm),) = H.query(ah.hub_db, moved)
+        self.assertEqual((status, kept, frm), ("active", joined, "qh/" + member))
+        self.assertEqual(H.query(ah.db(ah.county[0]), moved), [(new_id, "active", joined, "qh/" + member)])
+        # The receiving county opens the fresh seal.
+        names = [n for (n,) in H.query(ah.db(ah.county[0]), "SELECT name FROM person")]
+        self.assertIn(driver.name, names)
+        # qh's next pass sees the acceptance and closes its transfer.
+        qh.round()
+        for db in (qh.hub_db, qh.db(qh.county[0])):
+            self.assertEqual(H.query(db, "SELECT id, status, left_on FROM membership"),
+                             [(member, "transferred", "2024-06-03")])
+            self.assertEqual(H.query(db, "SELECT status, to_member FROM transfer"), [("accepted", "ah/" + new_id)])
+        for prov in (qh, ah):
+            self.one_active_per_position(prov)
+            r = prov.audit(prov.daemon.url)
+            self.assertEqual(r.rc, 0, r)
+            self.assertIn("audit passed", r.out)
+            prov.ok("verify", d=prov.hub)
+            prov.ok("verify", d=prov.cdir)
+            for blob in self.blobs(prov.hub_repo):
+                for secret in (driver.id_number, driver.phone, driver.name):
+                    self.assertNotIn(secret.encode(), blob)
+        # The same record cannot be offered twice: it is transferred now.
+        r = qh.run("member", "transfer", "--member", member, "--to", "ah-hf-yh", "--to-province", "ah",
+                   d=qh.cdir)
+        self.assertNotEqual(r.rc, 0, r)
 
 if __name__ == "__main__":
     H.main()

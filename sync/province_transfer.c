@@ -130,7 +130,11 @@ static int apply(scan *s, const hj_peer_registry *r, const char *transfer, hj_js
 	return note(s, r, transfer, "refused", "%s: %s", v.reason, v.detail);
 }
 
-/* province.transfer_in for the peer's open offer of row st. */
+static int elsewhere(scan *s, const hj_peer_registry *r, const char *tid, const char *key);
+
+/* province.transfer_in for the peer's open offer of row st. A person
+ * active in a third province too is taken in all the same (the first
+ * acceptance in this province's order stands here) and reported. */
 static int take_in(scan *s, const hj_peer_registry *r, sqlite3_stmt *st)
 {
 	const char *id = hj_db_col_text(st, 0), *text = hj_db_col_text(st, 5), *to = hj_db_col_text(st, 3);
@@ -151,7 +155,7 @@ static int take_in(scan *s, const hj_peer_registry *r, sqlite3_stmt *st)
 				  "is not taken in", unit, to);
 		goto done;
 	}
-	if ((rc = fresh_snapshot(&fresh, s->hub, snap, plain, to)))
+	if ((rc = elsewhere(s, r, id, key)) || (rc = fresh_snapshot(&fresh, s->hub, snap, plain, to)))
 		goto done;
 	if (!(op = hj_json_new(HJ_JOBJ)) || hj_json_set_str(op, "op", "province.transfer_in") ||
 	    hj_json_set_int(op, "v", HJ_OP_VERSION) || hj_json_set_str(op, "province", r->province) ||
@@ -191,6 +195,28 @@ static hj_json *closing_op(const char *name, const char *transfer, const char *o
 	return op;
 }
 
+/* The peer withdrew its offer `id` (taken in here as `local`): withdraw
+ * ours while it is open; accepted here already, a conflict both hubs
+ * report (the peer's finds it accepted after its withdrawal). */
+static int withdrawn_there(scan *s, const hj_peer_registry *r, const char *id, const char *local, const char *on)
+{
+	char *here = NULL, *tm = NULL;
+	int rc = hj_db_get_text(&here, s->hub->db, "SELECT status FROM transfer WHERE id = :t", ":t", local);
+	if (rc)
+		return rc == HJ_ENOTFOUND ? 0 : rc;
+	if (strcmp(here, "open") == 0) {
+		hj_json *op = closing_op("member.transfer_withdraw", local, on);
+		rc = op ? apply(s, r, id, op, &s->rep->withdrawn) : hj_error_set(HJ_ENOMEM, "out of memory");
+	} else if (strcmp(here, "accepted") == 0 &&
+		   !(rc = hj_db_get_text(&tm, s->hub->db, "SELECT coalesce(to_member, '') FROM transfer WHERE id = :t",
+					 ":t", local))) {
+		rc = note(s, r, id, "withdrawn_there", "withdrawn in the peer after it was accepted here as %s%s", tm, "");
+	}
+	free(here);
+	free(tm);
+	return rc;
+}
+
 /* The peer's offers to this province: take in the open ones; withdraw
  * here the ones the peer withdrew after they were taken in. */
 static int scan_in(scan *s, const hj_peer_registry *r)
@@ -211,19 +237,14 @@ static int scan_in(scan *s, const hj_peer_registry *r)
 			rc = k < 0 ? k : !k && sqlite3_column_type(st, 5) != SQLITE_NULL ? take_in(s, r, st) : 0;
 			continue;
 		}
-		int64_t open = 0;
-		if ((rc = hj_db_get_int(s->hub->db, "SELECT count(*) FROM transfer WHERE id = :t AND status = 'open'",
-					":t", local, &open)) || !open)
-			continue;
-		hj_json *op = closing_op("member.transfer_withdraw", local, hj_db_col_text(st, 7));
-		rc = op ? apply(s, r, id, op, &s->rep->withdrawn) : hj_error_set(HJ_ENOMEM, "out of memory");
+		rc = withdrawn_there(s, r, id, local, hj_db_col_text(st, 7));
 	}
 	if (st)
 		hj_db_release(r->db, st);
 	return rc < 0 ? rc : 0;
 }
 
-/* After an acceptance in peer r: is the person active in a third
+/* Is the person of transfer tid (with peer r) active in a third
  * province too? Each such one is a conflict. */
 static int elsewhere(scan *s, const hj_peer_registry *r, const char *tid, const char *key)
 {
@@ -240,7 +261,7 @@ static int elsewhere(scan *s, const hj_peer_registry *r, const char *tid, const 
 			continue;
 		}
 		if (!rc)
-			rc = note(s, r, tid, "active_elsewhere", "accepted in this peer while active in province %s, union %s",
+			rc = note(s, r, tid, "active_elsewhere", "the person is active in province %s too, union %s",
 				  o->province, unit);
 		free(unit);
 	}

@@ -85,7 +85,9 @@ int cli_member_history(hj_node *n, const char *member)
 			printf("history     (oldest first)\n");
 		first = 0;
 		if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
-			printf("  %-22s (held by another node)\n", hj_db_col_text(st, 0));
+			/* "<province>/<id>": a record of another province (ops_province_transfer.c). */
+			printf("  %-22s (%s)\n", hj_db_col_text(st, 0),
+			       strchr(hj_db_col_text(st, 0), '/') ? "in another province" : "held by another node");
 			continue;
 		}
 		const char *kind = hj_db_col_text(st, 5), *left = hj_db_col_text(st, 4);
@@ -96,6 +98,7 @@ int cli_member_history(hj_node *n, const char *member)
 		if (kind[0])
 			printf("  (%s by %s)", strcmp(kind, "hand_down") == 0 ? "handed down"
 					       : strcmp(kind, "offer") == 0 ? "offered, accepted"
+					       : strcmp(kind, "province_in") == 0 ? "offered from another province, accepted"
 									    : "requested, accepted",
 			       hj_db_col_text(st, 6));
 		printf("\n");

@@ -263,9 +263,10 @@ class ProvincesTest(unittest.TestCase):
         return out
 
     def one_active_per_position(self, prov):
-        """At every hub position of `prov`, each person holds at most one
-        active record (the hub's registry re-folded step by step is what
-        verify checks; here: the end state and the transfer rows)."""
+        """Each person holds at most one active record in `prov`. At every
+        hub position too: the registry's unique index membership_one_live
+        refuses a second live record of a person in any fold (verify and
+        the audit re-fold every position); here the end state."""
         rows = H.query(prov.hub_db, "SELECT person_key, count(*) FROM membership WHERE status = 'active' "
                        "GROUP BY person_key HAVING count(*) > 1")
         self.assertEqual(rows, [])
@@ -324,10 +325,39 @@ class ProvincesTest(unittest.TestCase):
             for blob in self.blobs(prov.hub_repo):
                 for secret in (driver.id_number, driver.phone, driver.name):
                     self.assertNotIn(secret.encode(), blob)
+        # The record's history names where it came from.
+        r = ah.ok("member", "show", "--member", new_id, d=ah.cdir)
+        self.assertIn("qh/" + member, r.out)
+        self.assertIn("in another province", r.out)
+        self.assertIn("offered from another province, accepted", r.out)
+        for prov in (qh, ah):
+            self.assertNotIn("CONFLICT", prov.ok("hub", "peers", d=prov.hub).out)
+            self.assertEqual(prov.peers()[{"qh": "ah", "ah": "qh"}[prov.pid]]["conflicts"], 0)
         # The same record cannot be offered twice: it is transferred now.
         r = qh.run("member", "transfer", "--member", member, "--to", "ah-hf-yh", "--to-province", "ah",
                    d=qh.cdir)
         self.assertNotEqual(r.rc, 0, r)
+        # A decline there frees the record here.
+        other = self.fakes.person(region="630103")
+        qh.ok(*H.apply_args(other, approve=True), d=qh.cdir)
+        qh.round()
+        ((second,),) = H.query(qh.hub_db, "SELECT id FROM membership WHERE status = 'active'")
+        tid2 = qh.ok("member", "transfer", "--member", second, "--to", "ah-hf-yh", "--to-province", "ah",
+                     "--on", "2024-07-01", d=qh.cdir).out.split()[1]
+        qh.round()
+        ah.round()
+        ah.ok("member", "decline", "--transfer", "qh/" + tid2, "--on", "2024-07-02", d=ah.cdir)
+        ah.round()
+        qh.round()
+        for db in (qh.hub_db, qh.db(qh.county[0])):
+            self.assertEqual(H.query(db, "SELECT status FROM transfer WHERE id = ?", (tid2,)), [("declined",)])
+            self.assertEqual(H.query(db, "SELECT status FROM membership WHERE id = ?", (second,)), [("active",)])
+        self.assertEqual(H.query(ah.hub_db, "SELECT count(*) FROM membership WHERE from_member = ?",
+                                 ("qh/" + second,)), [(0,)])
+        for prov in (qh, ah):
+            r = prov.audit(prov.daemon.url)
+            self.assertEqual(r.rc, 0, r)
+            prov.ok("verify", d=prov.cdir)
 
 if __name__ == "__main__":
     H.main()

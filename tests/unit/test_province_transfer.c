@@ -8,7 +8,8 @@
  * folding them as nothing); and the hub pass over the peer registries,
  * end to end on two real provinces sharing the national key: taken in
  * once, accepted there keeping the join date, closed here as
- * transferred; a decline frees the record; a person already active in
+ * transferred; a decline frees the record; an offer withdrawn after it
+ * was taken in is withdrawn there by the hub; a person already active in
  * the receiving province is an operator conflict, not a second record.
  */
 #include "support.h"
@@ -276,6 +277,32 @@ static void test_pass_end_to_end(void **state)
 				"'transferred'", id), 1);
 }
 
+static void test_withdrawn_there(void **state)
+{
+	two *t = *state;
+	hj_province_xfer_report rep;
+	char id[UT_ID_SZ], tid[UT_ID_SZ], local[UT_ID_SZ + 4];
+	admitted(t, 5, id);
+	ut_must(t->w->cz, offer(t, id, "ah", "ah"), tid, sizeof tid);
+	ut_sequence(t->w->hub, t->w->cz);
+	install(t->ah, t->w->hub, "qh", 7);
+	UT_OK(hj_province_transfer_pass(&rep, t->ah));
+	assert_int_equal(rep.taken_in, 1);
+	/* qh's county withdraws its offer; ah's next pass withdraws its own. */
+	ut_must(t->w->cz, ut_op("member.transfer_withdraw", "transfer", tid, "on", "2024-06-02", NULL), NULL, 0);
+	ut_sequence(t->w->hub, t->w->cz);
+	assert_int_equal(ut_int(t->w->hub->db, "SELECT count(*) FROM membership WHERE id = ?1 AND status = 'active'",
+				id), 1);
+	install(t->ah, t->w->hub, "qh", 8);
+	UT_OK(hj_province_transfer_pass(&rep, t->ah));
+	assert_int_equal(rep.withdrawn, 1);
+	in_id(local, tid);
+	assert_int_equal(ut_int(t->ah->db, "SELECT count(*) FROM transfer WHERE id = ?1 AND status = 'withdrawn' AND "
+				"by_hub = 1", local), 1);
+	UT_OK(hj_province_transfer_pass(&rep, t->ah));
+	assert_int_equal(rep.withdrawn + rep.taken_in + rep.conflicts, 0);
+}
+
 static void test_conflict_active_there(void **state)
 {
 	two *t = *state;
@@ -310,6 +337,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_offer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transfer_out_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pass_end_to_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_withdrawn_there, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflict_active_there, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

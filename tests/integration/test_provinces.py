@@ -354,10 +354,45 @@ class ProvincesTest(unittest.TestCase):
             self.assertEqual(H.query(db, "SELECT status FROM membership WHERE id = ?", (second,)), [("active",)])
         self.assertEqual(H.query(ah.hub_db, "SELECT count(*) FROM membership WHERE from_member = ?",
                                  ("qh/" + second,)), [(0,)])
+        # A withdrawal here racing an acceptance there (qh's daemon down
+        # while ah's pass runs, so ah does not see it in time): the person
+        # is active in both provinces, and both hubs report the conflict.
+        third = self.fakes.person(region="630103")
+        qh.ok(*H.apply_args(third, approve=True), d=qh.cdir)
+        qh.round()
+        ((m3,),) = H.query(qh.hub_db, "SELECT id FROM membership WHERE status = 'active' AND id != ?", (second,))
+        tid3 = qh.ok("member", "transfer", "--member", m3, "--to", "ah-hf-yh", "--to-province", "ah",
+                     "--on", "2024-08-01", d=qh.cdir).out.split()[1]
+        qh.round()
+        ah.round()
+        qh.ok("member", "transfer", "--withdraw", "--transfer", tid3, "--on", "2024-08-02", d=qh.cdir)
+        qh.round()
+        port = qh.daemon.port
+        qh.daemon.stop()
+        ah.ok("member", "accept", "--transfer", "qh/" + tid3, "--on", "2024-08-02", d=ah.cdir)
+        hr, _ = ah.round()
+        self.assertIn("warning: peer qh not followed", hr.err)
+        qh.daemon.start(port)
+        qh.round()
+        hr, _ = ah.round()
+        self.assertIn("warning: CONFLICT transfer %s with province qh (withdrawn_there" % tid3, hr.err)
+        self.assertIn("CONFLICT transfer %s with province ah (decided_here" % tid3,
+                      qh.ok("hub", "peers", d=qh.hub).out)
+        for prov in (qh, ah):
+            self.assertIn("conflicts   1 transfers across provinces need the operator",
+                          prov.ok("status", d=prov.hub).out)
+            self.one_active_per_position(prov)
+        self.assertEqual(H.query(qh.hub_db, "SELECT status FROM membership WHERE id = ?", (m3,)), [("active",)])
+        self.assertEqual(H.query(ah.hub_db, "SELECT status FROM membership WHERE from_member = ?", ("qh/" + m3,)),
+                         [("active",)])
         for prov in (qh, ah):
             r = prov.audit(prov.daemon.url)
             self.assertEqual(r.rc, 0, r)
             prov.ok("verify", d=prov.cdir)
+            for blob in self.blobs(prov.hub_repo):
+                for who in (other, third):
+                    for secret in (who.id_number, who.phone, who.name):
+                        self.assertNotIn(secret.encode(), blob)
 
 if __name__ == "__main__":
     H.main()

@@ -378,6 +378,9 @@ class ProvincesTest(unittest.TestCase):
         self.assertIn("warning: CONFLICT transfer %s with province qh (withdrawn_there" % tid3, hr.err)
         self.assertIn("CONFLICT transfer %s with province ah (decided_here" % tid3,
                       qh.ok("hub", "peers", d=qh.hub).out)
+        if os.environ.get("HUIJI_SHOW"):
+            print(hr.err, qh.ok("hub", "peers", d=qh.hub).out, ah.ok("status", d=ah.hub).out,
+                  ah.ok("member", "show", "--member", new_id, d=ah.cdir).out)
         for prov in (qh, ah):
             self.assertIn("conflicts   1 transfers across provinces need the operator",
                           prov.ok("status", d=prov.hub).out)

@@ -145,7 +145,8 @@ static int take_in(scan *s, const hj_peer_registry *r, sqlite3_stmt *st)
 		rc = open_person(&plain, s->hub, snap);
 	if (rc || !plain || !s->hub->person_secret) {
 		if (!rc)
-			rc = note(s, r, id, "unreadable", "the offer's person is not sealed to this hub%s%s", "", "");
+			rc = note(s, r, id, "unreadable", "%s%s", plain ? "this hub holds no person key"
+								  : "the offer's person is not sealed to this hub", "");
 		goto done;
 	}
 	hj_person_key_derive(key, s->hub->person_secret, hj_json_get_str(plain, "id_number"));

@@ -244,6 +244,18 @@ static void test_pass_end_to_end(void **state)
 	/* Withdrawn here only by the hub (on the offering province's word). */
 	assert_string_equal(fold_as(t->ah->db, "nobody", ut_op("member.transfer_withdraw", "transfer", local, "on",
 								"2024-06-02", NULL), &v), "no_authority");
+	/* Answered by a node answering for ah-u only. */
+	ut_must(t->ah, ut_op("org.create", "id", "ah-v", "name", "包河区总工会", "kind", "county", "parent", "ah",
+			     "region", "34", NULL), NULL, 0);
+	ut_must(t->ah, ut_enroll_op("bh", t->w->hd->pk, "ah-v", "union"), NULL, 0);
+	assert_string_equal(fold_as(t->ah->db, "bh", ut_op("member.transfer_decline", "transfer", local, "on",
+							    "2024-06-02", NULL), &v), "no_authority");
+	assert_string_equal(fold_as(t->ah->db, "bh", ut_op("member.transfer_accept", "transfer", local, "on",
+							    "2024-06-02", NULL), &v), "no_authority");
+	assert_string_equal(fold_as(t->ah->db, "cz", ut_op("member.transfer_decline", "transfer", local, "on",
+							    "2024-06-02", NULL), &v), "unknown_node");
+	assert_string_equal(fold_as(t->ah->db, "cz", ut_op("member.transfer_accept", "transfer", local, "on",
+							    "2024-06-02", NULL), &v), "unknown_node");
 	/* Accepted at ah (the hub answers for ah-u): the record keeps its join date. */
 	char newid[UT_ID_SZ];
 	ut_must(t->ah, ut_op("member.transfer_accept", "transfer", local, "on", "2024-06-03", NULL), newid, sizeof newid);

@@ -33,6 +33,8 @@ static const struct {
 	{"member.transfer_decline", hj_fold_transfer_decide},
 	{"member.transfer_withdraw", hj_fold_transfer_decide},
 	{"province.peer", hj_fold_province_peer},
+	{"province.transfer_in", hj_fold_province_transfer_in},
+	{"province.transfer_out", hj_fold_province_transfer_out},
 };
 
 int hj_is_hex64(const char *s)

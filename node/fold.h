@@ -36,9 +36,18 @@
  * recipient id this node unseals as and its X25519 key pair. */
 /* The recipient id the hub unseals as (its node id differs per province). */
 #define HJ_SEAL_HUB "hub"
+/* A peer province's hub as a recipient: "hub@<province>" (its root union
+ * id), its X25519 key converted from the key its province.peer row pins;
+ * so a province id in a cross-province transfer is at most 60 bytes. */
+#define HJ_SEAL_HUB_AT "hub@"
+#define HJ_PROVINCE_XFER_MAX 60
 
 typedef struct hj_unsealer {
 	char id[65];
+	/* A second id this node opens as, "" none: a hub also opens what a
+	 * peer province's county sealed to it as "hub@<its root union>"
+	 * (HJ_SEAL_HUB_AT; a cross-province transfer's snapshot). */
+	char alias[65];
 	uint8_t pk[32];
 	uint8_t sk[32];
 	/* Where this node keeps the wraps the hub gave it (rewrap.h, table
@@ -151,6 +160,16 @@ int hj_fold_org_create(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_v
 int hj_fold_org_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
 int hj_fold_node_enroll(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
 int hj_fold_province_peer(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v); /* ops_peer.c */
+/* Across provinces (ops_province_transfer.c): the hub's own ops that take
+ * a peer's offer in and tell the offering province how it ended. */
+int hj_fold_province_transfer_in(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+int hj_fold_province_transfer_out(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+/* member.transfer_offer naming "province": after the checks every offer
+ * takes (ops_transfer.c), the peer's; opens the transfer of person `key`. */
+int hj_fold_province_offer(hj_db *db, const hj_foldctx *ctx, const hj_json *op, const char *key, hj_verdict *v);
+/* A decline (by the receiving union) or a withdraw (by the hub only) of a
+ * record a peer offered ("province_in"), whose union is `to`. */
+int hj_fold_province_in_close(hj_db *db, const hj_foldctx *ctx, const hj_json *op, const char *to, hj_verdict *v);
 int hj_fold_member_apply(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
 int hj_fold_member_decide(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
 int hj_fold_member_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);

@@ -126,6 +126,10 @@ static void set_unsealer(hj_node *n)
 		memset(&n->unsealer, 0, sizeof n->unsealer); /* an id of "": opens nothing */
 	else if (!n->is_root)
 		n->unsealer.wraps = n->db;
+	/* A hub's province id is its root union's: a peer's county seals a
+	 * cross-province transfer to it as "hub@<root union>". */
+	else if (n->union_id && strlen(n->union_id) <= HJ_PROVINCE_XFER_MAX)
+		snprintf(n->unsealer.alias, sizeof n->unsealer.alias, HJ_SEAL_HUB_AT "%s", n->union_id);
 }
 
 static hj_node *node_alloc(const char *dir)

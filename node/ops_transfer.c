@@ -117,7 +117,8 @@ static int open_checks(hj_db *db, const hj_foldctx *ctx, const hj_json *op, int 
 		return hj_reject(v, "invalid", "%s: a snapshot of the member is required", opname), 1;
 	if (hj_fold_key_form(op, hj_json_get(snap, "person"), opname, v))
 		return 1;
-	if ((rc = union_exists(db, opname, to, v)))
+	/* Across provinces the union is the peer's (ops_province_transfer.c). */
+	if (!hj_json_get(op, "province") && (rc = union_exists(db, opname, to, v)))
 		return rc;
 	if (*held && (rc = check_held(db, ctx, opname, member, to, hj_json_get_str(op, "on"), snap, v)))
 		return rc;
@@ -164,6 +165,8 @@ static int offer(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict
 	int held = 0, rc;
 	if ((rc = open_checks(db, ctx, op, &held, key, v)))
 		return rc < 0 ? rc : 0;
+	if (hj_json_get(op, "province"))
+		return hj_fold_province_offer(db, ctx, op, key, v);
 	hj_fold_op_id(opid, sizeof opid, ctx);
 	hj_transfer_row t = {
 		.id = opid, .kind = "offer", .person_key = key,

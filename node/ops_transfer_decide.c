@@ -168,7 +168,8 @@ static int close_unanswered(hj_db *db, const hj_foldctx *ctx, const hj_json *op,
 			    hj_verdict *v)
 {
 	const char *name = hj_json_get_str(op, "op");
-	int withdraw = strcmp(name, "member.transfer_withdraw") == 0, offer = strcmp(t->kind, "offer") == 0, rc;
+	int withdraw = strcmp(name, "member.transfer_withdraw") == 0, rc;
+	int offer = strcmp(t->kind, "offer") == 0 || strcmp(t->kind, "province_out") == 0;
 	char *unit = NULL, *member = NULL;
 	/* offer: opened by the holding union, answered by the receiving one;
 	 * request: the other way round, the holding one found by the person. */
@@ -199,8 +200,21 @@ int hj_fold_transfer_decide(hj_db *db, const hj_foldctx *ctx, const hj_json *op,
 	int rc = open_transfer(db, ctx, op, &t, v);
 	if (rc)
 		return rc < 0 ? rc : 0;
-	rc = strcmp(hj_json_get_str(op, "op"), "member.transfer_accept") == 0 ? accept(db, ctx, op, &t, v)
-										: close_unanswered(db, ctx, op, &t, v);
+	const char *name = hj_json_get_str(op, "op");
+	/* Across provinces (ops_province_transfer.c): an offer to a peer is
+	 * answered there (this province learns it by the hub's
+	 * province.transfer_out) and may only be withdrawn here; a record a
+	 * peer offered is answered here, withdrawn only by the hub. */
+	if (strcmp(t.kind, "province_out") == 0)
+		rc = strcmp(name, "member.transfer_withdraw") == 0
+			     ? close_unanswered(db, ctx, op, &t, v)
+			     : hj_reject(v, "invalid", "%s: transfer %s goes to %s in another province, which answers it",
+					 name, hj_json_get_str(op, "transfer"), t.to_union);
+	else if (strcmp(t.kind, "province_in") == 0 && strcmp(name, "member.transfer_accept") != 0)
+		rc = hj_fold_province_in_close(db, ctx, op, t.to_union, v);
+	else
+		rc = strcmp(name, "member.transfer_accept") == 0 ? accept(db, ctx, op, &t, v)
+								 : close_unanswered(db, ctx, op, &t, v);
 	hj_transfer_read_free(&t);
 	return rc;
 }

@@ -93,14 +93,43 @@ int hj_person_seal_set(hj_json *obj, const hj_node *n, const hj_json *fields, co
 	return hj_person_seal_set_for(obj, n, fields, &org, 1);
 }
 
+/* The hub of peer province `prov` as "hub@<prov>", by the key its
+ * province.peer row pins (ops_peer.c). */
+static int add_peer_hub(rcpt *r, hj_db *db, const char *prov)
+{
+	char *hex = NULL, id[80];
+	uint8_t pk[32];
+	size_t had = r->n;
+	if (strlen(prov) > HJ_PROVINCE_XFER_MAX)
+		return hj_error_set(HJ_EINVALID, "province id %.64s is too long for a transfer (at most %d bytes)", prov,
+				    HJ_PROVINCE_XFER_MAX);
+	int rc = hj_db_get_text(&hex, db, "SELECT key FROM peer WHERE province = :p", ":p", prov);
+	if (rc == HJ_ENOTFOUND)
+		return hj_error_set(HJ_ENOTFOUND, "province %s is not an enrolled peer (huiji hub peer)", prov);
+	if (!rc && hj_hex_decode(pk, 32, hex))
+		rc = hj_error_set(HJ_ECORRUPT, "the peer row of %s holds no key", prov);
+	free(hex);
+	snprintf(id, sizeof id, HJ_SEAL_HUB_AT "%s", prov);
+	if (!rc && !(rc = add_to(r, id, pk)) && r->n == had)
+		rc = hj_error_set(HJ_EINVALID, "the key of province %s's hub cannot receive a seal", prov);
+	return rc;
+}
+
 int hj_person_seal_set_for(hj_json *obj, const hj_node *n, const hj_json *fields, const char *const *orgs,
 			   size_t norgs)
+{
+	return hj_person_seal_set_peer(obj, n, fields, orgs, norgs, NULL);
+}
+
+int hj_person_seal_set_peer(hj_json *obj, const hj_node *n, const hj_json *fields, const char *const *orgs,
+			    size_t norgs, const char *province)
 {
 	hj_buf plain = HJ_BUF_INIT;
 	hj_json *sealed = NULL;
 	rcpt *r = calloc(1, sizeof *r);
 	int rc = r ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
-	if (!rc && !(rc = recipients(r, n, orgs, norgs)) && !(rc = hj_json_write(&plain, fields)))
+	if (!rc && !(rc = recipients(r, n, orgs, norgs)) && (!province || !(rc = add_peer_hub(r, n->db, province))) &&
+	    !(rc = hj_json_write(&plain, fields)))
 		rc = hj_seal_json(&sealed, plain.data, plain.len, r->to, r->n);
 	if (!rc && hj_json_set(obj, "sealed", sealed)) /* takes it, even on failure */
 		rc = hj_error_set(HJ_ENOMEM, "out of memory");
@@ -144,8 +173,14 @@ int hj_person_open_fields(hj_json **out, char commit[65], const hj_foldctx *ctx,
 		goto done; /* this fold opens nothing */
 	/* No id yet (an auditor before the re-fold reaches its enrolment):
 	 * only the hub's re-wraps for it. */
-	rc = ctx->unseal->id[0] ? hj_unseal(&plain, s, ctx->unseal->id, ctx->unseal->pk, ctx->unseal->sk)
-				: HJ_ENOTFOUND;
+	/* A hub: a peer province's county seals to it by name ("hub@<its
+	 * province>"), beside its own hub's "hub", which is not this one's:
+	 * the name first, "hub" when the seal has no wrap by that name. */
+	rc = ctx->unseal->alias[0] ? hj_unseal(&plain, s, ctx->unseal->alias, ctx->unseal->pk, ctx->unseal->sk)
+				   : HJ_ENOTFOUND;
+	if (rc == HJ_ENOTFOUND)
+		rc = ctx->unseal->id[0] ? hj_unseal(&plain, s, ctx->unseal->id, ctx->unseal->pk, ctx->unseal->sk)
+					: HJ_ENOTFOUND;
 	/* Not sealed to this node: perhaps the hub re-wrapped it for it. */
 	if (rc == HJ_ENOTFOUND && ctx->unseal->wraps)
 		rc = hj_rewrap_open(&plain, ctx->unseal->wraps, s, ctx->unseal->pk, ctx->unseal->sk);

@@ -29,6 +29,11 @@ int hj_person_seal_set(hj_json *obj, const hj_node *n, const hj_json *fields, co
  * snapshot: both ends, transfer_seal.h); a NULL entry is skipped. */
 int hj_person_seal_set_for(hj_json *obj, const hj_node *n, const hj_json *fields, const char *const *orgs,
 			   size_t norgs);
+/* The same, sealed also to the hub of peer province `province` (NULL:
+ * none) as "hub@<province>" (fold.h HJ_SEAL_HUB_AT): a cross-province
+ * transfer's snapshot. HJ_ENOTFOUND when it is not an enrolled peer. */
+int hj_person_seal_set_peer(hj_json *obj, const hj_node *n, const hj_json *fields, const char *const *orgs,
+			    size_t norgs, const char *province);
 
 /* A person object as this fold reads it: *out = a new object with "key",
  * "name", "id_number", "phone", "plate" and, for a sealed one, "seal"

@@ -20,6 +20,12 @@ static int copy_field(hj_json *to, const hj_json *from, const char *key)
 
 int hj_transfer_snapshot_sealed(hj_json **out, const hj_node *n, const char *member_id, const char *to)
 {
+	return hj_transfer_snapshot_sealed_to(out, n, member_id, to, NULL);
+}
+
+int hj_transfer_snapshot_sealed_to(hj_json **out, const hj_node *n, const char *member_id, const char *to,
+				   const char *province)
+{
 	static const char *const fields[] = {"name", "id_number", "phone", "plate"};
 	hj_json *snap = NULL, *plain = NULL, *person = NULL;
 	*out = NULL;
@@ -48,8 +54,10 @@ int hj_transfer_snapshot_sealed(hj_json **out, const hj_node *n, const char *mem
 	}
 	for (size_t i = 0; !rc && i < sizeof fields / sizeof *fields; i++)
 		rc = copy_field(plain, held, fields[i]);
-	const char *const orgs[] = {hj_json_get_str(snap, "union"), to};
-	if (rc || (rc = hj_person_seal_set_for(person, n, plain, orgs, 2)))
+	/* Across provinces `to` is the peer's union: its nodes are not known
+	 * here; the peer's hub opens it and seals it afresh for them. */
+	const char *const orgs[] = {hj_json_get_str(snap, "union"), province ? NULL : to};
+	if (rc || (rc = hj_person_seal_set_peer(person, n, plain, orgs, 2, province)))
 		goto done;
 	rc = hj_json_set(snap, "person", person) ? hj_error_set(HJ_ENOMEM, "out of memory") : 0;
 	person = NULL; /* taken, even on failure */

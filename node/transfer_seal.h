@@ -20,5 +20,10 @@
  * HJ_EINVALID: this node holds the record but may not open the person
  * (only the hub can move it); otherwise the sealing's codes. */
 int hj_transfer_snapshot_sealed(hj_json **out, const hj_node *n, const char *member_id, const char *to);
+/* The same for an offer to union `to` of peer province `province` (NULL:
+ * this one): sealed also to that province's hub as "hub@<province>"
+ * instead of to `to`'s nodes, which only that hub knows. */
+int hj_transfer_snapshot_sealed_to(hj_json **out, const hj_node *n, const char *member_id, const char *to,
+				   const char *province);
 
 #endif

@@ -19,6 +19,7 @@
 #include "outbox.h"
 #include "peer.h"
 #include "peer_dup.h"
+#include "province_transfer.h"
 #include "projection.h"
 #include "followed.h"
 #include "hub_entry.h"
@@ -689,6 +690,11 @@ int hj_hub_sequence_opts(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, h
 		return hj_error_set(HJ_EINVALID, "%s is not a hub node", hub->id);
 	hj_peer_report peers; /* each peer's outcome is in peer_state */
 	if ((rc = hj_peer_follow_all(&peers, hub, o ? o->peer_net : NULL))) /* before the lock: a slow peer holds no hub command */
+		return rc;
+	/* What the refreshed peer registries say about transfers across
+	 * provinces: the hub's own change set, like a command's. */
+	hj_province_xfer_report xfers;
+	if ((rc = hj_province_transfer_pass(&xfers, hub)))
 		return rc;
 	if ((lock = take_sequencer_lock(repo)) < 0)
 		return lock;

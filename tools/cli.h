@@ -91,6 +91,9 @@ int cli_member_history(hj_node *n, const char *member);
 int cmd_hub_peer(int argc, char **argv);
 int cmd_hub_peers(int argc, char **argv);
 int cli_peer_warnings(hj_node *hub);
+/* `status` at a hub: the line saying how many transfers across provinces
+ * are operator conflicts (none: nothing printed). */
+int cli_province_conflicts(hj_node *hub);
 /* cmd_status.c: the hub's rejections of this node's own ops, one a line on
  * f, with what each names (the union, or the province and union, holding
  * the person); newest > 0: only the newest that many. */

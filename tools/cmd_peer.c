@@ -60,7 +60,8 @@ static const cli_opt peers_opts[] = {
 static const char *peers_sql =
 	"SELECT p.province, coalesce(p.name, ''), p.hub_node, p.url, s.hub_seq, coalesce(s.head, ''), "
 	"s.checked_at, s.failed_at, coalesce(s.problem, ''), "
-	"(SELECT count(*) FROM peer_verdict v WHERE v.province = p.province) "
+	"(SELECT count(*) FROM peer_verdict v WHERE v.province = p.province), "
+	"(SELECT count(*) FROM province_conflict x WHERE x.province = p.province) "
 	"FROM peer p LEFT JOIN peer_state s ON s.province = p.province ORDER BY p.province";
 
 static int peer_json(sqlite3_stmt *st)
@@ -73,12 +74,41 @@ static int peer_json(sqlite3_stmt *st)
 		  hj_json_set_int(o, "checked_at", sqlite3_column_int64(st, 6)) ||
 		  hj_json_set_int(o, "failed_at", sqlite3_column_int64(st, 7)) ||
 		  hj_json_set_str(o, "problem", hj_db_col_text(st, 8)) ||
-		  hj_json_set_int(o, "verdicts", sqlite3_column_int64(st, 9))))
+		  hj_json_set_int(o, "verdicts", sqlite3_column_int64(st, 9)) ||
+		  hj_json_set_int(o, "conflicts", sqlite3_column_int64(st, 10))))
 		o = (hj_json_free(o), NULL);
 	return cli_json_line(o);
 }
 
-static void peer_text(sqlite3_stmt *st)
+/* The operator conflicts of transfers across provinces (schema 016,
+ * sync/province_transfer.c) with `province` (NULL: every one), each a
+ * line of `prefix` to `f`. */
+static int conflicts(hj_db *db, const char *province, FILE *f, const char *prefix)
+{
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT province, transfer, kind, detail, peer_hub_seq FROM province_conflict "
+					  "WHERE :p IS NULL OR province = :p ORDER BY province, transfer, kind");
+	int rc = !st || hj_db_bind_text(st, ":p", province) ? HJ_ERROR : 0;
+	while (!rc && (rc = hj_db_step(db, st)) == 1) {
+		rc = 0;
+		fprintf(f, "%sCONFLICT transfer %s with province %s (%s, its registry at %" PRId64 "): %s; the operator "
+			"settles it\n", prefix, hj_db_col_text(st, 1), hj_db_col_text(st, 0), hj_db_col_text(st, 2),
+			(int64_t)sqlite3_column_int64(st, 4), hj_db_col_text(st, 3));
+	}
+	if (st)
+		hj_db_release(db, st);
+	return rc < 0 ? rc : 0;
+}
+
+int cli_province_conflicts(hj_node *hub)
+{
+	int64_t n = 0;
+	int rc = hj_db_get_int(hub->db, "SELECT count(*) FROM province_conflict", NULL, NULL, &n);
+	if (!rc && n)
+		printf("conflicts   %" PRId64 " transfers across provinces need the operator (huiji hub peers)\n", n);
+	return rc;
+}
+
+static int peer_text(hj_db *db, sqlite3_stmt *st)
 {
 	printf("%s  %s  hub %s  %s\n", hj_db_col_text(st, 0), hj_db_col_text(st, 1), hj_db_col_text(st, 2),
 	       hj_db_col_text(st, 3));
@@ -90,6 +120,7 @@ static void peer_text(sqlite3_stmt *st)
 		printf("  no registry yet (the next hub run follows it)\n");
 	if (sqlite3_column_type(st, 7) != SQLITE_NULL)
 		printf("  FAILED at the last attempt (the last good registry stays): %s\n", hj_db_col_text(st, 8));
+	return conflicts(db, hj_db_col_text(st, 0), stdout, "  ");
 }
 
 int cmd_hub_peers(int argc, char **argv)
@@ -110,7 +141,7 @@ int cmd_hub_peers(int argc, char **argv)
 		if (cli_flag(&c, "json"))
 			rc = peer_json(st);
 		else
-			peer_text(st);
+			rc = peer_text(n->db, st);
 	}
 	if (st)
 		hj_db_release(n->db, st);
@@ -133,5 +164,5 @@ int cli_peer_warnings(hj_node *hub)
 	}
 	if (st)
 		hj_db_release(hub->db, st);
-	return rc < 0 ? rc : 0;
+	return rc < 0 ? rc : conflicts(hub->db, NULL, stderr, "huiji: warning: ");
 }

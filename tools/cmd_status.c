@@ -188,6 +188,8 @@ int cmd_status(int argc, char **argv)
 		if (n->is_root && peers)
 			printf("peers       %lld provinces followed, %lld failing at the last attempt (huiji hub peers)\n",
 			       (long long)peers, (long long)peers_failing);
+		if (n->is_root && peers && (rc = cli_province_conflicts(n)))
+			goto done;
 		if (rejected) {
 			printf("rejected by the hub (needs attention):\n");
 			rc = cli_print_rejected(n, stdout, 0);

@@ -85,7 +85,9 @@ int cli_member_history(hj_node *n, const char *member)
 			printf("history     (oldest first)\n");
 		first = 0;
 		if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
-			printf("  %-22s (held by another node)\n", hj_db_col_text(st, 0));
+			/* "<province>/<id>": a record of another province (ops_province_transfer.c). */
+			printf("  %-22s (%s)\n", hj_db_col_text(st, 0),
+			       strchr(hj_db_col_text(st, 0), '/') ? "in another province" : "held by another node");
 			continue;
 		}
 		const char *kind = hj_db_col_text(st, 5), *left = hj_db_col_text(st, 4);
@@ -96,6 +98,7 @@ int cli_member_history(hj_node *n, const char *member)
 		if (kind[0])
 			printf("  (%s by %s)", strcmp(kind, "hand_down") == 0 ? "handed down"
 					       : strcmp(kind, "offer") == 0 ? "offered, accepted"
+					       : strcmp(kind, "province_in") == 0 ? "offered from another province, accepted"
 									    : "requested, accepted",
 			       hj_db_col_text(st, 6));
 		printf("\n");
@@ -107,6 +110,7 @@ int cli_member_history(hj_node *n, const char *member)
 static const cli_opt transfer_opts[] = {
 	{"member", 1, "offer: the membership id (an active member of a union this node answers for)"},
 	{"to", 1, "offer / request: the union that takes the record"},
+	{"to-province", 1, "offer: the union --to is in that enrolled peer province (huiji hub peers)"},
 	{"request", 0, "ask for the record of a person who turned up here (with --name, --id-number, --phone)"},
 	{"withdraw", 0, "withdraw the open transfer --transfer ID this node opened"},
 	{"transfer", 1, "withdraw: the transfer id"},
@@ -142,6 +146,18 @@ static hj_json *transfer_op(const cli *c, hj_node *n, const char *on, int *rc)
 	const char *name = cli_flag(c, "withdraw") ? "member.transfer_withdraw"
 			   : cli_flag(c, "request") ? "member.transfer_request"
 						    : "member.transfer_offer";
+	const char *prov = cli_get(c, "to-province");
+	if (prov && (cli_flag(c, "withdraw") || cli_flag(c, "request"))) {
+		*rc = hj_error_set(HJ_EINVALID, "member transfer: --to-province goes with an offer (--member, --to)");
+		return NULL;
+	}
+	int64_t peers = 0;
+	if (prov && !(*rc = hj_db_get_int(n->db, "SELECT count(*) FROM peer WHERE province = :p", ":p", prov, &peers)) &&
+	    !peers)
+		*rc = hj_error_set(HJ_EINVALID, "member transfer: province %.64s is not an enrolled peer of this province "
+				   "(its hub enrols it: huiji hub peer)", prov);
+	if (*rc)
+		return NULL;
 	if (cli_flag(c, "withdraw"))
 		*rc = cli_need(c, "transfer") ? 0 : HJ_EINVALID;
 	else
@@ -149,13 +165,13 @@ static hj_json *transfer_op(const cli *c, hj_node *n, const char *on, int *rc)
 	if (!*rc && cli_flag(c, "request"))
 		*rc = request_person(&extra, c, n, on);
 	else if (!*rc && !cli_flag(c, "withdraw")) {
-		*rc = hj_transfer_snapshot_sealed(&extra, n, cli_get(c, "member"), cli_get(c, "to"));
+		*rc = hj_transfer_snapshot_sealed_to(&extra, n, cli_get(c, "member"), cli_get(c, "to"), prov);
 		if (*rc == HJ_ENOTFOUND)
 			*rc = 0; /* not held here: the fold refuses it as unknown_member */
 	}
 	if (!*rc && (!(op = cli_op_new(name)) || hj_json_set_str(op, "member", cli_get(c, "member")) ||
 		     hj_json_set_str(op, "transfer", cli_get(c, "transfer")) || hj_json_set_str(op, "to", cli_get(c, "to")) ||
-		     hj_json_set_str(op, "on", on)))
+		     hj_json_set_str(op, "on", on) || (prov && hj_json_set_str(op, "province", prov))))
 		*rc = hj_error_set(HJ_ENOMEM, "out of memory");
 	if (!*rc && extra) {
 		*rc = hj_json_set(op, cli_flag(c, "request") ? "person" : "snapshot", extra) ? HJ_ENOMEM : 0;
@@ -186,10 +202,11 @@ int cmd_member_transfer(int argc, char **argv)
 		if (cli_flag(&c, "withdraw"))
 			printf("withdrew transfer %s on %s%s\n", cli_get(&c, "transfer"), on, given ? "" : CLI_TODAY_NOTE);
 		else
-			printf("transfer %s opened: %s %s to %s on %s%s; it waits for the other side's answer\n", id,
+			printf("transfer %s opened: %s %s to %s%s%s on %s%s; it waits for the other side's answer\n", id,
 			       cli_flag(&c, "request") ? "request for a person's record" : "offer of",
-			       cli_flag(&c, "request") ? "" : cli_get(&c, "member"), cli_get(&c, "to"), on,
-			       given ? "" : CLI_TODAY_NOTE);
+			       cli_flag(&c, "request") ? "" : cli_get(&c, "member"), cli_get(&c, "to"),
+			       cli_get(&c, "to-province") ? " in province " : "",
+			       cli_get(&c, "to-province") ? cli_get(&c, "to-province") : "", on, given ? "" : CLI_TODAY_NOTE);
 	}
 	hj_node_close(n);
 	return cli_fail(rc);

@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 import unittest
+import zlib
 
 sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -251,6 +252,160 @@ class ProvincesTest(unittest.TestCase):
         if os.environ.get("HUIJI_SHOW"):
             print(hr.err, r.out)
 
+
+    def blobs(self, repo):
+        """Every object of a repository, inflated; change-set envelopes also
+        with their payload inflated (as tests/integration/test_privacy.py)."""
+        r = subprocess.run(["git", "--git-dir", repo, "cat-file", "--batch-all-objects", "--batch"],
+                           capture_output=True, check=True, timeout=H.scaled(120))
+        out, data, i = [], r.stdout, 0
+        while i < len(data):
+            nl = data.index(b"\n", i)
+            _, kind, size = data[i:nl].split()
+            body = data[nl + 1:nl + 1 + int(size)]
+            i = nl + 1 + int(size) + 1
+            out.append(body)
+            if kind == b"blob" and body[:4] == b"HJCS":
+                n = body[6]
+                plen = int.from_bytes(body[7 + n + 56:7 + n + 60], "little")
+                payload = body[7 + n + 60:7 + n + 60 + plen]
+                out.append(zlib.decompress(payload) if body[5] & 1 else payload)
+        return out
+
+    def one_active_per_position(self, prov):
+        """Each person holds at most one active record in `prov`. At every
+        hub position too: the registry's unique index membership_one_live
+        refuses a second live record of a person in any fold (verify and
+        the audit re-fold every position); here the end state."""
+        rows = H.query(prov.hub_db, "SELECT person_key, count(*) FROM membership WHERE status = 'active' "
+                       "GROUP BY person_key HAVING count(*) > 1")
+        self.assertEqual(rows, [])
+
+    def test_transfer_across_provinces(self):
+        qh, ah = self.qh, self.ah
+        self.enrol_peers()
+        driver = self.fakes.person(region="630103")
+        qh.ok(*H.apply_args(driver, approve=True), d=qh.cdir)
+        qh.round()
+        # ah's own member (and ah's first entry: transfers need rules 3).
+        ah.ok(*H.apply_args(self.fakes.person(region="340102"), approve=True), d=ah.cdir)
+        ah.round()
+        ((member, joined),) = H.query(qh.hub_db, "SELECT id, joined_on FROM membership WHERE status = 'active'")
+        ah.hub_run()  # ah holds qh's registry
+        # Not a peer: refused at the command line.
+        r = qh.run("member", "transfer", "--member", member, "--to", "ah-hf-yh", "--to-province", "zz",
+                   "--on", "2024-06-01", d=qh.cdir)
+        self.assertEqual(r.rc, 2, r)  # usage: not a peer
+        self.assertIn("not an enrolled peer", r.err)
+        r = qh.ok("member", "transfer", "--member", member, "--to", "ah-hf-yh", "--to-province", "ah",
+                  "--on", "2024-06-01", d=qh.cdir)
+        tid = r.out.split()[1]
+        qh.round()
+        self.assertEqual(H.query(qh.hub_db, "SELECT kind, to_union, status FROM transfer"),
+                         [("province_out", "ah/ah-hf-yh", "open")])
+        # ah's pass follows qh and takes the offer in; its county sees it.
+        hr, _ = ah.round()
+        self.assertNotIn("warning", hr.err)
+        local = "qh/" + tid
+        self.assertEqual(H.query(ah.hub_db, "SELECT id, kind, from_member, to_union, status FROM transfer"),
+                         [(local, "province_in", "qh/" + member, "ah-hf-yh", "open")])
+        self.assertIn(local, ah.ok("member", "transfers", d=ah.cdir).out)
+        ah.ok("member", "accept", "--transfer", local, "--on", "2024-06-03", d=ah.cdir)
+        ah.round()
+        moved = "SELECT id, status, joined_on, from_member FROM membership WHERE from_member IS NOT NULL"
+        ((new_id, status, kept, frm),) = H.query(ah.hub_db, moved)
+        self.assertEqual((status, kept, frm), ("active", joined, "qh/" + member))
+        self.assertEqual(H.query(ah.db(ah.county[0]), moved), [(new_id, "active", joined, "qh/" + member)])
+        # The receiving county opens the fresh seal.
+        names = [n for (n,) in H.query(ah.db(ah.county[0]), "SELECT name FROM person")]
+        self.assertIn(driver.name, names)
+        # qh's next pass sees the acceptance and closes its transfer.
+        qh.round()
+        for db in (qh.hub_db, qh.db(qh.county[0])):
+            self.assertEqual(H.query(db, "SELECT id, status, left_on FROM membership"),
+                             [(member, "transferred", "2024-06-03")])
+            self.assertEqual(H.query(db, "SELECT status, to_member FROM transfer"), [("accepted", "ah/" + new_id)])
+        for prov in (qh, ah):
+            self.one_active_per_position(prov)
+            r = prov.audit(prov.daemon.url)
+            self.assertEqual(r.rc, 0, r)
+            self.assertIn("audit passed", r.out)
+            prov.ok("verify", d=prov.hub)
+            prov.ok("verify", d=prov.cdir)
+            for blob in self.blobs(prov.hub_repo):
+                for secret in (driver.id_number, driver.phone, driver.name):
+                    self.assertNotIn(secret.encode(), blob)
+        # The record's history names where it came from.
+        r = ah.ok("member", "show", "--member", new_id, d=ah.cdir)
+        self.assertIn("qh/" + member, r.out)
+        self.assertIn("in another province", r.out)
+        self.assertIn("offered from another province, accepted", r.out)
+        for prov in (qh, ah):
+            self.assertNotIn("CONFLICT", prov.ok("hub", "peers", d=prov.hub).out)
+            self.assertEqual(prov.peers()[{"qh": "ah", "ah": "qh"}[prov.pid]]["conflicts"], 0)
+        # The same record cannot be offered twice: it is transferred now.
+        r = qh.run("member", "transfer", "--member", member, "--to", "ah-hf-yh", "--to-province", "ah",
+                   d=qh.cdir)
+        self.assertNotEqual(r.rc, 0, r)
+        # A decline there frees the record here.
+        other = self.fakes.person(region="630103")
+        qh.ok(*H.apply_args(other, approve=True), d=qh.cdir)
+        qh.round()
+        ((second,),) = H.query(qh.hub_db, "SELECT id FROM membership WHERE status = 'active'")
+        tid2 = qh.ok("member", "transfer", "--member", second, "--to", "ah-hf-yh", "--to-province", "ah",
+                     "--on", "2024-07-01", d=qh.cdir).out.split()[1]
+        qh.round()
+        ah.round()
+        ah.ok("member", "decline", "--transfer", "qh/" + tid2, "--on", "2024-07-02", d=ah.cdir)
+        ah.round()
+        qh.round()
+        for db in (qh.hub_db, qh.db(qh.county[0])):
+            self.assertEqual(H.query(db, "SELECT status FROM transfer WHERE id = ?", (tid2,)), [("declined",)])
+            self.assertEqual(H.query(db, "SELECT status FROM membership WHERE id = ?", (second,)), [("active",)])
+        self.assertEqual(H.query(ah.hub_db, "SELECT count(*) FROM membership WHERE from_member = ?",
+                                 ("qh/" + second,)), [(0,)])
+        # A withdrawal here racing an acceptance there (qh's daemon down
+        # while ah's pass runs, so ah does not see it in time): the person
+        # is active in both provinces, and both hubs report the conflict.
+        third = self.fakes.person(region="630103")
+        qh.ok(*H.apply_args(third, approve=True), d=qh.cdir)
+        qh.round()
+        ((m3,),) = H.query(qh.hub_db, "SELECT id FROM membership WHERE status = 'active' AND id != ?", (second,))
+        tid3 = qh.ok("member", "transfer", "--member", m3, "--to", "ah-hf-yh", "--to-province", "ah",
+                     "--on", "2024-08-01", d=qh.cdir).out.split()[1]
+        qh.round()
+        ah.round()
+        qh.ok("member", "transfer", "--withdraw", "--transfer", tid3, "--on", "2024-08-02", d=qh.cdir)
+        qh.round()
+        port = qh.daemon.port
+        qh.daemon.stop()
+        ah.ok("member", "accept", "--transfer", "qh/" + tid3, "--on", "2024-08-02", d=ah.cdir)
+        hr, _ = ah.round()
+        self.assertIn("warning: peer qh not followed", hr.err)
+        qh.daemon.start(port)
+        qh.round()
+        hr, _ = ah.round()
+        self.assertIn("warning: CONFLICT transfer %s with province qh (withdrawn_there" % tid3, hr.err)
+        self.assertIn("CONFLICT transfer %s with province ah (decided_here" % tid3,
+                      qh.ok("hub", "peers", d=qh.hub).out)
+        if os.environ.get("HUIJI_SHOW"):
+            print(hr.err, qh.ok("hub", "peers", d=qh.hub).out, ah.ok("status", d=ah.hub).out,
+                  ah.ok("member", "show", "--member", new_id, d=ah.cdir).out)
+        for prov in (qh, ah):
+            self.assertIn("conflicts   1 transfers across provinces need the operator",
+                          prov.ok("status", d=prov.hub).out)
+            self.one_active_per_position(prov)
+        self.assertEqual(H.query(qh.hub_db, "SELECT status FROM membership WHERE id = ?", (m3,)), [("active",)])
+        self.assertEqual(H.query(ah.hub_db, "SELECT status FROM membership WHERE from_member = ?", ("qh/" + m3,)),
+                         [("active",)])
+        for prov in (qh, ah):
+            r = prov.audit(prov.daemon.url)
+            self.assertEqual(r.rc, 0, r)
+            prov.ok("verify", d=prov.cdir)
+            for blob in self.blobs(prov.hub_repo):
+                for who in (other, third):
+                    for secret in (who.id_number, who.phone, who.name):
+                        self.assertNotIn(secret.encode(), blob)
 
 if __name__ == "__main__":
     H.main()

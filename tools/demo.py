@@ -20,7 +20,9 @@ through its inbox, only the change sets that touch its unions, and holds
 no person key: the hub keys its applications and publishes the keys.
 A second province (安徽) peers with Qinghai: each hub audits the other's
 repository before it trusts it, and a driver admitted in Qinghai who
-applies in Anhui is refused there, the province and union named.
+applies in Anhui is refused there, the province and union named; then
+his record moves to an Anhui union, carried by the two hubs, its join date
+kept.
 
 Run via tools/demo (which builds first). Leaves everything in a directory
 it prints at the end, so you can keep exploring with huiji.

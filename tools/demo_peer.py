@@ -6,9 +6,15 @@ enrols the other as a peer, and at every pass each one fetches and audits
 the other's repository before it trusts it. A driver admitted in Qinghai
 then applies in Anhui: Anhui's hub refuses him `duplicate_province`, naming
 the province and union holding him, and its county is told so at sync.
+Then he moves for work: 城中区 offers his record to 瑶海区 across the
+provinces; Anhui's hub takes the offer in from its audited copy of
+Qinghai's registry, 瑶海区 accepts, and Qinghai's hub ends the old record
+`transferred` from its copy of Anhui's: one record, its join date kept.
 """
 
 import os
+import re
+import sqlite3
 
 
 def second_province(work, huiji, step, start_daemon, qh_hub, qh_key, qh_url, fakes):
@@ -41,9 +47,10 @@ def second_province(work, huiji, step, start_daemon, qh_hub, qh_key, qh_url, fak
     step("A driver admitted in 城中区 (Qinghai) applies again in 瑶海区 (Anhui): refused, the holder named")
     cz = os.path.join(work, "xn-cz")
     p = fakes.person(region="630103")
-    huiji("member", "apply", "--dir", cz, "--name", p.name, "--id-number", p.id_number, "--phone", p.phone,
-          "--group", "truck_driver", "--channel", "mobile_window", "--platform", "yunmanman",
-          "--on", "2026-11-25", "--approve", quiet=True)
+    out = huiji("member", "apply", "--dir", cz, "--name", p.name, "--id-number", p.id_number, "--phone", p.phone,
+                "--group", "truck_driver", "--channel", "mobile_window", "--platform", "yunmanman",
+                "--on", "2026-11-25", "--approve", quiet=True).stdout
+    member = re.search(r"\b(xn-cz:\d+:\d+)\b", out).group(1)
     huiji("sync", "--dir", cz, quiet=True)
     huiji("hub", "run", "--dir", qh_hub, "--once", quiet=True)
     huiji("member", "apply", "--dir", yh, "--name", p.name, "--id-number", p.id_number, "--phone", p.phone,
@@ -52,5 +59,26 @@ def second_province(work, huiji, step, start_daemon, qh_hub, qh_key, qh_url, fak
     huiji("hub", "run", "--dir", ah_hub, "--once")
     huiji("sync", "--dir", yh, check=False)
     huiji("hub", "peers", "--dir", ah_hub)
+
+    step("He moves for work to 合肥: 城中区 offers his record to 瑶海区, the two hubs carry offer and answer")
+    out = huiji("member", "transfer", "--dir", cz, "--member", member, "--to", "ah-hf-yh", "--to-province", "ah",
+                "--on", "2026-11-29").stdout
+    tid = out.split()[1]
+    huiji("sync", "--dir", cz, quiet=True)
+    huiji("hub", "run", "--dir", qh_hub, "--once", quiet=True)   # opens the offer; the record stays active here
+    huiji("hub", "run", "--dir", ah_hub, "--once", quiet=True)   # follows qh, takes the offer in
+    huiji("sync", "--dir", yh, quiet=True)
+    huiji("member", "transfers", "--dir", yh)
+    huiji("member", "accept", "--dir", yh, "--transfer", "qh/" + tid, "--on", "2026-11-30")
+    huiji("sync", "--dir", yh, quiet=True)
+    huiji("hub", "run", "--dir", ah_hub, "--once", quiet=True)   # the record starts in 瑶海区
+    huiji("hub", "run", "--dir", qh_hub, "--once", quiet=True)   # follows ah, ends it here: transferred
+    huiji("sync", "--dir", cz, quiet=True)
+    db = sqlite3.connect(os.path.join(yh, "registry.db"))
+    (new_id,), = db.execute("SELECT id FROM membership WHERE from_member = ?", ("qh/" + member,)).fetchall()
+    db.close()
+    huiji("member", "show", "--dir", yh, "--member", new_id)
+    huiji("member", "show", "--dir", cz, "--member", member)
     huiji("audit", ah_url, "--hub-key", ah_key)
+    huiji("audit", qh_url, "--hub-key", qh_key, quiet=True)
     return daemon

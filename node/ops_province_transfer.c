@@ -249,9 +249,5 @@ int hj_fold_province_in_close(hj_db *db, const hj_foldctx *ctx, const hj_json *o
 	int rc = withdraw ? by_hub_only(db, ctx, name, v) : hj_fold_authority(db, ctx, to, v);
 	if (rc)
 		return rc < 0 ? rc : 0;
-	int by_hub = hj_transfer_actor_is_hub(db, ctx->actor);
-	if (by_hub < 0)
-		return by_hub;
-	return hj_transfer_close(db, hj_json_get_str(op, "transfer"), withdraw ? "withdrawn" : "declined",
-				 hj_json_get_str(op, "on"), ctx->actor, by_hub, NULL, NULL, NULL, NULL);
+	return hj_transfer_close_unanswered(db, ctx, op, withdraw);
 }

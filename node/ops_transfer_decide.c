@@ -187,11 +187,7 @@ static int close_unanswered(hj_db *db, const hj_foldctx *ctx, const hj_json *op,
 	free(member);
 	if (rc)
 		return rc < 0 ? rc : 0;
-	int by_hub = hj_transfer_actor_is_hub(db, ctx->actor);
-	if (by_hub < 0)
-		return by_hub;
-	return hj_transfer_close(db, hj_json_get_str(op, "transfer"), withdraw ? "withdrawn" : "declined",
-				 hj_json_get_str(op, "on"), ctx->actor, by_hub, NULL, NULL, NULL, NULL);
+	return hj_transfer_close_unanswered(db, ctx, op, withdraw);
 }
 
 int hj_fold_transfer_decide(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v)

@@ -449,3 +449,12 @@ int hj_transfer_actor_is_hub(hj_db *db, const char *actor)
 	free(role);
 	return rc;
 }
+
+int hj_transfer_close_unanswered(hj_db *db, const hj_foldctx *ctx, const hj_json *op, int withdraw)
+{
+	int by_hub = hj_transfer_actor_is_hub(db, ctx->actor);
+	if (by_hub < 0)
+		return by_hub;
+	return hj_transfer_close(db, hj_json_get_str(op, "transfer"), withdraw ? "withdrawn" : "declined",
+				 hj_json_get_str(op, "on"), ctx->actor, by_hub, NULL, NULL, NULL, NULL);
+}

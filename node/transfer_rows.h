@@ -78,4 +78,9 @@ int hj_transfer_close(hj_db *db, const char *id, const char *status, const char 
 /* Is `actor` the hub (role 'hub')? 1, 0 or an error. */
 int hj_transfer_actor_is_hub(hj_db *db, const char *actor);
 
+/* Op `op` (decline, or withdraw when `withdraw`) closes its transfer
+ * unanswered, by ctx's actor (the hub's decision when it is the hub), on
+ * the op's date. 0 or an error. */
+int hj_transfer_close_unanswered(hj_db *db, const hj_foldctx *ctx, const hj_json *op, int withdraw);
+
 #endif

@@ -27,11 +27,9 @@ audit holds those re-wraps to what the hub delivered it.
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import unittest
-import zlib
 
 sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -69,25 +67,6 @@ class PrivacyTest(unittest.TestCase):
         self.p.hub_run()
         for c in COUNTIES:
             self.p.sync(c)
-
-    def blobs(self, repo):
-        """Every object of a repository, inflated; envelopes also with their
-        payload inflated (the bytes a county could read with zlib alone)."""
-        r = subprocess.run(["git", "--git-dir", repo, "cat-file", "--batch-all-objects", "--batch"],
-                           capture_output=True, check=True, timeout=H.scaled(120))
-        out, data, i = [], r.stdout, 0
-        while i < len(data):
-            nl = data.index(b"\n", i)
-            oid, kind, size = data[i:nl].split()
-            body = data[nl + 1:nl + 1 + int(size)]
-            i = nl + 1 + int(size) + 1
-            out.append(body)
-            if kind == b"blob" and body[:4] == b"HJCS":
-                n = body[6]
-                plen = int.from_bytes(body[7 + n + 56:7 + n + 60], "little")
-                payload = body[7 + n + 60:7 + n + 60 + plen]
-                out.append(zlib.decompress(payload) if body[5] & 1 else payload)
-        return out
 
     def files(self, d):
         """Every file of a node directory but its replica (the registry,
@@ -151,7 +130,7 @@ class PrivacyTest(unittest.TestCase):
                       if who is not shared and who not in people[c]]
             self.assertGreater(len(theirs), 0)
             repo = os.path.join(d, "replica.git")
-            haystacks = [("replica object", b) for b in self.blobs(repo)]
+            haystacks = [("replica object", b) for b in H.repo_blobs(repo)]
             haystacks += [(path, b) for path, b in self.files(d)]
             found = []
             for where, hay in haystacks:
@@ -175,7 +154,7 @@ class PrivacyTest(unittest.TestCase):
         everyone = [who for c in COUNTIES for who in people[c]]
         self.assertIn(moved, everyone)
         found = ["%s in the hub repository" % H.mask_id(who.id_number)
-                 for hay in self.blobs(p.hub_repo) for who in everyone for needle in needles(who) if needle in hay]
+                 for hay in H.repo_blobs(p.hub_repo) for who in everyone for needle in needles(who) if needle in hay]
         self.assertEqual(found[:5], [], "%d finds" % len(found))
         # The audit holds the re-wraps the late node was given to what the
         # hub delivered it (sync/audit_wraps.c): none withheld, none extra.

@@ -37,7 +37,6 @@ import sys
 import tempfile
 import time
 import unittest
-import zlib
 
 sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -252,26 +251,6 @@ class ProvincesTest(unittest.TestCase):
         if os.environ.get("HUIJI_SHOW"):
             print(hr.err, r.out)
 
-
-    def blobs(self, repo):
-        """Every object of a repository, inflated; change-set envelopes also
-        with their payload inflated (as tests/integration/test_privacy.py)."""
-        r = subprocess.run(["git", "--git-dir", repo, "cat-file", "--batch-all-objects", "--batch"],
-                           capture_output=True, check=True, timeout=H.scaled(120))
-        out, data, i = [], r.stdout, 0
-        while i < len(data):
-            nl = data.index(b"\n", i)
-            _, kind, size = data[i:nl].split()
-            body = data[nl + 1:nl + 1 + int(size)]
-            i = nl + 1 + int(size) + 1
-            out.append(body)
-            if kind == b"blob" and body[:4] == b"HJCS":
-                n = body[6]
-                plen = int.from_bytes(body[7 + n + 56:7 + n + 60], "little")
-                payload = body[7 + n + 60:7 + n + 60 + plen]
-                out.append(zlib.decompress(payload) if body[5] & 1 else payload)
-        return out
-
     def one_active_per_position(self, prov):
         """Each person holds at most one active record in `prov`. At every
         hub position too: the registry's unique index membership_one_live
@@ -332,7 +311,7 @@ class ProvincesTest(unittest.TestCase):
             self.assertIn("audit passed", r.out)
             prov.ok("verify", d=prov.hub)
             prov.ok("verify", d=prov.cdir)
-            for blob in self.blobs(prov.hub_repo):
+            for blob in H.repo_blobs(prov.hub_repo):
                 for secret in (driver.id_number, driver.phone, driver.name):
                     self.assertNotIn(secret.encode(), blob)
         # The record's history names where it came from.
@@ -402,7 +381,7 @@ class ProvincesTest(unittest.TestCase):
             r = prov.audit(prov.daemon.url)
             self.assertEqual(r.rc, 0, r)
             prov.ok("verify", d=prov.cdir)
-            for blob in self.blobs(prov.hub_repo):
+            for blob in H.repo_blobs(prov.hub_repo):
                 for who in (other, third):
                     for secret in (who.id_number, who.phone, who.name):
                         self.assertNotIn(secret.encode(), blob)

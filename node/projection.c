@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const hj_projection_tables[] = {"org", "node", "person", "membership", "transfer", NULL};
+const char *const hj_projection_tables[] = {
+	"org", "node", "person", "membership", "transfer", "service", "service_point", "service_delivery", "survey",
+	"target", NULL,
+};
+#define NTABLES 10 /* entries of hj_projection_tables before its NULL */
 
 /* The v1 state digest (every hub entry of op version 1 signs one) covers
  * exactly these columns, in this order: the schema of 001_registry.sql as
@@ -17,18 +21,18 @@ const char *const hj_projection_tables[] = {"org", "node", "person", "membership
  * adds a column must not change what an old entry's digest meant, so a new
  * column goes into a new digest version, never into this list. Indexed like
  * hj_projection_tables. */
-static const char *const v1_columns[] = {
+static const char *const v1_columns[NTABLES] = {
 	"id, name, kind, region, parent, created_op, updated_op",
 	"id, pubkey, union_id, role, enrolled_op",
 	"person_key, name, id_number, phone, plate, updated_op",
 	"id, person_key, union_id, grp, channel, platform, status, applied_on, applied_by, decided_on, decided_by, "
 	"reason, left_on",
-	NULL, /* v1 has no transfer table */
+	NULL, /* v1 has no transfer table, nor any later table */
 };
 
 /* The v3 state digest (hub entries decided under rules >= 3, rules.h):
  * v1's columns plus what 010_transfer.sql added. Frozen the same way. */
-static const char *const v3_columns[] = {
+static const char *const v3_columns[NTABLES] = {
 	"id, name, kind, region, parent, created_op, updated_op",
 	"id, pubkey, union_id, role, enrolled_op",
 	"person_key, name, id_number, phone, plate, updated_op",
@@ -42,7 +46,7 @@ static const char *const v3_columns[] = {
  * sealed op (person_seal.h) is digested by its commitment, not its fields,
  * so every node computes it whether or not it may open the seal. */
 #define V4_SEALED(col) "CASE WHEN seal IS NULL THEN " col " END AS " col
-static const char *const v4_columns[] = {
+static const char *const v4_columns[NTABLES] = {
 	"id, name, kind, region, parent, created_op, updated_op",
 	"id, pubkey, union_id, role, enrolled_op",
 	"person_key, " V4_SEALED("name") ", " V4_SEALED("id_number") ", " V4_SEALED("phone") ", " V4_SEALED("plate")
@@ -66,6 +70,26 @@ static void put_escaped(hj_buf *b, const char *s)
 			hj_buf_put_u8(b, (uint8_t)*s);
 	}
 }
+
+/* The v6 state digest (rules >= 6): v4's plus the services ledger
+ * (017_services.sql) and the surveys and targets (018_coverage.sql).
+ * Frozen the same way. */
+static const char *const v6_columns[NTABLES] = {
+	"id, name, kind, region, parent, created_op, updated_op",
+	"id, pubkey, union_id, role, enrolled_op",
+	"person_key, " V4_SEALED("name") ", " V4_SEALED("id_number") ", " V4_SEALED("phone") ", " V4_SEALED("plate")
+	", updated_op, seal",
+	"id, person_key, union_id, grp, channel, platform, status, applied_on, applied_by, decided_on, decided_by, "
+	"reason, left_on, joined_on, from_member",
+	"id, kind, person_key, from_member, from_union, to_union, status, opened_on, opened_by, decided_on, "
+	"decided_by, by_hub, to_member, snapshot",
+	"id, name, kind, provider, union_id, period, budget_fen, unit_fen, member_count, member_fen, created_op, "
+	"updated_op",
+	"id, name, kind, union_id, created_op",
+	"id, service, member, person_key, union_id, point, on_date, period, amount_fen, by_node",
+	"id, union_id, grp, on_date, estimated, source, op",
+	"id, union_id, grp, by_date, rate_bp, op",
+};
 
 /* Rows with every column the schema has now (cols NULL), or a digest
  * version's frozen columns (a table whose entry is NULL is left out). */
@@ -146,7 +170,7 @@ int hj_projection_digest_for(hj_db *db, uint32_t rules, uint8_t out[32])
 {
 	crypto_generichash_state st;
 	crypto_generichash_init(&st, NULL, 0, 32);
-	int rc = rows_of(db, rules >= 4 ? v4_columns : rules >= 3 ? v3_columns : v1_columns, digest_row, &st);
+	int rc = rows_of(db, rules >= 6 ? v6_columns : rules >= 4 ? v4_columns : rules >= 3 ? v3_columns : v1_columns, digest_row, &st);
 	crypto_generichash_final(&st, out, 32);
 	return rc;
 }
@@ -271,6 +295,7 @@ int hj_projection_clear(hj_db *db)
 {
 	/* Children first; defer_foreign_keys covers the org self-reference. */
 	return hj_db_exec(db, "PRAGMA defer_foreign_keys = ON;"
-			      "DELETE FROM transfer; DELETE FROM membership; DELETE FROM person; DELETE FROM node; "
+			      "DELETE FROM target; DELETE FROM survey; DELETE FROM service_delivery; "
+			      "DELETE FROM service_point; DELETE FROM service; DELETE FROM transfer; DELETE FROM membership; DELETE FROM person; DELETE FROM node; "
 			      "DELETE FROM org;");
 }

@@ -86,3 +86,12 @@ int hj_rules_name_text(const hj_foldctx *ctx, const char *what, const char *name
 		}
 	return 0;
 }
+
+int hj_rules_at_least(const hj_foldctx *ctx, uint32_t version, const char *what, hj_verdict *v)
+{
+	if (rules_of(ctx) >= version)
+		return 0;
+	hj_reject(v, "invalid", "%s needs fold rules %u; this position was decided under rules %u", what,
+		  (unsigned)version, (unsigned)rules_of(ctx));
+	return 1;
+}

@@ -39,7 +39,7 @@
  * applied by an earlier one too.
  */
 #ifndef HJ_RULES_VERSION /* a test build may pin it: see tests/meson.build */
-#define HJ_RULES_VERSION 5
+#define HJ_RULES_VERSION 6
 #endif
 
 /* A date may lie this far past "now" (ms): time zones, and a clerk
@@ -72,6 +72,12 @@ int hj_rules_person_key(const hj_foldctx *ctx, const char *key, const char *idnu
  * character or DEL. Rejects "invalid" and returns 1; 0 when fine, when
  * name is NULL or the rules are older. */
 int hj_rules_name_text(const hj_foldctx *ctx, const char *what, const char *name, hj_verdict *v);
+
+/* Does the position's rules version reach `version`? An op that arrived
+ * with that version calls it first: 0 when it does, else rejects
+ * "invalid" (naming the version) into *v and returns 1, so a re-fold of
+ * an older position refuses the op as the hub of that time did. */
+int hj_rules_at_least(const hj_foldctx *ctx, uint32_t version, const char *what, hj_verdict *v);
 
 /* "YYYY-MM-DD" of the CST day holding ms since the epoch (+ grace). */
 void hj_rules_cst_date(char out[11], int64_t ms);

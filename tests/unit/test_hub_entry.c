@@ -722,8 +722,8 @@ static void test_v2_malformed(void **state)
 		       "\"rules\" is not an integer >= 1");
 	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":0,\"at\":5,", INC2(""), STATE, HJ_ECORRUPT,
 		       "\"rules\" is not an integer >= 1");
-	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":6,\"at\":5,", INC2(""), STATE, HJ_EVERSION,
-		       "hub entry decided under rules version 6, newer than this huiji's 5: upgrade huiji to read "
+	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":7,\"at\":5,", INC2(""), STATE, HJ_EVERSION,
+		       "hub entry decided under rules version 7, newer than this huiji's 6: upgrade huiji to read "
 		       "entries from the hub");
 	expect_refused("\"op\":\"hub.sequence\",\"v\":2,\"rules\":2,", INC2(""), STATE, HJ_ECORRUPT,
 		       "\"at\" is not an integer >= 1");

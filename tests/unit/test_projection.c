@@ -61,6 +61,15 @@ static void fill(hj_db *db)
 		"'active', '2024-03-01', 'cz', '2024-03-05', 'cz', 'ok', '2024-06-01', '2024-03-05', 'hd:1:0')", 1, PKEY);
 	sql(db, "INSERT INTO transfer VALUES ('cz:2:0', 'hand_down', ?1, 'cz:1:0', 'qh-xn', 'qh-xn-a', 'accepted', "
 		"'2024-05-01', 'cz', '2024-05-01', 'cz', 0, 'cz:2:0', '{}')", 1, PKEY);
+	sql(db, "INSERT INTO service VALUES ('acc-2024', '意外险', 'accident_insurance', '人保', 'qh-xn', 'year', "
+		"1000000, 5000, 1, 5000, 'hub:4:0', 'hub:5:0')", 0);
+	sql(db, "INSERT INTO service_point VALUES ('home-1', '司机之家', 'driver_home', 'qh-xn', 'hub:4:1')", 0);
+	sql(db, "INSERT INTO service_delivery VALUES ('cz:3:0', 'acc-2024', 'cz:1:0', ?1, 'qh-xn', 'home-1', "
+		"'2024-04-01', '2024', 5000, 'cz')", 1, PKEY);
+	sql(db, "INSERT INTO survey VALUES ('qh-xn/truck_driver/2024-01-01', 'qh-xn', 'truck_driver', '2024-01-01', "
+		"900, 'transport_dept', 'hub:6:0')", 0);
+	sql(db, "INSERT INTO target VALUES ('qh-xn/truck_driver/2024-12-31', 'qh-xn', 'truck_driver', '2024-12-31', "
+		"6250, 'hub:6:1')", 0);
 }
 
 /* The digest of today's rules (v3: every column the schema has). */
@@ -93,7 +102,9 @@ static int collect(void *ctx, const char *table, const char *key, const char *li
 static void test_tables(void **state)
 {
 	(void)state;
-	static const char *const want[] = {"org", "node", "person", "membership", "transfer", NULL};
+	static const char *const want[] = {"org",	    "node",    "person",	"membership",
+					   "transfer",	    "service", "service_point", "service_delivery",
+					   "survey",	    "target",  NULL};
 	for (int i = 0; want[i] || hj_projection_tables[i]; i++) {
 		assert_non_null(want[i]);
 		assert_non_null(hj_projection_tables[i]);
@@ -133,7 +144,18 @@ static void test_canonical_row(void **state)
 		"\tdecided_on=2024-03-05\tdecided_by=cz\treason=ok\tleft_on=2024-06-01\tjoined_on=2024-03-05\tfrom_member=hd:1:0\n"
 		"transfer|cz:2:0|transfer\tid=cz:2:0\tkind=hand_down\tperson_key=" PKEY "\tfrom_member=cz:1:0"
 		"\tfrom_union=qh-xn\tto_union=qh-xn-a\tstatus=accepted\topened_on=2024-05-01\topened_by=cz"
-		"\tdecided_on=2024-05-01\tdecided_by=cz\tby_hub=0\tto_member=cz:2:0\tsnapshot={}\n");
+		"\tdecided_on=2024-05-01\tdecided_by=cz\tby_hub=0\tto_member=cz:2:0\tsnapshot={}\n"
+		"service|acc-2024|service\tid=acc-2024\tname=意外险\tkind=accident_insurance\tprovider=人保\tunion_id=qh-xn"
+		"\tperiod=year\tbudget_fen=1000000\tunit_fen=5000\tmember_count=1\tmember_fen=5000\tcreated_op=hub:4:0"
+		"\tupdated_op=hub:5:0\n"
+		"service_point|home-1|service_point\tid=home-1\tname=司机之家\tkind=driver_home\tunion_id=qh-xn"
+		"\tcreated_op=hub:4:1\n"
+		"service_delivery|cz:3:0|service_delivery\tid=cz:3:0\tservice=acc-2024\tmember=cz:1:0\tperson_key=" PKEY
+		"\tunion_id=qh-xn\tpoint=home-1\ton_date=2024-04-01\tperiod=2024\tamount_fen=5000\tby_node=cz\n"
+		"survey|qh-xn/truck_driver/2024-01-01|survey\tid=qh-xn/truck_driver/2024-01-01\tunion_id=qh-xn"
+		"\tgrp=truck_driver\ton_date=2024-01-01\testimated=900\tsource=transport_dept\top=hub:6:0\n"
+		"target|qh-xn/truck_driver/2024-12-31|target\tid=qh-xn/truck_driver/2024-12-31\tunion_id=qh-xn"
+		"\tgrp=truck_driver\tby_date=2024-12-31\trate_bp=6250\top=hub:6:1\n");
 	hj_buf_free(&r.all);
 	hj_db_close(db);
 }
@@ -211,6 +233,15 @@ static void test_digest_definition(void **state)
 	sql(b, "INSERT INTO transfer VALUES ('cz:2:0', 'hand_down', ?1, 'cz:1:0', 'qh-xn', 'qh-xn-a', 'accepted', "
 	       "'2024-05-01', 'cz', '2024-05-01', 'cz', 0, 'cz:2:0', '{}')", 1, PKEY);
 	sql(b, "INSERT INTO person(person_key, name, id_number, phone, plate, updated_op) VALUES (?1, '张三', ?2, '13800000001', '青A12345', 'cz:1:0')", 2, PKEY, IDNO);
+	sql(b, "INSERT INTO target VALUES ('qh-xn/truck_driver/2024-12-31', 'qh-xn', 'truck_driver', '2024-12-31', "
+	       "6250, 'hub:6:1')", 0);
+	sql(b, "INSERT INTO survey VALUES ('qh-xn/truck_driver/2024-01-01', 'qh-xn', 'truck_driver', '2024-01-01', "
+	       "900, 'transport_dept', 'hub:6:0')", 0);
+	sql(b, "INSERT INTO service_delivery VALUES ('cz:3:0', 'acc-2024', 'cz:1:0', ?1, 'qh-xn', 'home-1', "
+	       "'2024-04-01', '2024', 5000, 'cz')", 1, PKEY);
+	sql(b, "INSERT INTO service_point VALUES ('home-1', '司机之家', 'driver_home', 'qh-xn', 'hub:4:1')", 0);
+	sql(b, "INSERT INTO service VALUES ('acc-2024', '意外险', 'accident_insurance', '人保', 'qh-xn', 'year', "
+	       "1000000, 5000, 1, 5000, 'hub:4:0', 'hub:5:0')", 0);
 	sql(b, "INSERT INTO node VALUES ('cz', ?1, 'qh-xn', 'union', 'hub:2:1')", 1, PKEY);
 	sql(b, "INSERT INTO org VALUES ('qh-xn', '西宁市总工会', 'city', '6301', 'qh', 'hub:2:0', 'hub:3:0')", 0);
 	sql(b, "INSERT INTO org VALUES ('qh', '青海省总工会', 'province', '63', NULL, 'hub:1:0', NULL)", 0);
@@ -252,6 +283,10 @@ static void test_digest_covers_every_column(void **state)
 			/* CHECK-constrained columns get another allowed value. */
 			const char *alt = strcmp(col, "role") == 0     ? "auditor"
 					  : strcmp(col, "kind") == 0 && strcmp(table, "transfer") == 0 ? "offer"
+					  : strcmp(col, "kind") == 0 && strcmp(table, "service_point") == 0 ? "office"
+					  : strcmp(col, "period") == 0 && strcmp(table, "service") == 0 ? "month"
+					  : strcmp(col, "source") == 0 ? "platform"
+					  : strcmp(col, "rate_bp") == 0 ? "1"
 					  : strcmp(col, "status") == 0 ? (strcmp(table, "transfer") == 0 ? "open" : "rejected")
 					  : "zz";
 			snprintf(q, sizeof q, "SELECT %s IS NULL FROM %s WHERE %s = ?1", col, table, pk);
@@ -273,8 +308,9 @@ static void test_digest_covers_every_column(void **state)
 		free(key);
 	}
 	/* 7 + 5 + 7 + 15 + 14 columns, 3 + 0 + 3 + 7 + 6 of them nullable; the
-	 * person's seal is NULL here (a plaintext row), set only to a value */
-	assert_int_equal(checked, 48 + 18);
+	 * person's seal is NULL here (a plaintext row), set only to a value.
+	 * v6: + 12 + 5 + 10 + 7 + 6 columns, 4 + 0 + 1 + 0 + 0 nullable. */
+	assert_int_equal(checked, 48 + 18 + 40 + 5);
 	digest_now(db, d);
 	assert_memory_equal(d, base, 32);
 	hj_db_close(db);

@@ -26,6 +26,11 @@ static void print_help(const cli *c)
 	for (int i = 0; c->opts[i].name; i++)
 		printf("  --%-14s %s%s\n", c->opts[i].name, c->opts[i].has_arg ? "VALUE  " : "", c->opts[i].help);
 	printf("  --%-14s VALUE  %s\n", dir_opt.name, dir_opt.help);
+	int n = 0;
+	while (c->opts[n].name)
+		n++;
+	if (c->opts[n].help) /* the terminator's help is the example */
+		printf("\nexample:\n  %s\n", c->opts[n].help);
 }
 
 static const char *dir_value;

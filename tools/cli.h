@@ -14,6 +14,8 @@
 
 #define CLI_MAX_OPTS 24
 
+/* A command's options, ended by an entry whose name is NULL; that entry's
+ * help, when set, is the example --help prints ("huiji member apply ..."). */
 typedef struct cli_opt {
 	const char *name; /* without the leading "--" */
 	int has_arg;

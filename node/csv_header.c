@@ -42,6 +42,7 @@ int hj_csv_header(int *col, hj_csv *c, const char *path, const char *const *name
 			     : hj_error_wrap(rc, "%s line %ld: ", path, line);
 		goto done;
 	}
+	rc = 0;
 	if (line_out)
 		*line_out = line;
 	known_names(&kb, names, n);

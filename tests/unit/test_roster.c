@@ -1,0 +1,294 @@
+/*
+ * test_roster.c — a driver list compared with the roll (node/roster.c) in
+ * a real province (tests/unit/support.c): the hub, which holds the person
+ * secret, and the counties cz (qh-xn-cz, with the township qh-xn-cz-a
+ * below it) and hd (qh-hd), which hold none. Proves: the hub matches by
+ * the key it derives and says where else (hd's member, a township's
+ * member is here for its county, elsewhere for a union beside it); a
+ * county matches by the numbers it holds, its own pending application
+ * included, and never names another union; a leaver is not reached and
+ * names the record left; a list of person keys compares without a number;
+ * bad rows are reported by line, never with their number, and the rest
+ * is compared; a union the county does not hold, an unknown default group
+ * and a list without an id_number column are refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "idnum.h"
+#include "roster.h"
+#include "support.h"
+
+#define OK UT_OK
+#define MAXLINES 32
+
+/* What the callback saw, by line. */
+typedef struct seen_rows {
+	hj_roster_state state[MAXLINES];
+	char union_id[MAXLINES][64], status[MAXLINES][16], why[MAXLINES][300], region[MAXLINES][8];
+	int has_key[MAXLINES];
+	int calls;
+} seen_rows;
+
+static int on_row(void *arg, const hj_roster_row *r)
+{
+	seen_rows *s = arg;
+	assert_true(r->line > 0 && r->line < MAXLINES);
+	s->calls++;
+	s->state[r->line] = r->state;
+	snprintf(s->union_id[r->line], sizeof s->union_id[0], "%s", r->union_id ? r->union_id : "");
+	snprintf(s->status[r->line], sizeof s->status[0], "%s", r->status ? r->status : "");
+	snprintf(s->why[r->line], sizeof s->why[0], "%s", r->why ? r->why : "");
+	snprintf(s->region[r->line], sizeof s->region[0], "%s", r->region ? r->region : "");
+	s->has_key[r->line] = r->person_key != NULL;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	ut_world *w = ut_world_new(1);
+	hj_sync_report srep;
+	if (!w || ut_follow(w->cz, w->hub, &srep) || ut_follow(w->hd, w->hub, &srep))
+		return -1;
+	*state = w;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	return ut_world_free(*state);
+}
+
+static void apply(hj_node *n, const char *unit, int who, int approve, int leave)
+{
+	char id[UT_ID_SZ];
+	ut_must(n, ut_apply_op(n, unit, who), id, sizeof id);
+	if (approve)
+		ut_must(n, ut_op("member.approve", "member", id, "on", "2024-03-05", NULL), NULL, 0);
+	if (leave)
+		ut_must(n, ut_op("member.leave", "member", id, "on", "2024-06-01", "reason", "voluntary", NULL), NULL,
+			0);
+}
+
+/* People 1, 2 active at cz, 3 applied there, 4 left there, 5 active at
+ * hd, 6 active in the township below cz; all sequenced and followed.
+ * Then 8 applies at cz and stays pending there. 7 is nobody's. */
+static void populate(ut_world *w)
+{
+	hj_sync_report srep;
+	apply(w->cz, NULL, 1, 1, 0);
+	apply(w->cz, NULL, 2, 1, 0);
+	apply(w->cz, NULL, 3, 0, 0);
+	apply(w->cz, NULL, 4, 1, 1);
+	apply(w->cz, "qh-xn-cz-a", 6, 1, 0);
+	apply(w->hd, NULL, 5, 1, 0);
+	ut_sequence(w->hub, w->cz);
+	ut_sequence(w->hub, w->hd);
+	assert_int_equal(ut_follow(w->cz, w->hub, &srep), 0);
+	assert_int_equal(ut_follow(w->hd, w->hub, &srep), 0);
+	apply(w->cz, NULL, 8, 0, 0);
+}
+
+/* The list: header on line 1, people 1..8 on lines 2..9 (6 a courier),
+ * then the bad rows: a wrong check digit (10), person 1 again (11), an
+ * unknown group (12), a stray quote (13), an empty number (14). */
+static char *roster_text(void)
+{
+	static char text[4096];
+	char id[19], bad[19];
+	size_t off = (size_t)snprintf(text, sizeof text, "name,id_number,group,extra\n");
+	for (int who = 1; who <= 8; who++) {
+		ut_person_id(id, who);
+		off += (size_t)snprintf(text + off, sizeof text - off, "P%d,%s,%s,x\n", who, id,
+					who == 6 ? "courier" : "");
+	}
+	ut_person_id(bad, 7);
+	bad[17] = bad[17] == '0' ? '1' : '0';
+	ut_person_id(id, 1);
+	off += (size_t)snprintf(text + off, sizeof text - off, "B,%s,,x\nP1,%s,,x\n", bad, id);
+	ut_person_id(id, 7);
+	off += (size_t)snprintf(text + off, sizeof text - off, "B,%s,astronaut,x\nB,\"%s\"x,,x\n", id, id);
+	snprintf(text + off, sizeof text - off, "B,,,x\n");
+	return text;
+}
+
+static int compare(hj_roster **out, hj_node *n, const char *text, const char *unit, const char *grp, seen_rows *s)
+{
+	hj_csv *csv = NULL;
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	assert_non_null(f);
+	OK(hj_csv_open(&csv, f));
+	fclose(f);
+	memset(s, 0, sizeof *s);
+	int rc = hj_roster_compare(out, n, csv, "list.csv", unit, grp, on_row, s);
+	hj_csv_close(csv);
+	return rc;
+}
+
+static const hj_roster_count *group_count(const hj_roster *r, const char *g)
+{
+	for (size_t i = 0; i < r->ncounts; i++)
+		if (strcmp(r->counts[i].group, g) == 0)
+			return &r->counts[i];
+	fail_msg("no group %s", g);
+	return NULL;
+}
+
+static void check_bad_rows(const seen_rows *s, const hj_roster *r)
+{
+	char id[19];
+	assert_int_equal(r->records, 13);
+	assert_int_equal(r->bad, 5);
+	for (int line = 10; line <= 14; line++)
+		assert_int_equal(s->state[line], HJ_ROSTER_BAD);
+	assert_non_null(strstr(s->why[10], "check character"));
+	assert_non_null(strstr(s->why[11], "the same person as line 2"));
+	assert_non_null(strstr(s->why[12], "one of truck_driver"));
+	assert_non_null(strstr(s->why[14], "no id_number"));
+	for (int who = 1; who <= 8; who++) { /* never a number, nor its first 17 digits */
+		ut_person_id(id, who);
+		id[17] = '\0';
+		for (int line = 10; line <= 14; line++)
+			assert_null(strstr(s->why[line], id));
+	}
+}
+
+static void hub_says_where_else(void **state)
+{
+	ut_world *w = *state;
+	hj_roster *r = NULL;
+	seen_rows s;
+	populate(w);
+	const char *text = roster_text();
+	OK(compare(&r, w->hub, text, "qh-xn-cz", NULL, &s));
+	assert_int_equal(s.calls, 13);
+	assert_true(r->where_else);
+	assert_string_equal(r->union_name, "城中区总工会");
+	assert_int_equal(s.state[2], HJ_ROSTER_HERE);
+	assert_int_equal(s.state[3], HJ_ROSTER_HERE);
+	assert_int_equal(s.state[4], HJ_ROSTER_APPLIED);
+	assert_int_equal(s.state[5], HJ_ROSTER_NOT_REACHED); /* left: names the record left */
+	assert_string_equal(s.status[5], "left");
+	assert_string_equal(s.union_id[5], "qh-xn-cz");
+	assert_int_equal(s.state[6], HJ_ROSTER_ELSEWHERE);
+	assert_string_equal(s.union_id[6], "qh-hd");
+	assert_int_equal(s.state[7], HJ_ROSTER_HERE); /* the township is below the county */
+	assert_string_equal(s.union_id[7], "qh-xn-cz-a");
+	assert_int_equal(s.state[8], HJ_ROSTER_NOT_REACHED);
+	assert_string_equal(s.status[8], "");
+	assert_int_equal(s.state[9], HJ_ROSTER_NOT_REACHED); /* pending at cz: the hub has not seen it */
+	assert_true(s.has_key[2]);
+	assert_string_equal(s.region[2], "630102");
+	check_bad_rows(&s, r);
+	const hj_roster_count *t = group_count(r, "truck_driver"), *c = group_count(r, "courier");
+	assert_int_equal(t->rows, 7);
+	assert_int_equal(t->here, 2);
+	assert_int_equal(t->elsewhere, 1);
+	assert_int_equal(t->applied, 1);
+	assert_int_equal(t->not_reached, 3);
+	assert_int_equal(c->rows, 1);
+	assert_int_equal(c->here, 1);
+	hj_roster_free(r);
+
+	/* for the township: cz's own members are elsewhere */
+	OK(compare(&r, w->hub, text, "qh-xn-cz-a", NULL, &s));
+	assert_int_equal(s.state[2], HJ_ROSTER_ELSEWHERE);
+	assert_string_equal(s.union_id[2], "qh-xn-cz");
+	assert_int_equal(s.state[7], HJ_ROSTER_HERE);
+	hj_roster_free(r);
+}
+
+static void county_says_here_or_not(void **state)
+{
+	ut_world *w = *state;
+	hj_roster *r = NULL;
+	seen_rows s;
+	populate(w);
+	const char *text = roster_text();
+	OK(compare(&r, w->cz, text, NULL, NULL, &s));
+	assert_false(r->where_else);
+	assert_string_equal(r->union_id, "qh-xn-cz");
+	assert_int_equal(s.state[2], HJ_ROSTER_HERE);
+	assert_int_equal(s.state[4], HJ_ROSTER_APPLIED);
+	assert_int_equal(s.state[5], HJ_ROSTER_NOT_REACHED);
+	assert_string_equal(s.status[5], "left");
+	assert_int_equal(s.state[6], HJ_ROSTER_NOT_REACHED); /* hd's member: not here, and no more */
+	assert_string_equal(s.union_id[6], "");
+	assert_int_equal(s.state[7], HJ_ROSTER_HERE);
+	assert_int_equal(s.state[9], HJ_ROSTER_APPLIED); /* its own pending one, by its number */
+	assert_false(s.has_key[2]);
+	check_bad_rows(&s, r);
+	const hj_roster_count *t = group_count(r, "truck_driver");
+	assert_int_equal(t->elsewhere, 0);
+	assert_int_equal(t->applied, 2);
+	assert_int_equal(t->not_reached, 3);
+	hj_roster_free(r);
+
+	/* for the township below it: cz's own members are simply not there */
+	OK(compare(&r, w->cz, text, "qh-xn-cz-a", NULL, &s));
+	assert_int_equal(s.state[2], HJ_ROSTER_NOT_REACHED);
+	assert_string_equal(s.union_id[2], "");
+	assert_int_equal(s.state[7], HJ_ROSTER_HERE);
+	hj_roster_free(r);
+
+	/* hd's union is not below cz's: it holds nothing of it */
+	assert_int_equal(compare(&r, w->cz, text, "qh-hd", NULL, &s), HJ_EINVALID);
+	assert_non_null(strstr(hj_error_last(), "not qh-xn-cz nor below it"));
+	assert_null(r);
+	assert_int_equal(compare(&r, w->hub, text, "qh-nowhere", NULL, &s), HJ_EINVALID);
+	assert_int_equal(compare(&r, w->cz, text, NULL, "pilot", &s), HJ_EINVALID);
+	assert_non_null(strstr(hj_error_last(), "one of truck_driver, ride_hailing"));
+	assert_int_equal(compare(&r, w->cz, "name,phone\nA,13800000000\n", NULL, NULL, &s), HJ_EINVALID);
+	assert_non_null(strstr(hj_error_last(), "id_number (or person_key) is required"));
+	assert_int_equal(s.calls, 0);
+}
+
+/* A list keyed at the hub: the county matches the keys its sequenced
+ * records took from the hub's entries; the hub says where else too. */
+static void keyed_list(void **state)
+{
+	ut_world *w = *state;
+	hj_roster *r = NULL;
+	seen_rows s;
+	char text[1024], k[65];
+	size_t off;
+	populate(w);
+	off = (size_t)snprintf(text, sizeof text, "person_key,group\n");
+	for (int who = 1; who <= 8; who++) {
+		ut_person_key(k, w->hub, who);
+		off += (size_t)snprintf(text + off, sizeof text - off, "%s,\n", k);
+	}
+	snprintf(text + off, sizeof text - off, "%.63sX,\n", k); /* line 10: not a key */
+	OK(compare(&r, w->cz, text, NULL, NULL, &s));
+	assert_int_equal(r->by_key, 8);
+	assert_int_equal(s.state[2], HJ_ROSTER_HERE);
+	assert_int_equal(s.state[4], HJ_ROSTER_APPLIED);
+	assert_int_equal(s.state[6], HJ_ROSTER_NOT_REACHED);
+	assert_int_equal(s.state[7], HJ_ROSTER_HERE);
+	assert_int_equal(s.state[9], HJ_ROSTER_NOT_REACHED); /* pending: provisionally keyed, matches no key */
+	assert_int_equal(s.state[10], HJ_ROSTER_BAD);
+	assert_string_equal(s.region[2], "");
+	hj_roster_free(r);
+	OK(compare(&r, w->hub, text, "qh-xn-cz", NULL, &s));
+	assert_int_equal(s.state[6], HJ_ROSTER_ELSEWHERE);
+	assert_string_equal(s.union_id[6], "qh-hd");
+	hj_roster_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(hub_says_where_else, setup, teardown),
+		cmocka_unit_test_setup_teardown(county_says_here_or_not, setup, teardown),
+		cmocka_unit_test_setup_teardown(keyed_list, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -235,7 +235,7 @@ static int print_json(const hj_roster *r, compare *c, const char *path, const ch
 	      hj_json_set_str(o, "union_name", r->union_name) ||
 	      hj_json_set_str(o, "compared_by", r->where_else ? "person_key" : "id_number") ||
 	      hj_json_set_bool(o, "where_else", r->where_else) || hj_json_set_int(o, "rows", r->records) ||
-	      hj_json_set_int(o, "bad_rows", r->bad) || hj_json_set_int(o, "by_key", r->by_key) ||
+	      hj_json_set_int(o, "compared", r->records - r->bad) || hj_json_set_int(o, "bad_rows", r->bad) || hj_json_set_int(o, "by_key", r->by_key) ||
 	      hj_json_set_int(o, "upgraded", r->upgraded);
 	if (!bad) { /* each set takes its child, set or not */
 		bad |= hj_json_set(o, "groups", groups) != 0;
@@ -329,11 +329,12 @@ done:
 
 int cmd_compare(int argc, char **argv)
 {
-	if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
-		fprintf(argc < 1 ? stderr : stdout,
+	int help = argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0);
+	if (help || argc < 1 || argv[0][0] == '-') { /* no subcommand: usage, on stderr unless asked for */
+		fprintf(help ? stdout : stderr,
 			"usage: huiji compare roster FILE.csv [options]   (huiji compare roster --help)\n\n"
 			"  roster   a driver list against the roll: members here, elsewhere (hub), applied, not reached\n");
-		return argc < 1 ? 2 : 0;
+		return help ? 0 : 2;
 	}
 	if (strcmp(argv[0], "roster") == 0)
 		return compare_roster(argc - 1, argv + 1);

@@ -7,7 +7,8 @@
  * member is here for its county, elsewhere for a union beside it); a
  * county matches by the numbers it holds, its own pending application
  * included, and never names another union; a leaver is not reached and
- * names the record left; a list of person keys compares without a number;
+ * names the record left; a member of a peer province is elsewhere at the
+ * hub, named by province; a list of person keys compares without a number;
  * bad rows are reported by line, never with their number, and the rest
  * is compared; a union the county does not hold, an unknown default group
  * and a list without an id_number column are refused.
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +36,7 @@
 typedef struct seen_rows {
 	hj_roster_state state[MAXLINES];
 	char union_id[MAXLINES][64], status[MAXLINES][16], why[MAXLINES][300], region[MAXLINES][8];
+	char province[MAXLINES][16];
 	int has_key[MAXLINES];
 	int calls;
 } seen_rows;
@@ -48,6 +51,7 @@ static int on_row(void *arg, const hj_roster_row *r)
 	snprintf(s->status[r->line], sizeof s->status[0], "%s", r->status ? r->status : "");
 	snprintf(s->why[r->line], sizeof s->why[0], "%s", r->why ? r->why : "");
 	snprintf(s->region[r->line], sizeof s->region[0], "%s", r->region ? r->region : "");
+	snprintf(s->province[r->line], sizeof s->province[0], "%s", r->province ? r->province : "");
 	s->has_key[r->line] = r->person_key != NULL;
 	return 0;
 }
@@ -283,12 +287,64 @@ static void keyed_list(void **state)
 	hj_roster_free(r);
 }
 
+/* Province ah's registry installed at the hub as its peer's (as
+ * sync/peer.c leaves one: <hub>/peers/ah.db, rollback journal). */
+static void install_peer(ut_world *w, hj_node *peer_hub)
+{
+	char dir[3900], q[4200];
+	snprintf(dir, sizeof dir, "%s/peers", w->hub->dir);
+	mkdir(dir, 0700);
+	OK(hj_meta_set(peer_hub->db, "peer_hub_seq", "2"));
+	snprintf(q, sizeof q, "VACUUM INTO '%s/ah.db'", dir);
+	OK(hj_db_exec(peer_hub->db, q));
+	snprintf(q, sizeof q, "%s/ah.db", dir);
+	sqlite3 *h = NULL;
+	assert_int_equal(sqlite3_open(q, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+/* A member of a peer province (same national key) is elsewhere at the
+ * hub, named by province; a county knows nothing of it. */
+static void peer_province(void **state)
+{
+	ut_world *w = *state, *ah = ut_world_new(1);
+	hj_roster *r = NULL;
+	seen_rows s;
+	char id[UT_ID_SZ];
+	assert_non_null(ah);
+	memcpy(ah->hub->person_secret, w->hub->person_secret, 32);
+	ut_must(ah->cz, ut_apply_op(ah->cz, NULL, 7), id, sizeof id);
+	ut_must(ah->cz, ut_op("member.approve", "member", id, "on", "2024-03-02", NULL), NULL, 0);
+	ut_sequence(ah->hub, ah->cz);
+	ut_must(w->hub, ut_op("province.peer", "province", "ah", "hub_node", "ah-hub", "key",
+			      "1111111111111111111111111111111111111111111111111111111111111111", "url",
+			      "git://ah.example/hub.git", "name", "安徽省总工会", NULL), NULL, 0);
+	install_peer(w, ah->hub);
+	populate(w);
+	const char *text = roster_text();
+	OK(compare(&r, w->hub, text, "qh-xn-cz", NULL, &s));
+	assert_int_equal(s.state[8], HJ_ROSTER_ELSEWHERE);
+	assert_string_equal(s.province[8], "ah");
+	assert_string_equal(s.union_id[8], "qh-xn-cz");
+	assert_int_equal(s.state[6], HJ_ROSTER_ELSEWHERE); /* hd's: this province */
+	assert_string_equal(s.province[6], "");
+	assert_int_equal(group_count(r, "truck_driver")->elsewhere, 2);
+	hj_roster_free(r);
+	OK(compare(&r, w->cz, text, NULL, NULL, &s));
+	assert_int_equal(s.state[8], HJ_ROSTER_NOT_REACHED);
+	assert_string_equal(s.province[8], "");
+	hj_roster_free(r);
+	ut_world_free(ah);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(hub_says_where_else, setup, teardown),
 		cmocka_unit_test_setup_teardown(county_says_here_or_not, setup, teardown),
 		cmocka_unit_test_setup_teardown(keyed_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(peer_province, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,6 +39,7 @@ typedef struct place {
 
 typedef struct compare {
 	int reveal;
+	int gb18030;    /* the list was read as GB18030: said in the output */
 	FILE *out;      /* --out, or NULL */
 	int out_failed; /* a write to it failed */
 	long outreach;  /* rows written there */
@@ -141,7 +142,8 @@ static int print_text(const hj_roster *r, const compare *c, const char *path, co
 	static const char *const h2[] = {"where", "province", "union", "name", "rows", NULL};
 	cli_table *t = cli_table_new(h1), *w = cli_table_new(h2);
 	int rc = t && w ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
-	printf("%s compared for %s (%s) %s\n", path, r->union_id, r->union_name,
+	printf("%s%s compared for %s (%s) %s\n", path, c->gb18030 ? " (read as GB18030: the file is not UTF-8)" : "",
+	       r->union_id, r->union_name,
 	       r->where_else ? "by person key, across the province and its peers"
 			     : "by the ID numbers held here: member here or not (only the hub says where else)");
 	for (size_t i = 0; !rc && i < r->ncounts; i++) {
@@ -182,6 +184,10 @@ static int print_text(const hj_roster *r, const compare *c, const char *path, co
 		return rc;
 	printf("%ld rows: %ld compared, %ld bad%s", r->records, r->records - r->bad, r->bad,
 	       r->bad ? " (listed above by line)" : "");
+	if (r->upgraded)
+		printf("; %ld 15-digit ID number%s compared in the 18-digit form", r->upgraded, r->upgraded == 1 ? "" : "s");
+	if (r->by_key)
+		printf("; %ld row%s given as person keys", r->by_key, r->by_key == 1 ? "" : "s");
 	if (out)
 		printf("; %ld not reached written to %s (%s)\n", c->outreach, out,
 		       c->reveal ? "unmasked: --reveal" : "masked; --reveal to show");
@@ -231,7 +237,8 @@ static int print_json(const hj_roster *r, compare *c, const char *path, const ch
 	}
 	bad = bad || (out && (hj_json_set_str(oj, "path", out) || hj_json_set_int(oj, "rows", c->outreach) ||
 			      hj_json_set_bool(oj, "masked", !c->reveal)));
-	bad = bad || hj_json_set_str(o, "file", path) || hj_json_set_str(o, "union", r->union_id) ||
+	bad = bad || hj_json_set_str(o, "file", path) ||
+	      hj_json_set_str(o, "encoding", c->gb18030 ? "gb18030" : "utf-8") || hj_json_set_str(o, "union", r->union_id) ||
 	      hj_json_set_str(o, "union_name", r->union_name) ||
 	      hj_json_set_str(o, "compared_by", r->where_else ? "person_key" : "id_number") ||
 	      hj_json_set_bool(o, "where_else", r->where_else) || hj_json_set_int(o, "rows", r->records) ||
@@ -268,6 +275,7 @@ static int compare_open(hj_csv **csv, compare *c, const cli *cl, const char *pat
 	fclose(f);
 	if (rc)
 		return hj_error_wrap(rc, "%s: ", path);
+	c->gb18030 = hj_csv_encoding_of(*csv) == HJ_CSV_GB18030;
 	if (!out)
 		return 0;
 	if (!(c->out = fopen(out, "wb")))

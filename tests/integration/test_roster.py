@@ -10,7 +10,8 @@ output, JSON and outreach file name no other union); the outreach CSV
 holds exactly the rows not reached, masked unless --reveal; bad rows
 (wrong check digit, a 17-digit number, an unknown group, the same person
 twice, no number) are reported by line without their ID number and do not
-stop the comparison; a list of person keys compares without a number.
+stop the comparison; a list of person keys compares without a number; a
+GB18030 list gives the same figures as its UTF-8 copy.
 
 No HUIJI_LONG variant: the suite takes a few seconds.
 """
@@ -260,6 +261,19 @@ class RosterTest(unittest.TestCase):
             self.assertEqual(g["by_key"], len(people))
             got = g["groups"][0]
             self.assertEqual(tuple(got[s] for s in STATES), want, (node, g))
+
+    def test_gb18030(self):
+        """The same list as Excel saves it on Chinese Windows: the same figures."""
+        path = os.path.join(self.tmp, "drivers-gbk.csv")
+        with open(self.roster, encoding="utf-8") as src, open(path, "w", encoding="gb18030", newline="") as dst:
+            dst.write(src.read())
+        a = json.loads(self.compare(P.HUB, "--json").out)
+        r = H.run(["compare", "roster", path, "--json"], self.p.hub)
+        self.assertEqual(r.rc, 1, r)
+        b = json.loads(r.out)
+        self.assertEqual((a["encoding"], b["encoding"]), ("utf-8", "gb18030"))
+        self.assertEqual((a["groups"], a["where"], a["bad"]), (b["groups"], b["where"], b["bad"]))
+        self.assertIn("read as GB18030", H.run(["compare", "roster", path], self.p.hub).out)
 
     def test_cli(self):
         r = H.run(["compare", "roster", "--help"], self.p.hub)

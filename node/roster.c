@@ -179,6 +179,21 @@ static int list_has(char **v, size_t n, const char *s)
 static const char *subtree_sql = "WITH RECURSIVE sub(id) AS (SELECT :a UNION SELECT o.id FROM org o JOIN sub "
 				 "ON o.parent = sub.id) SELECT id FROM sub ORDER BY id";
 
+/* "unknown union 'x': one of a, b, … (huiji org list)": the unions this
+ * node may compare for, the first few of them. */
+static int unknown_union(const char *u, char **mine, size_t nmine)
+{
+	hj_buf b = HJ_BUF_INIT;
+	for (size_t i = 0; i < nmine && i < 12; i++)
+		hj_buf_printf(&b, "%s%s", i ? ", " : "", mine[i]);
+	if (nmine > 12)
+		hj_buf_puts(&b, ", …");
+	int rc = hj_error_set(HJ_EINVALID, "unknown union '%s': one of %s (huiji org list names them)", u,
+			      b.rc || !b.data ? "the unions below this node's" : (const char *)b.data);
+	hj_buf_free(&b);
+	return rc;
+}
+
 /* The union compared for: it exists (or is the node's own, before the
  * tree reached it), and lies at or below the node's union, which is all
  * a node holds (a hub's is the province's root). Sets r->union_* and
@@ -192,12 +207,14 @@ static int union_open(run *x, const char *u)
 	hj_roster *r = x->r;
 	if (!(r->union_id = strdup(u)))
 		return hj_error_set(HJ_ENOMEM, "out of memory");
-	if ((rc = hj_db_get_int(x->n->db, "SELECT count(*) FROM org WHERE id = :u", ":u", u, &exists)))
+	if ((rc = hj_db_get_int(x->n->db, "SELECT count(*) FROM org WHERE id = :u", ":u", u, &exists)) ||
+	    (rc = list_load(&mine, &nmine, x->n->db, subtree_sql, x->n->union_id)))
 		return rc;
-	if (!exists && strcmp(u, x->n->union_id) != 0)
-		return hj_error_set(HJ_EINVALID, "unknown union '%s' (huiji org list names the unions)", u);
-	if ((rc = list_load(&mine, &nmine, x->n->db, subtree_sql, x->n->union_id)))
+	if (!exists && strcmp(u, x->n->union_id) != 0) {
+		rc = unknown_union(u, mine, nmine);
+		list_free(mine, nmine);
 		return rc;
+	}
 	int below = strcmp(u, x->n->union_id) == 0 || list_has(mine, nmine, u);
 	list_free(mine, nmine);
 	if (!below)

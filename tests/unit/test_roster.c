@@ -248,6 +248,7 @@ static void county_says_here_or_not(void **state)
 	assert_non_null(strstr(hj_error_last(), "not qh-xn-cz nor below it"));
 	assert_null(r);
 	assert_int_equal(compare(&r, w->hub, text, "qh-nowhere", NULL, &s), HJ_EINVALID);
+	assert_non_null(strstr(hj_error_last(), "unknown union 'qh-nowhere': one of qh, qh-hd, qh-xn, qh-xn-cz"));
 	assert_int_equal(compare(&r, w->cz, text, NULL, "pilot", &s), HJ_EINVALID);
 	assert_non_null(strstr(hj_error_last(), "one of truck_driver, ride_hailing"));
 	assert_int_equal(compare(&r, w->cz, "name,phone\nA,13800000000\n", NULL, NULL, &s), HJ_EINVALID);

@@ -10,8 +10,9 @@
  * names the record left; a member of a peer province is elsewhere at the
  * hub, named by province; a list of person keys compares without a number;
  * bad rows are reported by line, never with their number, and the rest
- * is compared; a union the county does not hold, an unknown default group
- * and a list without an id_number column are refused.
+ * is compared, also late in a long list; a union the county does not hold,
+ * an unknown default group and a list without an id_number column are
+ * refused. And the header mapping import shares (node/csv_header.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv_header.h"
 #include "error.h"
 #include "idnum.h"
 #include "roster.h"
@@ -339,6 +341,98 @@ static void peer_province(void **state)
 	ut_world_free(ah);
 }
 
+/* Many rows (the set of people met grows several times): the same person
+ * late in the list is still found, by the line it was first met on. */
+static void many_rows(void **state)
+{
+	ut_world *w = *state;
+	hj_roster *r = NULL;
+	seen_rows s;
+	hj_buf b = HJ_BUF_INIT;
+	char k[65], seed[32];
+	hj_buf_puts(&b, "person_key\n");
+	for (int i = 0; i < 3000; i++) {
+		snprintf(seed, sizeof seed, "row %d", i);
+		ut_hex64(k, seed);
+		hj_buf_printf(&b, "%s\n", k);
+	}
+	ut_hex64(k, "row 7");
+	hj_buf_printf(&b, "%s\n", k); /* line 3002: row 7 (line 9) again */
+	assert_int_equal(b.rc, 0);
+	hj_csv *csv = NULL;
+	FILE *f = fmemopen(b.data, b.len, "r");
+	assert_non_null(f);
+	OK(hj_csv_open(&csv, f));
+	fclose(f);
+	memset(&s, 0, sizeof s);
+	OK(hj_roster_compare(&r, w->hub, csv, "list.csv", NULL, NULL, NULL, NULL));
+	assert_int_equal(r->records, 3001);
+	assert_int_equal(r->bad, 1);
+	assert_int_equal(group_count(r, "truck_driver")->not_reached, 3000);
+	hj_roster_free(r);
+	hj_csv_close(csv);
+	hj_buf_free(&b);
+}
+
+/* The header mapping import and compare share (node/csv_header.c). */
+static void header(void **state)
+{
+	(void)state;
+	static const char *const names[] = {"id_number", "name", "group"};
+	const char *texts[] = {"x,name,id_number\n", "name,foo\n", "name,name\n", "a,b\n", "\n\n"};
+	int col[3];
+	size_t ignored = 9;
+	long line = 0;
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		hj_csv *csv = NULL;
+		FILE *f = fmemopen((void *)texts[i], strlen(texts[i]), "r");
+		assert_non_null(f);
+		OK(hj_csv_open(&csv, f));
+		fclose(f);
+		int strict = hj_csv_header(col, csv, "l.csv", names, 3, 0, NULL, &line);
+		hj_csv_close(csv);
+		f = fmemopen((void *)texts[i], strlen(texts[i]), "r");
+		assert_non_null(f);
+		OK(hj_csv_open(&csv, f));
+		fclose(f);
+		int loose = hj_csv_header(col, csv, "l.csv", names, 3, 1, &ignored, &line);
+		hj_csv_close(csv);
+		switch (i) {
+		case 0: /* an unknown column: refused strictly, ignored and counted loosely */
+			assert_int_equal(strict, HJ_EINVALID);
+			assert_int_equal(loose, 0);
+			assert_int_equal(ignored, 1);
+			assert_int_equal(line, 1);
+			assert_int_equal(col[0], 2);
+			assert_int_equal(col[1], 1);
+			assert_int_equal(col[2], -1);
+			break;
+		case 2: /* the same name twice */
+			assert_int_equal(loose, HJ_EINVALID);
+			assert_non_null(strstr(hj_error_last(), "columns 1 and 2 have the same name"));
+			break;
+		case 3: /* no known column: the header is missing */
+			assert_int_equal(loose, HJ_EINVALID);
+			assert_non_null(strstr(hj_error_last(), "known: id_number, name, group"));
+			break;
+		case 4: /* blank lines only */
+			assert_int_equal(loose, HJ_EINVALID);
+			assert_non_null(strstr(hj_error_last(), "is empty"));
+			break;
+		default:
+			assert_int_equal(strict, HJ_EINVALID);
+			assert_int_equal(loose, 0);
+		}
+	}
+	hj_csv_encoding e;
+	OK(hj_csv_encoding_parse(&e, "GBK"));
+	assert_int_equal(e, HJ_CSV_GB18030);
+	OK(hj_csv_encoding_parse(&e, NULL));
+	assert_int_equal(e, HJ_CSV_AUTO);
+	assert_int_equal(hj_csv_encoding_parse(&e, "latin1"), HJ_EINVALID);
+	assert_non_null(strstr(hj_error_last(), "utf-8 or gb18030"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +440,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(county_says_here_or_not, setup, teardown),
 		cmocka_unit_test_setup_teardown(keyed_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(peer_province, setup, teardown),
+		cmocka_unit_test_setup_teardown(many_rows, setup, teardown),
+		cmocka_unit_test(header),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

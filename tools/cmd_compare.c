@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const cli_opt opts[] = {
 	{"union", 1, "the union the list is compared for (default this node's); every row is its"},
@@ -278,6 +279,9 @@ static int compare_open(hj_csv **csv, compare *c, const cli *cl, const char *pat
 	c->gb18030 = hj_csv_encoding_of(*csv) == HJ_CSV_GB18030;
 	if (!out)
 		return 0;
+	struct stat a, b;
+	if (stat(path, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return hj_error_set(HJ_EINVALID, "--out %s is the list itself: name another file", out);
 	if (!(c->out = fopen(out, "wb")))
 		return hj_error_set(HJ_ERROR, "%s: cannot write the outreach file", out);
 	fputs("\xEF\xBB\xBF", c->out);

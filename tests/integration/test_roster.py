@@ -292,6 +292,10 @@ class RosterTest(unittest.TestCase):
         r = self.compare(P.HUB, "--union", "qh-nowhere")
         self.assertEqual(r.rc, 2)
         self.assertIn("unknown union", r.err)
+        r = self.compare(P.HUB, "--out", self.roster)  # never over the list itself
+        self.assertEqual(r.rc, 2)
+        self.assertIn("is the list itself", r.err)
+        self.assertIn("id_number", self.text(self.roster))
         # the text summary: a table with a header and the where table
         r = self.compare(P.HUB, "--union", "qh-xn-cz")
         self.assertIn("members elsewhere", r.out)

@@ -82,6 +82,7 @@ int cmd_sync(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_compare(int argc, char **argv); /* cmd_compare.c: compare roster */
 int cmd_recover(int argc, char **argv);
 /* cmd_transfer.c */
 int cmd_member_hand_down(int argc, char **argv);

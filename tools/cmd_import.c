@@ -24,6 +24,7 @@
 #include "application.h"
 #include "cli.h"
 #include "csv.h"
+#include "csv_header.h"
 #include "error.h"
 #include "idnum.h"
 
@@ -49,7 +50,6 @@ static const cli_opt opts[] = {
 enum { C_NAME, C_ID, C_PHONE, C_PLATE, C_GROUP, C_CHANNEL, C_PLATFORM, C_UNION, C_ON, C_REASON, C_COUNT };
 static const char *const columns[C_COUNT] = {"name", "id_number", "phone", "plate", "group",
 					       "channel", "platform", "union", "on", "reason"};
-#define KNOWN "known: name, id_number, phone, plate, group, channel, platform, union, on, reason"
 
 typedef struct importer {
 	hj_node *n;
@@ -174,38 +174,14 @@ static int import_row(importer *im, const hj_application *a, long line)
 	return 0;
 }
 
-/* The header names the columns; their order is free. col[k] = the field
- * index of columns[k], or -1. Cells are named by position, never quoted:
- * a list without its header line has a person's name or ID number here. */
+/* The header names the columns; their order is free (csv_header.h: an
+ * unknown column is refused, so a misspelt one never drops its data). */
 static int read_header(int col[C_COUNT], hj_csv *csv, const char *path)
 {
-	char **fields;
-	size_t nf, known = 0;
 	long line;
-	int rc;
-	if ((rc = hj_csv_next(csv, &fields, &nf, &line)) != 1)
-		return rc == 0 ? hj_error_set(HJ_EINVALID, "%s is empty: the first line must name the columns", path)
-			       : hj_error_wrap(rc, "%s line %ld: ", path, line);
-	for (int k = 0; k < C_COUNT; k++)
-		col[k] = -1;
-	for (size_t i = 0; i < nf; i++)
-		for (int k = 0; k < C_COUNT; k++)
-			known += strcmp(fields[i], columns[k]) == 0;
-	if (!known)
-		return hj_error_set(HJ_EINVALID, "%s line %ld names no known column: is the header line missing? The "
-				    "first line must name the columns (" KNOWN ")", path, line);
-	for (size_t i = 0; i < nf; i++) {
-		int k;
-		for (k = 0; k < C_COUNT && strcmp(fields[i], columns[k]) != 0; k++)
-			;
-		if (k == C_COUNT)
-			return hj_error_set(HJ_EINVALID, "%s line %ld: column %zu: unknown column name (" KNOWN ")",
-					    path, line, i + 1);
-		if (col[k] >= 0)
-			return hj_error_set(HJ_EINVALID, "%s line %ld: columns %d and %zu have the same name", path, line,
-					    col[k] + 1, i + 1);
-		col[k] = (int)i;
-	}
+	int rc = hj_csv_header(col, csv, path, columns, C_COUNT, 0, NULL, &line);
+	if (rc)
+		return rc;
 	if (col[C_NAME] < 0 || col[C_ID] < 0 || col[C_PHONE] < 0)
 		return hj_error_set(HJ_EINVALID, "%s line %ld: columns name, id_number and phone are required", path,
 				    line);
@@ -259,20 +235,6 @@ static int import_rows(importer *im, const cli *c, const int col[C_COUNT])
 	return 0;
 }
 
-static int parse_encoding(hj_csv_encoding *out, const char *s)
-{
-	*out = HJ_CSV_AUTO;
-	if (!s)
-		return 0;
-	if (strcmp(s, "utf-8") == 0 || strcmp(s, "utf8") == 0 || strcmp(s, "UTF-8") == 0)
-		*out = HJ_CSV_UTF8;
-	else if (strcmp(s, "gb18030") == 0 || strcmp(s, "GB18030") == 0 || strcmp(s, "gbk") == 0 || strcmp(s, "GBK") == 0)
-		*out = HJ_CSV_GB18030; /* GB18030 is a superset of GBK */
-	else
-		return hj_error_set(HJ_EINVALID, "--encoding: utf-8 or gb18030");
-	return 0;
-}
-
 /* Open the list (decoding it) and the reject file, read the header; the
  * reject file starts with "reason," and the header as read. */
 static int import_open(importer *im, const cli *c, const char *path, int col[C_COUNT])
@@ -282,7 +244,7 @@ static int import_open(importer *im, const cli *c, const char *path, int col[C_C
 	size_t rawlen;
 	int rc;
 	FILE *f;
-	if ((rc = parse_encoding(&enc, cli_get(c, "encoding"))))
+	if ((rc = hj_csv_encoding_parse(&enc, cli_get(c, "encoding"))))
 		return rc;
 	if (!(f = fopen(path, "rb")))
 		return hj_error_set(HJ_ENOTFOUND, "%s: cannot open", path);

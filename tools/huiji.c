@@ -19,6 +19,7 @@ static const struct {
 	{"member", cmd_member, "apply|approve|reject|update|leave|hand-down|transfer|accept|decline|transfers|show|list"},
 	{"import", cmd_import, "platform FILE.csv: a platform's list of applicants, bad rows reported"},
 	{"status", cmd_status, "this node: feed, registry"},
+	{"service", cmd_service, "define|update|point|deliver|list|deliveries: the services ledger (yuan)"},
 	{"report", cmd_report, "coverage: members by county and worker group [--targets]"},
 	{"verify", cmd_verify, "verify this node's feed and re-fold it"},
 	{"log", cmd_log, "show the feed, ops decoded [--json]"},

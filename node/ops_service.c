@@ -329,6 +329,9 @@ static int within_bounds(hj_db *db, const delivery *d, int64_t amount, hj_verdic
 	int64_t n = 0, fen = 0;
 	char a[32], b[32], c[32];
 	int rc;
+	/* What a compact hub verdict carries beside the code (an id): the
+	 * service, so the county's `status` says which budget or limit. */
+	snprintf(v->holder, sizeof v->holder, "%s", d->service);
 	if (d->has_budget) {
 		if ((rc = spent(db, d, NULL, &n, &fen)))
 			return rc;
@@ -339,7 +342,7 @@ static int within_bounds(hj_db *db, const delivery *d, int64_t amount, hj_verdic
 		}
 	}
 	if (!d->has_count && !d->has_fen)
-		return 0;
+		return (v->holder[0] = '\0'), 0;
 	if ((rc = spent(db, d, d->person, &n, &fen)))
 		return rc;
 	if (d->has_count && n + 1 > d->count)
@@ -350,6 +353,7 @@ static int within_bounds(hj_db *db, const delivery *d, int64_t amount, hj_verdic
 		return hj_reject(v, "over_limit", "service %s %s: the member already received %s of %s yuan; %s more is "
 				 "over it", d->service, d->key, a, b, c), 1;
 	}
+	v->holder[0] = '\0';
 	return 0;
 }
 

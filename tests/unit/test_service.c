@@ -20,7 +20,9 @@
 #include <string.h>
 
 #include "audit.h"
+#include "envelope.h"
 #include "error.h"
+#include "gitfeed.h"
 #include "hex.h"
 #include "outbox.h"
 #include "rules.h"
@@ -353,6 +355,77 @@ static void test_refold_recomputes_the_budget(void **state)
 	hj_json_free(op);
 }
 
+/* The hub's last entry with `from` cut out of its payload, signed again
+ * with the hub's key at the same seq over the same parent (as
+ * test_audit_inbox's forgeries): a valid entry whose only lie is a verdict. */
+static void forge_last_entry(world *v, const char *from)
+{
+	hj_node *hub = v->w->hub;
+	uint64_t seq = (uint64_t)ut_int(hub->db, "SELECT max(seq) FROM changelog", NULL), tipseq = 0;
+	size_t len = 0;
+	uint8_t *cs = ut_changeset(hub, seq, &len);
+	hj_envelope e;
+	hj_buf payload = HJ_BUF_INIT, out = HJ_BUF_INIT;
+	char ref[160];
+	OK(hj_envelope_decode(&e, cs, len));
+	const char *at = strstr((const char *)e.payload, from);
+	assert_non_null(at);
+	hj_buf_printf(&payload, "%.*s%s", (int)(at - (const char *)e.payload), (const char *)e.payload, at + strlen(from));
+	OK(payload.rc);
+	OK(hj_envelope_encode(&out, hub->id, seq, e.prev, e.created_at, payload.data, payload.len, hub->pk, hub->sk));
+	hj_feed_item it = {out.data, out.len, seq, e.created_at};
+	snprintf(ref, sizeof ref, "refs/huiji/hub/%s", hub->id);
+	hj_gitrepo *r = NULL;
+	git_oid tip, parent;
+	git_commit *c = NULL;
+	OK(hj_node_repo_open(&r, hub));
+	OK(hj_gitfeed_tip(r, ref, &tipseq, &tip));
+	assert_int_equal(tipseq, seq);
+	assert_int_equal(git_commit_lookup(&c, hj_gitrepo_git(r), &tip), 0);
+	git_oid_cpy(&parent, git_commit_parent_id(c, 0));
+	git_commit_free(c);
+	OK(hj_gitrepo_ref_set(r, ref, &parent, "test: rewrite"));
+	OK(hj_gitfeed_append(r, ref, hub->id, &it, 1));
+	hj_gitrepo_close(r);
+	hj_envelope_free(&e);
+	hj_buf_free(&payload);
+	hj_buf_free(&out);
+	free(cs);
+}
+
+/* A hub entry signing "ok" on hd's delivery over the budget (its state
+ * digest still the honest one): the auditor's re-fold, holding every
+ * delivery, refuses it, and says so. */
+static void test_forged_ok_over_budget_fails_audit(void **state)
+{
+	world *v = *state;
+	hj_node *hub = v->w->hub;
+	hj_sync_report rep;
+	ut_must(hub, define("acc", "qh", "year", 10000, 10000, -1, -1), NULL, 0);
+	OK(ut_follow(v->w->cz, hub, &rep));
+	OK(ut_follow(v->w->hd, hub, &rep));
+	ut_must(v->w->cz, deliver(v->m1, "acc", "2024-09-01", -1), NULL, 0);
+	ut_must(v->w->hd, deliver(v->m4, "acc", "2024-09-01", -1), NULL, 0);
+	assert_int_equal(ut_sequence(hub, v->w->cz), 1);
+	assert_int_equal(ut_sequence(hub, v->w->hd), 1);
+	audit_clean(v, "honest");
+	forge_last_entry(v, ",\"rejected\":[[0,\"over_budget\",\"acc\"]]");
+	hj_audit_report ar;
+	char work[512], key[65], *git = hj_node_repo_path(hub);
+	snprintf(work, sizeof work, "%s/audit-forged.git", v->w->dir);
+	hj_hex_encode(key, hub->pk, 32);
+	OK(hj_audit(&ar, git, key, hub->person_secret, work, NULL));
+	int found = 0;
+	for (size_t i = 0; i < ar.nproblems; i++) {
+		fprintf(stderr, "  problem: %s\n", ar.problems[i]);
+		found |= strstr(ar.problems[i], "the hub says applied, the re-fold says over_budget") != NULL;
+	}
+	assert_true(found);
+	assert_int_equal(ar.nproblems, 1);
+	hj_audit_report_free(&ar);
+	free(git);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_budget_and_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_over_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refold_recomputes_the_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forged_ok_over_budget_fails_audit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -424,6 +424,8 @@ static int service_list(int argc, char **argv)
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
 	rc = cli_flag(&c, "json") ? list_json(n->db) : list_text(n->db);
+	if (!rc && !n->is_root && !cli_flag(&c, "json"))
+		printf("(deliveries and spend: those of the records this node holds; the hub holds every county's)\n");
 	hj_node_close(n);
 	return cli_fail(rc);
 }

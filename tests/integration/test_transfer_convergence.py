@@ -32,6 +32,7 @@ Deterministic per seed (HUIJI_SEEDS=...; printed on failure). CI: seeds 1
 and 2 (one under HUIJI_SANITIZED=1); HUIJI_LONG=1: 10 seeds with more rounds.
 """
 
+import json
 import os
 import random
 import re
@@ -119,8 +120,35 @@ class Sim:
         return [r[0] for r in H.query(self.p.db(node),
                 "SELECT id FROM transfer WHERE status = 'open' AND opened_by = ?1", (node,))]
 
+    def service_cli_refusals(self):
+        """What the command line refuses before anything is signed: an
+        unknown kind or period naming the valid ones, yuan not as digits
+        with at most two decimals, a negative or too large amount."""
+        p, base = self.p, ["service", "define", "--id", "x", "--name", "x", "--provider", "x", "--union", "qh"]
+        cases = [
+            (["--kind", "pony", "--period", "year", "--unit", "1"], "unknown kind 'pony': one of accident_insurance, "
+             "cancer_insurance, driver_medical, health_check, gift_pack, legal_aid, hardship_aid, skills_training, "
+             "counselling, job_referral"),
+            (["--kind", "legal_aid", "--period", "week", "--unit", "1"], "unknown period 'week': one of year, "
+             "quarter, month"),
+            (["--kind", "legal_aid", "--period", "year", "--unit", "1.005"], "at most two decimals"),
+            (["--kind", "legal_aid", "--period", "year", "--unit", "-3"], "not negative"),
+            (["--kind", "legal_aid", "--period", "year", "--unit", "1000000000.01"], "more than 1000000000 yuan"),
+            (["--kind", "legal_aid", "--period", "year", "--unit", "1", "--member-count", "0"], "a whole number"),
+        ]
+        for extra, want in cases:
+            r = p.run(*(base + extra), d=p.hub)
+            if r.rc != 2 or want not in r.err:
+                raise AssertionError("seed %d: %s: wanted exit 2 and %r, got %r" % (self.seed, extra, want, r))
+        r = p.run("service", "point", "--id", "x", "--name", "x", "--kind", "tent", "--union", "qh", d=p.hub)
+        if r.rc != 2 or "one of driver_home, service_station, office" not in r.err:
+            raise AssertionError("seed %d: point kind: %r" % (self.seed, r))
+        if H.query(p.hub_db, "SELECT count(*) FROM service")[0][0]:
+            raise AssertionError("seed %d: a refused define was recorded" % self.seed)
+
     def define_services(self):
         p = self.p
+        self.service_cli_refusals()
         for sid, union, kind, period, unit, budget, count, fen in SERVICES:
             args = ["service", "define", "--id", sid, "--name", "服务" + sid, "--kind", kind, "--provider", "人保财险",
                     "--union", union, "--period", period, "--unit", unit]
@@ -150,6 +178,15 @@ class Sim:
         if r.rc not in (0, 1):
             raise AssertionError("seed %d: deliver failed: %r" % (self.seed, r))
         self.note("deliver", r.rc == 0)
+
+    def final_race(self):
+        """Two counties, each unaware of the other, spend prov-acc's whole
+        budget of a quarter no one used: the hub's order refuses the second."""
+        racers = [n for n in self.rng.sample(COUNTIES, len(COUNTIES)) if self.active(n)][:2]
+        for node in racers:
+            self.p.ok("service", "deliver", "--member", self.rng.choice(self.active(node)), "--service", "prov-acc",
+                      "--on", "2025-11-11", "--amount", "200", d=self.p.dirs[node])
+        self.raced = len(racers) == 2
 
     def county_op(self, node):
         rng, region = self.rng, P.REGION.get(node, LD[3])
@@ -231,6 +268,7 @@ class Sim:
                 self.p.ok("sync", d=self.p.dirs[node])
                 if self.rng.random() < 0.4 or i == len(order) - 1:
                     self.hub_run()
+        self.final_race()
         # Everyone catches up.
         for _ in range(2):
             for node in COUNTIES + self.late:
@@ -315,11 +353,21 @@ class Sim:
             out = p.ok("status", d=p.dirs[node]).out
             self.status_named += len(re.findall(r"over_(?:budget|limit): (?:prov-acc|xn-gift|legal)", out))
         self.delivered = len(hub["service_delivery"])
+        # The command line's JSON says what the rows say, money in fen.
+        doc = json.loads(p.ok("service", "deliveries", "--json", d=p.hub).out)
+        if (doc["count"], doc["amount_fen"]) != (self.delivered, sum(r[8] for r in hub["service_delivery"])):
+            raise AssertionError("seed %d: service deliveries --json: %r" % (self.seed, doc))
+        listed = json.loads(p.ok("service", "list", "--json", d=p.hub).out)
+        spent = {s["id"]: s["spent_fen"] for s in listed["services"]}
+        for sid, *_ in SERVICES:
+            if spent[sid] != sum(r[8] for r in hub["service_delivery"] if r[1] == sid):
+                raise AssertionError("seed %d: service list --json spent of %s: %r" % (self.seed, sid, listed))
 
 
 class TransferConvergenceTest(unittest.TestCase):
     def test_random_transfers_converge(self):
         total_moved = total_late = total_over = total_named = total_delivered = 0
+        all_raced = True
         for seed in seeds():
             with self.subTest(seed=seed):
                 tmp = tempfile.mkdtemp(prefix="hj-tconv-%d-" % seed)
@@ -332,6 +380,7 @@ class TransferConvergenceTest(unittest.TestCase):
                     total_over += sim.over
                     total_named += sim.status_named
                     total_delivered += sim.delivered
+                    all_raced &= sim.raced
                     print("seed %d: %d records moved, %d hub decisions, the late nodes hold %d persons (%d "
                           "re-wrap items), %d deliveries, %d refused by the hub over a budget or limit, outcomes %s" % (
                               seed, moved, sim.hub_decisions, sim.late_held, sim.rewraps, sim.delivered, sim.over,
@@ -342,6 +391,7 @@ class TransferConvergenceTest(unittest.TestCase):
         self.assertGreater(total_moved, 0, "no record moved in any seed: the schedule exercises nothing")
         self.assertGreater(total_late, 0, "the late nodes hold nobody in any seed: the re-wraps go untested")
         self.assertGreater(total_delivered, 0, "no service delivered in any seed")
+        self.assertTrue(all_raced, "no seed had two counties with members to race")
         self.assertGreater(total_over, 0, "the hub refused no delivery over a budget or limit: the race goes untested")
         self.assertGreater(total_named, 0, "no county's status names a rejection over a budget or limit")
 

@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 #include "error.h"
+#include "followed.h"
 #include "table.h"
 
 #include <inttypes.h>
@@ -180,6 +181,24 @@ static int put_bounds(hj_json *op, const cli *c, int update)
 	return 0;
 }
 
+/* Run a service op; at a hub, say plainly why it would be refused: its own
+ * ops are decided under the rules of its last sequence entry, and one
+ * written before this huiji's rules 6 refuses every service op. */
+static int run_service_op(hj_node *n, hj_json *op, char *id, size_t idsz)
+{
+	hj_followed_rules r;
+	int rc = n->is_root ? hj_followed_rules_now(&r, n->db) : 0;
+	if (!rc && n->is_root && r.rules < 6)
+		rc = hj_error_set(HJ_ECONFLICT, "%s: this hub's last sequence entry was decided under rules %u and its "
+				  "own ops follow it; services need rules 6: `huiji hub run` once a county's change sets "
+				  "are in writes an entry under them", hj_json_get_str(op, "op"), (unsigned)r.rules);
+	if (rc) {
+		hj_json_free(op);
+		return rc;
+	}
+	return cli_run_op(n, op, id, idsz);
+}
+
 static int set_strs(hj_json *op, const cli *c, const char *const *pairs)
 {
 	for (size_t i = 0; pairs[i]; i += 2)
@@ -215,7 +234,7 @@ static int service_define(int argc, char **argv, int update)
 	}
 	if ((rc = set_strs(op, &c, fields)) || (rc = put_bounds(op, &c, update)))
 		goto done;
-	rc = cli_run_op(n, op, NULL, 0);
+	rc = run_service_op(n, op, NULL, 0);
 	op = NULL; /* taken */
 	if (!rc)
 		printf("%s service %s\n", update ? "updated" : "defined", cli_get(&c, "id"));
@@ -244,7 +263,7 @@ static int service_point(int argc, char **argv)
 		rc = rc ? rc : hj_error_set(HJ_ENOMEM, "out of memory");
 		goto done;
 	}
-	rc = cli_run_op(n, op, NULL, 0);
+	rc = run_service_op(n, op, NULL, 0);
 	op = NULL;
 	if (!rc)
 		printf("service point %s\n", cli_get(&c, "id"));
@@ -276,7 +295,7 @@ static int service_deliver(int argc, char **argv)
 	}
 	if ((rc = set_strs(op, &c, fields)) || (rc = put_yuan(op, &c, "amount", "amount_fen", 0)))
 		goto done;
-	rc = cli_run_op(n, op, id, sizeof id);
+	rc = run_service_op(n, op, id, sizeof id);
 	op = NULL;
 	if (rc)
 		goto done;

@@ -9,6 +9,24 @@
  * deliveries of its own members (deliver.c), so following an applied one
  * (trust_hub) it takes the hub's word for those two sums. Details name
  * ids, periods and yuan, never a person.
+ *
+ * The ops (fields beside "op" and "v"; money integer fen, 0..
+ * HJ_SERVICE_FEN_MAX; a bound left out is no bound):
+ *   service.define  id ([a-z0-9._-], 1-64), name, kind (service_kind),
+ *                   provider (1-200 bytes each), union (the funder; the
+ *                   actor acts for it), period (year|quarter|month),
+ *                   unit_fen, budget_fen?, member_count? (>= 1), member_fen?
+ *   service.update  id, provider?, unit_fen?, budget_fen?, member_count?,
+ *                   member_fen? (at least one; null clears a bound)
+ *   service.point   id, name, kind (driver_home|service_station|office),
+ *                   union (the actor acts for it)
+ *   service.deliver member (a membership record id), service, on
+ *                   (YYYY-MM-DD), amount_fen? (default the unit_fen),
+ *                   point?; its row's id is the op's id
+ * Reasons: invalid, exists, unknown_union, unknown_service, unknown_point,
+ * unknown_member, no_authority, not_member, date_order, future_date,
+ * not_covered, over_budget, over_limit (these two carry the service id as
+ * the compact verdict's holder).
  */
 #include "fold.h"
 #include "envelope.h"

@@ -347,10 +347,10 @@ static int json_rows(hj_json *arr, hj_db *db, sqlite3_stmt *st, const char *cons
 		rc = o ? 0 : HJ_ENOMEM;
 		for (int i = 0; !rc && keys[i]; i++)
 			rc = json_col(o, keys[i], st, i);
-		if (rc || (rc = hj_json_append(arr, o))) {
+		if (rc)
 			hj_json_free(o);
+		if (rc || hj_json_append(arr, o)) /* append takes o, also when it fails */
 			return hj_error_set(HJ_ENOMEM, "out of memory");
-		}
 	}
 	return rc < 0 ? rc : 0;
 }
@@ -367,18 +367,21 @@ static int list_json(hj_db *db)
 					    "budget_fen", "member_count", "member_fen", "deliveries", "spent_fen", NULL};
 	static const char *const pkeys[] = {"id", "name", "kind", "union", NULL};
 	hj_json *doc = hj_json_new(HJ_JOBJ), *sv = hj_json_new(HJ_JARR), *pt = hj_json_new(HJ_JARR);
-	sqlite3_stmt *st = hj_db_stmt(db, services_sql);
-	int rc = st ? json_rows(sv, db, st, skeys) : HJ_ERROR;
-	hj_db_release(db, st);
-	if (!rc && (st = hj_db_stmt(db, points_sql)) == NULL)
-		rc = HJ_ERROR;
+	sqlite3_stmt *st = NULL;
+	int rc = doc && sv && pt ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
 	if (!rc)
-		rc = json_rows(pt, db, st, pkeys);
+		rc = (st = hj_db_stmt(db, services_sql)) ? json_rows(sv, db, st, skeys) : HJ_ERROR;
 	hj_db_release(db, st);
-	if (!rc && (!doc || hj_json_set(doc, "services", sv) || (sv = NULL, hj_json_set(doc, "points", pt))))
-		rc = hj_error_set(HJ_ENOMEM, "out of memory");
-	else if (!rc)
-		pt = NULL;
+	st = NULL;
+	if (!rc)
+		rc = (st = hj_db_stmt(db, points_sql)) ? json_rows(pt, db, st, pkeys) : HJ_ERROR;
+	hj_db_release(db, st);
+	if (!rc) { /* hj_json_set takes the child, also when it fails */
+		int bad = hj_json_set(doc, "services", sv);
+		bad |= hj_json_set(doc, "points", pt);
+		sv = pt = NULL;
+		rc = bad ? hj_error_set(HJ_ENOMEM, "out of memory") : 0;
+	}
 	hj_json_free(sv);
 	hj_json_free(pt);
 	if (rc) {
@@ -466,17 +469,21 @@ static int deliveries_json(hj_db *db, const cli *c)
 	static const char *const keys[] = {"id", "service", "member", "union", "point", "on", "period", "amount_fen",
 					   "by_node", NULL};
 	hj_json *doc = hj_json_new(HJ_JOBJ), *arr = hj_json_new(HJ_JARR);
-	sqlite3_stmt *st = hj_db_stmt(db, deliveries_sql);
-	int rc = !st || deliveries_bind(st, c) ? HJ_ERROR : json_rows(arr, db, st, keys);
-	hj_db_release(db, st);
+	sqlite3_stmt *st = NULL;
 	int64_t sum = 0;
+	int rc = doc && arr ? 0 : hj_error_set(HJ_ENOMEM, "out of memory");
+	if (!rc)
+		rc = !(st = hj_db_stmt(db, deliveries_sql)) || deliveries_bind(st, c) ? HJ_ERROR
+										: json_rows(arr, db, st, keys);
+	hj_db_release(db, st);
 	for (size_t i = 0; !rc && i < arr->count; i++)
-		sum += arr->items[i]->items[7]->i;
-	if (!rc && (!doc || hj_json_set_int(doc, "count", (int64_t)arr->count) || hj_json_set_int(doc, "amount_fen", sum) ||
-		    hj_json_set(doc, "deliveries", arr)))
-		rc = hj_error_set(HJ_ENOMEM, "out of memory");
-	else if (!rc)
+		sum += arr->items[i]->items[7]->i; /* amount_fen: INTEGER NOT NULL */
+	if (!rc) { /* hj_json_set takes arr, also when it fails */
+		int bad = hj_json_set_int(doc, "count", (int64_t)arr->count) || hj_json_set_int(doc, "amount_fen", sum);
+		bad |= hj_json_set(doc, "deliveries", arr);
 		arr = NULL;
+		rc = bad ? hj_error_set(HJ_ENOMEM, "out of memory") : 0;
+	}
 	hj_json_free(arr);
 	if (rc) {
 		hj_json_free(doc);

@@ -146,6 +146,18 @@ class Sim:
         if H.query(p.hub_db, "SELECT count(*) FROM service")[0][0]:
             raise AssertionError("seed %d: a refused define was recorded" % self.seed)
 
+    def before_rules_6(self):
+        """A hub whose last entry predates rules 6 (here: none yet) decides
+        its own ops under the old rules: the command says so and records
+        nothing."""
+        p = self.p
+        rules = H.query(p.hub_db, "SELECT value FROM meta WHERE key = 'hub_rules'")
+        if rules and int(rules[0][0]) >= 6:
+            return
+        r = p.run("service", "point", "--id", "early", "--name", "x", "--kind", "office", "--union", "qh", d=p.hub)
+        if r.rc != 1 or "services need rules 6: `huiji hub run` once a county's change sets are in" not in r.err:
+            raise AssertionError("seed %d: a service op before rules 6: %r" % (self.seed, r))
+
     def define_services(self):
         p = self.p
         self.service_cli_refusals()
@@ -254,6 +266,7 @@ class Sim:
 
     def run(self):
         self.setup()
+        self.before_rules_6()
         for rnd in range(ROUNDS):
             if rnd == 1:
                 self.define_services()

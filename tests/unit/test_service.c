@@ -190,6 +190,10 @@ static void test_only_active_members(void **state)
 	assert_int_equal(ut_int(cz->db, "SELECT amount_fen FROM service_delivery WHERE id = ?1", id), 12345);
 	expect_refused(cz, deliver(v->m2, "gift", "2024-09-01", -1), "not_member", "applied");
 	expect_refused(cz, deliver(v->m3, "gift", "2024-09-01", -1), "not_member", "left");
+	char rej[UT_ID_SZ];
+	ut_must(cz, ut_apply_op(cz, NULL, 5), rej, sizeof rej);
+	ut_must(cz, ut_op("member.reject", "member", rej, "on", "2024-03-05", "reason", "not a driver", NULL), NULL, 0);
+	expect_refused(cz, deliver(rej, "gift", "2024-09-01", -1), "not_member", "rejected");
 	expect_refused(cz, deliver("cz:99:0", "gift", "2024-09-01", -1), "unknown_member", NULL);
 	expect_refused(cz, deliver(v->m1, "gift", "2024-03-04", -1), "date_order", "2024-03-05");
 	expect_refused(cz, deliver(v->m1, "gift", "2199-01-01", -1), "future_date", NULL);
@@ -205,7 +209,7 @@ static void test_only_active_members(void **state)
 	/* hd acts for qh-hd: not for cz's member. */
 	OK(ut_follow(v->w->hd, hub, &rep));
 	expect_refused(v->w->hd, deliver(v->m1, "gift", "2024-09-01", -1), "unknown_member", NULL);
-	assert_int_equal(ut_sequence(hub, cz), 2);
+	assert_int_equal(ut_sequence(hub, cz), 4);
 	/* The hub acts for every union: one change set serving both counties'
 	 * members, which each county folds only in part (its own record). */
 	hj_json *both[] = {deliver(v->m1, "gift", "2024-10-01", -1), deliver(v->m4, "gift", "2024-10-01", -1)};

@@ -4,7 +4,8 @@
  * in; a move touches both ends; a decision on a transfer touches the
  * transfer's two unions; a request also touches wherever the person is
  * an active member now; an application or an update touches every union
- * that holds a record of the person, whose row it refreshes.
+ * that holds a record of the person, whose row it refreshes; a service
+ * delivery touches the union holding the record it serves.
  */
 #include "deliver.h"
 #include "error.h"
@@ -163,6 +164,12 @@ int hj_touch_add_op(hj_idset *u, hj_db *db, const hj_json *op, const char *perso
 	const char *transfer = hj_json_get_str(op, "transfer");
 	const char *key = person_key ? person_key : hj_json_get_str(hj_json_get(op, "person"), "key");
 	int rc;
+	/* A delivery reaches the record's union (a county holds only its own
+	 * members' deliveries); services and points go everywhere, like the
+	 * tree: a node enrolled later, or a union made later, gets them from
+	 * its backfill, and a driver may be served at any county's driver home. */
+	if (name && strcmp(name, "service.deliver") == 0)
+		return add_union_of(u, db, "SELECT union_id FROM membership WHERE id = :k", hj_json_get_str(op, "member"));
 	if (!name || strncmp(name, "member.", 7) != 0)
 		return hj_idset_add(u, HJ_TOUCH_ALL);
 	if (strcmp(name, "member.apply") == 0) {

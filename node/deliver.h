@@ -29,8 +29,9 @@ void hj_idset_free(hj_idset *s);
 
 /* Add the unions an op touches, judged against the registry as it stands
  * before the op is folded (the hub's view at that position): HJ_TOUCH_ALL
- * for an op outside member.* (the tree and the nodes are held
- * everywhere), else the unions whose rows it reads or changes. 0 or an
+ * for an op outside member.* (the tree, the nodes, the services and
+ * points are held everywhere) except service.deliver (the union of the
+ * record it serves), else the unions whose rows it reads or changes. 0 or an
  * error (a failed lookup is never "nothing"). */
 int hj_touch_add_op(hj_idset *unions, hj_db *db, const hj_json *op, const char *person_key);
 /* person_key above: the key the hub's fold gave an op that names none

@@ -35,6 +35,10 @@ static const struct {
 	{"province.peer", hj_fold_province_peer},
 	{"province.transfer_in", hj_fold_province_transfer_in},
 	{"province.transfer_out", hj_fold_province_transfer_out},
+	{"service.define", hj_fold_service_define},
+	{"service.update", hj_fold_service_update},
+	{"service.point", hj_fold_service_point},
+	{"service.deliver", hj_fold_service_deliver},
 };
 
 int hj_is_hex64(const char *s)

@@ -223,6 +223,22 @@ int hj_fold_person_key(char out[65], const hj_foldctx *ctx, const char *idno, co
  * from an op of version 4. 0 go on, 1 rejected. */
 int hj_fold_key_form(const hj_json *op, const hj_json *person, const char *opname, hj_verdict *v);
 
+/* The services ledger (ops_service.c, rules 6, schema/017_services.sql).
+ * Amounts are integer fen; a field or a row holds at most this much (a
+ * billion yuan), so no sum of them overflows. */
+#define HJ_SERVICE_FEN_MAX 100000000000LL
+int hj_fold_service_define(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+int hj_fold_service_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+int hj_fold_service_point(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+int hj_fold_service_deliver(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+/* The period key of date `on` (YYYY-MM-DD) in a service's period (year,
+ * quarter, month): "2027", "2027-Q1", "2027-03". 0 or HJ_EINVALID. */
+int hj_service_period_of(char out[8], const char *period, const char *on);
+/* SUBTREE replay: does this county hold what a service op changes? A
+ * delivery: when it holds the membership record (deliver.c sends it to
+ * the record's union); definitions and points: everywhere. 1/0/<0. */
+int hj_fold_service_held(hj_db *db, const hj_json *op);
+
 /* Membership `id` exists, the actor has authority over its union, and its
  * status is `want` ("live": applied or active). 0 go on, 1 rejected, <0
  * error. */

@@ -46,6 +46,8 @@ int hj_replay_key(hj_db *db, const hj_node *n, const char *node, uint8_t pk[32])
 static int county_holds(hj_db *db, const hj_node *n, const hj_json *op, const char *hub_key)
 {
 	const char *name = hj_json_get_str(op, "op");
+	if (name && strncmp(name, "service.", 8) == 0)
+		return hj_fold_service_held(db, op); /* a delivery: where its record is */
 	if (!name || strncmp(name, "member.", 7) != 0)
 		return 1; /* the org tree and the nodes are held everywhere */
 	if (strcmp(name, "member.apply") == 0) {

@@ -81,6 +81,7 @@ int cmd_hook(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_service(int argc, char **argv); /* cmd_service.c */
 int cmd_import(int argc, char **argv);
 int cmd_compare(int argc, char **argv); /* cmd_compare.c: compare roster */
 int cmd_recover(int argc, char **argv);

@@ -20,6 +20,7 @@ static const struct {
 	{"import", cmd_import, "platform FILE.csv: a platform's list of applicants, bad rows reported"},
 	{"status", cmd_status, "this node: feed, registry"},
 	{"compare", cmd_compare, "roster FILE.csv: a driver list against the roll, who is not yet reached"},
+	{"service", cmd_service, "define|update|point|deliver|list|deliveries: the services ledger (yuan)"},
 	{"report", cmd_report, "coverage: members by county and worker group [--targets]"},
 	{"verify", cmd_verify, "verify this node's feed and re-fold it"},
 	{"log", cmd_log, "show the feed, ops decoded [--json]"},

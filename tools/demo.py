@@ -42,6 +42,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 from harness import Fakes  # noqa: E402  (fake people: valid ID numbers, never real ones)
 from demo_peer import second_province  # noqa: E402  (the second province, 安徽)
+from demo_work import union_work  # noqa: E402  (services, targets, reports, roster comparison)
 
 HUIJI = os.environ.get("HUIJI_BIN", os.path.join(TOP, "build", "tools", "huiji"))
 COUNTIES = [  # node id, org id, name, region code (GB/T 2260, 2022)
@@ -142,11 +143,13 @@ def main():
 
         step("Offline: each county enrols drivers and riders at windows, platforms and inspection stations")
         twice = fakes.person(region="630121")  # applies in 大通 and again in 城中
+        enrolled = {}  # node -> the people it enrolled (the roster comparison reuses some)
         for i, (node, org, name, region) in enumerate(COUNTIES):
             d = os.path.join(work, node)
             n_people = 6 + 2 * i
             for k in range(n_people):
                 p = fakes.person(region=rng.choice([region, "630102", "632123", "340104", "320102"]))
+                enrolled.setdefault(node, []).append(p)
                 grp, plat = rng.choice(GROUPS)
                 args = ["member", "apply", "--dir", d, "--name", p.name, "--id-number", p.id_number,
                         "--phone", p.phone, "--group", grp, "--channel", rng.choice(CHANNELS),
@@ -268,7 +271,9 @@ def main():
 
         ah_daemon = second_province(work, huiji, step, start_daemon, hub, hub_key, url, fakes)
 
-        step("Coverage at the hub: members by county and worker group against survey targets")
+        union_work(work, huiji, step, hub, fakes, enrolled)
+
+        step("Coverage from a survey's CSV (report coverage --targets): members by county and worker group")
         targets = os.path.join(work, "targets.csv")
         with open(targets, "w") as f:
             f.write("org_id,group,estimated_workers,target_percent\n")

@@ -4,7 +4,10 @@
  * in; a move touches both ends; a decision on a transfer touches the
  * transfer's two unions; a request also touches wherever the person is
  * an active member now; an application or an update touches every union
- * that holds a record of the person, whose row it refreshes.
+ * that holds a record of the person, whose row it refreshes. Every other
+ * op (the tree, the nodes, surveys and targets: ops_coverage.c) touches
+ * every node: a county folds its own union's targets and its ancestors'
+ * offline, and a survey names no person, so nothing is withheld.
  */
 #include "deliver.h"
 #include "error.h"

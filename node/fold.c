@@ -35,6 +35,8 @@ static const struct {
 	{"province.peer", hj_fold_province_peer},
 	{"province.transfer_in", hj_fold_province_transfer_in},
 	{"province.transfer_out", hj_fold_province_transfer_out},
+	{"survey.record", hj_fold_survey_record},
+	{"target.set", hj_fold_target_set},
 };
 
 int hj_is_hex64(const char *s)

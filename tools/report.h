@@ -39,7 +39,8 @@ typedef struct rpt_table {
 void rpt_init(rpt_table *t, const char *id, const rpt_col *cols, size_t ncol);
 /* Append a row of ncol cells (copied; NULL = empty). 0 or HJ_ENOMEM. */
 int rpt_add(rpt_table *t, const char *const *cells);
-/* The cell of `row` in column `key`, "" when empty; NULL: no such column. */
+/* The cell of `row` in column `key`, "" when empty; NULL: no such column
+ * or row. */
 const char *rpt_cell(const rpt_table *t, size_t row, const char *key);
 void rpt_free(rpt_table *t);
 

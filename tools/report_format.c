@@ -49,6 +49,8 @@ int rpt_add(rpt_table *t, const char *const *cells)
 
 const char *rpt_cell(const rpt_table *t, size_t row, const char *key)
 {
+	if (row >= t->nrows)
+		return NULL;
 	for (size_t c = 0; c < t->ncol; c++)
 		if (strcmp(t->cols[c].key, key) == 0)
 			return t->cells[row * t->ncol + c] ? t->cells[row * t->ncol + c] : "";

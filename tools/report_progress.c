@@ -59,6 +59,8 @@ typedef struct prog {
 	int64_t *has;          /* org: any row */
 	char grp[NGRP][32];
 	int ngrp;
+	struct succ *succ;
+	size_t nsucc;
 } prog;
 
 static int month_of(const prog *p, const char *date)
@@ -104,14 +106,55 @@ static void count_row(prog *p, const mrow *r)
 	}
 }
 
+/* The records that continue another (from_member), sorted by it: where a
+ * record transferred away went. No index holds from_member, so it is read
+ * once here rather than looked up per row (n^2 on a province). */
+typedef struct succ {
+	char *from;
+	int org;
+} succ;
+
+static int succ_cmp(const void *a, const void *b)
+{
+	return strcmp(((const succ *)a)->from, ((const succ *)b)->from);
+}
+
+static int load_succ(prog *p, hj_db *db)
+{
+	sqlite3_stmt *st = hj_db_stmt(db, "SELECT from_member, union_id FROM membership WHERE from_member IS NOT NULL");
+	int rc = st ? 0 : HJ_ERROR;
+	while (!rc && (rc = hj_db_step(db, st)) == 1) {
+		rc = 0;
+		succ *q = realloc(p->succ, (p->nsucc + 1) * sizeof *q);
+		if (!q || !(q[p->nsucc].from = strdup(hj_db_col_text(st, 0)))) {
+			if (q)
+				p->succ = q;
+			rc = hj_error_set(HJ_ENOMEM, "out of memory");
+			break;
+		}
+		p->succ = q;
+		q[p->nsucc++].org = rpt_tree_find(&p->tree, hj_db_col_text(st, 1));
+	}
+	hj_db_release(db, st);
+	if (p->nsucc)
+		qsort(p->succ, p->nsucc, sizeof *p->succ, succ_cmp);
+	return rc < 0 ? rc : 0;
+}
+
+static int next_of(const prog *p, const char *id)
+{
+	succ key = {.from = (char *)id};
+	const succ *hit = p->nsucc ? bsearch(&key, p->succ, p->nsucc, sizeof *p->succ, succ_cmp) : NULL;
+	return hit ? hit->org : -1;
+}
+
 static int load_rows(prog *p, hj_db *db)
 {
 	sqlite3_stmt *st = hj_db_stmt(db,
 		"SELECT m.union_id, m.grp, CASE WHEN m.status IN ('active', 'left', 'transferred') "
 		"  THEN coalesce(m.decided_on, m.joined_on) END, m.left_on, m.status, m.from_member IS NOT NULL, "
-		"  (SELECT f.union_id FROM membership f WHERE f.id = m.from_member), "
-		"  (SELECT n.union_id FROM membership n WHERE n.from_member = m.id ORDER BY n.id LIMIT 1) "
-		"FROM membership m");
+		"  f.union_id, m.id "
+		"FROM membership m LEFT JOIN membership f ON f.id = m.from_member");
 	int rc = st ? 0 : HJ_ERROR;
 	while (!rc && (rc = hj_db_step(db, st)) == 1) {
 		rc = 0; /* a row: go on */
@@ -128,7 +171,7 @@ static int load_rows(prog *p, hj_db *db)
 			r.left_kind = 0; /* an application withdrawn: never a member */
 		r.from = sqlite3_column_int(st, 5);
 		r.from_org = rpt_tree_find(&p->tree, sqlite3_column_type(st, 6) == SQLITE_NULL ? NULL : hj_db_col_text(st, 6));
-		r.next_org = rpt_tree_find(&p->tree, sqlite3_column_type(st, 7) == SQLITE_NULL ? NULL : hj_db_col_text(st, 7));
+		r.next_org = r.left_kind == 2 ? next_of(p, hj_db_col_text(st, 7)) : -1;
 		count_row(p, &r);
 	}
 	hj_db_release(db, st);
@@ -225,9 +268,12 @@ int rpt_progress(rpt_table *out, hj_db *db, const char *from, const char *to)
 		rc = hj_error_set(HJ_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (!(rc = load_rows(p, db)))
+	if (!(rc = load_succ(p, db)) && !(rc = load_rows(p, db)))
 		rc = add_rows(out, db, p);
 done:
+	for (size_t i = 0; i < p->nsucc; i++)
+		free(p->succ[i].from);
+	free(p->succ);
 	rpt_tree_free(&p->tree);
 	free(p->b);
 	free(p->act);

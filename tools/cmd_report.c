@@ -143,6 +143,9 @@ int cmd_report(int argc, char **argv)
 		printf("usage: huiji report coverage|progress|services|all [options]   (huiji report coverage --help)\n");
 		return 0;
 	}
+	if (!sub[0])
+		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji report coverage|progress|services|all [options] "
+					     "(huiji report coverage --help)"));
 	if (k == sizeof subs / sizeof *subs)
 		return cli_fail(hj_error_set(HJ_EINVALID, "unknown subcommand 'report %s': one of coverage, progress, "
 					     "services, all", sub));

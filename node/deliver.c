@@ -5,7 +5,11 @@
  * transfer's two unions; a request also touches wherever the person is
  * an active member now; an application or an update touches every union
  * that holds a record of the person, whose row it refreshes; a service
- * delivery touches the union holding the record it serves.
+ * delivery touches the union holding the record it serves. Every other
+ * op (the tree, the nodes, service definitions and points, surveys and
+ * targets: ops_coverage.c) touches every node: a county folds its own
+ * union's targets and its ancestors' offline, and none of them names a
+ * person, so nothing is withheld.
  */
 #include "deliver.h"
 #include "error.h"

@@ -39,6 +39,8 @@ static const struct {
 	{"service.update", hj_fold_service_update},
 	{"service.point", hj_fold_service_point},
 	{"service.deliver", hj_fold_service_deliver},
+	{"survey.record", hj_fold_survey_record},
+	{"target.set", hj_fold_target_set},
 };
 
 int hj_is_hex64(const char *s)

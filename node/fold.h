@@ -179,6 +179,10 @@ int hj_fold_member_update(hj_db *db, const hj_foldctx *ctx, const hj_json *op, h
  * did. No-op when the county does not hold the person. */
 int hj_fold_person_refresh(hj_db *db, const hj_foldctx *ctx, const hj_json *op);
 
+/* Surveys and dated targets (ops_coverage.c, rules 6). */
+int hj_fold_survey_record(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+int hj_fold_target_set(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
+
 int hj_fold_member_leave(hj_db *db, const hj_foldctx *ctx, const hj_json *op, hj_verdict *v);
 
 /* Transfers (rules 3): a hand-down inside one node's subtree (the turnover

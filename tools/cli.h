@@ -82,6 +82,9 @@ int cmd_sync(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_service(int argc, char **argv); /* cmd_service.c */
+/* cmd_coverage.c: surveys and dated targets */
+int cmd_survey(int argc, char **argv);
+int cmd_target(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_compare(int argc, char **argv); /* cmd_compare.c: compare roster */
 int cmd_recover(int argc, char **argv);

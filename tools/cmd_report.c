@@ -1,231 +1,191 @@
 /*
- * cmd_report.c — `huiji report coverage`: members by county and worker
- * group, and, given the survey's estimates, the membership rate (入会率 =
- * members / estimated workers) against the target rate.
- *
- * Memberships are rolled up to their county: the nearest ancestor org of
- * kind county (township and community unions count for their county);
- * unions outside any county (a city's industry federation) stand alone.
+ * cmd_report.c — `huiji report coverage|progress|services|all`: parses the
+ * options, fills the reports (report_coverage.c, report_progress.c,
+ * report_services.c, report_targets.c for --targets FILE) and writes them
+ * as text, CSV, JSON or one HTML page (report_format.c, report_html.c) to
+ * stdout or --out FILE.
  */
 #include "cli.h"
-#include "csv.h"
 #include "error.h"
-#include "utf8.h"
+#include "idnum.h"
+#include "report.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const cli_opt opts[] = {
-	{"format", 1, "text (default) or csv"},
-	{"targets", 1, "CSV of org_id,group,estimated_workers,target_percent (survey figures)"},
-	{NULL, 0, NULL},
+#define FORMAT_OPTS                                                                                             \
+	{"format", 1, "text (default), csv, json or html"}, {"json", 0, "the same as --format json"},          \
+		{"out", 1, "write to FILE instead of stdout"}
+
+static const cli_opt coverage_opts[] = {
+	FORMAT_OPTS,
+	{"on", 1, "the date counted (YYYY-MM-DD, default today)"},
+	{"by", 1, "group (default), union, platform or channel"},
+	{"targets", 1, "CSV of org_id,group,estimated_workers,target_percent (county x group, as before issue 9)"},
+	{NULL, 0, "huiji report coverage --on 2027-06-30 --format html --out coverage.html"},
+};
+static const cli_opt progress_opts[] = {
+	FORMAT_OPTS,
+	{"from", 1, "first month YYYY-MM (default the registry's first)"},
+	{"to", 1, "last month YYYY-MM (default this month)"},
+	{NULL, 0, "huiji report progress --from 2027-01 --to 2027-06 --format csv"},
+};
+static const cli_opt services_opts[] = {
+	FORMAT_OPTS,
+	{"on", 1, "deliveries dated up to this day (YYYY-MM-DD, default today)"},
+	{NULL, 0, "huiji report services --on 2027-06-30"},
+};
+static const cli_opt all_opts[] = {
+	FORMAT_OPTS,
+	{"on", 1, "the date of coverage and services (default today)"},
+	{"from", 1, "progress: first month YYYY-MM"},
+	{"to", 1, "progress: last month YYYY-MM (default the month of --on)"},
+	{NULL, 0, "huiji report all --format html --out report.html"},
 };
 
-/* Active members and open applications per (county, group). */
-static const char *cells_sql =
-	"WITH RECURSIVE up(id, anc) AS (SELECT id, id FROM org "
-	"  UNION SELECT up.id, o.parent FROM up JOIN org o ON o.id = up.anc "
-	"  WHERE o.kind <> 'county' AND o.parent IS NOT NULL), "
-	"county(id, cid) AS (SELECT up.id, coalesce((SELECT u2.anc FROM up u2 JOIN org c ON c.id = u2.anc "
-	"  WHERE u2.id = up.id AND c.kind = 'county'), up.id) FROM up GROUP BY up.id) "
-	"SELECT coalesce(c.cid, m.union_id) AS cty, coalesce(o.name, m.union_id), m.grp, "
-	"  sum(m.status = 'active'), sum(m.status = 'applied') "
-	"FROM membership m LEFT JOIN county c ON c.id = m.union_id LEFT JOIN org o ON o.id = coalesce(c.cid, m.union_id) "
-	"GROUP BY cty, m.grp ORDER BY cty, m.grp";
-
-typedef struct target {
-	char org[80], grp[40];
-	long est;
-	double pct;
-} target;
-
-/* A whole field as a number (surrounding spaces allowed). */
-static int field_long(const char *s, long *out)
+static int check_month(const char *opt, const char *s)
 {
-	char *end;
-	errno = 0;
-	*out = strtol(s, &end, 10);
-	while (*end == ' ')
-		end++;
-	return end != s && !*end && !errno;
+	int y, m, d;
+	char day[11];
+	snprintf(day, sizeof day, "%.7s-01", s);
+	if (strlen(s) != 7 || hj_date_parse(day, &y, &m, &d))
+		return hj_error_set(HJ_EINVALID, "report: --%s '%s' is not a month YYYY-MM", opt, s);
+	return 0;
 }
 
-static int field_double(const char *s, double *out)
+/* --from default: the month of the registry's first application, at
+ * most 239 months before --to. */
+static int default_from(char out[8], hj_db *db, const char *to)
 {
-	char *end;
-	errno = 0;
-	*out = strtod(s, &end);
-	while (*end == ' ')
-		end++;
-	return end != s && !*end && !errno;
-}
-
-/* The survey's figures, read with the one CSV reader (hj_csv): a header
- * line starting org_id, '#' comment lines and blank lines are skipped, a
- * bad line is reported and skipped, further columns are ignored. */
-static int load_targets(const char *path, target **out, size_t *n)
-{
-	FILE *f = fopen(path, "r");
-	hj_csv *csv = NULL;
-	char **fl;
-	size_t nf;
-	long line;
-	int rc = 0, first = 1;
-	*out = NULL;
-	*n = 0;
-	if (!f)
-		return hj_error_set(HJ_ENOTFOUND, "%s: cannot open", path);
-	if ((rc = hj_csv_open(&csv, f)))
-		goto done;
-	while ((rc = hj_csv_next(csv, &fl, &nf, &line)) != 0) {
-		target t;
-		int header = first && line == 1 && rc == 1 && strncmp(fl[0], "org_id", 6) == 0;
-		first = 0;
-		if (rc == HJ_EINVALID) {
-			fprintf(stderr, "huiji: %s line %ld: %s; line skipped\n", path, line, hj_error_last());
-			continue;
-		}
-		if (rc < 0)
-			goto done;
-		if (header || fl[0][0] == '#')
-			continue;
-		if (nf < 4 || !fl[0][0] || strlen(fl[0]) >= sizeof t.org || !fl[1][0] || strlen(fl[1]) >= sizeof t.grp ||
-		    !field_long(fl[2], &t.est) || !field_double(fl[3], &t.pct) || t.est < 0 || t.pct < 0 || t.pct > 100) {
-			fprintf(stderr, "huiji: %s line %ld: expected org_id,group,estimated_workers,target_percent; "
-					"line skipped\n", path, line);
-			continue;
-		}
-		snprintf(t.org, sizeof t.org, "%s", fl[0]);
-		snprintf(t.grp, sizeof t.grp, "%s", fl[1]);
-		target *p = realloc(*out, (*n + 1) * sizeof *p);
-		if (!p) {
-			rc = hj_error_set(HJ_ENOMEM, "out of memory");
-			goto done;
-		}
-		*out = p;
-		(*out)[(*n)++] = t;
+	char *first = NULL;
+	int rc = hj_db_get_text(&first, db, "SELECT min(applied_on) FROM membership", NULL, NULL);
+	if (rc && rc != HJ_ENOTFOUND)
+		return rc;
+	snprintf(out, 8, "%.7s", first && strlen(first) >= 7 && strncmp(first, to, 7) < 0 ? first : to);
+	free(first);
+	int span = (atoi(to) - atoi(out)) * 12 + atoi(to + 5) - atoi(out + 5);
+	if (span > 239) {
+		int months = atoi(to) * 12 + atoi(to + 5) - 1 - 239; /* to is a checked YYYY-MM */
+		unsigned yy = (unsigned)(months / 12) % 10000u, mm = (unsigned)(months % 12) + 1u;
+		snprintf(out, 8, "%04u-%02u", yy, mm % 100u);
 	}
-done:
-	hj_csv_close(csv);
-	fclose(f);
-	if (rc) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
+	return 0;
+}
+
+typedef struct req {
+	const char *sub, *fmt, *on, *by, *targets;
+	char from[8], to[8], today[11];
+} req;
+
+static int write_all(FILE *f, const req *q, rpt_table *t, size_t n)
+{
+	int rc = 0;
+	if (strcmp(q->fmt, "html") == 0) {
+		const rpt_table *pt[3] = {&t[0], n > 1 ? &t[1] : NULL, n > 2 ? &t[2] : NULL};
+		char title[160];
+		snprintf(title, sizeof title, "huiji report %s, %s", q->sub, q->on);
+		return rpt_write_html(f, pt, n, title);
+	}
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (strcmp(q->fmt, "csv") == 0)
+			rc = rpt_write_csv(f, &t[i]);
+		else if (strcmp(q->fmt, "json") == 0)
+			rc = rpt_write_json(f, &t[i]);
+		else if (!(rc = i ? (fputc('\n', f) < 0 ? hj_error_set(HJ_ERROR, "cannot write the report") : 0) : 0))
+			rc = rpt_write_text(f, &t[i]);
 	}
 	return rc;
 }
 
-/* Print `s` padded to `width` terminal columns: printf pads bytes, and a
- * Chinese character is 3 bytes but 2 columns. */
-static void put_padded(const char *s, int width)
+static int run(hj_node *n, const req *q, const char *out)
 {
-	int cols = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p += hj_utf8_len(p))
-		cols += *p >= 0xE0 ? 2 : 1; /* CJK (3-byte and up) is double width */
-	printf("%s%*s", s, width > cols ? width - cols : 0, "");
-}
-
-static const target *find_target(const target *t, size_t n, const char *org, const char *grp)
-{
-	const target *hit = NULL;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(t[i].org, org) == 0 && strcmp(t[i].grp, grp) == 0)
-			hit = &t[i]; /* the last line for a cell wins */
-	return hit;
-}
-
-/* One (county, group) cell of the result row `st`, as CSV or text. */
-static int put_cell(hj_buf *row, int csv, sqlite3_stmt *st, const target *t)
-{
-	const char *cid = hj_db_col_text(st, 0), *grp = hj_db_col_text(st, 2);
-	long act = sqlite3_column_int64(st, 3), app = sqlite3_column_int64(st, 4);
-	char est[24] = "", rate[16] = "", tgt[16] = "";
-	if (t) {
-		snprintf(est, sizeof est, "%ld", t->est);
-		if (t->est > 0)
-			snprintf(rate, sizeof rate, "%.1f", 100.0 * (double)act / (double)t->est);
-		snprintf(tgt, sizeof tgt, "%.0f", t->pct);
+	rpt_table t[3];
+	size_t nt = 0;
+	int rc = 0, all = strcmp(q->sub, "all") == 0;
+	memset(t, 0, sizeof t);
+	if (strcmp(q->sub, "coverage") == 0 || all) {
+		rc = q->targets ? rpt_targets_file(&t[nt], n->db, q->targets, q->on) : rpt_coverage(&t[nt], n->db, q->on, q->by);
+		nt += !rc;
 	}
-	if (!csv) {
-		printf("%-14s ", cid);
-		put_padded(hj_db_col_text(st, 1), 22);
-		printf(" %-16s %8ld %8ld %10s %7s %7s%s\n", grp, act, app, est, rate, tgt,
-		       t && t->est > 0 && 100.0 * (double)act / (double)t->est < t->pct ? "  below target" : "");
-		return 0;
-	}
-	/* a name may hold a comma or a quote: RFC 4180 quoting */
-	char sa[24], sp[24];
-	snprintf(sa, sizeof sa, "%ld", act);
-	snprintf(sp, sizeof sp, "%ld", app);
-	const char *fields[] = {cid, hj_db_col_text(st, 1), grp, sa, sp, est, rate, tgt};
-	hj_buf_reset(row);
-	if (hj_csv_put_row(row, fields, sizeof fields / sizeof fields[0]))
-		return hj_error_set(HJ_ENOMEM, "out of memory");
-	fwrite(row->data, 1, row->len, stdout);
-	return 0;
-}
-
-static int put_header(hj_buf *row, int csv)
-{
-	static const char *const header[] = {"county_id", "county", "group", "active_members", "open_applications",
-					     "estimated_workers", "rate_percent", "target_percent"};
-	if (!csv) {
-		printf("%-14s %-22s %-16s %8s %8s %10s %7s %7s\n", "county", "name", "group", "members", "applied",
-		       "estimated", "rate%", "target%");
-		return 0;
-	}
-	if (hj_csv_put_row(row, header, sizeof header / sizeof header[0]))
-		return hj_error_set(HJ_ENOMEM, "out of memory");
-	fwrite(row->data, 1, row->len, stdout);
-	return 0;
+	if (!rc && (strcmp(q->sub, "progress") == 0 || all))
+		nt += !(rc = rpt_progress(&t[nt], n->db, q->from, q->to));
+	if (!rc && (strcmp(q->sub, "services") == 0 || all))
+		nt += !(rc = rpt_services(&t[nt], n->db, q->on));
+	FILE *f = stdout;
+	if (!rc && out && !(f = fopen(out, "w")))
+		rc = hj_error_set(HJ_ERROR, "report: cannot write %s", out);
+	if (!rc)
+		rc = write_all(f, q, t, nt);
+	if (f && f != stdout && fclose(f) && !rc)
+		rc = hj_error_set(HJ_ERROR, "report: cannot write %s", out);
+	if (!rc && fflush(stdout))
+		rc = hj_error_set(HJ_ERROR, "report: cannot write the report");
+	if (!rc && out)
+		printf("wrote %s\n", out);
+	for (size_t i = 0; i < nt; i++)
+		rpt_free(&t[i]);
+	return rc;
 }
 
 int cmd_report(int argc, char **argv)
 {
+	static const struct {
+		const char *name;
+		const cli_opt *opts;
+	} subs[] = {{"coverage", coverage_opts}, {"progress", progress_opts}, {"services", services_opts},
+		    {"all", all_opts}};
+	const char *sub = argc > 0 ? argv[0] : "";
+	size_t k = 0;
+	while (k < sizeof subs / sizeof *subs && strcmp(subs[k].name, sub) != 0)
+		k++;
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+		printf("usage: huiji report coverage|progress|services|all [options]   (huiji report coverage --help)\n");
+		return 0;
+	}
+	if (!sub[0])
+		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji report coverage|progress|services|all [options] "
+					     "(huiji report coverage --help)"));
+	if (k == sizeof subs / sizeof *subs)
+		return cli_fail(hj_error_set(HJ_EINVALID, "unknown subcommand 'report %s': one of coverage, progress, "
+					     "services, all", sub));
 	cli c;
-	hj_node *n = NULL;
-	target *targets = NULL;
-	size_t ntargets = 0;
-	sqlite3_stmt *st = NULL;
-	hj_buf row = HJ_BUF_INIT;
-	if (argc < 1 || strcmp(argv[0], "coverage") != 0)
-		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji report coverage [--format text|csv] [--targets FILE]"));
-	int rc = cli_parse(&c, "report coverage", opts, argc - 1, argv + 1);
+	char cmd[32];
+	snprintf(cmd, sizeof cmd, "report %s", sub);
+	int rc = cli_parse(&c, cmd, subs[k].opts, argc - 1, argv + 1);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
-	const char *fmt = cli_get(&c, "format") ? cli_get(&c, "format") : "text";
-	int csv = strcmp(fmt, "csv") == 0;
-	if (!csv && strcmp(fmt, "text") != 0)
-		return cli_fail(hj_error_set(HJ_EINVALID, "report: --format must be text or csv"));
-	if (cli_get(&c, "targets") && (rc = load_targets(cli_get(&c, "targets"), &targets, &ntargets)))
+	req q = {.sub = sub, .by = cli_get(&c, "by"), .targets = cli_get(&c, "targets")};
+	q.fmt = cli_flag(&c, "json") ? "json" : cli_get(&c, "format") ? cli_get(&c, "format") : "text";
+	hj_clock_today(q.today);
+	q.on = cli_get(&c, "on") ? cli_get(&c, "on") : q.today;
+	int y, m, d;
+	if (strcmp(q.fmt, "text") && strcmp(q.fmt, "csv") && strcmp(q.fmt, "json") && strcmp(q.fmt, "html"))
+		return cli_fail(hj_error_set(HJ_EINVALID, "unknown format '%s': one of text, csv, json, html", q.fmt));
+	if (cli_flag(&c, "json") && cli_get(&c, "format") && strcmp(cli_get(&c, "format"), "json"))
+		return cli_fail(hj_error_set(HJ_EINVALID, "report: --json and --format %s disagree", cli_get(&c, "format")));
+	if (strcmp(sub, "all") == 0 && strcmp(q.fmt, "csv") == 0)
+		return cli_fail(hj_error_set(HJ_EINVALID, "report all: CSV holds one table; use report coverage, progress "
+					     "or services --format csv"));
+	if (hj_date_parse(q.on, &y, &m, &d))
+		return cli_fail(hj_error_set(HJ_EINVALID, "report: --on '%s' is not a date YYYY-MM-DD", q.on));
+	if (q.by && strcmp(q.by, "group") && strcmp(q.by, "union") && strcmp(q.by, "platform") && strcmp(q.by, "channel"))
+		return cli_fail(hj_error_set(HJ_EINVALID, "unknown --by '%s': one of union, group, platform, channel", q.by));
+	snprintf(q.to, sizeof q.to, "%.7s", cli_get(&c, "to") ? cli_get(&c, "to") : q.on);
+	if ((cli_get(&c, "to") && (rc = check_month("to", cli_get(&c, "to")))) ||
+	    (cli_get(&c, "from") && (rc = check_month("from", cli_get(&c, "from")))))
 		return cli_fail(rc);
+	hj_node *n = NULL;
 	if ((rc = cli_open_node(&c, &n)))
-		goto done;
-	if (!(st = hj_db_stmt(n->db, cells_sql))) {
-		rc = HJ_ERROR;
-		goto done;
-	}
-	if ((rc = put_header(&row, csv)))
-		goto done;
-	long tot_a = 0, tot_p = 0;
-	while ((rc = hj_db_step(n->db, st)) == 1) {
-		tot_a += sqlite3_column_int64(st, 3);
-		tot_p += sqlite3_column_int64(st, 4);
-		const target *t = find_target(targets, ntargets, hj_db_col_text(st, 0), hj_db_col_text(st, 2));
-		if ((rc = put_cell(&row, csv, st, t)))
-			break;
-	}
-	if (rc >= 0 && !csv)
-		printf("%-14s %-22s %-16s %8ld %8ld\n", "total", "", "", tot_a, tot_p);
-	rc = rc < 0 ? rc : 0;
-done:
-	if (n)
-		hj_db_release(n->db, st);
-	hj_buf_free(&row);
-	free(targets);
+		return cli_fail(rc);
+	if (cli_get(&c, "from"))
+		snprintf(q.from, sizeof q.from, "%s", cli_get(&c, "from"));
+	else
+		rc = default_from(q.from, n->db, q.to);
+	if (!rc && strcmp(q.from, q.to) > 0)
+		rc = hj_error_set(HJ_EINVALID, "report progress: --from %s is after --to %s", q.from, q.to);
+	if (!rc)
+		rc = run(n, &q, cli_get(&c, "out"));
 	hj_node_close(n);
 	return cli_fail(rc);
 }

@@ -126,34 +126,36 @@ done:
 	return cli_fail(rc);
 }
 
-int cmd_hub(int argc, char **argv)
+static int hub_init(int argc, char **argv)
 {
-	const char *sub = argc > 0 ? argv[0] : "";
-	if (strcmp(sub, "init") == 0)
-		return cli_init(argc - 1, argv + 1, 1);
-	if (strcmp(sub, "run") == 0)
-		return hub_run(argc - 1, argv + 1);
-	if (strcmp(sub, "quarantine") == 0)
-		return hub_quarantine(argc - 1, argv + 1);
-	if (strcmp(sub, "peer") == 0 || strcmp(sub, "peers") == 0)
-		return (sub[4] ? cmd_hub_peers : cmd_hub_peer)(argc - 1, argv + 1);
-	return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji hub init|run|quarantine|peer|peers [--help]"));
+	return cli_init(argc, argv, 1);
 }
 
-static const cli_opt hook_opts[] = {{NULL, 0, NULL}};
+int cmd_hub(int argc, char **argv)
+{
+	static const cli_sub subs[] = {
+		{"init", hub_init, "make a province's hub directory (its root union, the served repository)"},
+		{"run", hub_run, "sequence the counties' feeds (--once: one pass)"},
+		{"quarantine", hub_quarantine, "change sets the hub refused, kept as evidence (--reset NODE)"},
+		{"peer", cmd_hub_peer, "enrol another province's hub as a peer"},
+		{"peers", cmd_hub_peers, "the peer provinces and how following each went"},
+		{NULL, NULL, NULL},
+	};
+	return cli_dispatch("hub", subs, argc, argv);
+}
+
+static const cli_opt hook_opts[] = {{NULL, 0, "huiji hook pre-receive --dir HUB < refs"}};
 
 /* git runs this with "old new ref" lines on stdin; any refusal refuses
  * the whole push, and each refusal is one line the pusher sees. */
-int cmd_hook(int argc, char **argv)
+static int hook_pre_receive(int argc, char **argv)
 {
 	cli c;
 	hj_node *hub = NULL;
 	hj_gitrepo *repo = NULL;
 	char line[1024], old_hex[64], new_hex[64], ref[900];
 	int refused = 0;
-	if (argc < 1 || strcmp(argv[0], "pre-receive") != 0)
-		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji hook pre-receive --dir HUB"));
-	int rc = cli_parse(&c, "hook pre-receive", hook_opts, argc - 1, argv + 1);
+	int rc = cli_parse(&c, "hook pre-receive", hook_opts, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if ((rc = cli_open_node(&c, &hub)) || (rc = hj_gitrepo_open(&repo, NULL, 0)))
@@ -172,4 +174,13 @@ done:
 	if (rc)
 		return cli_fail(rc);
 	return refused ? 1 : 0;
+}
+
+int cmd_hook(int argc, char **argv)
+{
+	static const cli_sub subs[] = {
+		{"pre-receive", hook_pre_receive, "check a push to the hub repository (git runs it; old new ref on stdin)"},
+		{NULL, NULL, NULL},
+	};
+	return cli_dispatch("hook", subs, argc, argv);
 }

@@ -329,28 +329,62 @@ done:
 	return cli_fail(rc < 0 ? rc : 0);
 }
 
+static int member_approve(int argc, char **argv)
+{
+	return member_change(argc, argv, "member.approve");
+}
+
+static int member_reject(int argc, char **argv)
+{
+	return member_change(argc, argv, "member.reject");
+}
+
+static int member_update(int argc, char **argv)
+{
+	return member_change(argc, argv, "member.update");
+}
+
+static int member_leave(int argc, char **argv)
+{
+	return member_change(argc, argv, "member.leave");
+}
+
+static int member_show(int argc, char **argv)
+{
+	return member_query(argc, argv, 1);
+}
+
+static int member_list(int argc, char **argv)
+{
+	return member_query(argc, argv, 0);
+}
+
+static int member_accept(int argc, char **argv)
+{
+	return cmd_member_decide_transfer(argc, argv, 1);
+}
+
+static int member_decline(int argc, char **argv)
+{
+	return cmd_member_decide_transfer(argc, argv, 0);
+}
+
 int cmd_member(int argc, char **argv)
 {
-	static const struct {
-		const char *sub, *op;
-	} changes[] = {{"approve", "member.approve"}, {"reject", "member.reject"},
-		       {"update", "member.update"}, {"leave", "member.leave"}};
-	const char *sub = argc > 0 ? argv[0] : "";
-	if (strcmp(sub, "apply") == 0)
-		return member_apply(argc - 1, argv + 1);
-	for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++)
-		if (strcmp(sub, changes[i].sub) == 0)
-			return member_change(argc - 1, argv + 1, changes[i].op);
-	if (strcmp(sub, "show") == 0 || strcmp(sub, "list") == 0)
-		return member_query(argc - 1, argv + 1, strcmp(sub, "show") == 0);
-	if (strcmp(sub, "hand-down") == 0)
-		return cmd_member_hand_down(argc - 1, argv + 1);
-	if (strcmp(sub, "transfer") == 0)
-		return cmd_member_transfer(argc - 1, argv + 1);
-	if (strcmp(sub, "accept") == 0 || strcmp(sub, "decline") == 0)
-		return cmd_member_decide_transfer(argc - 1, argv + 1, strcmp(sub, "accept") == 0);
-	if (strcmp(sub, "transfers") == 0)
-		return cmd_member_transfers(argc - 1, argv + 1);
-	return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji member apply|approve|reject|update|leave|"
-				     "hand-down|transfer|accept|decline|transfers|show|list [--help]"));
+	static const cli_sub subs[] = {
+		{"apply", member_apply, "record an application (--approve: join at once)"},
+		{"approve", member_approve, "approve an application"},
+		{"reject", member_reject, "reject an application, with the reason"},
+		{"update", member_update, "change a member's phone, plate, group, platform or name"},
+		{"leave", member_leave, "end a membership: voluntary, deceased or lapsed"},
+		{"hand-down", cmd_member_hand_down, "hand a record to a union below (the turnover pool)"},
+		{"transfer", cmd_member_transfer, "offer a record to another union, request one, or withdraw"},
+		{"accept", member_accept, "accept a transfer"},
+		{"decline", member_decline, "decline a transfer"},
+		{"transfers", cmd_member_transfers, "the transfers awaiting an answer here (--all: every one)"},
+		{"show", member_show, "one membership, with its history"},
+		{"list", member_list, "memberships, filtered"},
+		{NULL, NULL, NULL},
+	};
+	return cli_dispatch("member", subs, argc, argv);
 }

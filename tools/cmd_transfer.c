@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "application.h"
 #include "error.h"
+#include "table.h"
 #include "transfer_seal.h"
 
 #include <stdio.h>
@@ -20,7 +21,7 @@ static const cli_opt hand_down_opts[] = {
 	{"member", 1, "membership id (an active member of a union this node answers for)"},
 	{"to", 1, "the union below that takes the record"},
 	{"on", 1, "date YYYY-MM-DD (default: today by this computer's clock)"},
-	{NULL, 0, NULL},
+	{NULL, 0, "huiji member hand-down --member qh-xn:4:0 --to qh-xn-cz --on 2026-11-02"},
 };
 
 int cmd_member_hand_down(int argc, char **argv)
@@ -119,7 +120,7 @@ static const cli_opt transfer_opts[] = {
 	{"phone", 1, "request: the person's mainland mobile number"},
 	{"plate", 1, "request: vehicle plate (optional)"},
 	{"on", 1, "date YYYY-MM-DD (default: today by this computer's clock)"},
-	{NULL, 0, NULL},
+	{NULL, 0, "huiji member transfer --member qh-xn-cz:3:0 --to qh-xn-cd --on 2026-11-25"},
 };
 
 /* The person object of a request, in the canonical form the fold takes
@@ -215,7 +216,7 @@ int cmd_member_transfer(int argc, char **argv)
 static const cli_opt decide_opts[] = {
 	{"transfer", 1, "the transfer id (huiji member transfers lists the open ones)"},
 	{"on", 1, "date YYYY-MM-DD (default: today by this computer's clock)"},
-	{NULL, 0, NULL},
+	{NULL, 0, "huiji member accept --transfer qh-xn-cz:7:0 --on 2026-11-26"},
 };
 
 /* A request's acceptance names the record held here and signs its
@@ -283,31 +284,67 @@ int cmd_member_decide_transfer(int argc, char **argv, int accept)
 
 static const cli_opt list_opts[] = {
 	{"all", 0, "every transfer held here, not only the open ones"},
-	{NULL, 0, NULL},
+	{"json", 0, "print one JSON array, a transfer an element"},
+	{NULL, 0, "huiji member transfers --all"},
 };
+
+static hj_json *transfer_json(sqlite3_stmt *st)
+{
+	static const char *const keys[] = {"id", "kind", "status", "from_member", "from_union", "to_union",
+					   "opened_on", "opened_by", "decided_on"};
+	hj_json *o = hj_json_new(HJ_JOBJ);
+	for (int i = 0; o && i < 9; i++)
+		if (hj_json_set(o, keys[i], sqlite3_column_type(st, i) == SQLITE_NULL ? hj_json_null()
+										     : hj_json_str(hj_db_col_text(st, i))))
+			o = (hj_json_free(o), NULL);
+	if (o && hj_json_set_bool(o, "by_hub", sqlite3_column_int(st, 9)))
+		o = (hj_json_free(o), NULL);
+	return o;
+}
 
 int cmd_member_transfers(int argc, char **argv)
 {
 	cli c;
 	hj_node *n = NULL;
+	cli_table *t = NULL;
+	cli_jlist l;
+	static const char *const heads[] = {"transfer", "kind", "status", "record", "from", "to", "opened",
+					    "by", "decided", NULL};
 	int rc = cli_parse(&c, "member transfers", list_opts, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
-	sqlite3_stmt *st = hj_db_stmt(n->db, "SELECT id, kind, status, coalesce(from_member, '?'), "
-		"coalesce(from_union, '?'), to_union, opened_on, opened_by, coalesce(decided_on, ''), by_hub "
-		"FROM transfer WHERE :all OR status = 'open' ORDER BY id");
+	int json = cli_flag(&c, "json");
+	sqlite3_stmt *st = hj_db_stmt(n->db, "SELECT id, kind, status, from_member, from_union, to_union, opened_on, "
+		"opened_by, decided_on, by_hub FROM transfer WHERE :all OR status = 'open' ORDER BY id");
 	if (!st || hj_db_bind_int(st, ":all", cli_flag(&c, "all")))
 		rc = HJ_ERROR;
+	else if (!json && !(t = cli_table_new(heads)))
+		rc = hj_error_set(HJ_ENOMEM, "out of memory");
+	else if (json)
+		cli_jlist_begin(&l);
 	while (!rc && (rc = hj_db_step(n->db, st)) == 1) {
-		rc = 0;
-		printf("%-14s %-9s %-9s %-14s %s -> %s  opened %s by %s%s%s%s\n", hj_db_col_text(st, 0),
-		       hj_db_col_text(st, 1), hj_db_col_text(st, 2), hj_db_col_text(st, 3), hj_db_col_text(st, 4),
-		       hj_db_col_text(st, 5), hj_db_col_text(st, 6), hj_db_col_text(st, 7),
-		       hj_db_col_text(st, 8)[0] ? ", decided " : "", hj_db_col_text(st, 8),
-		       sqlite3_column_int(st, 9) ? " by the hub" : "");
+		if (json) {
+			rc = cli_jlist_add(&l, transfer_json(st));
+			continue;
+		}
+		char decided[40];
+		const char *d = hj_db_col_text(st, 8);
+		snprintf(decided, sizeof decided, "%s%s", d, d[0] && sqlite3_column_int(st, 9) ? " (hub)" : "");
+		const char *cells[9];
+		for (int i = 0; i < 8; i++)
+			cells[i] = sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : hj_db_col_text(st, i);
+		cells[8] = d[0] ? decided : NULL;
+		rc = cli_table_add(t, cells);
 	}
+	if (!rc && json)
+		cli_jlist_end(&l);
+	else if (!rc) {
+		cli_table_sort(t, 0);
+		rc = cli_table_print(t, stdout);
+	}
+	cli_table_free(t);
 	if (st)
 		hj_db_release(n->db, st);
 	hj_node_close(n);

@@ -233,14 +233,16 @@ int cli_dispatch(const char *cmd, const cli_sub *subs, int argc, char **argv)
 		if (strcmp(argv[0], s->name) == 0)
 			return s->fn(argc - 1, argv + 1);
 	const char *near = cli_suggest(argv[0], &subs[0].name, sizeof subs[0]);
-	char what[64];
-	snprintf(what, sizeof what, "%s%s%s", cmd ? "subcommand" : "command", cmd ? " of huiji " : "", cmd ? cmd : "");
-	if (near)
-		fprintf(stderr, "huiji: unknown %s '%s': did you mean '%s'? (huiji %s%s--help lists them)\n", what, argv[0],
-			near, cmd ? cmd : "", cmd ? " " : "");
+	char what[80], hint[64];
+	if (cmd)
+		snprintf(what, sizeof what, "subcommand '%.32s' of huiji %s", argv[0], cmd);
 	else
-		fprintf(stderr, "huiji: unknown %s '%s' (huiji %s%s--help lists them)\n", what, argv[0], cmd ? cmd : "",
-			cmd ? " " : "");
+		snprintf(what, sizeof what, "command '%.32s'", argv[0]);
+	snprintf(hint, sizeof hint, "huiji %s%s--help lists them", cmd ? cmd : "", cmd ? " " : "");
+	if (near)
+		fprintf(stderr, "huiji: unknown %s: did you mean '%s'? (%s)\n", what, near, hint);
+	else
+		fprintf(stderr, "huiji: unknown %s (%s)\n", what, hint);
 	return CLI_EXIT_USAGE;
 }
 

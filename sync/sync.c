@@ -335,12 +335,12 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 		goto done;
 	int64_t pending = 0;
 	int all_feeds = 0;
-	rc = hj_sync_follow(n, repo, rep);
+	rc = hj_sync_follow_with(n, repo, rep, &o->progress);
 	if (!rc && rep->need_feeds && !(rc = attempt(n, repo, url, o, &own, &budget, all_feeds = 1, rep)))
-		rc = hj_sync_follow(n, repo, rep);
+		rc = hj_sync_follow_with(n, repo, rep, &o->progress);
 	if ((rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND) && (rc = hj_replica_after_lost(n, &repo, rc)) == 1 &&
 	    !(rc = attempt(n, repo, url, o, &own, &budget, all_feeds, rep)))
-		rc = hj_sync_follow(n, repo, rep);
+		rc = hj_sync_follow_with(n, repo, rep, &o->progress);
 	if (!rc && rep->need_feeds)
 		rc = hj_error_set(HJ_ECORRUPT, "the hub's entries name change sets its sequenced feeds do not hold");
 	rep->need_feeds = all_feeds;

@@ -214,7 +214,8 @@ static void list_subs(FILE *f, const char *cmd, const cli_sub *subs)
 	else
 		fprintf(f, "usage: huiji <command> [options]   (huiji <command> --help; huiji --version)\n\ncommands:\n");
 	for (const cli_sub *s = subs; s->name; s++)
-		fprintf(f, "  %-*s  %s\n", (int)w, s->name, s->help);
+		if (s->help) /* NULL: an alias kept for old scripts, not listed */
+			fprintf(f, "  %-*s  %s\n", (int)w, s->name, s->help);
 	if (cmd)
 		fprintf(f, "\nexample:\n  huiji %s %s --help\n", cmd, subs[0].name);
 }
@@ -353,7 +354,7 @@ int cli_version(int argc, char **argv)
 {
 	static const cli_opt opts[] = {
 		{"json", 0, "print one JSON object"},
-		{NULL, 0, "huiji --version"},
+		{NULL, 0, "huiji version --json"},
 	};
 	cli c;
 	int rc = cli_parse(&c, "version", opts, argc, argv);

@@ -75,7 +75,7 @@ int cli_fail(int rc);
 typedef struct cli_sub {
 	const char *name;
 	int (*fn)(int argc, char **argv);
-	const char *help; /* one line, shown by `huiji CMD --help` */
+	const char *help; /* one line, shown by `huiji CMD --help`; NULL: an alias, not listed */
 } cli_sub;
 
 /* Run the subcommand argv[0] of `cmd` ("member"; NULL: huiji's own

@@ -200,7 +200,7 @@ int cmd_org(int argc, char **argv)
 {
 	static const cli_sub subs[] = {
 		{"create", org_create, "create a union under its parent"},
-		{"add", org_create, "the same as create"},
+		{"add", org_create, NULL}, /* the old name of create */
 		{"update", org_update, "rename a union, move it, or change its region"},
 		{"list", org_list, "the union tree, with active members"},
 		{NULL, NULL, NULL},

@@ -219,6 +219,12 @@ static const cli_opt decide_opts[] = {
 	{NULL, 0, "huiji member accept --transfer qh-xn-cz:7:0 --on 2026-11-26"},
 };
 
+static const cli_opt decline_opts[] = {
+	{"transfer", 1, "the transfer id (huiji member transfers lists the open ones)"},
+	{"on", 1, "date YYYY-MM-DD (default: today by this computer's clock)"},
+	{NULL, 0, "huiji member decline --transfer qh-xn-cz:7:0 --on 2026-11-26"},
+};
+
 /* A request's acceptance names the record held here and signs its
  * snapshot; an offer's needs nothing more. */
 static int accept_extra(hj_json *op, hj_node *n, const char *transfer)
@@ -255,7 +261,8 @@ int cmd_member_decide_transfer(int argc, char **argv, int accept)
 	hj_node *n = NULL;
 	char today[11], id[160];
 	int given = 0;
-	int rc = cli_parse(&c, accept ? "member accept" : "member decline", decide_opts, argc, argv);
+	int rc = cli_parse(&c, accept ? "member accept" : "member decline", accept ? decide_opts : decline_opts, argc,
+			   argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if (!cli_need(&c, "transfer"))

@@ -30,6 +30,8 @@ void hj_sync_opts_default(hj_sync_opts *o)
 	o->chunk = 0;
 	o->chunk_bytes = HJ_SYNC_CHUNK_BYTES;
 	hj_net_opts_default(&o->net);
+	o->progress.fn = NULL; /* no one listens */
+	o->progress.ctx = NULL;
 }
 
 uint64_t hj_sync_chunk_end(const size_t *len, uint64_t from, uint64_t n, size_t budget, uint64_t max_sets)

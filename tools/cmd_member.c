@@ -328,6 +328,24 @@ static void member_text(sqlite3_stmt *st, const char *name, const char *idno, co
 	       phone, plate);
 }
 
+/* The row's personal fields as shown: masked unless --reveal. */
+static void personal(sqlite3_stmt *st, int reveal, char name[200], char idno[40], char phone[40], char plate[80])
+{
+	const char *f_name = hj_db_col_text(st, 9), *f_id = hj_db_col_text(st, 10);
+	const char *f_phone = hj_db_col_text(st, 11), *f_plate = hj_db_col_text(st, 12);
+	if (reveal) {
+		snprintf(name, 200, "%s", f_name);
+		snprintf(idno, 40, "%s", f_id);
+		snprintf(phone, 40, "%s", f_phone);
+		snprintf(plate, 80, "%s", f_plate);
+	} else {
+		hj_mask_name(name, 200, f_name);
+		hj_mask_idnum(idno, f_id);
+		hj_mask_phone(phone, f_phone);
+		hj_mask_plate(plate, 80, f_plate);
+	}
+}
+
 static int member_query(int argc, char **argv, int show)
 {
 	cli c;
@@ -367,19 +385,7 @@ static int member_query(int argc, char **argv, int show)
 		cli_jlist_begin(&l);
 	while ((rc = hj_db_step(n->db, st)) == 1) {
 		char name[200], idno[40], phone[40], plate[80];
-		const char *f_name = hj_db_col_text(st, 9), *f_id = hj_db_col_text(st, 10);
-		const char *f_phone = hj_db_col_text(st, 11), *f_plate = hj_db_col_text(st, 12);
-		if (reveal) {
-			snprintf(name, sizeof name, "%s", f_name);
-			snprintf(idno, sizeof idno, "%s", f_id);
-			snprintf(phone, sizeof phone, "%s", f_phone);
-			snprintf(plate, sizeof plate, "%s", f_plate);
-		} else {
-			hj_mask_name(name, sizeof name, f_name);
-			hj_mask_idnum(idno, f_id);
-			hj_mask_phone(phone, f_phone);
-			hj_mask_plate(plate, sizeof plate, f_plate);
-		}
+		personal(st, reveal, name, idno, phone, plate);
 		rows++;
 		if (json && show) {
 			if ((rc = cli_json_line(member_json(st, name, idno, phone, plate))))

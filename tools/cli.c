@@ -233,6 +233,11 @@ int cli_dispatch(const char *cmd, const cli_sub *subs, int argc, char **argv)
 	for (const cli_sub *s = subs; s->name; s++)
 		if (strcmp(argv[0], s->name) == 0)
 			return s->fn(argc - 1, argv + 1);
+	if (argv[0][0] == '-') { /* an option where the word belongs: say so in one line */
+		fprintf(stderr, "huiji: %s%s%s comes first, before %s (huiji %s%s--help lists them)\n", cmd ? "huiji " : "",
+			cmd ? cmd : "the command", cmd ? ": the subcommand" : "", argv[0], cmd ? cmd : "", cmd ? " " : "");
+		return CLI_EXIT_USAGE;
+	}
 	const char *near = cli_suggest(argv[0], &subs[0].name, sizeof subs[0]);
 	char what[80], hint[64];
 	if (cmd)

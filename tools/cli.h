@@ -189,6 +189,9 @@ hj_progress cli_progress_start(cli_progress *p, const char *label);
  * out; exposed for the unit test. */
 void cli_progress_line(char *out, size_t outsz, const cli_progress *p, const char *what, uint64_t done,
 		       uint64_t total, int64_t now_ms);
+/* Wipes the line before something else is said on stderr (the next
+ * report draws it again). */
+void cli_progress_clear(cli_progress *p);
 /* Ends the line (a newline) if one was shown. */
 void cli_progress_end(cli_progress *p);
 

@@ -189,7 +189,10 @@ int cmd_audit(int argc, char **argv)
 		return cli_fail(hj_error_set(HJ_ERROR, "cannot make a temporary directory"));
 	}
 	snprintf(repo, sizeof repo, "%s/hub.git", tmpl);
-	rc = hj_audit_with_key(&rep, url, cli_get(&c, "hub-key"), secret, akey, repo, &net);
+	cli_progress prog;
+	hj_progress progress = cli_progress_start(&prog, "audit");
+	rc = hj_audit_with_key_progress(&rep, url, cli_get(&c, "hub-key"), secret, akey, repo, &net, &progress);
+	cli_progress_end(&prog);
 	sodium_free(secret);
 	sodium_free(akey);
 	char why[1024]; /* the audit's message outlives the clean-up's */

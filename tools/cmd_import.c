@@ -66,6 +66,7 @@ typedef struct importer {
 	int rej_failed;  /* a write to it failed: said at the end */
 	int json;        /* --json: the summary is the one thing on stdout */
 	hj_progress progress; /* rows read of about `lines` */
+	cli_progress *printer; /* its printer: wiped before a refusal is said */
 	uint64_t lines;
 } importer;
 
@@ -109,6 +110,8 @@ static void refuse(importer *im, long line, const char *why)
 	const char *raw;
 	size_t rawlen;
 	im->refused++;
+	if (im->printer)
+		cli_progress_clear(im->printer);
 	fprintf(stderr, "huiji: line %ld: %s\n", line, why);
 	hj_csv_raw(im->csv, &raw, &rawlen);
 	reject_line(im, why, raw, rawlen);
@@ -129,6 +132,8 @@ static int approve_row(importer *im, const hj_application *a, const char *mid, l
 		/* The application stands (it is in the batch), so the row is
 		 * not a reject to import again: the clerk decides it by hand. */
 		im->refused++;
+		if (im->printer)
+			cli_progress_clear(im->printer);
 		fprintf(stderr, "huiji: line %ld: application %s recorded, but its approval was refused: %s: %s\n", line,
 			mid, v.reason, v.detail);
 	}
@@ -366,6 +371,7 @@ static int import_platform(int argc, char **argv)
 	im.json = cli_flag(&c, "json");
 	cli_progress prog;
 	im.progress = cli_progress_start(&prog, "import");
+	im.printer = &prog;
 	if ((rc = import_open(&im, &c, path, col)))
 		goto done;
 	if ((rc = cli_open_node(&c, &im.n)))

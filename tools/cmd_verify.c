@@ -156,8 +156,10 @@ static int log_one(void *vctx, const hj_envelope *e, const uint8_t *bytes, size_
 		entry = NULL;
 	} else {
 		hj_buf b = HJ_BUF_INIT;
-		printf("change set %s #%" PRIu64 "  hash %.16s  prev %.16s  %zu bytes (%zu inflated)\n", e->node, e->seq,
-		       hash, prev, len, e->payload_len);
+		char at[CLI_TIME_MAX];
+		cli_time_ms(at, e->created_at);
+		printf("change set %s #%" PRIu64 "  %s  hash %.16s  prev %.16s  %zu bytes (%zu inflated)\n", e->node,
+		       e->seq, at, hash, prev, len, e->payload_len);
 		for (size_t i = 0; ops && ops->type == HJ_JARR && i < ops->count; i++) {
 			hj_buf_reset(&b);
 			summarise_seals(ops->items[i]);

@@ -64,6 +64,15 @@ hj_progress cli_progress_start(cli_progress *p, const char *label)
 	return out;
 }
 
+void cli_progress_clear(cli_progress *p)
+{
+	if (p->f && p->shown) {
+		fputs("\r\033[K", p->f);
+		fflush(p->f);
+	}
+	p->shown = 0;
+}
+
 void cli_progress_end(cli_progress *p)
 {
 	if (p->f && p->shown)

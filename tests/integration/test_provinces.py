@@ -178,7 +178,8 @@ class ProvincesTest(unittest.TestCase):
         self.assertIn("xn-cz:1:0 was rejected by the hub: duplicate_province: held in province ah (安徽省总工会), "
                       "union ah-hf-yh", r.err)
         st = qh.ok("status", d=qh.cdir)
-        self.assertIn("duplicate_province: held in province ah (安徽省总工会), union ah-hf-yh", st.out)
+        self.assertRegex(st.out, r"(?m)^xn-cz:1:0 +duplicate_province +held in province ah \(安徽省总工会\), "
+                                 r"union ah-hf-yh$")  # status's table of rejections
         # The hub: refused with province and union named, the newcomer taken.
         rows = H.query(qh.hub_db, "SELECT verdicts FROM followed WHERE node = 'xn-cz' AND verdicts LIKE "
                        "'%duplicate_province%'")

@@ -185,7 +185,7 @@ static int on_hub_entry(void *vctx, uint64_t seq, const git_oid *commit, const u
 	git_oid_cpy(&f->last_commit, commit);
 	f->commit_seen = 1;
 	f->entries++;
-	hj_progress_report(f->progress, "hub entries", f->entries, f->nitems);
+	hj_progress_report(f->progress, "hub entries", f->entries, f->progress_total);
 done:
 	hj_json_free(payload);
 	hj_envelope_free(&e);
@@ -381,6 +381,7 @@ static int read_hub_entries(follow *f, hj_gitrepo *repo)
 	}
 	if (!tipseq || (rc = load_followed_commit(f)))
 		goto done; /* !tipseq: nothing published, nothing followed */
+	f->progress_total = tipseq > f->last ? tipseq - f->last : 0; /* the entries this sync reads */
 	if (f->have_commit)
 		rc = hj_gitfeed_walk_since(repo, &tip, f->hub, &f->last_commit, f->last, on_hub_entry, f);
 	else

@@ -325,20 +325,14 @@ class TestCli(H.Case):
                 starts.add(display_width(ln[:k]))
         self.assertEqual(len(starts), 1, rows)
 
-    def test_progress_on_a_terminal_only(self):
-        c, _ = H.make_county(self.path("prog"), "qh-xn-cz", "qh-xn-cz")
-        path = self.path("many.csv")
-        fakes = H.Fakes(11)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write("name,id_number,phone\n")
-            for _ in range(300):
-                q = fakes.person(region="630103")
-                f.write("%s,%s,%s\n" % (q.name, q.id_number, q.phone))
-        args = [H.huiji_bin(), "import", "platform", path, "--on", "2024-03-02", "--dir", c.dir]
+    def run_pty(self, args):
+        """huiji ARGS with stderr on a terminal (a pty), stdout a pipe:
+        (exit status, stdout, what the terminal showed)."""
         master, slave = pty.openpty()
         env = H.child_env()
         env.pop("HUIJI_PROGRESS", None)
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, env=env)
+        proc = subprocess.Popen([H.huiji_bin()] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=slave, env=env)
         os.close(slave)
         seen = b""
         while True:
@@ -354,10 +348,38 @@ class TestCli(H.Case):
             seen += chunk
         out, _ = proc.communicate(timeout=H.scaled(60))
         os.close(master)
-        self.assertEqual(proc.returncode, 0, seen)
-        text = seen.decode("utf-8", "replace")
+        return proc.returncode, out.decode("utf-8", "replace"), seen.decode("utf-8", "replace")
+
+    def test_progress_on_a_terminal_only(self):
+        c, _ = H.make_county(self.path("prog"), "qh-xn-cz", "qh-xn-cz")
+        path = self.path("many.csv")
+        fakes = H.Fakes(11)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("name,id_number,phone\n")
+            for _ in range(300):
+                q = fakes.person(region="630103")
+                f.write("%s,%s,%s\n" % (q.name, q.id_number, q.phone))
+        rc, out, text = self.run_pty(["import", "platform", path, "--on", "2024-03-02", "--dir", c.dir])
+        self.assertEqual(rc, 0, text)
         self.assertIn("import: 300 of 300 rows (100%)", text)
-        self.assertNotIn("import:", out.decode())  # stdout stays the summary
+        self.assertNotIn("import:", out)  # stdout stays the summary
+        # A county's first sync, a hub pass and an audit: counts on the terminal.
+        p = self.p
+        d = p.add_county("xn-cd")
+        p.ok(*H.apply_args(H.Fakes(13).person(region="630102"), union="qh-xn-cd"), d=d)
+        rc, out, text = self.run_pty(["sync", "--dir", d])
+        self.assertEqual(rc, 0, text)
+        self.assertRegex(text, r"sync: (\d+) of \1 hub entries \(100%\)")
+        rc, out, text = self.run_pty(["hub", "run", "--once", "--dir", p.hub])
+        self.assertEqual(rc, 0, text)
+        self.assertIn("hub run: 1 change sets sequenced", text)
+        rc, out, text = self.run_pty(["audit", p.hub_repo, "--hub-key", p.hub_key])
+        self.assertEqual(rc, 0, text)
+        self.assertRegex(text, r"audit: (\d+) of \1 hub entries re-folded \(100%\)")
+        self.assertNotIn("audit:", out)
+        for args in (["sync"], ["hub", "run", "--once"]):
+            r = H.run(args, d if args == ["sync"] else p.hub)
+            self.assertEqual((r.rc, r.err), (0, ""), r)
         # Not a terminal: nothing extra.
         c2, _ = H.make_county(self.path("prog2"), "qh-xn-cz", "qh-xn-cz")
         r = c2.run("import", "platform", path, "--on", "2024-03-02")

@@ -69,6 +69,7 @@ int cmd_member_hand_down(int argc, char **argv)
  * holds the part of the chain in its subtree; the hub holds it all. */
 int cli_member_history(hj_node *n, const char *member)
 {
+	static const char *const heads[] = {"membership", "union", "status", "from", "to", "how", NULL};
 	sqlite3_stmt *st = hj_db_stmt(n->db,
 		"WITH RECURSIVE chain(id, depth) AS (SELECT :m, 0 UNION ALL "
 		"SELECT m.from_member, c.depth + 1 FROM membership m JOIN chain c ON m.id = c.id "
@@ -77,33 +78,33 @@ int cli_member_history(hj_node *n, const char *member)
 		"coalesce(t.kind, ''), coalesce(t.decided_by, '') "
 		"FROM chain c LEFT JOIN membership m ON m.id = c.id LEFT JOIN transfer t ON t.to_member = c.id "
 		"ORDER BY c.depth DESC");
-	if (!st)
-		return HJ_ERROR;
-	int rc = hj_db_bind_text(st, ":m", member), first = 1;
+	cli_table *t = cli_table_new(heads);
+	int rc = !st ? HJ_ERROR : !t ? hj_error_set(HJ_ENOMEM, "out of memory") : hj_db_bind_text(st, ":m", member);
 	while (!rc && (rc = hj_db_step(n->db, st)) == 1) {
-		rc = 0;
-		if (first)
-			printf("history     (oldest first)\n");
-		first = 0;
+		char how[200] = "";
+		const char *kind = hj_db_col_text(st, 5), *left = hj_db_col_text(st, 4);
 		if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
 			/* "<province>/<id>": a record of another province (ops_province_transfer.c). */
-			printf("  %-22s (%s)\n", hj_db_col_text(st, 0),
-			       strchr(hj_db_col_text(st, 0), '/') ? "in another province" : "held by another node");
+			const char *cells[] = {hj_db_col_text(st, 0), NULL, NULL, NULL, NULL,
+					       strchr(hj_db_col_text(st, 0), '/') ? "in another province" : "held by another node"};
+			rc = cli_table_add(t, cells);
 			continue;
 		}
-		const char *kind = hj_db_col_text(st, 5), *left = hj_db_col_text(st, 4);
-		printf("  %-22s %-16s %-11s from %s", hj_db_col_text(st, 0), hj_db_col_text(st, 1), hj_db_col_text(st, 2),
-		       hj_db_col_text(st, 3));
-		if (left[0])
-			printf(" to %s", left);
 		if (kind[0])
-			printf("  (%s by %s)", strcmp(kind, "hand_down") == 0 ? "handed down"
-					       : strcmp(kind, "offer") == 0 ? "offered, accepted"
-					       : strcmp(kind, "province_in") == 0 ? "offered from another province, accepted"
-									    : "requested, accepted",
-			       hj_db_col_text(st, 6));
-		printf("\n");
+			snprintf(how, sizeof how, "%s by %s", strcmp(kind, "hand_down") == 0 ? "handed down"
+							      : strcmp(kind, "offer") == 0 ? "offered, accepted"
+							      : strcmp(kind, "province_in") == 0 ? "offered from another province, accepted"
+												  : "requested, accepted",
+				 hj_db_col_text(st, 6));
+		const char *cells[] = {hj_db_col_text(st, 0), hj_db_col_text(st, 1), hj_db_col_text(st, 2),
+				       hj_db_col_text(st, 3), left[0] ? left : NULL, how[0] ? how : NULL};
+		rc = cli_table_add(t, cells);
 	}
+	if (!rc && cli_table_rows(t)) {
+		printf("history     (oldest first)\n");
+		rc = cli_table_print(t, stdout);
+	}
+	cli_table_free(t);
 	hj_db_release(n->db, st);
 	return rc < 0 ? rc : 0;
 }

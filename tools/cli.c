@@ -33,10 +33,15 @@ static int find_opt(const cli *c, const char *name)
 
 static void print_help(const cli *c)
 {
+	int w = 14;
+	for (int i = 0; c->opts[i].name; i++)
+		if ((int)strlen(c->opts[i].name) > w)
+			w = (int)strlen(c->opts[i].name);
 	printf("usage: huiji %s [options]\n\noptions:\n", c->cmd);
 	for (int i = 0; c->opts[i].name; i++)
-		printf("  --%-14s %s%s\n", c->opts[i].name, c->opts[i].has_arg ? "VALUE  " : "", c->opts[i].help);
-	printf("  --%-14s VALUE  %s\n", dir_opt.name, dir_opt.help);
+		printf("  --%-*s %s%s\n", w, c->opts[i].name, c->opts[i].has_arg ? "VALUE  " : "       ", c->opts[i].help);
+	if (!c->no_dir)
+		printf("  --%-*s VALUE  %s\n", w, dir_opt.name, dir_opt.help);
 	int n = 0;
 	while (c->opts[n].name)
 		n++;
@@ -48,9 +53,15 @@ static const char *dir_value;
 
 int cli_parse(cli *c, const char *cmd, const cli_opt *opts, int argc, char **argv)
 {
+	return cli_parse_flags(c, cmd, opts, 0, argc, argv);
+}
+
+int cli_parse_flags(cli *c, const char *cmd, const cli_opt *opts, int flags, int argc, char **argv)
+{
 	memset(c, 0, sizeof *c);
 	c->cmd = cmd;
 	c->opts = opts;
+	c->no_dir = (flags & CLI_NO_DIR) != 0;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -60,7 +71,7 @@ int cli_parse(cli *c, const char *cmd, const cli_opt *opts, int argc, char **arg
 		if (strncmp(a, "--", 2) != 0)
 			return hj_error_set(HJ_EINVALID, "%s: unexpected argument '%s' (see --help)", cmd, a);
 		const char *name = a + 2;
-		if (strcmp(name, "dir") == 0) {
+		if (strcmp(name, "dir") == 0 && !c->no_dir) {
 			if (i + 1 >= argc)
 				return hj_error_set(HJ_EINVALID, "%s: --dir needs a value", cmd);
 			dir_value = argv[++i];
@@ -362,7 +373,7 @@ int cli_version(int argc, char **argv)
 		{NULL, 0, "huiji version --json"},
 	};
 	cli c;
-	int rc = cli_parse(&c, "version", opts, argc, argv);
+	int rc = cli_parse_flags(&c, "version", opts, CLI_NO_DIR, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if (cli_flag(&c, "json")) {

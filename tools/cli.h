@@ -28,12 +28,17 @@ typedef struct cli {
 	const cli_opt *opts;
 	const char *vals[CLI_MAX_OPTS];
 	int set[CLI_MAX_OPTS];
+	int no_dir; /* CLI_NO_DIR: the command opens no node */
 } cli;
 
 /* Parse argv (after the subcommand words). Prints help and returns 1 for
  * --help; returns a negative code with the message set for unknown options
  * or missing values. --dir is accepted by every command. */
 int cli_parse(cli *c, const char *cmd, const cli_opt *opts, int argc, char **argv);
+/* The same with flags: CLI_NO_DIR for a command that opens no node
+ * (audit, version): --dir is not one of its options. */
+#define CLI_NO_DIR 1
+int cli_parse_flags(cli *c, const char *cmd, const cli_opt *opts, int flags, int argc, char **argv);
 const char *cli_get(const cli *c, const char *name);
 int cli_flag(const cli *c, const char *name);
 /* A required option: the value, or NULL with the message set. */

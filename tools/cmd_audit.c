@@ -161,7 +161,7 @@ int cmd_audit(int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	int rc = cli_parse(&c, "audit REPO-OR-URL", opts, argc, argv);
+	int rc = cli_parse_flags(&c, "audit REPO-OR-URL", opts, CLI_NO_DIR, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if (!url)

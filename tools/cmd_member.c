@@ -31,7 +31,7 @@ static const cli_opt apply_opts[] = {
 	{"union", 1, "union receiving the application (default: this node's)"},
 	{"on", 1, "application date YYYY-MM-DD (default: today by this computer's clock)"},
 	{"approve", 0, "approve at once (join at once, 马上入会)"},
-	{NULL, 0, "huiji member apply --union qh-xn-cz --name 张三 --id-number 630103198511020014 --phone 13800000000 "
+	{NULL, 0, "huiji member apply --union qh-xn-cz --name 张三 --id-number 630103198511020010 --phone 13800000000 "
 		  "--group truck_driver --channel qr_oneclick --platform yunmanman --approve"},
 };
 

@@ -134,7 +134,12 @@ static int hub_quarantine(int argc, char **argv)
 		/* The sequenced ref first brought up to the registry (a killed
 		 * hub run may have left it behind): the reset puts the feed there. */
 		if (!(rc = hj_node_repo_open(&repo, hub)) && !(rc = hj_hub_publish(hub, repo)) &&
-		    !(rc = hj_quarantine_reset(&resolved, hub, repo, node)))
+		    !(rc = hj_quarantine_reset(&resolved, hub, repo, node)) && cli_flag(&c, "json")) {
+			hj_json *o = hj_json_new(HJ_JOBJ);
+			if (o && (hj_json_set_str(o, "node", node) || hj_json_set_int(o, "resolved", resolved)))
+				o = (hj_json_free(o), NULL);
+			rc = cli_json_line(o);
+		} else if (!rc)
 			printf("%s: feed reset to the sequenced history; %lld quarantine entries marked resolved "
 			       "(kept as evidence)\n", node, (long long)resolved);
 		goto done;

@@ -157,7 +157,9 @@ int cmd_member_hand_down(int argc, char **argv);
 int cmd_member_transfer(int argc, char **argv);
 int cmd_member_decide_transfer(int argc, char **argv, int accept);
 int cmd_member_transfers(int argc, char **argv);
-int cli_member_history(hj_node *n, const char *member);
+/* The record's chain, oldest first: a table on stdout, or (json_into
+ * set) its "history" array. */
+int cli_member_history(hj_node *n, const char *member, hj_json *json_into);
 /* cmd_peer.c: hub peer, hub peers; the peers the last pass failed to follow, on stderr */
 int cmd_hub_peer(int argc, char **argv);
 int cmd_hub_peers(int argc, char **argv);

@@ -388,14 +388,20 @@ static int member_query(int argc, char **argv, int show)
 		personal(st, reveal, name, idno, phone, plate);
 		rows++;
 		if (json && show) {
-			if ((rc = cli_json_line(member_json(st, name, idno, phone, plate))))
+			hj_json *o = member_json(st, name, idno, phone, plate);
+			rc = o ? cli_member_history(n, hj_db_col_text(st, 0), o) : hj_error_set(HJ_ENOMEM, "out of memory");
+			if (rc) {
+				hj_json_free(o);
+				goto done;
+			}
+			if ((rc = cli_json_line(o))) /* frees o */
 				goto done;
 		} else if (json) {
 			if ((rc = cli_jlist_add(&l, member_json(st, name, idno, phone, plate))))
 				goto done;
 		} else if (show) {
 			member_text(st, name, idno, phone, plate);
-			if ((rc = cli_member_history(n, hj_db_col_text(st, 0))))
+			if ((rc = cli_member_history(n, hj_db_col_text(st, 0), NULL)))
 				goto done;
 		} else {
 			const char *plat = hj_db_col_text(st, 5);

@@ -67,7 +67,50 @@ int cmd_member_hand_down(int argc, char **argv)
 /* The records before `member` in its chain, oldest first, then `member`:
  * each with its union, its dates and the op that started it. A county
  * holds the part of the chain in its subtree; the hub holds it all. */
-int cli_member_history(hj_node *n, const char *member)
+/* One record of the chain: kind "" (it started by an application), or
+ * the transfer's kind; held 0 when this node holds no row of it. */
+static const char *how_it_came(const char *kind)
+{
+	return strcmp(kind, "hand_down") == 0 ? "handed down"
+	       : strcmp(kind, "offer") == 0 ? "offered, accepted"
+	       : strcmp(kind, "province_in") == 0 ? "offered from another province, accepted"
+						  : "requested, accepted";
+}
+
+static int history_row(cli_table *t, hj_json *arr, sqlite3_stmt *st)
+{
+	const char *id = hj_db_col_text(st, 0), *kind = hj_db_col_text(st, 5), *left = hj_db_col_text(st, 4);
+	const char *elsewhere = strchr(id, '/') ? "in another province" : "held by another node";
+	int held = sqlite3_column_type(st, 1) != SQLITE_NULL;
+	char how[200] = "";
+	if (held && kind[0])
+		snprintf(how, sizeof how, "%s by %s", how_it_came(kind), hj_db_col_text(st, 6));
+	if (arr) {
+		hj_json *o = hj_json_new(HJ_JOBJ);
+		if (!o || hj_json_set_str(o, "membership", id) ||
+		    (held ? hj_json_set_str(o, "union", hj_db_col_text(st, 1)) || hj_json_set_str(o, "status", hj_db_col_text(st, 2)) ||
+				    hj_json_set_str(o, "from", hj_db_col_text(st, 3)) ||
+				    hj_json_set_str(o, "to", left[0] ? left : NULL) ||
+				    hj_json_set_str(o, "transfer_kind", kind[0] ? kind : NULL) ||
+				    hj_json_set_str(o, "decided_by", kind[0] ? hj_db_col_text(st, 6) : NULL)
+			  : hj_json_set_str(o, "held", elsewhere)) ||
+		    hj_json_append(arr, o)) {
+			hj_json_free(o);
+			return hj_error_set(HJ_ENOMEM, "out of memory");
+		}
+		return 0;
+	}
+	if (!held) {
+		/* "<province>/<id>": a record of another province (ops_province_transfer.c). */
+		const char *cells[] = {id, NULL, NULL, NULL, NULL, elsewhere};
+		return cli_table_add(t, cells);
+	}
+	const char *cells[] = {id, hj_db_col_text(st, 1), hj_db_col_text(st, 2), hj_db_col_text(st, 3),
+			       left[0] ? left : NULL, how[0] ? how : NULL};
+	return cli_table_add(t, cells);
+}
+
+int cli_member_history(hj_node *n, const char *member, hj_json *json_into)
 {
 	static const char *const heads[] = {"membership", "union", "status", "from", "to", "how", NULL};
 	sqlite3_stmt *st = hj_db_stmt(n->db,
@@ -78,32 +121,19 @@ int cli_member_history(hj_node *n, const char *member)
 		"coalesce(t.kind, ''), coalesce(t.decided_by, '') "
 		"FROM chain c LEFT JOIN membership m ON m.id = c.id LEFT JOIN transfer t ON t.to_member = c.id "
 		"ORDER BY c.depth DESC");
-	cli_table *t = cli_table_new(heads);
-	int rc = !st ? HJ_ERROR : !t ? hj_error_set(HJ_ENOMEM, "out of memory") : hj_db_bind_text(st, ":m", member);
-	while (!rc && (rc = hj_db_step(n->db, st)) == 1) {
-		char how[200] = "";
-		const char *kind = hj_db_col_text(st, 5), *left = hj_db_col_text(st, 4);
-		if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
-			/* "<province>/<id>": a record of another province (ops_province_transfer.c). */
-			const char *cells[] = {hj_db_col_text(st, 0), NULL, NULL, NULL, NULL,
-					       strchr(hj_db_col_text(st, 0), '/') ? "in another province" : "held by another node"};
-			rc = cli_table_add(t, cells);
-			continue;
-		}
-		if (kind[0])
-			snprintf(how, sizeof how, "%s by %s", strcmp(kind, "hand_down") == 0 ? "handed down"
-							      : strcmp(kind, "offer") == 0 ? "offered, accepted"
-							      : strcmp(kind, "province_in") == 0 ? "offered from another province, accepted"
-												  : "requested, accepted",
-				 hj_db_col_text(st, 6));
-		const char *cells[] = {hj_db_col_text(st, 0), hj_db_col_text(st, 1), hj_db_col_text(st, 2),
-				       hj_db_col_text(st, 3), left[0] ? left : NULL, how[0] ? how : NULL};
-		rc = cli_table_add(t, cells);
-	}
-	if (!rc && cli_table_rows(t)) {
+	cli_table *t = json_into ? NULL : cli_table_new(heads);
+	hj_json *arr = json_into ? hj_json_new(HJ_JARR) : NULL;
+	int rc = !st ? HJ_ERROR : !t && !arr ? hj_error_set(HJ_ENOMEM, "out of memory") : hj_db_bind_text(st, ":m", member);
+	while (!rc && (rc = hj_db_step(n->db, st)) == 1)
+		rc = history_row(t, arr, st);
+	if (!rc && arr) {
+		rc = hj_json_set(json_into, "history", arr) ? hj_error_set(HJ_ENOMEM, "out of memory") : 0;
+		arr = NULL; /* taken, even on failure */
+	} else if (!rc && cli_table_rows(t)) {
 		printf("history     (oldest first)\n");
 		rc = cli_table_print(t, stdout);
 	}
+	hj_json_free(arr);
 	cli_table_free(t);
 	hj_db_release(n->db, st);
 	return rc < 0 ? rc : 0;

@@ -211,8 +211,10 @@ class TestCli(H.Case):
                 self.assertIsInstance(doc, list)
         members = json.loads(H.run(["member", "list", "--json"], self.county).out)
         self.assertGreaterEqual(len(members), 3)  # (the --json test may have imported more)
-        self.assertEqual(json.loads(H.run(["member", "show", "--member", self.member, "--json"], self.county).out)["id"],
-                         self.member)
+        show = json.loads(H.run(["member", "show", "--member", self.member, "--json"], self.county).out)
+        self.assertEqual(show["id"], self.member)
+        self.assertEqual([(h["membership"], h["union"], h["status"]) for h in show["history"]],
+                         [(self.member, "qh-xn-cz", "active")], show)  # what the text's history table says
 
     def test_version(self):
         for args in (["--version"], ["version"]):

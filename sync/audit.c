@@ -40,6 +40,7 @@ typedef struct feed {
 
 typedef struct audit {
 	hj_audit_report *rep;
+	const hj_progress *progress; /* told each hub entry re-folded; NULL: none */
 	feed *feeds;
 	size_t nfeeds;
 	hj_db *db;
@@ -579,6 +580,7 @@ static int refold(audit *a, const feed *hub, const uint8_t hub_pk[32])
 		return rc;
 	for (size_t s = 0; s < hub->n; s++) {
 		hj_envelope e;
+		hj_progress_report(a->progress, "hub entries re-folded", s + 1, hub->n);
 		if (!hub->bytes[s]) {
 			hj_audit_problem(a->rep, "hub entry %zu: damaged or missing in the repository (its change set "
 				"cannot be read; the hub entries after it are still checked)", s + 1);
@@ -647,30 +649,40 @@ static int keep_registry(hj_db *db, const hj_audit_report *rep, const char *path
 }
 
 static int audit_run(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
-		     const uint8_t *audit_sk, const char *workdir, const hj_net_opts *net, const char *keep);
+		     const uint8_t *audit_sk, const char *workdir, const hj_net_opts *net, const char *keep,
+		     const hj_progress *progress);
 
 int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
 	     const char *workdir, const hj_net_opts *net)
 {
-	return audit_run(rep, url, hub_key_hex, person_secret, NULL, workdir, net, NULL);
+	return audit_run(rep, url, hub_key_hex, person_secret, NULL, workdir, net, NULL, NULL);
 }
 
 int hj_audit_keep(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
 		  const char *workdir, const hj_net_opts *net, const char *keep_path)
 {
-	return audit_run(rep, url, hub_key_hex, person_secret, NULL, workdir, net, keep_path);
+	return audit_run(rep, url, hub_key_hex, person_secret, NULL, workdir, net, keep_path, NULL);
 }
 
 int hj_audit_with_key(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
 		      const uint8_t *audit_sk, const char *workdir, const hj_net_opts *net)
 {
-	return audit_run(rep, url, hub_key_hex, person_secret, audit_sk, workdir, net, NULL);
+	return audit_run(rep, url, hub_key_hex, person_secret, audit_sk, workdir, net, NULL, NULL);
+}
+
+int hj_audit_with_key_progress(hj_audit_report *rep, const char *url, const char *hub_key_hex,
+			       const uint8_t *person_secret, const uint8_t *audit_sk, const char *workdir,
+			       const hj_net_opts *net, const hj_progress *progress)
+{
+	return audit_run(rep, url, hub_key_hex, person_secret, audit_sk, workdir, net, NULL, progress);
 }
 
 static int audit_run(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
-		     const uint8_t *audit_sk, const char *workdir, const hj_net_opts *net, const char *keep)
+		     const uint8_t *audit_sk, const char *workdir, const hj_net_opts *net, const char *keep,
+		     const hj_progress *progress)
 {
 	audit a = {0};
+	a.progress = progress;
 	hj_gitrepo *repo = NULL;
 	feed hub = {0};
 	uint8_t hub_pk[32];

@@ -12,6 +12,7 @@
 #define HJ_AUDIT_H
 
 #include "envelope.h"
+#include "progress.h"
 #include "transport.h"
 
 #include <stddef.h>
@@ -92,6 +93,11 @@ int hj_audit(hj_audit_report *rep, const char *url, const char *hub_key_hex, con
  * key. Otherwise as hj_audit. */
 int hj_audit_with_key(hj_audit_report *rep, const char *url, const char *hub_key_hex, const uint8_t *person_secret,
 		      const uint8_t *audit_sk, const char *workdir, const hj_net_opts *net);
+/* The same, telling `progress` (NULL: no one) each hub entry re-folded,
+ * of all the hub feed holds. */
+int hj_audit_with_key_progress(hj_audit_report *rep, const char *url, const char *hub_key_hex,
+			       const uint8_t *person_secret, const uint8_t *audit_sk, const char *workdir,
+			       const hj_net_opts *net, const hj_progress *progress);
 /* hj_audit that also keeps the re-folded registry (a peer province's,
  * sync/peer.h): when the audit ran and found no discrepancy, the registry
  * is written to the new file `keep_path` (which must not exist) with meta

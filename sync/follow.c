@@ -185,6 +185,7 @@ static int on_hub_entry(void *vctx, uint64_t seq, const git_oid *commit, const u
 	git_oid_cpy(&f->last_commit, commit);
 	f->commit_seen = 1;
 	f->entries++;
+	hj_progress_report(f->progress, "hub entries", f->entries, f->progress_total);
 done:
 	hj_json_free(payload);
 	hj_envelope_free(&e);
@@ -380,6 +381,7 @@ static int read_hub_entries(follow *f, hj_gitrepo *repo)
 	}
 	if (!tipseq || (rc = load_followed_commit(f)))
 		goto done; /* !tipseq: nothing published, nothing followed */
+	f->progress_total = tipseq > f->last ? tipseq - f->last : 0; /* the entries this sync reads */
 	if (f->have_commit)
 		rc = hj_gitfeed_walk_since(repo, &tip, f->hub, &f->last_commit, f->last, on_hub_entry, f);
 	else
@@ -536,11 +538,17 @@ static int rebase(hj_node *n, int64_t old_last_pos, uint64_t old_own_done, int r
 
 int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep)
 {
+	return hj_sync_follow_with(n, repo, rep, NULL);
+}
+
+int hj_sync_follow_with(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep, const hj_progress *progress)
+{
 	follow f = {0};
 	char *hub = NULL;
 	int rc = 0, in_tx = 0;
 
 	f.n = n;
+	f.progress = progress;
 	rep->need_feeds = 0;
 	if ((rc = hj_followed_rules_now(&f.rules, n->db)) || (rc = hj_follow_inbox_load(&f)))
 		goto done;

@@ -11,6 +11,7 @@
 #include "gitfeed.h"
 #include "hub_entry.h"
 #include "node.h"
+#include "progress.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +53,8 @@ typedef struct follow {
 	item *items;
 	size_t nitems, cap;
 	uint64_t entries;
+	const hj_progress *progress; /* told each entry read, of progress_total; NULL: none */
+	uint64_t progress_total;
 	int upgrade;
 	uint64_t upgrade_at;
 	/* The rules of the last entry followed (meta hub_rules): the hub's own

@@ -43,6 +43,7 @@
 typedef struct round {
 	hj_node *hub;
 	hj_seq_report *rep;
+	const hj_progress *progress; /* the caller's, or NULL */
 	uint64_t hub_seq;      /* seq the sequence entry will get */
 	hj_hub_entry_enc enc;  /* the entry being built */
 	const char *node;      /* feed being read */
@@ -171,6 +172,7 @@ static int include_one(round *r, const hj_envelope *e, const uint8_t *bytes, siz
 	    (rc = hj_hub_entry_enc_add(&r->enc, e->node, e->seq, e->hash)))
 		goto done;
 	r->rep->change_sets++;
+	hj_progress_report(r->progress, "change sets sequenced", r->rep->change_sets, 0);
 	r->rep->ops += ops->count;
 	r->rep->rejected += nrejected;
 	r->last = e->seq;
@@ -551,6 +553,7 @@ static int one_round(hj_node *hub, hj_gitrepo *repo, const hj_seq_opts *o, hj_se
 		return rc;
 	r.hub = hub;
 	r.rep = rep;
+	r.progress = o ? &o->progress : NULL;
 	/* The entry's time: the date rules' "now" for all it includes, and its
 	 * envelope's created_at. */
 	hj_hub_entry_enc_init(&r.enc, hj_clock_ms());

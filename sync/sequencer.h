@@ -13,6 +13,7 @@
 #ifndef HJ_SEQUENCER_H
 #define HJ_SEQUENCER_H
 
+#include "progress.h"
 #include "gitfeed.h"
 #include "hub_entry.h"
 #include "node.h"
@@ -37,6 +38,8 @@ typedef struct hj_seq_opts {
 	/* How long following each peer province may take (sync/peer.h);
 	 * NULL: its defaults. */
 	const hj_net_opts *peer_net;
+	/* Told each change set sequenced (total not known); fn NULL: none. */
+	hj_progress progress;
 } hj_seq_opts;
 
 /* One pass over all feeds until nothing new is left. Crash-safe: the hub's

@@ -30,6 +30,8 @@ void hj_sync_opts_default(hj_sync_opts *o)
 	o->chunk = 0;
 	o->chunk_bytes = HJ_SYNC_CHUNK_BYTES;
 	hj_net_opts_default(&o->net);
+	o->progress.fn = NULL; /* no one listens */
+	o->progress.ctx = NULL;
 }
 
 uint64_t hj_sync_chunk_end(const size_t *len, uint64_t from, uint64_t n, size_t budget, uint64_t max_sets)
@@ -335,12 +337,12 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep)
 		goto done;
 	int64_t pending = 0;
 	int all_feeds = 0;
-	rc = hj_sync_follow(n, repo, rep);
+	rc = hj_sync_follow_with(n, repo, rep, &o->progress);
 	if (!rc && rep->need_feeds && !(rc = attempt(n, repo, url, o, &own, &budget, all_feeds = 1, rep)))
-		rc = hj_sync_follow(n, repo, rep);
+		rc = hj_sync_follow_with(n, repo, rep, &o->progress);
 	if ((rc == HJ_ECORRUPT || rc == HJ_ENOTFOUND) && (rc = hj_replica_after_lost(n, &repo, rc)) == 1 &&
 	    !(rc = attempt(n, repo, url, o, &own, &budget, all_feeds, rep)))
-		rc = hj_sync_follow(n, repo, rep);
+		rc = hj_sync_follow_with(n, repo, rep, &o->progress);
 	if (!rc && rep->need_feeds)
 		rc = hj_error_set(HJ_ECORRUPT, "the hub's entries name change sets its sequenced feeds do not hold");
 	rep->need_feeds = all_feeds;

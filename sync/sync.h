@@ -21,6 +21,7 @@
 #ifndef HJ_SYNC_H
 #define HJ_SYNC_H
 
+#include "progress.h"
 #include "node.h"
 #include "transport.h"
 
@@ -30,6 +31,9 @@ typedef struct hj_sync_opts {
 	int chunk;         /* at most this many change sets per push; default 0: no limit */
 	size_t chunk_bytes; /* cap of a push chunk in envelope bytes; default HJ_SYNC_CHUNK_BYTES */
 	hj_net_opts net;
+	/* Told the hub entries applied of those fetched (a first sync may
+	 * fetch a province's history); fn NULL: none. */
+	hj_progress progress;
 } hj_sync_opts;
 
 /* 256 KiB of envelopes (about twice that of pack on the wire, with each
@@ -81,5 +85,7 @@ int hj_sync(hj_node *n, const hj_sync_opts *o, hj_sync_report *rep);
 /* Follow what has been fetched into refs/huiji/incoming/ (no network):
  * verify, append to the hub order, rebase. Also used for USB bundles. */
 int hj_sync_follow(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep);
+/* The same, telling `progress` (NULL: no one) each hub entry applied. */
+int hj_sync_follow_with(hj_node *n, hj_gitrepo *repo, hj_sync_report *rep, const hj_progress *progress);
 
 #endif

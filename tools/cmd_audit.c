@@ -27,9 +27,9 @@ static const cli_opt opts[] = {
 	{"person-key", 1, "the province's person-key file: recompute the hub's person-key checks"},
 	{"audit-key", 1, "an enrolled auditor node's secret.key (or its directory): open the seals wrapped to it "
 			 "and recompute their real-name checks"},
-	{"json", 0, "print the summary as JSON"},
+	{"json", 0, "print the summary as one JSON object, its discrepancies an array"},
 	{"idle-timeout-ms", 1, "over git://: no progress for this long ends the fetch (default 20000)"},
-	{NULL, 0, NULL},
+	{NULL, 0, "huiji audit git://hub.qh.example/hub.git --hub-key 3f2a...e1 --person-key person.key"},
 };
 
 /* The person key, in locked memory wiped after use (it finds anyone's
@@ -77,7 +77,7 @@ static int read_audit_key(uint8_t **out, const char *path)
 
 static void print_report(const cli *c, const hj_audit_report *rep, const char *url)
 {
-	for (size_t i = 0; i < rep->nproblems; i++)
+	for (size_t i = 0; !cli_flag(c, "json") && i < rep->nproblems; i++)
 		printf("DISCREPANCY: %s\n", rep->problems[i]);
 	if (cli_flag(c, "json")) {
 		hj_json *o = hj_json_new(HJ_JOBJ), *probs = hj_json_new(HJ_JARR);
@@ -161,7 +161,7 @@ int cmd_audit(int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	int rc = cli_parse(&c, "audit", opts, argc, argv);
+	int rc = cli_parse_flags(&c, "audit REPO-OR-URL", opts, CLI_NO_DIR, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if (!url)
@@ -189,7 +189,10 @@ int cmd_audit(int argc, char **argv)
 		return cli_fail(hj_error_set(HJ_ERROR, "cannot make a temporary directory"));
 	}
 	snprintf(repo, sizeof repo, "%s/hub.git", tmpl);
-	rc = hj_audit_with_key(&rep, url, cli_get(&c, "hub-key"), secret, akey, repo, &net);
+	cli_progress prog;
+	hj_progress progress = cli_progress_start(&prog, "audit");
+	rc = hj_audit_with_key_progress(&rep, url, cli_get(&c, "hub-key"), secret, akey, repo, &net, &progress);
+	cli_progress_end(&prog);
 	sodium_free(secret);
 	sodium_free(akey);
 	char why[1024]; /* the audit's message outlives the clean-up's */

@@ -341,14 +341,10 @@ done:
 
 int cmd_compare(int argc, char **argv)
 {
-	int help = argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0);
-	if (help || argc < 1 || argv[0][0] == '-') { /* no subcommand: usage, on stderr unless asked for */
-		fprintf(help ? stdout : stderr,
-			"usage: huiji compare roster FILE.csv [options]   (huiji compare roster --help)\n\n"
-			"  roster   a driver list against the roll: members here, elsewhere (hub), applied, not reached\n");
-		return help ? 0 : 2;
-	}
-	if (strcmp(argv[0], "roster") == 0)
-		return compare_roster(argc - 1, argv + 1);
-	return cli_fail(hj_error_set(HJ_EINVALID, "unknown compare subcommand '%s': one of roster", argv[0]));
+	static const cli_sub subs[] = {
+		{"roster", compare_roster, "FILE.csv: a driver list against the roll: members here, elsewhere (hub), applied, "
+					   "not reached"},
+		{NULL, NULL, NULL},
+	};
+	return cli_dispatch("compare", subs, argc, argv);
 }

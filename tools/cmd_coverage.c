@@ -231,30 +231,32 @@ done:
 	return cli_fail(rc < 0 ? rc : 0);
 }
 
+static int survey_list(int argc, char **argv)
+{
+	return list_rows(argc, argv, 1);
+}
+
+static int target_list(int argc, char **argv)
+{
+	return list_rows(argc, argv, 0);
+}
+
 int cmd_survey(int argc, char **argv)
 {
-	const char *sub = argc > 0 ? argv[0] : "";
-	if (strcmp(sub, "record") == 0)
-		return survey_record(argc - 1, argv + 1);
-	if (strcmp(sub, "list") == 0)
-		return list_rows(argc - 1, argv + 1, 1);
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		printf("usage: huiji survey record|list [options]   (huiji survey record --help)\n");
-		return 0;
-	}
-	return cli_fail(hj_error_set(HJ_EINVALID, "unknown subcommand 'survey %s': one of record, list", sub));
+	static const cli_sub subs[] = {
+		{"record", survey_record, "a survey's estimate of the workers of a group in a union's area"},
+		{"list", survey_list, "the surveys this node holds"},
+		{NULL, NULL, NULL},
+	};
+	return cli_dispatch("survey", subs, argc, argv);
 }
 
 int cmd_target(int argc, char **argv)
 {
-	const char *sub = argc > 0 ? argv[0] : "";
-	if (strcmp(sub, "set") == 0)
-		return target_set(argc - 1, argv + 1);
-	if (strcmp(sub, "list") == 0)
-		return list_rows(argc - 1, argv + 1, 0);
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		printf("usage: huiji target set|list [options]   (huiji target set --help)\n");
-		return 0;
-	}
-	return cli_fail(hj_error_set(HJ_EINVALID, "unknown subcommand 'target %s': one of set, list", sub));
+	static const cli_sub subs[] = {
+		{"set", target_set, "the membership rate a union's group is to reach by a date"},
+		{"list", target_list, "the targets this node holds"},
+		{NULL, NULL, NULL},
+	};
+	return cli_dispatch("target", subs, argc, argv);
 }

@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "error.h"
+#include "table.h"
 #include "hook.h"
 #include "outbox.h"
 #include "quarantine.h"
@@ -20,7 +21,8 @@ static const cli_opt run_opts[] = {
 	{"once", 0, "one pass, then exit"},
 	{"interval", 1, "seconds between passes (default 10)"},
 	{"peer-timeout", 1, "seconds following one peer province may take (default 120)"},
-	{NULL, 0, NULL},
+	{"json", 0, "each pass's counts as one JSON object (--once: the one document)"},
+	{NULL, 0, "huiji hub run --once --dir /srv/huiji/qh-hub"},
 };
 
 static int hub_run(int argc, char **argv)
@@ -44,11 +46,26 @@ static int hub_run(int argc, char **argv)
 	if ((rc = cli_open_node(&c, &hub)) || (rc = hj_node_repo_open(&repo, hub)))
 		goto done;
 	for (;;) {
-		if ((rc = hj_hub_sequence_opts(hub, repo, &so, &rep)))
+		cli_progress prog;
+		so.progress = cli_progress_start(&prog, "hub run");
+		rc = hj_hub_sequence_opts(hub, repo, &so, &rep);
+		cli_progress_end(&prog);
+		if (rc)
 			break;
-		printf("hub: %" PRIu64 " sequence entries, %" PRIu64 " change sets, %" PRIu64 " ops (%" PRIu64
-		       " rejected), %" PRIu64 " quarantined, %" PRIu64 " feeds waiting for enrolment\n",
-		       rep.entries, rep.change_sets, rep.ops, rep.rejected, rep.quarantined, rep.waiting);
+		if (cli_flag(&c, "json")) {
+			hj_json *o = hj_json_new(HJ_JOBJ);
+			if (o && (hj_json_set_int(o, "entries", (int64_t)rep.entries) ||
+				  hj_json_set_int(o, "change_sets", (int64_t)rep.change_sets) ||
+				  hj_json_set_int(o, "ops", (int64_t)rep.ops) || hj_json_set_int(o, "rejected", (int64_t)rep.rejected) ||
+				  hj_json_set_int(o, "quarantined", (int64_t)rep.quarantined) ||
+				  hj_json_set_int(o, "waiting", (int64_t)rep.waiting)))
+				o = (hj_json_free(o), NULL);
+			if ((rc = cli_json_line(o)))
+				break;
+		} else
+			printf("hub: %" PRIu64 " sequence entries, %" PRIu64 " change sets, %" PRIu64 " ops (%" PRIu64
+			       " rejected), %" PRIu64 " quarantined, %" PRIu64 " feeds waiting for enrolment\n",
+			       rep.entries, rep.change_sets, rep.ops, rep.rejected, rep.quarantined, rep.waiting);
 		fflush(stdout);
 		if ((rc = cli_peer_warnings(hub))) /* a peer never fails the pass; it is said */
 			break;
@@ -63,16 +80,18 @@ done:
 }
 
 static const cli_opt q_opts[] = {
-	{"json", 0, "one JSON object per line"},
+	{"json", 0, "print one JSON array, an entry an element"},
 	{"reset", 1, "NODE: resolve it: put the node's feed ref back to what the hub sequenced "
 		     "(the evidence stays listed as resolved)"},
 	{"all", 0, "list resolved entries too"},
-	{NULL, 0, NULL},
+	{NULL, 0, "huiji hub quarantine --all"},
 };
 
 typedef struct listing {
 	cli *c;
 	int rows;
+	cli_jlist l;
+	cli_table *t;
 } listing;
 
 static int print_row(void *ctx, const hj_quarantine_row *q)
@@ -87,12 +106,16 @@ static int print_row(void *ctx, const hj_quarantine_row *q)
 			  hj_json_set_int(o, "evidence_bytes", q->evidence_bytes) ||
 			  hj_json_set_str(o, "resolved_at", q->resolved_at)))
 			o = (hj_json_free(o), NULL);
-		return cli_json_line(o);
+		return cli_jlist_add(&l->l, o);
 	}
-	printf("%s seq %lld: %s — %s (evidence: %lld bytes kept, commit %.12s)%s%s\n", q->node, (long long)q->seq,
-	       q->reason, q->detail, (long long)q->evidence_bytes, q->commit, q->resolved_at ? " resolved " : "",
-	       q->resolved_at ? q->resolved_at : "");
-	return 0;
+	char seq[24], bytes[24], resolved[CLI_TIME_MAX], commit[16];
+	snprintf(seq, sizeof seq, "%lld", (long long)q->seq);
+	snprintf(bytes, sizeof bytes, "%lld", (long long)q->evidence_bytes);
+	snprintf(commit, sizeof commit, "%.12s", q->commit ? q->commit : "");
+	if (q->resolved_at)
+		cli_time_iso(resolved, q->resolved_at);
+	const char *cells[] = {q->node, seq, q->reason, q->detail, bytes, commit, q->resolved_at ? resolved : NULL};
+	return cli_table_add(l->t, cells);
 }
 
 static int hub_quarantine(int argc, char **argv)
@@ -111,49 +134,74 @@ static int hub_quarantine(int argc, char **argv)
 		/* The sequenced ref first brought up to the registry (a killed
 		 * hub run may have left it behind): the reset puts the feed there. */
 		if (!(rc = hj_node_repo_open(&repo, hub)) && !(rc = hj_hub_publish(hub, repo)) &&
-		    !(rc = hj_quarantine_reset(&resolved, hub, repo, node)))
+		    !(rc = hj_quarantine_reset(&resolved, hub, repo, node)) && cli_flag(&c, "json")) {
+			hj_json *o = hj_json_new(HJ_JOBJ);
+			if (o && (hj_json_set_str(o, "node", node) || hj_json_set_int(o, "resolved", resolved)))
+				o = (hj_json_free(o), NULL);
+			rc = cli_json_line(o);
+		} else if (!rc)
 			printf("%s: feed reset to the sequenced history; %lld quarantine entries marked resolved "
 			       "(kept as evidence)\n", node, (long long)resolved);
 		goto done;
 	}
-	listing l = {&c, 0};
+	static const char *const heads[] = {"node", "seq", "reason", "detail", "evidence bytes", "commit", "resolved",
+					    NULL};
+	listing l = {&c, 0, {0}, NULL};
+	int json = cli_flag(&c, "json");
+	if (json)
+		cli_jlist_begin(&l.l);
+	else if (!(l.t = cli_table_new(heads))) {
+		rc = hj_error_set(HJ_ENOMEM, "out of memory");
+		goto done;
+	} else {
+		cli_table_right(l.t, 1);
+		cli_table_right(l.t, 4);
+		cli_table_max_width(l.t, 3, 60);
+	}
 	rc = hj_quarantine_list(hub->db, cli_flag(&c, "all"), print_row, &l);
-	if (rc == 0 && l.rows == 0 && !cli_flag(&c, "json"))
+	if (rc == 0 && json)
+		cli_jlist_end(&l.l);
+	else if (rc == 0 && l.rows == 0)
 		printf("nothing quarantined\n");
+	else if (rc == 0)
+		rc = cli_table_print(l.t, stdout);
+	cli_table_free(l.t);
 done:
 	hj_gitrepo_close(repo);
 	hj_node_close(hub);
 	return cli_fail(rc);
 }
 
-int cmd_hub(int argc, char **argv)
+static int hub_init(int argc, char **argv)
 {
-	const char *sub = argc > 0 ? argv[0] : "";
-	if (strcmp(sub, "init") == 0)
-		return cli_init(argc - 1, argv + 1, 1);
-	if (strcmp(sub, "run") == 0)
-		return hub_run(argc - 1, argv + 1);
-	if (strcmp(sub, "quarantine") == 0)
-		return hub_quarantine(argc - 1, argv + 1);
-	if (strcmp(sub, "peer") == 0 || strcmp(sub, "peers") == 0)
-		return (sub[4] ? cmd_hub_peers : cmd_hub_peer)(argc - 1, argv + 1);
-	return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji hub init|run|quarantine|peer|peers [--help]"));
+	return cli_init(argc, argv, 1);
 }
 
-static const cli_opt hook_opts[] = {{NULL, 0, NULL}};
+int cmd_hub(int argc, char **argv)
+{
+	static const cli_sub subs[] = {
+		{"init", hub_init, "make a province's hub directory (its root union, the served repository)"},
+		{"run", hub_run, "sequence the counties' feeds (--once: one pass)"},
+		{"quarantine", hub_quarantine, "change sets the hub refused, kept as evidence (--reset NODE)"},
+		{"peer", cmd_hub_peer, "enrol another province's hub as a peer"},
+		{"peers", cmd_hub_peers, "the peer provinces and how following each went"},
+		{NULL, NULL, NULL},
+	};
+	return cli_dispatch("hub", subs, argc, argv);
+}
+
+static const cli_opt hook_opts[] = {{NULL, 0, "huiji hook pre-receive --dir HUB < refs"}};
 
 /* git runs this with "old new ref" lines on stdin; any refusal refuses
  * the whole push, and each refusal is one line the pusher sees. */
-int cmd_hook(int argc, char **argv)
+static int hook_pre_receive(int argc, char **argv)
 {
 	cli c;
 	hj_node *hub = NULL;
 	hj_gitrepo *repo = NULL;
 	char line[1024], old_hex[64], new_hex[64], ref[900];
 	int refused = 0;
-	if (argc < 1 || strcmp(argv[0], "pre-receive") != 0)
-		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji hook pre-receive --dir HUB"));
-	int rc = cli_parse(&c, "hook pre-receive", hook_opts, argc - 1, argv + 1);
+	int rc = cli_parse(&c, "hook pre-receive", hook_opts, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if ((rc = cli_open_node(&c, &hub)) || (rc = hj_gitrepo_open(&repo, NULL, 0)))
@@ -172,4 +220,13 @@ done:
 	if (rc)
 		return cli_fail(rc);
 	return refused ? 1 : 0;
+}
+
+int cmd_hook(int argc, char **argv)
+{
+	static const cli_sub subs[] = {
+		{"pre-receive", hook_pre_receive, "check a push to the hub repository (git runs it; old new ref on stdin)"},
+		{NULL, NULL, NULL},
+	};
+	return cli_dispatch("hook", subs, argc, argv);
 }

@@ -44,7 +44,8 @@ static const cli_opt opts[] = {
 	{"approve", 0, "approve each application at once (join at once)"},
 	{"encoding", 1, "utf-8 or gb18030 (GBK); default: decided from the whole file"},
 	{"rejects", 1, "write the refused rows here, with a reason column, to fix and import again"},
-	{NULL, 0, NULL},
+	{"json", 0, "print the summary as one JSON object (refused rows stay on stderr)"},
+	{NULL, 0, "huiji import platform drivers.csv --platform yunmanman --on 2026-11-02 --rejects fix.csv"},
 };
 
 enum { C_NAME, C_ID, C_PHONE, C_PLATE, C_GROUP, C_CHANNEL, C_PLATFORM, C_UNION, C_ON, C_REASON, C_COUNT };
@@ -63,6 +64,10 @@ typedef struct importer {
 	uint64_t first_seq, last_seq;
 	FILE *rej;       /* --rejects, or NULL */
 	int rej_failed;  /* a write to it failed: said at the end */
+	int json;        /* --json: the summary is the one thing on stdout */
+	hj_progress progress; /* rows read of about `lines` */
+	cli_progress *printer; /* its printer: wiped before a refusal is said */
+	uint64_t lines;
 } importer;
 
 static int flush(importer *im)
@@ -105,6 +110,8 @@ static void refuse(importer *im, long line, const char *why)
 	const char *raw;
 	size_t rawlen;
 	im->refused++;
+	if (im->printer)
+		cli_progress_clear(im->printer);
 	fprintf(stderr, "huiji: line %ld: %s\n", line, why);
 	hj_csv_raw(im->csv, &raw, &rawlen);
 	reject_line(im, why, raw, rawlen);
@@ -125,6 +132,8 @@ static int approve_row(importer *im, const hj_application *a, const char *mid, l
 		/* The application stands (it is in the batch), so the row is
 		 * not a reject to import again: the clerk decides it by hand. */
 		im->refused++;
+		if (im->printer)
+			cli_progress_clear(im->printer);
 		fprintf(stderr, "huiji: line %ld: application %s recorded, but its approval was refused: %s: %s\n", line,
 			mid, v.reason, v.detail);
 	}
@@ -163,7 +172,9 @@ static int import_row(importer *im, const hj_application *a, long line)
 	im->dated += a->on == im->on;
 	if (hj_idnum_normalise(idno, a->id_number, &how) == 0 && (how & HJ_IDNUM_UPGRADED)) {
 		im->upgraded++;
-		printf("line %ld: note: a 15-digit ID number from before 1999, recorded in its 18-digit form\n", line);
+		if (!im->json)
+			printf("line %ld: note: a 15-digit ID number from before 1999, recorded in its 18-digit form\n",
+			       line);
 	}
 	long before = im->refused;
 	if (im->approve && (rc = approve_row(im, a, mid, line)))
@@ -229,6 +240,17 @@ static int import_rows(importer *im, const cli *c, const int col[C_COUNT])
 			.on = FIELD(C_ON, im->on),
 		};
 #undef FIELD
+		hj_progress_report(&im->progress, "rows", (uint64_t)im->rows, im->lines);
+		/* A value outside a vocabulary is answered with the valid ones,
+		 * never with the cell (a column out of place may hold a name). */
+		if ((rc = cli_check_vocab(im->n, "worker group", "worker_group", a.group, 0)) ||
+		    (rc = cli_check_vocab(im->n, "channel", "channel", a.channel, 0)) ||
+		    (rc = cli_check_vocab(im->n, "platform", "platform", a.platform, 0))) {
+			if (rc != HJ_EINVALID)
+				return rc;
+			refuse(im, line, hj_error_last());
+			continue;
+		}
 		if ((rc = import_row(im, &a, line)))
 			return rc;
 	}
@@ -248,13 +270,19 @@ static int import_open(importer *im, const cli *c, const char *path, int col[C_C
 		return rc;
 	if (!(f = fopen(path, "rb")))
 		return hj_error_set(HJ_ENOTFOUND, "%s: cannot open", path);
+	/* About how many rows, for the progress line: the file's lines less
+	 * the header (a quoted line break counts twice; only an estimate). */
+	for (int ch; (ch = getc(f)) != EOF;)
+		im->lines += ch == '\n';
+	im->lines = im->lines ? im->lines - 1 : 0;
+	rewind(f);
 	rc = hj_csv_open_enc(&im->csv, f, enc);
 	fclose(f);
 	if (rc)
 		return hj_error_wrap(rc, "%s: ", path);
 	if ((rc = read_header(col, im->csv, path)))
 		return rc;
-	if (hj_csv_encoding_of(im->csv) == HJ_CSV_GB18030)
+	if (hj_csv_encoding_of(im->csv) == HJ_CSV_GB18030 && !im->json)
 		printf("%s: read as GB18030 (the file is not UTF-8)\n", path);
 	if (rej) {
 		if (!(im->rej = fopen(rej, "wb")))
@@ -284,26 +312,35 @@ static int rejects_close(importer *im, const char *path)
 				  "listed above)", path) : 0;
 }
 
-int cmd_import(int argc, char **argv)
+static int import_platform(int argc, char **argv)
 {
 	cli c;
 	importer im = {0};
 	char today[11];
 	int col[C_COUNT], rc;
 
-	/* `import platform --help` is help, not a file named --help */
-	if (argc >= 2 && strcmp(argv[0], "platform") == 0 && strcmp(argv[1], "--help") == 0)
-		return cli_parse(&c, "import platform", opts, 1, argv + 1) > 0 ? 0 : cli_fail(HJ_EINVALID);
-	if (argc < 2 || strcmp(argv[0], "platform") != 0 || strncmp(argv[1], "--", 2) == 0)
+	/* The file is the one positional argument; `--help` is help, not a
+	 * file named --help. */
+	if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0))
+		return cli_parse(&c, "import platform FILE.csv", opts, 1, argv) > 0 ? 0 : cli_fail(HJ_EINVALID);
+	if (argc < 1 || strncmp(argv[0], "--", 2) == 0)
 		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji import platform FILE.csv [options] (see --help)"));
-	const char *path = argv[1];
-	if ((rc = cli_parse(&c, "import platform", opts, argc - 2, argv + 2)))
+	const char *path = argv[0];
+	if ((rc = cli_parse(&c, "import platform FILE.csv", opts, argc - 1, argv + 1)))
 		return rc > 0 ? 0 : cli_fail(rc);
 	im.on = cli_date(&c, today, &im.on_given);
 	im.approve = cli_flag(&c, "approve");
+	im.json = cli_flag(&c, "json");
+	cli_progress prog;
+	im.progress = cli_progress_start(&prog, "import");
+	im.printer = &prog;
 	if ((rc = import_open(&im, &c, path, col)))
 		goto done;
 	if ((rc = cli_open_node(&c, &im.n)))
+		goto done;
+	if ((rc = cli_check_vocab(im.n, "worker group", "worker_group", cli_get(&c, "group"), 1)) ||
+	    (rc = cli_check_vocab(im.n, "channel", "channel", cli_get(&c, "channel"), 1)) ||
+	    (rc = cli_check_vocab(im.n, "platform", "platform", cli_get(&c, "platform"), 1)))
 		goto done;
 	if ((rc = import_rows(&im, &c, col)))
 		goto done;
@@ -311,9 +348,23 @@ int cmd_import(int argc, char **argv)
 	if (!rc)
 		rc = cli_flush_outbox(im.n);
 done:
+	cli_progress_end(&prog);
 	if (im.open)
 		hj_batch_abort(&im.b);
-	if (im.n && !rc) {
+	if (im.n && !rc && im.json) {
+		hj_json *o = hj_json_new(HJ_JOBJ);
+		if (o && (hj_json_set_str(o, "file", path) || hj_json_set_int(o, "rows", im.rows) ||
+			  hj_json_set_int(o, "imported", im.done) || hj_json_set_int(o, "refused", im.refused) ||
+			  hj_json_set_int(o, "upgraded_id_numbers", im.upgraded) ||
+			  hj_json_set_str(o, "encoding", hj_csv_encoding_name(hj_csv_encoding_of(im.csv))) ||
+			  hj_json_set_int(o, "first_seq", (int64_t)im.first_seq) ||
+			  hj_json_set_int(o, "last_seq", (int64_t)im.last_seq) ||
+			  hj_json_set_str(o, "rejects", im.refused ? cli_get(&c, "rejects") : NULL) ||
+			  hj_json_set_int(o, "dated", im.dated) || hj_json_set_str(o, "on", im.on) ||
+			  hj_json_set_bool(o, "on_given", im.on_given)))
+			o = (hj_json_free(o), NULL);
+		rc = cli_json_line(o);
+	} else if (im.n && !rc) {
 		printf("imported %ld of %ld rows", im.done, im.rows);
 		if (im.first_seq)
 			printf(" (change sets %" PRIu64 "-%" PRIu64 ")", im.first_seq, im.last_seq);
@@ -333,4 +384,13 @@ done:
 	if (!rc && rrc)
 		status = cli_fail(rrc);
 	return status ? status : im.refused ? 1 : 0;
+}
+
+int cmd_import(int argc, char **argv)
+{
+	static const cli_sub subs[] = {
+		{"platform", import_platform, "FILE.csv: a platform's list of applicants, bad rows reported"},
+		{NULL, NULL, NULL},
+	};
+	return cli_dispatch("import", subs, argc, argv);
 }

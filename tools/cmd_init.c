@@ -24,7 +24,19 @@ static const cli_opt opts[] = {
 	{"hub", 1, "county: URL or path of the hub repository"},
 	{"hub-key", 1, "county: the hub's public key (hex)"},
 	{"person-key", 1, "hub: the national person.key file (default: a fresh one); a county holds none"},
-	{NULL, 0, NULL},
+	{NULL, 0, "huiji init --node qh-xn-cz --union qh-xn-cz --hub git://hub.qh.example/hub.git --hub-key 3f2a...e1 "
+		  "--dir /srv/huiji/qh-xn-cz"},
+};
+
+/* hub init: a root, never a county (no --hub, no --hub-key). */
+static const cli_opt hub_opts[] = {
+	{"node", 1, "the hub's node id, e.g. qh-hub ([a-z0-9._-])"},
+	{"union", 1, "id of the province's root union, e.g. qh"},
+	{"union-name", 1, "name of the root union, e.g. 青海省总工会"},
+	{"kind", 1, "kind of the root union (default province)"},
+	{"region", 1, "region code of the root union"},
+	{"person-key", 1, "the national person.key file (default: a fresh one)"},
+	{NULL, 0, "huiji hub init --node qh-hub --union qh --union-name 青海省总工会 --region 63 --dir /srv/huiji/qh-hub"},
 };
 
 int cmd_init(int argc, char **argv)
@@ -82,7 +94,7 @@ int cli_init(int argc, char **argv, int hub)
 {
 	cli c;
 	hj_node *n = NULL;
-	int rc = cli_parse(&c, hub ? "hub init" : "init", opts, argc, argv);
+	int rc = cli_parse(&c, hub ? "hub init" : "init", hub ? hub_opts : opts, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	hj_node_init_opts o = {

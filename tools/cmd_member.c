@@ -13,6 +13,7 @@
 #include "idnum.h"
 #include "mask.h"
 #include "phone.h"
+#include "table.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,8 @@ static const cli_opt apply_opts[] = {
 	{"union", 1, "union receiving the application (default: this node's)"},
 	{"on", 1, "application date YYYY-MM-DD (default: today by this computer's clock)"},
 	{"approve", 0, "approve at once (join at once, 马上入会)"},
-	{NULL, 0, NULL},
+	{NULL, 0, "huiji member apply --union qh-xn-cz --name 张三 --id-number 630103198511020010 --phone 13800000000 "
+		  "--group truck_driver --channel qr_oneclick --platform yunmanman --approve"},
 };
 
 static hj_json *apply_op(const cli *c, hj_node *n, const char *on, int *rc)
@@ -94,7 +96,12 @@ static int member_apply(int argc, char **argv)
 		how = 0;
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
-	hj_json *op = apply_op(&c, n, on, &rc);
+	hj_json *op = NULL;
+	if ((rc = cli_check_vocab(n, "worker group", "worker_group", cli_get(&c, "group"), 1)) ||
+	    (rc = cli_check_vocab(n, "channel", "channel", cli_get(&c, "channel"), 1)) ||
+	    (rc = cli_check_vocab(n, "platform", "platform", cli_get(&c, "platform"), 1)))
+		goto done;
+	op = apply_op(&c, n, on, &rc);
 	if (!op)
 		goto done;
 	if ((rc = hj_batch_begin(&b, n))) {
@@ -137,12 +144,27 @@ done:
 	return cli_fail(rc);
 }
 
-static const cli_opt decide_opts[] = {
+static const cli_opt approve_opts[] = {
 	{"member", 1, "membership id (as printed by member apply)"},
 	{"on", 1, "date YYYY-MM-DD (default: today by this computer's clock)"},
-	{"reason", 1, "reject: why; leave: voluntary|deceased|lapsed"},
-	{NULL, 0, NULL},
+	{NULL, 0, "huiji member approve --member qh-xn-cz:3:0 --on 2026-11-02"},
 };
+
+static const cli_opt reject_opts[] = {
+	{"member", 1, "membership id (as printed by member apply)"},
+	{"on", 1, "date YYYY-MM-DD (default: today by this computer's clock)"},
+	{"reason", 1, "why, in words the applicant may be told"},
+	{NULL, 0, "huiji member reject --member qh-xn-cz:3:0 --reason \"not a driver\""},
+};
+
+static const cli_opt leave_opts[] = {
+	{"member", 1, "membership id"},
+	{"on", 1, "date YYYY-MM-DD (default: today by this computer's clock)"},
+	{"reason", 1, "voluntary|deceased|lapsed"},
+	{NULL, 0, "huiji member leave --member qh-xn-cz:3:0 --reason voluntary --on 2026-12-01"},
+};
+
+static const char *const leave_reasons[] = {"voluntary", "deceased", "lapsed", NULL};
 
 static const cli_opt update_opts[] = {
 	{"member", 1, "membership id"},
@@ -151,7 +173,7 @@ static const cli_opt update_opts[] = {
 	{"group", 1, "new worker group"},
 	{"platform", 1, "new platform"},
 	{"name", 1, "corrected name"},
-	{NULL, 0, NULL},
+	{NULL, 0, "huiji member update --member qh-xn-cz:3:0 --phone 13900000000 --plate 青A12345"},
 };
 
 /* approve, reject, leave, update: one op naming a membership. */
@@ -186,9 +208,15 @@ static int member_change(int argc, char **argv, const char *opname)
 	int upd = strcmp(opname, "member.update") == 0;
 	char cmdname[40];
 	snprintf(cmdname, sizeof cmdname, "member %s", opname + strlen("member."));
-	int rc = cli_parse(&c, cmdname, upd ? update_opts : decide_opts, argc, argv);
+	int leave = strcmp(opname, "member.leave") == 0;
+	int rc = cli_parse(&c, cmdname,
+			   upd ? update_opts : leave ? leave_opts : strcmp(opname, "member.reject") == 0 ? reject_opts
+												: approve_opts,
+			   argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
+	if (leave && (rc = cli_check_choice("leave reason", cli_get(&c, "reason"), leave_reasons)))
+		return cli_fail(rc);
 	if (!cli_need(&c, "member"))
 		return cli_fail(HJ_EINVALID);
 	if ((strcmp(opname, "member.reject") == 0 || strcmp(opname, "member.leave") == 0) && !cli_need(&c, "reason"))
@@ -198,6 +226,11 @@ static int member_change(int argc, char **argv, const char *opname)
 	const char *on = cli_date(&c, today, &given);
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
+	if ((rc = cli_check_vocab(n, "worker group", "worker_group", cli_get(&c, "group"), 1)) ||
+	    (rc = cli_check_vocab(n, "platform", "platform", cli_get(&c, "platform"), 1))) {
+		hj_node_close(n);
+		return cli_fail(rc);
+	}
 	hj_json *op = cli_op_new(opname);
 	int bad = !op || hj_json_set_str(op, "member", cli_get(&c, "member"));
 	char *pkey = NULL;
@@ -237,16 +270,24 @@ static int member_change(int argc, char **argv, const char *opname)
 	return cli_fail(rc);
 }
 
+static const cli_opt show_opts[] = {
+	{"member", 1, "membership id"},
+	{"reveal", 0, "show personal fields unmasked"},
+	{"json", 0, "print one JSON object"},
+	{NULL, 0, "huiji member show --member qh-xn-cz:3:0"},
+};
+
 static const cli_opt list_opts[] = {
-	{"member", 1, "show: membership id"},
 	{"union", 1, "only this union (and its subtree)"},
 	{"group", 1, "only this worker group"},
 	{"status", 1, "applied|active|rejected|left|transferred"},
 	{"platform", 1, "only this platform"},
 	{"reveal", 0, "show personal fields unmasked"},
-	{"json", 0, "one JSON object per line"},
-	{NULL, 0, NULL},
+	{"json", 0, "print one JSON array, a membership an element"},
+	{NULL, 0, "huiji member list --union qh-xn-cz --status active --group truck_driver"},
 };
+
+static const char *const statuses[] = {"applied", "active", "rejected", "left", "transferred", NULL};
 
 static const char *member_sql =
 	"WITH RECURSIVE sub(id) AS (SELECT :u UNION SELECT o.id FROM org o JOIN sub ON o.parent = sub.id) "
@@ -258,99 +299,189 @@ static const char *member_sql =
 	"AND (:g IS NULL OR m.grp = :g) AND (:s IS NULL OR m.status = :s) AND (:p IS NULL OR m.platform = :p) "
 	"ORDER BY m.id";
 
+/* One membership as JSON, its personal fields as shown (masked or not). */
+static hj_json *member_json(sqlite3_stmt *st, const char *name, const char *idno, const char *phone, const char *plate)
+{
+	static const char *const cols[] = {"id", "status", "union", "group", "channel", "platform",
+					   "applied_on", "decided_on", "reason"};
+	hj_json *o = hj_json_new(HJ_JOBJ);
+	for (int i = 0; o && i < 9; i++)
+		if (hj_json_set_str(o, cols[i], hj_db_col_text(st, i)))
+			o = (hj_json_free(o), NULL);
+	if (o && (hj_json_set_str(o, "name", name) || hj_json_set_str(o, "id_number", idno) ||
+		  hj_json_set_str(o, "phone", phone) || hj_json_set_str(o, "plate", plate) ||
+		  hj_json_set_str(o, "applied_by", hj_db_col_text(st, 13)) ||
+		  hj_json_set_str(o, "joined_on", hj_db_col_text(st, 15)) ||
+		  hj_json_set_str(o, "left_on", hj_db_col_text(st, 14))))
+		o = (hj_json_free(o), NULL);
+	return o;
+}
+
+static void member_text(sqlite3_stmt *st, const char *name, const char *idno, const char *phone, const char *plate)
+{
+	printf("membership  %s\nstatus      %s\nunion       %s\ngroup       %s\nchannel     %s\n"
+	       "platform    %s\napplied on  %s (by %s)\ndecided on  %s\njoined on   %s\nreason      %s\n"
+	       "left on     %s\nname        %s\nID number   %s\nphone       %s\nplate       %s\n",
+	       hj_db_col_text(st, 0), hj_db_col_text(st, 1), hj_db_col_text(st, 2), hj_db_col_text(st, 3),
+	       hj_db_col_text(st, 4), hj_db_col_text(st, 5), hj_db_col_text(st, 6), hj_db_col_text(st, 13),
+	       hj_db_col_text(st, 7), hj_db_col_text(st, 15), hj_db_col_text(st, 8), hj_db_col_text(st, 14), name, idno,
+	       phone, plate);
+}
+
+/* The row's personal fields as shown: masked unless --reveal. */
+static void personal(sqlite3_stmt *st, int reveal, char name[200], char idno[40], char phone[40], char plate[80])
+{
+	const char *f_name = hj_db_col_text(st, 9), *f_id = hj_db_col_text(st, 10);
+	const char *f_phone = hj_db_col_text(st, 11), *f_plate = hj_db_col_text(st, 12);
+	if (reveal) {
+		snprintf(name, 200, "%s", f_name);
+		snprintf(idno, 40, "%s", f_id);
+		snprintf(phone, 40, "%s", f_phone);
+		snprintf(plate, 80, "%s", f_plate);
+	} else {
+		hj_mask_name(name, 200, f_name);
+		hj_mask_idnum(idno, f_id);
+		hj_mask_phone(phone, f_phone);
+		hj_mask_plate(plate, 80, f_plate);
+	}
+}
+
 static int member_query(int argc, char **argv, int show)
 {
 	cli c;
 	hj_node *n = NULL;
-	int rc = cli_parse(&c, show ? "member show" : "member list", list_opts, argc, argv);
+	cli_table *t = NULL;
+	cli_jlist l;
+	static const char *const heads[] = {"membership", "status", "union", "group", "platform", "name", "ID number",
+					    "phone", NULL};
+	int rc = cli_parse(&c, show ? "member show" : "member list", show ? show_opts : list_opts, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if (show && !cli_need(&c, "member"))
 		return cli_fail(HJ_EINVALID);
+	if ((rc = cli_check_choice("status", cli_get(&c, "status"), statuses)))
+		return cli_fail(rc);
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
 	int reveal = cli_flag(&c, "reveal"), json = cli_flag(&c, "json"), rows = 0;
-	sqlite3_stmt *st = hj_db_stmt(n->db, member_sql);
+	sqlite3_stmt *st = NULL;
+	if ((rc = cli_check_vocab(n, "worker group", "worker_group", cli_get(&c, "group"), 1)) ||
+	    (rc = cli_check_vocab(n, "platform", "platform", cli_get(&c, "platform"), 1)))
+		goto done;
+	st = hj_db_stmt(n->db, member_sql);
 	if (!st || hj_db_bind_text(st, ":m", cli_get(&c, "member")) || hj_db_bind_text(st, ":u", cli_get(&c, "union")) ||
 	    hj_db_bind_text(st, ":g", cli_get(&c, "group")) || hj_db_bind_text(st, ":s", cli_get(&c, "status")) ||
 	    hj_db_bind_text(st, ":p", cli_get(&c, "platform"))) {
 		rc = HJ_ERROR;
 		goto done;
 	}
+	if (!show && !json) {
+		if (!(t = cli_table_new(heads))) {
+			rc = hj_error_set(HJ_ENOMEM, "out of memory");
+			goto done;
+		}
+		cli_table_max_width(t, 5, 12);
+	} else if (!show)
+		cli_jlist_begin(&l);
 	while ((rc = hj_db_step(n->db, st)) == 1) {
 		char name[200], idno[40], phone[40], plate[80];
-		const char *f_name = hj_db_col_text(st, 9), *f_id = hj_db_col_text(st, 10);
-		const char *f_phone = hj_db_col_text(st, 11), *f_plate = hj_db_col_text(st, 12);
-		if (reveal) {
-			snprintf(name, sizeof name, "%s", f_name);
-			snprintf(idno, sizeof idno, "%s", f_id);
-			snprintf(phone, sizeof phone, "%s", f_phone);
-			snprintf(plate, sizeof plate, "%s", f_plate);
-		} else {
-			hj_mask_name(name, sizeof name, f_name);
-			hj_mask_idnum(idno, f_id);
-			hj_mask_phone(phone, f_phone);
-			hj_mask_plate(plate, sizeof plate, f_plate);
-		}
+		personal(st, reveal, name, idno, phone, plate);
 		rows++;
-		if (json) {
-			static const char *const cols[] = {"id", "status", "union", "group", "channel", "platform",
-							   "applied_on", "decided_on", "reason"};
-			hj_json *o = hj_json_new(HJ_JOBJ);
-			for (int i = 0; o && i < 9; i++)
-				if (hj_json_set_str(o, cols[i], hj_db_col_text(st, i)))
-					o = (hj_json_free(o), NULL);
-			if (o && (hj_json_set_str(o, "name", name) || hj_json_set_str(o, "id_number", idno) ||
-				  hj_json_set_str(o, "phone", phone) || hj_json_set_str(o, "plate", plate) ||
-				  hj_json_set_str(o, "applied_by", hj_db_col_text(st, 13))))
-				o = (hj_json_free(o), NULL);
-			if ((rc = cli_json_line(o)))
+		if (json && show) {
+			hj_json *o = member_json(st, name, idno, phone, plate);
+			rc = o ? cli_member_history(n, hj_db_col_text(st, 0), o) : hj_error_set(HJ_ENOMEM, "out of memory");
+			if (rc) {
+				hj_json_free(o);
+				goto done;
+			}
+			if ((rc = cli_json_line(o))) /* frees o */
+				goto done;
+		} else if (json) {
+			if ((rc = cli_jlist_add(&l, member_json(st, name, idno, phone, plate))))
 				goto done;
 		} else if (show) {
-			printf("membership  %s\nstatus      %s\nunion       %s\ngroup       %s\nchannel     %s\n"
-			       "platform    %s\napplied on  %s (by %s)\ndecided on  %s\njoined on   %s\nreason      %s\n"
-			       "left on     %s\nname        %s\nID number   %s\nphone       %s\nplate       %s\n",
-			       hj_db_col_text(st, 0), hj_db_col_text(st, 1), hj_db_col_text(st, 2), hj_db_col_text(st, 3),
-			       hj_db_col_text(st, 4), hj_db_col_text(st, 5), hj_db_col_text(st, 6), hj_db_col_text(st, 13),
-			       hj_db_col_text(st, 7), hj_db_col_text(st, 15), hj_db_col_text(st, 8), hj_db_col_text(st, 14),
-			       name, idno, phone, plate);
-			if ((rc = cli_member_history(n, hj_db_col_text(st, 0))))
+			member_text(st, name, idno, phone, plate);
+			if ((rc = cli_member_history(n, hj_db_col_text(st, 0), NULL)))
 				goto done;
 		} else {
-			printf("%-22s %-8s %-16s %-14s %-12s %s  %s  %s\n", hj_db_col_text(st, 0), hj_db_col_text(st, 1),
-			       hj_db_col_text(st, 2), hj_db_col_text(st, 3), hj_db_col_text(st, 5), name, idno, phone);
+			const char *plat = hj_db_col_text(st, 5);
+			const char *cells[] = {hj_db_col_text(st, 0), hj_db_col_text(st, 1), hj_db_col_text(st, 2),
+					       hj_db_col_text(st, 3), plat[0] ? plat : NULL, name, idno, phone};
+			if ((rc = cli_table_add(t, cells)))
+				goto done;
 		}
 	}
 	if (rc == 0 && show && rows == 0 && (rc = cli_print_rejection_of(n, stderr, cli_get(&c, "member"))) >= 0)
 		rc = hj_error_set(HJ_ENOTFOUND, "no membership %s%s", cli_get(&c, "member"), rc ? " (rejected)" : "");
+	if (rc == 0 && !show && json)
+		cli_jlist_end(&l);
+	else if (rc == 0 && t) {
+		cli_table_sort(t, 0);
+		rc = cli_table_print(t, stdout);
+	}
 done:
+	cli_table_free(t);
 	hj_db_release(n->db, st);
 	hj_node_close(n);
 	return cli_fail(rc < 0 ? rc : 0);
 }
 
+static int member_approve(int argc, char **argv)
+{
+	return member_change(argc, argv, "member.approve");
+}
+
+static int member_reject(int argc, char **argv)
+{
+	return member_change(argc, argv, "member.reject");
+}
+
+static int member_update(int argc, char **argv)
+{
+	return member_change(argc, argv, "member.update");
+}
+
+static int member_leave(int argc, char **argv)
+{
+	return member_change(argc, argv, "member.leave");
+}
+
+static int member_show(int argc, char **argv)
+{
+	return member_query(argc, argv, 1);
+}
+
+static int member_list(int argc, char **argv)
+{
+	return member_query(argc, argv, 0);
+}
+
+static int member_accept(int argc, char **argv)
+{
+	return cmd_member_decide_transfer(argc, argv, 1);
+}
+
+static int member_decline(int argc, char **argv)
+{
+	return cmd_member_decide_transfer(argc, argv, 0);
+}
+
 int cmd_member(int argc, char **argv)
 {
-	static const struct {
-		const char *sub, *op;
-	} changes[] = {{"approve", "member.approve"}, {"reject", "member.reject"},
-		       {"update", "member.update"}, {"leave", "member.leave"}};
-	const char *sub = argc > 0 ? argv[0] : "";
-	if (strcmp(sub, "apply") == 0)
-		return member_apply(argc - 1, argv + 1);
-	for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++)
-		if (strcmp(sub, changes[i].sub) == 0)
-			return member_change(argc - 1, argv + 1, changes[i].op);
-	if (strcmp(sub, "show") == 0 || strcmp(sub, "list") == 0)
-		return member_query(argc - 1, argv + 1, strcmp(sub, "show") == 0);
-	if (strcmp(sub, "hand-down") == 0)
-		return cmd_member_hand_down(argc - 1, argv + 1);
-	if (strcmp(sub, "transfer") == 0)
-		return cmd_member_transfer(argc - 1, argv + 1);
-	if (strcmp(sub, "accept") == 0 || strcmp(sub, "decline") == 0)
-		return cmd_member_decide_transfer(argc - 1, argv + 1, strcmp(sub, "accept") == 0);
-	if (strcmp(sub, "transfers") == 0)
-		return cmd_member_transfers(argc - 1, argv + 1);
-	return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji member apply|approve|reject|update|leave|"
-				     "hand-down|transfer|accept|decline|transfers|show|list [--help]"));
+	static const cli_sub subs[] = {
+		{"apply", member_apply, "record an application (--approve: join at once)"},
+		{"approve", member_approve, "approve an application"},
+		{"reject", member_reject, "reject an application, with the reason"},
+		{"update", member_update, "change a member's phone, plate, group, platform or name"},
+		{"leave", member_leave, "end a membership: voluntary, deceased or lapsed"},
+		{"hand-down", cmd_member_hand_down, "hand a record to a union below (the turnover pool)"},
+		{"transfer", cmd_member_transfer, "offer a record to another union, request one, or withdraw"},
+		{"accept", member_accept, "accept a transfer"},
+		{"decline", member_decline, "decline a transfer"},
+		{"transfers", cmd_member_transfers, "the transfers awaiting an answer here (--all: every one)"},
+		{"show", member_show, "one membership, with its history"},
+		{"list", member_list, "memberships, filtered"},
+		{NULL, NULL, NULL},
+	};
+	return cli_dispatch("member", subs, argc, argv);
 }

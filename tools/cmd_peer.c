@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 #include "error.h"
+#include "table.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@ static const cli_opt peer_opts[] = {
 	{"hub-key", 1, "its hub's public key (64 hex), as its hub init printed it"},
 	{"url", 1, "where its hub repository is served, e.g. git://HOST/hub.git"},
 	{"name", 1, "its name, e.g. 安徽省总工会 (default: its root union's)"},
-	{NULL, 0, NULL},
+	{NULL, 0, "huiji hub peer --province ah --hub-node ah-hub --hub-key 3f2a...e1 --url git://hub.ah.example/hub.git"},
 };
 
 int cmd_hub_peer(int argc, char **argv)
@@ -53,8 +54,8 @@ int cmd_hub_peer(int argc, char **argv)
 }
 
 static const cli_opt peers_opts[] = {
-	{"json", 0, "one JSON object per line"},
-	{NULL, 0, NULL},
+	{"json", 0, "print one JSON array, a peer an element"},
+	{NULL, 0, "huiji hub peers"},
 };
 
 static const char *peers_sql =
@@ -64,7 +65,7 @@ static const char *peers_sql =
 	"(SELECT count(*) FROM province_conflict x WHERE x.province = p.province) "
 	"FROM peer p LEFT JOIN peer_state s ON s.province = p.province ORDER BY p.province";
 
-static int peer_json(sqlite3_stmt *st)
+static int peer_json(cli_jlist *l, sqlite3_stmt *st)
 {
 	hj_json *o = hj_json_new(HJ_JOBJ);
 	if (o && (hj_json_set_str(o, "province", hj_db_col_text(st, 0)) || hj_json_set_str(o, "name", hj_db_col_text(st, 1)) ||
@@ -77,7 +78,7 @@ static int peer_json(sqlite3_stmt *st)
 		  hj_json_set_int(o, "verdicts", sqlite3_column_int64(st, 9)) ||
 		  hj_json_set_int(o, "conflicts", sqlite3_column_int64(st, 10))))
 		o = (hj_json_free(o), NULL);
-	return cli_json_line(o);
+	return cli_jlist_add(l, o);
 }
 
 /* The operator conflicts of transfers across provinces (schema 016,
@@ -108,45 +109,68 @@ int cli_province_conflicts(hj_node *hub)
 	return rc;
 }
 
-static int peer_text(hj_db *db, sqlite3_stmt *st)
+static int peer_row(cli_table *t, sqlite3_stmt *st)
 {
-	printf("%s  %s  hub %s  %s\n", hj_db_col_text(st, 0), hj_db_col_text(st, 1), hj_db_col_text(st, 2),
-	       hj_db_col_text(st, 3));
-	if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-		printf("  registry at its hub change set %" PRId64 " (head %.16s…), audited clean; %" PRId64
-		       " applications refused against it\n", (int64_t)sqlite3_column_int64(st, 4), hj_db_col_text(st, 5),
-		       (int64_t)sqlite3_column_int64(st, 9));
-	else
-		printf("  no registry yet (the next hub run follows it)\n");
+	char at[64], refused[24], checked[CLI_TIME_MAX];
+	int held = sqlite3_column_type(st, 4) != SQLITE_NULL;
+	if (held)
+		snprintf(at, sizeof at, "%" PRId64 " (%.12s…)", (int64_t)sqlite3_column_int64(st, 4), hj_db_col_text(st, 5));
+	snprintf(refused, sizeof refused, "%" PRId64, (int64_t)sqlite3_column_int64(st, 9));
+	if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+		cli_time_ms(checked, sqlite3_column_int64(st, 6));
+	const char *cells[] = {hj_db_col_text(st, 0), hj_db_col_text(st, 1), hj_db_col_text(st, 2), hj_db_col_text(st, 3),
+			       held ? at : "none yet", refused, sqlite3_column_type(st, 6) != SQLITE_NULL ? checked : NULL,
+			       sqlite3_column_type(st, 7) != SQLITE_NULL ? "FAILED" : held ? "audited clean" : "next hub run"};
+	return cli_table_add(t, cells);
+}
+
+/* Under the table: why the last attempt failed, and the conflicts. */
+static int peer_notes(hj_db *db, sqlite3_stmt *st)
+{
 	if (sqlite3_column_type(st, 7) != SQLITE_NULL)
-		printf("  FAILED at the last attempt (the last good registry stays): %s\n", hj_db_col_text(st, 8));
-	return conflicts(db, hj_db_col_text(st, 0), stdout, "  ");
+		printf("%s: FAILED at the last attempt (the last good registry stays): %s\n", hj_db_col_text(st, 0),
+		       hj_db_col_text(st, 8));
+	return conflicts(db, hj_db_col_text(st, 0), stdout, "");
 }
 
 int cmd_hub_peers(int argc, char **argv)
 {
 	cli c;
 	hj_node *n = NULL;
+	cli_jlist l;
+	static const char *const heads[] = {"province", "name", "hub", "url", "registry at", "refused against it",
+					    "checked", "state", NULL};
 	int rc = cli_parse(&c, "hub peers", peers_opts, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
+	int json = cli_flag(&c, "json"), rows = 0;
+	cli_table *t = json ? NULL : cli_table_new(heads);
 	sqlite3_stmt *st = hj_db_stmt(n->db, peers_sql);
-	int rows = 0;
-	rc = st ? 0 : HJ_ERROR;
+	rc = !st ? HJ_ERROR : !json && !t ? hj_error_set(HJ_ENOMEM, "out of memory") : 0;
+	if (!rc && json)
+		cli_jlist_begin(&l);
+	else if (!rc)
+		cli_table_right(t, 5);
 	while (!rc && (rc = hj_db_step(n->db, st)) == 1) {
 		rows++;
-		rc = 0;
-		if (cli_flag(&c, "json"))
-			rc = peer_json(st);
-		else
-			rc = peer_text(n->db, st);
+		rc = json ? peer_json(&l, st) : peer_row(t, st);
 	}
+	if (!rc && json)
+		cli_jlist_end(&l);
+	else if (!rc && !rows)
+		printf("no peers enrolled (huiji hub peer)\n");
+	else if (!rc && !(rc = cli_table_print(t, stdout))) {
+		hj_db_release(n->db, st);
+		st = hj_db_stmt(n->db, peers_sql);
+		rc = st ? 0 : HJ_ERROR;
+		while (!rc && (rc = hj_db_step(n->db, st)) == 1)
+			rc = peer_notes(n->db, st);
+	}
+	cli_table_free(t);
 	if (st)
 		hj_db_release(n->db, st);
-	if (rc >= 0 && !rows && !cli_flag(&c, "json"))
-		printf("no peers enrolled (huiji hub peer)\n");
 	hj_node_close(n);
 	return cli_fail(rc < 0 ? rc : 0);
 }

@@ -36,7 +36,7 @@
 
 static const cli_opt opts[] = {
 	{"from", 1, "the old node directory (e.g. a restored copy that can no longer sync)"},
-	{NULL, 0, NULL},
+	{NULL, 0, "huiji recover --from /srv/huiji/qh-xn-cz.old --dir /srv/huiji/qh-xn-cz2"},
 };
 
 typedef struct recovery {

@@ -128,31 +128,13 @@ static int run(hj_node *n, const req *q, const char *out)
 	return rc;
 }
 
-int cmd_report(int argc, char **argv)
+/* One report: sub names it, opts are its options. */
+static int report_run(const char *sub, const cli_opt *opts, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		const cli_opt *opts;
-	} subs[] = {{"coverage", coverage_opts}, {"progress", progress_opts}, {"services", services_opts},
-		    {"all", all_opts}};
-	const char *sub = argc > 0 ? argv[0] : "";
-	size_t k = 0;
-	while (k < sizeof subs / sizeof *subs && strcmp(subs[k].name, sub) != 0)
-		k++;
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		printf("usage: huiji report coverage|progress|services|all [options]   (huiji report coverage --help)\n");
-		return 0;
-	}
-	if (!sub[0])
-		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji report coverage|progress|services|all [options] "
-					     "(huiji report coverage --help)"));
-	if (k == sizeof subs / sizeof *subs)
-		return cli_fail(hj_error_set(HJ_EINVALID, "unknown subcommand 'report %s': one of coverage, progress, "
-					     "services, all", sub));
 	cli c;
 	char cmd[32];
 	snprintf(cmd, sizeof cmd, "report %s", sub);
-	int rc = cli_parse(&c, cmd, subs[k].opts, argc - 1, argv + 1);
+	int rc = cli_parse(&c, cmd, opts, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	req q = {.sub = sub, .by = cli_get(&c, "by"), .targets = cli_get(&c, "targets")};
@@ -188,4 +170,36 @@ int cmd_report(int argc, char **argv)
 		rc = run(n, &q, cli_get(&c, "out"));
 	hj_node_close(n);
 	return cli_fail(rc);
+}
+
+static int report_coverage(int argc, char **argv)
+{
+	return report_run("coverage", coverage_opts, argc, argv);
+}
+
+static int report_progress(int argc, char **argv)
+{
+	return report_run("progress", progress_opts, argc, argv);
+}
+
+static int report_services(int argc, char **argv)
+{
+	return report_run("services", services_opts, argc, argv);
+}
+
+static int report_all(int argc, char **argv)
+{
+	return report_run("all", all_opts, argc, argv);
+}
+
+int cmd_report(int argc, char **argv)
+{
+	static const cli_sub subs[] = {
+		{"coverage", report_coverage, "members against surveys and dated targets, rolled up the union tree"},
+		{"progress", report_progress, "per union per month: new members, leaves, transfers in and out, rate"},
+		{"services", report_services, "per service and period: deliveries, members served, spend against budget"},
+		{"all", report_all, "the three together (one HTML page with charts: --format html)"},
+		{NULL, NULL, NULL},
+	};
+	return cli_dispatch("report", subs, argc, argv);
 }

@@ -109,37 +109,6 @@ static void fmt_yuan(char out[32], int64_t fen)
 	snprintf(out, 32, "%" PRId64 ".%02" PRId64, fen / 100, fen % 100);
 }
 
-/* `val` is one of `list`, else HJ_EINVALID naming them. */
-static int one_of(const char *what, const char *val, const char *const *list)
-{
-	char all[256] = "";
-	for (size_t i = 0; list[i]; i++) {
-		if (strcmp(list[i], val) == 0)
-			return 0;
-		snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", i ? ", " : "", list[i]);
-	}
-	return hj_error_set(HJ_EINVALID, "unknown %s '%.40s': one of %s", what, val, all);
-}
-
-/* A service kind of the registry's vocabulary, else the list of them. */
-static int kind_known(hj_db *db, const char *kind)
-{
-	char all[512] = "";
-	int found = 0;
-	sqlite3_stmt *st = hj_db_stmt(db, "SELECT code FROM service_kind ORDER BY sort");
-	int rc = st ? 0 : HJ_ERROR;
-	while (!rc && (rc = hj_db_step(db, st)) == 1) {
-		const char *c = hj_db_col_text(st, 0);
-		found |= strcmp(c, kind) == 0;
-		snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", all[0] ? ", " : "", c);
-		rc = 0;
-	}
-	hj_db_release(db, st);
-	if (rc < 0)
-		return rc;
-	return found ? 0 : hj_error_set(HJ_EINVALID, "unknown kind '%.40s': one of %s", kind, all);
-}
-
 /* An optional yuan option into op field `key` (fen); `none_ok`: "none"
  * sets JSON null (service.update clears the bound). */
 static int put_yuan(hj_json *op, const cli *c, const char *opt, const char *key, int none_ok)
@@ -222,11 +191,11 @@ static int service_define(int argc, char **argv, int update)
 	    (!update && (!cli_need(&c, "name") || !cli_need(&c, "kind") || !cli_need(&c, "provider") ||
 			 !cli_need(&c, "union") || !cli_need(&c, "period") || !cli_need(&c, "unit"))))
 		return cli_fail(HJ_EINVALID);
-	if (!update && (rc = one_of("period", cli_get(&c, "period"), periods)))
+	if (!update && (rc = cli_check_choice("period", cli_get(&c, "period"), periods)))
 		return cli_fail(rc);
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
-	if (!update && (rc = kind_known(n->db, cli_get(&c, "kind"))))
+	if (!update && (rc = cli_check_vocab(n, "kind", "service_kind", cli_get(&c, "kind"), 1)))
 		goto done;
 	if (!(op = cli_op_new(update ? "service.update" : "service.define"))) {
 		rc = hj_error_set(HJ_ENOMEM, "out of memory");
@@ -255,7 +224,7 @@ static int service_point(int argc, char **argv)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if (!cli_need(&c, "id") || !cli_need(&c, "name") || !cli_need(&c, "kind") || !cli_need(&c, "union"))
 		return cli_fail(HJ_EINVALID);
-	if ((rc = one_of("kind", cli_get(&c, "kind"), point_kinds)))
+	if ((rc = cli_check_choice("kind", cli_get(&c, "kind"), point_kinds)))
 		return cli_fail(rc);
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
@@ -536,26 +505,26 @@ static int service_deliveries(int argc, char **argv)
 	return cli_fail(rc);
 }
 
+static int service_define_cmd(int argc, char **argv)
+{
+	return service_define(argc, argv, 0);
+}
+
+static int service_update_cmd(int argc, char **argv)
+{
+	return service_define(argc, argv, 1);
+}
+
 int cmd_service(int argc, char **argv)
 {
-	static const char *const subs[] = {"define", "update", "point", "deliver", "list", "deliveries", NULL};
-	const char *sub = argc > 0 ? argv[0] : "";
-	if (strcmp(sub, "define") == 0 || strcmp(sub, "update") == 0)
-		return service_define(argc - 1, argv + 1, strcmp(sub, "update") == 0);
-	if (strcmp(sub, "point") == 0)
-		return service_point(argc - 1, argv + 1);
-	if (strcmp(sub, "deliver") == 0)
-		return service_deliver(argc - 1, argv + 1);
-	if (strcmp(sub, "list") == 0)
-		return service_list(argc - 1, argv + 1);
-	if (strcmp(sub, "deliveries") == 0)
-		return service_deliveries(argc - 1, argv + 1);
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		printf("usage: huiji service define|update|point|deliver|list|deliveries [--help]\n");
-		return 0;
-	}
-	if (!sub[0])
-		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji service define|update|point|deliver|list|deliveries "
-						       "[--help]"));
-	return cli_fail(one_of("subcommand of service", sub, subs));
+	static const cli_sub subs[] = {
+		{"define", service_define_cmd, "a service a union funds: kind, provider, period, price, budget, limits"},
+		{"update", service_update_cmd, "change a service's provider, price, budget or limits"},
+		{"point", service_point, "a service point: a driver home (司机之家), a station, an office"},
+		{"deliver", service_deliver, "a service given to an active member (checked against budget and limits)"},
+		{"list", service_list, "the services and points, with what was spent"},
+		{"deliveries", service_deliveries, "the deliveries this node holds"},
+		{NULL, NULL, NULL},
+	};
+	return cli_dispatch("service", subs, argc, argv);
 }

@@ -19,7 +19,8 @@ static const cli_opt opts[] = {
 	{"chunk-bytes", 1, "push chunk in bytes of change sets, halved after a dropped push (default 262144)"},
 	{"connect-timeout-ms", 1, "until the hub answers (default 10000)"},
 	{"idle-timeout-ms", 1, "no progress for this long ends the attempt (default 20000)"},
-	{NULL, 0, NULL},
+	{"json", 0, "print the outcome of a completed sync as one JSON object (a failure stays one line on stderr)"},
+	{NULL, 0, "huiji sync --retries 2 --dir /srv/huiji/qh-xn-cz"},
 };
 
 static int int_opt(const cli *c, const char *name, int *out, int min)
@@ -84,7 +85,26 @@ static void wraps_warning(const hj_sync_report *rep)
  * said once (issue 7 #11). Only a sync that completed is recorded as the
  * last sync (huiji status); any other ending as the last failed attempt.
  * Returns the exit status. */
-static int outcome(hj_node *n, int rc, const hj_sync_report *rep)
+static void print_synced(const hj_sync_report *rep, int json)
+{
+	if (json) {
+		hj_json *o = hj_json_new(HJ_JOBJ);
+		if (o && (hj_json_set_int(o, "pushed", (int64_t)rep->pushed) ||
+			  hj_json_set_int(o, "received", (int64_t)rep->entries) ||
+			  hj_json_set_int(o, "rejected", (int64_t)rep->rejected) ||
+			  hj_json_set_int(o, "pending", (int64_t)rep->pending) ||
+			  hj_json_set_bool(o, "rebuilt", rep->rebuilt)))
+			o = (hj_json_free(o), NULL);
+		if (cli_json_line(o))
+			fprintf(stderr, "huiji: warning: %s\n", hj_error_last());
+		return;
+	}
+	printf("synced: pushed %" PRIu64 " change sets, received %" PRIu64 " hub entries, %" PRIu64
+	       " own ops rejected, %llu change sets pending%s\n", rep->pushed, rep->entries, rep->rejected,
+	       (unsigned long long)rep->pending, rep->rebuilt ? " (registry rebuilt from the hub order)" : "");
+}
+
+static int outcome(hj_node *n, int rc, const hj_sync_report *rep, int json)
 {
 	char now[32], msg[1024];
 	hj_clock_utc_iso(now);
@@ -100,9 +120,7 @@ static int outcome(hj_node *n, int rc, const hj_sync_report *rep)
 	else if (rc)
 		set_ending(n, rc, "failed", rep, NULL);
 	else
-		printf("synced: pushed %" PRIu64 " change sets, received %" PRIu64 " hub entries, %" PRIu64
-		       " own ops rejected, %llu change sets pending%s\n", rep->pushed, rep->entries, rep->rejected,
-		       (unsigned long long)rep->pending, rep->rebuilt ? " (registry rebuilt from the hub order)" : "");
+		print_synced(rep, json);
 	/* The outcome survives the bookkeeping below for cli_fail. */
 	snprintf(msg, sizeof msg, "%s", rc ? hj_error_last() : "");
 	if (hj_meta_set(n->db, rc ? "last_sync_failure" : "last_sync", now))
@@ -137,7 +155,11 @@ int cmd_sync(int argc, char **argv)
 	o.chunk_bytes = (size_t)chunk_bytes;
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(hj_error_wrap(rc, "failed: "));
-	rc = outcome(n, hj_sync(n, &o, &rep), &rep);
+	cli_progress prog;
+	o.progress = cli_progress_start(&prog, "sync");
+	rc = hj_sync(n, &o, &rep);
+	cli_progress_end(&prog);
+	rc = outcome(n, rc, &rep, cli_flag(&c, "json"));
 	hj_node_close(n);
 	return rc;
 }

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "application.h"
 #include "error.h"
+#include "table.h"
 #include "transfer_seal.h"
 
 #include <stdio.h>
@@ -20,7 +21,7 @@ static const cli_opt hand_down_opts[] = {
 	{"member", 1, "membership id (an active member of a union this node answers for)"},
 	{"to", 1, "the union below that takes the record"},
 	{"on", 1, "date YYYY-MM-DD (default: today by this computer's clock)"},
-	{NULL, 0, NULL},
+	{NULL, 0, "huiji member hand-down --member qh-xn:4:0 --to qh-xn-cz --on 2026-11-02"},
 };
 
 int cmd_member_hand_down(int argc, char **argv)
@@ -66,8 +67,52 @@ int cmd_member_hand_down(int argc, char **argv)
 /* The records before `member` in its chain, oldest first, then `member`:
  * each with its union, its dates and the op that started it. A county
  * holds the part of the chain in its subtree; the hub holds it all. */
-int cli_member_history(hj_node *n, const char *member)
+/* One record of the chain: kind "" (it started by an application), or
+ * the transfer's kind; held 0 when this node holds no row of it. */
+static const char *how_it_came(const char *kind)
 {
+	return strcmp(kind, "hand_down") == 0 ? "handed down"
+	       : strcmp(kind, "offer") == 0 ? "offered, accepted"
+	       : strcmp(kind, "province_in") == 0 ? "offered from another province, accepted"
+						  : "requested, accepted";
+}
+
+static int history_row(cli_table *t, hj_json *arr, sqlite3_stmt *st)
+{
+	const char *id = hj_db_col_text(st, 0), *kind = hj_db_col_text(st, 5), *left = hj_db_col_text(st, 4);
+	const char *elsewhere = strchr(id, '/') ? "in another province" : "held by another node";
+	int held = sqlite3_column_type(st, 1) != SQLITE_NULL;
+	char how[200] = "";
+	if (held && kind[0])
+		snprintf(how, sizeof how, "%s by %s", how_it_came(kind), hj_db_col_text(st, 6));
+	if (arr) {
+		hj_json *o = hj_json_new(HJ_JOBJ);
+		if (!o || hj_json_set_str(o, "membership", id) ||
+		    (held ? hj_json_set_str(o, "union", hj_db_col_text(st, 1)) || hj_json_set_str(o, "status", hj_db_col_text(st, 2)) ||
+				    hj_json_set_str(o, "from", hj_db_col_text(st, 3)) ||
+				    hj_json_set_str(o, "to", left[0] ? left : NULL) ||
+				    hj_json_set_str(o, "transfer_kind", kind[0] ? kind : NULL) ||
+				    hj_json_set_str(o, "decided_by", kind[0] ? hj_db_col_text(st, 6) : NULL)
+			  : hj_json_set_str(o, "held", elsewhere)) ||
+		    hj_json_append(arr, o)) {
+			hj_json_free(o);
+			return hj_error_set(HJ_ENOMEM, "out of memory");
+		}
+		return 0;
+	}
+	if (!held) {
+		/* "<province>/<id>": a record of another province (ops_province_transfer.c). */
+		const char *cells[] = {id, NULL, NULL, NULL, NULL, elsewhere};
+		return cli_table_add(t, cells);
+	}
+	const char *cells[] = {id, hj_db_col_text(st, 1), hj_db_col_text(st, 2), hj_db_col_text(st, 3),
+			       left[0] ? left : NULL, how[0] ? how : NULL};
+	return cli_table_add(t, cells);
+}
+
+int cli_member_history(hj_node *n, const char *member, hj_json *json_into)
+{
+	static const char *const heads[] = {"membership", "union", "status", "from", "to", "how", NULL};
 	sqlite3_stmt *st = hj_db_stmt(n->db,
 		"WITH RECURSIVE chain(id, depth) AS (SELECT :m, 0 UNION ALL "
 		"SELECT m.from_member, c.depth + 1 FROM membership m JOIN chain c ON m.id = c.id "
@@ -76,33 +121,20 @@ int cli_member_history(hj_node *n, const char *member)
 		"coalesce(t.kind, ''), coalesce(t.decided_by, '') "
 		"FROM chain c LEFT JOIN membership m ON m.id = c.id LEFT JOIN transfer t ON t.to_member = c.id "
 		"ORDER BY c.depth DESC");
-	if (!st)
-		return HJ_ERROR;
-	int rc = hj_db_bind_text(st, ":m", member), first = 1;
-	while (!rc && (rc = hj_db_step(n->db, st)) == 1) {
-		rc = 0;
-		if (first)
-			printf("history     (oldest first)\n");
-		first = 0;
-		if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
-			/* "<province>/<id>": a record of another province (ops_province_transfer.c). */
-			printf("  %-22s (%s)\n", hj_db_col_text(st, 0),
-			       strchr(hj_db_col_text(st, 0), '/') ? "in another province" : "held by another node");
-			continue;
-		}
-		const char *kind = hj_db_col_text(st, 5), *left = hj_db_col_text(st, 4);
-		printf("  %-22s %-16s %-11s from %s", hj_db_col_text(st, 0), hj_db_col_text(st, 1), hj_db_col_text(st, 2),
-		       hj_db_col_text(st, 3));
-		if (left[0])
-			printf(" to %s", left);
-		if (kind[0])
-			printf("  (%s by %s)", strcmp(kind, "hand_down") == 0 ? "handed down"
-					       : strcmp(kind, "offer") == 0 ? "offered, accepted"
-					       : strcmp(kind, "province_in") == 0 ? "offered from another province, accepted"
-									    : "requested, accepted",
-			       hj_db_col_text(st, 6));
-		printf("\n");
+	cli_table *t = json_into ? NULL : cli_table_new(heads);
+	hj_json *arr = json_into ? hj_json_new(HJ_JARR) : NULL;
+	int rc = !st ? HJ_ERROR : !t && !arr ? hj_error_set(HJ_ENOMEM, "out of memory") : hj_db_bind_text(st, ":m", member);
+	while (!rc && (rc = hj_db_step(n->db, st)) == 1)
+		rc = history_row(t, arr, st);
+	if (!rc && arr) {
+		rc = hj_json_set(json_into, "history", arr) ? hj_error_set(HJ_ENOMEM, "out of memory") : 0;
+		arr = NULL; /* taken, even on failure */
+	} else if (!rc && cli_table_rows(t)) {
+		printf("history     (oldest first)\n");
+		rc = cli_table_print(t, stdout);
 	}
+	hj_json_free(arr);
+	cli_table_free(t);
 	hj_db_release(n->db, st);
 	return rc < 0 ? rc : 0;
 }
@@ -119,7 +151,7 @@ static const cli_opt transfer_opts[] = {
 	{"phone", 1, "request: the person's mainland mobile number"},
 	{"plate", 1, "request: vehicle plate (optional)"},
 	{"on", 1, "date YYYY-MM-DD (default: today by this computer's clock)"},
-	{NULL, 0, NULL},
+	{NULL, 0, "huiji member transfer --member qh-xn-cz:3:0 --to qh-xn-cd --on 2026-11-25"},
 };
 
 /* The person object of a request, in the canonical form the fold takes
@@ -215,7 +247,13 @@ int cmd_member_transfer(int argc, char **argv)
 static const cli_opt decide_opts[] = {
 	{"transfer", 1, "the transfer id (huiji member transfers lists the open ones)"},
 	{"on", 1, "date YYYY-MM-DD (default: today by this computer's clock)"},
-	{NULL, 0, NULL},
+	{NULL, 0, "huiji member accept --transfer qh-xn-cz:7:0 --on 2026-11-26"},
+};
+
+static const cli_opt decline_opts[] = {
+	{"transfer", 1, "the transfer id (huiji member transfers lists the open ones)"},
+	{"on", 1, "date YYYY-MM-DD (default: today by this computer's clock)"},
+	{NULL, 0, "huiji member decline --transfer qh-xn-cz:7:0 --on 2026-11-26"},
 };
 
 /* A request's acceptance names the record held here and signs its
@@ -254,7 +292,8 @@ int cmd_member_decide_transfer(int argc, char **argv, int accept)
 	hj_node *n = NULL;
 	char today[11], id[160];
 	int given = 0;
-	int rc = cli_parse(&c, accept ? "member accept" : "member decline", decide_opts, argc, argv);
+	int rc = cli_parse(&c, accept ? "member accept" : "member decline", accept ? decide_opts : decline_opts, argc,
+			   argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if (!cli_need(&c, "transfer"))
@@ -283,31 +322,67 @@ int cmd_member_decide_transfer(int argc, char **argv, int accept)
 
 static const cli_opt list_opts[] = {
 	{"all", 0, "every transfer held here, not only the open ones"},
-	{NULL, 0, NULL},
+	{"json", 0, "print one JSON array, a transfer an element"},
+	{NULL, 0, "huiji member transfers --all"},
 };
+
+static hj_json *transfer_json(sqlite3_stmt *st)
+{
+	static const char *const keys[] = {"id", "kind", "status", "from_member", "from_union", "to_union",
+					   "opened_on", "opened_by", "decided_on"};
+	hj_json *o = hj_json_new(HJ_JOBJ);
+	for (int i = 0; o && i < 9; i++)
+		if (hj_json_set(o, keys[i], sqlite3_column_type(st, i) == SQLITE_NULL ? hj_json_null()
+										     : hj_json_str(hj_db_col_text(st, i))))
+			o = (hj_json_free(o), NULL);
+	if (o && hj_json_set_bool(o, "by_hub", sqlite3_column_int(st, 9)))
+		o = (hj_json_free(o), NULL);
+	return o;
+}
 
 int cmd_member_transfers(int argc, char **argv)
 {
 	cli c;
 	hj_node *n = NULL;
+	cli_table *t = NULL;
+	cli_jlist l;
+	static const char *const heads[] = {"transfer", "kind", "status", "record", "from", "to", "opened",
+					    "by", "decided", NULL};
 	int rc = cli_parse(&c, "member transfers", list_opts, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
-	sqlite3_stmt *st = hj_db_stmt(n->db, "SELECT id, kind, status, coalesce(from_member, '?'), "
-		"coalesce(from_union, '?'), to_union, opened_on, opened_by, coalesce(decided_on, ''), by_hub "
-		"FROM transfer WHERE :all OR status = 'open' ORDER BY id");
+	int json = cli_flag(&c, "json");
+	sqlite3_stmt *st = hj_db_stmt(n->db, "SELECT id, kind, status, from_member, from_union, to_union, opened_on, "
+		"opened_by, decided_on, by_hub FROM transfer WHERE :all OR status = 'open' ORDER BY id");
 	if (!st || hj_db_bind_int(st, ":all", cli_flag(&c, "all")))
 		rc = HJ_ERROR;
+	else if (!json && !(t = cli_table_new(heads)))
+		rc = hj_error_set(HJ_ENOMEM, "out of memory");
+	else if (json)
+		cli_jlist_begin(&l);
 	while (!rc && (rc = hj_db_step(n->db, st)) == 1) {
-		rc = 0;
-		printf("%-14s %-9s %-9s %-14s %s -> %s  opened %s by %s%s%s%s\n", hj_db_col_text(st, 0),
-		       hj_db_col_text(st, 1), hj_db_col_text(st, 2), hj_db_col_text(st, 3), hj_db_col_text(st, 4),
-		       hj_db_col_text(st, 5), hj_db_col_text(st, 6), hj_db_col_text(st, 7),
-		       hj_db_col_text(st, 8)[0] ? ", decided " : "", hj_db_col_text(st, 8),
-		       sqlite3_column_int(st, 9) ? " by the hub" : "");
+		if (json) {
+			rc = cli_jlist_add(&l, transfer_json(st));
+			continue;
+		}
+		char decided[40];
+		const char *d = hj_db_col_text(st, 8);
+		snprintf(decided, sizeof decided, "%s%s", d, d[0] && sqlite3_column_int(st, 9) ? " (hub)" : "");
+		const char *cells[9];
+		for (int i = 0; i < 8; i++)
+			cells[i] = sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : hj_db_col_text(st, i);
+		cells[8] = d[0] ? decided : NULL;
+		rc = cli_table_add(t, cells);
 	}
+	if (!rc && json)
+		cli_jlist_end(&l);
+	else if (!rc) {
+		cli_table_sort(t, 0);
+		rc = cli_table_print(t, stdout);
+	}
+	cli_table_free(t);
 	if (st)
 		hj_db_release(n->db, st);
 	hj_node_close(n);

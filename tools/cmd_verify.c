@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static const cli_opt verify_opts[] = {{NULL, 0, NULL}};
+static const cli_opt verify_opts[] = {
+	{"json", 0, "print the outcome as one JSON object"},
+	{NULL, 0, "huiji verify --dir /srv/huiji/qh-xn-cz"},
+};
 
 int cmd_verify(int argc, char **argv)
 {
@@ -25,7 +28,14 @@ int cmd_verify(int argc, char **argv)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
-	if (!(rc = hj_node_verify(n, &rep)))
+	if (!(rc = hj_node_verify(n, &rep)) && cli_flag(&c, "json")) {
+		hj_json *o = hj_json_new(HJ_JOBJ);
+		if (o && (hj_json_set_str(o, "node", n->id) || hj_json_set_bool(o, "verified", 1) ||
+			  hj_json_set_int(o, "change_sets", (int64_t)rep.change_sets) ||
+			  hj_json_set_int(o, "ops", (int64_t)rep.ops)))
+			o = (hj_json_free(o), NULL);
+		rc = cli_json_line(o);
+	} else if (!rc)
 		printf("verified %s: %" PRIu64 " change sets, %" PRIu64 " ops; chain, signatures and key hold; "
 		       "re-fold equals the registry\n", n->id, rep.change_sets, rep.ops);
 	else
@@ -35,9 +45,9 @@ int cmd_verify(int argc, char **argv)
 }
 
 static const cli_opt log_opts[] = {
-	{"json", 0, "one JSON object per change set"},
+	{"json", 0, "print one JSON array, a change set an element (as far as the feed verifies)"},
 	{"reveal", 0, "show personal fields unmasked (sealed ones opened beside their seal)"},
-	{NULL, 0, NULL},
+	{NULL, 0, "huiji log --json"},
 };
 
 /* Mask the personal fields of a member.apply / member.update op in place. */
@@ -68,6 +78,7 @@ static void mask_op(hj_json *op)
 typedef struct log_ctx {
 	int json, reveal;
 	const hj_node *n;
+	cli_jlist l;
 } log_ctx;
 
 /* Show a sealed object's fields in `into` (person_seal.h), beside it:
@@ -141,12 +152,14 @@ static int log_one(void *vctx, const hj_envelope *e, const uint8_t *bytes, size_
 			goto done;
 		}
 		payload = NULL;
-		rc = cli_json_line(entry);
+		rc = cli_jlist_add(&lc->l, entry);
 		entry = NULL;
 	} else {
 		hj_buf b = HJ_BUF_INIT;
-		printf("change set %s #%" PRIu64 "  hash %.16s  prev %.16s  %zu bytes (%zu inflated)\n", e->node, e->seq,
-		       hash, prev, len, e->payload_len);
+		char at[CLI_TIME_MAX];
+		cli_time_ms(at, e->created_at);
+		printf("change set %s #%" PRIu64 "  %s  hash %.16s  prev %.16s  %zu bytes (%zu inflated)\n", e->node,
+		       e->seq, at, hash, prev, len, e->payload_len);
 		for (size_t i = 0; ops && ops->type == HJ_JARR && i < ops->count; i++) {
 			hj_buf_reset(&b);
 			summarise_seals(ops->items[i]);
@@ -171,10 +184,15 @@ int cmd_log(int argc, char **argv)
 		return rc > 0 ? 0 : cli_fail(rc);
 	if ((rc = cli_open_node(&c, &n)))
 		return cli_fail(rc);
-	log_ctx lc = {cli_flag(&c, "json"), cli_flag(&c, "reveal"), n};
+	log_ctx lc = {cli_flag(&c, "json"), cli_flag(&c, "reveal"), n, {0}};
+	if (lc.json)
+		cli_jlist_begin(&lc.l);
 	/* The log is shown only as far as it verifies: an auditor must never
-	 * read an entry that is not what the node signed. */
+	 * read an entry that is not what the node signed (with --json the
+	 * array is then left open: not a document, and the exit says why). */
 	rc = hj_feed_verify(n->db, n->id, n->pk, log_one, &lc);
+	if (!rc && lc.json)
+		cli_jlist_end(&lc.l);
 	hj_node_close(n);
 	return cli_fail(rc);
 }

@@ -1,5 +1,7 @@
 /*
- * huiji.c — the `huiji` command: one binary, one subcommand per job.
+ * huiji.c — the `huiji` command: one binary, one subcommand per job. The
+ * commands are listed once here; cli_dispatch (cli.c) answers --help, a
+ * missing command and a misspelt one the same way for every level.
  */
 #include "cli.h"
 #include "envelope.h"
@@ -8,57 +10,39 @@
 #include <stdio.h>
 #include <string.h>
 
-static const struct {
-	const char *name;
-	int (*fn)(int, char **);
-	const char *help;
-} commands[] = {
+static const cli_sub commands[] = {
 	{"init", cmd_init, "make a node directory (root, or a county following a hub)"},
-	{"org", cmd_org, "create|update|list the union tree"},
-	{"node", cmd_node, "enroll|list nodes (hub)"},
-	{"member", cmd_member, "apply|approve|reject|update|leave|hand-down|transfer|accept|decline|transfers|show|list"},
+	{"org", cmd_org, "the union tree: create, update, list"},
+	{"node", cmd_node, "the nodes acting for unions: enroll, list"},
+	{"member", cmd_member, "applications and memberships: apply, approve, ..., show, list"},
 	{"import", cmd_import, "platform FILE.csv: a platform's list of applicants, bad rows reported"},
-	{"status", cmd_status, "this node: feed, registry"},
+	{"status", cmd_status, "this node: feed, registry, what waits, rejections (--ack)"},
 	{"compare", cmd_compare, "roster FILE.csv: a driver list against the roll, who is not yet reached"},
 	{"service", cmd_service, "define|update|point|deliver|list|deliveries: the services ledger (yuan)"},
 	{"survey", cmd_survey, "record|list: estimated workers of a group in a union's area"},
 	{"target", cmd_target, "set|list: the membership rate due by a date"},
 	{"report", cmd_report, "coverage|progress|services|all: the union's work, as text, CSV, JSON or HTML"},
 	{"verify", cmd_verify, "verify this node's feed and re-fold it"},
-	{"log", cmd_log, "show the feed, ops decoded [--json]"},
+	{"log", cmd_log, "show the feed, ops decoded"},
 	{"sync", cmd_sync, "push this node's feed, fetch the hub's, rebase"},
 	{"recover", cmd_recover, "--from OLD_DIR: re-issue a forked copy's unsequenced work at this new node"},
-	{"hub", cmd_hub, "init|run|quarantine|peer|peers: the provincial hub"},
+	{"hub", cmd_hub, "the provincial hub: init, run, quarantine, peer, peers"},
 	{"audit", cmd_audit, "check a hub repository from its signed records (no node needed)"},
 	{"hook", cmd_hook, "pre-receive: the hub repository's guard (run by git)"},
+	{"version", cli_version, "the version and the formats this huiji speaks"},
+	{NULL, NULL, NULL},
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: huiji <command> [options]   (huiji <command> --help)\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
-}
 
 int main(int argc, char **argv)
 {
 	/* A dropped connection must be an error code, never a killed process
 	 * (libgit2 1.5.1 writes to sockets without MSG_NOSIGNAL). */
 	signal(SIGPIPE, SIG_IGN);
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	int rc = 2;
-	size_t i;
-	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			break;
-	if (i == sizeof commands / sizeof commands[0]) {
-		fprintf(stderr, "huiji: unknown command '%s' (huiji --help lists them)\n", argv[1]);
-	} else {
-		rc = commands[i].fn(argc - 2, argv + 2);
-	}
+	int rc;
+	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0))
+		rc = cli_version(argc - 2, argv + 2);
+	else
+		rc = cli_dispatch(NULL, commands, argc - 1, argv + 1);
 	hj_envelope_thread_cleanup();
 	return rc;
 }

@@ -587,7 +587,7 @@ class Node:
     def log(self, reveal=False):
         args = ["log", "--json"] + (["--reveal"] if reveal else [])
         r = self.ok(*args)
-        return [json.loads(line) for line in r.out_lines]
+        return json.loads(r.out)  # one JSON array, a change set an element
 
     def verify(self):
         return self.run("verify")

@@ -183,7 +183,7 @@ class Province:
     def quarantine(self):
         """`hub quarantine --json`, parsed."""
         r = self.ok("hub", "quarantine", "--json", d=self.hub)
-        return [json.loads(line) for line in r.out_lines if line.strip()]
+        return json.loads(r.out)  # one JSON array
 
     def feed_commits(self, repo, ref):
         """Commit ids of a feed, oldest first (stock git)."""

@@ -30,7 +30,7 @@ import province as P  # noqa: E402
 CZ = "xn-cz"
 AUD = "qh-audit"
 FORGE = H.tool_bin("HUIJI_FORGE", "tests", "huiji-forge")
-RULES = 5  # the rules version today's hub decides under (node/rules.h)
+RULES = 6  # the rules version today's hub decides under (node/rules.h)
 
 
 class AuditKeyCase(H.Case):
@@ -123,13 +123,14 @@ class AuditKeyCase(H.Case):
         with open(os.path.join(self.aud, "secret.key")) as src, open(loose, "w") as f:
             f.write(src.read())
         os.chmod(loose, 0o644)
-        for given, why in ((self.cz, r"is node %s's, enrolled as union, not as an auditor" % CZ),
-                           (stranger, r"no auditor is enrolled with its public key"),
-                           (bad, r"--audit-key: .*expected 128 hex digits"),
-                           (loose, r"--audit-key: .*readable by others"),
-                           (self.path("nothing"), r"--audit-key: ")):
+        # Exit codes per kind (README): 2 bad input, 7 permissions, 3 not found.
+        for given, why, rc in ((self.cz, r"is node %s's, enrolled as union, not as an auditor" % CZ, 2),
+                               (stranger, r"no auditor is enrolled with its public key", 2),
+                               (bad, r"--audit-key: .*expected 128 hex digits", 2),
+                               (loose, r"--audit-key: .*readable by others", 7),
+                               (self.path("nothing"), r"--audit-key: ", 3)):
             r = self.audit("--audit-key", given)
-            self.assertEqual(r.rc, 2, r)
+            self.assertEqual(r.rc, rc, r)
             self.assertEqual(len(r.err_lines), 1, r)
             self.assertRegex(r.err, why)
             self.assertNotIn("audit passed", r.out)

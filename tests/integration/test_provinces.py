@@ -90,7 +90,7 @@ class Prov(P.Province):
 
     def peers(self):
         r = self.ok("hub", "peers", "--json", d=self.hub)
-        return {o["province"]: o for o in (json.loads(x) for x in r.out_lines if x.strip())}
+        return {o["province"]: o for o in json.loads(r.out)}  # one JSON array
 
     def peer_db(self, pid):
         return os.path.join(self.hub, "peers", pid + ".db")
@@ -174,11 +174,12 @@ class ProvincesTest(unittest.TestCase):
         for secret in (driver.id_number, driver.phone, driver.name):
             self.assertNotIn(secret, s.err + s.out)
         r = qh.run("member", "show", "--member", "xn-cz:1:0", d=qh.cdir)
-        self.assertEqual(r.rc, 2, r)  # not found, as before; now saying why
+        self.assertEqual(r.rc, 3, r)  # not found (exit 3), saying why
         self.assertIn("xn-cz:1:0 was rejected by the hub: duplicate_province: held in province ah (安徽省总工会), "
                       "union ah-hf-yh", r.err)
         st = qh.ok("status", d=qh.cdir)
-        self.assertIn("duplicate_province: held in province ah (安徽省总工会), union ah-hf-yh", st.out)
+        self.assertRegex(st.out, r"(?m)^xn-cz:1:0 +duplicate_province +held in province ah \(安徽省总工会\), "
+                                 r"union ah-hf-yh$")  # status's table of rejections
         # The hub: refused with province and union named, the newcomer taken.
         rows = H.query(qh.hub_db, "SELECT verdicts FROM followed WHERE node = 'xn-cz' AND verdicts LIKE "
                        "'%duplicate_province%'")

@@ -67,9 +67,10 @@ class HandDownTest(unittest.TestCase):
         p.check_rows(NODE, union=POOL)
         # The record's history, oldest first.
         show = p.ok("member", "show", "--member", new, d=p.hub).out
-        hist = show[show.index("history"):].splitlines()[1:]
-        self.assertRegex(hist[0], r"^  %s\s+%s\s+transferred\s+from 2024-03-01 to 2024-04-10$" % (old, POOL))
-        self.assertRegex(hist[1], r"^  %s\s+%s\s+active\s+from 2024-04-10  \(handed down by %s\)$"
+        hist = show[show.index("history"):].splitlines()[1:]  # a table: a header row, then oldest first
+        self.assertRegex(hist[0], r"^membership\s+union\s+status\s+from\s+to\s+how$")
+        self.assertRegex(hist[1], r"^%s\s+%s\s+transferred\s+2024-03-01\s+2024-04-10\s+-$" % (old, POOL))
+        self.assertRegex(hist[2], r"^%s\s+%s\s+active\s+2024-04-10\s+-\s+handed down by %s$"
                          % (new, PLATFORM_UNION, NODE))
         # Counted where he is now.
         cov = p.ok("report", "coverage", "--dir", p.hub, "--format", "csv").out
@@ -139,7 +140,7 @@ class TwoPartyTest(unittest.TestCase):
         self.assertEqual(H.query(p.db(HD), "SELECT union_id, status, joined_on FROM membership WHERE id = ?",
                                  (new1,))[0], (P.UNION[HD], "active", "2024-03-01"))
         show = p.ok("member", "show", "--member", new1, d=p.hub).out
-        self.assertIn("(offered, accepted by %s)" % HD, show)
+        self.assertRegex(show, r"(?m)^%s .* offered, accepted by %s$" % (new1, HD))
         self.assertIn("joined on   2024-03-01", show)
 
         # A driver of 城中区 turns up at 城东区, which asks for his record.

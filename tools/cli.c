@@ -95,6 +95,19 @@ int cli_parse_flags(cli *c, const char *cmd, const cli_opt *opts, int flags, int
 	return 0;
 }
 
+int cli_parse_file(cli *c, const char **path, const char *cmd, const cli_opt *opts, int argc, char **argv)
+{
+	*path = NULL;
+	if (argc < 1 || strncmp(argv[0], "-", 1) == 0) {
+		for (int i = 0; i < argc; i++)
+			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+				return cli_parse(c, cmd, opts, 1, argv + i);
+		return hj_error_set(HJ_EINVALID, "usage: huiji %s [options] (see --help)", cmd);
+	}
+	*path = argv[0];
+	return cli_parse(c, cmd, opts, argc - 1, argv + 1);
+}
+
 const char *cli_get(const cli *c, const char *name)
 {
 	int k = find_opt(c, name);

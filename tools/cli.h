@@ -39,6 +39,11 @@ int cli_parse(cli *c, const char *cmd, const cli_opt *opts, int argc, char **arg
  * (audit, version): --dir is not one of its options. */
 #define CLI_NO_DIR 1
 int cli_parse_flags(cli *c, const char *cmd, const cli_opt *opts, int flags, int argc, char **argv);
+/* cli_parse for a command with one file argument before its options
+ * (`import platform FILE.csv`, `compare roster FILE.csv`; cmd names the
+ * placeholder): *path is the file. --help anywhere is help (returns 1),
+ * never a file named --help; no file is a usage error. */
+int cli_parse_file(cli *c, const char **path, const char *cmd, const cli_opt *opts, int argc, char **argv);
 const char *cli_get(const cli *c, const char *name);
 int cli_flag(const cli *c, const char *name);
 /* A required option: the value, or NULL with the message set. */

@@ -308,12 +308,8 @@ static int compare_roster(int argc, char **argv)
 	hj_csv *csv = NULL;
 	hj_roster *r = NULL;
 	int rc;
-	if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0))
-		return cli_parse(&cl, "compare roster", opts, 1, argv) > 0 ? 0 : cli_fail(HJ_EINVALID);
-	if (argc < 1 || strncmp(argv[0], "--", 2) == 0)
-		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji compare roster FILE.csv [options] (see --help)"));
-	const char *path = argv[0];
-	if ((rc = cli_parse(&cl, "compare roster", opts, argc - 1, argv + 1)))
+	const char *path;
+	if ((rc = cli_parse_file(&cl, &path, "compare roster FILE.csv", opts, argc, argv)))
 		return rc > 0 ? 0 : cli_fail(rc);
 	c.reveal = cli_flag(&cl, "reveal");
 	if (!(c.bad = hj_json_new(HJ_JARR)))

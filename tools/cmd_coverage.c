@@ -192,8 +192,11 @@ static int list_rows(int argc, char **argv, int surveys)
 		rc = hj_error_set(HJ_ENOMEM, "out of memory");
 		goto done;
 	}
+	cli_jlist jl;
 	if (t)
 		cli_table_right(t, 3);
+	else
+		cli_jlist_begin(&jl);
 	while ((rc = hj_db_step(n->db, st)) == 1) {
 		int64_t num = sqlite3_column_int64(st, 3);
 		char nb[32];
@@ -212,7 +215,7 @@ static int list_rows(int argc, char **argv, int surveys)
 				hj_json_free(o);
 				o = NULL;
 			}
-			if ((rc = cli_json_line(o)))
+			if ((rc = cli_jlist_add(&jl, o)))
 				goto done;
 			continue;
 		}
@@ -223,6 +226,8 @@ static int list_rows(int argc, char **argv, int surveys)
 	}
 	if (rc >= 0 && t)
 		rc = cli_table_print(t, stdout);
+	else if (rc >= 0)
+		cli_jlist_end(&jl);
 done:
 	if (n)
 		hj_db_release(n->db, st);

@@ -319,14 +319,8 @@ static int import_platform(int argc, char **argv)
 	char today[11];
 	int col[C_COUNT], rc;
 
-	/* The file is the one positional argument; `--help` is help, not a
-	 * file named --help. */
-	if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0))
-		return cli_parse(&c, "import platform FILE.csv", opts, 1, argv) > 0 ? 0 : cli_fail(HJ_EINVALID);
-	if (argc < 1 || strncmp(argv[0], "--", 2) == 0)
-		return cli_fail(hj_error_set(HJ_EINVALID, "usage: huiji import platform FILE.csv [options] (see --help)"));
-	const char *path = argv[0];
-	if ((rc = cli_parse(&c, "import platform FILE.csv", opts, argc - 1, argv + 1)))
+	const char *path;
+	if ((rc = cli_parse_file(&c, &path, "import platform FILE.csv", opts, argc, argv)))
 		return rc > 0 ? 0 : cli_fail(rc);
 	im.on = cli_date(&c, today, &im.on_given);
 	im.approve = cli_flag(&c, "approve");

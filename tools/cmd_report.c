@@ -87,14 +87,21 @@ static int write_all(FILE *f, const req *q, rpt_table *t, size_t n)
 		snprintf(title, sizeof title, "huiji report %s, %s", q->sub, q->on);
 		return rpt_write_html(f, pt, n, title);
 	}
+	/* JSON is one document: `all` is an array of the reports, a line each. */
+	int jarr = strcmp(q->fmt, "json") == 0 && n > 1;
+	if (jarr && fputs("[\n", f) < 0)
+		return hj_error_set(HJ_ERROR, "cannot write the report");
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (strcmp(q->fmt, "csv") == 0)
 			rc = rpt_write_csv(f, &t[i]);
 		else if (strcmp(q->fmt, "json") == 0)
-			rc = rpt_write_json(f, &t[i]);
+			rc = (i && fputs(",", f) < 0) ? hj_error_set(HJ_ERROR, "cannot write the report")
+						: rpt_write_json(f, &t[i]);
 		else if (!(rc = i ? (fputc('\n', f) < 0 ? hj_error_set(HJ_ERROR, "cannot write the report") : 0) : 0))
 			rc = rpt_write_text(f, &t[i]);
 	}
+	if (!rc && jarr && fputs("]\n", f) < 0)
+		rc = hj_error_set(HJ_ERROR, "cannot write the report");
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "error.h"
 #include "idnum.h"
+#include "json.h"
 #include "table.h"
 
 #include <stdlib.h>
@@ -134,18 +135,13 @@ int rpt_write_csv(FILE *f, const rpt_table *t)
 	return rc;
 }
 
+/* A JSON string through the one JSON writer (node/json.h). */
 static void json_str(hj_buf *b, const char *s)
 {
-	hj_buf_puts(b, "\"");
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			hj_buf_printf(b, "\\%c", *p);
-		else if (*p < 0x20)
-			hj_buf_printf(b, "\\u%04x", *p);
-		else
-			hj_buf_put_u8(b, *p);
-	}
-	hj_buf_puts(b, "\"");
+	hj_json *v = hj_json_str(s);
+	if (!v || hj_json_write(b, v))
+		b->rc = HJ_ENOMEM;
+	hj_json_free(v);
 }
 
 int rpt_write_json(FILE *f, const rpt_table *t)

@@ -398,7 +398,7 @@ class ReportsTest(unittest.TestCase):
     def test_county_sees_its_targets(self):
         p = self.p
         r = p.ok("target", "list", "--union", P.UNION[CZ], "--json", d=p.dirs[CZ])
-        got = sorted((o["group"], o["by"], o["rate_bp"]) for o in map(json.loads, r.out_lines))
+        got = sorted((o["group"], o["by"], o["rate_bp"]) for o in json.loads(r.out))
         self.assertEqual(got, [("courier", "2026-09-30", 5000), ("truck_driver", "2026-08-31", 3000),
                                ("truck_driver", "2027-06-30", 6250)])
         # The other county holds them too (they name no person), and the city's.

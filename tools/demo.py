@@ -22,7 +22,13 @@ A second province (安徽) peers with Qinghai: each hub audits the other's
 repository before it trusts it, and a driver admitted in Qinghai who
 applies in Anhui is refused there, the province and union named; then
 his record moves to an Anhui union, carried by the two hubs, its join date
-kept.
+kept. Then the union's work (tools/demo_work.py): an accident insurance the
+province funds within a budget, delivered offline at two counties, the
+delivery over the budget rejected by the hub and listed at its county; a
+driver home; surveys and dated targets recorded as ops and seen offline;
+the coverage, monthly progress and services reports, and all three as one
+HTML page with charts (report.html in the demo directory); a transport
+department's driver list compared against the roll.
 
 Run via tools/demo (which builds first). Leaves everything in a directory
 it prints at the end, so you can keep exploring with huiji.
@@ -218,8 +224,8 @@ def main():
 
         step("A driver moves: 城中区 offers his record to 城东区, which accepts; the record keeps its join date")
         cz, cd = os.path.join(work, "xn-cz"), os.path.join(work, "xn-cd")
-        q = huiji("member", "list", "--dir", cz, "--status", "active", "--json", quiet=True).stdout.splitlines()
-        mover = json.loads(q[0])["id"]
+        mover = json.loads(huiji("member", "list", "--dir", cz, "--status", "active", "--json",
+                                 quiet=True).stdout)[0]["id"]
         out = huiji("member", "transfer", "--dir", cz, "--member", mover, "--to", "qh-xn-cd", "--on",
                     "2026-11-25").stdout
         transfer = out.split()[1]

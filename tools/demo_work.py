@@ -69,8 +69,9 @@ def union_work(work, huiji, step, hub, fakes, enrolled):
     huiji("hub", "run", "--dir", hub, "--once", quiet=True)
     for d in (cz, cd):
         huiji("sync", "--dir", d, quiet=True)
-    print("    the hub took them in its order; the sixth is over the budget, and its county is told:")
-    huiji("status", "--dir", cd)
+    print("    the hub took them in its order (城东区's change sets first); the sixth is over the budget, and "
+          "城中区 is told:")
+    huiji("status", "--dir", cz)
     huiji("service", "deliveries", "--dir", hub, "--service", "acc-2026")
 
     step("Surveys and dated targets (入会率目标), recorded as ops: 城中区 sees its own offline")
@@ -93,17 +94,17 @@ def union_work(work, huiji, step, hub, fakes, enrolled):
     huiji("report", "progress", "--dir", hub)
     huiji("report", "services", "--dir", hub)
     page = os.path.join(work, "report.html")
-    huiji("report", "coverage", "--dir", hub, "--on", "2026-11-30", "--format", "html", "--out", page, quiet=True)
-    print("    the same as one self-contained page with charts (no network needed to open it):")
+    huiji("report", "all", "--dir", hub, "--on", "2026-11-30", "--format", "html", "--out", page, quiet=True)
+    print("    the three as one self-contained page with charts (no network needed to open it):")
     print("      %s" % page)
     print("      open it with:  xdg-open %s   (or chromium %s)" % (page, page))
 
     step("A transport department's driver list compared against the roll: who is a member, where, who is not reached")
     listing = os.path.join(work, "transport-dept-drivers.csv")
-    # Three drivers the counties enrolled (two at 城中区, one at 城东区),
+    # Four drivers the counties enrolled (three at 城中区, one at 城东区),
     # and five the roll has never seen.
     rows = ["id_number,name,phone"]
-    for p in enrolled["xn-cz"][:2] + enrolled["xn-cd"][:1]:
+    for p in enrolled["xn-cz"][-3:] + enrolled["xn-cd"][:1]:
         rows.append("%s,%s,%s" % (p.id_number, p.name, p.phone))
     for _ in range(5):
         p = fakes.person(region="630103")

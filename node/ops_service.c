@@ -59,12 +59,13 @@ int hj_service_period_of(char out[8], const char *period, const char *on)
 	int y, m, d;
 	if (!on || hj_date_parse(on, &y, &m, &d) || !period || y < 0 || y > 9999 || m < 1 || m > 12)
 		return hj_error_set(HJ_EINVALID, "not a date and period");
+	/* `on` is a strict YYYY-MM-DD, so the key is cut from its text. */
 	if (strcmp(period, "year") == 0)
-		snprintf(out, 8, "%04d", y);
+		snprintf(out, 8, "%.4s", on);
 	else if (strcmp(period, "quarter") == 0)
-		snprintf(out, 8, "%04d-Q%d", y, (m - 1) / 3 + 1);
+		snprintf(out, 8, "%.4s-Q%c", on, (char)('1' + (m - 1) / 3));
 	else if (strcmp(period, "month") == 0)
-		snprintf(out, 8, "%04d-%02d", y, m);
+		snprintf(out, 8, "%.7s", on);
 	else
 		return hj_error_set(HJ_EINVALID, "unknown period '%.20s': one of year, quarter, month", period);
 	return 0;

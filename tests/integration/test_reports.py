@@ -9,9 +9,9 @@ handed down to the township, one moves from 城中区 to 城东区 by offer and
 acceptance. The hub and the county record surveys and targets; the county
 sees them offline after a sync. Then, at the hub:
 
-- `report coverage`, `report progress` and `report services` (the
-  services rows put into a scratch copy of the hub's registry: the
-  services ops are another task's) are checked cell for cell against an
+- `report coverage`, `report progress` and `report services` (two
+  services defined at the hub, delivered at 城中区 across three quarters)
+  are checked cell for cell against an
   independent computation in this file from the registry's rows (sqlite3);
 - the CSV, JSON and HTML of each give the same figures;
 - the text table aligns by display width (a Chinese character is two
@@ -392,6 +392,23 @@ class ReportsTest(unittest.TestCase):
                       "2026-09-30"]):
             p.ok(*args, d=p.hub)
         cls.round()
+        # Services (real ops): 城中区's insurance by the year within a budget,
+        # the city's gift pack by the quarter; delivered at 城中区 on or after
+        # each member's join date (ms[6] joined 05-09, ms[7] 06-10, ms[8]
+        # 07-11, ms[4] 09-07), one after ON.
+        for args in (["--id", "acc-2026", "--name", "2026年货车司机意外险", "--kind", "accident_insurance",
+                      "--union", P.UNION[CZ], "--period", "year", "--unit", "30", "--budget", "1000"],
+                     ["--id", "gift", "--name", "季节慰问品", "--kind", "gift_pack", "--union", "qh-xn",
+                      "--period", "quarter", "--unit", "50.50"]):
+            p.ok("service", "define", "--provider", "p", *args, d=p.hub)
+        cls.round()
+        for svc, m, on, amount in (("acc-2026", 6, "2026-06-10", None), ("acc-2026", 7, "2026-07-01", None),
+                                   ("acc-2026", 7, "2026-07-02", None), ("gift", 8, "2026-08-01", None),
+                                   ("gift", 8, "2026-09-30", None), ("gift", 6, "2026-06-30", "0.01"),
+                                   ("acc-2026", 4, "2026-12-01", None)):
+            p.ok("service", "deliver", "--service", svc, "--member", ms[m], "--on", on,
+                 *(["--amount", amount] if amount else []), d=cz)
+        cls.round()
 
     # --- surveys and targets as ops ---------------------------------------
 
@@ -524,35 +541,9 @@ class ReportsTest(unittest.TestCase):
                 prev = int(d["active_members"])
         self.assertIn("<svg id=\"chart-progress\"", page)
 
-    def scratch_with_services(self):
-        """A copy of the hub's directory with services rows put in directly
-        (the services ops are another task's; the report reads the rows)."""
-        d = os.path.join(self.tmp, "scratch-hub")
-        if not os.path.exists(d):
-            shutil.copytree(self.p.hub, d, ignore=shutil.ignore_patterns("hub.git"))
-            con = sqlite3.connect(os.path.join(d, "registry.db"))
-            con.executemany("INSERT INTO service(id, name, kind, provider, union_id, period, budget_fen, unit_fen, "
-                            "created_op) VALUES (?, ?, ?, 'p', ?, ?, ?, ?, 'x')",
-                            [("acc-2026", "2026年货车司机意外险", "accident_insurance", "qh-xn-cz", "year", 100000, 3000),
-                             ("gift", "季节慰问品", "gift_pack", "qh-xn", "quarter", None, 5050)])
-            keys = [r[0] for r in con.execute("SELECT person_key, id FROM membership ORDER BY id")]
-            rows, n = [], 0
-            for svc, per, on, fen, k in [("acc-2026", "2026", "2026-06-10", 3000, 0), ("acc-2026", "2026", "2026-07-01", 3000, 1),
-                                         ("acc-2026", "2026", "2026-07-02", 3000, 1), ("gift", "2026-Q3", "2026-08-01", 5050, 2),
-                                         ("gift", "2026-Q3", "2026-09-30", 5050, 2), ("gift", "2026-Q2", "2026-06-30", 1, 3),
-                                         ("acc-2026", "2026", "2026-12-01", 3000, 4)]:
-                n += 1
-                rows.append(("n:%d:0" % n, svc, "m", keys[k], "qh-xn-cz", on, per, fen))
-            con.executemany("INSERT INTO service_delivery(id, service, member, person_key, union_id, on_date, period, "
-                            "amount_fen, by_node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'n')", rows)
-            con.commit()
-            con.close()
-        return d
-
     def test_services(self):
-        d = self.scratch_with_services()
-        R = Rows(os.path.join(d, "registry.db"))
-        rows, page = self.agree("services", ["--on", ON], services_expected(R, ON), d=d)
+        R = Rows(self.p.hub_db)
+        rows, page = self.agree("services", ["--on", ON], services_expected(R, ON))
         by = {(r[0], r[4]): dict(zip(rows[0], r)) for r in rows[1:]}
         self.assertEqual(by[("acc-2026", "2026")]["spend_yuan"], "90.00")   # the December one not yet
         self.assertEqual(by[("acc-2026", "2026")]["members_served"], "2")
@@ -565,9 +556,8 @@ class ReportsTest(unittest.TestCase):
         # Not a skip: tools/setup-deps installs it, so a missing browser is
         # a broken set-up, and a page nobody rendered is not tested.
         self.assertTrue(exe, "chromium is not installed (tools/setup-deps installs it)")
-        d = self.scratch_with_services()
         out = os.path.join(self.tmp, "all.html")
-        self.report("all", "--on", ON, "--from", "2026-05", "--to", "2026-11", "--format", "html", "--out", out, d=d)
+        self.report("all", "--on", ON, "--from", "2026-05", "--to", "2026-11", "--format", "html", "--out", out)
         shot = os.path.join(self.tmp, "shot.png")
         profile = os.path.join(self.tmp, "chromium-profile")
         base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
@@ -584,7 +574,7 @@ class ReportsTest(unittest.TestCase):
         tables = parse_tables(dom)
         for name, args in (("coverage", ["--on", ON]), ("progress", ["--from", "2026-05", "--to", "2026-11"]),
                            ("services", ["--on", ON])):
-            want = self.csv_rows(self.report(name, *args, "--format", "csv", d=d))
+            want = self.csv_rows(self.report(name, *args, "--format", "csv"))
             self.assertEqual(tables[name], want, "the page's %s figures are not the CSV's" % name)
         self.assertIn("城中区总工会", dom)
         self.assertEqual(dom.count("<svg"), 3)

@@ -282,7 +282,7 @@ class RosterTest(unittest.TestCase):
         self.assertIn("truck_driver", r.out)
         r = H.run(["compare", "rooster", self.roster], self.p.hub)
         self.assertEqual(r.rc, 2)
-        self.assertIn("one of roster", r.err)
+        self.assertIn("did you mean 'roster'", r.err)
         r = self.compare(P.HUB, "--group", "pilot")
         self.assertEqual(r.rc, 2)
         self.assertIn("one of truck_driver, ride_hailing", r.err)

@@ -364,7 +364,7 @@ class Sim:
         self.status_named = 0
         for node in COUNTIES:
             out = p.ok("status", d=p.dirs[node]).out
-            self.status_named += len(re.findall(r"over_(?:budget|limit): (?:prov-acc|xn-gift|legal)", out))
+            self.status_named += len(re.findall(r"over_(?:budget|limit)[:\s]+(?:prov-acc|xn-gift|legal)", out))
         self.delivered = len(hub["service_delivery"])
         # The command line's JSON says what the rows say, money in fen.
         doc = json.loads(p.ok("service", "deliveries", "--json", d=p.hub).out)

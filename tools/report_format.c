@@ -1,9 +1,10 @@
 /*
  * report_format.c — the report table (report.h) and its plain writers:
  * text through the one table printer (tools/table.h: display width, "…"),
- * CSV through node/csv.h's RFC 4180 writer, JSON one object a line; and
- * what every report shares: dates as day numbers, rates in basis points,
- * money in fen shown as yuan, the union tree in report order.
+ * CSV through node/csv.h's RFC 4180 writer, JSON one object a report
+ * (`report all`: an array of them, cmd_report.c); and what every report
+ * shares: dates as day numbers, rates in basis points, money in fen shown
+ * as yuan, the union tree in report order.
  */
 #include "report.h"
 #include "csv.h"

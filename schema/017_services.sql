@@ -1,10 +1,13 @@
 -- 017_services.sql — the services ledger (issue 9 §1; node/ops_service.c).
 -- What members receive for their membership: a service a union funds, the
 -- service points (司机之家, driver homes) where it is handed out, and each
--- delivery. REPLICATED (state digest v6, projection.c): every node folds
--- every delivery, so budgets and per-member limits are judged in hub
--- order the same way everywhere. No personal data: a delivery names the
--- membership record and its person key, never a name or number.
+-- delivery. REPLICATED (state digest v6, projection.c): services and
+-- points reach every node; a delivery reaches the nodes holding its
+-- record's union (node/deliver.c). Budgets and per-member limits are
+-- judged in hub order by the hub and the auditor, which hold every
+-- delivery; a county takes the hub's verdict on the sums it cannot make.
+-- No personal data: a delivery names the membership record and its
+-- person key, never a name or number.
 -- Money is integer fen (1 yuan = 100 fen) everywhere in ops and rows.
 
 CREATE TABLE service_kind (
